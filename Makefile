@@ -1,0 +1,55 @@
+# The whole set-up on a fresh machine is two commands: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export PYTHONPATH := $(CURDIR)/backend:$(CURDIR)
+
+.PHONY: run test install install-dev lint migrate demo clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# Each sentinel is rebuilt when the dependency list or the pins change.
+$(VENV)/.installed-run: pyproject.toml requirements/constraints.txt | $(PY)
+	$(PIP) install --quiet -c requirements/constraints.txt -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml requirements/constraints.txt | $(PY)
+	$(PIP) install --quiet -c requirements/constraints.txt -e ".[dev]"
+	touch $@ $(VENV)/.installed-run
+
+install: $(VENV)/.installed-run
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
+
+demo: migrate
+	DJANGO_DEBUG=1 $(PY) manage.py automate_demo
+
+## make run: install, migrate, load the demo and serve the site (daphne, SQLite, worker threads).
+run: demo
+	@echo ""
+	@echo "  Django Automate is starting on http://$(HOST):$(PORT)/"
+	@echo "  Admin:  http://$(HOST):$(PORT)/admin/   (credentials above)"
+	@echo "  Stop with Ctrl+C."
+	@echo ""
+	DJANGO_DEBUG=1 exec $(VENV)/bin/daphne -b $(HOST) -p $(PORT) config.asgi:application
+
+## make test: install what the tests need and run every tier (lint, unit, integration on
+## SQLite and PostgreSQL, conformance, browser), ending with a summary line.
+test: install-dev
+	@scripts/run-tests
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy backend studio
+
+clean:
+	rm -rf $(VENV) var artifacts

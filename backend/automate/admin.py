@@ -1,0 +1,243 @@
+"""Admin pages. Records that are immutable (events, audit entries, published versions) are
+read-only here; payloads are shown redacted unless the user may view raw payloads."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from automate.models import (
+    AuditLogEntry,
+    Event,
+    ExecutionRun,
+    OutboxJob,
+    StepRun,
+    Tenant,
+    Workflow,
+    WorkflowVersion,
+)
+
+
+def pretty_json(value: Any, *, redacted: bool = True) -> SafeString:
+    """JSON in a <pre> block, redacted by default (format_html escapes it)."""
+    from automate.governance.redaction import redact
+
+    shown = redact(value) if redacted else value
+    return format_html(
+        '<pre style="white-space:pre-wrap;max-width:60em">{}</pre>',
+        json.dumps(shown, indent=2, sort_keys=True, default=str),
+    )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """For records nobody edits by hand."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Tenant)
+class TenantAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["slug", "name", "created_at"]
+    search_fields = ["slug", "name"]
+    filter_horizontal = ["members"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ["id", "type", "source", "tenant", "dedupe_key", "created_at"]
+    list_filter = ["source", "tenant", "created_at"]
+    search_fields = ["id", "type", "dedupe_key", "trace_id"]
+    date_hierarchy = "created_at"
+    base_fields = ["id", "tenant", "type", "source", "dedupe_key", "trace_id", "created_at"]
+
+    def _payload_field(self, request: HttpRequest) -> str:
+        raw = request.user.has_perm("automate.view_raw_payload")
+        return "raw_payload_view" if raw else "payload_view"
+
+    # Nothing is editable: with every shown field read-only, the form has no fields.
+    exclude = ["payload", "raw_body"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [*self.base_fields, self._payload_field(request)]
+
+    @admin.display(description="payload (redacted)")
+    def payload_view(self, obj: Event) -> SafeString:
+        return pretty_json(obj.payload)
+
+    @admin.display(description="payload (raw)")
+    def raw_payload_view(self, obj: Event) -> SafeString:
+        return pretty_json(obj.payload, redacted=False)
+
+
+class VersionInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = WorkflowVersion
+    readonly_fields = ["version_num", "published_at", "published_by", "notes"]
+    fields = tuple(readonly_fields)
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Workflow)
+class WorkflowAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["name", "slug", "tenant", "is_active", "live_version", "updated_at"]
+    list_filter = ["is_active", "tenant"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["live_version", "draft_revision", "created_by", "created_at", "updated_at"]
+    inlines = [VersionInline]
+
+
+@admin.register(WorkflowVersion)
+class WorkflowVersionAdmin(ReadOnlyAdmin):
+    list_display = ["workflow", "version_num", "published_at", "published_by"]
+    list_filter = ["workflow__tenant"]
+    search_fields = ["workflow__name", "workflow__slug"]
+    readonly_fields = [
+        "workflow",
+        "version_num",
+        "published_at",
+        "published_by",
+        "notes",
+        "trigger_view",
+        "rule_view",
+        "graph_view",
+    ]
+    fields = tuple(readonly_fields)
+
+    @admin.display(description="trigger spec")
+    def trigger_view(self, obj: WorkflowVersion) -> SafeString:
+        return pretty_json(obj.trigger_spec)
+
+    @admin.display(description="rule spec")
+    def rule_view(self, obj: WorkflowVersion) -> SafeString:
+        return pretty_json(obj.rule_spec)
+
+    @admin.display(description="graph")
+    def graph_view(self, obj: WorkflowVersion) -> SafeString:
+        return pretty_json(obj.graph)
+
+
+@admin.register(OutboxJob)
+class OutboxJobAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "kind",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "locked_by",
+        "created_at",
+    ]
+    list_filter = ["status", "kind"]
+    search_fields = ["id", "trace_id", "locked_by"]
+    readonly_fields = [
+        "id",
+        "tenant",
+        "kind",
+        "status",
+        "event",
+        "run",
+        "node_id",
+        "attempts",
+        "max_attempts",
+        "next_attempt_at",
+        "lease_expires_at",
+        "locked_by",
+        "last_error",
+        "trace_id",
+        "created_at",
+        "updated_at",
+    ]
+    fields = tuple(readonly_fields)
+
+
+class StepRunInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = StepRun
+    readonly_fields = ["node_id", "attempt", "status", "started_at", "duration_ms", "error"]
+    fields = tuple(readonly_fields)
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ExecutionRun)
+class ExecutionRunAdmin(ReadOnlyAdmin):
+    list_display = ["id", "workflow_version", "status", "trace_id", "created_at", "finished_at"]
+    list_filter = ["status", "workflow_version__workflow"]
+    search_fields = ["id", "trace_id", "idempotency_key"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "id",
+        "tenant",
+        "workflow_version",
+        "event",
+        "status",
+        "trace_id",
+        "idempotency_key",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "error",
+        "outputs_view",
+    ]
+    fields = tuple(readonly_fields)
+    inlines = [StepRunInline]
+
+    @admin.display(description="outputs")
+    def outputs_view(self, obj: ExecutionRun) -> SafeString:
+        return pretty_json(obj.outputs)
+
+
+@admin.register(AuditLogEntry)
+class AuditLogEntryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "actor_repr", "action", "resource_type", "resource_id"]
+    list_filter = ["action", "resource_type"]
+    search_fields = ["actor_repr", "action", "resource_id", "trace_id"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "created_at",
+        "tenant",
+        "actor",
+        "actor_repr",
+        "action",
+        "resource_type",
+        "resource_id",
+        "trace_id",
+        "details_view",
+    ]
+    fields = tuple(readonly_fields)
+
+    @admin.display(description="details")
+    def details_view(self, obj: AuditLogEntry) -> SafeString:
+        return pretty_json(obj.details)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        return {}
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AuditLogEntry]:
+        return super().get_queryset(request).select_related("actor", "tenant")
+
+
+admin.site.site_header = "Django Automate"
+admin.site.site_title = "Django Automate"
+admin.site.index_title = "Events, workflows and runs"

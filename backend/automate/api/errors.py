@@ -1,0 +1,89 @@
+"""One error shape for every API response:
+``{"code", "message", "details", "trace_id"}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.response import Response
+
+from automate.exceptions import AutomateError
+from automate.observability.tracing import new_trace_id, parse_traceparent
+
+logger = logging.getLogger("automate.api")
+
+_DRF_CODES = {
+    drf_exceptions.ParseError: "malformed_request",
+    drf_exceptions.ValidationError: "invalid_request",
+    drf_exceptions.NotAuthenticated: "not_authenticated",
+    drf_exceptions.AuthenticationFailed: "authentication_failed",
+    drf_exceptions.PermissionDenied: "permission_denied",
+    drf_exceptions.NotFound: "resource_not_found",
+    drf_exceptions.MethodNotAllowed: "method_not_allowed",
+    drf_exceptions.UnsupportedMediaType: "unsupported_media_type",
+    drf_exceptions.Throttled: "rate_limited",
+}
+
+
+def request_trace_id(request: HttpRequest | None) -> str:
+    """The caller's trace id (from ``traceparent``) or a new one."""
+    header = request.headers.get("traceparent") if request is not None else None
+    return parse_traceparent(header) or new_trace_id()
+
+
+def error_body(
+    code: str, message: str, details: dict[str, Any] | None, trace_id: str
+) -> dict[str, Any]:
+    from automate.governance.redaction import redact
+
+    return {
+        "code": code,
+        "message": message,
+        "details": redact(details or {}),
+        "trace_id": trace_id,
+    }
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF exception handler mapping every known error to the one shape."""
+    request = context.get("request")
+    trace_id = request_trace_id(request)
+    if isinstance(exc, AutomateError):
+        body = error_body(exc.code, exc.message, exc.details, trace_id)
+        return Response(body, status=exc.http_status)
+    if isinstance(exc, Http404):
+        exc = drf_exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = drf_exceptions.PermissionDenied()
+    if isinstance(exc, drf_exceptions.APIException):
+        code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "request_error")
+        if isinstance(exc, drf_exceptions.ValidationError):
+            message, details = "The request is invalid.", {"fields": exc.detail}
+        else:
+            message, details = str(exc.detail), {}
+        response = Response(error_body(code, message, details, trace_id), status=exc.status_code)
+        wait = getattr(exc, "wait", None)
+        if isinstance(exc, drf_exceptions.Throttled) and wait is not None:
+            response["Retry-After"] = str(int(wait) + 1)
+        return response
+    logger.exception("Unhandled API error", extra={"trace_id": trace_id})
+    return Response(
+        error_body("internal_error", "An internal error occurred.", {}, trace_id), status=500
+    )
+
+
+def json_error(
+    request: HttpRequest,
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+) -> JsonResponse:
+    """The error shape for plain Django views (webhooks, 404/500 under /api/)."""
+    return JsonResponse(
+        error_body(code, message, details, request_trace_id(request)), status=status
+    )

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class AutomateConfig(AppConfig):
+    name = "automate"
+    verbose_name = "Django Automate"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from automate import checks  # noqa: F401  (registers the system checks)

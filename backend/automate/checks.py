@@ -1,0 +1,28 @@
+"""System checks: a wrong ``DJANGO_AUTOMATE`` fails ``manage.py check`` naming the key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, register
+
+from automate import conf
+
+
+@register()
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Validate ``settings.DJANGO_AUTOMATE`` against the schema in ``automate.conf``."""
+    user = getattr(settings, "DJANGO_AUTOMATE", {})
+    return [
+        Error(problem, hint="See docs/reference/settings.md.", id="automate.E001")
+        for problem in conf.validate(user)
+    ]
+
+
+@register()
+def check_secrets(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The configured secrets backend loads and passes its own ``check()``."""
+    from automate.governance.secrets import check_secrets_backend
+
+    return list(check_secrets_backend())

@@ -1,0 +1,164 @@
+"""The ``DJANGO_AUTOMATE`` settings dict: its schema, its defaults and typed access.
+
+Validation lives next to the schema (``validate``) and runs as a Django system check at
+start-up (see ``automate.checks``), so a typo in settings fails ``manage.py check`` with a
+message naming the key instead of misbehaving at 3 a.m.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings as django_settings
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting: the types it accepts, its default and an extra value check."""
+
+    types: tuple[type, ...]
+    default: Any
+    check: Callable[[Any], str | None] | None = None
+
+
+def _choice(*allowed: str) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        if value not in allowed:
+            return f"must be one of {', '.join(repr(a) for a in allowed)}, not {value!r}"
+        return None
+
+    return check
+
+
+def _at_least(minimum: float) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        return None if value >= minimum else f"must be at least {minimum}, not {value!r}"
+
+    return check
+
+
+def _list_of_str(value: Any) -> str | None:
+    if not all(isinstance(item, str) for item in value):
+        return "must be a list of strings"
+    return None
+
+
+_NUMBER = (int, float)
+
+SCHEMA: dict[str, Option | dict[str, Option]] = {
+    "ENABLED": Option((bool,), True),
+    "WORKER_MODE": Option((str,), "thread", _choice("thread", "process", "synchronous")),
+    "EXECUTION": {
+        "timeout_seconds": Option(_NUMBER, 60, _at_least(1)),
+        "max_retries": Option((int,), 3, _at_least(0)),
+        "batch_size": Option((int,), 10, _at_least(1)),
+        "lease_seconds": Option(_NUMBER, 300, _at_least(1)),
+        "poll_interval_seconds": Option(_NUMBER, 1.0, _at_least(0.01)),
+        "backoff_base_seconds": Option(_NUMBER, 2.0, _at_least(0)),
+        "backoff_max_seconds": Option(_NUMBER, 300.0, _at_least(0)),
+        "worker_threads": Option((int,), 2, _at_least(1)),
+    },
+    "POLICY": {
+        "allow_ssrf": Option((bool,), False),
+        "connector_allowlist": Option((list,), ["*"], _list_of_str),
+        "http_allowlist": Option((list,), [], _list_of_str),
+        "llm_budget_daily": Option(_NUMBER, 10.00, _at_least(0)),
+        "webhook_rate_limit_per_minute": Option((int,), 100, _at_least(1)),
+    },
+    "SECRETS": {
+        "backend": Option((str,), "env"),
+        "prefix": Option((str,), "AUTOMATE_"),
+    },
+    "TEMPLATES": {
+        "max_output_bytes": Option((int,), 1_000_000, _at_least(1)),
+        "render_timeout_seconds": Option(_NUMBER, 2.0, _at_least(0.01)),
+        "env_allowlist": Option((list,), [], _list_of_str),
+    },
+    "RETENTION": {
+        "events_days": Option((int,), 30, _at_least(1)),
+        "runs_days": Option((int,), 30, _at_least(1)),
+        "max_payload_bytes": Option((int,), 256_000, _at_least(1024)),
+    },
+    "LOGGING_SCHEMA": Option((str,), "ecs", _choice("ecs", "simple")),
+    "METRICS_EXPORT": Option((bool,), False),
+}
+
+
+def _type_name(types: tuple[type, ...]) -> str:
+    return " or ".join("number" if t is float else t.__name__ for t in types if t is not int) or (
+        "int"
+    )
+
+
+def _check_option(name: str, option: Option, value: Any) -> str | None:
+    # bool is a subclass of int: True is not a valid batch size.
+    if isinstance(value, bool) and bool not in option.types:
+        return f"{name} must be {_type_name(option.types)}, not a bool"
+    if not isinstance(value, option.types):
+        return f"{name} must be {_type_name(option.types)}, not {type(value).__name__}"
+    if option.check is not None:
+        problem = option.check(value)
+        if problem:
+            return f"{name} {problem}"
+    return None
+
+
+def validate(user: Any) -> list[str]:
+    """Return one message per problem in a ``DJANGO_AUTOMATE`` value (empty when valid)."""
+    if not isinstance(user, Mapping):
+        return [f"DJANGO_AUTOMATE must be a dict, not {type(user).__name__}"]
+    problems: list[str] = []
+    for key, value in user.items():
+        spec = SCHEMA.get(key)
+        name = f"DJANGO_AUTOMATE[{key!r}]"
+        if spec is None:
+            problems.append(f"{name} is not a known setting (known: {', '.join(SCHEMA)})")
+        elif isinstance(spec, dict):
+            if not isinstance(value, Mapping):
+                problems.append(f"{name} must be a dict, not {type(value).__name__}")
+                continue
+            for sub_key, sub_value in value.items():
+                sub_name = f"{name}[{sub_key!r}]"
+                option = spec.get(sub_key)
+                if option is None:
+                    problems.append(f"{sub_name} is not a known setting (known: {', '.join(spec)})")
+                    continue
+                problem = _check_option(sub_name, option, sub_value)
+                if problem:
+                    problems.append(problem)
+        else:
+            problem = _check_option(name, spec, value)
+            if problem:
+                problems.append(problem)
+    return problems
+
+
+def defaults() -> dict[str, Any]:
+    """The full settings tree with every default filled in."""
+    tree: dict[str, Any] = {}
+    for key, spec in SCHEMA.items():
+        if isinstance(spec, dict):
+            tree[key] = {sub: copy.deepcopy(opt.default) for sub, opt in spec.items()}
+        else:
+            tree[key] = copy.deepcopy(spec.default)
+    return tree
+
+
+def get(section_or_key: str, key: str | None = None) -> Any:
+    """Read one effective setting: ``get("ENABLED")`` or ``get("EXECUTION", "batch_size")``.
+
+    Settings are read on every call (cheap), so ``override_settings`` works in tests.
+    """
+    user = getattr(django_settings, "DJANGO_AUTOMATE", {}) or {}
+    spec = SCHEMA[section_or_key]
+    if key is None:
+        if isinstance(spec, dict):
+            merged = {sub: copy.deepcopy(opt.default) for sub, opt in spec.items()}
+            merged.update(user.get(section_or_key, {}))
+            return merged
+        return user.get(section_or_key, spec.default)
+    assert isinstance(spec, dict), f"{section_or_key} has no sub-keys"
+    return user.get(section_or_key, {}).get(key, spec[key].default)

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import models
+
+from automate.exceptions import AutomateError
+
+
+class ImmutableRecordError(AutomateError):
+    """An immutable record (event, audit entry, published version) cannot be changed."""
+
+    code = "immutable_record"
+    http_status = 409
+
+
+class Event(models.Model):
+    """Something that happened: immutable once written."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey("automate.Tenant", on_delete=models.PROTECT, related_name="events")
+    type = models.CharField(max_length=200)
+    source = models.CharField(max_length=100, default="api")
+    payload = models.JSONField(default=dict)
+    # NULL (not "") means "no key": the unique constraint below only covers real keys.
+    dedupe_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    trace_id = models.CharField(max_length=32)
+    # The raw HTTP body of an inbound webhook, kept for signature re-checks and replays.
+    raw_body = models.BinaryField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["type", "created_at"], name="automate_event_type_time"),
+            models.Index(fields=["trace_id"], name="automate_event_trace"),
+            models.Index(fields=["created_at"], name="automate_event_time"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "dedupe_key"],
+                condition=models.Q(dedupe_key__isnull=False),
+                name="automate_event_unique_dedupe_key",
+            )
+        ]
+        permissions = [("view_raw_payload", "Can view raw (unredacted) event payloads")]
+
+    def __str__(self) -> str:
+        return f"{self.type} ({self.id})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ImmutableRecordError("Events are immutable once written.")
+        super().save(*args, **kwargs)

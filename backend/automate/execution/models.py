@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+
+class OutboxJob(models.Model):
+    """A unit of work written in the same transaction as the state change that needs it.
+
+    Workers claim jobs with a lease; a job whose lease expires is returned by the reaper.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING"
+        CLAIMED = "CLAIMED"
+        COMPLETED = "COMPLETED"
+        FAILED = "FAILED"
+        DEAD = "DEAD"
+
+    class Kind(models.TextChoices):
+        EVENT = "event", "match an event to workflows"
+        RUN = "run", "start a run"
+        STEP = "step", "run one step of a run"
+
+    id = models.BigAutoField(primary_key=True)
+    tenant = models.ForeignKey(
+        "automate.Tenant", on_delete=models.CASCADE, related_name="outbox_jobs"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    payload = models.JSONField(default=dict, blank=True)
+    event = models.ForeignKey(
+        "automate.Event", on_delete=models.CASCADE, null=True, blank=True, related_name="jobs"
+    )
+    run = models.ForeignKey(
+        "automate.ExecutionRun",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="jobs",
+    )
+    node_id = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    max_attempts = models.PositiveIntegerField(default=4)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    locked_by = models.CharField(max_length=100, blank=True)
+    last_error = models.TextField(blank=True)
+    trace_id = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["status", "id"], name="automate_outbox_status_id"),
+            models.Index(fields=["status", "next_attempt_at"], name="automate_outbox_due"),
+            models.Index(fields=["status", "lease_expires_at"], name="automate_outbox_lease"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} job #{self.id} ({self.status})"
+
+
+class ExecutionRun(models.Model):
+    """One run of one WorkflowVersion for one Event: a state machine."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey("automate.Tenant", on_delete=models.PROTECT, related_name="runs")
+    workflow_version = models.ForeignKey(
+        "automate.WorkflowVersion", on_delete=models.PROTECT, related_name="runs"
+    )
+    event = models.ForeignKey("automate.Event", on_delete=models.PROTECT, related_name="runs")
+    idempotency_key = models.CharField(max_length=255, unique=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    trace_id = models.CharField(max_length=32)
+    context = models.JSONField(default=dict, blank=True)
+    outputs = models.JSONField(default=dict, blank=True, help_text="Redacted before write.")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "workflow_version"], name="automate_run_once_per_event_version"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["trace_id"], name="automate_run_trace"),
+            models.Index(fields=["status", "created_at"], name="automate_run_status_time"),
+            models.Index(fields=["tenant", "created_at"], name="automate_run_tenant_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"run {self.id} ({self.status})"
+
+
+class StepRun(models.Model):
+    """One attempt at one node of a run, with its rendered inputs and redacted outputs."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        RETRYING = "retrying"
+        SKIPPED = "skipped"
+        CANCELLED = "cancelled"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    run = models.ForeignKey(ExecutionRun, on_delete=models.CASCADE, related_name="steps")
+    node_id = models.CharField(max_length=100)
+    attempt = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    inputs = models.JSONField(default=dict, blank=True, help_text="Rendered, redacted.")
+    outputs = models.JSONField(default=dict, blank=True, help_text="Redacted before write.")
+    error = models.TextField(blank=True)
+    error_type = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "node_id", "attempt"], name="automate_step_once_per_attempt"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.node_id} #{self.attempt} ({self.status})"

@@ -1,0 +1,394 @@
+"""Mask secrets in step outputs, audit details and log text before anything stores them.
+
+Pure Python (no Django), because it runs on every step output and every log record.
+
+Three things are masked, always with ``MASK`` (``"********"``):
+
+* the whole value under a **sensitive key** (``password``, ``X-Api-Key``, ``accessToken``…);
+* the **secret part** of strings that look like credentials (``Bearer …``, JWTs, AWS key
+  ids, Stripe/GitHub/Slack tokens, PEM private keys, ``scheme://user:PASSWORD@host``,
+  ``password=…``), leaving the text around it readable;
+* **known secret values**: every value ``automate.secrets.resolve`` returned in this
+  process is remembered by ``secret_masker`` and masked wherever it shows up later.
+
+See docs/reference/secrets.md for the exact rules.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import json
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+__all__ = [
+    "MASK",
+    "MAX_DEPTH",
+    "SENSITIVE_WORDS",
+    "SecretMasker",
+    "is_sensitive_key",
+    "redact",
+    "redact_text",
+    "register_secret_value",
+    "secret_masker",
+]
+
+MASK = "********"
+
+# Containers nested deeper than this are replaced by MASK rather than walked: JSON is never
+# this deep on purpose, and the cap keeps a cyclic structure from recursing forever.
+MAX_DEPTH = 64
+
+SENSITIVE_WORDS = frozenset(
+    {
+        "password",
+        "passwd",
+        "pwd",
+        "passphrase",
+        "secret",
+        "token",
+        "key",
+        "apikey",
+        "authorization",
+        "cookie",
+        "credential",
+        "credentials",
+        "sessionid",
+        "signature",
+        "privatekey",
+        "accesstoken",
+        "refreshtoken",
+        "clientsecret",
+    }
+)
+
+# ---------------------------------------------------------------------------------------
+# Keys
+# ---------------------------------------------------------------------------------------
+
+_KEY_PART_SEPARATOR = re.compile(r"[^A-Za-z0-9]+")
+# "XApiKey" -> X, Api, Key; "apiKey2" -> api, Key, 2; "APIKEY" -> APIKEY.
+_CAMEL_WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_sensitive_key_text(key: str) -> bool:
+    words = [
+        word.lower()
+        for part in _KEY_PART_SEPARATOR.split(key)
+        for word in _CAMEL_WORD.findall(part)
+    ]
+    # A trailing number does not change what the key holds: "password2", "api_key_1".
+    while words and words[-1].isdigit():
+        words.pop()
+    if not words:
+        return False
+    return words[-1] in SENSITIVE_WORDS or "".join(words) in SENSITIVE_WORDS
+
+
+def is_sensitive_key(key: object) -> bool:
+    """Whether the value stored under ``key`` must be masked whole.
+
+    The key is split into words (camelCase, ``_ - .``, spaces and other punctuation all
+    separate); it is sensitive when its last word, or all its words run together, is in
+    ``SENSITIVE_WORDS``. ``"X-Api-Key"`` and ``"csrf_token"`` are sensitive,
+    ``"token_count"`` and ``"keyboard"`` are not. Keys that are not strings never are.
+    """
+    return isinstance(key, str) and _is_sensitive_key_text(key)
+
+
+# ---------------------------------------------------------------------------------------
+# Known secret values
+# ---------------------------------------------------------------------------------------
+
+
+class SecretMasker:
+    """A bounded, thread-safe set of known secret values to mask wherever they appear.
+
+    Values shorter than ``min_length`` characters are ignored (masking every ``"abc"`` in
+    every output would destroy more than it protects). When more than ``max_values`` are
+    held, the least recently registered ones are forgotten first.
+    """
+
+    def __init__(self, *, min_length: int = 4, max_values: int = 1024) -> None:
+        self.min_length = min_length
+        self.max_values = max_values
+        self._lock = threading.Lock()
+        self._values: OrderedDict[str, None] = OrderedDict()
+        self._pattern: re.Pattern[str] | None = None
+
+    def add(self, value: str) -> None:
+        """Remember ``value`` (and its URL- and JSON-escaped spellings) as a secret."""
+        if not isinstance(value, str) or len(value) < self.min_length:
+            return
+        # The same secret often reaches a log line quoted into a URL or a JSON document.
+        spellings = {value, quote(value, safe=""), json.dumps(value)[1:-1]}
+        with self._lock:
+            changed = False
+            for spelling in spellings:
+                if spelling in self._values:
+                    self._values.move_to_end(spelling)
+                else:
+                    self._values[spelling] = None
+                    changed = True
+            while len(self._values) > self.max_values:
+                self._values.popitem(last=False)
+            if changed:
+                # Rebuilt lazily by the next mask(); re-registering a known value (every
+                # resolve() of the same secret) costs nothing.
+                self._pattern = None
+
+    def clear(self) -> None:
+        """Forget every known value."""
+        with self._lock:
+            self._values.clear()
+            self._pattern = None
+
+    def __contains__(self, value: object) -> bool:
+        with self._lock:
+            return value in self._values
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._values)
+
+    def _compiled(self) -> re.Pattern[str] | None:
+        with self._lock:
+            if self._pattern is None and self._values:
+                # Longest first, so a secret that contains a shorter one is masked whole.
+                ordered = sorted(self._values, key=len, reverse=True)
+                self._pattern = re.compile("|".join(map(re.escape, ordered)))
+            return self._pattern
+
+    def mask(self, text: str) -> str:
+        """Return ``text`` with every known value replaced by ``MASK``."""
+        pattern = self._compiled()
+        if pattern is None or not text:
+            return text
+        return pattern.sub(MASK, text)
+
+
+secret_masker = SecretMasker()
+"""The process-wide registry that ``resolve()`` fills and ``redact()`` consults."""
+
+
+def register_secret_value(value: str) -> None:
+    """Mask ``value`` from now on wherever ``redact``/``redact_text`` meet it.
+
+    ``automate.secrets.resolve`` calls this for every value it returns; call it yourself
+    for secrets obtained another way (an OAuth token refreshed by a connector, say).
+    """
+    secret_masker.add(value)
+
+
+# ---------------------------------------------------------------------------------------
+# Text patterns
+# ---------------------------------------------------------------------------------------
+
+_PEM_PRIVATE_KEY = re.compile(
+    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----"
+    r"[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----|\Z)"
+)
+
+# The password is everything between "user:" and the "@" that starts the host, so a
+# password holding "@", "/" or "#" (invalid but common) is still masked whole.
+#
+# Patterns that could start anywhere inside a long unbroken run ("a.a.a…", base64 blobs,
+# "xoxb-xoxb-…") start with a look-behind instead of \b, quantifiers are possessive and
+# the password is capped at 512 characters; otherwise such runs would be rescanned from
+# every position, which is quadratic (tests/unit/governance checks the timing).
+_URL_USERINFO = (
+    r"(?P<url_prefix>(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]*+://[^\s:/?#]*+:)"
+    r"(?P<url_password>[^\s]{0,512}?)@(?=[^\s@/?#]*+(?:[/?#\s]|$))"
+)
+_AUTH_SCHEME = r"(?P<scheme>\b(?i:bearer|basic)[ \t]+)(?P<credential>[A-Za-z0-9\-._~+/]++=*)"
+_VENDOR_CREDENTIALS = (
+    r"(?P<token>"
+    r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}+\.[A-Za-z0-9_-]{4,}+\.[A-Za-z0-9_-]*+"  # JWT
+    r"|\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"  # AWS access key id
+    r"|\b[rs]k_(?:live|test)_[A-Za-z0-9]{8,}+"  # Stripe secret / restricted key
+    r"|\bgh[oprsu]_[A-Za-z0-9]{16,}+|\bgithub_pat_[A-Za-z0-9_]{16,}+"  # GitHub
+    r"|(?<![A-Za-z0-9-])xox[abprs]-[A-Za-z0-9-]{8,}+"  # Slack
+    r")"
+)
+# Pass 1: credentials recognisable by their own shape. Each match is only the credential
+# (and its scheme), so nothing else hides inside a match.
+_CREDENTIAL_PATTERN = re.compile("|".join((_URL_USERINFO, _AUTH_SCHEME, _VENDOR_CREDENTIALS)))
+
+# Pass 2: values named by a sensitive key. "Authorization: …" or "Cookie: a=b" at the
+# start of a line (header dumps) mask the rest of the line; password=hunter2 (query
+# strings, logfmt, kwargs reprs) and 'password': 'hunter2' (dict reprs, JSON) mask the
+# value. Keys are judged by the same rule as dict keys. The pattern stops after the
+# separator; the value is only looked at when the key is sensitive.
+_NAMED_VALUE_PATTERN = re.compile(
+    r"^[ \t]*+(?P<header_name>[A-Za-z0-9_\-]++):[ \t]*+(?=\S)"
+    r"|(?<![A-Za-z0-9_.\-])(?P<key>[A-Za-z0-9_.\-]++)"
+    r"(?:[ \t]*=[ \t]*+|['\"][ \t]*:[ \t]*+(?=['\"]))",
+    re.MULTILINE,
+)
+# A quoted value, or an unquoted one up to the next delimiter (an unterminated quote is
+# masked up to the delimiter too).
+_VALUE_PATTERN = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"|['\"]?[^\s&;,)\]}'\"]*+")
+
+_REF_PREFIX = "$secret:"
+# Words that follow "bearer" in prose ("missing bearer token") rather than a credential.
+_AUTH_SCHEME_PROSE = frozenset({"token", "tokens", "auth", "authentication", "scheme"})
+
+
+def _is_basic_credential(credential: str) -> bool:
+    # Basic credentials are base64("user:password"); "Basic usage" is just English.
+    padded = credential + "=" * (-len(credential) % 4)
+    try:
+        decoded = base64.b64decode(padded, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return b":" in decoded
+
+
+def _mask_credential(match: re.Match[str]) -> str:
+    if match["token"] is not None:
+        return MASK
+    if match["url_password"] is not None:
+        return match["url_prefix"] + MASK + "@"
+    credential = match["credential"]
+    scheme = match["scheme"]
+    if scheme.strip().lower() == "basic":
+        is_secret = _is_basic_credential(credential)
+    else:
+        is_secret = credential.lower() not in _AUTH_SCHEME_PROSE
+    return scheme + MASK if is_secret else match[0]
+
+
+def _mask_value(value: str) -> str:
+    quote_char = ""
+    if len(value) >= 2 and value[0] in "'\"" and value[-1] == value[0]:
+        quote_char, value = value[0], value[1:-1]
+    if value and not value.startswith(_REF_PREFIX):
+        value = MASK
+    return quote_char + value + quote_char
+
+
+def _mask_named_values(text: str) -> str:
+    # A loop rather than re.sub: after a key that is not sensitive, scanning resumes right
+    # after its separator, because its value may hold a sensitive pair of its own
+    # ("next=https://x/?token=abc").
+    parts: list[str] = []
+    position = 0
+    while match := _NAMED_VALUE_PATTERN.search(text, position):
+        header_name = match["header_name"]
+        parts.append(text[position : match.end()])
+        position = match.end()
+        if not is_sensitive_key(header_name if header_name is not None else match["key"]):
+            continue
+        if header_name is not None:
+            line_end = text.find("\n", position)
+            line_end = len(text) if line_end == -1 else line_end
+            if text[line_end - 1 : line_end] == "\r":
+                line_end -= 1
+            parts.append(MASK)
+            position = line_end
+        else:
+            value = _VALUE_PATTERN.match(text, position)
+            assert value is not None  # the last alternative matches the empty string
+            parts.append(_mask_value(value[0]))
+            position = value.end()
+    parts.append(text[position:])
+    return "".join(parts)
+
+
+def redact_text(text: str) -> str:
+    """Return ``text`` with known secret values and credential-shaped substrings masked.
+
+    Only the secret part is replaced, so the message stays readable:
+    ``"GET https://bob:hunter2@example.com"`` becomes
+    ``"GET https://bob:********@example.com"`` and ``"Authorization: Bearer abc.def"``
+    becomes ``"Authorization: ********"``. Use it on log messages and exception text.
+    """
+    if not text:
+        return text
+    text = secret_masker.mask(text)
+    if "PRIVATE KEY-----" in text:
+        text = _PEM_PRIVATE_KEY.sub(MASK, text)
+    text = _CREDENTIAL_PATTERN.sub(_mask_credential, text)
+    if "=" in text or ":" in text:
+        text = _mask_named_values(text)
+    return text
+
+
+# ---------------------------------------------------------------------------------------
+# Structures
+# ---------------------------------------------------------------------------------------
+
+
+def _is_secret_reference(value: object) -> bool:
+    # Mirrors automate.governance.secrets.is_secret_ref (kept here so this module stays
+    # free of Django): a reference names a secret, it is not one, so it stays visible.
+    if isinstance(value, str):
+        return value.startswith(_REF_PREFIX)
+    return isinstance(value, Mapping) and len(value) == 1 and isinstance(value.get("$secret"), str)
+
+
+def _redact_sensitive_value(value: Any) -> Any:
+    if value is None or value == "" or _is_secret_reference(value):
+        return value
+    return MASK
+
+
+def _redact(value: Any, depth: int) -> Any:
+    if isinstance(value, str):
+        return redact_text(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if depth >= MAX_DEPTH:
+        return MASK
+    if isinstance(value, Mapping):
+        if _is_secret_reference(value):
+            return {"$secret": redact_text(value["$secret"])}
+        return {
+            key: (
+                _redact_sensitive_value(item) if is_sensitive_key(key) else _redact(item, depth + 1)
+            )
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_redact(item, depth + 1) for item in value]
+    if isinstance(value, tuple):
+        items = [_redact(item, depth + 1) for item in value]
+        if hasattr(value, "_fields"):  # a namedtuple keeps its type
+            return type(value)(*items)
+        return tuple(items)
+    if isinstance(value, set | frozenset):
+        return type(value)(_redact(item, depth + 1) for item in value)
+    if isinstance(value, bytes | bytearray):
+        text = bytes(value).decode("utf-8", errors="surrogateescape")
+        redacted = redact_text(text)
+        if redacted == text:
+            return value if isinstance(value, bytes) else bytearray(value)
+        return redacted.encode("utf-8", errors="surrogateescape")
+    # Anything else (model instances, querysets, generators) is returned as it is: walking
+    # it could run queries or consume it. Step outputs and log extras are JSON-shaped.
+    return value
+
+
+def redact(data: Any) -> Any:
+    """Return a copy of ``data`` with every secret replaced by ``MASK`` (``"********"``).
+
+    * A value under a sensitive key (see ``is_sensitive_key``) is replaced whole, whatever
+      its type, except ``None`` and ``""`` (kept so "not set" stays visible) and secret
+      references such as ``{"$secret": "NAME"}`` (a name, not a value).
+    * Every other string, at any depth and at the top level, goes through
+      ``redact_text``.
+    * Dicts (any mapping), lists, tuples and sets are copied; other objects are returned
+      as they are. The input is never modified.
+    * Containers nested more than ``MAX_DEPTH`` levels deep are replaced by ``MASK``.
+
+    >>> redact({"user": "bob", "password": "hunter2", "n": 3})
+    {'user': 'bob', 'password': '********', 'n': 3}
+    """
+    return _redact(data, 0)

@@ -1,0 +1,120 @@
+"""Load the demo: a superuser with a generated password, a published workflow, sample events.
+
+Development only: refuses to run with DEBUG off unless ``--force`` is given, and never uses a
+fixed password (the generated one is kept in ``var/demo_credentials`` so it stays the same
+across restarts of ``make run``).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+
+from automate.events.services import record_event
+from automate.tenants.services import get_default_tenant
+from automate.workflows.models import Workflow
+from automate.workflows.services import create_workflow, publish_version
+
+DEMO_USERNAME = "demo"
+
+
+def _credentials_file() -> Path:
+    return Path(getattr(settings, "VAR_DIR", Path("var"))) / "demo_credentials"
+
+
+def _demo_password() -> str:
+    path = _credentials_file()
+    if path.exists():
+        return path.read_text().strip()
+    password = secrets.token_urlsafe(12)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(password)
+    path.chmod(0o600)
+    return password
+
+
+def sample_invoice(number: int, amount_paid: int) -> dict[str, Any]:
+    """A Stripe-shaped ``invoice.paid`` event body."""
+    return {
+        "id": f"evt_demo_{number:04d}",
+        "type": "invoice.paid",
+        "data": {
+            "object": {
+                "id": f"in_demo_{number:04d}",
+                "customer": f"cus_demo_{number % 3}",
+                "customer_email": f"customer{number % 3}@example.com",
+                "amount_paid": amount_paid,
+                "currency": "usd",
+            }
+        },
+    }
+
+
+class Command(BaseCommand):
+    help = "Create the demo user, the demo workflow (published) and a few sample events."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--force", action="store_true", help="Run even with DEBUG off (not for production)."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG and not options["force"]:
+            raise CommandError("automate_demo is for development; set DJANGO_DEBUG=1 or --force.")
+        password = _demo_password()
+        with transaction.atomic():
+            user = self._ensure_user(password)
+            workflow = self._ensure_workflow(user)
+            new_events = sum(
+                record_event(
+                    type="invoice.paid",
+                    source="stripe",
+                    payload=sample_invoice(n, amount),
+                    dedupe_key=f"evt_demo_{n:04d}",
+                )[1]
+                for n, amount in enumerate([2500, 400, 125000, 999, 1800], start=1)
+            )
+        live = workflow.live_version
+        assert live is not None
+        self.stdout.write(f"Demo workflow: {workflow.name} (live v{live.version_num})")
+        self.stdout.write(f"Sample events added: {new_events}")
+        self.stdout.write(self.style.SUCCESS(f"Log in as  {DEMO_USERNAME} / {password}"))
+
+    def _ensure_user(self, password: str) -> Any:
+        User = get_user_model()
+        user, _ = User.objects.get_or_create(username=DEMO_USERNAME)
+        user.is_staff = True
+        user.is_superuser = True
+        user.set_password(password)
+        user.save()
+        return user
+
+    def _ensure_workflow(self, user: Any) -> Workflow:
+        definition = json.loads(
+            resources.files("automate.demo").joinpath("invoice_paid_to_slack.json").read_text()
+        )
+        tenant = get_default_tenant()
+        existing = Workflow.objects.filter(tenant=tenant, slug=definition["slug"]).first()
+        if existing is not None:
+            return existing
+        workflow = create_workflow(
+            name=definition["name"],
+            slug=definition["slug"],
+            description=definition["description"],
+            tenant=tenant,
+            trigger_spec=definition["trigger_spec"],
+            rule_spec=definition["rule_spec"],
+            graph=definition["graph"],
+            created_by=user,
+        )
+        publish_version(workflow=workflow, published_by=user, notes="Demo workflow")
+        workflow.refresh_from_db()
+        return workflow

@@ -1,0 +1,18 @@
+"""Every model of the ``automate`` app, defined in its domain subpackage."""
+
+from automate.events.models import Event
+from automate.execution.models import ExecutionRun, OutboxJob, StepRun
+from automate.governance.models import AuditLogEntry
+from automate.tenants.models import Tenant
+from automate.workflows.models import Workflow, WorkflowVersion
+
+__all__ = [
+    "AuditLogEntry",
+    "Event",
+    "ExecutionRun",
+    "OutboxJob",
+    "StepRun",
+    "Tenant",
+    "Workflow",
+    "WorkflowVersion",
+]

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+from automate.events.models import ImmutableRecordError
+from automate.rules import CompiledRule, compile_rule
+
+
+class Workflow(models.Model):
+    """The mutable, editable workflow: a draft plus a pointer to its live version."""
+
+    tenant = models.ForeignKey(
+        "automate.Tenant", on_delete=models.PROTECT, related_name="workflows"
+    )
+    slug = models.SlugField(max_length=100)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    is_active = models.BooleanField(
+        default=True, help_text="Inactive workflows match no events and start no runs."
+    )
+    draft_trigger_spec = models.JSONField(default=dict, blank=True)
+    draft_rule_spec = models.JSONField(default=dict, blank=True)
+    draft_graph = models.JSONField(default=dict, blank=True)
+    # Bumped on every draft save so a stale editor is told instead of overwriting.
+    draft_revision = models.PositiveIntegerField(default=0)
+    live_version = models.ForeignKey(
+        "automate.WorkflowVersion",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "slug"], name="automate_workflow_unique_slug")
+        ]
+        permissions = [("use_studio", "Can use the workflow studio")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WorkflowVersion(models.Model):
+    """An immutable snapshot of a workflow; runs are pinned to one of these."""
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="versions")
+    version_num = models.PositiveIntegerField()
+    trigger_spec = models.JSONField(
+        default=dict, help_text='What starts it: {"event_type": "invoice.paid", "source": "stripe"}'
+    )
+    rule_spec = models.JSONField(default=dict, blank=True, help_text="JSONLogic; {} matches all.")
+    graph = models.JSONField(default=dict, help_text="Nodes and edges of the workflow.")
+    notes = models.TextField(blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    _FROZEN_FIELDS = ("workflow_id", "version_num", "trigger_spec", "rule_spec", "graph")
+
+    class Meta:
+        ordering = ["workflow", "-version_num"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workflow", "version_num"], name="automate_version_unique_num"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["workflow", "published_at"], name="automate_version_published")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workflow} v{self.version_num}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            stored = (
+                WorkflowVersion.objects.filter(pk=self.pk)
+                .values("published_at", *self._FROZEN_FIELDS)
+                .first()
+            )
+            if stored is not None and stored["published_at"] is not None:
+                changed = [f for f in self._FROZEN_FIELDS if stored[f] != getattr(self, f)]
+                if changed or stored["published_at"] != self.published_at:
+                    raise ImmutableRecordError(
+                        f"{self} is published and immutable; publish a new version instead.",
+                        details={"changed_fields": changed},
+                    )
+        super().save(*args, **kwargs)
+        self.__dict__.pop("compiled_rule", None)
+
+    @cached_property
+    def compiled_rule(self) -> CompiledRule:
+        """The rule, validated and compiled once for this version."""
+        return compile_rule(self.rule_spec or None)
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None

@@ -1,0 +1,44 @@
+"""Reads of workflows and versions."""
+
+from __future__ import annotations
+
+from django.db.models import F
+
+from automate.exceptions import NotFoundError
+from automate.tenants.models import Tenant
+from automate.tenants.services import resolve_tenant
+from automate.workflows.exceptions import NotPublishedError
+from automate.workflows.models import Workflow, WorkflowVersion
+
+
+def get_workflow(slug: str, *, tenant: Tenant | str | None = None) -> Workflow:
+    """The workflow ``slug`` of the tenant, or NotFoundError."""
+    tenant_obj = resolve_tenant(tenant)
+    try:
+        return Workflow.objects.select_related("live_version").get(tenant=tenant_obj, slug=slug)
+    except Workflow.DoesNotExist:
+        raise NotFoundError(
+            f"Workflow {slug!r} does not exist.", details={"workflow": slug}
+        ) from None
+
+
+def get_live_version(slug: str, *, tenant: Tenant | str | None = None) -> WorkflowVersion:
+    """The published version that runs for workflow ``slug``."""
+    workflow = get_workflow(slug, tenant=tenant)
+    if workflow.live_version is None:
+        raise NotPublishedError(
+            f"Workflow {slug!r} has no published version; publish it first.",
+            details={"workflow": slug},
+        )
+    return workflow.live_version
+
+
+def live_versions_for(tenant: Tenant) -> list[WorkflowVersion]:
+    """The live versions of the tenant's active workflows (what an event is matched against)."""
+    return list(
+        WorkflowVersion.objects.filter(
+            workflow__tenant=tenant,
+            workflow__is_active=True,
+            workflow__live_version_id=F("id"),
+        ).select_related("workflow")
+    )

@@ -1,0 +1,1 @@
+"""Shared fixtures for every tier. Factories live in tests/factories.py."""

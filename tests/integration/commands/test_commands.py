@@ -1,0 +1,75 @@
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import override_settings
+from django.utils import timezone
+
+from automate.events.models import Event
+from automate.execution.models import ExecutionRun
+from automate.runtime import emit_event, run_workflow
+from automate.workflows.models import Workflow
+from tests.factories import make_published
+
+pytestmark = pytest.mark.django_db
+
+
+def test_migrations_match_the_models():
+    call_command("makemigrations", "automate", "--check", "--dry-run", stdout=StringIO())
+
+
+@override_settings(DEBUG=True)
+def test_demo_creates_a_working_login_a_live_workflow_and_sample_events(tmp_path, settings):
+    settings.VAR_DIR = tmp_path
+    out = StringIO()
+    call_command("automate_demo", stdout=out)
+    password = (tmp_path / "demo_credentials").read_text().strip()
+    assert f"demo / {password}" in out.getvalue()
+    assert len(password) >= 12
+    assert authenticate(username="demo", password=password) is not None
+
+    workflow = Workflow.objects.get(slug="invoice-paid-to-slack")
+    assert workflow.live_version.version_num == 1
+    assert workflow.live_version.compiled_rule.evaluate({"data": {"object": {"amount_paid": 2500}}})
+    assert Event.objects.filter(type="invoice.paid", source="stripe").count() == 5
+
+    # Running it again keeps the same password and adds nothing.
+    call_command("automate_demo", stdout=StringIO())
+    assert authenticate(username="demo", password=password) is not None
+    assert Event.objects.count() == 5
+    assert Workflow.objects.count() == 1
+
+
+@override_settings(DEBUG=False)
+def test_demo_refuses_to_run_in_production():
+    with pytest.raises(CommandError, match="for development"):
+        call_command("automate_demo")
+
+
+def test_prune_deletes_only_what_is_past_retention():
+    make_published(slug="wf")
+    old_run = run_workflow("wf", {})
+    new_run = run_workflow("wf", {})
+    long_ago = timezone.now() - timedelta(days=40)
+    ExecutionRun.objects.filter(pk=old_run.pk).update(status="succeeded", finished_at=long_ago)
+    ExecutionRun.objects.filter(pk=new_run.pk).update(
+        status="succeeded", finished_at=timezone.now()
+    )
+    Event.objects.filter(pk=old_run.event_id).update(created_at=long_ago)
+    stale_unreferenced = emit_event("x", {})
+    Event.objects.filter(pk=stale_unreferenced).update(created_at=long_ago)
+
+    out = StringIO()
+    call_command("automate_prune", "--dry-run", stdout=out)
+    assert "Would delete 1 runs" in out.getvalue()
+    assert ExecutionRun.objects.count() == 2
+
+    call_command("automate_prune", stdout=StringIO())
+    assert list(ExecutionRun.objects.values_list("pk", flat=True)) == [new_run.pk]
+    assert not Event.objects.filter(pk=old_run.event_id).exists()
+    assert Event.objects.filter(pk=new_run.event_id).exists()
+    # A pending event job keeps an old event alive.
+    assert Event.objects.filter(pk=stale_unreferenced).exists()

@@ -1,0 +1,112 @@
+import pytest
+
+from automate.events.models import Event, ImmutableRecordError
+from automate.exceptions import ConflictError, NotFoundError
+from automate.execution.models import ExecutionRun, OutboxJob
+from automate.governance.models import AuditLogEntry
+from automate.runtime import run_workflow
+from automate.workflows import NotPublishedError, WorkflowValidationError
+from automate.workflows.models import WorkflowVersion
+from automate.workflows.services import publish_version
+from tests.factories import make_published, make_tenant, make_user, make_workflow
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_publish_snapshots_the_draft_and_makes_it_live():
+    user = make_user(staff=True)
+    workflow = make_workflow(slug="big-invoices")
+    version = publish_version(workflow=workflow, published_by=user, notes="first")
+
+    workflow.refresh_from_db()
+    assert workflow.live_version == version
+    assert version.version_num == 1
+    assert version.rule_spec == {">": [{"var": "amount"}, 1000]}
+    assert version.published_by == user
+    assert version.compiled_rule.evaluate({"amount": 1500})
+    assert not version.compiled_rule.evaluate({"amount": 10})
+
+    workflow.draft_rule_spec = {">": [{"var": "amount"}, 5000]}
+    workflow.save()
+    second = publish_version(workflow=workflow, published_by=user)
+    assert second.version_num == 2
+    version.refresh_from_db()
+    assert version.rule_spec == {">": [{"var": "amount"}, 1000]}, "v1 is unchanged"
+
+
+def test_publish_writes_an_audit_entry():
+    user = make_user(staff=True)
+    version = publish_version(workflow=make_workflow(slug="wf"), published_by=user)
+    entry = AuditLogEntry.objects.get(action="workflow.publish")
+    assert entry.actor == user
+    assert entry.actor_repr == user.username
+    assert entry.resource_id == str(version.workflow_id)
+    assert entry.details["version"] == 1
+
+
+def test_a_published_version_cannot_be_changed():
+    version = make_published(slug="wf")
+    version.rule_spec = {"==": [1, 1]}
+    with pytest.raises(ImmutableRecordError, match="published and immutable"):
+        version.save()
+    version.refresh_from_db()
+    assert version.rule_spec == {">": [{"var": "amount"}, 1000]}
+
+
+def test_an_unpublished_version_can_be_changed():
+    workflow = make_workflow(slug="wf")
+    version = WorkflowVersion.objects.create(workflow=workflow, version_num=1, graph={})
+    version.rule_spec = {"==": [1, 1]}
+    version.save()
+    assert WorkflowVersion.objects.get(pk=version.pk).rule_spec == {"==": [1, 1]}
+
+
+def test_publish_refuses_a_bad_rule_and_trigger_and_writes_nothing():
+    workflow = make_workflow(slug="wf", rule_spec={"and": [{"nope": [1]}]}, trigger_spec={})
+    with pytest.raises(WorkflowValidationError) as info:
+        publish_version(workflow=workflow)
+    fields = [p["field"] for p in info.value.problems]
+    assert "trigger_spec.event_type" in fields
+    assert any(f.startswith("rule_spec/and/0") for f in fields)
+    assert WorkflowVersion.objects.count() == 0
+    assert AuditLogEntry.objects.count() == 0
+
+
+def test_duplicate_slug_is_a_conflict():
+    make_workflow(slug="wf")
+    with pytest.raises(ConflictError, match="already exists"):
+        make_workflow(slug="wf")
+    make_workflow(slug="wf", tenant=make_tenant())  # another tenant may reuse it
+
+
+def test_run_workflow_starts_the_live_version_with_an_event():
+    version = make_published(slug="wf")
+    run = run_workflow("wf", {"amount": 5})
+
+    assert run.workflow_version == version
+    assert run.status == ExecutionRun.Status.PENDING
+    assert run.event.payload == {"amount": 5}
+    assert run.event.source == "manual"
+    assert run.trace_id == run.event.trace_id
+    job = OutboxJob.objects.get(run=run)
+    assert job.kind == OutboxJob.Kind.RUN
+    # The direct run's event is not also matched against rules.
+    assert not OutboxJob.objects.filter(kind=OutboxJob.Kind.EVENT).exists()
+
+
+def test_run_workflow_with_a_seen_dedupe_key_returns_the_same_run():
+    make_published(slug="wf")
+    first = run_workflow("wf", {}, dedupe_key="once")
+    again = run_workflow("wf", {}, dedupe_key="once")
+    assert again.pk == first.pk
+    assert ExecutionRun.objects.count() == 1
+    assert Event.objects.count() == 1
+
+
+def test_run_workflow_errors():
+    make_workflow(slug="draft-only")
+    with pytest.raises(NotFoundError, match="'missing' does not exist"):
+        run_workflow("missing", {})
+    with pytest.raises(NotPublishedError, match="no published version"):
+        run_workflow("draft-only", {})
+    assert Event.objects.count() == 0

@@ -1,0 +1,86 @@
+import pytest
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from django.test import override_settings
+
+from automate import conf
+
+
+def test_defaults_match_the_design_table():
+    tree = conf.defaults()
+    assert tree["ENABLED"] is True
+    assert tree["WORKER_MODE"] == "thread"
+    assert tree["EXECUTION"]["timeout_seconds"] == 60
+    assert tree["EXECUTION"]["max_retries"] == 3
+    assert tree["EXECUTION"]["batch_size"] == 10
+    assert tree["POLICY"] == {
+        "allow_ssrf": False,
+        "connector_allowlist": ["*"],
+        "http_allowlist": [],
+        "llm_budget_daily": 10.0,
+        "webhook_rate_limit_per_minute": 100,
+    }
+    assert tree["SECRETS"] == {"backend": "env", "prefix": "AUTOMATE_"}
+    assert tree["LOGGING_SCHEMA"] == "ecs"
+    assert tree["METRICS_EXPORT"] is False
+
+
+def test_valid_settings_have_no_problems():
+    assert conf.validate({"ENABLED": False, "EXECUTION": {"batch_size": 50}}) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ({"ENABLED": "yes"}, "DJANGO_AUTOMATE['ENABLED'] must be bool, not str"),
+        ({"WORKER_MODE": "celery"}, "DJANGO_AUTOMATE['WORKER_MODE'] must be one of"),
+        (
+            {"EXECUTION": {"batch_size": 0}},
+            "DJANGO_AUTOMATE['EXECUTION']['batch_size'] must be at least 1",
+        ),
+        ({"EXECUTION": {"batch_size": True}}, "['batch_size'] must be int, not a bool"),
+        (
+            {"EXECUTION": {"timeout_secs": 5}},
+            "DJANGO_AUTOMATE['EXECUTION']['timeout_secs'] is not a known setting",
+        ),
+        (
+            {"POLICY": {"connector_allowlist": "http"}},
+            "['connector_allowlist'] must be list, not str",
+        ),
+        (
+            {"POLICY": {"connector_allowlist": [1]}},
+            "['connector_allowlist'] must be a list of strings",
+        ),
+        ({"POLICY": {"llm_budget_daily": -1}}, "['llm_budget_daily'] must be at least 0"),
+        ({"POLICY": "strict"}, "DJANGO_AUTOMATE['POLICY'] must be a dict, not str"),
+        ({"RETRIES": 3}, "DJANGO_AUTOMATE['RETRIES'] is not a known setting"),
+        ({"LOGGING_SCHEMA": "xml"}, "DJANGO_AUTOMATE['LOGGING_SCHEMA'] must be one of"),
+    ],
+)
+def test_each_bad_setting_is_named(value, expected):
+    problems = conf.validate(value)
+    assert len(problems) == 1
+    assert expected in problems[0]
+
+
+def test_every_problem_is_reported_at_once():
+    problems = conf.validate({"ENABLED": 1, "EXECUTION": {"max_retries": -1, "x": 1}})
+    assert len(problems) == 3
+
+
+def test_get_reads_overrides_and_fills_defaults():
+    with override_settings(DJANGO_AUTOMATE={"EXECUTION": {"batch_size": 42}}):
+        assert conf.get("EXECUTION", "batch_size") == 42
+        assert conf.get("EXECUTION", "max_retries") == 3
+        assert conf.get("EXECUTION")["batch_size"] == 42
+        assert conf.get("ENABLED") is True
+
+
+def test_system_check_fails_start_up_naming_the_key():
+    bad = override_settings(DJANGO_AUTOMATE={"EXECUTION": {"batch_size": "ten"}})
+    with bad, pytest.raises(SystemCheckError, match=r"\['EXECUTION'\]\['batch_size'\] must be int"):
+        call_command("check")
+
+
+def test_system_check_passes_with_project_settings():
+    call_command("check")
