@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
@@ -132,8 +132,30 @@ class WorkflowVersionAdmin(ReadOnlyAdmin):
         return pretty_json(obj.graph)
 
 
+@admin.action(description="Replay selected dead-lettered jobs")
+def replay_dead_jobs(
+    modeladmin: admin.ModelAdmin,  # type: ignore[type-arg]
+    request: HttpRequest,
+    queryset: QuerySet[OutboxJob],
+) -> None:
+    from automate.exceptions import AutomateError
+    from automate.execution.services import replay_job
+
+    replayed, refused = 0, []
+    for job in queryset.order_by("pk"):
+        try:
+            replay_job(job, actor=request.user)  # type: ignore[arg-type]
+            replayed += 1
+        except AutomateError as exc:
+            refused.append(f"#{job.pk}: {exc.message}")
+    modeladmin.message_user(request, f"Replayed {replayed} job(s).", messages.SUCCESS)
+    if refused:
+        modeladmin.message_user(request, "Not replayed: " + "; ".join(refused), messages.WARNING)
+
+
 @admin.register(OutboxJob)
 class OutboxJobAdmin(ReadOnlyAdmin):
+    actions = [replay_dead_jobs]
     list_display = [
         "id",
         "kind",

@@ -8,3 +8,8 @@ class AutomateConfig(AppConfig):
 
     def ready(self) -> None:
         from automate import checks  # noqa: F401  (registers the system checks)
+        from automate.connectors import load_connectors
+
+        # Built-ins, entry points and DJANGO_AUTOMATE["CONNECTORS"]; a duplicate code fails
+        # start-up here, naming both classes.
+        load_connectors()

@@ -26,3 +26,11 @@ def check_secrets(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     from automate.governance.secrets import check_secrets_backend
 
     return list(check_secrets_backend())
+
+
+@register()
+def check_connectors(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Warn when a ``POLICY.connector_allowlist`` pattern matches no registered connector."""
+    from automate.connectors import check_connector_allowlist
+
+    return list(check_connector_allowlist())

@@ -82,6 +82,7 @@ SCHEMA: dict[str, Option | dict[str, Option]] = {
         "runs_days": Option((int,), 30, _at_least(1)),
         "max_payload_bytes": Option((int,), 256_000, _at_least(1024)),
     },
+    "CONNECTORS": Option((list,), [], _list_of_str),
     "LOGGING_SCHEMA": Option((str,), "ecs", _choice("ecs", "simple")),
     "METRICS_EXPORT": Option((bool,), False),
 }

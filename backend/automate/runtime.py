@@ -59,8 +59,9 @@ def run_workflow(
 
     The payload is recorded as an event of the workflow's trigger type with source
     ``manual`` (so the run has an event and a trace like any other), but that event is not
-    matched against other workflows. Returns the ExecutionRun; with a ``dedupe_key`` already
-    used, returns the run that key started.
+    matched against other workflows. Returns the ExecutionRun (running, or finished in
+    ``synchronous`` mode); with a ``dedupe_key`` already used, returns the run that key
+    started.
 
     Raises ``NotFoundError`` for an unknown slug and ``NotPublishedError`` when the workflow
     has no published version.
@@ -82,4 +83,6 @@ def run_workflow(
             enqueue=False,
         )
         run, _ = start_run(event=event, version=version)
+    # In synchronous mode the run has executed by now (after commit): return its state.
+    run.refresh_from_db()
     return run

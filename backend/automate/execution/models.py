@@ -20,7 +20,6 @@ class OutboxJob(models.Model):
 
     class Kind(models.TextChoices):
         EVENT = "event", "match an event to workflows"
-        RUN = "run", "start a run"
         STEP = "step", "run one step of a run"
 
     id = models.BigAutoField(primary_key=True)
@@ -55,6 +54,7 @@ class OutboxJob(models.Model):
         ordering = ["id"]
         indexes = [
             models.Index(fields=["status", "id"], name="automate_outbox_status_id"),
+            models.Index(fields=["run", "status"], name="automate_outbox_run_status"),
             models.Index(fields=["status", "next_attempt_at"], name="automate_outbox_due"),
             models.Index(fields=["status", "lease_expires_at"], name="automate_outbox_lease"),
         ]
@@ -127,6 +127,9 @@ class StepRun(models.Model):
     outputs = models.JSONField(default=dict, blank=True, help_text="Redacted before write.")
     error = models.TextField(blank=True)
     error_type = models.CharField(max_length=200, blank=True)
+    traceback = models.TextField(blank=True, help_text="Redacted stack of the failure.")
+    # False once a resume re-runs this node: the run's state is read from current steps only.
+    is_current = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -139,6 +142,7 @@ class StepRun(models.Model):
                 fields=["run", "node_id", "attempt"], name="automate_step_once_per_attempt"
             )
         ]
+        indexes = [models.Index(fields=["run", "node_id"], name="automate_step_run_node")]
 
     def __str__(self) -> str:
         return f"{self.node_id} #{self.attempt} ({self.status})"

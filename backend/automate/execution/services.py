@@ -1,12 +1,26 @@
-"""Writes that start and move runs; each writes its outbox job in the same transaction."""
+"""Writes that start and steer runs; each writes its outbox jobs in the same transaction."""
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
+from typing import Any
 
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from automate import signals
 from automate.events.models import Event
-from automate.execution.models import ExecutionRun, OutboxJob
+from automate.execution.exceptions import RunStateError
+from automate.execution.models import ExecutionRun, OutboxJob, StepRun
+from automate.execution.notify import jobs_written
+from automate.execution.runner import advance_run, graph_of
+from automate.governance import audit
+from automate.governance.redaction import redact
+from automate.typing import UserType
 from automate.workflows.models import WorkflowVersion
+
+RunStatus = ExecutionRun.Status
+JobStatus = OutboxJob.Status
+DEAD_LETTER = (JobStatus.FAILED, JobStatus.DEAD)
 
 
 def run_idempotency_key(event: Event, version: WorkflowVersion) -> str:
@@ -15,11 +29,13 @@ def run_idempotency_key(event: Event, version: WorkflowVersion) -> str:
 
 
 def start_run(*, event: Event, version: WorkflowVersion) -> tuple[ExecutionRun, bool]:
-    """Create the run of ``version`` for ``event`` and queue its start.
+    """Create the run of ``version`` for ``event`` and queue its first steps.
 
     Returns ``(run, created)``; an existing run for the pair is returned unchanged.
     """
     key = run_idempotency_key(event, version)
+    graph = graph_of(version)
+    now = timezone.now()
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -29,17 +45,201 @@ def start_run(*, event: Event, version: WorkflowVersion) -> tuple[ExecutionRun, 
                     event=event,
                     idempotency_key=key,
                     trace_id=event.trace_id,
+                    status=RunStatus.RUNNING,
+                    started_at=now,
                 )
         except IntegrityError:
             existing = ExecutionRun.objects.filter(idempotency_key=key).first()
             if existing is None:
                 raise
             return existing, False
-        OutboxJob.objects.create(
-            tenant_id=event.tenant_id,
-            kind=OutboxJob.Kind.RUN,
+        StepRun.objects.create(
             run=run,
-            event=event,
+            node_id=graph.trigger_id,
+            attempt=1,
+            status=StepRun.Status.SUCCEEDED,
+            outputs=redact(event.payload),
+            started_at=now,
+            finished_at=now,
+            duration_ms=0,
+        )
+        transaction.on_commit(
+            lambda: signals.workflow_started.send(sender=ExecutionRun, execution=run)
+        )
+        advance_run(run, graph)
+    return run, True
+
+
+def _revive(run: ExecutionRun) -> None:
+    run.status = RunStatus.RUNNING
+    run.error = ""
+    run.finished_at = None
+    run.save(update_fields=["status", "error", "finished_at"])
+
+
+def replay_job(job: OutboxJob, *, actor: UserType | None = None) -> OutboxJob:
+    """Put a dead-lettered (FAILED or DEAD) job back in the queue with fresh attempts.
+
+    A step job's failed run is revived, so the run carries on from that step.
+    """
+    with transaction.atomic():
+        job = OutboxJob.objects.select_for_update().get(pk=job.pk)
+        if job.status not in DEAD_LETTER:
+            raise RunStateError(
+                f"Job {job.pk} is {job.status}, not dead-lettered; only FAILED or DEAD jobs "
+                "can be replayed.",
+                details={"job": job.pk, "status": job.status},
+            )
+        if job.run_id is not None:
+            run = ExecutionRun.objects.select_for_update().get(pk=job.run_id)
+            if run.status == RunStatus.CANCELLED:
+                raise RunStateError(
+                    "The run was cancelled; its jobs cannot be replayed.",
+                    details={"run": str(run.pk)},
+                )
+            if run.status == RunStatus.FAILED:
+                _revive(run)
+        job.status = JobStatus.PENDING
+        job.attempts = 0
+        job.next_attempt_at = None
+        job.locked_by = ""
+        job.lease_expires_at = None
+        job.save()
+        jobs_written()
+        audit.record(
+            action="job.replay",
+            resource_type="outbox_job",
+            resource_id=job.pk,
+            actor=actor,
+            tenant=job.tenant,
+            details={"kind": job.kind, "run": str(job.run_id or ""), "node": job.node_id},
+            trace_id=job.trace_id,
+        )
+    return job
+
+
+def _latest_step(run: ExecutionRun, node_id: str) -> StepRun | None:
+    return (
+        StepRun.objects.filter(run=run, node_id=node_id, is_current=True)
+        .order_by("-attempt")
+        .first()
+    )
+
+
+def retry_step(*, run: ExecutionRun, node_id: str, actor: UserType | None = None) -> ExecutionRun:
+    """Run a failed step again; when it succeeds the run carries on from there."""
+    with transaction.atomic():
+        run = ExecutionRun.objects.select_for_update().get(pk=run.pk)
+        latest = _latest_step(run, node_id)
+        if latest is None or latest.status != StepRun.Status.FAILED:
+            raise RunStateError(
+                f"Step {node_id!r} has not failed, so there is nothing to retry.",
+                details={"run": str(run.pk), "node": node_id},
+            )
+        if run.status not in (RunStatus.FAILED, RunStatus.RUNNING):
+            raise RunStateError(
+                f"The run is {run.status}; only a failed run's steps can be retried.",
+                details={"run": str(run.pk), "status": run.status},
+            )
+        job = (
+            OutboxJob.objects.filter(run=run, node_id=node_id, status__in=DEAD_LETTER)
+            .order_by("-pk")
+            .first()
+        )
+        if job is None:
+            raise RunStateError(
+                f"Step {node_id!r} has no failed job to retry.",
+                details={"run": str(run.pk), "node": node_id},
+            )
+        replay_job(job, actor=actor)
+        audit.record(
+            action="run.retry_step",
+            resource_type="execution_run",
+            resource_id=run.pk,
+            actor=actor,
+            tenant=run.tenant,
+            details={"node": node_id},
             trace_id=run.trace_id,
         )
-    return run, True
+    run.refresh_from_db()
+    return run
+
+
+def resume_run(*, run: ExecutionRun, from_node: str, actor: UserType | None = None) -> ExecutionRun:
+    """Run ``from_node`` and everything after it again, keeping earlier steps' outputs."""
+    graph = graph_of(run.workflow_version)
+    if from_node not in graph.nodes or from_node == graph.trigger_id:
+        raise RunStateError(
+            f"{from_node!r} is not a step of this workflow that can be resumed from.",
+            details={"node": from_node},
+        )
+    with transaction.atomic():
+        run = ExecutionRun.objects.select_for_update().get(pk=run.pk)
+        if run.status not in (RunStatus.FAILED, RunStatus.SUCCEEDED):
+            raise RunStateError(
+                f"The run is {run.status}; only a finished run can be resumed.",
+                details={"run": str(run.pk), "status": run.status},
+            )
+        reset = {from_node} | graph.descendants(from_node)
+        StepRun.objects.filter(run=run, node_id__in=reset).update(is_current=False)
+        # Dead letters of the re-run steps are superseded by the resume.
+        OutboxJob.objects.filter(run=run, node_id__in=reset, status__in=DEAD_LETTER).update(
+            status=JobStatus.COMPLETED, last_error="Superseded by a resume of the run."
+        )
+        _revive(run)
+        run.outputs = {}
+        run.save(update_fields=["outputs"])
+        advance_run(run, graph)
+        audit.record(
+            action="run.resume",
+            resource_type="execution_run",
+            resource_id=run.pk,
+            actor=actor,
+            tenant=run.tenant,
+            details={"from_node": from_node, "reset": sorted(reset)},
+            trace_id=run.trace_id,
+        )
+    run.refresh_from_db()
+    return run
+
+
+def cancel_run(*, run: ExecutionRun, actor: UserType | None = None) -> ExecutionRun:
+    """Stop a run: its queued jobs never start; a step already running finishes alone."""
+    with transaction.atomic():
+        run = ExecutionRun.objects.select_for_update().get(pk=run.pk)
+        if run.status not in (RunStatus.PENDING, RunStatus.RUNNING):
+            raise RunStateError(
+                f"The run is already {run.status}.",
+                details={"run": str(run.pk), "status": run.status},
+            )
+        now = timezone.now()
+        run.status = RunStatus.CANCELLED
+        run.finished_at = now
+        run.save(update_fields=["status", "finished_at"])
+        dropped = OutboxJob.objects.filter(run=run, status=JobStatus.PENDING).update(
+            status=JobStatus.FAILED, last_error="The run was cancelled.", updated_at=now
+        )
+        StepRun.objects.filter(run=run, status=StepRun.Status.RETRYING).update(
+            status=StepRun.Status.CANCELLED, finished_at=now
+        )
+        audit.record(
+            action="run.cancel",
+            resource_type="execution_run",
+            resource_id=run.pk,
+            actor=actor,
+            tenant=run.tenant,
+            details={"dropped_jobs": dropped},
+            trace_id=run.trace_id,
+        )
+    return run
+
+
+def run_summary(run: ExecutionRun) -> dict[str, Any]:
+    """A small dict describing a run (for logs, signals and the API)."""
+    return {
+        "id": str(run.pk),
+        "status": run.status,
+        "workflow": run.workflow_version.workflow.slug,
+        "version": run.workflow_version.version_num,
+        "trace_id": run.trace_id,
+    }

@@ -33,10 +33,12 @@ class _Missing:
 
 MISSING: Final = _Missing()
 
-_NUMBER_TYPES: Final = (int, float)
 _ARRAY_TYPES: Final = (list, tuple)
-_INT_TEXT: Final = re.compile(r"[+-]?\d+")
-_DECIMAL_TEXT: Final = re.compile(r"[+-]?(?:Infinity|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)")
+# re.ASCII: JavaScript reads only ASCII digits ("١٢" is NaN), unlike Python's \d and int().
+_INT_TEXT: Final = re.compile(r"[+-]?\d+", re.ASCII)
+_DECIMAL_TEXT: Final = re.compile(
+    r"[+-]?(?:Infinity|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)", re.ASCII
+)
 _RADIX_TEXT: Final = re.compile(r"0(?:[xX][0-9a-fA-F]+|[oO][0-7]+|[bB][01]+)")
 _INDEX_TEXT: Final = re.compile(r"0|[1-9][0-9]*")
 
@@ -92,10 +94,23 @@ def truthy(value: Any) -> bool:
     return True
 
 
+_FLOAT_LIMIT: Final = 2**1024  # the first integer a float cannot hold
+
+
+def _fit_int(number: int) -> int | float:
+    """An int as a JavaScript number: exact, unless beyond float range (±Infinity).
+
+    Python raises OverflowError mixing such ints with floats; JavaScript has Infinity.
+    """
+    if -_FLOAT_LIMIT < number < _FLOAT_LIMIT:
+        return number
+    return math.inf if number > 0 else -math.inf
+
+
 def _number_from_text(text: str) -> int | float:
     if _INT_TEXT.fullmatch(text):
         try:
-            return int(text)
+            return _fit_int(int(text))
         except ValueError:  # longer than Python's int-parsing limit
             return float(text)
     return float(text)
@@ -104,8 +119,10 @@ def _number_from_text(text: str) -> int | float:
 def to_number(value: Any) -> int | float:
     """JavaScript's ``Number(value)``: ``null`` is 0, ``"12"`` is 12, ``"abc"`` is NaN."""
     t = type(value)
-    if t is int or t is float:
+    if t is float:
         return value  # type: ignore[no-any-return]
+    if t is int:
+        return _fit_int(value)
     if value is None or value is False:
         return 0
     if value is True:
@@ -114,7 +131,9 @@ def to_number(value: Any) -> int | float:
         return _string_to_number(value)
     k = _kind_of_subclass(value)
     if k == "number":
-        return value if isinstance(value, _NUMBER_TYPES) else float(value)
+        if isinstance(value, int):
+            return _fit_int(int(value))
+        return float(value)
     if k == "boolean":
         return 1 if value else 0
     if k == "string":
@@ -131,15 +150,17 @@ def _string_to_number(text: str) -> int | float:
     if _DECIMAL_TEXT.fullmatch(text):
         return _number_from_text(text)
     if _RADIX_TEXT.fullmatch(text):
-        return int(text, 0)
+        return _fit_int(int(text, 0))
     return NAN
 
 
 def parse_float(value: Any) -> int | float:
     """JavaScript's ``parseFloat(value)``, which ``+`` and ``*`` use: ``"12px"`` is 12."""
     t = type(value)
-    if t is int or t is float:
+    if t is float:
         return value  # type: ignore[no-any-return]
+    if t is int:
+        return _fit_int(value)
     match = _DECIMAL_TEXT.match(to_js_string(value).lstrip())
     if match is None:
         return NAN

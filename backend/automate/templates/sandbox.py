@@ -40,14 +40,22 @@ COMPILE_CACHE_SIZE = 1024
 RESULT_NAME = "result"
 
 
-_LOADING_NODES = (nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)
+# Step inputs are single strings: there is nothing to include, import or extend. They are
+# not HTML either, and ``{% autoescape %}`` would switch ``~`` to Jinja's unmeasured join.
+_UNAVAILABLE_NODES = {
+    nodes.Extends: "extends",
+    nodes.Include: "include",
+    nodes.Import: "import",
+    nodes.FromImport: "from … import",
+    nodes.ScopedEvalContextModifier: "autoescape",
+    nodes.EvalContextModifier: "autoescape",
+}
 
 
 class _BudgetedCodeGenerator(CodeGenerator):
     def visit_Template(self, node: nodes.Template, frame: Frame | None = None) -> None:
-        # Step inputs are single strings: there is nothing to include, import or extend.
-        for statement in node.find_all(_LOADING_NODES):
-            keyword = type(statement).__name__.lower().replace("fromimport", "from … import")
+        for statement in node.find_all(tuple(_UNAVAILABLE_NODES)):
+            keyword = _UNAVAILABLE_NODES[type(statement)]
             self.fail(f"{{% {keyword} %}} is not available in step templates", statement.lineno)
         # Custom node types are forbidden, so the loop guard is an ordinary call:
         # ``for x in environment.guarded_iter(<iterable>)``.
@@ -58,11 +66,7 @@ class _BudgetedCodeGenerator(CodeGenerator):
 
     def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
         # ``a ~ b``: measured before joining, so doubling a string in a few ``set``s cannot
-        # allocate gigabytes. Autoescaped (Markup) joins keep Jinja's code; we never
-        # autoescape, but ``{% autoescape %}`` blocks could switch it on.
-        if frame.eval_ctx.volatile or frame.eval_ctx.autoescape:
-            super().visit_Concat(node, frame)
-            return
+        # allocate gigabytes. (Autoescaping, which would need Markup joins, is never on.)
         self.write("environment.guarded_str_join((")
         for arg in node.nodes:
             self.visit(arg, frame)

@@ -9,6 +9,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.text import slugify
 
+from automate.connectors import connector_allowed, connector_exists
 from automate.exceptions import ConflictError
 from automate.governance import audit
 from automate.rules import RuleError, compile_rule
@@ -16,6 +17,7 @@ from automate.tenants.models import Tenant
 from automate.tenants.services import resolve_tenant
 from automate.typing import UserType
 from automate.workflows.exceptions import WorkflowValidationError
+from automate.workflows.graph import graph_problems
 from automate.workflows.models import Workflow, WorkflowVersion
 from automate.workflows.specs import trigger_problems
 
@@ -61,8 +63,20 @@ def definition_problems(*, trigger_spec: Any, rule_spec: Any, graph: Any) -> lis
         compile_rule(rule_spec or None)
     except RuleError as exc:
         problems.append({"field": f"rule_spec{exc.path}", "message": exc.message})
-    if not isinstance(graph, dict):
-        problems.append({"field": "graph", "message": "must be a JSON object"})
+    for problem in graph_problems(graph, connector_exists=connector_exists):
+        field = problem.get("field", "")
+        problems.append({**problem, "field": f"graph.{field}" if field else "graph"})
+    for node in (graph.get("nodes") or []) if isinstance(graph, dict) else []:
+        code = node.get("connector") if isinstance(node, dict) else None
+        if node.get("type") == "action" and isinstance(code, str) and not connector_allowed(code):
+            problems.append(
+                {
+                    "node_id": str(node.get("id", "")),
+                    "field": "connector",
+                    "message": f"connector {code!r} is not allowed by "
+                    "DJANGO_AUTOMATE['POLICY']['connector_allowlist']",
+                }
+            )
     return problems
 
 

@@ -2,6 +2,7 @@ import uuid
 
 import pytest
 from django.db import transaction
+from django.test import override_settings
 
 from automate.events import InvalidEventError
 from automate.events.models import Event, ImmutableRecordError
@@ -13,6 +14,7 @@ from tests.factories import make_tenant
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@override_settings(DJANGO_AUTOMATE={"WORKER_MODE": "process"})
 def test_emit_writes_the_event_and_its_outbox_job():
     event_id = emit_event("invoice.paid", {"amount": 1200}, source="stripe")
 

@@ -129,3 +129,11 @@ def test_every_entry_point_validates_before_touching_the_data():
 )
 def test_unusual_but_valid_rules_compile(rule):
     compile_rule(rule)
+
+
+def test_rule_error_survives_pickling_between_worker_processes():
+    import pickle
+
+    error = pickle.loads(pickle.dumps(rule_error({"or": [{"nope": 1}]})))
+    assert error.path == "/or/0"
+    assert error.as_dict()["message"] == 'unknown operator "nope" (at /or/0)'

@@ -202,3 +202,16 @@ def test_evaluate_is_truthiness():
     assert evaluate({"var": "lines"}, INVOICE) is True
     assert evaluate({"var": "nope"}, INVOICE) is False
     assert evaluate({"missing": ["amount"]}, INVOICE) is False  # [] is falsy
+
+
+def test_numbers_beyond_float_range_become_infinity_instead_of_crashing():
+    huge = 10**400
+    assert apply({"+": [{"var": "x"}, 1.5]}, {"x": huge}) == math.inf
+    assert apply({"max": [{"var": "x"}, 1]}, {"x": -huge}) == 1
+    assert apply({"<": [{"var": "x"}, 1e308]}, {"x": huge}) is False
+
+
+def test_substr_with_negative_length_as_text_is_empty_like_javascript():
+    # json-logic-js computes `length + "-1"`, a string concatenation: nothing is kept.
+    assert apply({"substr": ["abcdef", 1, "-1"]}, {}) == ""
+    assert apply({"substr": ["abcdef", 1, -1]}, {}) == "bcde"

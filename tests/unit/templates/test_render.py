@@ -103,7 +103,14 @@ def test_unknown_filter_is_reported_by_name():
 
 
 def test_include_import_and_extends_are_not_available():
-    for template in ['{% include "x.txt" %}', '{% import "m" as m %}', '{% extends "base" %}']:
+    templates = [
+        '{% include "x.txt" %}',
+        '{% import "m" as m %}',
+        '{% from "m" import x %}',
+        '{% extends "base" %}',
+        "{% autoescape true %}{{ x }}{% endautoescape %}",
+    ]
+    for template in templates:
         with pytest.raises(TemplateError, match="not available in step templates"):
             render(template, {})
 

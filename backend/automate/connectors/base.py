@@ -1,0 +1,541 @@
+"""What a connector is: ``ConnectorAdapter``, its ``ActionSpec``\\s and the ``ExecutionContext``.
+
+A connector is the only code that touches the outside world. The orchestrator decides
+what runs; it calls ``adapter.run(action, params, context)``, which checks the action
+exists, validates the inputs against the action's JSON Schema, calls the connector's
+``execute`` and checks that it returned a JSON object. Whatever goes wrong comes out as a
+``ConnectorError`` whose ``retryable`` tells the worker what to do next.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import re
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from automate.exceptions import AutomateError
+from automate.governance.redaction import redact, redact_text
+from automate.observability.tracing import format_traceparent, new_span_id, new_trace_id
+
+from .exceptions import (
+    ConnectorError,
+    ConnectorInputError,
+    ConnectorOutputError,
+    ConnectorRegistrationError,
+    MissingSecretError,
+    UnknownActionError,
+)
+
+__all__ = [
+    "ACTION_NAME_PATTERN",
+    "CODE_PATTERN",
+    "ActionSpec",
+    "ConnectorAdapter",
+    "ExecutionContext",
+    "StepSecrets",
+]
+
+CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,49}$")
+ACTION_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+# An error message listing more problems than this gets "… and N more"; details keep all.
+_MAX_LISTED_PROBLEMS = 10
+# jsonschema messages repeat the offending value, which can be a whole document.
+_MAX_PROBLEM_CHARS = 300
+_MAX_ERROR_CHARS = 2000
+# Outputs are stored as JSON; nothing legitimate nests this deep.
+_MAX_OUTPUT_DEPTH = 64
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# ---------------------------------------------------------------------------------------
+# ActionSpec
+# ---------------------------------------------------------------------------------------
+
+
+def _lift_required_flags(schema: dict[str, Any]) -> None:
+    # The shorthand marks a field with "required": True; JSON Schema wants the parent to
+    # list it in "required": [...]. Nested objects (and arrays of objects) may use it too.
+    properties = schema.get("properties")
+    if isinstance(properties, dict):
+        required = schema.get("required")
+        lifted: list[str] = list(required) if isinstance(required, list) else []
+        for name, prop in properties.items():
+            if not isinstance(prop, dict):
+                continue
+            flag = prop.get("required")
+            if isinstance(flag, bool):
+                del prop["required"]
+                if flag and name not in lifted:
+                    lifted.append(name)
+            _lift_required_flags(prop)
+        if lifted:
+            schema["required"] = lifted
+    items = schema.get("items")
+    if isinstance(items, dict):
+        _lift_required_flags(items)
+
+
+def _normalise_schema(value: object, what: str) -> dict[str, Any]:
+    """One JSON Schema object from a full schema or the ``{field: schema}`` shorthand."""
+    if not isinstance(value, Mapping):
+        raise ConnectorRegistrationError(
+            f'ActionSpec {what} must be a dict (a JSON Schema with "type": "object", or '
+            f"a map of field name to field schema), not {type(value).__name__}."
+        )
+    if value.get("type") == "object":
+        schema: dict[str, Any] = copy.deepcopy(dict(value))
+    else:
+        for name, prop in value.items():
+            if not isinstance(name, str) or not isinstance(prop, Mapping):
+                raise ConnectorRegistrationError(
+                    f"ActionSpec {what}: field {name!r} must map to a JSON Schema dict such "
+                    f'as {{"type": "string"}}, not {prop!r}. (A full schema needs '
+                    f'"type": "object" at the top.)'
+                )
+        schema = {"type": "object", "properties": copy.deepcopy(dict(value))}
+    _lift_required_flags(schema)
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        where = "/".join(str(part) for part in exc.absolute_path) or "the top level"
+        raise ConnectorRegistrationError(
+            f"ActionSpec {what} is not a valid JSON Schema: {exc.message} (at {where})."
+        ) from None
+    return schema
+
+
+def _is_secret_schema(schema: object) -> bool:
+    return isinstance(schema, Mapping) and (
+        schema.get("format") == "secret" or schema.get("x-secret") is True
+    )
+
+
+def _secret_paths(schema: Mapping[str, Any], prefix: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+    properties = schema.get("properties")
+    if not isinstance(properties, Mapping):
+        return
+    for name, prop in properties.items():
+        if _is_secret_schema(prop):
+            yield (*prefix, name)
+        elif isinstance(prop, Mapping):
+            yield from _secret_paths(prop, (*prefix, name))
+
+
+def _format_path(parts: list[str | int]) -> str:
+    text = "inputs"
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif _IDENTIFIER.fullmatch(part):
+            text += f".{part}"
+        else:
+            text += f"[{json.dumps(part)}]"
+    return text
+
+
+def _missing_property(error: Any) -> str | None:
+    # jsonschema reports a missing property at its parent object; the studio wants the
+    # field itself, so find which of the required names this error is about.
+    for name in error.validator_value:
+        if (
+            isinstance(error.instance, Mapping)
+            and name not in error.instance
+            and error.message.startswith(repr(name))
+        ):
+            return str(name)
+    return None
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """One action a connector offers: its inputs, outputs and whether it is idempotent.
+
+    ``inputs`` (and ``outputs``) is either a full JSON Schema object::
+
+        {"type": "object", "properties": {"channel": {"type": "string"}}, "required": ["channel"]}
+
+    or the shorthand map of field name to field schema, with ``"required": True`` on the
+    fields that must be present::
+
+        {"channel": {"type": "string", "required": True}, "text": {"type": "string"}}
+
+    Both become one JSON Schema (``input_schema``), checked when the spec is created: an
+    invalid schema raises ``ConnectorRegistrationError``. Mark fields that hold
+    credentials with ``"format": "secret"`` (or ``"x-secret": True``): the studio offers a
+    secret picker for them and publishing requires a ``$secret`` reference, never a
+    literal (see ``secret_fields``).
+
+    ``idempotent`` says that repeating the action with the same
+    ``context.idempotency_key`` has no further effect, so the worker may retry it freely.
+    """
+
+    inputs: dict[str, Any]
+    outputs: dict[str, Any] | None = None
+    idempotent: bool = False
+    description: str = ""
+    label: str = ""
+    _input_schema: dict[str, Any] = field(init=False, repr=False, compare=False)
+    _output_schema: dict[str, Any] = field(init=False, repr=False, compare=False)
+    _validator: Any = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        input_schema = _normalise_schema(self.inputs, "inputs")
+        output_schema = _normalise_schema(
+            {"type": "object"} if self.outputs is None else self.outputs, "outputs"
+        )
+        validator = Draft202012Validator(
+            input_schema, format_checker=Draft202012Validator.FORMAT_CHECKER
+        )
+        # Frozen dataclass: derived fields are set once, here.
+        object.__setattr__(self, "_input_schema", input_schema)
+        object.__setattr__(self, "_output_schema", output_schema)
+        object.__setattr__(self, "_validator", validator)
+
+    @property
+    def input_schema(self) -> dict[str, Any]:
+        """The inputs as one JSON Schema (Draft 2020-12) object; a copy, safe to modify."""
+        return copy.deepcopy(self._input_schema)
+
+    @property
+    def output_schema(self) -> dict[str, Any]:
+        """The outputs as one JSON Schema object (``{"type": "object"}`` when not given)."""
+        return copy.deepcopy(self._output_schema)
+
+    def secret_fields(self) -> list[str]:
+        """Input fields marked as secrets, as dotted paths (``"api_key"``, ``"auth.token"``).
+
+        Publishing a workflow requires these fields to hold a secret reference
+        (``{"$secret": "NAME"}``) rather than a literal value.
+        """
+        return [".".join(path) for path in _secret_paths(self._input_schema, ())]
+
+    def with_defaults(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """A copy of ``params`` with each missing top-level field set to its ``default``."""
+        filled = dict(params)
+        for name, prop in self._input_schema.get("properties", {}).items():
+            if name not in filled and isinstance(prop, Mapping) and "default" in prop:
+                filled[name] = copy.deepcopy(prop["default"])
+        return filled
+
+    def input_errors(self, params: object) -> list[dict[str, str]]:
+        """Every way ``params`` breaks the input schema, as ``{"path", "message"}`` dicts.
+
+        Paths start at ``inputs`` (``inputs.items[0].sku``); a missing required field is
+        reported at the field itself (``inputs.channel``). Messages never repeat the
+        value of a secret field, and pass through ``redact_text``. Empty when valid.
+        """
+        secret_paths = set(_secret_paths(self._input_schema, ()))
+        problems: list[dict[str, str]] = []
+        for error in self._validator.iter_errors(params):
+            path: list[str | int] = list(error.absolute_path)
+            message: str = error.message
+            if error.validator == "required":
+                missing = _missing_property(error)
+                if missing is not None:
+                    path.append(missing)
+            elif any(tuple(path[: len(secret)]) == secret for secret in secret_paths):
+                # The default message starts with the value itself: the secret.
+                message = f"is not a valid value (fails the {error.validator!r} check)"
+            problems.append(
+                {
+                    "path": _format_path(path),
+                    "message": _shorten(redact_text(message), _MAX_PROBLEM_CHARS),
+                }
+            )
+        problems.sort(key=lambda problem: (problem["path"], problem["message"]))
+        return problems
+
+    def validate_inputs(self, params: object, *, where: str = "") -> dict[str, Any]:
+        """Check ``params`` against the input schema; return them with defaults filled in.
+
+        Raises ``ConnectorInputError`` (code ``invalid_inputs``, never retryable) listing
+        every problem with its path, e.g. ``inputs.channel: 'channel' is a required
+        property``. ``where`` (such as ``"slack.post_message"``) is named in the message.
+        """
+        filled = self.with_defaults(params) if isinstance(params, Mapping) else params
+        problems = self.input_errors(filled)
+        if problems:
+            listed = "; ".join(
+                f"{problem['path']}: {problem['message']}"
+                for problem in problems[:_MAX_LISTED_PROBLEMS]
+            )
+            if len(problems) > _MAX_LISTED_PROBLEMS:
+                listed += f"; … and {len(problems) - _MAX_LISTED_PROBLEMS} more"
+            subject = f"Invalid inputs for {where}" if where else "Invalid inputs"
+            raise ConnectorInputError(f"{subject}: {listed}", errors=problems)
+        assert isinstance(filled, dict)  # the schema's "type": "object" held
+        return filled
+
+    def describe(self, name: str) -> dict[str, Any]:
+        """This action as JSON for the studio and the API (``name`` is the action's key)."""
+        return {
+            "name": name,
+            "label": self.label or name.replace("_", " ").capitalize(),
+            "description": self.description,
+            "idempotent": self.idempotent,
+            "input_schema": self.input_schema,
+            "output_schema": self.output_schema,
+            "secret_fields": self.secret_fields(),
+        }
+
+
+# ---------------------------------------------------------------------------------------
+# ExecutionContext
+# ---------------------------------------------------------------------------------------
+
+
+class StepSecrets(Mapping[str, str]):
+    """The resolved secrets a step referenced, by name; read-only and never printed.
+
+    ``secrets["API_KEY"]`` for a name the step did not reference raises
+    ``MissingSecretError`` (a non-retryable ``ConnectorError`` that is also a
+    ``KeyError``), so ``secrets.get("API_KEY")`` returns ``None`` as for any mapping.
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, str] | None = None) -> None:
+        self._values: dict[str, str] = dict(values or {})
+
+    def __getitem__(self, name: str) -> str:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise MissingSecretError(
+                f"The step did not provide the secret {name!r}: reference it in the step's "
+                f'inputs as {{"$secret": "{name}"}}.',
+                details={"secret": name},
+            ) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        # Names only: a context printed in a traceback or a log line shows no value.
+        return f"StepSecrets({sorted(self._values)!r})"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExecutionContext:
+    """Everything a connector may know about the step it is running, besides its inputs.
+
+    * ``secrets``: the resolved values of the secrets the step referenced, by name
+      (``context.secrets["API_KEY"]``, ``context.secrets.get("API_KEY")``).
+    * ``idempotency_key``: ``"<run_id>:<node_id>"``, the same on every attempt; send it
+      to remote APIs that deduplicate (``Idempotency-Key`` header) so a retry after a
+      lost response does not act twice.
+    * ``trace_id`` / ``traceparent()``: propagate the run's trace to outbound calls.
+    * ``attempt`` (1 on the first try), ``tenant``, ``run_id``, ``node_id``.
+    * ``timeout_seconds`` and ``deadline`` (a ``time.monotonic()`` value, by default
+      ``timeout_seconds`` after the context is created): use ``remaining_seconds()`` as
+      the timeout of outbound calls.
+    """
+
+    run_id: str = ""
+    node_id: str = ""
+    trace_id: str = field(default_factory=new_trace_id)
+    span_id: str = field(default_factory=new_span_id)
+    attempt: int = 1
+    tenant: str = ""
+    idempotency_key: str = ""
+    timeout_seconds: float = 60.0
+    # NaN means "not given": __post_init__ sets it to timeout_seconds from now.
+    deadline: float = math.nan
+    secrets: Mapping[str, str] = field(default_factory=StepSecrets, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.secrets, StepSecrets):
+            object.__setattr__(self, "secrets", StepSecrets(self.secrets))
+        if not self.idempotency_key:
+            object.__setattr__(self, "idempotency_key", f"{self.run_id}:{self.node_id}")
+        if math.isnan(self.deadline):
+            object.__setattr__(self, "deadline", time.monotonic() + self.timeout_seconds)
+
+    def traceparent(self) -> str:
+        """The W3C ``traceparent`` header for outbound calls: ``00-<trace>-<span>-01``."""
+        return format_traceparent(self.trace_id, self.span_id)
+
+    def remaining_seconds(self) -> float:
+        """Seconds left before ``deadline`` (0.0 once it has passed)."""
+        return max(0.0, self.deadline - time.monotonic())
+
+
+# ---------------------------------------------------------------------------------------
+# ConnectorAdapter
+# ---------------------------------------------------------------------------------------
+
+
+def _json_problem(value: object, path: str, depth: int) -> str | None:
+    if value is None or isinstance(value, str | bool | int):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{path} is {value}, which JSON cannot hold"
+    if depth >= _MAX_OUTPUT_DEPTH:
+        return f"{path} is nested more than {_MAX_OUTPUT_DEPTH} levels deep"
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"{path} has the key {key!r}; JSON object keys must be strings"
+            problem = _json_problem(item, f"{path}.{key}", depth + 1)
+            if problem:
+                return problem
+        return None
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            problem = _json_problem(item, f"{path}[{index}]", depth + 1)
+            if problem:
+                return problem
+        return None
+    return f"{path} is a {type(value).__name__}, not a JSON value"
+
+
+class ConnectorAdapter(ABC):
+    """Base class of every connector: subclass it, describe the actions, write ``execute``.
+
+    .. code-block:: python
+
+        class LegacyERPAdapter(ConnectorAdapter):
+            code = "legacy_erp"
+            name = "Legacy ERP System"
+            actions = {"create_order": ActionSpec(inputs={...}, outputs={...})}
+
+            def execute(self, action, params, context):
+                ...
+                return {"order_id": "42"}
+
+    ``code`` must match ``^[a-z][a-z0-9_]{1,49}$`` and be unique among registered
+    connectors. The orchestrator calls ``run()``, never ``execute()`` directly.
+    """
+
+    code: ClassVar[str] = ""
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    icon: ClassVar[str] = ""
+    actions: ClassVar[dict[str, ActionSpec]] = {}
+
+    @abstractmethod
+    def execute(
+        self, action: str, params: dict[str, Any], context: ExecutionContext
+    ) -> dict[str, Any]:
+        """Perform ``action`` with validated ``params``; return a JSON object as output.
+
+        Raise ``ConnectorError(message, retryable=...)`` for failures you understand. Any
+        other exception becomes a retryable ``ConnectorError`` with a redacted message.
+        """
+
+    @classmethod
+    def definition_problems(cls) -> list[str]:
+        """What is wrong with this class as a connector definition (empty when fine)."""
+        problems: list[str] = []
+        if not isinstance(cls.code, str) or not CODE_PATTERN.fullmatch(cls.code):
+            problems.append(
+                f"code {cls.code!r} must match {CODE_PATTERN.pattern} "
+                "(lower-case letters, digits and _, 2 to 50 characters)"
+            )
+        for attribute in ("name", "description", "icon"):
+            if not isinstance(getattr(cls, attribute), str):
+                problems.append(f"{attribute} must be a string")
+        if not isinstance(cls.actions, dict):
+            problems.append("actions must be a dict of action name to ActionSpec")
+            return problems
+        for action, spec in cls.actions.items():
+            if not isinstance(action, str) or not ACTION_NAME_PATTERN.fullmatch(action):
+                problems.append(f"action name {action!r} must match {ACTION_NAME_PATTERN.pattern}")
+            if not isinstance(spec, ActionSpec):
+                problems.append(f"actions[{action!r}] must be an ActionSpec, not {spec!r}")
+        return problems
+
+    def get_action(self, action: str) -> ActionSpec:
+        """The ``ActionSpec`` of ``action``; ``UnknownActionError`` when there is none."""
+        spec = self.actions.get(action)
+        if spec is None:
+            known = ", ".join(sorted(self.actions)) or "none"
+            raise UnknownActionError(
+                f"Connector {self.code!r} has no action {action!r} (actions: {known}).",
+                details={"connector": self.code, "action": action},
+            )
+        return spec
+
+    def run(
+        self, action: str, params: Mapping[str, Any], context: ExecutionContext
+    ) -> dict[str, Any]:
+        """Validate, execute and check one action; every failure is a ``ConnectorError``.
+
+        1. An unknown ``action`` raises ``UnknownActionError`` (``unknown_action``).
+        2. ``params`` are validated against the action's input schema (defaults filled
+           in); problems raise ``ConnectorInputError`` (``invalid_inputs``).
+        3. ``execute`` runs. A ``ConnectorError`` it raises passes through unchanged;
+           another ``AutomateError`` keeps its code and ``retryable``; any other
+           exception becomes a retryable ``ConnectorError`` whose message is the
+           exception's text with secrets masked.
+        4. The output must be a JSON object, else ``ConnectorOutputError``
+           (``invalid_output``, not retryable: the connector has a bug).
+        """
+        where = f"{self.code}.{action}"
+        spec = self.get_action(action)
+        validated = spec.validate_inputs(params, where=where)
+        try:
+            output = self.execute(action, validated, context)
+        except ConnectorError:
+            raise
+        except AutomateError as exc:
+            raise ConnectorError(
+                _shorten(redact_text(exc.message), _MAX_ERROR_CHARS),
+                retryable=exc.retryable,
+                code=exc.code,
+                details={**redact(exc.details), "connector": self.code, "action": action},
+            ) from exc
+        except Exception as exc:
+            # Whatever the library raised, its text may hold a token or a password.
+            text = redact_text(str(exc)) or type(exc).__name__
+            raise ConnectorError(
+                _shorten(text, _MAX_ERROR_CHARS),
+                retryable=True,
+                details={
+                    "connector": self.code,
+                    "action": action,
+                    "exception": f"{type(exc).__module__}.{type(exc).__qualname__}",
+                },
+            ) from exc
+        if not isinstance(output, dict):
+            raise ConnectorOutputError(
+                f"{where} returned {type(output).__name__}, not a JSON object (dict).",
+                details={"connector": self.code, "action": action},
+            )
+        problem = _json_problem(output, "output", 0)
+        if problem:
+            raise ConnectorOutputError(
+                f"{where} returned an output that is not JSON: {problem}.",
+                details={"connector": self.code, "action": action},
+            )
+        return output
+
+    def describe(self) -> dict[str, Any]:
+        """The connector and its actions as JSON, for the studio palette and the API."""
+        return {
+            "code": self.code,
+            "name": self.name or self.code,
+            "description": self.description,
+            "icon": self.icon,
+            "actions": [spec.describe(name) for name, spec in sorted(self.actions.items())],
+        }
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__qualname__} code={self.code!r}>"

@@ -1,0 +1,618 @@
+"""Running claimed jobs: matching an event to workflows, and executing one step of a run.
+
+The orchestrator (``automate.execution.orchestrator``) decides what runs next; this module
+does the database work around it and calls connectors, which are the only code with side
+effects. Every state change of a run is written in one transaction together with the
+outbox mark of the job that caused it, with the run row locked, so two steps finishing at
+once cannot both (or neither) schedule the merge after them, and a worker that lost its
+lease writes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from functools import lru_cache
+from typing import Any
+
+from django.db import connections, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from automate import conf, signals
+from automate.events.models import Event
+from automate.execution.backoff import backoff_delay
+from automate.execution.exceptions import LeaseLostError, StepTimeoutError
+from automate.execution.models import ExecutionRun, OutboxJob, StepRun
+from automate.execution.notify import jobs_written
+from automate.execution.orchestrator import NodeState, NodeStatus, plan
+from automate.execution.store import OutboxStore
+from automate.governance.redaction import redact, redact_text
+from automate.observability.tracing import format_traceparent
+from automate.rules import CompiledRule, compile_rule
+from automate.workflows.graph import Graph, Node
+from automate.workflows.models import WorkflowVersion
+from automate.workflows.specs import trigger_matches
+
+logger = logging.getLogger("automate.execution")
+
+RunStatus = ExecutionRun.Status
+StepStatus = StepRun.Status
+JobStatus = OutboxJob.Status
+
+_ACTIVE_JOB = (JobStatus.PENDING, JobStatus.CLAIMED)
+_STEP_TO_NODE = {
+    StepStatus.SUCCEEDED: NodeStatus.SUCCEEDED,
+    StepStatus.FAILED: NodeStatus.FAILED,
+    StepStatus.SKIPPED: NodeStatus.SKIPPED,
+    StepStatus.CANCELLED: NodeStatus.CANCELLED,
+}
+
+
+# --- immutable versions: parse and compile once per process ------------------------------
+
+
+@lru_cache(maxsize=512)
+def _graph_for(version_pk: int, graph_json: str) -> Graph:
+    import json
+
+    return Graph.from_dict(json.loads(graph_json))
+
+
+def graph_of(version: WorkflowVersion) -> Graph:
+    """The parsed graph of a version (cached: published versions never change)."""
+    import json
+
+    return _graph_for(version.pk, json.dumps(version.graph, sort_keys=True))
+
+
+@lru_cache(maxsize=512)
+def _rule_for(version_pk: int, rule_json: str) -> CompiledRule:
+    import json
+
+    return compile_rule(json.loads(rule_json) or None)
+
+
+def rule_of(version: WorkflowVersion) -> CompiledRule:
+    """The compiled rule of a version, compiled once per process."""
+    import json
+
+    return _rule_for(version.pk, json.dumps(version.rule_spec, sort_keys=True))
+
+
+# --- entry point ---------------------------------------------------------------------------
+
+
+def process_job(job: OutboxJob, *, store: OutboxStore, worker_id: str) -> None:
+    """Run one claimed job to its end. Step failures are recorded, not raised."""
+    try:
+        if job.kind == OutboxJob.Kind.EVENT:
+            match_event(job, store=store, worker_id=worker_id)
+        elif job.kind == OutboxJob.Kind.STEP:
+            run_step(job, store=store, worker_id=worker_id)
+        else:
+            store.mark_failed(job.pk, worker_id, f"Unknown job kind {job.kind!r}.")
+    except LeaseLostError:
+        logger.warning(
+            "Lost the lease on job %s; its result was discarded",
+            job.pk,
+            extra={"trace_id": job.trace_id},
+        )
+    except Exception as exc:
+        # A database error or an engine bug: the whole job is retried with backoff.
+        logger.exception("Job %s failed", job.pk, extra={"trace_id": job.trace_id})
+        _retry_or_bury(job, store=store, worker_id=worker_id, reason=_describe(exc))
+
+
+def _retry_or_bury(job: OutboxJob, *, store: OutboxStore, worker_id: str, reason: str) -> None:
+    if job.attempts < job.max_attempts:
+        delay = backoff_delay(
+            job.attempts,
+            base=conf.get("EXECUTION", "backoff_base_seconds"),
+            cap=conf.get("EXECUTION", "backoff_max_seconds"),
+        )
+        store.mark_retry(job.pk, worker_id, timezone.now() + timedelta(seconds=delay), reason)
+        return
+    with transaction.atomic():
+        if store.mark_failed(job.pk, worker_id, reason, dead=True):
+            fail_runs_of_dead_jobs([job.pk])
+
+
+def _describe(exc: BaseException) -> str:
+    return redact_text(f"{type(exc).__name__}: {exc}")
+
+
+# --- events ------------------------------------------------------------------------------
+
+
+def match_event(job: OutboxJob, *, store: OutboxStore, worker_id: str) -> list[ExecutionRun]:
+    """Start a run of every live workflow whose trigger and rule match the job's event."""
+    from automate.execution.services import start_run
+
+    assert job.event_id is not None, "event jobs always name their event"
+    event = Event.objects.get(pk=job.event_id)
+    versions = WorkflowVersion.objects.filter(
+        workflow__tenant_id=event.tenant_id,
+        workflow__is_active=True,
+        workflow__live_version__isnull=False,
+    ).select_related("workflow")
+    started = []
+    with transaction.atomic():
+        for version in versions:
+            if version.workflow.live_version_id != version.pk:
+                continue
+            if not trigger_matches(
+                version.trigger_spec, event_type=event.type, source=event.source
+            ):
+                continue
+            if not rule_of(version).evaluate(event.payload):
+                continue
+            run, created = start_run(event=event, version=version)
+            if created:
+                started.append(run)
+        if not store.mark_success(job.pk, worker_id):
+            raise LeaseLostError(f"Lost the lease on event job {job.pk}.")
+    return started
+
+
+# --- run state -----------------------------------------------------------------------------
+
+
+def node_states(run: ExecutionRun) -> dict[str, NodeState]:
+    """What the orchestrator needs to know about each node of a run, from the database.
+
+    A node's state is its latest current StepRun; a node with a queued job is RUNNING unless
+    it already succeeded or was skipped (so a replayed failed step counts as running).
+    """
+    states: dict[str, NodeState] = {}
+    latest: dict[str, StepRun] = {}
+    for step in StepRun.objects.filter(run=run, is_current=True).order_by("attempt"):
+        latest[step.node_id] = step
+    queued = set(
+        OutboxJob.objects.filter(
+            run=run, kind=OutboxJob.Kind.STEP, status__in=_ACTIVE_JOB
+        ).values_list("node_id", flat=True)
+    )
+    for node_id, step in latest.items():
+        status = _STEP_TO_NODE.get(StepStatus(step.status), NodeStatus.RUNNING)
+        if node_id in queued and status in (NodeStatus.FAILED, NodeStatus.CANCELLED):
+            status = NodeStatus.RUNNING
+        branch = step.outputs.get("branch") if status == NodeStatus.SUCCEEDED else None
+        states[node_id] = NodeState(status=status, branch=branch)
+    for node_id in queued - set(latest):
+        states[node_id] = NodeState(status=NodeStatus.RUNNING)
+    return states
+
+
+def _next_attempt(run: ExecutionRun, node_id: str) -> int:
+    top = StepRun.objects.filter(run=run, node_id=node_id).aggregate(n=Max("attempt"))["n"]
+    return (top or 0) + 1
+
+
+def _max_attempts(node: Node) -> int:
+    retry = node.raw.get("retry") or {}
+    return int(retry.get("max_retries", conf.get("EXECUTION", "max_retries"))) + 1
+
+
+def enqueue_step(run: ExecutionRun, node: Node) -> OutboxJob:
+    """Queue a job for ``node``; a delay node's job is due after its delay."""
+    due = None
+    if node.type == "delay":
+        due = timezone.now() + timedelta(seconds=float(node.raw.get("seconds", 0)))
+    return OutboxJob.objects.create(
+        tenant_id=run.tenant_id,
+        kind=OutboxJob.Kind.STEP,
+        run=run,
+        event_id=run.event_id,
+        node_id=node.id,
+        max_attempts=_max_attempts(node),
+        next_attempt_at=due,
+        trace_id=run.trace_id,
+    )
+
+
+def advance_run(run: ExecutionRun, graph: Graph) -> None:
+    """Schedule what is ready, record what is skipped, and finish the run when it is done.
+
+    Call inside a transaction holding the run row (``select_for_update``).
+    """
+    decision = plan(graph, node_states(run))
+    now = timezone.now()
+    for node_id in decision.skip:
+        StepRun.objects.create(
+            run=run,
+            node_id=node_id,
+            attempt=_next_attempt(run, node_id),
+            status=StepStatus.SKIPPED,
+            started_at=now,
+            finished_at=now,
+        )
+    for node_id in decision.ready:
+        enqueue_step(run, graph.nodes[node_id])
+    if decision.ready:
+        jobs_written()
+    if decision.finished and not decision.failed and run.status == RunStatus.RUNNING:
+        run.status = RunStatus.SUCCEEDED
+        run.finished_at = now
+        run.outputs = _final_outputs(run, graph)
+        run.save(update_fields=["status", "finished_at", "outputs"])
+        finished = run
+        transaction.on_commit(
+            lambda: signals.workflow_completed.send(sender=ExecutionRun, execution=finished)
+        )
+
+
+def _final_outputs(run: ExecutionRun, graph: Graph) -> dict[str, Any]:
+    """The outputs of the nodes nothing else follows (the run's results)."""
+    leaves = {node_id for node_id in graph.nodes if not graph.outgoing(node_id)}
+    outputs: dict[str, Any] = {}
+    for step in StepRun.objects.filter(
+        run=run, node_id__in=leaves, status=StepStatus.SUCCEEDED, is_current=True
+    ).order_by("attempt"):
+        outputs[step.node_id] = step.outputs
+    return outputs
+
+
+def fail_runs_of_dead_jobs(job_ids: Iterable[int]) -> None:
+    """Runs whose step job went dead outside a step (worker lost every time) fail."""
+    now = timezone.now()
+    for job in OutboxJob.objects.filter(pk__in=list(job_ids), kind=OutboxJob.Kind.STEP):
+        if job.run_id is None:
+            continue
+        StepRun.objects.filter(
+            run_id=job.run_id, node_id=job.node_id, status=StepStatus.RUNNING
+        ).update(status=StepStatus.FAILED, error=job.last_error, finished_at=now)
+        ExecutionRun.objects.filter(pk=job.run_id, status=RunStatus.RUNNING).update(
+            status=RunStatus.FAILED, error=job.last_error, finished_at=now
+        )
+
+
+# --- steps ---------------------------------------------------------------------------------
+
+
+def build_context(run: ExecutionRun, *, attempt: int = 1) -> dict[str, Any]:
+    """What templates and condition rules of a step can see: event, execution, steps."""
+    event = run.event
+    version = run.workflow_version
+    steps: dict[str, Any] = {}
+    for step in StepRun.objects.filter(
+        run=run, status=StepStatus.SUCCEEDED, is_current=True
+    ).order_by("attempt"):
+        steps[step.node_id] = {"output": step.outputs}
+    return {
+        "event": {
+            "id": str(event.pk),
+            "type": event.type,
+            "source": event.source,
+            "payload": event.payload,
+            "trace_id": event.trace_id,
+            "created_at": event.created_at.isoformat(),
+        },
+        "execution": {
+            "id": str(run.pk),
+            "name": version.workflow.name,
+            "workflow": version.workflow.slug,
+            "version": version.version_num,
+            "trace_id": run.trace_id,
+            "attempt": attempt,
+        },
+        "steps": steps,
+    }
+
+
+_SECRET_NAME_IN_TEMPLATE = re.compile(
+    r"""secrets\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\])"""
+)
+
+
+def secret_names_in(inputs: Any) -> set[str]:
+    """Secret names a node's inputs name literally (``$secret`` refs, ``secrets.NAME``).
+
+    Only these may be resolved while the step runs, so event data can never choose which
+    secret a template reads (``{{ secrets[event.payload.x] }}`` fails).
+    """
+    from automate.governance.secrets import collect_secret_refs
+
+    names = set(collect_secret_refs(inputs))
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            for match in _SECRET_NAME_IN_TEMPLATE.finditer(value):
+                names.add(match.group(1) or match.group(2))
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(inputs)
+    return names
+
+
+def _restricted_resolver(allowed: set[str], resolved: dict[str, str]) -> Callable[[Any], str]:
+    from automate.governance.secrets import resolve, secret_ref_name
+    from automate.templates import TemplateError
+
+    def resolver(ref: Any) -> str:
+        name = secret_ref_name(ref)
+        if name not in allowed:
+            raise TemplateError(
+                f"Secret {name!r} is not named in this step's inputs; "
+                'write it literally (secrets.NAME or {"$secret": "NAME"}).'
+            )
+        if name not in resolved:
+            resolved[name] = resolve(ref)
+        return resolved[name]
+
+    return resolver
+
+
+def run_step(job: OutboxJob, *, store: OutboxStore, worker_id: str) -> None:
+    """Execute the node of a step job and record the outcome."""
+    assert job.run_id is not None, "step jobs always name their run"
+    run = ExecutionRun.objects.select_related("workflow_version__workflow", "event", "tenant").get(
+        pk=job.run_id
+    )
+    graph = graph_of(run.workflow_version)
+    node = graph.nodes[job.node_id]
+
+    latest = (
+        StepRun.objects.filter(run=run, node_id=node.id, is_current=True)
+        .order_by("-attempt")
+        .first()
+    )
+    if run.status != RunStatus.RUNNING or (latest and latest.status == StepStatus.SUCCEEDED):
+        # Cancelled or finished meanwhile, or a duplicate of a step that already ran.
+        if not store.mark_success(job.pk, worker_id):
+            raise LeaseLostError(f"Lost the lease on step job {job.pk}.")
+        return
+
+    now = timezone.now()
+    StepRun.objects.filter(run=run, node_id=node.id, status=StepStatus.RUNNING).update(
+        status=StepStatus.FAILED,
+        error="The worker running this attempt stopped answering (its lease expired).",
+        finished_at=now,
+    )
+    step = StepRun.objects.create(
+        run=run,
+        node_id=node.id,
+        attempt=_next_attempt(run, node.id),
+        status=StepStatus.RUNNING,
+        started_at=now,
+    )
+    signals.step_started.send(sender=StepRun, step=step, execution=run)
+    started = time.monotonic()
+    try:
+        output = _execute_node(node, run=run, step=step, job=job)
+    except Exception as exc:
+        _step_failed(
+            exc,
+            job=job,
+            run=run,
+            step=step,
+            node=node,
+            graph=graph,
+            store=store,
+            worker_id=worker_id,
+            started=started,
+        )
+    else:
+        _step_succeeded(
+            output,
+            job=job,
+            run=run,
+            step=step,
+            graph=graph,
+            store=store,
+            worker_id=worker_id,
+            started=started,
+        )
+
+
+def _execute_node(
+    node: Node, *, run: ExecutionRun, step: StepRun, job: OutboxJob
+) -> dict[str, Any]:
+    from automate.templates import render_inputs
+
+    context = build_context(run, attempt=step.attempt)
+    if node.type == "condition":
+        result = compile_rule(node.raw.get("condition")).evaluate(context)
+        return {"result": result, "branch": "true" if result else "false"}
+    if node.type == "delay":
+        return {"waited_seconds": node.raw.get("seconds", 0)}
+    if node.type == "merge":
+        steps = context["steps"]
+        return {
+            "inputs": {
+                e.source: steps[e.source]["output"]
+                for e in graph_of(run.workflow_version).incoming(node.id)
+                if e.source in steps
+            }
+        }
+    if node.type == "trigger":
+        return dict(run.event.payload)
+
+    raw_inputs = node.raw.get("inputs") or {}
+    resolved: dict[str, str] = {}
+    resolver = _restricted_resolver(secret_names_in(raw_inputs), resolved)
+    inputs = render_inputs(raw_inputs, context, secret_resolver=resolver)
+    step.inputs = redact(inputs)
+    step.save(update_fields=["inputs"])
+    if node.type == "transform":
+        return inputs if isinstance(inputs, dict) else {"value": inputs}
+    return _call_connector(node, inputs, run=run, step=step, secrets=resolved)
+
+
+def _call_connector(
+    node: Node,
+    params: dict[str, Any],
+    *,
+    run: ExecutionRun,
+    step: StepRun,
+    secrets: dict[str, str],
+) -> dict[str, Any]:
+    from automate.connectors import ExecutionContext, check_connector_allowed, get_connector
+
+    code = str(node.raw.get("connector"))
+    check_connector_allowed(code)
+    adapter = get_connector(code)
+    timeout = float(node.raw.get("timeout_seconds") or conf.get("EXECUTION", "timeout_seconds"))
+    context = ExecutionContext(
+        secrets=secrets,
+        idempotency_key=f"{run.pk}:{node.id}",
+        trace_id=run.trace_id,
+        run_id=str(run.pk),
+        node_id=node.id,
+        attempt=step.attempt,
+        tenant=run.tenant.slug,
+        timeout_seconds=timeout,
+        deadline=time.monotonic() + timeout,
+    )
+    action = str(node.raw.get("action"))
+    result: dict[str, Any] = call_with_timeout(
+        lambda: adapter.run(action, params, context),
+        timeout=timeout,
+        name=f"step {node.id} of run {run.pk}",
+    )
+    return result
+
+
+def call_with_timeout(fn: Callable[[], Any], *, timeout: float, name: str) -> Any:
+    """Run ``fn`` in its own thread and give up waiting after ``timeout`` seconds.
+
+    Python cannot kill a thread: a step past its timeout is failed (retryably) and its
+    thread is abandoned; connectors should also pass the deadline to their own I/O.
+    """
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["result"] = fn()
+        except BaseException as exc:  # handed to the waiting thread, which re-raises it
+            box["error"] = exc
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=target, name=name, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise StepTimeoutError(f"The step ran past its timeout of {timeout:g} seconds.")
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
+def _finish_step(step: StepRun, started: float, **fields: Any) -> None:
+    for name, value in fields.items():
+        setattr(step, name, value)
+    step.finished_at = timezone.now()
+    step.duration_ms = int((time.monotonic() - started) * 1000)
+    step.save(update_fields=[*fields, "finished_at", "duration_ms"])
+
+
+def _step_succeeded(
+    output: dict[str, Any],
+    *,
+    job: OutboxJob,
+    run: ExecutionRun,
+    step: StepRun,
+    graph: Graph,
+    store: OutboxStore,
+    worker_id: str,
+    started: float,
+) -> None:
+    with transaction.atomic():
+        locked = ExecutionRun.objects.select_for_update().get(pk=run.pk)
+        _finish_step(step, started, status=StepStatus.SUCCEEDED, outputs=redact(output))
+        if locked.status == RunStatus.RUNNING:
+            advance_run(locked, graph)
+        if not store.mark_success(job.pk, worker_id):
+            raise LeaseLostError(f"Lost the lease on step job {job.pk}.")
+        transaction.on_commit(
+            lambda: signals.step_completed.send(sender=StepRun, step=step, execution=locked)
+        )
+
+
+def _step_failed(
+    exc: Exception,
+    *,
+    job: OutboxJob,
+    run: ExecutionRun,
+    step: StepRun,
+    node: Node,
+    graph: Graph,
+    store: OutboxStore,
+    worker_id: str,
+    started: float,
+) -> None:
+    message = redact_text(getattr(exc, "message", None) or str(exc) or type(exc).__name__)
+    stack = redact_text("".join(traceback.format_exception(exc)))
+    retryable = bool(getattr(exc, "retryable", False))
+    will_retry = retryable and job.attempts < job.max_attempts
+    retry = node.raw.get("retry") or {}
+    with transaction.atomic():
+        locked = ExecutionRun.objects.select_for_update().get(pk=run.pk)
+        _finish_step(
+            step,
+            started,
+            status=StepStatus.RETRYING if will_retry else StepStatus.FAILED,
+            error=message,
+            error_type=type(exc).__name__,
+            traceback=stack,
+        )
+        if will_retry:
+            delay = backoff_delay(
+                job.attempts,
+                base=float(
+                    retry.get("backoff_base_seconds", conf.get("EXECUTION", "backoff_base_seconds"))
+                ),
+                cap=float(
+                    retry.get("backoff_max_seconds", conf.get("EXECUTION", "backoff_max_seconds"))
+                ),
+            )
+            delay = max(delay, float(getattr(exc, "retry_after", None) or 0))
+            marked = store.mark_retry(
+                job.pk, worker_id, timezone.now() + timedelta(seconds=delay), message
+            )
+        else:
+            if locked.status == RunStatus.RUNNING:
+                locked.status = RunStatus.FAILED
+                locked.error = f"Step {node.id!r} failed: {message}"
+                locked.finished_at = timezone.now()
+                locked.save(update_fields=["status", "error", "finished_at"])
+                failed_run = locked
+                transaction.on_commit(
+                    lambda: signals.workflow_failed.send(
+                        sender=ExecutionRun, execution=failed_run, error=message
+                    )
+                )
+            # DEAD when retries ran out; FAILED when retrying could not help.
+            marked = store.mark_failed(job.pk, worker_id, message, dead=retryable)
+        if not marked:
+            raise LeaseLostError(f"Lost the lease on step job {job.pk}.")
+        transaction.on_commit(
+            lambda: signals.step_failed.send(
+                sender=StepRun, step=step, execution=locked, error=message, will_retry=will_retry
+            )
+        )
+    logger.warning(
+        "Step %s of run %s failed (attempt %s%s): %s",
+        node.id,
+        run.pk,
+        step.attempt,
+        ", will retry" if will_retry else "",
+        message,
+        extra={"trace_id": run.trace_id, "run_id": str(run.pk), "node_id": node.id},
+    )
+
+
+def traceparent_for(run: ExecutionRun) -> str:
+    """The ``traceparent`` header outbound calls of a run carry."""
+    return format_traceparent(run.trace_id)

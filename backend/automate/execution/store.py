@@ -1,0 +1,185 @@
+"""The outbox: claiming jobs under a lease, and finishing them only while the lease holds.
+
+Two stores share one contract (``OutboxStore``):
+
+- ``SkipLockedClaimOutboxStore`` (PostgreSQL): one ``UPDATE … WHERE id IN (SELECT … FOR
+  UPDATE SKIP LOCKED) RETURNING`` statement claims a batch; concurrent workers never wait
+  on each other's rows and never claim the same one.
+- ``OptimisticClaimOutboxStore`` (SQLite and anything else): reads candidate ids, then
+  claims each with a compare-and-set ``UPDATE … WHERE id = %s AND status = 'PENDING'``;
+  a row another worker took first simply updates nothing.
+
+Every ``mark_*`` call is conditional on the caller still holding the lease (same worker,
+still CLAIMED, lease not expired) and returns whether it did; callers that write run state
+do it in the same transaction and roll back when the mark fails, so a worker that lost its
+lease cannot complete the job. Times are the application's clock (``timezone.now()``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from automate import conf
+from automate.execution.models import OutboxJob
+
+Status = OutboxJob.Status
+
+
+def _due(now: datetime) -> Q:
+    return Q(status=Status.PENDING) & (
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
+
+
+class OutboxStore:
+    """Claim and finish outbox jobs. Subclasses differ only in how they claim."""
+
+    #: Whether concurrent claims skip each other's locked rows in the database.
+    supports_skip_locked = False
+
+    def __init__(self, lease_seconds: float | None = None) -> None:
+        self.lease_seconds = float(
+            lease_seconds if lease_seconds is not None else conf.get("EXECUTION", "lease_seconds")
+        )
+
+    def claim_batch(self, worker_id: str, limit: int) -> list[OutboxJob]:
+        """Lease up to ``limit`` due jobs to ``worker_id``, oldest first."""
+        raise NotImplementedError
+
+    def _owned(self, job_id: int, worker_id: str, now: datetime) -> QuerySet[OutboxJob]:
+        return OutboxJob.objects.filter(
+            pk=job_id, status=Status.CLAIMED, locked_by=worker_id, lease_expires_at__gt=now
+        )
+
+    def mark_success(self, job_id: int, worker_id: str) -> bool:
+        """Complete the job if ``worker_id`` still holds its lease."""
+        now = timezone.now()
+        return bool(
+            self._owned(job_id, worker_id, now).update(
+                status=Status.COMPLETED, lease_expires_at=None, updated_at=now
+            )
+        )
+
+    def mark_retry(
+        self, job_id: int, worker_id: str, next_attempt_at: datetime, reason: str
+    ) -> bool:
+        """Give the job back to be tried again at ``next_attempt_at``."""
+        now = timezone.now()
+        return bool(
+            self._owned(job_id, worker_id, now).update(
+                status=Status.PENDING,
+                next_attempt_at=next_attempt_at,
+                lease_expires_at=None,
+                locked_by="",
+                last_error=reason[:10_000],
+                updated_at=now,
+            )
+        )
+
+    def mark_failed(self, job_id: int, worker_id: str, reason: str, *, dead: bool = False) -> bool:
+        """Stop trying: FAILED for a permanent error, DEAD when retries ran out.
+
+        Both stay visible as dead letters and can be replayed.
+        """
+        now = timezone.now()
+        return bool(
+            self._owned(job_id, worker_id, now).update(
+                status=Status.DEAD if dead else Status.FAILED,
+                lease_expires_at=None,
+                last_error=reason[:10_000],
+                updated_at=now,
+            )
+        )
+
+    def heartbeat(self, job_ids: list[int], worker_id: str) -> int:
+        """Extend the leases of jobs a long step still works on; returns how many held."""
+        now = timezone.now()
+        return OutboxJob.objects.filter(
+            pk__in=job_ids, status=Status.CLAIMED, locked_by=worker_id, lease_expires_at__gt=now
+        ).update(lease_expires_at=now + timedelta(seconds=self.lease_seconds), updated_at=now)
+
+    def release(self, job_id: int, worker_id: str) -> bool:
+        """Hand back a claimed job that was never started (graceful shutdown).
+
+        The attempt it was charged at claim time is refunded.
+        """
+        now = timezone.now()
+        return bool(
+            OutboxJob.objects.filter(pk=job_id, status=Status.CLAIMED, locked_by=worker_id).update(
+                status=Status.PENDING,
+                lease_expires_at=None,
+                locked_by="",
+                attempts=F("attempts") - 1,
+                updated_at=now,
+            )
+        )
+
+
+class OptimisticClaimOutboxStore(OutboxStore):
+    """Compare-and-set claims; correct on any database (used for SQLite)."""
+
+    def claim_batch(self, worker_id: str, limit: int) -> list[OutboxJob]:
+        now = timezone.now()
+        candidates = list(
+            OutboxJob.objects.filter(_due(now)).order_by("id").values_list("id", flat=True)[:limit]
+        )
+        if not candidates:
+            return []
+        lease = now + timedelta(seconds=self.lease_seconds)
+        claimed: list[int] = []
+        with transaction.atomic():
+            for job_id in candidates:
+                if OutboxJob.objects.filter(pk=job_id, status=Status.PENDING).update(
+                    status=Status.CLAIMED,
+                    locked_by=worker_id,
+                    lease_expires_at=lease,
+                    attempts=F("attempts") + 1,
+                    updated_at=now,
+                ):
+                    claimed.append(job_id)
+        return list(OutboxJob.objects.filter(pk__in=claimed).order_by("id"))
+
+
+class SkipLockedClaimOutboxStore(OutboxStore):
+    """One-statement claims with ``FOR UPDATE SKIP LOCKED`` (PostgreSQL)."""
+
+    supports_skip_locked = True
+
+    def claim_batch(self, worker_id: str, limit: int) -> list[OutboxJob]:
+        table = OutboxJob._meta.db_table
+        now = timezone.now()
+        sql = f"""
+            UPDATE {table} SET status = %s, locked_by = %s, lease_expires_at = %s,
+                   attempts = attempts + 1, updated_at = %s
+            WHERE id IN (
+                SELECT id FROM {table}
+                WHERE status = %s AND (next_attempt_at IS NULL OR next_attempt_at <= %s)
+                ORDER BY id
+                LIMIT %s
+                FOR UPDATE SKIP LOCKED
+            )
+            RETURNING *
+        """  # noqa: S608 (the table name is ours, every value is a parameter)
+        params = [
+            Status.CLAIMED,
+            worker_id,
+            now + timedelta(seconds=self.lease_seconds),
+            now,
+            Status.PENDING,
+            now,
+            limit,
+        ]
+        jobs = list(OutboxJob.objects.raw(sql, params))
+        jobs.sort(key=lambda job: job.pk)
+        return jobs
+
+
+def default_store(lease_seconds: float | None = None) -> OutboxStore:
+    """The store for the default database: SKIP LOCKED on PostgreSQL, optimistic elsewhere."""
+    if connection.vendor == "postgresql":
+        return SkipLockedClaimOutboxStore(lease_seconds)
+    return OptimisticClaimOutboxStore(lease_seconds)

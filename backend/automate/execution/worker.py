@@ -1,0 +1,251 @@
+"""The worker: claim due jobs, run them on a thread pool, keep their leases alive.
+
+One loop per worker process (``manage.py automate_worker``) or per ASGI server process
+(``WORKER_MODE = "thread"``). Workers are stateless: PostgreSQL (or SQLite) is the queue.
+On PostgreSQL an idle worker sleeps on ``LISTEN automate_outbox`` and wakes the moment a
+job commits; every worker also polls, so a lost notification only costs latency.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, connections
+
+from automate import conf
+from automate.execution.models import OutboxJob
+from automate.execution.notify import CHANNEL
+from automate.execution.reaper import OutboxReaper
+from automate.execution.runner import process_job
+from automate.execution.store import OutboxStore, default_store
+
+logger = logging.getLogger("automate.worker")
+
+
+def reset_broken_connections() -> None:
+    """Drop this thread's database connections that failed (e.g. the database restarted).
+
+    Unlike ``close_old_connections`` this keeps healthy connections open whatever
+    ``CONN_MAX_AGE`` says: a worker thread reuses its connection for every job.
+    """
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is not None and conn.errors_occurred and not conn.is_usable():
+            conn.close()
+        conn.errors_occurred = False
+
+
+def new_worker_id() -> str:
+    """``host:pid:random``: unique across machines, processes and restarts."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class _InFlight:
+    job: OutboxJob
+    future: Future[None]
+    started: threading.Event = field(default_factory=threading.Event)
+
+
+class _Listener:
+    """A dedicated PostgreSQL connection LISTENing for new jobs (None elsewhere)."""
+
+    def __init__(self) -> None:
+        self._conn: Any = None
+
+    def wait(self, timeout: float) -> None:
+        if connection.vendor != "postgresql":
+            time.sleep(timeout)
+            return
+        try:
+            if self._conn is None or self._conn.closed:
+                import psycopg
+
+                params = connections["default"].get_connection_params()
+                self._conn = psycopg.connect(**params, autocommit=True)
+                self._conn.execute(f"LISTEN {CHANNEL}")
+            for _ in self._conn.notifies(timeout=timeout, stop_after=1):
+                pass
+        except Exception:
+            logger.warning("LISTEN failed; falling back to polling", exc_info=True)
+            self.close()
+            time.sleep(timeout)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:
+                logger.debug("Closing the LISTEN connection failed", exc_info=True)
+            self._conn = None
+
+
+class Worker:
+    """Claims jobs in batches and runs them with ``concurrency`` threads."""
+
+    def __init__(
+        self,
+        *,
+        worker_id: str | None = None,
+        concurrency: int | None = None,
+        batch_size: int | None = None,
+        poll_interval: float | None = None,
+        store: OutboxStore | None = None,
+        reap_interval: float = 15.0,
+    ) -> None:
+        self.worker_id = worker_id or new_worker_id()
+        self.concurrency = concurrency or conf.get("EXECUTION", "worker_threads")
+        self.batch_size = batch_size or conf.get("EXECUTION", "batch_size")
+        self.poll_interval = poll_interval or conf.get("EXECUTION", "poll_interval_seconds")
+        self.store = store or default_store()
+        self.reaper = OutboxReaper()
+        self.reap_interval = reap_interval
+        self.processed = 0
+        self._stopping = threading.Event()
+        self._inflight: dict[int, _InFlight] = {}
+        self._lock = threading.Lock()
+
+    # -- single-threaded, for synchronous mode and tests ------------------------------------
+
+    def run_until_idle(self, *, max_jobs: int | None = None) -> int:
+        """Run due jobs in this thread until none is due; returns how many ran."""
+        ran = 0
+        while max_jobs is None or ran < max_jobs:
+            jobs = self.store.claim_batch(self.worker_id, 1)
+            if not jobs:
+                break
+            process_job(jobs[0], store=self.store, worker_id=self.worker_id)
+            ran += 1
+        self.processed += ran
+        return ran
+
+    # -- the real loop ----------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop claiming; jobs already running finish, claimed ones not started go back."""
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def run(self, *, once: bool = False) -> int:
+        """Work until ``stop()`` (or, with ``once``, until nothing is due and all is done)."""
+        listener = _Listener()
+        capacity = max(self.batch_size, self.concurrency)
+        last_reap = 0.0
+        last_beat = time.monotonic()
+        beat_every = max(1.0, self.store.lease_seconds / 3)
+        logger.info(
+            "Worker %s started (concurrency %s, batch %s, %s)",
+            self.worker_id,
+            self.concurrency,
+            self.batch_size,
+            type(self.store).__name__,
+        )
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="automate-step") as pool:
+            try:
+                while not self.stopping:
+                    self._collect_finished()
+                    now = time.monotonic()
+                    if now - last_reap >= self.reap_interval:
+                        last_reap = now
+                        self._safely(self.reaper.reap_stale_items)
+                    if now - last_beat >= beat_every:
+                        last_beat = now
+                        self._safely(self._heartbeat)
+                    claimed: list[OutboxJob] = []
+                    free = capacity - len(self._inflight)
+                    if conf.get("ENABLED") and free > 0:
+                        claimed = (
+                            self._safely(
+                                lambda: self.store.claim_batch(
+                                    self.worker_id, min(self.batch_size, free)
+                                )
+                            )
+                            or []
+                        )
+                    for job in claimed:
+                        self._submit(pool, job)
+                    if claimed:
+                        continue
+                    if once and not self._inflight:
+                        break
+                    if self._inflight:
+                        # Busy: check back soon for finished jobs and free capacity.
+                        self._wait_any(timeout=min(self.poll_interval, 0.05))
+                    else:
+                        listener.wait(self.poll_interval)
+            finally:
+                listener.close()
+                self._shutdown()
+        logger.info("Worker %s stopped after %s jobs", self.worker_id, self.processed)
+        return self.processed
+
+    def _submit(self, pool: ThreadPoolExecutor, job: OutboxJob) -> None:
+        started = threading.Event()
+
+        def work() -> None:
+            started.set()
+            reset_broken_connections()
+            try:
+                process_job(job, store=self.store, worker_id=self.worker_id)
+            finally:
+                reset_broken_connections()
+
+        with self._lock:
+            self._inflight[job.pk] = _InFlight(job=job, future=pool.submit(work), started=started)
+
+    def _collect_finished(self) -> None:
+        with self._lock:
+            done = [pk for pk, item in self._inflight.items() if item.future.done()]
+            for pk in done:
+                item = self._inflight.pop(pk)
+                if not item.future.cancelled():
+                    self.processed += 1
+                    error = item.future.exception()
+                    if error is not None:
+                        logger.error("Job %s crashed the worker thread", pk, exc_info=error)
+
+    def _wait_any(self, timeout: float) -> None:
+        with self._lock:
+            futures = [item.future for item in self._inflight.values()]
+        if futures:
+            from concurrent.futures import FIRST_COMPLETED, wait
+
+            wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
+
+    def _heartbeat(self) -> None:
+        with self._lock:
+            ids = list(self._inflight)
+        if ids:
+            self.store.heartbeat(ids, self.worker_id)
+
+    def _shutdown(self) -> None:
+        """Release what was claimed but not started; wait for what is running."""
+        with self._lock:
+            items = list(self._inflight.values())
+        for item in items:
+            if not item.started.is_set() and item.future.cancel():
+                self._safely(lambda job=item.job: self.store.release(job.pk, self.worker_id))
+        for item in items:
+            if not item.future.cancelled():
+                item.future.exception()  # waits for it to finish
+        self._collect_finished()
+
+    def _safely(self, fn: Any) -> Any:
+        """Database hiccups in the loop itself are logged and retried next turn."""
+        try:
+            return fn()
+        except Exception:
+            logger.exception("Worker loop error (will retry)")
+            reset_broken_connections()
+            time.sleep(min(self.poll_interval, 1.0))
+            return None
