@@ -164,14 +164,8 @@ class Worker:
                     claimed: list[OutboxJob] = []
                     free = capacity - len(self._inflight)
                     if conf.get("ENABLED") and free > 0:
-                        claimed = (
-                            self._safely(
-                                lambda: self.store.claim_batch(
-                                    self.worker_id, min(self.batch_size, free)
-                                )
-                            )
-                            or []
-                        )
+                        limit = min(self.batch_size, free)
+                        claimed = self._safely(lambda n=limit: self._claim(n)) or []
                     for job in claimed:
                         self._submit(pool, job)
                     if claimed:
@@ -188,6 +182,9 @@ class Worker:
                 self._shutdown()
         logger.info("Worker %s stopped after %s jobs", self.worker_id, self.processed)
         return self.processed
+
+    def _claim(self, limit: int) -> list[OutboxJob]:
+        return self.store.claim_batch(self.worker_id, limit)
 
     def _submit(self, pool: ThreadPoolExecutor, job: OutboxJob) -> None:
         started = threading.Event()
