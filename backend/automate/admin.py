@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from automate import admin_secrets  # noqa: F401  (registers StoredSecretAdmin)
 from automate.models import (
     AuditLogEntry,
     Event,

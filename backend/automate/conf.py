@@ -83,6 +83,7 @@ SCHEMA: dict[str, Option | dict[str, Option]] = {
         "max_payload_bytes": Option((int,), 256_000, _at_least(1024)),
     },
     "CONNECTORS": Option((list,), [], _list_of_str),
+    "CONNECTOR_OPTIONS": Option((dict,), {}),
     "LOGGING_SCHEMA": Option((str,), "ecs", _choice("ecs", "simple")),
     "METRICS_EXPORT": Option((bool,), False),
 }

@@ -2,7 +2,13 @@
 
 from automate.events.models import Event
 from automate.execution.models import ExecutionRun, OutboxJob, StepRun
-from automate.governance.models import AuditLogEntry
+from automate.governance.models import (
+    AuditLogEntry,
+    LLMBudgetDay,
+    LLMUsage,
+    RateLimitWindow,
+    StoredSecret,
+)
 from automate.tenants.models import Tenant
 from automate.workflows.models import Workflow, WorkflowVersion
 
@@ -10,8 +16,12 @@ __all__ = [
     "AuditLogEntry",
     "Event",
     "ExecutionRun",
+    "LLMBudgetDay",
+    "LLMUsage",
     "OutboxJob",
+    "RateLimitWindow",
     "StepRun",
+    "StoredSecret",
     "Tenant",
     "Workflow",
     "WorkflowVersion",

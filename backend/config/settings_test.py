@@ -16,9 +16,20 @@ from config.settings import *  # noqa: F403
 from config.settings import DATABASES, DJANGO_AUTOMATE
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-DJANGO_AUTOMATE["WORKER_MODE"] = "synchronous"
+DJANGO_AUTOMATE["WORKER_MODE"] = os.environ.get("AUTOMATE_WORKER_MODE", "synchronous")
+if os.environ.get("AUTOMATE_TEST_LEASE_SECONDS"):
+    DJANGO_AUTOMATE["EXECUTION"] = {
+        "lease_seconds": float(os.environ["AUTOMATE_TEST_LEASE_SECONDS"])
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["TEST"] = {"NAME": os.environ.get("AUTOMATE_TEST_SQLITE_NAME", "")}
+    # A file, not ":memory:": the in-memory shared cache locks whole tables and ignores the
+    # busy timeout, which is not how SQLite behaves for users (WAL file, worker threads).
+    import tempfile
+
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get("AUTOMATE_TEST_SQLITE_NAME")
+        or os.path.join(tempfile.gettempdir(), f"automate-test-{os.getpid()}.sqlite3")
+    }
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -26,3 +37,5 @@ STORAGES = {
 # Serve static files from the finders, as in development: tests do not run collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# The engine's own test connector (tests/support/connectors.py), also in worker subprocesses.
+DJANGO_AUTOMATE["CONNECTORS"] = ["tests.support.connectors.TestKitConnector"]

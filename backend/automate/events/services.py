@@ -82,7 +82,7 @@ def record_event(
 def _announce(event: Event) -> None:
     from automate.signals import event_received
 
-    logger.info(
+    logger.debug(
         "Event %s received: %s from %s",
         event.id,
         event.type,

@@ -17,11 +17,9 @@ import time
 import traceback
 from collections.abc import Callable, Iterable
 from datetime import timedelta
-from functools import lru_cache
 from typing import Any
 
 from django.db import connections, transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from automate import conf, signals
@@ -57,32 +55,42 @@ _STEP_TO_NODE = {
 # --- immutable versions: parse and compile once per process ------------------------------
 
 
-@lru_cache(maxsize=512)
-def _graph_for(version_pk: int, graph_json: str) -> Graph:
-    import json
+_graphs: dict[tuple[int, str], Graph] = {}
+_rules: dict[tuple[int, str], CompiledRule] = {}
+_CACHE_LIMIT = 512
 
-    return Graph.from_dict(json.loads(graph_json))
+
+def _version_key(version: WorkflowVersion) -> tuple[int, str] | None:
+    # Only published versions are immutable; a draft version is parsed every time.
+    if version.published_at is None:
+        return None
+    return (version.pk, version.published_at.isoformat())
 
 
 def graph_of(version: WorkflowVersion) -> Graph:
-    """The parsed graph of a version (cached: published versions never change)."""
-    import json
-
-    return _graph_for(version.pk, json.dumps(version.graph, sort_keys=True))
-
-
-@lru_cache(maxsize=512)
-def _rule_for(version_pk: int, rule_json: str) -> CompiledRule:
-    import json
-
-    return compile_rule(json.loads(rule_json) or None)
+    """The parsed graph of a version (cached per process: published versions never change)."""
+    key = _version_key(version)
+    if key is None:
+        return Graph.from_dict(version.graph)
+    graph = _graphs.get(key)
+    if graph is None:
+        if len(_graphs) >= _CACHE_LIMIT:
+            _graphs.clear()
+        graph = _graphs[key] = Graph.from_dict(version.graph)
+    return graph
 
 
 def rule_of(version: WorkflowVersion) -> CompiledRule:
     """The compiled rule of a version, compiled once per process."""
-    import json
-
-    return _rule_for(version.pk, json.dumps(version.rule_spec, sort_keys=True))
+    key = _version_key(version)
+    if key is None:
+        return compile_rule(version.rule_spec or None)
+    rule = _rules.get(key)
+    if rule is None:
+        if len(_rules) >= _CACHE_LIMIT:
+            _rules.clear()
+        rule = _rules[key] = compile_rule(version.rule_spec or None)
+    return rule
 
 
 # --- entry point ---------------------------------------------------------------------------
@@ -169,7 +177,10 @@ def node_states(run: ExecutionRun) -> dict[str, NodeState]:
     A node's state is its latest current StepRun; a node with a queued job is RUNNING unless
     it already succeeded or was skipped (so a replayed failed step counts as running).
     """
-    states: dict[str, NodeState] = {}
+    return _load_states(run)[0]
+
+
+def _load_states(run: ExecutionRun) -> tuple[dict[str, NodeState], dict[str, StepRun]]:
     latest: dict[str, StepRun] = {}
     for step in StepRun.objects.filter(run=run, is_current=True).order_by("attempt"):
         latest[step.node_id] = step
@@ -178,6 +189,7 @@ def node_states(run: ExecutionRun) -> dict[str, NodeState]:
             run=run, kind=OutboxJob.Kind.STEP, status__in=_ACTIVE_JOB
         ).values_list("node_id", flat=True)
     )
+    states: dict[str, NodeState] = {}
     for node_id, step in latest.items():
         status = _STEP_TO_NODE.get(StepStatus(step.status), NodeStatus.RUNNING)
         if node_id in queued and status in (NodeStatus.FAILED, NodeStatus.CANCELLED):
@@ -186,12 +198,7 @@ def node_states(run: ExecutionRun) -> dict[str, NodeState]:
         states[node_id] = NodeState(status=status, branch=branch)
     for node_id in queued - set(latest):
         states[node_id] = NodeState(status=NodeStatus.RUNNING)
-    return states
-
-
-def _next_attempt(run: ExecutionRun, node_id: str) -> int:
-    top = StepRun.objects.filter(run=run, node_id=node_id).aggregate(n=Max("attempt"))["n"]
-    return (top or 0) + 1
+    return states, latest
 
 
 def _max_attempts(node: Node) -> int:
@@ -199,12 +206,12 @@ def _max_attempts(node: Node) -> int:
     return int(retry.get("max_retries", conf.get("EXECUTION", "max_retries"))) + 1
 
 
-def enqueue_step(run: ExecutionRun, node: Node) -> OutboxJob:
-    """Queue a job for ``node``; a delay node's job is due after its delay."""
+def _step_job(run: ExecutionRun, node: Node) -> OutboxJob:
+    """An unsaved job for ``node``; a delay node's job is due after its delay."""
     due = None
     if node.type == "delay":
         due = timezone.now() + timedelta(seconds=float(node.raw.get("seconds", 0)))
-    return OutboxJob.objects.create(
+    return OutboxJob(
         tenant_id=run.tenant_id,
         kind=OutboxJob.Kind.STEP,
         run=run,
@@ -216,46 +223,47 @@ def enqueue_step(run: ExecutionRun, node: Node) -> OutboxJob:
     )
 
 
-def advance_run(run: ExecutionRun, graph: Graph) -> None:
+def advance_run(
+    run: ExecutionRun,
+    graph: Graph,
+    *,
+    known: tuple[dict[str, NodeState], dict[str, StepRun]] | None = None,
+) -> None:
     """Schedule what is ready, record what is skipped, and finish the run when it is done.
 
-    Call inside a transaction holding the run row (``select_for_update``).
+    Call inside a transaction holding the run row (``select_for_update``). ``known`` passes
+    states the caller already has (a run that has just started), saving the queries.
     """
-    decision = plan(graph, node_states(run))
+    states, latest = known if known is not None else _load_states(run)
+    decision = plan(graph, states)
     now = timezone.now()
     for node_id in decision.skip:
-        StepRun.objects.create(
+        previous = latest.get(node_id)
+        latest[node_id] = StepRun.objects.create(
             run=run,
             node_id=node_id,
-            attempt=_next_attempt(run, node_id),
+            attempt=(previous.attempt + 1) if previous else 1,
             status=StepStatus.SKIPPED,
             started_at=now,
             finished_at=now,
         )
-    for node_id in decision.ready:
-        enqueue_step(run, graph.nodes[node_id])
     if decision.ready:
+        OutboxJob.objects.bulk_create([_step_job(run, graph.nodes[n]) for n in decision.ready])
         jobs_written()
     if decision.finished and not decision.failed and run.status == RunStatus.RUNNING:
+        leaves = [n for n in graph.nodes if not graph.outgoing(n)]
         run.status = RunStatus.SUCCEEDED
         run.finished_at = now
-        run.outputs = _final_outputs(run, graph)
+        run.outputs = {
+            n: latest[n].outputs
+            for n in leaves
+            if n in latest and latest[n].status == StepStatus.SUCCEEDED
+        }
         run.save(update_fields=["status", "finished_at", "outputs"])
         finished = run
         transaction.on_commit(
             lambda: signals.workflow_completed.send(sender=ExecutionRun, execution=finished)
         )
-
-
-def _final_outputs(run: ExecutionRun, graph: Graph) -> dict[str, Any]:
-    """The outputs of the nodes nothing else follows (the run's results)."""
-    leaves = {node_id for node_id in graph.nodes if not graph.outgoing(node_id)}
-    outputs: dict[str, Any] = {}
-    for step in StepRun.objects.filter(
-        run=run, node_id__in=leaves, status=StepStatus.SUCCEEDED, is_current=True
-    ).order_by("attempt"):
-        outputs[step.node_id] = step.outputs
-    return outputs
 
 
 def fail_runs_of_dead_jobs(job_ids: Iterable[int]) -> None:
@@ -275,15 +283,21 @@ def fail_runs_of_dead_jobs(job_ids: Iterable[int]) -> None:
 # --- steps ---------------------------------------------------------------------------------
 
 
-def build_context(run: ExecutionRun, *, attempt: int = 1) -> dict[str, Any]:
-    """What templates and condition rules of a step can see: event, execution, steps."""
+def build_context(
+    run: ExecutionRun, *, attempt: int = 1, steps: Iterable[StepRun] | None = None
+) -> dict[str, Any]:
+    """What templates and condition rules of a step can see: event, execution, steps.
+
+    ``steps`` are the run's StepRuns if the caller has them (else they are loaded).
+    """
     event = run.event
     version = run.workflow_version
-    steps: dict[str, Any] = {}
-    for step in StepRun.objects.filter(
-        run=run, status=StepStatus.SUCCEEDED, is_current=True
-    ).order_by("attempt"):
-        steps[step.node_id] = {"output": step.outputs}
+    if steps is None:
+        steps = StepRun.objects.filter(run=run, is_current=True).order_by("attempt")
+    outputs: dict[str, Any] = {}
+    for step in steps:
+        if step.status == StepStatus.SUCCEEDED and step.is_current:
+            outputs[step.node_id] = {"output": step.outputs}
     return {
         "event": {
             "id": str(event.pk),
@@ -301,7 +315,7 @@ def build_context(run: ExecutionRun, *, attempt: int = 1) -> dict[str, Any]:
             "trace_id": run.trace_id,
             "attempt": attempt,
         },
-        "steps": steps,
+        "steps": outputs,
     }
 
 
@@ -361,12 +375,9 @@ def run_step(job: OutboxJob, *, store: OutboxStore, worker_id: str) -> None:
     )
     graph = graph_of(run.workflow_version)
     node = graph.nodes[job.node_id]
-
-    latest = (
-        StepRun.objects.filter(run=run, node_id=node.id, is_current=True)
-        .order_by("-attempt")
-        .first()
-    )
+    steps = list(StepRun.objects.filter(run=run).order_by("attempt"))
+    mine = [step for step in steps if step.node_id == node.id]
+    latest = next((step for step in reversed(mine) if step.is_current), None)
     if run.status != RunStatus.RUNNING or (latest and latest.status == StepStatus.SUCCEEDED):
         # Cancelled or finished meanwhile, or a duplicate of a step that already ran.
         if not store.mark_success(job.pk, worker_id):
@@ -374,30 +385,36 @@ def run_step(job: OutboxJob, *, store: OutboxStore, worker_id: str) -> None:
         return
 
     now = timezone.now()
-    StepRun.objects.filter(run=run, node_id=node.id, status=StepStatus.RUNNING).update(
-        status=StepStatus.FAILED,
-        error="The worker running this attempt stopped answering (its lease expired).",
-        finished_at=now,
-    )
-    step = StepRun.objects.create(
-        run=run,
-        node_id=node.id,
-        attempt=_next_attempt(run, node.id),
-        status=StepStatus.RUNNING,
-        started_at=now,
-    )
-    signals.step_started.send(sender=StepRun, step=step, execution=run)
+    if any(step.status == StepStatus.RUNNING for step in mine):
+        StepRun.objects.filter(run=run, node_id=node.id, status=StepStatus.RUNNING).update(
+            status=StepStatus.FAILED,
+            error="The worker running this attempt stopped answering (its lease expired).",
+            finished_at=now,
+        )
+    attempt = (mine[-1].attempt + 1) if mine else 1
     started = time.monotonic()
+    context = build_context(run, attempt=attempt, steps=steps)
+    step = StepRun(
+        run=run, node_id=node.id, attempt=attempt, status=StepStatus.RUNNING, started_at=now
+    )
     try:
-        output = _execute_node(node, run=run, step=step, job=job)
+        resolved: dict[str, str] = {}
+        inputs = _render_inputs(node, context, resolved)
+        step.inputs = redact(inputs) if inputs is not None else {}
+        step.save(force_insert=True)
+        signals.step_started.send(sender=StepRun, step=step, execution=run)
+        output = _execute_node(
+            node, run=run, step=step, context=context, inputs=inputs, secrets=resolved
+        )
     except Exception as exc:
+        if step._state.adding:
+            step.save(force_insert=True)
         _step_failed(
             exc,
             job=job,
             run=run,
             step=step,
             node=node,
-            graph=graph,
             store=store,
             worker_id=worker_id,
             started=started,
@@ -415,12 +432,26 @@ def run_step(job: OutboxJob, *, store: OutboxStore, worker_id: str) -> None:
         )
 
 
-def _execute_node(
-    node: Node, *, run: ExecutionRun, step: StepRun, job: OutboxJob
-) -> dict[str, Any]:
+def _render_inputs(node: Node, context: dict[str, Any], resolved: dict[str, str]) -> Any:
+    """The node's inputs with templates rendered and secret references resolved."""
+    if node.type not in ("action", "transform"):
+        return None
     from automate.templates import render_inputs
 
-    context = build_context(run, attempt=step.attempt)
+    raw_inputs = node.raw.get("inputs") or {}
+    resolver = _restricted_resolver(secret_names_in(raw_inputs), resolved)
+    return render_inputs(raw_inputs, context, secret_resolver=resolver)
+
+
+def _execute_node(
+    node: Node,
+    *,
+    run: ExecutionRun,
+    step: StepRun,
+    context: dict[str, Any],
+    inputs: Any,
+    secrets: dict[str, str],
+) -> dict[str, Any]:
     if node.type == "condition":
         result = compile_rule(node.raw.get("condition")).evaluate(context)
         return {"result": result, "branch": "true" if result else "false"}
@@ -428,25 +459,19 @@ def _execute_node(
         return {"waited_seconds": node.raw.get("seconds", 0)}
     if node.type == "merge":
         steps = context["steps"]
+        graph = graph_of(run.workflow_version)
         return {
             "inputs": {
-                e.source: steps[e.source]["output"]
-                for e in graph_of(run.workflow_version).incoming(node.id)
-                if e.source in steps
+                edge.source: steps[edge.source]["output"]
+                for edge in graph.incoming(node.id)
+                if edge.source in steps
             }
         }
     if node.type == "trigger":
         return dict(run.event.payload)
-
-    raw_inputs = node.raw.get("inputs") or {}
-    resolved: dict[str, str] = {}
-    resolver = _restricted_resolver(secret_names_in(raw_inputs), resolved)
-    inputs = render_inputs(raw_inputs, context, secret_resolver=resolver)
-    step.inputs = redact(inputs)
-    step.save(update_fields=["inputs"])
     if node.type == "transform":
         return inputs if isinstance(inputs, dict) else {"value": inputs}
-    return _call_connector(node, inputs, run=run, step=step, secrets=resolved)
+    return _call_connector(node, inputs, run=run, step=step, secrets=secrets)
 
 
 def _call_connector(
@@ -530,6 +555,7 @@ def _step_succeeded(
 ) -> None:
     with transaction.atomic():
         locked = ExecutionRun.objects.select_for_update().get(pk=run.pk)
+        locked.event = run.event  # already loaded; the lock query does not fetch it
         _finish_step(step, started, status=StepStatus.SUCCEEDED, outputs=redact(output))
         if locked.status == RunStatus.RUNNING:
             advance_run(locked, graph)
@@ -547,7 +573,6 @@ def _step_failed(
     run: ExecutionRun,
     step: StepRun,
     node: Node,
-    graph: Graph,
     store: OutboxStore,
     worker_id: str,
     started: float,

@@ -12,6 +12,7 @@ from automate.events.models import Event
 from automate.execution.exceptions import RunStateError
 from automate.execution.models import ExecutionRun, OutboxJob, StepRun
 from automate.execution.notify import jobs_written
+from automate.execution.orchestrator import NodeState, NodeStatus
 from automate.execution.runner import advance_run, graph_of
 from automate.governance import audit
 from automate.governance.redaction import redact
@@ -53,7 +54,7 @@ def start_run(*, event: Event, version: WorkflowVersion) -> tuple[ExecutionRun, 
             if existing is None:
                 raise
             return existing, False
-        StepRun.objects.create(
+        trigger = StepRun.objects.create(
             run=run,
             node_id=graph.trigger_id,
             attempt=1,
@@ -66,7 +67,8 @@ def start_run(*, event: Event, version: WorkflowVersion) -> tuple[ExecutionRun, 
         transaction.on_commit(
             lambda: signals.workflow_started.send(sender=ExecutionRun, execution=run)
         )
-        advance_run(run, graph)
+        states = {graph.trigger_id: NodeState(status=NodeStatus.SUCCEEDED)}
+        advance_run(run, graph, known=(states, {graph.trigger_id: trigger}))
     return run, True
 
 

@@ -49,3 +49,83 @@ class AuditLogEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ImmutableRecordError("Audit log entries cannot be deleted.")
+
+
+class StoredSecret(models.Model):
+    """A secret kept in the database, encrypted at rest (the ``db`` secrets backend).
+
+    Only ``ciphertext`` is stored; the value is never shown again after it is saved.
+    """
+
+    name = models.CharField(max_length=128, unique=True)
+    ciphertext = models.TextField(editable=False)
+    description = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LLMBudgetDay(models.Model):
+    """What a tenant spent on LLM calls on one (UTC) day; the budget check locks this row."""
+
+    tenant = models.ForeignKey("automate.Tenant", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    spent_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    calls = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "day"], name="automate_llm_budget_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant} {self.day}: ${self.spent_usd}"
+
+
+class LLMUsage(models.Model):
+    """One LLM call's recorded usage, from the provider's token counts."""
+
+    tenant = models.ForeignKey("automate.Tenant", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    provider = models.CharField(max_length=50, default="openai")
+    model = models.CharField(max_length=100)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    run_id = models.CharField(max_length=64, blank=True)
+    node_id = models.CharField(max_length=100, blank=True)
+    trace_id = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["tenant", "day"], name="automate_llm_usage_day")]
+
+    def __str__(self) -> str:
+        return f"{self.model}: ${self.cost_usd}"
+
+
+class RateLimitWindow(models.Model):
+    """A fixed-window counter shared by every process (webhook rate limits)."""
+
+    key = models.CharField(max_length=200)
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key", "window_start"], name="automate_ratelimit_window"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}@{self.window_start:%H:%M}: {self.count}"

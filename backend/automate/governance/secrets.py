@@ -209,6 +209,24 @@ class SecretsBackend(ABC):
         return []
 
 
+#: Environment variables Django Automate itself reads; never resolvable as secrets.
+RESERVED_VARIABLES = frozenset(
+    {
+        "AUTOMATE_SECRETS_KEYS",
+        "AUTOMATE_TEST_DATABASE_URL",
+        "AUTOMATE_TEST_SQLITE_NAME",
+        "AUTOMATE_TEST_SINK",
+        "AUTOMATE_TEST_LEASE_SECONDS",
+        "AUTOMATE_BENCH_ADMIN_URL",
+        "AUTOMATE_VAR_DIR",
+        "AUTOMATE_LOG_LEVEL",
+        "AUTOMATE_LOGGING_SCHEMA",
+        "AUTOMATE_WORKER_MODE",
+        "AUTOMATE_CHROMIUM",
+    }
+)
+
+
 class EnvSecretsBackend(SecretsBackend):
     """Secrets from environment variables: ``NAME`` is read from ``{prefix}NAME``.
 
@@ -223,6 +241,11 @@ class EnvSecretsBackend(SecretsBackend):
     def get_secret(self, key: str) -> str:
         """Return ``os.environ[prefix + key]``."""
         variable = f"{self.prefix}{key}"
+        if variable in RESERVED_VARIABLES:
+            # Django Automate's own configuration shares the prefix; never hand it out.
+            raise SecretNotFoundError(
+                key, hint=f"{variable} is Django Automate's own setting, not a secret."
+            )
         value = os.environ.get(variable)
         if value is None:
             raise SecretNotFoundError(key, hint=f"Set the environment variable {variable}.")
@@ -237,6 +260,7 @@ class EnvSecretsBackend(SecretsBackend):
             variable[start:]
             for variable, value in os.environ.items()
             if value
+            and variable not in RESERVED_VARIABLES
             and variable.startswith(self.prefix)
             and SECRET_NAME_PATTERN.fullmatch(variable[start:])
         )
@@ -261,6 +285,7 @@ class EnvSecretsBackend(SecretsBackend):
 # is not imported before the app registry is ready). Adding a backend is one line here.
 BACKENDS: dict[str, str] = {
     "env": "automate.governance.secrets.EnvSecretsBackend",
+    "db": "automate.governance.secret_store.DatabaseSecretsBackend",
 }
 
 _SETTING = "DJANGO_AUTOMATE['SECRETS']['backend']"

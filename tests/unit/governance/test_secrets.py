@@ -263,10 +263,13 @@ def test_an_entry_point_that_fails_to_load_is_a_configuration_error(monkeypatch)
 
 def test_an_unknown_backend_name_is_a_configuration_error_naming_the_value(monkeypatch):
     monkeypatch.setattr(secrets_module, "entry_points", fake_entry_points())
-    with secrets_setting(backend="db"), pytest.raises(SecretsConfigurationError) as caught:
+    with (
+        secrets_setting(backend="no_such_backend"),
+        pytest.raises(SecretsConfigurationError) as caught,
+    ):
         resolve("$secret:SLACK_TOKEN")
     message = str(caught.value)
-    assert "'db'" in message
+    assert "'no_such_backend'" in message
     assert "DJANGO_AUTOMATE['SECRETS']['backend']" in message
     assert isinstance(caught.value, ImproperlyConfigured)
     assert caught.value.code == "secrets_misconfigured"
@@ -340,3 +343,16 @@ def test_the_public_module_exposes_the_api():
         assert hasattr(automate.secrets, name)
     assert automate.secrets.resolve is resolve
     assert set(automate.secrets.__all__) <= set(dir(automate.secrets))
+
+
+@pytest.mark.parametrize("name", ["SECRETS_KEYS", "TEST_DATABASE_URL", "WORKER_MODE"])
+def test_the_env_backend_never_hands_out_django_automates_own_settings(monkeypatch, name):
+    from automate.governance.secrets import EnvSecretsBackend
+
+    monkeypatch.setenv(f"AUTOMATE_{name}", "sensitive-configuration-value")
+    backend = EnvSecretsBackend({"prefix": "AUTOMATE_"})
+    with pytest.raises(SecretNotFoundError) as caught:
+        backend.get_secret(name)
+    assert "own setting" in str(caught.value)
+    assert "sensitive-configuration-value" not in str(caught.value)
+    assert name not in backend.list_keys()

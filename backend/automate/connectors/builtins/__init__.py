@@ -12,4 +12,10 @@ __all__ = ["BUILTIN_CONNECTORS"]
 BUILTIN_CONNECTORS: tuple[str, ...] = (
     "automate.connectors.builtins.log.LogConnector",
     "automate.connectors.builtins.transform.TransformConnector",
+    "automate.connectors.builtins.http.HttpConnector",
+    "automate.connectors.builtins.webhook.WebhookConnector",
+    "automate.connectors.builtins.slack.SlackConnector",
+    "automate.connectors.builtins.email.EmailConnector",
+    "automate.connectors.builtins.django_model.DjangoModelConnector",
+    "automate.connectors.builtins.llm.LLMConnector",
 )

@@ -20,13 +20,16 @@ class Command(BaseCommand):
         parser.add_argument("--concurrency", type=int, help="Step threads (default: settings).")
         parser.add_argument("--batch-size", type=int, help="Jobs claimed at once.")
         parser.add_argument("--poll-interval", type=float, help="Idle polling, in seconds.")
+        parser.add_argument(
+            "--reap-interval", type=float, default=15.0, help="Seconds between reaper passes."
+        )
         parser.add_argument("--worker-id", help="Name in job leases (default host:pid:random).")
         parser.add_argument(
             "--once", action="store_true", help="Exit when no job is due and all have finished."
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        for name in ("concurrency", "batch_size", "poll_interval"):
+        for name in ("concurrency", "batch_size", "poll_interval", "reap_interval"):
             if options[name] is not None and options[name] <= 0:
                 raise CommandError(f"--{name.replace('_', '-')} must be greater than 0.")
         worker = Worker(
@@ -34,6 +37,7 @@ class Command(BaseCommand):
             concurrency=options["concurrency"],
             batch_size=options["batch_size"],
             poll_interval=options["poll_interval"],
+            reap_interval=options["reap_interval"],
         )
 
         def stop(signum: int, frame: Any) -> None:

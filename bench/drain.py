@@ -1,0 +1,255 @@
+"""Outbox throughput and pickup latency on PostgreSQL. Prints figures; asserts nothing.
+
+    .venv/bin/python bench/drain.py [--runs 3000] [--events 2000] [--samples 100]
+
+1. Worker jobs/s at batch sizes 1, 10 and 50 (2 worker processes; each job a no-op
+   one-step run that writes its StepRun and finishes its ExecutionRun), next to a raw
+   psycopg ``FOR UPDATE SKIP LOCKED`` claim loop doing the same inserts and updates
+   (2 processes, one commit per batch). The ratio is the figure to watch.
+2. End to end: events → completed one-step runs per second with 1 and 2 worker processes.
+3. Pickup latency: p50/p95 from ``emit_event`` commit to the step's start, idle system.
+
+Each part runs in a fresh scratch database that is dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+ADMIN_URL = os.environ.get("AUTOMATE_BENCH_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+GRAPH = {
+    "nodes": [
+        {"id": "trigger", "type": "trigger"},
+        {"id": "noop", "type": "action", "connector": "testkit", "action": "echo"},
+    ],
+    "edges": [{"source": "trigger", "target": "noop"}],
+}
+
+RAW_LOOP = r"""
+import sys, json, uuid, psycopg
+url, batch = sys.argv[1], int(sys.argv[2])
+with psycopg.connect(url) as conn:
+    while True:
+        with conn.transaction():
+            rows = conn.execute(
+                "UPDATE automate_outboxjob SET status='CLAIMED', locked_by='raw', attempts=attempts+1, "
+                "lease_expires_at=now()+interval '5 minutes', updated_at=now() "
+                "WHERE id IN (SELECT id FROM automate_outboxjob WHERE status='PENDING' "
+                "AND (next_attempt_at IS NULL OR next_attempt_at <= now()) ORDER BY id LIMIT %s "
+                "FOR UPDATE SKIP LOCKED) RETURNING id, run_id, node_id", [batch]).fetchall()
+            if not rows:
+                break
+            with conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO automate_steprun (id, run_id, node_id, attempt, status, inputs, "
+                    "outputs, error, error_type, traceback, is_current, created_at, started_at, "
+                    "finished_at, duration_ms) VALUES (%s, %s, %s, 1, 'succeeded', '{}', %s, '', '', "
+                    "'', true, now(), now(), now(), 0)",
+                    [(uuid.uuid4(), r[1], r[2], json.dumps({"echo": {}})) for r in rows])
+            conn.execute("UPDATE automate_executionrun SET status='succeeded', finished_at=now() "
+                         "WHERE id = ANY(%s)", [[r[1] for r in rows]])
+            conn.execute("UPDATE automate_outboxjob SET status='COMPLETED', updated_at=now() "
+                         "WHERE id = ANY(%s)", [[r[0] for r in rows]])
+"""
+
+
+@contextmanager
+def scratch_database():
+    name = f"automate_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings_test",
+        "AUTOMATE_TEST_DATABASE_URL": url,
+        "AUTOMATE_WORKER_MODE": "process",
+        "PYTHONPATH": f"{ROOT / 'backend'}:{ROOT}",
+    }
+    try:
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], env=env, cwd=ROOT, check=True)
+        yield url, env
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def django_call(env: dict[str, str], code: str) -> str:
+    """Run Django code against the scratch database in a child process."""
+    prelude = "import django, logging; django.setup(); logging.disable(logging.WARNING)\n"
+    done = subprocess.run([sys.executable, "-c", prelude + code], env=env, cwd=ROOT,
+                          capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+SEED_RUNS = """
+import json
+from datetime import timedelta
+from django.db import transaction
+from django.utils import timezone
+from automate.events.services import record_event
+from automate.execution.models import OutboxJob
+from automate.execution.services import start_run
+from automate.workflows.services import create_workflow, publish_version
+wf = create_workflow(name="Bench", slug="bench", trigger_spec={{"event_type": "bench.tick"}}, graph={graph})
+version = publish_version(workflow=wf)
+for start in range(0, {n}, 500):
+    with transaction.atomic():
+        for i in range(start, min({n}, start + 500)):
+            event, _ = record_event(type="bench.tick", payload={{"i": i}}, enqueue={enqueue})
+            if not {enqueue}:
+                start_run(event=event, version=version)
+# Hold every job back until the clock starts.
+OutboxJob.objects.update(next_attempt_at=timezone.now() + timedelta(hours=1))
+"""
+
+
+def seed(env: dict[str, str], n: int, *, events: bool) -> None:
+    django_call(env, SEED_RUNS.format(graph=repr(GRAPH), n=n, enqueue=events))
+
+
+def release_and_time(url: str, expected_runs: int, procs: list[subprocess.Popen[Any]]) -> float:
+    """Make every job due, then time until ``expected_runs`` runs have succeeded."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        time.sleep(2.0)  # let the workers finish starting up
+        started = time.perf_counter()
+        conn.execute("UPDATE automate_outboxjob SET next_attempt_at = NULL")
+        while True:
+            done = conn.execute(
+                "SELECT count(*) FROM automate_executionrun WHERE status = 'succeeded'"
+            ).fetchone()[0]
+            if done >= expected_runs:
+                elapsed = time.perf_counter() - started
+                break
+            if any(p.poll() not in (None, 0) for p in procs):
+                raise RuntimeError("a worker process died")
+            time.sleep(0.01)
+    return elapsed
+
+
+def start_workers(env: dict[str, str], count: int, batch: int) -> list[subprocess.Popen[Any]]:
+    return [
+        subprocess.Popen(
+            [sys.executable, "manage.py", "automate_worker", "--concurrency", "1",
+             "--batch-size", str(batch), "--poll-interval", "0.05"],
+            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        for _ in range(count)
+    ]
+
+
+def stop(procs: list[subprocess.Popen[Any]]) -> None:
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        proc.wait(timeout=30)
+
+
+def bench_batches(runs: int) -> None:
+    print(f"\n1. Step jobs/s, 2 processes, {runs} no-op one-step runs (higher is better)")
+    print(f"   {'batch':>5}  {'worker':>10}  {'raw loop':>10}  {'ratio':>6}")
+    for batch in (1, 10, 50):
+        with scratch_database() as (url, env):
+            seed(env, runs, events=False)
+            procs = start_workers(env, 2, batch)
+            try:
+                ours = runs / release_and_time(url, runs, procs)
+            finally:
+                stop(procs)
+        with scratch_database() as (url, env):
+            seed(env, runs, events=False)
+            raw_procs = []
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("UPDATE automate_outboxjob SET next_attempt_at = NULL")
+            started = time.perf_counter()
+            raw_procs = [subprocess.Popen([sys.executable, "-c", RAW_LOOP, url, str(batch)])
+                         for _ in range(2)]
+            for proc in raw_procs:
+                proc.wait()
+            raw = runs / (time.perf_counter() - started)
+        print(f"   {batch:>5}  {ours:>10.0f}  {raw:>10.0f}  {ours / raw:>6.2f}")
+
+
+def bench_end_to_end(events: int) -> None:
+    print(f"\n2. End to end, {events} events → one-step runs completed per second")
+    for count in (1, 2):
+        with scratch_database() as (url, env):
+            seed(env, events, events=True)
+            procs = start_workers(env, count, 10)
+            try:
+                elapsed = release_and_time(url, events, procs)
+            finally:
+                stop(procs)
+        print(f"   {count} worker process{'es' if count > 1 else ''}: {events / elapsed:,.0f} runs/s")
+
+
+LATENCY = """
+import time, json
+from datetime import datetime, timezone as tz
+from automate.runtime import emit_event
+from automate.execution.models import StepRun
+from automate.workflows.services import create_workflow, publish_version
+wf = create_workflow(name="Lat", slug="lat", trigger_spec={{"event_type": "lat.tick"}}, graph={graph})
+publish_version(workflow=wf)
+time.sleep(2.0)
+samples = []
+for i in range({n}):
+    event_id = emit_event("lat.tick", {{"i": i}})
+    committed = datetime.now(tz.utc)
+    while True:
+        step = StepRun.objects.filter(run__event_id=event_id, node_id="noop").first()
+        if step is not None:
+            samples.append((step.started_at - committed).total_seconds() * 1000)
+            break
+        time.sleep(0.0005)
+    time.sleep(0.02)
+print(json.dumps(samples))
+"""
+
+
+def bench_latency(samples: int) -> None:
+    import json
+
+    with scratch_database() as (_url, env):
+        procs = start_workers(env, 1, 10)
+        try:
+            measured = json.loads(django_call(env, LATENCY.format(graph=repr(GRAPH), n=samples)))
+        finally:
+            stop(procs)
+    measured.sort()
+    p50 = statistics.median(measured)
+    p95 = measured[int(len(measured) * 0.95) - 1]
+    print(f"\n3. Pickup latency, emit_event commit → step start, {samples} samples, idle system")
+    print(f"   p50 {p50:.1f} ms   p95 {p95:.1f} ms   max {max(measured):.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=3000)
+    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--samples", type=int, default=100)
+    parser.add_argument("--only", choices=["batches", "e2e", "latency"])
+    args = parser.parse_args()
+    print(f"bench/drain.py on {os.cpu_count()} cores, PostgreSQL at {ADMIN_URL.rsplit('/', 1)[0]}")
+    if args.only in (None, "batches"):
+        bench_batches(args.runs)
+    if args.only in (None, "e2e"):
+        bench_end_to_end(args.events)
+    if args.only in (None, "latency"):
+        bench_latency(args.samples)
+
+
+if __name__ == "__main__":
+    main()
