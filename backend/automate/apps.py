@@ -13,3 +13,9 @@ class AutomateConfig(AppConfig):
         # Built-ins, entry points and DJANGO_AUTOMATE["CONNECTORS"]; a duplicate code fails
         # start-up here, naming both classes.
         load_connectors()
+
+        from django.conf import settings
+
+        from automate.triggers.model_events import track_configured
+
+        track_configured(getattr(settings, "DJANGO_AUTOMATE", {}).get("MODEL_EVENTS", []))

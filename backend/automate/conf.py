@@ -40,6 +40,15 @@ def _at_least(minimum: float) -> Callable[[Any], str | None]:
     return check
 
 
+def _model_events(value: Any) -> str | None:
+    for item in value:
+        if isinstance(item, str):
+            continue
+        if not isinstance(item, dict) or not isinstance(item.get("model"), str):
+            return 'entries must be "app_label.Model" or {"model": "app_label.Model", ...}'
+    return None
+
+
 def _list_of_str(value: Any) -> str | None:
     if not all(isinstance(item, str) for item in value):
         return "must be a list of strings"
@@ -84,6 +93,7 @@ SCHEMA: dict[str, Option | dict[str, Option]] = {
     },
     "CONNECTORS": Option((list,), [], _list_of_str),
     "CONNECTOR_OPTIONS": Option((dict,), {}),
+    "MODEL_EVENTS": Option((list,), [], _model_events),
     "LOGGING_SCHEMA": Option((str,), "ecs", _choice("ecs", "simple")),
     "METRICS_EXPORT": Option((bool,), False),
 }

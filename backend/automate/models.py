@@ -10,6 +10,7 @@ from automate.governance.models import (
     StoredSecret,
 )
 from automate.tenants.models import Tenant
+from automate.triggers.models import ScheduleState, WebhookEndpoint
 from automate.workflows.models import Workflow, WorkflowVersion
 
 __all__ = [
@@ -20,9 +21,11 @@ __all__ = [
     "LLMUsage",
     "OutboxJob",
     "RateLimitWindow",
+    "ScheduleState",
     "StepRun",
     "StoredSecret",
     "Tenant",
+    "WebhookEndpoint",
     "Workflow",
     "WorkflowVersion",
 ]

@@ -6,4 +6,5 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("api/v1/", include("automate.api.urls")),
+    path("hooks/", include("automate.triggers.urls")),
 ]

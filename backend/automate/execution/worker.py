@@ -26,6 +26,7 @@ from automate.execution.notify import CHANNEL
 from automate.execution.reaper import OutboxReaper
 from automate.execution.runner import process_job
 from automate.execution.store import OutboxStore, default_store
+from automate.triggers.schedules import fire_due_schedules
 
 logger = logging.getLogger("automate.worker")
 
@@ -99,6 +100,8 @@ class Worker:
         poll_interval: float | None = None,
         store: OutboxStore | None = None,
         reap_interval: float = 15.0,
+        fire_schedules: bool = True,
+        schedule_interval: float = 5.0,
     ) -> None:
         self.worker_id = worker_id or new_worker_id()
         self.concurrency = concurrency or conf.get("EXECUTION", "worker_threads")
@@ -107,6 +110,8 @@ class Worker:
         self.store = store or default_store()
         self.reaper = OutboxReaper()
         self.reap_interval = reap_interval
+        self.fire_schedules = fire_schedules
+        self.schedule_interval = schedule_interval
         self.processed = 0
         self._stopping = threading.Event()
         self._inflight: dict[int, _InFlight] = {}
@@ -138,9 +143,12 @@ class Worker:
 
     def run(self, *, once: bool = False) -> int:
         """Work until ``stop()`` (or, with ``once``, until nothing is due and all is done)."""
+        from automate.governance.policy_audit import record_policy_if_changed
+
+        self._safely(record_policy_if_changed)
         listener = _Listener()
         capacity = max(self.batch_size, self.concurrency)
-        last_reap = 0.0
+        last_reap = last_tick = 0.0
         last_beat = time.monotonic()
         beat_every = max(1.0, self.store.lease_seconds / 3)
         logger.info(
@@ -158,6 +166,9 @@ class Worker:
                     if now - last_reap >= self.reap_interval:
                         last_reap = now
                         self._safely(self.reaper.reap_stale_items)
+                    if self.fire_schedules and now - last_tick >= self.schedule_interval:
+                        last_tick = now
+                        self._safely(fire_due_schedules)
                     if now - last_beat >= beat_every:
                         last_beat = now
                         self._safely(self._heartbeat)

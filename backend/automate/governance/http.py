@@ -74,6 +74,8 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 # A Retry-After beyond a day is treated as a day: the job is retried, not forgotten.
 _MAX_RETRY_AFTER = 86_400.0
 _ERROR_EXCERPT_CHARS = 500
+# httpx's own defaults.
+_DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 
 ErrorT = TypeVar("ErrorT", bound=BaseException)
 
@@ -290,7 +292,7 @@ class SafeTransport(httpx.HTTPTransport):
         limits: httpx.Limits | None = None,
     ) -> None:
         ssl_context = verify if verify is not None else _default_ssl_context()
-        limits = limits if limits is not None else httpx.Limits()
+        limits = limits if limits is not None else _DEFAULT_LIMITS
         super().__init__(verify=ssl_context, trust_env=False, limits=limits)
         self.max_response_bytes = max_response_bytes
         self.network_backend = PinnedNetworkBackend(network_backend)

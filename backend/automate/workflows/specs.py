@@ -30,6 +30,10 @@ def trigger_problems(spec: Any) -> list[dict[str, str]]:
     source = spec.get("source")
     if source is not None and (not isinstance(source, str) or not _NAME.match(source)):
         problems.append({"field": "trigger_spec.source", "message": "must be a source name"})
+    if "schedule" in spec:
+        from automate.triggers.cron import schedule_problems
+
+        problems.extend(schedule_problems(spec["schedule"]))
     unknown = sorted(set(spec) - {"event_type", "source", "schedule", "webhook"})
     if unknown:
         problems.append({"field": "trigger_spec", "message": f"unknown keys: {', '.join(unknown)}"})

@@ -196,9 +196,7 @@ def test_every_checked_address_is_tried_in_turn(serve, fake_dns):
     assert backend.connects == [PUBLIC_IP, "8.8.8.8"]
 
 
-def test_tls_verifies_the_host_name_while_connecting_to_the_pinned_ip(
-    serve, fake_dns, tmp_path
-):
+def test_tls_verifies_the_host_name_while_connecting_to_the_pinned_ip(serve, fake_dns, tmp_path):
     server_context, ca_pem = make_certificate(tmp_path, "secure.test")
     server_names = []
     server_context.sni_callback = lambda sock, name, context: server_names.append(name)

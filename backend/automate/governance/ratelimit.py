@@ -1,0 +1,48 @@
+"""Fixed-window rate limits shared by every process through the database.
+
+One ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` per hit: atomic on PostgreSQL and
+SQLite (3.35+), so two processes can never both take the last slot of a window.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.db import connection
+
+from automate.governance.models import RateLimitWindow
+
+
+@dataclass(frozen=True)
+class RateDecision:
+    allowed: bool
+    count: int
+    limit: int
+    retry_after: int  # seconds until the window resets (0 when allowed)
+
+
+def hit(key: str, *, limit: int, window_seconds: int = 60) -> RateDecision:
+    """Count one hit against ``key`` and say whether it is within ``limit`` per window."""
+    now = time.time()
+    start = math.floor(now / window_seconds) * window_seconds
+    window_start = datetime.fromtimestamp(start, UTC)
+    table = RateLimitWindow._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO {table} ("key", "window_start", "count") VALUES (%s, %s, 1) '  # noqa: S608
+            'ON CONFLICT ("key", "window_start") DO UPDATE SET "count" = '
+            f'{table}."count" + 1 RETURNING "count"',
+            [key, window_start],
+        )
+        count = int(cursor.fetchone()[0])
+    if random.random() < 0.01:  # keep the table small without a cron job
+        RateLimitWindow.objects.filter(
+            window_start__lt=window_start - timedelta(seconds=window_seconds * 10)
+        ).delete()
+    allowed = count <= limit
+    retry_after = 0 if allowed else max(1, math.ceil(start + window_seconds - now))
+    return RateDecision(allowed=allowed, count=count, limit=limit, retry_after=retry_after)

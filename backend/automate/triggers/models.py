@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from django.db import models
+
+
+class WebhookEndpoint(models.Model):
+    """An inbound webhook URL, ``/hooks/<slug>/``, with how to verify and read deliveries."""
+
+    class Scheme(models.TextChoices):
+        STRIPE = "stripe", "Stripe (Stripe-Signature: t=…,v1=…)"
+        GITHUB = "github", "GitHub (X-Hub-Signature-256)"
+        GENERIC = "generic", "Generic HMAC-SHA256 (hex, in a header you name)"
+
+    tenant = models.ForeignKey(
+        "automate.Tenant", on_delete=models.CASCADE, related_name="webhook_endpoints"
+    )
+    slug = models.SlugField(max_length=100, unique=True, help_text="The URL is /hooks/<slug>/.")
+    name = models.CharField(max_length=200)
+    scheme = models.CharField(max_length=20, choices=Scheme.choices, default=Scheme.GENERIC)
+    secret_name = models.CharField(
+        max_length=128,
+        help_text='Name of the signing secret (as in {"$secret": "NAME"}); never the value.',
+    )
+    signature_header = models.CharField(
+        max_length=100, default="X-Signature", help_text="Generic scheme only."
+    )
+    delivery_id_header = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Header with a unique delivery id, used to drop redeliveries. "
+        "Defaults: Stripe uses the event id in the body, GitHub X-GitHub-Delivery.",
+    )
+    event_type = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Event type to record. Empty: Stripe's body 'type', GitHub's X-GitHub-Event "
+        "(plus '.action'), or 'webhook.received'.",
+    )
+    source = models.CharField(max_length=100, blank=True, help_text="Defaults to the slug.")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return f"/hooks/{self.slug}/"
+
+
+class ScheduleState(models.Model):
+    """The last tick a scheduled workflow fired, the anchor for the next ones."""
+
+    workflow = models.OneToOneField(
+        "automate.Workflow", on_delete=models.CASCADE, related_name="schedule_state"
+    )
+    last_tick_at = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.workflow} last fired for {self.last_tick_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,93 @@
+"""Scheduled workflows: ``trigger_spec["schedule"] = {"cron": "0 9 * * 1-5", ...}``.
+
+Every worker calls ``fire_due_schedules()`` every few seconds. Each tick becomes an event
+with the dedupe key ``schedule:<workflow id>:<tick>``, so however many workers see the
+same tick, exactly one event and one run exist for it.
+
+After downtime, ticks that were missed follow the schedule's ``missed`` policy:
+``"skip"`` (default) fires nothing for them and waits for the next tick; ``"run_once"``
+fires one run for the most recent missed tick, with ``missed_ticks`` in its payload.
+A tick counts as on time while it is less than ``grace_seconds`` (default 60) old.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from automate.triggers.cron import DEFAULT_GRACE_SECONDS, due_ticks, schedule_problems
+from automate.workflows.models import WorkflowVersion
+
+logger = logging.getLogger("automate.schedules")
+
+
+def fire_due_schedules(*, now: datetime | None = None) -> int:
+    """Start the runs of every schedule tick that is due; returns how many started."""
+    from automate.triggers.models import ScheduleState
+
+    now = now or timezone.now()
+    started = 0
+    versions = WorkflowVersion.objects.filter(
+        workflow__is_active=True, workflow__live_version__isnull=False
+    ).select_related("workflow", "workflow__tenant")
+    for version in versions:
+        if version.workflow.live_version_id != version.pk:
+            continue
+        schedule = version.trigger_spec.get("schedule")
+        if not isinstance(schedule, dict) or schedule_problems(schedule):
+            continue
+        state = ScheduleState.objects.filter(workflow=version.workflow).first()
+        anchor = state.last_tick_at if state else version.published_at
+        assert anchor is not None
+        tick, count = due_ticks(
+            schedule["cron"], tz=schedule.get("timezone", "UTC"), after=anchor, now=now
+        )
+        if tick is None:
+            continue
+        on_time = now - tick < timedelta(
+            seconds=schedule.get("grace_seconds", DEFAULT_GRACE_SECONDS)
+        )
+        missed = count - 1 if on_time else count
+        if on_time or schedule.get("missed", "skip") == "run_once":
+            started += _fire(version, tick, missed=missed)
+        elif count:
+            logger.info("Schedule of %s skipped %d missed tick(s)", version.workflow.slug, count)
+        _advance(version, tick)
+    return started
+
+
+def _fire(version: WorkflowVersion, tick: datetime, *, missed: int) -> int:
+    from automate.events.services import record_event
+    from automate.execution.services import start_run
+
+    event_type = str(version.trigger_spec.get("event_type") or "schedule.tick").rstrip("*.")
+    with transaction.atomic():
+        event, created = record_event(
+            type=event_type or "schedule.tick",
+            payload={"scheduled_for": tick.isoformat(), "missed_ticks": missed},
+            dedupe_key=f"schedule:{version.workflow_id}:{tick.isoformat()}",
+            source="schedule",
+            tenant=version.workflow.tenant,
+            enqueue=False,
+        )
+        if not created:
+            return 0  # another worker fired this tick
+        start_run(event=event, version=version)
+    return 1
+
+
+def _advance(version: WorkflowVersion, tick: datetime) -> None:
+    from automate.triggers.models import ScheduleState
+
+    updated = ScheduleState.objects.filter(workflow=version.workflow, last_tick_at__lt=tick).update(
+        last_tick_at=tick
+    )
+    if not updated and not ScheduleState.objects.filter(workflow=version.workflow).exists():
+        try:
+            with transaction.atomic():
+                ScheduleState.objects.create(workflow=version.workflow, last_tick_at=tick)
+        except IntegrityError:
+            pass  # another worker recorded it first
