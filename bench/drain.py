@@ -28,7 +28,9 @@ from typing import Any
 import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
-ADMIN_URL = os.environ.get("AUTOMATE_BENCH_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+ADMIN_URL = os.environ.get(
+    "AUTOMATE_BENCH_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres"
+)
 GRAPH = {
     "nodes": [
         {"id": "trigger", "type": "trigger"},
@@ -79,7 +81,9 @@ def scratch_database():
         "PYTHONPATH": f"{ROOT / 'backend'}:{ROOT}",
     }
     try:
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], env=env, cwd=ROOT, check=True)
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "-v0"], env=env, cwd=ROOT, check=True
+        )
         yield url, env
     finally:
         with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
@@ -89,8 +93,14 @@ def scratch_database():
 def django_call(env: dict[str, str], code: str) -> str:
     """Run Django code against the scratch database in a child process."""
     prelude = "import django, logging; django.setup(); logging.disable(logging.WARNING)\n"
-    done = subprocess.run([sys.executable, "-c", prelude + code], env=env, cwd=ROOT,
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", prelude + code],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return done.stdout
 
 
@@ -142,9 +152,21 @@ def release_and_time(url: str, expected_runs: int, procs: list[subprocess.Popen[
 def start_workers(env: dict[str, str], count: int, batch: int) -> list[subprocess.Popen[Any]]:
     return [
         subprocess.Popen(
-            [sys.executable, "manage.py", "automate_worker", "--concurrency", "1",
-             "--batch-size", str(batch), "--poll-interval", "0.05"],
-            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "manage.py",
+                "automate_worker",
+                "--concurrency",
+                "1",
+                "--batch-size",
+                str(batch),
+                "--poll-interval",
+                "0.05",
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         for _ in range(count)
     ]
@@ -174,8 +196,10 @@ def bench_batches(runs: int) -> None:
             with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute("UPDATE automate_outboxjob SET next_attempt_at = NULL")
             started = time.perf_counter()
-            raw_procs = [subprocess.Popen([sys.executable, "-c", RAW_LOOP, url, str(batch)])
-                         for _ in range(2)]
+            raw_procs = [
+                subprocess.Popen([sys.executable, "-c", RAW_LOOP, url, str(batch)])
+                for _ in range(2)
+            ]
             for proc in raw_procs:
                 proc.wait()
             raw = runs / (time.perf_counter() - started)
@@ -192,7 +216,9 @@ def bench_end_to_end(events: int) -> None:
                 elapsed = release_and_time(url, events, procs)
             finally:
                 stop(procs)
-        print(f"   {count} worker process{'es' if count > 1 else ''}: {events / elapsed:,.0f} runs/s")
+        print(
+            f"   {count} worker process{'es' if count > 1 else ''}: {events / elapsed:,.0f} runs/s"
+        )
 
 
 LATENCY = """

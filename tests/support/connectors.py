@@ -41,7 +41,9 @@ class TestKitConnector(ConnectorAdapter):
         "lose_lease": ActionSpec(inputs={}),
     }
 
-    def execute(self, action: str, params: dict[str, Any], context: ExecutionContext) -> dict[str, Any]:
+    def execute(
+        self, action: str, params: dict[str, Any], context: ExecutionContext
+    ) -> dict[str, Any]:
         with _lock:
             CALLS[context.idempotency_key] += 1
             calls = CALLS[context.idempotency_key]

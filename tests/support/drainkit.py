@@ -23,13 +23,20 @@ def seed(events: int, fanout: int, sleep: float) -> None:
     from automate.workflows.services import create_workflow, publish_version
 
     nodes = [{"id": "trigger", "type": "trigger"}] + [
-        {"id": f"sink{i}", "type": "action", "connector": "testkit", "action": "sink",
-         "inputs": {"sleep": sleep} if sleep else {}}
+        {
+            "id": f"sink{i}",
+            "type": "action",
+            "connector": "testkit",
+            "action": "sink",
+            "inputs": {"sleep": sleep} if sleep else {},
+        }
         for i in range(fanout)
     ]
     edges = [{"source": "trigger", "target": f"sink{i}"} for i in range(fanout)]
     workflow = create_workflow(
-        name="Drain", slug="drain", trigger_spec={"event_type": "drain.tick"},
+        name="Drain",
+        slug="drain",
+        trigger_spec={"event_type": "drain.tick"},
         graph={"nodes": nodes, "edges": edges},
     )
     publish_version(workflow=workflow)

@@ -1,5 +1,6 @@
 """The llm connector against a real local server speaking the OpenAI chat protocol."""
 
+import contextlib
 import json
 import math
 import socket
@@ -35,6 +36,7 @@ class FakeOpenAI(ThreadingHTTPServer):
         self.body = None  # None: a completion; else this JSON body
         self.usage = {"prompt_tokens": 12, "completion_tokens": 5}
         self.delay = 0.0
+        self.stopping = threading.Event()
         self._lock = threading.Lock()
 
     @property
@@ -82,18 +84,20 @@ class _Handler(BaseHTTPRequestHandler):
                     "json": request,
                 }
             )
-        time.sleep(self.server.delay)
+        self.server.stopping.wait(self.server.delay)
         body = self.server.body if self.server.body is not None else None
         if self.server.status == 200 and body is None:
             body = self.server.completion(request)
         payload = json.dumps(body or {}).encode()
-        self.send_response(self.server.status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in self.server.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
+        # The client may have given up waiting (the timeout test): nobody to answer.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.send_response(self.server.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in self.server.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
 
     def log_message(self, format, *args):
         pass
@@ -107,6 +111,7 @@ def server():
     try:
         yield fake
     finally:
+        fake.stopping.set()
         fake.shutdown()
         fake.server_close()
         thread.join(timeout=5)

@@ -48,24 +48,54 @@ class Scratch:
 
     def run(self, *args: str) -> str:
         done = subprocess.run(
-            [sys.executable, *args], env=self.env, cwd=ROOT, capture_output=True, text=True, timeout=300
+            [sys.executable, *args],
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         assert done.returncode == 0, done.stderr[-3000:]
         return done.stdout
 
     def migrate_and_seed(self, *, events: int, fanout: int, sleep: float = 0) -> None:
         self.run("manage.py", "migrate", "--noinput")
-        self.run("-m", "tests.support.drainkit", "seed", "--events", str(events),
-                 "--fanout", str(fanout), "--sleep", str(sleep))
+        self.run(
+            "-m",
+            "tests.support.drainkit",
+            "seed",
+            "--events",
+            str(events),
+            "--fanout",
+            str(fanout),
+            "--sleep",
+            str(sleep),
+        )
 
-    def start_worker(self, *, concurrency: int = 2, batch_size: int = 10) -> subprocess.Popen[bytes]:
+    def start_worker(
+        self, *, concurrency: int = 2, batch_size: int = 10
+    ) -> subprocess.Popen[bytes]:
         # A file, not a pipe: nobody reads a pipe until the end, and a full one blocks.
         log = open(self.logs / f"worker{len(self.workers)}.log", "wb")  # noqa: SIM115
         self._logs.append(log)
         worker = subprocess.Popen(
-            [sys.executable, "manage.py", "automate_worker", "--concurrency", str(concurrency),
-             "--batch-size", str(batch_size), "--poll-interval", "0.2", "--reap-interval", "1"],
-            env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log,
+            [
+                sys.executable,
+                "manage.py",
+                "automate_worker",
+                "--concurrency",
+                str(concurrency),
+                "--batch-size",
+                str(batch_size),
+                "--poll-interval",
+                "0.2",
+                "--reap-interval",
+                "1",
+            ],
+            env=self.env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
         )
         self.workers.append(worker)
         return worker

@@ -28,10 +28,12 @@ pytestmark = [
 
 @pytest.fixture
 def process_mode():
-    with override_settings(DJANGO_AUTOMATE={
-        "WORKER_MODE": "process",
-        "CONNECTORS": ["tests.support.connectors.TestKitConnector"],
-    }):
+    with override_settings(
+        DJANGO_AUTOMATE={
+            "WORKER_MODE": "process",
+            "CONNECTORS": ["tests.support.connectors.TestKitConnector"],
+        }
+    ):
         yield
 
 
@@ -40,7 +42,11 @@ def make_jobs(n):
 
 
 def test_default_store_follows_the_database():
-    expected = SkipLockedClaimOutboxStore if connection.vendor == "postgresql" else OptimisticClaimOutboxStore
+    expected = (
+        SkipLockedClaimOutboxStore
+        if connection.vendor == "postgresql"
+        else OptimisticClaimOutboxStore
+    )
     assert type(default_store()) is expected
 
 
@@ -92,7 +98,9 @@ def test_only_the_lease_holder_can_finish_a_job():
     assert not store.mark_success(job.pk, "intruder")
     assert not store.mark_failed(job.pk, "intruder", "x")
     assert not store.mark_retry(job.pk, "intruder", timezone.now(), "x")
-    OutboxJob.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    OutboxJob.objects.filter(pk=job.pk).update(
+        lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
     assert not store.mark_success(job.pk, "w1"), "an expired lease is a lost lease"
     assert OutboxJob.objects.get(pk=job.pk).status == "CLAIMED"
 
@@ -105,7 +113,11 @@ def test_retry_release_and_heartbeat():
     assert store.mark_retry(first.pk, "w1", later, "HTTP 503")
     first.refresh_from_db()
     assert (first.status, first.next_attempt_at, first.last_error, first.locked_by) == (
-        "PENDING", later, "HTTP 503", "")
+        "PENDING",
+        later,
+        "HTTP 503",
+        "",
+    )
 
     before = OutboxJob.objects.get(pk=second.pk).lease_expires_at
     assert store.heartbeat([second.pk], "w1") == 1
@@ -137,9 +149,11 @@ def test_a_worker_that_lost_its_lease_writes_nothing():
         rule_spec={},
         trigger_spec={"event_type": "thing.happened"},
         graph={
-            "nodes": [{"id": "trigger", "type": "trigger"},
-                      {"id": "a", "type": "action", "connector": "testkit", "action": "lose_lease"},
-                      {"id": "b", "type": "action", "connector": "testkit", "action": "echo"}],
+            "nodes": [
+                {"id": "trigger", "type": "trigger"},
+                {"id": "a", "type": "action", "connector": "testkit", "action": "lose_lease"},
+                {"id": "b", "type": "action", "connector": "testkit", "action": "echo"},
+            ],
             "edges": [{"source": "trigger", "target": "a"}, {"source": "a", "target": "b"}],
         },
     )
@@ -163,5 +177,6 @@ def test_a_worker_that_lost_its_lease_writes_nothing():
         process_job(jobs[0], store=store, worker_id="w2")
     run.refresh_from_db()
     assert run.status == "succeeded"
-    assert list(run.steps.filter(node_id="a").order_by("attempt").values_list("status", flat=True)) == [
-        "failed", "succeeded"]
+    assert list(
+        run.steps.filter(node_id="a").order_by("attempt").values_list("status", flat=True)
+    ) == ["failed", "succeeded"]

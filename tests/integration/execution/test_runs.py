@@ -8,7 +8,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from automate import signals
-from automate.execution.models import ExecutionRun, OutboxJob, StepRun
+from automate.execution.models import ExecutionRun, OutboxJob
 from automate.execution.services import cancel_run, resume_run, retry_step
 from automate.execution.worker import Worker
 from automate.governance.models import AuditLogEntry
@@ -22,7 +22,13 @@ TRIGGER = {"id": "trigger", "type": "trigger"}
 
 
 def action(node_id, act="echo", **inputs):
-    return {"id": node_id, "type": "action", "connector": "testkit", "action": act, "inputs": inputs}
+    return {
+        "id": node_id,
+        "type": "action",
+        "connector": "testkit",
+        "action": act,
+        "inputs": inputs,
+    }
 
 
 def edge(source, target, branch=None):
@@ -57,7 +63,11 @@ def test_matching_event_runs_the_workflow_with_templated_inputs():
     publish(
         [
             action("first", text="Invoice {{ event.payload.id }} for {{ event.payload.amount }}"),
-            action("second", previous="{{ steps.first.output.echo.text }}", n="{{ event.payload.amount }}"),
+            action(
+                "second",
+                previous="{{ steps.first.output.echo.text }}",
+                n="{{ event.payload.amount }}",
+            ),
         ],
         [edge("trigger", "first"), edge("first", "second")],
         rule={">": [{"var": "amount"}, 1000]},
@@ -84,8 +94,12 @@ def test_matching_event_runs_the_workflow_with_templated_inputs():
     ],
 )
 def test_events_that_do_not_match_start_nothing(payload, trigger_spec, active):
-    version = publish([action("a")], [edge("trigger", "a")], rule={">": [{"var": "amount"}, 1000]},
-                      trigger_spec=trigger_spec)
+    version = publish(
+        [action("a")],
+        [edge("trigger", "a")],
+        rule={">": [{"var": "amount"}, 1000]},
+        trigger_spec=trigger_spec,
+    )
     version.workflow.is_active = active
     version.workflow.save()
     emit_event("invoice.paid", payload)
@@ -107,12 +121,21 @@ def test_a_replayed_event_never_starts_a_second_run():
 def test_condition_takes_one_branch_and_skips_the_other():
     publish(
         [
-            {"id": "big", "type": "condition", "condition": {">": [{"var": "event.payload.amount"}, 1000]}},
+            {
+                "id": "big",
+                "type": "condition",
+                "condition": {">": [{"var": "event.payload.amount"}, 1000]},
+            },
             action("yes"),
             action("no"),
             action("after_no"),
         ],
-        [edge("trigger", "big"), edge("big", "yes", "true"), edge("big", "no", "false"), edge("no", "after_no")],
+        [
+            edge("trigger", "big"),
+            edge("big", "yes", "true"),
+            edge("big", "no", "false"),
+            edge("no", "after_no"),
+        ],
     )
     emit_event("invoice.paid", {"amount": 5000})
 
@@ -127,10 +150,22 @@ def test_condition_takes_one_branch_and_skips_the_other():
 
 def test_fan_out_runs_branches_as_separate_jobs_and_merge_waits_for_both():
     publish(
-        [action("left", side="L"), action("right", side="R"), {"id": "join", "type": "merge"},
-         action("last", got="{{ steps.join.output.inputs.left.echo.side }}{{ steps.join.output.inputs.right.echo.side }}")],
-        [edge("trigger", "left"), edge("trigger", "right"), edge("left", "join"), edge("right", "join"),
-         edge("join", "last")],
+        [
+            action("left", side="L"),
+            action("right", side="R"),
+            {"id": "join", "type": "merge"},
+            action(
+                "last",
+                got="{{ steps.join.output.inputs.left.echo.side }}{{ steps.join.output.inputs.right.echo.side }}",
+            ),
+        ],
+        [
+            edge("trigger", "left"),
+            edge("trigger", "right"),
+            edge("left", "join"),
+            edge("right", "join"),
+            edge("join", "last"),
+        ],
     )
     emit_event("invoice.paid", {})
 
@@ -143,8 +178,10 @@ def test_fan_out_runs_branches_as_separate_jobs_and_merge_waits_for_both():
 
 
 def test_delay_schedules_the_next_step_in_the_future_without_sleeping():
-    publish([{"id": "wait", "type": "delay", "seconds": 3600}, action("after")],
-            [edge("trigger", "wait"), edge("wait", "after")])
+    publish(
+        [{"id": "wait", "type": "delay", "seconds": 3600}, action("after")],
+        [edge("trigger", "wait"), edge("wait", "after")],
+    )
     before = timezone.now()
     emit_event("invoice.paid", {})
 
@@ -161,13 +198,17 @@ def test_delay_schedules_the_next_step_in_the_future_without_sleeping():
     assert steps_of(run)["after"].status == "succeeded"
 
 
-@override_settings(DJANGO_AUTOMATE={
-    "WORKER_MODE": "synchronous",
-    "CONNECTORS": ["tests.support.connectors.TestKitConnector"],
-    "EXECUTION": {"backoff_base_seconds": 10, "backoff_max_seconds": 40},
-})
+@override_settings(
+    DJANGO_AUTOMATE={
+        "WORKER_MODE": "synchronous",
+        "CONNECTORS": ["tests.support.connectors.TestKitConnector"],
+        "EXECUTION": {"backoff_base_seconds": 10, "backoff_max_seconds": 40},
+    }
+)
 def test_transient_failures_are_retried_with_capped_backoff_then_succeed():
-    publish([action("flaky", "fail", times=2, message="Slack said 503")], [edge("trigger", "flaky")])
+    publish(
+        [action("flaky", "fail", times=2, message="Slack said 503")], [edge("trigger", "flaky")]
+    )
     emit_event("invoice.paid", {})
 
     run = ExecutionRun.objects.get()
@@ -184,7 +225,9 @@ def test_transient_failures_are_retried_with_capped_backoff_then_succeed():
     drain_everything_due_now()
 
     run.refresh_from_db()
-    attempts = list(run.steps.filter(node_id="flaky").order_by("attempt").values_list("status", flat=True))
+    attempts = list(
+        run.steps.filter(node_id="flaky").order_by("attempt").values_list("status", flat=True)
+    )
     assert attempts == ["retrying", "retrying", "succeeded"]
     assert run.status == "succeeded"
 
@@ -198,8 +241,11 @@ def test_retry_after_from_the_connector_is_respected():
 
 def test_exhausted_retries_go_dead_fail_the_run_and_can_be_replayed():
     failed = []
-    signals.workflow_failed.connect(lambda sender, execution, error, **kw: failed.append(error), weak=False,
-                                    dispatch_uid="t-failed")
+    signals.workflow_failed.connect(
+        lambda sender, execution, error, **kw: failed.append(error),
+        weak=False,
+        dispatch_uid="t-failed",
+    )
     try:
         node = action("always", "fail", times=3)
         node["retry"] = {"max_retries": 2, "backoff_base_seconds": 0}
@@ -227,7 +273,9 @@ def test_exhausted_retries_go_dead_fail_the_run_and_can_be_replayed():
 
 
 def test_permanent_errors_fail_at_once():
-    publish([action("bad", "fail", retryable=False, message="invalid_auth")], [edge("trigger", "bad")])
+    publish(
+        [action("bad", "fail", retryable=False, message="invalid_auth")], [edge("trigger", "bad")]
+    )
     emit_event("invoice.paid", {})
     job = OutboxJob.objects.get(node_id="bad")
     assert (job.status, job.attempts) == ("FAILED", 1)
@@ -235,8 +283,10 @@ def test_permanent_errors_fail_at_once():
 
 
 def test_retry_a_failed_step_then_the_run_carries_on():
-    publish([action("bad", "fail", retryable=False, times=1), action("after")],
-            [edge("trigger", "bad"), edge("bad", "after")])
+    publish(
+        [action("bad", "fail", retryable=False, times=1), action("after")],
+        [edge("trigger", "bad"), edge("bad", "after")],
+    )
     emit_event("invoice.paid", {})
     run = ExecutionRun.objects.get()
     assert run.status == "failed"
@@ -261,8 +311,10 @@ def test_retrying_a_step_that_did_not_fail_is_refused():
 
 
 def test_resume_reruns_a_step_and_everything_after_it():
-    publish([action("a"), action("b"), action("c")],
-            [edge("trigger", "a"), edge("a", "b"), edge("b", "c")])
+    publish(
+        [action("a"), action("b"), action("c")],
+        [edge("trigger", "a"), edge("a", "b"), edge("b", "c")],
+    )
     emit_event("invoice.paid", {})
     run = ExecutionRun.objects.get()
     assert run.status == "succeeded"
@@ -276,8 +328,10 @@ def test_resume_reruns_a_step_and_everything_after_it():
 
 
 def test_cancelled_runs_start_no_more_jobs():
-    publish([{"id": "wait", "type": "delay", "seconds": 60}, action("after")],
-            [edge("trigger", "wait"), edge("wait", "after")])
+    publish(
+        [{"id": "wait", "type": "delay", "seconds": 60}, action("after")],
+        [edge("trigger", "wait"), edge("wait", "after")],
+    )
     emit_event("invoice.paid", {})
     run = cancel_run(run=ExecutionRun.objects.get())
 
@@ -307,10 +361,19 @@ def test_signals_are_sent_once_each_after_commit():
     def recorder(name):
         def receive(sender, **kwargs):
             seen.append(name)
+
         return receive
 
-    receivers = {name: recorder(name) for name in
-                 ["workflow_started", "workflow_completed", "step_started", "step_completed", "event_received"]}
+    receivers = {
+        name: recorder(name)
+        for name in [
+            "workflow_started",
+            "workflow_completed",
+            "step_started",
+            "step_completed",
+            "event_received",
+        ]
+    }
     for name, receiver in receivers.items():
         getattr(signals, name).connect(receiver, dispatch_uid=f"t-{name}")
     try:
@@ -320,14 +383,22 @@ def test_signals_are_sent_once_each_after_commit():
         for name in receivers:
             getattr(signals, name).disconnect(dispatch_uid=f"t-{name}")
     assert sorted(seen) == sorted(
-        ["event_received", "workflow_started", "step_started", "step_completed", "workflow_completed"]
+        [
+            "event_received",
+            "workflow_started",
+            "step_started",
+            "step_completed",
+            "workflow_completed",
+        ]
     )
 
 
 def test_connectors_get_secrets_by_name_and_inputs_are_stored_masked(monkeypatch):
     monkeypatch.setenv("AUTOMATE_SLACK_TOKEN", "xoxb-1111111111-2222222222-abcdefghijkl")
-    publish([action("a", token={"$secret": "SLACK_TOKEN"}, note="{{ secrets.SLACK_TOKEN }}")],
-            [edge("trigger", "a")])
+    publish(
+        [action("a", token={"$secret": "SLACK_TOKEN"}, note="{{ secrets.SLACK_TOKEN }}")],
+        [edge("trigger", "a")],
+    )
     emit_event("invoice.paid", {})
     step = steps_of(ExecutionRun.objects.get())["a"]
     assert step.status == "succeeded"

@@ -22,7 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--tenant", help="Tenant slug (default: the default tenant).")
         which = parser.add_mutually_exclusive_group()
         which.add_argument("--draft", action="store_true", help="Export the draft.")
-        which.add_argument("--version", type=int, help="Export this version number.")
+        which.add_argument("--version-number", type=int, help="Export this version number.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -30,10 +30,10 @@ class Command(BaseCommand):
         except AutomateError as exc:
             raise CommandError(exc.message) from None
         version = None
-        if options["version"] is not None:
-            version = workflow.versions.filter(version_num=options["version"]).first()
+        if options["version_number"] is not None:
+            version = workflow.versions.filter(version_num=options["version_number"]).first()
             if version is None:
-                raise CommandError(f"{workflow.slug!r} has no version {options['version']}.")
+                raise CommandError(f"{workflow.slug!r} has no version {options['version_number']}.")
         elif not options["draft"]:
             version = workflow.live_version
         text = json.dumps(export_workflow(workflow, version=version), indent=2, ensure_ascii=False)

@@ -1,0 +1,75 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from automate.events.models import Event
+from automate.execution.models import ExecutionRun
+from automate.triggers.models import ScheduleState
+from automate.triggers.schedules import fire_due_schedules
+from automate.workflows.models import WorkflowVersion
+from tests.factories import make_published
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PUBLISHED = datetime(2026, 3, 2, 8, 0, 30, tzinfo=UTC)
+
+
+def scheduled(missed="skip", cron="*/10 * * * *"):
+    version = make_published(
+        slug=f"report-{missed}",
+        rule_spec={},
+        trigger_spec={"event_type": "report.tick", "schedule": {"cron": cron, "missed": missed}},
+        graph={
+            "nodes": [
+                {"id": "trigger", "type": "trigger"},
+                {"id": "a", "type": "action", "connector": "testkit", "action": "echo"},
+            ],
+            "edges": [{"source": "trigger", "target": "a"}],
+        },
+    )
+    WorkflowVersion.objects.filter(pk=version.pk).update(published_at=PUBLISHED)
+    return version
+
+
+def test_each_tick_fires_exactly_once_however_many_workers_look():
+    scheduled()
+    at = PUBLISHED + timedelta(minutes=10)  # 08:10:30, the 08:10 tick is due
+    assert fire_due_schedules(now=at) == 1
+    # Other workers (or the same one again) see the same tick: nothing more happens.
+    assert fire_due_schedules(now=at) == 0
+    ScheduleState.objects.all().delete()  # even a worker that lost the state cannot double it
+    assert fire_due_schedules(now=at + timedelta(seconds=5)) == 0
+
+    run = ExecutionRun.objects.get()
+    assert run.status == "succeeded"
+    assert run.event.source == "schedule"
+    assert run.event.payload == {"scheduled_for": "2026-03-02T08:10:00+00:00", "missed_ticks": 0}
+    assert fire_due_schedules(now=PUBLISHED + timedelta(minutes=20)) == 1
+    assert ExecutionRun.objects.count() == 2
+
+
+def test_missed_ticks_are_skipped_by_default():
+    scheduled("skip")
+    back_up = PUBLISHED + timedelta(hours=3, minutes=2)  # 11:02:30: the 11:00 tick is late
+    assert fire_due_schedules(now=back_up) == 0
+    assert ExecutionRun.objects.count() == 0
+    # The next on-time tick fires normally.
+    assert fire_due_schedules(now=back_up + timedelta(minutes=8)) == 1
+
+
+def test_missed_ticks_run_once_when_asked():
+    scheduled("run_once")
+    back_up = PUBLISHED + timedelta(hours=3, minutes=2)
+    assert fire_due_schedules(now=back_up) == 1
+    assert fire_due_schedules(now=back_up + timedelta(seconds=30)) == 0
+    event = Event.objects.get()
+    assert event.payload["missed_ticks"] == 18
+    assert event.payload["scheduled_for"] == "2026-03-02T11:00:00+00:00"
+
+
+def test_unscheduled_and_inactive_workflows_are_ignored():
+    version = scheduled()
+    version.workflow.is_active = False
+    version.workflow.save()
+    make_published(slug="plain")
+    assert fire_due_schedules(now=PUBLISHED + timedelta(minutes=10)) == 0

@@ -1,0 +1,53 @@
+from datetime import UTC, datetime
+
+from automate.triggers.cron import due_ticks, schedule_problems
+from automate.workflows.specs import trigger_problems
+
+
+def test_schedule_validation_names_each_field():
+    assert (
+        schedule_problems({"cron": "*/5 * * * *", "timezone": "Europe/Paris", "missed": "run_once"})
+        == []
+    )
+    fields = {
+        p["field"]
+        for p in schedule_problems(
+            {
+                "cron": "every minute",
+                "timezone": "Mars/Olympus",
+                "missed": "sometimes",
+                "grace_seconds": 0,
+                "x": 1,
+            }
+        )
+    }
+    assert fields == {
+        "trigger_spec.schedule.cron",
+        "trigger_spec.schedule.timezone",
+        "trigger_spec.schedule.missed",
+        "trigger_spec.schedule.grace_seconds",
+        "trigger_spec.schedule",
+    }
+    assert trigger_problems({"event_type": "report.daily", "schedule": {"cron": "nope"}})[0][
+        "field"
+    ] == ("trigger_spec.schedule.cron")
+
+
+def test_due_ticks_counts_missed_ticks():
+    after = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+    latest, count = due_ticks(
+        "*/15 * * * *", tz="UTC", after=after, now=datetime(2026, 1, 1, 10, 5, tzinfo=UTC)
+    )
+    assert latest == datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
+    assert count == 4
+    assert due_ticks(
+        "*/15 * * * *", tz="UTC", after=after, now=datetime(2026, 1, 1, 9, 10, tzinfo=UTC)
+    ) == (None, 0)
+
+
+def test_due_ticks_follow_the_time_zone():
+    after = datetime(2026, 6, 1, 0, 0, tzinfo=UTC)
+    latest, _ = due_ticks(
+        "0 9 * * *", tz="Europe/Paris", after=after, now=datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
+    )
+    assert latest.astimezone(UTC) == datetime(2026, 6, 1, 7, 0, tzinfo=UTC)  # 09:00 CEST
