@@ -221,7 +221,9 @@ def test_transient_failures_are_retried_with_capped_backoff_then_succeed():
 
     drain_everything_due_now()
     job.refresh_from_db()
-    assert job.next_attempt_at <= timezone.now() + timedelta(seconds=20)  # 2nd retry: at most 2 x base
+    assert job.next_attempt_at <= timezone.now() + timedelta(
+        seconds=20
+    )  # 2nd retry: at most 2 x base
     drain_everything_due_now()
 
     run.refresh_from_db()
