@@ -379,9 +379,22 @@ def run_step(job: OutboxJob, *, store: OutboxStore, worker_id: str) -> None:
     mine = [step for step in steps if step.node_id == node.id]
     latest = next((step for step in reversed(mine) if step.is_current), None)
     if run.status != RunStatus.RUNNING or (latest and latest.status == StepStatus.SUCCEEDED):
-        # Cancelled or finished meanwhile, or a duplicate of a step that already ran.
-        if not store.mark_success(job.pk, worker_id):
-            raise LeaseLostError(f"Lost the lease on step job {job.pk}.")
+        # A duplicate of a step that already ran, or the run failed or was cancelled while
+        # this job waited: it is not run, and the explorer says why.
+        with transaction.atomic():
+            if not (latest and latest.status == StepStatus.SUCCEEDED):
+                now = timezone.now()
+                StepRun.objects.create(
+                    run=run,
+                    node_id=node.id,
+                    attempt=(mine[-1].attempt + 1) if mine else 1,
+                    status=StepStatus.CANCELLED,
+                    error=f"Not run: the run had {run.status} before this step started.",
+                    started_at=now,
+                    finished_at=now,
+                )
+            if not store.mark_success(job.pk, worker_id):
+                raise LeaseLostError(f"Lost the lease on step job {job.pk}.")
         return
 
     now = timezone.now()

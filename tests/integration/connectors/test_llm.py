@@ -85,7 +85,7 @@ class _Handler(BaseHTTPRequestHandler):
                 }
             )
         self.server.stopping.wait(self.server.delay)
-        body = self.server.body if self.server.body is not None else None
+        body = self.server.body
         if self.server.status == 200 and body is None:
             body = self.server.completion(request)
         payload = json.dumps(body or {}).encode()
@@ -300,6 +300,14 @@ def test_a_slow_provider_times_out_as_retryable(server, tenant):
             ctx(timeout_seconds=0.3),
         )
     assert (caught.value.code, caught.value.retryable) == ("http_timeout", True)
+    assert budget.spent_today("acme") == 0
+
+
+def test_an_answer_that_is_not_a_chat_completion_is_not_retried(server, tenant):
+    server.body = {"hello": "world"}
+    with llm_settings(server), pytest.raises(ConnectorError) as caught:
+        chat()
+    assert (caught.value.code, caught.value.retryable) == ("llm_bad_response", False)
     assert budget.spent_today("acme") == 0
 
 

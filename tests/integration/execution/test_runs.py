@@ -417,3 +417,15 @@ def test_event_data_cannot_choose_which_secret_a_template_reads(monkeypatch):
     assert step.status == "failed"
     assert "not named in this step's inputs" in step.error
     assert "hunter2" not in step.error
+
+
+def test_queued_steps_of_a_run_that_failed_are_recorded_as_not_run():
+    node = action("bad", "fail", retryable=False)
+    publish([node, action("sibling")], [edge("trigger", "bad"), edge("trigger", "sibling")])
+    emit_event("invoice.paid", {})
+    run = ExecutionRun.objects.get()
+    assert run.status == "failed"
+    sibling = run.steps.get(node_id="sibling")
+    assert sibling.status == "cancelled"
+    assert sibling.error == "Not run: the run had failed before this step started."
+    assert CALLS.total() == 1, "the sibling's connector was never called"

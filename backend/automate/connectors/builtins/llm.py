@@ -156,6 +156,13 @@ def _provider_error(exc: openai.OpenAIError, api_key: str) -> ConnectorError | P
     )
 
 
+def _no_answer() -> ConnectorError:
+    return ConnectorError(
+        "The LLM provider's answer has no choices: is base_url an OpenAI-compatible API?",
+        code="llm_bad_response",
+    )
+
+
 class LLMConnector(ConnectorAdapter):
     """``llm.chat``: one chat completion, refused up front if it could break the budget.
 
@@ -248,16 +255,16 @@ class LLMConnector(ConnectorAdapter):
             ) from exc
         try:
             completion = self._complete(params, messages, context, timeout)
+            if not completion.choices and completion.usage is None:
+                raise _no_answer()
             usage = self._record(reservation, model, messages, completion, context)
         finally:
             # The call failed (or never left): its estimate no longer counts.
             if not reservation.settled:
                 budget.release(reservation)
-        choice = completion.choices[0] if completion.choices else None
-        if choice is None:
-            raise ConnectorError(
-                "The LLM provider returned no answer (no choices).", code="llm_bad_response"
-            )
+        if not completion.choices:
+            raise _no_answer()  # after recording the tokens the provider says it used
+        choice = completion.choices[0]
         return {
             "content": choice.message.content or "",
             "model": completion.model or model,
