@@ -23,8 +23,13 @@ $(VENV)/.installed-dev: pyproject.toml requirements/constraints.txt | $(PY)
 	$(PIP) install --quiet -c requirements/constraints.txt -e ".[dev]"
 	touch $@ $(VENV)/.installed-run
 
-install: $(VENV)/.installed-run
-install-dev: $(VENV)/.installed-dev
+# The studio's front-end packages (AntV X6, dagre, htmx) come from the npm registry.
+node_modules/.installed: package.json package-lock.json
+	npm ci --silent --no-audit --no-fund
+	touch $@
+
+install: $(VENV)/.installed-run node_modules/.installed
+install-dev: $(VENV)/.installed-dev node_modules/.installed
 
 migrate: install
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput

@@ -8,7 +8,7 @@ pytestmark = pytest.mark.e2e
 
 
 def test_log_in_and_see_the_demo_workflow_and_events(live_site, page):
-    page.goto(f"{live_site.url}/")
+    page.goto(f"{live_site.url}/admin/")
     assert "/admin/login/" in page.url
     screenshot(page, "01-admin-login")
 

@@ -134,13 +134,20 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATICFILES_DIRS: list[Path | tuple[str, Path]] = [BASE_DIR / "static"]
+# Third-party front-end code, installed by `npm ci` (package.json), served from its dist folders.
 NODE_MODULES_DIR = BASE_DIR / "node_modules"
-if NODE_MODULES_DIR.is_dir():
-    STATICFILES_DIRS.append(("vendor", NODE_MODULES_DIR))
+for prefix, folder in [
+    ("vendor/x6", "@antv/x6/dist"),
+    ("vendor/dagre", "@dagrejs/dagre/dist"),
+    ("vendor/htmx", "htmx.org/dist"),
+]:
+    if (NODE_MODULES_DIR / folder).is_dir():
+        STATICFILES_DIRS.append((prefix, NODE_MODULES_DIR / folder))
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/studio/login/"
+LOGIN_REDIRECT_URL = "/studio/"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -308,7 +308,9 @@ def record(
 
     In one transaction: the day's spend moves by ``cost_usd - estimate``, its call count
     goes up by one and an ``LLMUsage`` row is written (on the reservation's day, even if
-    UTC midnight has passed since). Returns that row.
+    UTC midnight has passed since). Returns that row. If that write fails, the
+    reservation still counts as settled and its estimate stays counted (spending less,
+    never more).
     """
     _settle(reservation)
     cost = max(Decimal(0), Decimal(cost_usd)).quantize(_MICRODOLLAR, rounding=ROUND_CEILING)

@@ -1,7 +1,10 @@
 """The django_model connector writes only allow-listed models, validated, idempotently."""
 
+import threading
+
 import pytest
 from django.contrib.auth.models import Group, User
+from django.db import connection
 from django.test import override_settings
 
 from automate.connectors import ConnectorError, ConnectorInputError, ExecutionContext
@@ -227,3 +230,36 @@ def test_get_or_create_and_update_or_create(ctx):
 def test_a_lookup_value_of_the_wrong_type_is_an_input_error(ctx):
     with pytest.raises(ConnectorInputError):
         run("update", {"model": "auth.User", "lookup": {"id": "abc"}, "fields": {}}, ctx)
+
+
+@pytest.mark.django_db(transaction=True)
+@ALLOW_AUTH
+def test_concurrent_attempts_of_one_step_create_one_row():
+    threads_count = 6
+    barrier = threading.Barrier(threads_count)
+    outputs = []
+    lock = threading.Lock()
+
+    def attempt(number):
+        try:
+            barrier.wait(timeout=10)
+            output = run(
+                "create",
+                {"model": "auth.Group", "fields": {}, "idempotency_field": "name"},
+                ExecutionContext(run_id="run-7", node_id="save", attempt=number),
+            )
+            with lock:
+                outputs.append(output)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(1, threads_count + 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert len(outputs) == threads_count
+    assert sorted(o["created"] for o in outputs) == [False] * (threads_count - 1) + [True]
+    assert len({o["pk"] for o in outputs}) == 1
+    assert list(Group.objects.values_list("name", flat=True)) == ["run-7:save"]

@@ -5,6 +5,7 @@ import logging
 import socket
 import ssl
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import httpcore
@@ -194,6 +195,28 @@ def test_every_checked_address_is_tried_in_turn(serve, fake_dns):
     with build_client(network_backend=backend) as client:
         assert client.get(f"http://two.test:{dead}/").status_code == 200
     assert backend.connects == [PUBLIC_IP, "8.8.8.8"]
+
+
+def test_concurrent_requests_each_connect_to_their_own_checked_address(serve, fake_dns):
+    servers = {"198.51.1.1": serve(), "198.51.2.2": serve()}
+    fake_dns({"a.test": ["198.51.1.1"], "b.test": ["198.51.2.2"]})
+
+    class RouteByAddress(httpcore.NetworkBackend):
+        def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+            real_port = servers[host].port
+            return httpcore.SyncBackend().connect_tcp("127.0.0.1", real_port, timeout=timeout)
+
+    with build_client(network_backend=RouteByAddress()) as client:
+
+        def fetch(index):
+            name = "a.test" if index % 2 else "b.test"
+            return client.get(f"http://{name}/{index}").status_code
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            assert set(pool.map(fetch, range(40))) == {200}
+    a_hosts = {request.headers["host"] for request in servers["198.51.1.1"].requests}
+    b_hosts = {request.headers["host"] for request in servers["198.51.2.2"].requests}
+    assert (a_hosts, b_hosts) == ({"a.test"}, {"b.test"})
 
 
 def test_tls_verifies_the_host_name_while_connecting_to_the_pinned_ip(serve, fake_dns, tmp_path):

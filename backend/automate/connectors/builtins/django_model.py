@@ -348,7 +348,11 @@ class DjangoModelConnector(ConnectorAdapter):
             else:
                 found = _find(model, filters, lock=True)
                 if found is None:
-                    obj, created = _insert(model, values, key=filters)
+                    # Uniqueness of the lookup is left to the database, so that losing a
+                    # race to a concurrent insert returns the winner's row.
+                    names = {f.attname: f.name for f in model._meta.concrete_fields}
+                    skip = frozenset(names.get(attname, attname) for attname in filters)
+                    obj, created = _insert(model, values, key=filters, skip_unique=skip)
                 else:
                     if action == "update_or_create":
                         _update(found, values)
@@ -368,9 +372,9 @@ class DjangoModelConnector(ConnectorAdapter):
             return _insert(model, values, key={})
         field, problem = _concrete_field(model, name)
         if field is not None and field.attname in values:
-            problem = "is also in fields; the step's idempotency key goes there"
-        elif field is not None and field.primary_key and isinstance(field, AutoFieldMixin):
-            problem = "is set by the database"
+            problem = f"{name!r} is also in fields; the step's idempotency key goes there"
+        elif field is not None and not isinstance(field, models.CharField | models.TextField):
+            problem = f"{name!r} is not a text field, so it cannot hold the idempotency key"
         if field is None or problem:
             raise _input_error([{"path": "inputs.idempotency_field", "message": problem}], where)
         key = {field.attname: context.idempotency_key}

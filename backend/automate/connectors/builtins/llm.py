@@ -313,8 +313,9 @@ class LLMConnector(ConnectorAdapter):
         context: ExecutionContext,
     ) -> dict[str, Any]:
         if completion.usage is not None:
-            prompt_tokens = completion.usage.prompt_tokens
-            completion_tokens = completion.usage.completion_tokens
+            # "or 0": lenient parsing leaves a field the server left out as None.
+            prompt_tokens = int(completion.usage.prompt_tokens or 0)
+            completion_tokens = int(completion.usage.completion_tokens or 0)
         else:
             # Some compatible servers report no usage: count characters as the estimate
             # does, so the call is not free.

@@ -1,0 +1,19 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from studio.views import dashboard
+
+app_name = "studio"
+
+urlpatterns = [
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="studio/login.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(next_page="studio:login"), name="logout"),
+    path("", dashboard.index, name="dashboard"),
+    path("wizard/", dashboard.new_workflow, name="wizard"),
+]

@@ -1,0 +1,1 @@
+"""Studio views: plain functions, one module per screen."""
