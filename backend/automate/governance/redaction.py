@@ -215,6 +215,7 @@ _VENDOR_CREDENTIALS = (
     r"|\b[rs]k_(?:live|test)_[A-Za-z0-9]{8,}+"  # Stripe secret / restricted key
     r"|\bgh[oprsu]_[A-Za-z0-9]{16,}+|\bgithub_pat_[A-Za-z0-9_]{16,}+"  # GitHub
     r"|(?<![A-Za-z0-9-])xox[abprs]-[A-Za-z0-9-]{8,}+"  # Slack
+    r"|(?<![A-Za-z0-9_-])sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}+"  # OpenAI
     r")"
 )
 # Pass 1: credentials recognisable by their own shape. Each match is only the credential

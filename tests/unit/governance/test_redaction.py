@@ -441,3 +441,10 @@ def test_redaction_imports_no_django():
     )
     env = {**os.environ, "PYTHONPATH": str(backend)}
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
+
+
+def test_openai_keys_are_masked_wherever_they_appear():
+    key = "sk-proj-Abc123def456GHI789jkl012MNO345"
+    assert key not in redact_text(f"calling with {key} failed")
+    assert redact({"note": f"key={key}"})["note"] != f"key={key}"
+    assert redact_text("a task-list of sk-items") == "a task-list of sk-items"
