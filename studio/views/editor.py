@@ -1,0 +1,238 @@
+"""The workflow editor: the page, its draft as JSON (GET/PUT), and the palette of node kinds.
+
+The canvas (``static/studio/editor/``) holds the graph while someone edits it and saves the
+whole draft with the revision it started from; the server refuses a save made from a stale
+revision (``409 stale_draft``) so two editors never silently overwrite each other. See
+docs/discussions/0002-studio-editor-contract.md.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from automate.api.errors import json_error
+from automate.connectors import all_connectors
+from automate.workflows.models import Workflow
+from automate.workflows.services import definition_problems
+from studio.access import studio_view, user_tenants
+
+MAX_NAME_LENGTH = 200
+
+CONTROL_NODES: list[dict[str, Any]] = [
+    {
+        "kind": "condition",
+        "type": "condition",
+        "label": "Condition",
+        "description": "Go one way or the other (true / false) on a JSONLogic rule.",
+        "icon": "⑂",
+        "defaults": {"condition": {"==": [1, 1]}},
+    },
+    {
+        "kind": "delay",
+        "type": "delay",
+        "label": "Delay",
+        "description": "Wait a while before the next steps.",
+        "icon": "⏱",
+        "defaults": {"seconds": 60},
+    },
+    {
+        "kind": "transform",
+        "type": "transform",
+        "label": "Transform",
+        "description": "Reshape data for later steps.",
+        "icon": "ƒ",
+        "defaults": {"inputs": {}},
+    },
+    {
+        "kind": "merge",
+        "type": "merge",
+        "label": "Merge",
+        "description": "Wait for every live branch, then continue.",
+        "icon": "⤝",
+        "defaults": {},
+    },
+]
+
+TRIGGER_NODES: list[dict[str, Any]] = [
+    {
+        "kind": "trigger",
+        "type": "trigger",
+        "label": "When an event arrives",
+        "description": "Where every run starts (one per workflow).",
+        "icon": "⚡",
+        "defaults": {},
+    },
+]
+
+
+def _workflow_for(request: HttpRequest, workflow_id: int) -> Workflow:
+    return get_object_or_404(
+        Workflow.objects.select_related("live_version"),
+        pk=workflow_id,
+        tenant__in=user_tenants(request),
+    )
+
+
+def _problems(workflow: Workflow) -> list[dict[str, str]]:
+    return definition_problems(
+        trigger_spec=workflow.draft_trigger_spec,
+        rule_spec=workflow.draft_rule_spec,
+        graph=workflow.draft_graph,
+    )
+
+
+def _draft_body(workflow: Workflow) -> dict[str, Any]:
+    return {
+        "revision": workflow.draft_revision,
+        "name": workflow.name,
+        "trigger_spec": workflow.draft_trigger_spec,
+        "rule_spec": workflow.draft_rule_spec,
+        "graph": workflow.draft_graph,
+        "problems": _problems(workflow),
+    }
+
+
+def _status(workflow: Workflow) -> dict[str, Any]:
+    live = workflow.live_version
+    return {"published": live is not None, "version": live.version_num if live else None}
+
+
+@studio_view
+@require_GET
+def editor(request: HttpRequest, workflow_id: int) -> HttpResponse:
+    """The editor page: palette, canvas and side panel for one workflow."""
+    workflow = _workflow_for(request, workflow_id)
+    base = reverse("studio:editor", args=[workflow.pk])
+    data = {
+        "workflowId": workflow.pk,
+        "baseUrl": base,
+        "draftUrl": reverse("studio:draft", args=[workflow.pk]),
+        "paletteUrl": reverse("studio:palette"),
+        "status": _status(workflow),
+    }
+    return render(
+        request,
+        "studio/editor.html",
+        {"workflow": workflow, "data": data, "status": _status(workflow), "base_url": base},
+    )
+
+
+def _shape_problems(body: Any) -> dict[str, str]:
+    """What is wrong with a PUT body's shape, by key (empty when the shape is right)."""
+    if not isinstance(body, dict):
+        return {"body": "must be a JSON object"}
+    problems: dict[str, str] = {}
+    revision = body.get("revision")
+    if not isinstance(revision, int) or isinstance(revision, bool) or revision < 0:
+        problems["revision"] = "must be the draft revision the edit started from (an integer)"
+    if "graph" in body:
+        graph = body["graph"]
+        if not (
+            isinstance(graph, dict)
+            and isinstance(graph.get("nodes"), list)
+            and isinstance(graph.get("edges"), list)
+        ):
+            problems["graph"] = "must be an object with a 'nodes' list and an 'edges' list"
+        elif not all(isinstance(item, dict) for item in graph["nodes"] + graph["edges"]):
+            problems["graph"] = "every node and every edge must be a JSON object"
+    if "name" in body:
+        name = body["name"]
+        if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_LENGTH:
+            problems["name"] = f"must be a non-empty string of at most {MAX_NAME_LENGTH} characters"
+    for key in ("trigger_spec", "rule_spec"):
+        if key in body and not isinstance(body[key], dict):
+            problems[key] = "must be a JSON object"
+    return problems
+
+
+@studio_view
+@require_http_methods(["GET", "PUT"])
+def draft(request: HttpRequest, workflow_id: int) -> HttpResponse:
+    """GET the draft; PUT a new draft with the revision it was based on (compare-and-set)."""
+    workflow = _workflow_for(request, workflow_id)
+    if request.method == "GET":
+        return JsonResponse(_draft_body(workflow))
+    try:
+        body = json.loads(request.body or b"")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return json_error(request, 400, "malformed_request", "The body is not valid JSON.")
+    problems = _shape_problems(body)
+    if problems:
+        return json_error(
+            request,
+            400,
+            "invalid_request",
+            "The draft is not in the expected shape.",
+            {"fields": problems},
+        )
+    with transaction.atomic():
+        locked = Workflow.objects.select_for_update().get(pk=workflow.pk)
+        if body["revision"] != locked.draft_revision:
+            return json_error(
+                request,
+                409,
+                "stale_draft",
+                "Someone else changed this workflow since you opened it; reload to see it.",
+                {"revision": locked.draft_revision},
+            )
+        fields = ["draft_revision", "updated_at"]
+        if "graph" in body:
+            locked.draft_graph = body["graph"]
+            fields.append("draft_graph")
+        if "name" in body:
+            locked.name = body["name"].strip()
+            fields.append("name")
+        if "trigger_spec" in body:
+            locked.draft_trigger_spec = body["trigger_spec"]
+            fields.append("draft_trigger_spec")
+        if "rule_spec" in body:
+            locked.draft_rule_spec = body["rule_spec"]
+            fields.append("draft_rule_spec")
+        locked.draft_revision += 1
+        locked.save(update_fields=fields)
+    return JsonResponse({"revision": locked.draft_revision, "problems": _problems(locked)})
+
+
+def _action_entries() -> list[dict[str, Any]]:
+    groups = []
+    for adapter in all_connectors(allowed_only=True):
+        described = adapter.describe()
+        groups.append(
+            {
+                "code": described["code"],
+                "name": described["name"],
+                "description": described["description"],
+                "icon": described["icon"],
+                "actions": [
+                    {
+                        "kind": f"{described['code']}.{action['name']}",
+                        "type": "action",
+                        "connector": described["code"],
+                        "action": action["name"],
+                        "label": action["label"],
+                        "description": action["description"],
+                        "icon": described["icon"],
+                        "input_schema": action["input_schema"],
+                        "secret_fields": action["secret_fields"],
+                    }
+                    for action in described["actions"]
+                ],
+            }
+        )
+    return groups
+
+
+@studio_view
+@require_GET
+def palette(request: HttpRequest) -> HttpResponse:
+    """The node kinds the canvas can add: triggers, control nodes, allowed connectors' actions."""
+    return JsonResponse(
+        {"triggers": TRIGGER_NODES, "logic": CONTROL_NODES, "connectors": _action_entries()}
+    )
