@@ -12,7 +12,7 @@ from django.utils.text import slugify
 from automate.connectors import connector_allowed, connector_exists
 from automate.exceptions import ConflictError
 from automate.governance import audit
-from automate.rules import RuleError, compile_rule
+from automate.rules import RuleError, compile_rule, to_jsonlogic
 from automate.tenants.models import Tenant
 from automate.tenants.services import resolve_tenant
 from automate.typing import UserType
@@ -35,6 +35,7 @@ def create_workflow(
 ) -> Workflow:
     """Create a workflow with a draft (nothing runs until a version is published)."""
     tenant_obj = resolve_tenant(tenant)
+    rule_spec = _rule_json(rule_spec)
     slug = slug or slugify(name)
     if not slug:
         raise WorkflowValidationError([{"field": "slug", "message": "a slug is required"}])
@@ -56,11 +57,22 @@ def create_workflow(
     )
 
 
+def _rule_json(rule_spec: Any) -> Any:
+    """A rule as stored JSON; jsonlogic-py expressions are converted (bad ones kept as-is,
+    so validation reports them with their path)."""
+    if rule_spec is None or isinstance(rule_spec, dict):
+        return rule_spec
+    try:
+        return to_jsonlogic(rule_spec)
+    except RuleError:
+        return rule_spec
+
+
 def definition_problems(*, trigger_spec: Any, rule_spec: Any, graph: Any) -> list[dict[str, str]]:
     """Every problem that keeps a definition from being published."""
     problems = trigger_problems(trigger_spec)
     try:
-        compile_rule(rule_spec or None)
+        compile_rule(_rule_json(rule_spec) or None)
     except RuleError as exc:
         problems.append({"field": f"rule_spec{exc.path}", "message": exc.message})
     for problem in graph_problems(graph, connector_exists=connector_exists):

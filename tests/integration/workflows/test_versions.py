@@ -112,3 +112,15 @@ def test_run_workflow_errors():
     with pytest.raises(NotPublishedError, match="no published version"):
         run_workflow("draft-only", {})
     assert Event.objects.count() == 0
+
+
+def test_rules_can_be_written_with_jsonlogic_py_expressions():
+    from jsonlogic import Variable
+
+    rule = (Variable("amount") > 1000) & (Variable("currency") == "usd")
+    version = make_published(slug="py-rule", rule_spec=rule)
+    assert version.rule_spec == {
+        "and": [{">": [{"var": "amount"}, 1000]}, {"==": [{"var": "currency"}, "usd"]}]
+    }
+    assert version.compiled_rule.evaluate({"amount": 1500, "currency": "usd"})
+    assert not version.compiled_rule.evaluate({"amount": 1500, "currency": "eur"})
