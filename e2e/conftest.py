@@ -38,6 +38,15 @@ class LiveSite:
     username: str
     password: str
     env: dict[str, str]
+    db_path: Path | None = None
+
+    def query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        """Read the live site's SQLite database directly (what the server really stored)."""
+        import sqlite3
+
+        assert self.db_path is not None
+        with sqlite3.connect(self.db_path, timeout=10) as conn:
+            return conn.execute(sql, params).fetchall()
 
     def manage(self, *args: str) -> str:
         return subprocess.run(
@@ -65,10 +74,17 @@ def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
         "DJANGO_DEBUG": "1",
         "AUTOMATE_VAR_DIR": str(var_dir),
         "DATABASE_URL": f"sqlite:///{var_dir / 'db.sqlite3'}",
+        "AUTOMATE_SITE_URL": f"http://127.0.0.1:{port}",
         "PYTHONPATH": f"{ROOT / 'backend'}:{ROOT}",
     }
     env.pop("AUTOMATE_TEST_DATABASE_URL", None)
-    site = LiveSite(url=f"http://127.0.0.1:{port}", username="demo", password="", env=env)
+    site = LiveSite(
+        url=f"http://127.0.0.1:{port}",
+        username="demo",
+        password="",
+        env=env,
+        db_path=var_dir / "db.sqlite3",
+    )
     site.manage("migrate", "--noinput")
     site.manage("automate_demo")
     site.password = (var_dir / "demo_credentials").read_text().strip()

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "automate",
     "studio",
+    "demo_crm",  # the demo host app: what the demo workflow records (make run)
 ]
 
 MIDDLEWARE = [
@@ -180,3 +181,16 @@ DJANGO_AUTOMATE: dict[str, object] = {
     # JSON logs for machines in production; readable lines on a developer's terminal.
     "LOGGING_SCHEMA": os.environ.get("AUTOMATE_LOGGING_SCHEMA", "simple" if DEBUG else "ecs"),
 }
+
+# The demo (DEBUG only, as in `make run`): the golden-path workflow posts to a Slack sandbox
+# served by this same site and records customers in demo_crm. Nothing here applies with
+# DEBUG off.
+SITE_URL = os.environ.get("AUTOMATE_SITE_URL", "http://127.0.0.1:8000")
+if DEBUG:
+    os.environ.setdefault("AUTOMATE_SLACK_TOKEN", "xoxb-demo-sandbox-not-a-real-token")
+    os.environ.setdefault("AUTOMATE_STRIPE_WEBHOOK_SECRET", "whsec_demo_sandbox_secret")
+    DJANGO_AUTOMATE["POLICY"] = {"http_allowlist": ["127.0.0.1"]}  # the sandbox is local
+    DJANGO_AUTOMATE["CONNECTOR_OPTIONS"] = {
+        "slack": {"base_url": f"{SITE_URL}/dev/slack/api"},
+        "django_model": {"models": ["demo_crm.Customer"]},
+    }

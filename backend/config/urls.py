@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -9,3 +10,9 @@ urlpatterns = [
     path("api/v1/", include("automate.api.urls")),
     path("hooks/", include("automate.triggers.urls")),
 ]
+
+if settings.DEBUG:
+    from demo_crm.views import chat_post_message
+
+    # Development only: the Slack sandbox the demo workflow posts to.
+    urlpatterns.append(path("dev/slack/api/chat.postMessage", chat_post_message))

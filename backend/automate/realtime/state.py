@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -97,7 +98,7 @@ def step_summary(step: StepRun, attempts: int) -> dict[str, Any]:
     }
 
 
-def current_steps(run_id: object) -> list[dict[str, Any]]:
+def current_steps(run_id: uuid.UUID) -> list[dict[str, Any]]:
     """Each node's latest current StepRun, in the order the nodes first ran.
 
     ``queued`` is true for a node with a job waiting or running (a replayed step before
@@ -134,7 +135,7 @@ def current_steps(run_id: object) -> list[dict[str, Any]]:
     return steps
 
 
-def run_frame(run_id: object, *, reason: str = "snapshot") -> dict[str, Any] | None:
+def run_frame(run_id: uuid.UUID | str, *, reason: str = "snapshot") -> dict[str, Any] | None:
     """The full live state of one run (``None`` if it does not exist)."""
     seq = next_seq()
     run = runs_with_details().filter(pk=run_id).first()
@@ -151,4 +152,9 @@ def run_frame(run_id: object, *, reason: str = "snapshot") -> dict[str, Any] | N
 
 def runs_list_frame(runs: list[ExecutionRun], seq: int) -> dict[str, Any]:
     """The snapshot of a runs list: summaries of ``runs`` (newest first)."""
-    return {"type": "runs", "reason": "snapshot", "seq": seq, "runs": [run_summary(r) for r in runs]}
+    return {
+        "type": "runs",
+        "reason": "snapshot",
+        "seq": seq,
+        "runs": [run_summary(r) for r in runs],
+    }

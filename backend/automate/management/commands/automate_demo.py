@@ -20,6 +20,7 @@ from django.db import transaction
 
 from automate.events.services import record_event
 from automate.tenants.services import get_default_tenant
+from automate.triggers.models import WebhookEndpoint
 from automate.workflows.models import Workflow
 from automate.workflows.services import create_workflow, publish_version
 
@@ -65,14 +66,34 @@ class Command(BaseCommand):
         parser.add_argument(
             "--force", action="store_true", help="Run even with DEBUG off (not for production)."
         )
+        parser.add_argument(
+            "--send-invoice",
+            type=int,
+            metavar="CENTS",
+            help="Send a signed Stripe-style invoice.paid webhook of this amount to the running "
+            "site (settings.SITE_URL) and print the answer.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG and not options["force"]:
             raise CommandError("automate_demo is for development; set DJANGO_DEBUG=1 or --force.")
+        if options["send_invoice"] is not None:
+            self._send_invoice(options["send_invoice"])
+            return
         password = _demo_password()
         with transaction.atomic():
             user = self._ensure_user(password)
             workflow = self._ensure_workflow(user)
+            WebhookEndpoint.objects.get_or_create(
+                slug="stripe",
+                defaults={
+                    "tenant": get_default_tenant(),
+                    "name": "Stripe (demo)",
+                    "scheme": WebhookEndpoint.Scheme.STRIPE,
+                    "secret_name": "STRIPE_WEBHOOK_SECRET",
+                    "source": "stripe",
+                },
+            )
             new_events = sum(
                 record_event(
                     type="invoice.paid",
@@ -87,6 +108,24 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo workflow: {workflow.name} (live v{live.version_num})")
         self.stdout.write(f"Sample events added: {new_events}")
         self.stdout.write(self.style.SUCCESS(f"Log in as  {DEMO_USERNAME} / {password}"))
+
+    def _send_invoice(self, cents: int) -> None:
+        from automate.governance.http import safe_request
+        from automate.secrets import resolve
+        from automate.webhooks import stripe_signature_header
+
+        number = secrets.randbelow(9000) + 1000
+        body = json.dumps(sample_invoice(number, cents)).encode()
+        signature = stripe_signature_header(resolve("$secret:STRIPE_WEBHOOK_SECRET"), body)
+        site = getattr(settings, "SITE_URL", "http://127.0.0.1:8000")
+        response = safe_request(
+            "POST",
+            f"{site}/hooks/stripe/",
+            content=body,
+            headers={"Stripe-Signature": signature, "Content-Type": "application/json"},
+            raise_for_status=False,
+        )
+        self.stdout.write(f"POST {site}/hooks/stripe/ -> {response.status_code} {response.text}")
 
     def _ensure_user(self, password: str) -> Any:
         User = get_user_model()

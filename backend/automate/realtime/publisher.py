@@ -1,0 +1,153 @@
+"""Send run state changes to the studio's websockets, through the Channels layer.
+
+The engine's signals (sent after the transaction that made the change commits) trigger a
+fresh read of the run's state (``automate.realtime.state.run_frame``), which goes to the
+groups ``run.<run_id>`` (the run page) and ``runs.tenant.<tenant_id>`` (the runs list).
+Reading from the database rather than trusting the signal's objects means every frame is a
+complete, current picture: a lost or reordered frame is healed by the next one.
+
+Publishing never raises into the engine: a channel layer that is down costs a log line,
+not a step. Websockets only *show* state; the database stays the truth.
+
+The in-memory channel layer (``make run``) is not thread-safe: its queues belong to the
+event loop of the server. Worker threads therefore hand the send to that loop (learnt from
+the first websocket that connects, ``bind_loop``) instead of ``async_to_sync``, which
+would run it on a private loop and wake the server's consumers only by chance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import uuid
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+
+from automate import signals
+from automate.realtime.state import run_frame, run_group, tenant_group
+
+logger = logging.getLogger("automate.realtime")
+
+#: How long a publisher waits for an in-process send before giving up on it.
+SEND_TIMEOUT_SECONDS = 2.0
+
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_lock = threading.Lock()
+
+
+def bind_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Remember the event loop the websocket consumers of this process run on."""
+    global _loop
+    with _loop_lock:
+        _loop = loop
+
+
+def _consumer_loop() -> asyncio.AbstractEventLoop | None:
+    loop = _loop
+    if loop is None or loop.is_closed() or not loop.is_running():
+        return None
+    return loop
+
+
+def _send(layer: Any, messages: list[tuple[str, dict[str, Any]]]) -> None:
+    async def send_all() -> None:
+        for group, message in messages:
+            await layer.group_send(group, message)
+
+    if isinstance(layer, InMemoryChannelLayer):
+        loop = _consumer_loop()
+        if loop is None:
+            return  # no websocket was ever opened in this process: nobody is listening
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            loop.create_task(send_all())
+            return
+        asyncio.run_coroutine_threadsafe(send_all(), loop).result(SEND_TIMEOUT_SECONDS)
+        return
+    async_to_sync(send_all)()
+
+
+def publish_run(run_id: uuid.UUID | str, *, reason: str) -> None:
+    """Read the run's state and send it to its watchers. Logs failures, never raises."""
+    try:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        if isinstance(layer, InMemoryChannelLayer) and _consumer_loop() is None:
+            return  # skip the database read too
+        frame = run_frame(run_id, reason=reason)
+        if frame is None:
+            return
+        summary = {
+            "type": "run_summary",
+            "reason": reason,
+            "seq": frame["seq"],
+            "run": frame["run"],
+        }
+        _send(
+            layer,
+            [
+                (run_group(run_id), {"type": "run.frame", "frame": frame}),
+                (
+                    tenant_group(frame["run"]["tenant_id"]),
+                    {"type": "run.frame", "frame": summary},
+                ),
+            ],
+        )
+    except Exception:
+        # The websocket view is a convenience; the run itself must never fail because of it.
+        logger.warning("Could not publish the state of run %s", run_id, exc_info=True)
+
+
+def _on_run_signal(reason: str) -> Any:
+    def receiver(sender: Any, execution: Any, **kwargs: Any) -> None:
+        publish_run(execution.pk, reason=reason)
+
+    return receiver
+
+
+def _on_step_signal(reason: str) -> Any:
+    def receiver(sender: Any, step: Any, execution: Any, **kwargs: Any) -> None:
+        if reason == "step_failed" and kwargs.get("will_retry"):
+            publish_run(execution.pk, reason="step_retrying")
+        else:
+            publish_run(execution.pk, reason=reason)
+
+    return receiver
+
+
+# Kept at module level: signals hold receivers weakly.
+_RECEIVERS: dict[str, Any] = {
+    "workflow_started": _on_run_signal("workflow_started"),
+    "workflow_completed": _on_run_signal("workflow_completed"),
+    "workflow_failed": _on_run_signal("workflow_failed"),
+    "step_started": _on_step_signal("step_started"),
+    "step_completed": _on_step_signal("step_completed"),
+    "step_failed": _on_step_signal("step_failed"),
+    # Sent by the engine once it announces runs changed outside a step (cancel, retry,
+    # resume); absent signals are simply not connected.
+    "workflow_cancelled": _on_run_signal("workflow_cancelled"),
+    "workflow_resumed": _on_run_signal("workflow_resumed"),
+}
+
+
+def connect() -> None:
+    """Connect the publisher to the engine's signals (idempotent; call from ``ready()``)."""
+    for name, receiver in _RECEIVERS.items():
+        signal = getattr(signals, name, None)
+        if signal is not None:
+            signal.connect(receiver, dispatch_uid=f"automate.realtime.{name}")
+
+
+def disconnect() -> None:
+    """Undo ``connect`` (for tests and embedders that want no live updates)."""
+    for name in _RECEIVERS:
+        signal = getattr(signals, name, None)
+        if signal is not None:
+            signal.disconnect(dispatch_uid=f"automate.realtime.{name}")
