@@ -199,6 +199,7 @@ def test_a_worker_killed_holding_leases_loses_nothing_on_postgres(postgres_scrat
     _kill_one_worker_mid_drain(postgres_scratch, runs=200, fanout=5)
 
 
+@pytest.mark.sqlite_only
 def test_two_worker_threads_drain_exactly_once_on_sqlite(sqlite_scratch):
     sqlite_scratch.migrate_and_seed(events=400, fanout=5)
     sqlite_scratch.start_worker(concurrency=2, batch_size=10)
@@ -208,5 +209,6 @@ def test_two_worker_threads_drain_exactly_once_on_sqlite(sqlite_scratch):
     assert max(counts.values()) == 1
 
 
+@pytest.mark.sqlite_only
 def test_a_worker_killed_holding_leases_loses_nothing_on_sqlite(sqlite_scratch):
     _kill_one_worker_mid_drain(sqlite_scratch, runs=100, fanout=5)
