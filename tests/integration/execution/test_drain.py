@@ -112,7 +112,7 @@ class Scratch:
             ):
                 return state
             for worker in self.workers:
-                if worker.poll() not in (None, -signal.SIGKILL):
+                if worker.poll() not in (None, 0, -signal.SIGKILL):
                     logs = "\n".join(p.read_text()[-2000:] for p in self.logs.glob("worker*.log"))
                     pytest.fail(f"a worker died: {logs}")
             if time.monotonic() > deadline:
@@ -212,3 +212,52 @@ def test_two_worker_threads_drain_exactly_once_on_sqlite(sqlite_scratch):
 @pytest.mark.sqlite_only
 def test_a_worker_killed_holding_leases_loses_nothing_on_sqlite(sqlite_scratch):
     _kill_one_worker_mid_drain(sqlite_scratch, runs=100, fanout=5)
+
+
+@pytest.mark.sqlite_only
+def test_sigterm_finishes_running_steps_and_hands_back_the_rest(sqlite_scratch):
+    sqlite_scratch.migrate_and_seed(events=20, fanout=5, sleep=0.3)
+    worker = sqlite_scratch.start_worker(concurrency=2, batch_size=10)
+    deadline = time.monotonic() + 60
+    while not sqlite_scratch.sink.exists():
+        assert time.monotonic() < deadline, "the worker never got going"
+        time.sleep(0.05)
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=30) == 0, "a graceful stop exits cleanly"
+
+    state = sqlite_scratch.status()
+    assert "CLAIMED" not in state["jobs"], "nothing is left leased to the stopped worker"
+    assert state["jobs"].get("PENDING", 0) > 0, "unstarted jobs were handed back"
+    # Every step that started also finished: each sink line belongs to a completed job.
+    done = sqlite_scratch.run("-m", "tests.support.drainkit", "status")
+    assert json.loads(done)["jobs"].get("COMPLETED", 0) >= len(sqlite_scratch.sink_counts())
+
+    # Another worker finishes the rest; nothing ran twice.
+    sqlite_scratch.start_worker(concurrency=2, batch_size=10)
+    sqlite_scratch.wait_until_done(runs=20, timeout=120)
+    assert max(sqlite_scratch.sink_counts().values()) == 1
+
+
+@pytest.mark.postgres
+def test_an_idle_worker_wakes_on_notify_before_its_poll_interval(postgres_scratch):
+    postgres_scratch.migrate_and_seed(events=0, fanout=1)
+    log = open(postgres_scratch.logs / "slow-poll.log", "wb")  # noqa: SIM115
+    postgres_scratch._logs.append(log)
+    postgres_scratch.workers.append(
+        subprocess.Popen(
+            [sys.executable, "manage.py", "automate_worker", "--poll-interval", "30"],
+            env=postgres_scratch.env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+    )
+    time.sleep(4)  # started and LISTENing; its next poll is ~30 s away
+    started = time.monotonic()
+    postgres_scratch.run(
+        "-c",
+        "import django; django.setup(); from automate.runtime import "
+        "emit_event; emit_event('drain.tick', {'i': 1})",
+    )
+    postgres_scratch.wait_until_done(runs=1, timeout=20)
+    assert time.monotonic() - started < 15, "woken by NOTIFY, not by the 30 s poll"
