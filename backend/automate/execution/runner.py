@@ -35,6 +35,7 @@ from automate.observability.tracing import format_traceparent
 from automate.rules import CompiledRule, compile_rule
 from automate.workflows.graph import Graph, Node
 from automate.workflows.models import WorkflowVersion
+from automate.workflows.queries import live_versions_for
 from automate.workflows.specs import trigger_matches
 
 logger = logging.getLogger("automate.execution")
@@ -143,17 +144,10 @@ def match_event(job: OutboxJob, *, store: OutboxStore, worker_id: str) -> list[E
     from automate.execution.services import start_run
 
     assert job.event_id is not None, "event jobs always name their event"
-    event = Event.objects.get(pk=job.event_id)
-    versions = WorkflowVersion.objects.filter(
-        workflow__tenant_id=event.tenant_id,
-        workflow__is_active=True,
-        workflow__live_version__isnull=False,
-    ).select_related("workflow")
+    event = Event.objects.select_related("tenant").get(pk=job.event_id)
     started = []
     with transaction.atomic():
-        for version in versions:
-            if version.workflow.live_version_id != version.pk:
-                continue
+        for version in live_versions_for(event.tenant):
             if not trigger_matches(
                 version.trigger_spec, event_type=event.type, source=event.source
             ):

@@ -16,6 +16,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from automate.triggers.cron import DEFAULT_GRACE_SECONDS, due_ticks, schedule_problems
@@ -31,11 +32,11 @@ def fire_due_schedules(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     started = 0
     versions = WorkflowVersion.objects.filter(
-        workflow__is_active=True, workflow__live_version__isnull=False
+        workflow__is_active=True,
+        workflow__live_version_id=F("id"),
+        trigger_spec__has_key="schedule",
     ).select_related("workflow", "workflow__tenant")
     for version in versions:
-        if version.workflow.live_version_id != version.pk:
-            continue
         schedule = version.trigger_spec.get("schedule")
         if not isinstance(schedule, dict) or schedule_problems(schedule):
             continue
