@@ -66,3 +66,12 @@ def test_writes_need_csrf(client):
     csrf_client.force_login(make_user(staff=True))
     assert csrf_client.post("/studio/wizard/", {"name": "x"}).status_code == 403
     assert Workflow.objects.count() == 0
+
+
+def test_dashboard_shows_a_workflow_without_an_event_type(client):
+    client.force_login(make_user(staff=True))
+    client.post("/studio/wizard/", {"name": "No trigger yet", "event_type": ""})
+    page = client.get("/studio/")
+    assert page.status_code == 200
+    assert "No trigger yet" in page.content.decode()
+    assert "draft" in page.content.decode()
