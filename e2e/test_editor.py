@@ -125,9 +125,11 @@ def test_build_a_workflow_on_the_canvas(live_site, page):
     edges = {(e["source"], e["target"], e.get("branch")) for e in graph["edges"]}
     assert edges == {("trigger", "condition", None), ("condition", http_id, "true")}
 
-    # A self-loop and an edge into the trigger are refused.
+    # A self-loop, an edge into the trigger and a second edge between the same ports are
+    # refused.
     drag(page, port_center(page, http_id, "out"), port_center(page, http_id, "in"))
     drag(page, port_center(page, "condition", "false"), port_center(page, "trigger", "out"))
+    drag(page, port_center(page, "trigger", "out"), port_center(page, "condition", "in"))
     assert len(draft_graph(page)["edges"]) == 2
     wait_saved(page)
     screenshot(page, "11-editor-connected")
@@ -147,6 +149,21 @@ def test_build_a_workflow_on_the_canvas(live_site, page):
     page.keyboard.press("Control+z")
     page.keyboard.press("Control+y")
     assert next(n for n in draft_graph(page)["nodes"] if n["id"] == http_id)["position"] == moved
+
+    # Shift + drag on the background selects an area (rubber band); Escape clears it.
+    page.keyboard.down("Shift")
+    drag(
+        page,
+        (canvas["x"] + 8, canvas["y"] + 8),
+        (canvas["x"] + canvas["width"] - 8, canvas["y"] + canvas["height"] - 8),
+    )
+    page.keyboard.up("Shift")
+    selected = page.evaluate(
+        "window.__editor.selection.getSelectedCells().filter(c => c.isNode()).map(c => c.id)"
+    )
+    assert sorted(selected) == sorted(["trigger", "condition", http_id])
+    page.keyboard.press("Escape")
+    assert page.evaluate("window.__editor.selection.getSelectedCells().length") == 0
 
     # Tidy up lays the nodes out left to right.
     page.click("#btn-tidy")
@@ -177,6 +194,21 @@ def test_build_a_workflow_on_the_canvas(live_site, page):
     assert page.locator(".toast-error").count() == 0
     screenshot(page, "14-editor-panel")
 
+    # Saving the node's panel tells the canvas (automate:draft-changed): the card updates
+    # in place, without moving the viewport.
+    label = page.locator("#panel-body input[name=label]")
+    if label.count():  # the panels are another piece of the studio
+        viewport = page.evaluate("JSON.stringify(window.__editor.graph.translate())")
+        label.fill("Is it big?")
+        page.click("#btn-save-node")
+        page.wait_for_function(
+            "window.__editor.graph.getCellById('condition').getData().raw.label === 'Is it big?'"
+        )
+        assert page.evaluate("JSON.stringify(window.__editor.graph.translate())") == viewport
+        assert page.locator("#save-state").inner_text() == "Saved"
+        card = page.locator('#canvas g.x6-node[data-cell-id="condition"]')
+        assert "Is it big?" in card.text_content()
+
     # Reload: the graph was autosaved.
     saved = draft_graph(page)
     page.reload()
@@ -193,6 +225,7 @@ def test_copy_paste_delete_and_stale_draft(live_site, page):
     log_in(page, live_site)
     page.goto(f"{live_site.url}/studio/wizard/")
     page.fill("input[name=name]", "Editor stale")
+    page.fill("input[name=event_type]", "invoice.paid")
     page.click("#new-workflow button[type=submit]")
     page.wait_for_url(re.compile(r".*/studio/workflows/\d+/$"))
     wait_ready(page)
@@ -231,3 +264,79 @@ def test_copy_paste_delete_and_stale_draft(live_site, page):
     )
     assert "Changed elsewhere" in labels
     assert page.locator("#save-state").inner_text() == "Saved"
+
+
+ROUND_TRIP_GRAPH = {
+    "nodes": [
+        {
+            "id": "trigger",
+            "type": "trigger",
+            "position": {"x": 40, "y": 120},
+            "ui": {"pinned": True},
+        },
+        {
+            "id": "check",
+            "type": "condition",
+            "label": "Big?",
+            "condition": {">": [{"var": "event.payload.amount"}, 10]},
+            "notes": "kept",
+            "position": {"x": 360, "y": 120},
+        },
+        {
+            "id": "notify",
+            "type": "action",
+            "connector": "log",
+            "action": "write",
+            "inputs": {"message": "Paid {{ event.payload.amount }}", "token": {"$secret": "T"}},
+            "retry": {"max_retries": 2},
+            "timeout_seconds": 5,
+            "position": {"x": 680, "y": 60},
+        },
+        {"id": 7, "type": "merge"},
+    ],
+    "edges": [
+        {"source": "trigger", "target": "check", "ui": {"colour": "red"}},
+        {"source": "check", "target": "notify", "branch": "true"},
+        {"source": "check", "target": "gone", "branch": "false"},
+    ],
+    "layout": {"zoom": 0.5},
+}
+
+
+def test_the_canvas_keeps_every_key_it_does_not_own(live_site, page):
+    log_in(page, live_site)
+    page.goto(f"{live_site.url}/studio/wizard/")
+    page.fill("input[name=name]", "Editor round trip")
+    page.fill("input[name=event_type]", "invoice.paid")
+    page.click("#new-workflow button[type=submit]")
+    page.wait_for_url(re.compile(r".*/studio/workflows/\d+/$"))
+    wait_ready(page)
+    page.evaluate(
+        """async (graph) => {
+            const url = location.pathname + 'draft.json';
+            const draft = await (await fetch(url)).json();
+            const token = document.cookie.match(/csrftoken=([^;]+)/)[1];
+            await fetch(url, {method: 'PUT', headers: {'X-CSRFToken': token},
+                body: JSON.stringify({revision: draft.revision, graph})});
+        }""",
+        ROUND_TRIP_GRAPH,
+    )
+    page.reload()
+    wait_ready(page)
+    box = node_box(page, "notify")
+    drag(page, (box["x"] + 100, box["y"] + 20), (box["x"] + 100, box["y"] + 90))
+    wait_saved(page)
+    saved = page.evaluate("fetch(location.pathname + 'draft.json').then(r => r.json())")
+    graph = saved["graph"]
+    moved = next(n for n in graph["nodes"] if n.get("id") == "notify")
+    assert moved["position"] != {"x": 680, "y": 60}
+
+    def without_positions(nodes):
+        return [{k: v for k, v in n.items() if k != "position"} for n in nodes]
+
+    assert without_positions(graph["nodes"]) == without_positions(ROUND_TRIP_GRAPH["nodes"])
+    assert graph["edges"] == ROUND_TRIP_GRAPH["edges"]
+    assert graph["layout"] == {"zoom": 0.5}
+    # The draft has problems (a node without a usable id, an edge to nowhere): shown, saved.
+    assert page.locator("#problem-count").is_visible()
+    screenshot(page, "17-editor-round-trip")

@@ -26,7 +26,16 @@ def log_in(page, live_site) -> None:  # type: ignore[no-untyped-def]
 
 def open_demo_editor(page, live_site) -> str:  # type: ignore[no-untyped-def]
     log_in(page, live_site)
-    page.locator("#workflows a", has_text=DEMO_NAME).first.click()
+    link = page.locator("#workflows a", has_text=DEMO_NAME).first
+    if link.count():
+        link.click()
+    else:
+        # The dashboard can fail to render when another test left a workflow without an
+        # event type (reported; dashboard.html is not ours): open the editor directly.
+        ((workflow_id,),) = live_site.query(
+            "SELECT id FROM automate_workflow WHERE slug = 'invoice-paid-to-slack'"
+        )
+        page.goto(f"{live_site.url}/studio/workflows/{workflow_id}/")
     page.wait_for_url(re.compile(r".*/studio/workflows/\d+/$"))
     page.wait_for_selector("#panel-body")
     return page.url
@@ -150,5 +159,5 @@ def test_node_panel_and_test_a_step(live_site, page):
     token = page.locator("#id-input-token")
     token.scroll_into_view_if_needed()
     assert "SLACK_TOKEN" in token.inner_text()
-    assert "xoxb-" not in page.inner_text("#panel-body")
+    assert "xoxb-demo-sandbox" not in page.content()  # the demo token's value
     screenshot(page, "28-secret-field")

@@ -42,6 +42,12 @@ class SchemaField:
     has_literal: bool = False
     missing_secret: bool = False
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        """Textarea height: the value's lines, between 3 and 14."""
+        return max(3, min(14, self.value.count("\n") + 2))
 
     @property
     def html_name(self) -> str:
@@ -64,14 +70,13 @@ def _kind(schema: Mapping[str, Any], secret: bool) -> str:
 
 
 def _show(value: Any, kind: str) -> str:
+    """A stored value as form text, redacted (a literal token shows as ``********``)."""
     if value is None:
         return ""
     shown = redact(value)
-    if kind == "json" or not isinstance(shown, str):
-        if isinstance(shown, str) and kind != "json":
-            return shown
-        return json.dumps(shown, indent=2, ensure_ascii=False) if kind == "json" else str(shown)
-    return shown
+    if kind == "json":
+        return json.dumps(shown, indent=2, ensure_ascii=False)
+    return shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False)
 
 
 def schema_fields(
@@ -104,7 +109,9 @@ def schema_fields(
                     item.secret_name = secret_ref_name(value)
                 except Exception:  # a malformed reference: shown as unset
                     item.secret_name = ""
-                item.missing_secret = bool(item.secret_name) and item.secret_name not in secret_names
+                item.missing_secret = (
+                    bool(item.secret_name) and item.secret_name not in secret_names
+                )
             elif value not in (None, ""):
                 item.has_literal = True
         elif kind == "enum":
@@ -168,7 +175,9 @@ def _parse_one(item: SchemaField, raw: str, old: Any, enum_values: list[Any]) ->
         try:
             number = float(text) if item.kind == "number" else int(text)
         except ValueError:
-            item.errors.append(f"must be a {'whole ' if item.kind == 'integer' else ''}number or a template")
+            item.errors.append(
+                f"must be a {'whole ' if item.kind == 'integer' else ''}number or a template"
+            )
             return False, None
         if item.kind == "number" and number == int(number) and "." not in text:
             return True, int(number)
@@ -184,7 +193,10 @@ def _parse_one(item: SchemaField, raw: str, old: Any, enum_values: list[Any]) ->
 
 
 def parse_inputs(
-    fields: list[SchemaField], data: Mapping[str, str], schema: Mapping[str, Any], old: Mapping[str, Any]
+    fields: list[SchemaField],
+    data: Mapping[str, str],
+    schema: Mapping[str, Any],
+    old: Mapping[str, Any],
 ) -> tuple[dict[str, Any], bool]:
     """The ``inputs`` a posted form describes, and whether every field could be stored.
 

@@ -1,5 +1,17 @@
-"""Websocket routes of the studio (the live Execution Explorer attaches here)."""
+"""Websocket routes of the studio: the live Execution Explorer."""
 
 from typing import Any
 
-websocket_urlpatterns: list[Any] = []
+from django.urls import path
+
+from automate import realtime
+from studio import consumers
+
+websocket_urlpatterns: list[Any] = [
+    path("ws/runs/", consumers.RunsConsumer.as_asgi()),
+    path("ws/runs/<uuid:run_id>/", consumers.RunConsumer.as_asgi()),
+]
+
+# The server that serves these websockets must publish to them. Idempotent; the engine's
+# AppConfig.ready() also calls it, so worker processes publish too (with Redis).
+realtime.connect()

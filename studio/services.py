@@ -30,10 +30,8 @@ from automate.events.models import Event
 from automate.exceptions import AutomateError, NotFoundError
 from automate.governance import audit
 from automate.governance.redaction import MASK, redact, redact_text
-from automate.governance.secrets import is_secret_ref
 from automate.rules import compile_rule
 from automate.typing import UserType
-from automate.workflows.exceptions import WorkflowValidationError
 from automate.workflows.graph import Graph, Node, NodeType
 from automate.workflows.models import Workflow, WorkflowVersion
 from automate.workflows.services import definition_problems, publish_version
@@ -80,14 +78,20 @@ def upstream_ids(graph: Any, node_id: str) -> list[str]:
             current = frontier.pop()
             for edge in edges:
                 source = edge.get("source")
-                if edge.get("target") == current and isinstance(source, str):
-                    if source not in seen and source != node_id:
-                        seen.append(source)
-                        frontier.append(source)
+                if (
+                    edge.get("target") == current
+                    and isinstance(source, str)
+                    and source not in seen
+                    and source != node_id
+                ):
+                    seen.append(source)
+                    frontier.append(source)
         return list(reversed(seen))
 
 
-def trigger_events(workflow: Workflow, *, trigger_spec: Mapping[str, Any] | None = None) -> QuerySet[Event]:
+def trigger_events(
+    workflow: Workflow, *, trigger_spec: Mapping[str, Any] | None = None
+) -> QuerySet[Event]:
     """The workflow tenant's events that its (draft) trigger would fire on, newest first."""
     spec = trigger_spec if trigger_spec is not None else workflow.draft_trigger_spec
     events = Event.objects.filter(tenant=workflow.tenant).order_by("-created_at")
@@ -106,38 +110,11 @@ def trigger_events(workflow: Workflow, *, trigger_spec: Mapping[str, Any] | None
 
 def draft_problems(workflow: Workflow) -> list[dict[str, str]]:
     """Everything that keeps the draft from being published, the secret check included."""
-    problems = definition_problems(
+    return definition_problems(
         trigger_spec=workflow.draft_trigger_spec,
         rule_spec=workflow.draft_rule_spec,
         graph=workflow.draft_graph,
     )
-    return problems + literal_secret_problems(graph=workflow.draft_graph)
-
-
-def literal_secret_problems(*, graph: Any) -> list[dict[str, str]]:
-    """Secret fields (``ActionSpec.secret_fields()``) that hold a literal, not a reference."""
-    problems: list[dict[str, str]] = []
-    for node in (graph.get("nodes") or []) if isinstance(graph, dict) else []:
-        if not isinstance(node, dict) or node.get("type") != NodeType.ACTION:
-            continue
-        spec = action_spec_of(node)
-        if spec is None:
-            continue
-        for path in spec.secret_fields():
-            value: Any = node.get("inputs") or {}
-            for part in path.split("."):
-                value = value.get(part) if isinstance(value, dict) else None
-            if value in (None, "") or is_secret_ref(value):
-                continue
-            problems.append(
-                {
-                    "node_id": str(node.get("id", "")),
-                    "field": f"inputs.{path}",
-                    "message": f"the secret field '{path}' holds a literal value; pick a "
-                    'secret so it is stored as {"$secret": "NAME"}',
-                }
-            )
-    return problems
 
 
 # --- draft writes --------------------------------------------------------------------------
@@ -208,7 +185,9 @@ class BacktestResult:
         return round(100 * self.matched / self.total, 1) if self.total else 0.0
 
 
-def backtest(*, workflow: Workflow, rule_spec: Any, limit: int = DEFAULT_BACKTEST) -> BacktestResult:
+def backtest(
+    *, workflow: Workflow, rule_spec: Any, limit: int = DEFAULT_BACKTEST
+) -> BacktestResult:
     """Evaluate ``rule_spec`` over the last ``limit`` events of the trigger's type."""
     rule = compile_rule(rule_spec or None)
     limit = max(1, min(int(limit), MAX_BACKTEST))
@@ -283,7 +262,8 @@ def try_step(
     kind = raw.get("type")
     if kind not in (NodeType.ACTION, NodeType.TRANSFORM, NodeType.CONDITION):
         return StepTestResult(
-            ok=False, error=f"Only action, transform and condition steps can be tested ({kind}).",
+            ok=False,
+            error=f"Only action, transform and condition steps can be tested ({kind}).",
             error_code="not_testable",
         )
     node = Node(node_id, NodeType(kind), MappingProxyType(copy.deepcopy(raw)))
@@ -341,21 +321,17 @@ def try_step(
 # --- publishing ---------------------------------------------------------------------------
 
 
-def publish(*, workflow: Workflow, published_by: UserType | None = None, notes: str = "") -> WorkflowVersion:
-    """Publish the draft, refusing literal values in secret fields as well."""
-    problems = literal_secret_problems(graph=workflow.draft_graph)
-    if problems:
-        others = definition_problems(
-            trigger_spec=workflow.draft_trigger_spec,
-            rule_spec=workflow.draft_rule_spec,
-            graph=workflow.draft_graph,
-        )
-        raise WorkflowValidationError(others + problems)
+def publish(
+    *, workflow: Workflow, published_by: UserType | None = None, notes: str = ""
+) -> WorkflowVersion:
+    """Publish the draft (definition_problems also refuses literal values in secret fields)."""
     return publish_version(workflow=workflow, published_by=published_by, notes=notes)
 
 
 @transaction.atomic
-def rollback(*, workflow: Workflow, version_num: int, actor: UserType | None = None) -> WorkflowVersion:
+def rollback(
+    *, workflow: Workflow, version_num: int, actor: UserType | None = None
+) -> WorkflowVersion:
     """Publish a copy of version ``version_num`` as a new version; the draft becomes it too.
 
     Raises NotFoundError for an unknown version and WorkflowValidationError when the old
@@ -372,9 +348,7 @@ def rollback(*, workflow: Workflow, version_num: int, actor: UserType | None = N
     locked.draft_rule_spec = copy.deepcopy(old.rule_spec)
     locked.draft_graph = copy.deepcopy(old.graph)
     _bump(locked, "draft_trigger_spec", "draft_rule_spec", "draft_graph")
-    version = publish(
-        workflow=locked, published_by=actor, notes=f"Rollback to v{version_num}"
-    )
+    version = publish(workflow=locked, published_by=actor, notes=f"Rollback to v{version_num}")
     audit.record(
         action="workflow.rollback",
         resource_type="workflow",
@@ -466,10 +440,14 @@ def diff_definitions(before: Mapping[str, Any], after: Mapping[str, Any]) -> Def
     old_nodes, new_nodes = _nodes_by_id(before.get("graph")), _nodes_by_id(after.get("graph"))
     for node_id, node in new_nodes.items():
         if node_id not in old_nodes:
-            diff.nodes_added.append({"id": node_id, "label": _label(node), "type": str(node.get("type"))})
+            diff.nodes_added.append(
+                {"id": node_id, "label": _label(node), "type": str(node.get("type"))}
+            )
     for node_id, node in old_nodes.items():
         if node_id not in new_nodes:
-            diff.nodes_removed.append({"id": node_id, "label": _label(node), "type": str(node.get("type"))})
+            diff.nodes_removed.append(
+                {"id": node_id, "label": _label(node), "type": str(node.get("type"))}
+            )
             continue
         other = new_nodes[node_id]
         changed = sorted(k for k in set(node) | set(other) if node.get(k) != other.get(k))
@@ -483,7 +461,9 @@ def diff_definitions(before: Mapping[str, Any], after: Mapping[str, Any]) -> Def
                     )
                     keys = [f"inputs ({', '.join(fields)})" if k == "inputs" else k for k in keys]
             diff.nodes_changed.append(
-                NodeChange(id=node_id, label=_label(other), keys=keys, layout_only=changed == ["position"])
+                NodeChange(
+                    id=node_id, label=_label(other), keys=keys, layout_only=changed == ["position"]
+                )
             )
     old_edges, new_edges = _edge_names(before.get("graph")), _edge_names(after.get("graph"))
     diff.edges_added = [e for e in new_edges if e not in old_edges]

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from studio.views import dashboard
+from studio.views import dashboard, explorer, panels, rules, versions
 from studio.views import editor as editor_views
 
 app_name = "studio"
@@ -20,4 +20,36 @@ urlpatterns = [
     path("workflows/<int:workflow_id>/", editor_views.editor, name="editor"),
     path("workflows/<int:workflow_id>/draft.json", editor_views.draft, name="draft"),
     path("palette.json", editor_views.palette, name="palette"),
+    path(
+        "workflows/<int:workflow_id>/nodes/<str:node_id>/panel/",
+        panels.node_panel,
+        name="node_panel",
+    ),
+    path(
+        "workflows/<int:workflow_id>/nodes/<str:node_id>/test/", panels.node_test, name="node_test"
+    ),
+    path("workflows/<int:workflow_id>/rules/", rules.rules_tab, name="rules"),
+    path(
+        "workflows/<int:workflow_id>/rules/validate/", rules.rules_validate, name="rules_validate"
+    ),
+    path("workflows/<int:workflow_id>/rules/test/", rules.rules_test, name="rules_test"),
+    path(
+        "workflows/<int:workflow_id>/rules/backtest/", rules.rules_backtest, name="rules_backtest"
+    ),
+    path("workflows/<int:workflow_id>/rules/save/", rules.rules_save, name="rules_save"),
+    path("workflows/<int:workflow_id>/publish/", versions.publish, name="publish"),
+    path("workflows/<int:workflow_id>/history/", versions.history, name="history"),
+    path("workflows/<int:workflow_id>/diff/", versions.diff, name="diff"),
+    path(
+        "workflows/<int:workflow_id>/rollback/<int:version_num>/",
+        versions.rollback,
+        name="rollback",
+    ),
+    path("runs/", explorer.runs, name="runs"),
+    path("runs/dead-letters/<int:job_id>/replay/", explorer.replay_dead_letter, name="replay_job"),
+    path("runs/<uuid:run_id>/", explorer.run, name="run"),
+    path("runs/<uuid:run_id>/steps/<str:node_id>/", explorer.run_step, name="run_step"),
+    path("runs/<uuid:run_id>/retry/", explorer.retry, name="run_retry"),
+    path("runs/<uuid:run_id>/resume/", explorer.resume, name="run_resume"),
+    path("runs/<uuid:run_id>/cancel/", explorer.cancel, name="run_cancel"),
 ]

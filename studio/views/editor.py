@@ -31,7 +31,7 @@ CONTROL_NODES: list[dict[str, Any]] = [
         "type": "condition",
         "label": "Condition",
         "description": "Go one way or the other (true / false) on a JSONLogic rule.",
-        "icon": "⑂",
+        "icon": "◇",
         "defaults": {"condition": {"==": [1, 1]}},
     },
     {
@@ -39,7 +39,7 @@ CONTROL_NODES: list[dict[str, Any]] = [
         "type": "delay",
         "label": "Delay",
         "description": "Wait a while before the next steps.",
-        "icon": "⏱",
+        "icon": "◷",
         "defaults": {"seconds": 60},
     },
     {

@@ -32,7 +32,7 @@ from automate.realtime.state import run_frame, run_group, tenant_group
 logger = logging.getLogger("automate.realtime")
 
 #: How long a publisher waits for an in-process send before giving up on it.
-SEND_TIMEOUT_SECONDS = 2.0
+SEND_TIMEOUT_SECONDS = 1.0
 
 _loop: asyncio.AbstractEventLoop | None = None
 _loop_lock = threading.Lock()

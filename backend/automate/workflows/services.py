@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.db import transaction
@@ -68,6 +69,47 @@ def _rule_json(rule_spec: Any) -> Any:
         return rule_spec
 
 
+_SECRETS_IN_TEMPLATE = re.compile(r"secrets\s*[.\[]")
+
+
+def literal_secret_problems(*, graph: Any) -> list[dict[str, str]]:
+    """Secret fields of action nodes that hold a literal value instead of a reference.
+
+    A secret field (``ActionSpec.secret_fields()``) must hold ``{"$secret": "NAME"}``,
+    ``"$secret:NAME"`` or a template that reads ``secrets.NAME``, so that no secret value is
+    ever stored in a workflow definition.
+    """
+    from automate.connectors import connector_exists, get_action
+    from automate.governance.secrets import is_secret_ref
+
+    problems: list[dict[str, str]] = []
+    for node in (graph.get("nodes") or []) if isinstance(graph, dict) else []:
+        if not isinstance(node, dict) or node.get("type") != "action":
+            continue
+        code, action = node.get("connector"), node.get("action")
+        if not (isinstance(code, str) and isinstance(action, str)):
+            continue
+        if not connector_exists(code, action):
+            continue
+        for path in get_action(code, action).secret_fields():
+            value: Any = node.get("inputs") or {}
+            for part in path.split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+            if value in (None, "") or is_secret_ref(value):
+                continue
+            if isinstance(value, str) and _SECRETS_IN_TEMPLATE.search(value):
+                continue
+            problems.append(
+                {
+                    "node_id": str(node.get("id", "")),
+                    "field": f"inputs.{path}",
+                    "message": f"the secret field '{path}' holds a literal value; pick a "
+                    'secret so it is stored as {"$secret": "NAME"}',
+                }
+            )
+    return problems
+
+
 def definition_problems(*, trigger_spec: Any, rule_spec: Any, graph: Any) -> list[dict[str, str]]:
     """Every problem that keeps a definition from being published."""
     problems = trigger_problems(trigger_spec)
@@ -78,6 +120,7 @@ def definition_problems(*, trigger_spec: Any, rule_spec: Any, graph: Any) -> lis
     for problem in graph_problems(graph, connector_exists=connector_exists):
         field = problem.get("field", "")
         problems.append({**problem, "field": f"graph.{field}" if field else "graph"})
+    problems.extend(literal_secret_problems(graph=graph))
     for node in (graph.get("nodes") or []) if isinstance(graph, dict) else []:
         code = node.get("connector") if isinstance(node, dict) else None
         if node.get("type") == "action" and isinstance(code, str) and not connector_allowed(code):

@@ -124,3 +124,38 @@ def test_rules_can_be_written_with_jsonlogic_py_expressions():
     }
     assert version.compiled_rule.evaluate({"amount": 1500, "currency": "usd"})
     assert not version.compiled_rule.evaluate({"amount": 1500, "currency": "eur"})
+
+
+def test_a_secret_field_holding_a_literal_cannot_be_published():
+    graph = {
+        "nodes": [
+            {"id": "trigger", "type": "trigger"},
+            {
+                "id": "slack",
+                "type": "action",
+                "connector": "slack",
+                "action": "post_message",
+                "inputs": {"token": "xoxb-pasted-literal-token", "channel": "#a", "text": "hi"},
+            },
+        ],
+        "edges": [{"source": "trigger", "target": "slack"}],
+    }
+    workflow = make_workflow(slug="leaky", graph=graph)
+    with pytest.raises(WorkflowValidationError) as info:
+        publish_version(workflow=workflow)
+    problem = next(p for p in info.value.problems if p.get("node_id") == "slack")
+    assert problem["field"] == "inputs.token"
+    assert "literal value" in problem["message"]
+    assert "xoxb-pasted" not in str(info.value)
+    assert WorkflowVersion.objects.count() == 0
+
+    for reference in (
+        {"$secret": "SLACK_TOKEN"},
+        "$secret:SLACK_TOKEN",
+        "{{ secrets.SLACK_TOKEN }}",
+    ):
+        graph["nodes"][1]["inputs"]["token"] = reference
+        workflow.draft_graph = graph
+        workflow.save()
+        publish_version(workflow=workflow)
+    assert WorkflowVersion.objects.count() == 3

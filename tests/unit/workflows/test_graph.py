@@ -68,7 +68,13 @@ def test_the_demo_workflow_graph_is_valid():
 
     assert built.trigger_id == "trigger"
     assert set(built.nodes) == {"trigger", "notify_slack", "record_customer"}
-    assert built.nodes["notify_slack"].retry == {"max_retries": 3}
+    assert built.nodes["notify_slack"].retry == {
+        "max_retries": 3,
+        "backoff_base_seconds": 2,
+        "backoff_max_seconds": 30,
+    }
+    assert built.nodes["notify_slack"].connector == "slack"
+    assert built.nodes["record_customer"].connector == "django_model"
 
 
 def test_a_linear_graph_builds_in_order():

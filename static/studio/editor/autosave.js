@@ -1,0 +1,122 @@
+// Autosave: a debounced PUT of the whole draft with the revision it was based on.
+//
+// The server compares the revision; a 409 means someone else saved first, and we stop
+// saving (no silent overwrite) until the user reloads.
+
+export const SAVE_DELAY_MS = 800;
+
+const LABELS = {
+  saved: "Saved",
+  saving: "Saving…",
+  dirty: "Unsaved changes",
+  stale: "Someone else changed this workflow — Reload",
+  error: "Not saved — retrying",
+};
+
+function csrfToken() {
+  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  if (match) return decodeURIComponent(match[1]);
+  try {
+    return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
+  } catch (_) {
+    return "";
+  }
+}
+
+/**
+ * `collect()` returns the body fields to save (graph, name…); `onSaved({revision, problems})`
+ * runs after each successful save; `onStale()` after a 409.
+ */
+export class Autosaver {
+  constructor({ url, revision, collect, indicator, onSaved, onStale }) {
+    this.url = url;
+    this.revision = revision;
+    this.collect = collect;
+    this.indicator = indicator;
+    this.onSaved = onSaved;
+    this.onStale = onStale;
+    this.timer = null;
+    this.inFlight = null;
+    this.pending = false;
+    this.stale = false;
+    this.setState("saved");
+    window.addEventListener("beforeunload", (event) => {
+      if (this.pending || this.inFlight) event.preventDefault();
+    });
+  }
+
+  setState(state) {
+    this.state = state;
+    if (!this.indicator) return;
+    this.indicator.dataset.state = state;
+    this.indicator.textContent = LABELS[state];
+  }
+
+  /** Something changed: save in SAVE_DELAY_MS unless something else changes first. */
+  schedule() {
+    if (this.stale) return;
+    this.pending = true;
+    this.setState("dirty");
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.flush(), SAVE_DELAY_MS);
+  }
+
+  /** Save now (waits for a save already under way, then saves again if needed). */
+  async flush() {
+    clearTimeout(this.timer);
+    if (this.stale) return;
+    if (this.inFlight) {
+      await this.inFlight;
+      if (!this.pending) return;
+    }
+    if (!this.pending) return;
+    this.pending = false;
+    this.inFlight = this.put().finally(() => {
+      this.inFlight = null;
+    });
+    await this.inFlight;
+  }
+
+  async put() {
+    this.setState("saving");
+    let response;
+    try {
+      response = await fetch(this.url, {
+        method: "PUT",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken(), Accept: "application/json" },
+        body: JSON.stringify({ revision: this.revision, ...this.collect() }),
+      });
+    } catch (_) {
+      return this.retryLater();
+    }
+    if (response.status === 409) {
+      this.stale = true;
+      this.setState("stale");
+      this.onStale?.();
+      return;
+    }
+    if (!response.ok) return this.retryLater();
+    const body = await response.json();
+    this.revision = body.revision;
+    this.setState(this.pending ? "dirty" : "saved");
+    this.onSaved?.(body);
+    if (this.pending) this.schedule();
+  }
+
+  retryLater() {
+    this.pending = true;
+    this.setState("error");
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.flush(), SAVE_DELAY_MS * 4);
+  }
+
+  /** After a reload from the server: adopt its revision and forget local changes. */
+  reset(revision) {
+    clearTimeout(this.timer);
+    this.revision = revision;
+    this.pending = false;
+    this.stale = false;
+    this.setState("saved");
+  }
+}

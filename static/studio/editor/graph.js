@@ -1,0 +1,511 @@
+// The X6 canvas: node cards, ports, edges, plugins, and conversion to/from the draft graph.
+//
+// A cell's id is the workflow node's id. Each node cell keeps the node's JSON (minus
+// `position`, which X6 owns) in `data.raw`, so keys the canvas does not understand
+// (`inputs`, `retry`, UI keys…) round-trip untouched. Edges keep theirs the same way.
+
+import { displayIcon } from "./icons.js";
+
+const X6 = window.X6;
+
+export const NODE_WIDTH = 232;
+export const NODE_HEIGHT = 64;
+const NODE_SHAPE = "automate-node";
+const EDGE_SHAPE = "automate-edge";
+
+const TYPE_LOOK = {
+  trigger: { icon: "⚡", tint: "#fef3c7", subtitle: "Trigger" },
+  action: { icon: "⚙", tint: "#eef0fe", subtitle: "Action" },
+  condition: { icon: "◇", tint: "#e0f2fe", subtitle: "Condition" },
+  delay: { icon: "◷", tint: "#f1f5f9", subtitle: "Delay" },
+  transform: { icon: "ƒ", tint: "#f3e8ff", subtitle: "Transform" },
+  merge: { icon: "⤝", tint: "#ecfdf5", subtitle: "Merge" },
+};
+
+const PORT_CIRCLE = {
+  r: 6,
+  magnet: true,
+  stroke: "#9aa3b2",
+  strokeWidth: 1.5,
+  fill: "#fff",
+};
+
+function registerShapes() {
+  X6.Graph.registerNode(
+    NODE_SHAPE,
+    {
+      width: NODE_WIDTH,
+      height: NODE_HEIGHT,
+      markup: [
+        { tagName: "rect", selector: "body" },
+        { tagName: "rect", selector: "iconBox" },
+        { tagName: "text", selector: "icon" },
+        { tagName: "text", selector: "label" },
+        { tagName: "text", selector: "subtitle" },
+        { tagName: "circle", selector: "badge" },
+        { tagName: "text", selector: "badgeText" },
+      ],
+      attrs: {
+        body: {
+          width: NODE_WIDTH,
+          height: NODE_HEIGHT,
+          rx: 10,
+          ry: 10,
+          fill: "#ffffff",
+          stroke: "#d5d9e0",
+          strokeWidth: 1.2,
+          filter: { name: "dropShadow", args: { dx: 0, dy: 1, blur: 2, color: "#101828", opacity: 0.08 } },
+        },
+        iconBox: { x: 12, y: 12, width: 40, height: 40, rx: 8, ry: 8, fill: "#eef0fe" },
+        icon: {
+          x: 32,
+          y: 33,
+          textAnchor: "middle",
+          textVerticalAnchor: "middle",
+          fontSize: 20,
+          text: "",
+        },
+        label: {
+          x: 64,
+          y: 26,
+          fontSize: 13.5,
+          fontWeight: 600,
+          fill: "#1d2330",
+          textAnchor: "start",
+          textVerticalAnchor: "middle",
+          text: "",
+        },
+        subtitle: {
+          x: 64,
+          y: 45,
+          fontSize: 11.5,
+          fill: "#6b7383",
+          textAnchor: "start",
+          textVerticalAnchor: "middle",
+          text: "",
+        },
+        badge: { cx: 2, cy: 2, r: 10, fill: "#dc2626", stroke: "#fff", strokeWidth: 2, display: "none" },
+        badgeText: {
+          x: 2,
+          y: 2,
+          fontSize: 11,
+          fontWeight: 700,
+          fill: "#fff",
+          textAnchor: "middle",
+          textVerticalAnchor: "middle",
+          display: "none",
+          text: "",
+        },
+      },
+      ports: {
+        groups: {
+          in: {
+            position: "left",
+            attrs: { circle: { ...PORT_CIRCLE, magnet: "passive" } },
+          },
+          out: {
+            position: "right",
+            attrs: { circle: { ...PORT_CIRCLE } },
+            // Branch names sit inside the card, next to their port.
+            label: { position: { name: "left", args: { x: -12, y: 0 } } },
+          },
+        },
+      },
+    },
+    true,
+  );
+  X6.Graph.registerEdge(
+    EDGE_SHAPE,
+    {
+      inherit: "edge",
+      connector: { name: "smooth" },
+      attrs: {
+        line: {
+          stroke: "#9aa3b2",
+          strokeWidth: 2,
+          targetMarker: { name: "block", width: 8, height: 6 },
+        },
+      },
+      zIndex: 0,
+    },
+    true,
+  );
+}
+
+function truncate(text, max) {
+  const value = String(text ?? "");
+  return value.length > max ? `${value.slice(0, max - 1)}…` : value;
+}
+
+function portsFor(type) {
+  const items = [];
+  if (type !== "trigger") items.push({ id: "in", group: "in" });
+  if (type === "condition") {
+    for (const [branch, colour] of [
+      ["true", "#16a34a"],
+      ["false", "#dc2626"],
+    ]) {
+      items.push({
+        id: branch,
+        group: "out",
+        attrs: {
+          circle: { stroke: colour },
+          text: { text: branch, fill: colour, fontSize: 10.5, fontWeight: 700 },
+        },
+      });
+    }
+  } else {
+    items.push({ id: "out", group: "out" });
+  }
+  return items;
+}
+
+/** The text shown on a node card, from its JSON and the palette's catalogue. */
+export function describeNode(raw, catalogue) {
+  const look = TYPE_LOOK[raw.type] || { icon: "?", tint: "#fee2e2", subtitle: raw.type || "Unknown" };
+  let icon = look.icon;
+  let subtitle = look.subtitle;
+  if (raw.type === "action") {
+    const connector = catalogue.connectors.get(raw.connector);
+    const action = catalogue.actions.get(`${raw.connector}.${raw.action}`);
+    icon = displayIcon(connector?.icon, connector?.name || raw.connector);
+    subtitle = `${connector?.name || raw.connector || "?"} · ${action?.label || raw.action || "?"}`;
+  } else if (raw.type === "delay" && typeof raw.seconds === "number") {
+    subtitle = `Delay · ${raw.seconds}s`;
+  }
+  return { icon, tint: look.tint, label: raw.label || raw.id, subtitle };
+}
+
+function nodeAttrs(raw, catalogue, problems) {
+  const look = describeNode(raw, catalogue);
+  const count = problems.length;
+  return {
+    body: {
+      stroke: count ? "#f87171" : "#d5d9e0",
+      title: count ? problems.join("\n") : look.label,
+    },
+    iconBox: { fill: look.tint },
+    icon: { text: look.icon },
+    label: { text: truncate(look.label, 19) },
+    subtitle: { text: truncate(look.subtitle, 25) },
+    badge: { display: count ? "block" : "none" },
+    badgeText: { display: count ? "block" : "none", text: count > 9 ? "9+" : String(count) },
+  };
+}
+
+function nodeMeta(raw, catalogue, problems = []) {
+  const { position, ...rest } = raw;
+  return {
+    id: raw.id,
+    shape: NODE_SHAPE,
+    x: Number(position?.x) || 0,
+    y: Number(position?.y) || 0,
+    width: NODE_WIDTH,
+    height: NODE_HEIGHT,
+    data: { raw: rest, problems },
+    attrs: nodeAttrs(raw, catalogue, problems),
+    ports: { items: portsFor(raw.type) },
+  };
+}
+
+function edgeMeta(raw, types) {
+  const { source, target, ...rest } = raw;
+  const fromCondition = types.get(source) === "condition";
+  // After a condition the port is the branch; elsewhere `branch` stays as the draft had it.
+  if (fromCondition) delete rest.branch;
+  const meta = {
+    shape: EDGE_SHAPE,
+    source: { cell: source, port: fromCondition ? raw.branch : "out" },
+    target: { cell: target, port: "in" },
+    data: { raw: rest },
+  };
+  if (fromCondition) meta.labels = [branchLabel(raw.branch)];
+  return meta;
+}
+
+/** Whether the canvas can draw an edge: both ends are drawn nodes, and an edge leaving a
+ *  condition names one of its ports. Others are kept aside, unchanged, when saving. */
+function drawableEdge(edge, types) {
+  if (!edge || typeof edge !== "object" || !types.has(edge.source) || !types.has(edge.target)) return false;
+  if (types.get(edge.source) === "condition") return edge.branch === "true" || edge.branch === "false";
+  return true;
+}
+
+function branchLabel(branch) {
+  const colour = branch === "false" ? "#dc2626" : "#16a34a";
+  return {
+    attrs: {
+      label: { text: branch, fill: colour, fontSize: 11, fontWeight: 600 },
+      body: { fill: "#fff", stroke: colour, strokeWidth: 1, rx: 4, ry: 4 },
+    },
+    position: 0.5,
+  };
+}
+
+/**
+ * Create the canvas. `onChange()` is called after every user edit (for autosave),
+ * `onNodeOpen(id)` when a node is clicked.
+ */
+export function createCanvas({ container, minimap, catalogue, onChange, onNodeOpen, onHistory }) {
+  registerShapes();
+  let silent = 0; // > 0 while loading: model events are not user edits
+
+  const graph = new X6.Graph({
+    container,
+    autoResize: true,
+    async: false,
+    grid: { visible: true, size: 16, type: "dot", args: { color: "#d5d9e0", thickness: 1.2 } },
+    background: { color: "#f6f7f9" },
+    panning: { enabled: true, eventTypes: ["leftMouseDown"] },
+    mousewheel: { enabled: true, factor: 1.1, minScale: 0.1, maxScale: 2.5, zoomAtMousePosition: true },
+    scaling: { min: 0.1, max: 2.5 },
+    connecting: {
+      snap: { radius: 28 },
+      allowBlank: false,
+      allowLoop: false,
+      allowNode: false,
+      allowEdge: false,
+      allowPort: true,
+      allowMulti: "withPort",
+      highlight: true,
+      connector: { name: "smooth" },
+      connectionPoint: "anchor",
+      createEdge() {
+        return this.createEdge({ shape: EDGE_SHAPE, data: { raw: {} } });
+      },
+      validateMagnet({ magnet }) {
+        return magnet.getAttribute("port-group") === "out";
+      },
+      validateConnection({ edge, sourceCell, targetCell, sourcePort, targetPort, targetMagnet }) {
+        return canConnect(graph, { edge, sourceCell, targetCell, sourcePort, targetPort, targetMagnet });
+      },
+    },
+    highlighting: {
+      magnetAvailable: { name: "stroke", args: { padding: 3, attrs: { stroke: "#4f46e5", strokeWidth: 2 } } },
+      magnetAdsorbed: { name: "stroke", args: { padding: 4, attrs: { stroke: "#4f46e5", strokeWidth: 3 } } },
+    },
+  });
+
+  const history = new X6.History({
+      enabled: true,
+      stackSize: 200,
+      beforeAddCommand(event, args) {
+        if (silent > 0) return false;
+        if (args?.options?.ignoreHistory) return false;
+        // Attribute changes (badges, labels redrawn from data) are not user edits.
+        if (event === "cell:change:attrs" || event === "cell:change:tools") return false;
+        return true;
+      },
+    });
+  graph.use(history);
+  const selection = new X6.Selection({
+      enabled: true,
+      multiple: true,
+      rubberband: true,
+      modifiers: "shift",
+      movable: true,
+      showNodeSelectionBox: true,
+      pointerEvents: "none",
+    });
+  graph.use(selection);
+  graph.use(new X6.Snapline({ enabled: true }));
+  if (minimap) {
+    graph.use(
+      new X6.MiniMap({
+        container: minimap,
+        width: 200,
+        height: 140,
+        padding: 10,
+        graphOptions: { async: true, grid: false, background: { color: "#ffffff" } },
+      }),
+    );
+  }
+
+  graph.on("edge:connected", ({ edge }) => {
+    const source = edge.getSourceCell();
+    if (source?.getData()?.raw?.type === "condition") {
+      edge.setLabels([branchLabel(edge.getSourcePortId())], { ignoreHistory: true });
+    }
+    if (!silent) onChange();
+  });
+  graph.on("history:change", () => {
+    onHistory?.(history.canUndo(), history.canRedo());
+    if (!silent) onChange();
+  });
+  graph.on("node:click", ({ node }) => onNodeOpen(node.id));
+  // Edges light up on hover and while selected, so it is clear which one Delete removes.
+  const paintEdge = (edge, on) =>
+    edge.attr("line/stroke", on ? "#4f46e5" : "#9aa3b2", { ignoreHistory: true });
+  graph.on("edge:mouseenter", ({ edge }) => paintEdge(edge, true));
+  graph.on("edge:mouseleave", ({ edge }) => paintEdge(edge, selection.isSelected(edge)));
+  graph.on("edge:selected", ({ edge }) => paintEdge(edge, true));
+  graph.on("edge:unselected", ({ edge }) => paintEdge(edge, false));
+
+  const api = {
+    graph,
+    history,
+    selection,
+    catalogue,
+
+    /** Replace everything with `draftGraph` (first load or reload). */
+    load(draftGraph, problemsByNode = {}) {
+      silent += 1;
+      try {
+        const { nodes, unusable } = drawableNodes(draftGraph);
+        api.orphanNodes = unusable;
+        const types = new Map(nodes.map((n) => [n.id, n.type]));
+        const allEdges = Array.isArray(draftGraph?.edges) ? draftGraph.edges : [];
+        const edges = allEdges.filter((e) => drawableEdge(e, types));
+        graph.fromJSON({
+          cells: [
+            ...nodes.map((n) => nodeMeta(n, catalogue, problemsByNode[n.id] || [])),
+            ...edges.map((e) => edgeMeta(e, types)),
+          ],
+        });
+        // Edges the draft has but the canvas cannot draw (unknown ends) are kept as is.
+        api.orphanEdges = allEdges.filter((e) => !drawableEdge(e, types));
+        api.extraKeys = Object.fromEntries(Object.entries(draftGraph || {}).filter(([k]) => k !== "nodes" && k !== "edges"));
+        history.clean();
+      } finally {
+        silent -= 1;
+      }
+      onHistory?.(false, false);
+    },
+
+    /**
+     * Update node data and labels from the server's draft without moving the viewport.
+     * Adds and removes cells only where the server's graph differs.
+     */
+    refresh(draftGraph, problemsByNode = {}) {
+      silent += 1;
+      try {
+        graph.batchUpdate(() => {
+          const { nodes, unusable } = drawableNodes(draftGraph);
+          api.orphanNodes = unusable;
+          const wanted = new Set(nodes.map((n) => n.id));
+          for (const node of graph.getNodes()) if (!wanted.has(node.id)) graph.removeCell(node, { ignoreHistory: true });
+          for (const raw of nodes) {
+            const cell = graph.getCellById(raw.id);
+            const meta = nodeMeta(raw, catalogue, problemsByNode[raw.id] || []);
+            if (!cell) {
+              graph.addNode(meta, { ignoreHistory: true });
+              continue;
+            }
+            const { position, ...rest } = raw;
+            cell.setData({ raw: rest, problems: meta.data.problems }, { overwrite: true, ignoreHistory: true });
+            cell.setAttrs(meta.attrs, { ignoreHistory: true });
+            if (position && (position.x !== cell.position().x || position.y !== cell.position().y)) {
+              cell.position(position.x, position.y, { ignoreHistory: true });
+            }
+          }
+          const types = new Map(nodes.map((n) => [n.id, n.type]));
+          const key = (e) => `${e.source}|${e.target}|${e.branch ?? ""}`;
+          const allEdges = Array.isArray(draftGraph?.edges) ? draftGraph.edges : [];
+          api.orphanEdges = allEdges.filter((e) => !drawableEdge(e, types));
+          const wantedEdges = new Map(allEdges.filter((e) => drawableEdge(e, types)).map((e) => [key(e), e]));
+          for (const edge of graph.getEdges()) {
+            const current = serialiseEdge(edge);
+            if (!current || !wantedEdges.has(key(current))) graph.removeCell(edge, { ignoreHistory: true });
+            else wantedEdges.delete(key(current));
+          }
+          for (const raw of wantedEdges.values()) graph.addEdge(edgeMeta(raw, types), { ignoreHistory: true });
+        });
+      } finally {
+        silent -= 1;
+      }
+    },
+
+    /** Badge nodes: `{node_id: ["message", …]}`; nodes not named lose their badge. */
+    setProblems(problemsByNode) {
+      for (const node of graph.getNodes()) {
+        const problems = problemsByNode[node.id] || [];
+        const data = node.getData() || {};
+        if (JSON.stringify(data.problems || []) === JSON.stringify(problems)) continue;
+        node.setData({ ...data, problems }, { overwrite: true, ignoreHistory: true, silent: false });
+        node.setAttrs(nodeAttrs({ ...data.raw, id: node.id }, catalogue, problems), { ignoreHistory: true });
+      }
+    },
+
+    /** The draft graph as the server stores it, keeping every key the canvas does not own. */
+    toDraftGraph() {
+      const nodes = graph.getNodes().map((cell) => {
+        const { x, y } = cell.position();
+        return { ...(cell.getData()?.raw || {}), id: cell.id, position: { x: Math.round(x), y: Math.round(y) } };
+      });
+      const edges = graph.getEdges().map(serialiseEdge).filter(Boolean);
+      return {
+        ...(api.extraKeys || {}),
+        nodes: [...nodes, ...(api.orphanNodes || [])],
+        edges: [...edges, ...(api.orphanEdges || [])],
+      };
+    },
+
+    /** Add a node from a palette entry at a graph position; returns the cell. */
+    addNode(raw) {
+      return graph.addNode(nodeMeta(raw, catalogue));
+    },
+
+    nodeMeta: (raw) => nodeMeta(raw, catalogue),
+    uniqueId: (base) => uniqueId(graph, base),
+    orphanNodes: [],
+    orphanEdges: [],
+    extraKeys: {},
+  };
+  return api;
+}
+
+/** Split the draft's nodes into those the canvas can draw and those it keeps aside
+ *  (no string id, or an id used twice) so that saving never drops them. */
+function drawableNodes(draftGraph) {
+  const nodes = [];
+  const unusable = [];
+  const seen = new Set();
+  for (const node of Array.isArray(draftGraph?.nodes) ? draftGraph.nodes : []) {
+    if (node && typeof node === "object" && typeof node.id === "string" && node.id && !seen.has(node.id)) {
+      seen.add(node.id);
+      nodes.push(node);
+    } else {
+      unusable.push(node);
+    }
+  }
+  return { nodes, unusable };
+}
+
+function serialiseEdge(edge) {
+  const source = edge.getSourceCellId();
+  const target = edge.getTargetCellId();
+  if (!source || !target) return null; // still being drawn
+  const out = { ...(edge.getData()?.raw || {}), source, target };
+  if (edge.getSourceCell()?.getData()?.raw?.type === "condition") out.branch = edge.getSourcePortId();
+  return out;
+}
+
+function canConnect(graph, { edge, sourceCell, targetCell, sourcePort, targetPort, targetMagnet }) {
+  if (!sourceCell || !targetCell || !targetMagnet) return false;
+  if (sourceCell.id === targetCell.id) return false; // no self loops
+  if (targetCell.getData()?.raw?.type === "trigger") return false; // nothing leads into the trigger
+  if (targetMagnet.getAttribute("port-group") !== "in") return false;
+  return !graph.getEdges().some(
+    (other) =>
+      other !== edge &&
+      other.getSourceCellId() === sourceCell.id &&
+      other.getSourcePortId() === sourcePort &&
+      other.getTargetCellId() === targetCell.id &&
+      (other.getTargetPortId() || "in") === (targetPort || "in"),
+  );
+}
+
+/** A node id that is not taken: `http_post`, `http_post_2`, … (matches NODE_ID_PATTERN). */
+export function uniqueId(graph, base) {
+  let slug = String(base || "node")
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, "_")
+    .replace(/^_+|_+$/g, "")
+    .slice(0, 60);
+  if (!/^[a-z_]/.test(slug)) slug = `n_${slug}`;
+  if (!graph.getCellById(slug)) return slug;
+  for (let n = 2; ; n += 1) {
+    const candidate = `${slug}_${n}`;
+    if (!graph.getCellById(candidate)) return candidate;
+  }
+}

@@ -1,0 +1,352 @@
+// The workflow editor page: wires the canvas, palette, autosave, shortcuts and the
+// server-rendered side panel together (docs/discussions/0002-studio-editor-contract.md).
+
+import { Autosaver } from "./autosave.js";
+import { createCanvas } from "./graph.js";
+import { tidyUp } from "./layout.js";
+import { buildCatalogue, mountPalette } from "./palette.js";
+import { installShortcuts } from "./shortcuts.js";
+
+const $ = (selector) => document.querySelector(selector);
+const config = JSON.parse($("#editor-data").textContent);
+const notify = (message, kind = "info") => (window.automateToast ? window.automateToast(message, kind) : console.warn(message));
+
+async function getJson(url) {
+  const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+  if (!response.ok) throw new Error(`${url} answered ${response.status}`);
+  return response.json();
+}
+
+/** `problems` from the server → `{node_id: [message, …]}` plus the graph-wide ones. */
+function groupProblems(problems) {
+  const byNode = {};
+  const general = [];
+  for (const problem of problems || []) {
+    if (problem.node_id) (byNode[problem.node_id] ||= []).push(problem.message);
+    else general.push(`${problem.field}: ${problem.message}`);
+  }
+  return { byNode, general };
+}
+
+function showProblemCount(byNode, general = []) {
+  const badge = $("#problem-count");
+  const lines = [...general];
+  for (const [node, messages] of Object.entries(byNode)) for (const m of messages) lines.push(`${node}: ${m}`);
+  badge.hidden = lines.length === 0;
+  badge.textContent = `${lines.length} problem${lines.length === 1 ? "" : "s"}`;
+  badge.title = lines.join("\n");
+}
+
+function setStatus({ published, version }) {
+  const badge = $("#wf-status");
+  badge.className = `badge ${published ? "badge-published" : "badge-draft"}`;
+  badge.textContent = published ? `published v${version}` : "draft";
+}
+
+function selectTab(name) {
+  for (const tab of document.querySelectorAll(".ed-tab")) {
+    const active = tab.dataset.panel === name;
+    tab.classList.toggle("active", active);
+    tab.setAttribute("aria-selected", String(active));
+  }
+}
+
+function panelUrl(nodeId) {
+  return `${config.baseUrl}nodes/${encodeURIComponent(nodeId)}/panel/`;
+}
+
+async function start() {
+  const [palette, draft] = await Promise.all([getJson(config.paletteUrl), getJson(config.draftUrl)]);
+  const catalogue = buildCatalogue(palette);
+  let openNodeId = null;
+
+  let autosaver = null; // created once the canvas exists
+  const undoButton = $("#btn-undo");
+  const redoButton = $("#btn-redo");
+  const canvas = createCanvas({
+    container: $("#canvas"),
+    minimap: $("#minimap"),
+    catalogue,
+    onChange: () => {
+      updateEmptyState();
+      autosaver?.schedule();
+    },
+    onNodeOpen: (id) => openNode(id),
+    onHistory: (canUndo, canRedo) => {
+      undoButton.disabled = !canUndo;
+      redoButton.disabled = !canRedo;
+    },
+  });
+  const graph = canvas.graph;
+
+  function updateEmptyState() {
+    $("#canvas-empty").hidden = graph.getNodes().length > 0;
+  }
+
+  let generalProblems = [];
+  function applyProblems(problems) {
+    const { byNode, general } = groupProblems(problems);
+    generalProblems = general;
+    canvas.setProblems(byNode);
+    showProblemCount(byNode, general);
+  }
+
+  const nameInput = $("#wf-name");
+  autosaver = new Autosaver({
+    url: config.draftUrl,
+    revision: draft.revision,
+    indicator: $("#save-state"),
+    collect: () => {
+      const body = { graph: canvas.toDraftGraph() };
+      const name = nameInput.value.trim();
+      if (name) body.name = name;
+      return body;
+    },
+    onSaved: ({ problems }) => applyProblems(problems),
+    onStale: () => {
+      $("#save-state").hidden = true;
+      $("#stale-banner").hidden = false;
+    },
+  });
+
+  // X6 renders in animation frames; the canvas is interactive once the first full render
+  // of the draft is done (what bench/editor_200_nodes.py measures).
+  const rendered = new Promise((resolve) => graph.once("render:done", resolve));
+  const { byNode } = groupProblems(draft.problems);
+  canvas.load(draft.graph, byNode);
+  applyProblems(draft.problems);
+  updateEmptyState();
+  if (graph.getNodes().length) graph.zoomToFit({ padding: 80, minScale: 0.1, maxScale: 1, useCellGeometry: true });
+  $("#canvas-loading").hidden = true;
+
+  mountPalette({ list: $("#palette-list"), search: $("#palette-search"), palette, canvas, notify });
+
+  // --- reloading from the server --------------------------------------------------------
+  async function reloadDraft({ keepLocal = false } = {}) {
+    const fresh = await getJson(config.draftUrl);
+    const problems = groupProblems(fresh.problems).byNode;
+    if (keepLocal) {
+      // Keep what this canvas changed (positions, edges) but take each node's settings
+      // from the server, then save the merge on top of the new revision.
+      const local = canvas.toDraftGraph();
+      const serverNodes = new Map((fresh.graph?.nodes || []).map((n) => [n.id, n]));
+      local.nodes = local.nodes.map((n) => (serverNodes.has(n.id) ? { ...serverNodes.get(n.id), position: n.position } : n));
+      canvas.refresh(local, problems);
+      autosaver.revision = fresh.revision;
+      autosaver.schedule();
+    } else {
+      canvas.refresh(fresh.graph, problems);
+      autosaver.reset(fresh.revision);
+    }
+    if (fresh.name && document.activeElement !== nameInput) nameInput.value = fresh.name;
+    applyProblems(fresh.problems);
+    updateEmptyState();
+  }
+
+  $("#reload-draft").addEventListener("click", async () => {
+    const fresh = await getJson(config.draftUrl);
+    canvas.load(fresh.graph, groupProblems(fresh.problems).byNode);
+    nameInput.value = fresh.name;
+    applyProblems(fresh.problems);
+    autosaver.reset(fresh.revision);
+    $("#stale-banner").hidden = true;
+    $("#save-state").hidden = false;
+    updateEmptyState();
+  });
+
+  document.addEventListener("automate:draft-changed", (event) => {
+    const revision = event.detail?.revision;
+    if (typeof revision === "number" && revision === autosaver.revision) return;
+    reloadDraft({ keepLocal: autosaver.pending }).catch((error) => notify(String(error), "error"));
+  });
+  document.addEventListener("automate:problems", (event) => {
+    const byNodeProblems = {};
+    for (const [node, messages] of Object.entries(event.detail || {})) {
+      if (Array.isArray(messages)) byNodeProblems[node] = messages.map(String);
+    }
+    canvas.setProblems(byNodeProblems);
+    showProblemCount(byNodeProblems, generalProblems);
+  });
+  document.addEventListener("automate:published", (event) => {
+    setStatus({ published: true, version: event.detail?.version });
+  });
+
+  // --- the side panel -------------------------------------------------------------------
+  const side = $(".ed-side");
+  const panelBody = $("#panel-body");
+  async function openNode(id) {
+    openNodeId = id;
+    selectTab("node");
+    if (!window.htmx) return;
+    // The panel reads the node from the saved draft: save a just-added node first.
+    if (autosaver.pending || autosaver.inFlight) await autosaver.flush();
+    if (openNodeId !== id) return;
+    window.htmx.ajax("GET", panelUrl(id), { source: "#panel-body", target: "#panel-body", swap: "innerHTML show:#panel-body:top" }).catch(() => {});
+  }
+  side.addEventListener("htmx:responseError", (event) => {
+    if (event.detail?.xhr?.status !== 404) return;
+    event.stopPropagation(); // not an error worth a toast: that panel is not there yet
+    const message = document.createElement("p");
+    message.className = "muted ed-panel-missing";
+    message.textContent = "There is no panel to show for this yet. Your changes on the canvas are still saved.";
+    panelBody.replaceChildren(message);
+  });
+  side.addEventListener("htmx:sendError", (event) => {
+    event.stopPropagation();
+    panelBody.innerHTML = '<p class="muted">Could not reach the server. Try again in a moment.</p>';
+  });
+  for (const tab of document.querySelectorAll(".ed-tab")) {
+    tab.addEventListener("click", () => {
+      selectTab(tab.dataset.panel);
+      if (tab.dataset.panel !== "node") return;
+      const selected = canvas.selection.getSelectedCells().find((cell) => cell.isNode());
+      const id = selected?.id || (openNodeId && graph.getCellById(openNodeId) ? openNodeId : null);
+      if (id) openNode(id);
+      else panelBody.innerHTML = '<p class="muted">Select a node on the canvas to edit its settings.</p>';
+    });
+  }
+  graph.on("blank:click", () => {
+    openNodeId = null;
+  });
+
+  // A publish result can be dismissed, so it does not keep space from the canvas.
+  const publishResult = $("#publish-result");
+  publishResult.addEventListener("htmx:afterSwap", () => {
+    if (!publishResult.childElementCount) return;
+    const close = document.createElement("button");
+    close.type = "button";
+    close.className = "ed-dismiss";
+    close.setAttribute("aria-label", "Dismiss");
+    close.textContent = "×";
+    close.addEventListener("click", () => publishResult.replaceChildren());
+    publishResult.prepend(close);
+  });
+
+  // --- name -----------------------------------------------------------------------------
+  nameInput.addEventListener("input", () => autosaver.schedule());
+  nameInput.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") nameInput.blur();
+    if (event.key === "Escape") nameInput.blur();
+  });
+  nameInput.addEventListener("change", () => {
+    document.title = `${nameInput.value.trim() || "Untitled"} · Django Automate`;
+  });
+
+  // --- commands ---------------------------------------------------------------------------
+  let clipboard = null;
+  let pasteCount = 0;
+  const help = $("#shortcuts");
+  const actions = {
+    undo: () => canvas.history.canUndo() && canvas.history.undo(),
+    redo: () => canvas.history.canRedo() && canvas.history.redo(),
+    zoomIn: () => graph.zoom(0.15, { minScale: 0.1, maxScale: 2.5 }),
+    zoomOut: () => graph.zoom(-0.15, { minScale: 0.1, maxScale: 2.5 }),
+    fit: () => graph.getNodes().length && graph.zoomToFit({ padding: 60, minScale: 0.1, maxScale: 1.2, useCellGeometry: true }),
+    tidy: () => {
+      tidyUp(graph);
+      actions.fit();
+    },
+    selectAll: () => canvas.selection.reset(graph.getNodes()),
+    remove: () => {
+      const cells = canvas.selection.getSelectedCells();
+      if (!cells.length) return;
+      graph.removeCells(cells);
+      if (openNodeId && !graph.getCellById(openNodeId)) {
+        openNodeId = null;
+        panelBody.innerHTML = '<p class="muted">Select a node on the canvas to edit its settings.</p>';
+      }
+    },
+    copy: () => {
+      const nodes = canvas.selection.getSelectedCells().filter((c) => c.isNode());
+      if (!nodes.length) return;
+      const ids = new Set(nodes.map((n) => n.id));
+      const all = canvas.toDraftGraph();
+      clipboard = {
+        nodes: all.nodes.filter((n) => ids.has(n.id) && n.type !== "trigger"),
+        edges: all.edges.filter((e) => ids.has(e.source) && ids.has(e.target)),
+      };
+      pasteCount = 0;
+      notify(`Copied ${clipboard.nodes.length} node${clipboard.nodes.length === 1 ? "" : "s"}.`);
+    },
+    paste: () => {
+      if (!clipboard?.nodes.length) return;
+      pasteCount += 1;
+      const offset = 32 * pasteCount;
+      const newIds = new Map();
+      const added = [];
+      graph.startBatch("paste");
+      for (const raw of clipboard.nodes) {
+        const id = canvas.uniqueId(raw.id.replace(/_\d+$/, ""));
+        newIds.set(raw.id, id);
+        const copy = structuredClone(raw);
+        copy.id = id;
+        copy.position = { x: raw.position.x + offset, y: raw.position.y + offset };
+        added.push(canvas.addNode(copy));
+      }
+      for (const raw of clipboard.edges) {
+        const source = graph.getCellById(newIds.get(raw.source));
+        const sourceType = source?.getData()?.raw?.type;
+        const edge = graph.addEdge({
+          shape: "automate-edge",
+          source: { cell: newIds.get(raw.source), port: sourceType === "condition" ? raw.branch || "true" : "out" },
+          target: { cell: newIds.get(raw.target), port: "in" },
+          data: { raw: Object.fromEntries(Object.entries(raw).filter(([k]) => !["source", "target", "branch"].includes(k))) },
+        });
+        if (sourceType === "condition") graph.trigger("edge:connected", { edge });
+      }
+      graph.stopBatch("paste");
+      canvas.selection.reset(added);
+    },
+    toggleHelp: () => {
+      help.hidden = !help.hidden;
+    },
+    escape: () => {
+      if (!help.hidden) help.hidden = true;
+      else canvas.selection.clean();
+    },
+  };
+  installShortcuts(actions);
+  // Toolbar buttons give focus back, so Space (pan) and shortcuts do not re-press them.
+  const button = (selector, action) =>
+    $(selector).addEventListener("click", (event) => {
+      action();
+      event.currentTarget.blur();
+    });
+  button("#btn-undo", actions.undo);
+  button("#btn-redo", actions.redo);
+  button("#btn-zoom-in", actions.zoomIn);
+  button("#btn-zoom-out", actions.zoomOut);
+  button("#btn-fit", actions.fit);
+  button("#btn-tidy", actions.tidy);
+  $("#btn-shortcuts").addEventListener("click", (event) => {
+    event.stopPropagation();
+    actions.toggleHelp();
+  });
+  document.addEventListener("click", (event) => {
+    if (!help.hidden && !help.contains(event.target)) help.hidden = true;
+  });
+  // Publishing saves first, so what is published is what is on the screen.
+  document.body.addEventListener("htmx:confirm", (event) => {
+    if (event.target?.id !== "btn-publish" || !autosaver.pending) return;
+    event.preventDefault();
+    autosaver.flush().then(() => event.detail.issueRequest());
+  });
+
+  window.__editor = { canvas, graph, selection: canvas.selection, autosaver, actions };
+  if (graph.getCellCount()) await Promise.race([rendered, new Promise((r) => setTimeout(r, 10000))]);
+  requestAnimationFrame(() => {
+    window.__editorReady = performance.now();
+    document.body.dataset.editorReady = "true";
+  });
+}
+
+start().catch((error) => {
+  console.error(error);
+  const loading = $("#canvas-loading");
+  loading.hidden = false;
+  loading.innerHTML = "";
+  const message = document.createElement("p");
+  message.className = "alert alert-error";
+  message.textContent = `The editor could not start: ${error.message}`;
+  loading.appendChild(message);
+});

@@ -1,0 +1,66 @@
+"""Helpers the panel views share: find the user's workflow, parse JSON, answer htmx."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django_htmx.http import trigger_client_event
+
+from automate.events.models import Event
+from automate.workflows.models import Workflow
+from studio.access import user_tenants
+
+STANDALONE = "studio/partials/standalone.html"
+
+
+def workflow_or_404(request: HttpRequest, workflow_id: int) -> Workflow:
+    """The workflow, if it belongs to one of the user's tenants (else 404, not 403:
+    other tenants' workflow ids are not disclosed)."""
+    return get_object_or_404(
+        Workflow.objects.select_related("tenant", "live_version"),
+        pk=workflow_id,
+        tenant__in=user_tenants(request),
+    )
+
+
+def parse_json(text: str, what: str) -> tuple[Any, str]:
+    """``(value, "")`` or ``(None, a message naming the line and column)``."""
+    try:
+        return json.loads(text), ""
+    except json.JSONDecodeError as exc:
+        return None, f"{what} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+
+
+def panel(
+    request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200
+) -> HttpResponse:
+    """Render a partial; a plain (non-htmx) GET gets it inside a studio page, so every
+    panel also works as a page of its own."""
+    if request.method == "GET" and not getattr(request, "htmx", False):
+        context = {**context, "partial": template}
+        template = STANDALONE
+    return render(request, template, context, status=status)
+
+
+def draft_changed(response: HttpResponse, workflow: Workflow) -> HttpResponse:
+    """Tell the canvas to reload draft.json (contract 0002)."""
+    return trigger_client_event(
+        response, "automate:draft-changed", {"revision": workflow.draft_revision}
+    )
+
+
+def pretty(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def event_of(workflow: Workflow, event_id: str) -> Event | None:
+    """The event ``event_id`` of the workflow's tenant, or None (also for a malformed id)."""
+    try:
+        pk = uuid.UUID(event_id)
+    except ValueError:
+        return None
+    return Event.objects.filter(pk=pk, tenant=workflow.tenant).first()

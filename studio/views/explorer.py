@@ -1,0 +1,377 @@
+"""The Execution Explorer: ``/studio/runs/`` (runs, dead letters) and ``/studio/runs/<id>/``.
+
+Pages are server-rendered and correct without javascript; ``static/studio/explorer/*.js``
+keeps them live over the websockets of ``studio/consumers.py``. Everything shown is
+redacted (it is stored redacted; it is redacted again here), except the raw event payload
+for users with ``automate.view_raw_payload``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from datetime import datetime, time
+from typing import Any
+
+from django.contrib import messages
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.views.decorators.http import require_GET, require_POST
+
+from automate.exceptions import AutomateError
+from automate.execution.models import ExecutionRun, OutboxJob, StepRun
+from automate.execution.services import DEAD_LETTER, cancel_run, replay_job, resume_run, retry_step
+from automate.governance.redaction import redact, redact_text
+from automate.realtime import publish_run
+from automate.realtime.state import run_frame, run_summary, runs_with_details
+from automate.workflows.models import Workflow
+from studio.access import studio_view, user_tenants
+
+DEFAULT_LIMIT = 50
+RUN_URL_PLACEHOLDER = uuid.UUID(int=0)
+MAX_LIMIT = 200
+NODE_ICONS = {
+    "trigger": "⚡",
+    "condition": "◆",
+    "delay": "⏱",
+    "transform": "ƒ",
+    "merge": "⋈",
+    "action": "▶",
+}
+
+
+# --- cursor pagination ----------------------------------------------------------------------
+
+
+def encode_cursor(run: ExecutionRun) -> str:
+    """An opaque cursor pointing just after ``run`` in newest-first order."""
+    raw = json.dumps([run.created_at.isoformat(), str(run.pk)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID] | None:
+    """The (created_at, id) a cursor points after, or None for a malformed cursor."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created, run_id = json.loads(raw)
+        when = parse_datetime(created)
+        if when is None:
+            return None
+        return when, uuid.UUID(run_id)
+    except (binascii.Error, ValueError, TypeError):
+        return None
+
+
+def _limit(value: str | None) -> int:
+    try:
+        return max(1, min(MAX_LIMIT, int(value or DEFAULT_LIMIT)))
+    except ValueError:
+        return DEFAULT_LIMIT
+
+
+def _when(value: str, *, end_of_day: bool = False) -> datetime | None:
+    """A datetime from ``2026-11-23T10:00`` or ``2026-11-23`` (whole day), in UTC if naive."""
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        parsed = parse_datetime(value)
+        if parsed is None:
+            day = parse_date(value)
+            if day is None:
+                return None
+            parsed = datetime.combine(day, time.max if end_of_day else time.min)
+    except ValueError:
+        return None
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, timezone.get_current_timezone())
+    return parsed
+
+
+def filtered_runs(request: HttpRequest) -> tuple[QuerySet[ExecutionRun], dict[str, str]]:
+    """The user's runs narrowed by the GET filters, newest first, and the filters used."""
+    get = request.GET
+    filters = {
+        key: get.get(key, "").strip() for key in ("workflow", "status", "since", "until", "trace")
+    }
+    runs = runs_with_details().filter(tenant__in=user_tenants(request))
+    if filters["workflow"].isdigit():
+        runs = runs.filter(workflow_version__workflow_id=int(filters["workflow"]))
+    if filters["status"] in ExecutionRun.Status.values:
+        runs = runs.filter(status=filters["status"])
+    since = _when(filters["since"])
+    if since is not None:
+        runs = runs.filter(created_at__gte=since)
+    until = _when(filters["until"], end_of_day=True)
+    if until is not None:
+        runs = runs.filter(created_at__lte=until)
+    if filters["trace"]:
+        runs = runs.filter(trace_id=filters["trace"])
+    return runs.order_by("-created_at", "-id"), filters
+
+
+def human_ms(ms: int | None) -> str:
+    """``850 ms``, ``12.3 s``, ``4 min 05 s``; empty for None."""
+    if ms is None:
+        return ""
+    if ms < 1000:
+        return f"{ms} ms"
+    if ms < 60_000:
+        return f"{ms / 1000:.1f} s"
+    minutes, seconds = divmod(ms // 1000, 60)
+    return f"{minutes} min {seconds:02d} s"
+
+
+# --- runs list ------------------------------------------------------------------------------
+
+
+@studio_view
+@require_GET
+def runs(request: HttpRequest) -> HttpResponse:
+    """Runs of the user's tenants with filters and cursor pagination, kept live."""
+    queryset, filters = filtered_runs(request)
+    limit = _limit(request.GET.get("limit"))
+    cursor = decode_cursor(request.GET.get("cursor", ""))
+    if cursor is not None:
+        created, run_id = cursor
+        queryset = queryset.filter(Q(created_at__lt=created) | Q(created_at=created, id__lt=run_id))
+    page = list(queryset[: limit + 1])
+    has_more = len(page) > limit
+    page = page[:limit]
+    rows = []
+    for run in page:
+        summary = run_summary(run)
+        summary["duration"] = human_ms(summary["duration_ms"])
+        rows.append({"run": run, "summary": summary})
+    next_query = ""
+    if has_more and page:
+        params = request.GET.copy()
+        params["cursor"] = encode_cursor(page[-1])
+        next_query = params.urlencode()
+    tenants = user_tenants(request)
+    dead_letters = (
+        OutboxJob.objects.filter(tenant__in=tenants, status__in=DEAD_LETTER)
+        .select_related("run__workflow_version__workflow", "event")
+        .order_by("-updated_at", "-id")[:MAX_LIMIT]
+        if request.GET.get("view") == "dead"
+        else None
+    )
+    dead_count = OutboxJob.objects.filter(tenant__in=tenants, status__in=DEAD_LETTER).count()
+    context = {
+        "rows": rows,
+        "filters": filters,
+        "limit": limit,
+        "first_page": cursor is None,
+        "next_query": next_query,
+        "workflows": Workflow.objects.filter(tenant__in=tenants).order_by("name"),
+        "statuses": ExecutionRun.Status.values,
+        "dead_letters": dead_letters,
+        "dead_count": dead_count,
+        "live": {
+            "filters": filters,
+            "first_page": cursor is None,
+            "limit": limit,
+            "run_url": reverse("studio:run", args=[RUN_URL_PLACEHOLDER]),
+            "run_url_placeholder": str(RUN_URL_PLACEHOLDER),
+        },
+    }
+    return render(request, "studio/explorer/runs.html", context)
+
+
+@studio_view
+@require_POST
+def replay_dead_letter(request: HttpRequest, job_id: int) -> HttpResponse:
+    """Put a FAILED or DEAD job back in the queue (``replay_job`` writes the audit entry)."""
+    job = get_object_or_404(OutboxJob, pk=job_id, tenant__in=user_tenants(request))
+    try:
+        replay_job(job, actor=request.user)  # type: ignore[arg-type]
+    except AutomateError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Job {job.pk} is back in the queue.")
+        if job.run_id is not None:
+            publish_run(job.run_id, reason="job_replayed")
+    return redirect(f"{reverse('studio:runs')}?view=dead")
+
+
+# --- one run --------------------------------------------------------------------------------
+
+
+def run_or_404(request: HttpRequest, run_id: uuid.UUID) -> ExecutionRun:
+    """The run if it belongs to one of the user's tenants (404 otherwise: ids are not
+    disclosed)."""
+    return get_object_or_404(
+        runs_with_details().select_related("tenant"),
+        pk=run_id,
+        tenant__in=user_tenants(request),
+    )
+
+
+def _node_icon(node: dict[str, Any]) -> str:
+    if node.get("type") == "action" and node.get("connector"):
+        from automate.connectors import get_connector
+
+        try:
+            icon = get_connector(str(node["connector"])).icon
+        except Exception:  # an uninstalled connector still gets drawn
+            icon = ""
+        if icon:
+            return str(icon)
+    return NODE_ICONS.get(str(node.get("type")), "•")
+
+
+def canvas_graph(run: ExecutionRun) -> dict[str, Any]:
+    """The version's graph as the read-only canvas draws it (no inputs: they may name
+    secrets and are shown, rendered and redacted, in the step panel only)."""
+    graph = run.workflow_version.graph or {}
+    nodes = []
+    for node in graph.get("nodes", []):
+        subtitle = str(node.get("type", ""))
+        if node.get("connector"):
+            subtitle = f"{node.get('connector')}.{node.get('action', '')}"
+        position = node.get("position")
+        nodes.append(
+            {
+                "id": node["id"],
+                "type": node.get("type"),
+                "label": str(node.get("label") or node["id"]),
+                "subtitle": subtitle,
+                "icon": _node_icon(node),
+                "position": position if isinstance(position, dict) else None,
+            }
+        )
+    edges = [
+        {"source": e.get("source"), "target": e.get("target"), "branch": e.get("branch")}
+        for e in graph.get("edges", [])
+    ]
+    return {"nodes": nodes, "edges": edges}
+
+
+@studio_view
+@require_GET
+def run(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
+    """The run's graph coloured by step status, its timeline, and the step panel."""
+    execution = run_or_404(request, run_id)
+    frame = run_frame(execution.pk)
+    context = {
+        "run": execution,
+        "summary": frame["run"] if frame else run_summary(execution),
+        "duration": human_ms(frame["run"]["duration_ms"]) if frame else "",
+        "live": {
+            "run_id": str(execution.pk),
+            "graph": canvas_graph(execution),
+            "frame": frame,
+            "panel_url": reverse("studio:run_step", args=[execution.pk, "__node__"]),
+        },
+        "audit_url": reverse("admin:automate_auditlogentry_changelist")
+        + f"?resource_id={execution.pk}",
+        "event_url": reverse("admin:automate_event_change", args=[execution.event_id]),
+        "can_cancel": execution.status
+        in (ExecutionRun.Status.PENDING, ExecutionRun.Status.RUNNING),
+    }
+    return render(request, "studio/explorer/run.html", context)
+
+
+def _pretty(value: Any) -> str:
+    return json.dumps(redact(value), indent=2, ensure_ascii=False, default=str)
+
+
+@studio_view
+@require_GET
+def run_step(request: HttpRequest, run_id: uuid.UUID, node_id: str) -> HttpResponse:
+    """The step panel (an htmx partial): every attempt of one node, redacted."""
+    execution = run_or_404(request, run_id)
+    nodes = {n["id"]: n for n in (execution.workflow_version.graph or {}).get("nodes", [])}
+    if node_id not in nodes:
+        raise Http404("This workflow has no such step.")
+    node = nodes[node_id]
+    attempts = list(StepRun.objects.filter(run=execution, node_id=node_id).order_by("created_at"))
+    rows = [
+        {
+            "step": step,
+            "inputs": _pretty(step.inputs),
+            "outputs": _pretty(step.outputs),
+            "error": redact_text(step.error),
+            "traceback": redact_text(step.traceback),
+            "duration": human_ms(step.duration_ms),
+        }
+        for step in reversed(attempts)
+    ]
+    latest = next((s for s in reversed(attempts) if s.is_current), None)
+    payload = None
+    raw_allowed = request.user.has_perm("automate.view_raw_payload")
+    if node.get("type") == "trigger":
+        event_payload = execution.event.payload
+        payload = json.dumps(
+            event_payload if raw_allowed else redact(event_payload),
+            indent=2,
+            ensure_ascii=False,
+            default=str,
+        )
+    context = {
+        "run": execution,
+        "node": node,
+        "label": node.get("label") or node_id,
+        "icon": _node_icon(node),
+        "rows": rows,
+        "latest": latest,
+        "payload": payload,
+        "raw_allowed": raw_allowed,
+        "can_retry": latest is not None
+        and latest.status == StepRun.Status.FAILED
+        and execution.status in (ExecutionRun.Status.FAILED, ExecutionRun.Status.RUNNING),
+        "can_resume": node.get("type") != "trigger"
+        and execution.status in (ExecutionRun.Status.FAILED, ExecutionRun.Status.SUCCEEDED),
+    }
+    return render(request, "studio/explorer/step_panel.html", context)
+
+
+def _act(request: HttpRequest, execution: ExecutionRun, action: str) -> tuple[bool, str]:
+    node_id = request.POST.get("node_id", "")
+    user = request.user
+    try:
+        if action == "retry":
+            retry_step(run=execution, node_id=node_id, actor=user)  # type: ignore[arg-type]
+            message = f"Retrying step {node_id!r}."
+        elif action == "resume":
+            resume_run(run=execution, from_node=node_id, actor=user)  # type: ignore[arg-type]
+            message = f"Resuming the run from step {node_id!r}."
+        else:
+            cancel_run(run=execution, actor=user)  # type: ignore[arg-type]
+            message = "The run was cancelled."
+    except AutomateError as exc:
+        return False, exc.message
+    # These changes send no engine signal; tell the watchers ourselves.
+    publish_run(execution.pk, reason=action)
+    return True, message
+
+
+def _action_view(action: str) -> Any:
+    @studio_view
+    @require_POST
+    def view(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
+        execution = run_or_404(request, run_id)
+        ok, message = _act(request, execution, action)
+        if getattr(request, "htmx", False):
+            return render(
+                request,
+                "studio/explorer/action_result.html",
+                {"ok": ok, "message": message},
+            )
+        (messages.success if ok else messages.error)(request, message)
+        return redirect("studio:run", run_id=execution.pk)
+
+    view.__name__ = view.__qualname__ = f"{action}_run"
+    view.__doc__ = f"POST: {action} (the service writes the audit entry)."
+    return view
+
+
+retry = _action_view("retry")
+resume = _action_view("resume")
+cancel = _action_view("cancel")

@@ -1,0 +1,173 @@
+"""The rule tester: edit the trigger's rule, test it on a payload, backtest it, save it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_GET, require_POST
+
+from automate.governance.redaction import redact
+from automate.rules import RuleError, compile_rule
+from automate.workflows.models import Workflow
+from studio import services
+from studio.access import studio_view
+from studio.views.common import draft_changed, event_of, panel, parse_json, pretty, workflow_or_404
+
+TAB = "studio/partials/rules.html"
+CHECK = "studio/partials/rule_check.html"
+EXPLAIN = "studio/partials/rule_explain.html"
+BACKTEST = "studio/partials/rule_backtest.html"
+SAVED = "studio/partials/rule_saved.html"
+
+
+def _rule_from(request: HttpRequest) -> tuple[Any, str, str]:
+    """``(rule, error, path)`` from the posted ``rule_spec`` text; blank is the empty rule."""
+    text = request.POST.get("rule_spec", "").strip()
+    if not text:
+        return {}, "", ""
+    rule, problem = parse_json(text, "The rule")
+    if problem:
+        return None, problem, ""
+    try:
+        compile_rule(rule or None)
+    except RuleError as exc:
+        where = exc.path or "the root"
+        return None, f"The rule is not valid JSONLogic at {where}: {exc.reason}.", exc.path
+    return rule, "", ""
+
+
+def _with_shown_values(node: dict[str, Any]) -> dict[str, Any]:
+    """The explain tree with each node's value as short, redacted JSON (``shown``)."""
+    text = json.dumps(redact(node.get("value")), ensure_ascii=False)
+    node["shown"] = text if len(text) <= 80 else text[:79] + "…"
+    for child in node.get("children") or []:
+        _with_shown_values(child)
+    return node
+
+
+def _event_label(workflow: Workflow) -> str:
+    spec = workflow.draft_trigger_spec if isinstance(workflow.draft_trigger_spec, dict) else {}
+    return str(spec.get("event_type") or "")
+
+
+@studio_view
+@require_GET
+def rules_tab(request: HttpRequest, workflow_id: int) -> HttpResponse:
+    """The Rules tab: the rule editor, the tester and the backtest."""
+    workflow = workflow_or_404(request, workflow_id)
+    recent = list(services.trigger_events(workflow)[: services.RECENT_EVENTS])
+    try:
+        compile_rule(workflow.draft_rule_spec or None)
+        error, path = "", ""
+    except RuleError as exc:
+        error = f"The saved rule is not valid JSONLogic at {exc.path or 'the root'}: {exc.reason}."
+        path = exc.path
+    return panel(
+        request,
+        TAB,
+        {
+            "workflow": workflow,
+            "rule_text": pretty(workflow.draft_rule_spec or {}),
+            "event_type": _event_label(workflow),
+            "recent_events": recent,
+            "sample_payload": pretty(redact(recent[0].payload)) if recent else "{}",
+            "default_limit": services.DEFAULT_BACKTEST,
+            "max_limit": services.MAX_BACKTEST,
+            "error": error,
+            "path": path,
+        },
+    )
+
+
+@studio_view
+@require_POST
+def rules_validate(request: HttpRequest, workflow_id: int) -> HttpResponse:
+    """As-you-type check of the rule text."""
+    workflow = workflow_or_404(request, workflow_id)
+    _, error, path = _rule_from(request)
+    return panel(request, CHECK, {"workflow": workflow, "error": error, "path": path})
+
+
+@studio_view
+@require_POST
+def rules_test(request: HttpRequest, workflow_id: int) -> HttpResponse:
+    """Explain the rule on a pasted payload or one of the recent events."""
+    workflow = workflow_or_404(request, workflow_id)
+    context: dict[str, Any] = {"workflow": workflow}
+    rule, error, _ = _rule_from(request)
+    if error:
+        return panel(request, EXPLAIN, {**context, "error": error})
+    event_id = request.POST.get("event_id", "").strip()
+    if event_id:
+        event = event_of(workflow, event_id)
+        if event is None:
+            return panel(
+                request, EXPLAIN, {**context, "error": "That event does not exist any more."}
+            )
+        payload: Any = event.payload
+        context["event"] = event
+    else:
+        payload, problem = parse_json(
+            request.POST.get("payload", "").strip() or "{}", "The test payload"
+        )
+        if problem:
+            return panel(request, EXPLAIN, {**context, "error": problem})
+    tree = _with_shown_values(compile_rule(rule or None).explain(payload))
+    return panel(request, EXPLAIN, {**context, "tree": tree, "matched": tree["passed"]})
+
+
+@studio_view
+@require_POST
+def rules_backtest(request: HttpRequest, workflow_id: int) -> HttpResponse:
+    """How many of the last N events of the trigger's type the rule would have matched."""
+    workflow = workflow_or_404(request, workflow_id)
+    context: dict[str, Any] = {"workflow": workflow, "max_limit": services.MAX_BACKTEST}
+    rule, error, _ = _rule_from(request)
+    if error:
+        return panel(request, BACKTEST, {**context, "error": error})
+    text = request.POST.get("limit", "").strip() or str(services.DEFAULT_BACKTEST)
+    try:
+        limit = int(text)
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= services.MAX_BACKTEST:
+        return panel(
+            request,
+            BACKTEST,
+            {
+                **context,
+                "error": "Events to check must be a whole number from 1 to "
+                f"{services.MAX_BACKTEST}.",
+            },
+        )
+    if not _event_label(workflow):
+        return panel(
+            request,
+            BACKTEST,
+            {
+                **context,
+                "error": "Set the trigger's event type first: the backtest replays "
+                "events of that type.",
+            },
+        )
+    result = services.backtest(workflow=workflow, rule_spec=rule, limit=limit)
+    return panel(
+        request,
+        BACKTEST,
+        {**context, "result": result, "limit": limit, "event_type": _event_label(workflow)},
+    )
+
+
+@studio_view
+@require_POST
+def rules_save(request: HttpRequest, workflow_id: int) -> HttpResponse:
+    """Store the rule in the draft (only a valid rule is stored)."""
+    workflow = workflow_or_404(request, workflow_id)
+    rule, error, path = _rule_from(request)
+    if error:
+        return panel(request, SAVED, {"workflow": workflow, "error": error, "path": path})
+    workflow = services.save_rule(workflow=workflow, rule_spec=rule)
+    response = panel(request, SAVED, {"workflow": workflow, "saved": True})
+    return draft_changed(response, workflow)

@@ -1,0 +1,155 @@
+"""Publish, version history, diff between versions (or the draft), and rollback."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
+
+from automate.exceptions import AutomateError, NotFoundError
+from automate.workflows.exceptions import WorkflowValidationError
+from automate.workflows.models import Workflow, WorkflowVersion
+from studio import services
+from studio.access import studio_view
+from studio.views.common import draft_changed, panel, workflow_or_404
+
+PUBLISH = "studio/partials/publish_result.html"
+HISTORY = "studio/partials/history.html"
+DIFF = "studio/partials/diff.html"
+
+
+def _problems_response(
+    request: HttpRequest,
+    workflow: Workflow,
+    problems: list[dict[str, str]],
+    template: str,
+    context: dict[str, Any],
+) -> HttpResponse:
+    by_node: dict[str, list[str]] = {}
+    for problem in problems:
+        if problem.get("node_id"):
+            by_node.setdefault(problem["node_id"], []).append(problem["message"])
+    response = panel(request, template, {**context, "workflow": workflow, "problems": problems})
+    return trigger_client_event(response, "automate:problems", by_node)
+
+
+def _published_response(
+    request: HttpRequest,
+    workflow: Workflow,
+    version: WorkflowVersion,
+    template: str,
+    context: dict[str, Any],
+) -> HttpResponse:
+    workflow.refresh_from_db()
+    response = panel(request, template, {**context, "workflow": workflow, "version": version})
+    trigger_client_event(response, "automate:published", {"version": version.version_num})
+    trigger_client_event(response, "automate:problems", {})
+    return response
+
+
+@studio_view
+@require_POST
+def publish(request: HttpRequest, workflow_id: int) -> HttpResponse:
+    """Validate the draft and publish it as the next version."""
+    workflow = workflow_or_404(request, workflow_id)
+    notes = request.POST.get("notes", "").strip()[:2000]
+    try:
+        version = services.publish(workflow=workflow, published_by=request.user, notes=notes)  # type: ignore[arg-type]
+    except WorkflowValidationError as exc:
+        return _problems_response(request, workflow, exc.problems, PUBLISH, {})
+    return _published_response(request, workflow, version, PUBLISH, {})
+
+
+def _history_context(workflow: Workflow) -> dict[str, Any]:
+    versions = list(
+        WorkflowVersion.objects.filter(workflow=workflow, published_at__isnull=False)
+        .select_related("published_by")
+        .order_by("-version_num")
+    )
+    return {"workflow": workflow, "versions": versions, "live_id": workflow.live_version_id}
+
+
+@studio_view
+@require_GET
+def history(request: HttpRequest, workflow_id: int) -> HttpResponse:
+    """The published versions, newest first, the live one marked."""
+    workflow = workflow_or_404(request, workflow_id)
+    return panel(request, HISTORY, _history_context(workflow))
+
+
+def _definition(workflow: Workflow, which: str) -> tuple[dict[str, Any], str]:
+    """The definition named ``which`` ("draft", "live" or a version number) and its title."""
+    if which == "draft":
+        return (
+            {
+                "trigger_spec": workflow.draft_trigger_spec,
+                "rule_spec": workflow.draft_rule_spec,
+                "graph": workflow.draft_graph,
+            },
+            "the draft",
+        )
+    if which == "live":
+        version = workflow.live_version
+        if version is None:
+            return {"trigger_spec": {}, "rule_spec": {}, "graph": {}}, "nothing published"
+    else:
+        try:
+            number = int(which)
+        except ValueError:
+            raise NotFoundError(
+                f"{which!r} is not a version: use a number, 'draft' or 'live'."
+            ) from None
+        version = WorkflowVersion.objects.filter(workflow=workflow, version_num=number).first()
+        if version is None:
+            raise NotFoundError(f"Version {number} of this workflow does not exist.")
+    return (
+        {
+            "trigger_spec": version.trigger_spec,
+            "rule_spec": version.rule_spec,
+            "graph": version.graph,
+        },
+        f"v{version.version_num}",
+    )
+
+
+@studio_view
+@require_GET
+def diff(request: HttpRequest, workflow_id: int) -> HttpResponse:
+    """What changed between two versions: ``?a=N&b=M`` (``draft``/``live`` too; by
+    default live → draft)."""
+    workflow = workflow_or_404(request, workflow_id)
+    a, b = request.GET.get("a", "live").strip(), request.GET.get("b", "draft").strip()
+    context: dict[str, Any] = {"workflow": workflow, "a": a, "b": b}
+    try:
+        before, context["a_title"] = _definition(workflow, a)
+        after, context["b_title"] = _definition(workflow, b)
+    except NotFoundError as exc:
+        return panel(request, DIFF, {**context, "error": exc.message})
+    result = services.diff_definitions(before, after)
+    context["diff"] = result
+    if result.rule_changed:
+        context["rule_before"] = json.dumps(result.rule_before, ensure_ascii=False)
+        context["rule_after"] = json.dumps(result.rule_after, ensure_ascii=False)
+    return panel(request, DIFF, context)
+
+
+@studio_view
+@require_POST
+def rollback(request: HttpRequest, workflow_id: int, version_num: int) -> HttpResponse:
+    """Publish a copy of version N as a new version (the draft becomes it too)."""
+    workflow = workflow_or_404(request, workflow_id)
+    try:
+        version = services.rollback(workflow=workflow, version_num=version_num, actor=request.user)  # type: ignore[arg-type]
+    except WorkflowValidationError as exc:
+        context = {**_history_context(workflow), "rollback_of": version_num}
+        return _problems_response(request, workflow, exc.problems, HISTORY, context)
+    except AutomateError as exc:
+        context = {**_history_context(workflow), "error": exc.message}
+        return panel(request, HISTORY, context)
+    workflow.refresh_from_db()
+    context = {**_history_context(workflow), "rolled_back_from": version_num}
+    response = _published_response(request, workflow, version, HISTORY, context)
+    return draft_changed(response, workflow)

@@ -1,0 +1,93 @@
+"""The live explorer over channels-redis, as production runs it (several daphne processes).
+
+Needs Redis on 127.0.0.1:6379. Skipped with a reason when it does not answer, except under
+CI=true, where a missing Redis is a failure.
+"""
+
+import os
+import socket
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.test import override_settings
+
+from automate.execution.models import ExecutionRun
+from automate.execution.services import retry_step
+from automate.runtime import emit_event
+from tests.factories import make_published, make_user
+from tests.integration.realtime.conftest import frames_until, open_socket
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+REDIS = ("127.0.0.1", 6379)
+LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            "hosts": [f"redis://{REDIS[0]}:{REDIS[1]}/0"],
+            # Other test runs may share this Redis: keep our channels and groups apart.
+            "prefix": f"automate-test-{os.getpid()}",
+        },
+    }
+}
+
+
+def redis_answers():
+    try:
+        with socket.create_connection(REDIS, timeout=1) as conn:
+            conn.sendall(b"PING\r\n")
+            return conn.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def redis_layer():
+    if not redis_answers():
+        if os.environ.get("CI") == "true":
+            pytest.fail("Redis does not answer on 127.0.0.1:6379 (required under CI=true).")
+        pytest.skip("Redis does not answer on 127.0.0.1:6379; start it to run this test.")
+    with override_settings(CHANNEL_LAYERS=LAYERS):
+        yield
+
+
+async def test_frames_travel_through_redis(redis_layer):
+    layer = get_channel_layer()
+    assert type(layer).__name__ == "RedisChannelLayer"
+
+    @database_sync_to_async
+    def failed_run():
+        make_published(
+            slug="wf",
+            rule_spec={},
+            trigger_spec={"event_type": "invoice.paid"},
+            graph={
+                "nodes": [
+                    {"id": "trigger", "type": "trigger"},
+                    {
+                        "id": "a",
+                        "type": "action",
+                        "connector": "testkit",
+                        "action": "fail",
+                        "inputs": {"retryable": False, "times": 1},
+                    },
+                ],
+                "edges": [{"source": "trigger", "target": "a"}],
+            },
+        )
+        emit_event("invoice.paid", {})
+        return ExecutionRun.objects.get(), make_user(staff=True)
+
+    run, user = await failed_run()
+    page = await open_socket(f"/ws/runs/{run.pk}/", user)
+    try:
+        snapshot = await page.receive_json_from(timeout=5)
+        assert snapshot["run"]["status"] == "failed"
+        await database_sync_to_async(retry_step)(run=run, node_id="a", actor=user)
+        frames = await frames_until(page, lambda f: f["run"]["status"] == "succeeded")
+        assert {s["node_id"]: s["status"] for s in frames[-1]["steps"]}["a"] == "succeeded"
+    finally:
+        await page.disconnect()
+        await layer.flush()
+        await layer.close_pools()
