@@ -15,7 +15,8 @@ def test_log_in_and_see_the_demo_workflow_and_events(live_site, page):
     page.fill("#id_username", live_site.username)
     page.fill("#id_password", "wrong-password")
     page.click("input[type=submit]")
-    assert page.locator(".errornote").is_visible()
+    page.wait_for_selector(".errornote", timeout=15_000)
+    assert "correct username and password" in page.locator(".errornote").inner_text()
 
     page.fill("#id_password", live_site.password)
     page.click("input[type=submit]")
