@@ -258,3 +258,66 @@ def explorer_flow(site: Any, page: Any, tmp_path: Path) -> None:
 
 def test_a_failed_step_turns_red_live_and_green_after_retry(live_site, page, tmp_path):
     explorer_flow(live_site, page, tmp_path)
+
+
+def test_a_branching_workflow_without_positions_is_laid_out_and_shows_skips(
+    live_site, page, tmp_path
+):
+    document = {
+        "slug": "e2e-explorer-branches",
+        "name": "Explorer e2e: branches",
+        "trigger_spec": {"event_type": "e2e.branches"},
+        "graph": {
+            "nodes": [
+                {"id": "trigger", "type": "trigger", "label": "Invoice paid"},
+                {
+                    "id": "is_big",
+                    "type": "condition",
+                    "label": "Amount over 1000?",
+                    "condition": {">": [{"var": "event.payload.amount"}, 1000]},
+                },
+                {"id": "vip", "type": "transform", "label": "VIP path", "inputs": {"x": 1}},
+                {"id": "normal", "type": "transform", "label": "Normal path", "inputs": {"x": 2}},
+                {"id": "after_normal", "type": "transform", "label": "Then this", "inputs": {}},
+                {"id": "join", "type": "merge", "label": "Join"},
+            ],
+            "edges": [
+                {"source": "trigger", "target": "is_big"},
+                {"source": "is_big", "target": "vip", "branch": "true"},
+                {"source": "is_big", "target": "normal", "branch": "false"},
+                {"source": "normal", "target": "after_normal"},
+                {"source": "vip", "target": "join"},
+                {"source": "after_normal", "target": "join"},
+            ],
+        },
+    }
+    path = tmp_path / "branches.json"
+    path.write_text(json.dumps(document))
+    live_site.manage("automate_import", "--file", str(path), "--publish")
+    login(live_site, page)
+    token = base64.b64encode(f"{live_site.username}:{live_site.password}".encode()).decode()
+    request = urllib.request.Request(
+        f"{live_site.url}/api/v1/events/",
+        data=json.dumps({"type": "e2e.branches", "payload": {"amount": 5000}}).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Basic {token}"},
+        method="POST",
+    )
+    urllib.request.urlopen(request, timeout=10).read()
+    page.goto(f"{live_site.url}/studio/runs/?status=succeeded")
+    row = page.locator("#runs-body tr", has_text="Explorer e2e: branches")
+    deadline = time.monotonic() + 15
+    while row.count() == 0 and time.monotonic() < deadline:
+        time.sleep(0.5)
+        page.reload()
+    row.first.locator("a.strong").click()
+    page.wait_for_selector("#run-status.status-succeeded")
+    wait_node(page, "vip", "succeeded")
+    wait_node(page, "normal", "skipped")
+    wait_node(page, "join", "succeeded")
+    # Laid out left to right by dagre: every node is drawn inside the canvas.
+    box = page.locator("#run-canvas").bounding_box()
+    for node in ("trigger", "is_big", "vip", "normal", "after_normal", "join"):
+        nb = page.locator(f'[data-cell-id="{node}"]').bounding_box()
+        assert box["x"] <= nb["x"]
+        assert nb["x"] + nb["width"] <= box["x"] + box["width"] + 1
+    screenshot(page, "35-run-branches-dagre")

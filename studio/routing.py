@@ -4,14 +4,9 @@ from typing import Any
 
 from django.urls import path
 
-from automate import realtime
 from studio import consumers
 
 websocket_urlpatterns: list[Any] = [
     path("ws/runs/", consumers.RunsConsumer.as_asgi()),
     path("ws/runs/<uuid:run_id>/", consumers.RunConsumer.as_asgi()),
 ]
-
-# The server that serves these websockets must publish to them. Idempotent; the engine's
-# AppConfig.ready() also calls it, so worker processes publish too (with Redis).
-realtime.connect()

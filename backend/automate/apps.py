@@ -19,3 +19,8 @@ class AutomateConfig(AppConfig):
         from automate.triggers.model_events import track_configured
 
         track_configured(getattr(settings, "DJANGO_AUTOMATE", {}).get("MODEL_EVENTS", []))
+
+        from automate.realtime import connect as connect_realtime
+
+        # State changes reach the live explorer from every process (workers included).
+        connect_realtime()

@@ -36,16 +36,33 @@ def request_trace_id(request: HttpRequest | None) -> str:
 
 
 def error_body(
-    code: str, message: str, details: dict[str, Any] | None, trace_id: str
+    code: str,
+    message: str,
+    details: dict[str, Any] | None,
+    trace_id: str,
+    *,
+    field_messages: bool = False,
 ) -> dict[str, Any]:
-    from automate.governance.redaction import redact
+    """The error shape; details are redacted (``field_messages``: only secret-looking
+    values inside our own validation messages, so a field named ``dedupe_key`` keeps its
+    message)."""
+    from automate.governance.redaction import redact, redact_text
 
-    return {
-        "code": code,
-        "message": message,
-        "details": redact(details or {}),
-        "trace_id": trace_id,
-    }
+    if field_messages:
+        shown: Any = _redact_strings(details or {}, redact_text)
+    else:
+        shown = redact(details or {})
+    return {"code": code, "message": message, "details": shown, "trace_id": trace_id}
+
+
+def _redact_strings(value: Any, redact_text: Any) -> Any:
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {k: _redact_strings(v, redact_text) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact_strings(v, redact_text) for v in value]
+    return value
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -55,17 +72,24 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, AutomateError):
         body = error_body(exc.code, exc.message, exc.details, trace_id)
         return Response(body, status=exc.http_status)
+    if isinstance(exc, RecursionError):  # JSON nested deeper than the parser can go
+        return Response(
+            error_body("malformed_request", "The JSON is nested too deeply.", {}, trace_id),
+            status=400,
+        )
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = drf_exceptions.PermissionDenied()
     if isinstance(exc, drf_exceptions.APIException):
         code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "request_error")
-        if isinstance(exc, drf_exceptions.ValidationError):
+        validation = isinstance(exc, drf_exceptions.ValidationError)
+        if validation:
             message, details = "The request is invalid.", {"fields": exc.detail}
         else:
             message, details = str(exc.detail), {}
-        response = Response(error_body(code, message, details, trace_id), status=exc.status_code)
+        body = error_body(code, message, details, trace_id, field_messages=validation)
+        response = Response(body, status=exc.status_code)
         wait = getattr(exc, "wait", None)
         if isinstance(exc, drf_exceptions.Throttled) and wait is not None:
             response["Retry-After"] = str(int(wait) + 1)

@@ -80,7 +80,7 @@ def record_event(
 
 
 def _announce(event: Event) -> None:
-    from automate.signals import event_received
+    from automate.signals import event_received, send
 
     logger.debug(
         "Event %s received: %s from %s",
@@ -89,4 +89,4 @@ def _announce(event: Event) -> None:
         event.source,
         extra={"event_id": str(event.id), "trace_id": event.trace_id},
     )
-    event_received.send(sender=Event, event=event)
+    send(event_received, sender=Event, event=event)

@@ -11,15 +11,46 @@ from automate.events.exceptions import InvalidEventError
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/\-]{0,199}$")
 
 
+_MAX_LENGTH = {"type": 200, "source": 100}
+
+
 def check_name(kind: str, value: Any) -> str:
-    """An event type or source: 1-200 characters of letters, digits and ``_ . : / -``."""
-    if not isinstance(value, str) or not _NAME.match(value):
+    """An event type (1-200) or source (1-100): letters, digits and ``_ . : / -``."""
+    limit = _MAX_LENGTH.get(kind, 200)
+    if not isinstance(value, str) or not _NAME.match(value) or len(value) > limit:
         raise InvalidEventError(
-            f"Event {kind} must be 1-200 characters of letters, digits and '_.:/-', "
-            f"starting with a letter or digit; got {value!r}.",
+            f"Event {kind} must be 1-{limit} characters of letters, digits and '_.:/-', "
+            f"starting with a letter or digit; got {value!r:.80}.",
             details={"field": kind},
         )
     return value
+
+
+def _bad_text(value: Any, path: str, depth: int = 0) -> str | None:
+    """The path of the first string (or key) no database can store: NUL, lone surrogates."""
+    if depth > 64:
+        return path or "payload"
+    if isinstance(value, str):
+        if "\x00" in value:
+            return path or "payload"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path or "payload"
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _bad_text(key, f"{path}.{key!s:.40}", depth + 1) or _bad_text(
+                item, f"{path}.{key!s:.40}", depth + 1
+            )
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _bad_text(item, f"{path}[{index}]", depth + 1)
+            if found:
+                return found
+    return None
 
 
 def check_payload(payload: Any, *, max_bytes: int) -> dict[str, Any]:
@@ -31,6 +62,10 @@ def check_payload(payload: Any, *, max_bytes: int) -> dict[str, Any]:
         )
     try:
         encoded = json.dumps(payload, allow_nan=False, separators=(",", ":"))
+    except RecursionError:
+        raise InvalidEventError(
+            "Event payload is nested too deeply.", details={"field": "payload"}
+        ) from None
     except (TypeError, ValueError) as exc:
         raise InvalidEventError(
             f"Event payload is not valid JSON: {exc}.", details={"field": "payload"}
@@ -45,6 +80,13 @@ def check_payload(payload: Any, *, max_bytes: int) -> dict[str, Any]:
         )
     # Round-trip so what is stored is exactly what JSON can hold (tuples become lists, …).
     result: dict[str, Any] = json.loads(encoded)
+    bad = _bad_text(result, "payload")
+    if bad:
+        raise InvalidEventError(
+            f"Event payload holds text no database can store (a NUL character, an unpaired "
+            f"surrogate, or nesting deeper than 64) at {bad}.",
+            details={"field": "payload", "path": bad},
+        )
     return result
 
 

@@ -48,10 +48,12 @@ class OutboxReaper:
                 last_error="Lease expired: the worker holding this job stopped answering.",
                 updated_at=now,
             )
-            if exhausted:
-                from automate.execution.runner import fail_runs_of_dead_jobs
+        if exhausted:
+            # After the job update commits, so locks are taken run-first like everywhere else.
+            from automate.execution.runner import fail_runs_of_dead_jobs
 
-                fail_runs_of_dead_jobs(exhausted)
+            buried = OutboxJob.objects.filter(pk__in=exhausted, status=Status.DEAD, updated_at=now)
+            fail_runs_of_dead_jobs(buried.values_list("pk", flat=True))
         if dead or returned:
             logger.warning("Reaper returned %d stale jobs and dead-lettered %d", returned, dead)
         return dead + returned

@@ -16,7 +16,8 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.db import connections, transaction
@@ -244,6 +245,15 @@ def advance_run(
     if decision.ready:
         OutboxJob.objects.bulk_create([_step_job(run, graph.nodes[n]) for n in decision.ready])
         jobs_written()
+    if decision.finished and decision.failed and run.status == RunStatus.RUNNING:
+        # A retry or resume left a node that failed or never ran: the run cannot finish.
+        stopped = sorted(
+            node_id
+            for node_id, state in states.items()
+            if state.status in (NodeStatus.FAILED, NodeStatus.CANCELLED)
+        )
+        fail_run(run, f"Steps {', '.join(stopped)} did not succeed.", now=now)
+        return
     if decision.finished and not decision.failed and run.status == RunStatus.RUNNING:
         leaves = [n for n in graph.nodes if not graph.outgoing(n)]
         run.status = RunStatus.SUCCEEDED
@@ -256,22 +266,60 @@ def advance_run(
         run.save(update_fields=["status", "finished_at", "outputs"])
         finished = run
         transaction.on_commit(
-            lambda: signals.workflow_completed.send(sender=ExecutionRun, execution=finished)
+            lambda: signals.send(
+                signals.workflow_completed, sender=ExecutionRun, execution=finished
+            )
         )
+
+
+def fail_run(run: ExecutionRun, error: str, *, now: datetime | None = None) -> None:
+    """Mark a running run failed (inside a transaction holding its row) and tell receivers
+    after commit."""
+    run.status = RunStatus.FAILED
+    run.error = error
+    run.finished_at = now or timezone.now()
+    run.save(update_fields=["status", "error", "finished_at"])
+    failed = run
+    transaction.on_commit(
+        lambda: signals.send(
+            signals.workflow_failed, sender=ExecutionRun, execution=failed, error=error
+        )
+    )
 
 
 def fail_runs_of_dead_jobs(job_ids: Iterable[int]) -> None:
-    """Runs whose step job went dead outside a step (worker lost every time) fail."""
-    now = timezone.now()
+    """Runs whose step job went dead outside a step (its workers kept dying) fail."""
     for job in OutboxJob.objects.filter(pk__in=list(job_ids), kind=OutboxJob.Kind.STEP):
         if job.run_id is None:
             continue
-        StepRun.objects.filter(
-            run_id=job.run_id, node_id=job.node_id, status=StepStatus.RUNNING
-        ).update(status=StepStatus.FAILED, error=job.last_error, finished_at=now)
-        ExecutionRun.objects.filter(pk=job.run_id, status=RunStatus.RUNNING).update(
-            status=RunStatus.FAILED, error=job.last_error, finished_at=now
-        )
+        with transaction.atomic():
+            run = ExecutionRun.objects.select_for_update().filter(pk=job.run_id).first()
+            if run is None:
+                continue
+            now = timezone.now()
+            for step in StepRun.objects.filter(
+                run=run,
+                node_id=job.node_id,
+                status__in=[StepStatus.RUNNING, StepStatus.RETRYING],
+            ):
+                step.status = StepStatus.FAILED
+                step.error = job.last_error
+                step.finished_at = now
+                step.save(update_fields=["status", "error", "finished_at"])
+                closed = step
+                transaction.on_commit(
+                    partial(
+                        signals.send,
+                        signals.step_failed,
+                        sender=StepRun,
+                        step=closed,
+                        execution=run,
+                        error=job.last_error,
+                        will_retry=False,
+                    )
+                )
+            if run.status == RunStatus.RUNNING:
+                fail_run(run, f"Step {job.node_id!r} failed: {job.last_error}", now=now)
 
 
 # --- steps ---------------------------------------------------------------------------------
@@ -378,6 +426,11 @@ def run_step(job: OutboxJob, *, store: OutboxStore, worker_id: str) -> None:
         with transaction.atomic():
             if not (latest and latest.status == StepStatus.SUCCEEDED):
                 now = timezone.now()
+                StepRun.objects.filter(run=run, node_id=node.id, status=StepStatus.RUNNING).update(
+                    status=StepStatus.FAILED,
+                    error="The worker running this attempt stopped answering.",
+                    finished_at=now,
+                )
                 StepRun.objects.create(
                     run=run,
                     node_id=node.id,
@@ -409,7 +462,7 @@ def run_step(job: OutboxJob, *, store: OutboxStore, worker_id: str) -> None:
         inputs = _render_inputs(node, context, resolved)
         step.inputs = redact(inputs) if inputs is not None else {}
         step.save(force_insert=True)
-        signals.step_started.send(sender=StepRun, step=step, execution=run)
+        signals.send(signals.step_started, sender=StepRun, step=step, execution=run)
         output = _execute_node(
             node, run=run, step=step, context=context, inputs=inputs, secrets=resolved
         )
@@ -569,7 +622,9 @@ def _step_succeeded(
         if not store.mark_success(job.pk, worker_id):
             raise LeaseLostError(f"Lost the lease on step job {job.pk}.")
         transaction.on_commit(
-            lambda: signals.step_completed.send(sender=StepRun, step=step, execution=locked)
+            lambda: signals.send(
+                signals.step_completed, sender=StepRun, step=step, execution=locked
+            )
         )
 
 
@@ -615,23 +670,20 @@ def _step_failed(
             )
         else:
             if locked.status == RunStatus.RUNNING:
-                locked.status = RunStatus.FAILED
-                locked.error = f"Step {node.id!r} failed: {message}"
-                locked.finished_at = timezone.now()
-                locked.save(update_fields=["status", "error", "finished_at"])
-                failed_run = locked
-                transaction.on_commit(
-                    lambda: signals.workflow_failed.send(
-                        sender=ExecutionRun, execution=failed_run, error=message
-                    )
-                )
+                fail_run(locked, f"Step {node.id!r} failed: {message}")
+
             # DEAD when retries ran out; FAILED when retrying could not help.
             marked = store.mark_failed(job.pk, worker_id, message, dead=retryable)
         if not marked:
             raise LeaseLostError(f"Lost the lease on step job {job.pk}.")
         transaction.on_commit(
-            lambda: signals.step_failed.send(
-                sender=StepRun, step=step, execution=locked, error=message, will_retry=will_retry
+            lambda: signals.send(
+                signals.step_failed,
+                sender=StepRun,
+                step=step,
+                execution=locked,
+                error=message,
+                will_retry=will_retry,
             )
         )
     logger.warning(

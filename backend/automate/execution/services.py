@@ -65,7 +65,7 @@ def start_run(*, event: Event, version: WorkflowVersion) -> tuple[ExecutionRun, 
             duration_ms=0,
         )
         transaction.on_commit(
-            lambda: signals.workflow_started.send(sender=ExecutionRun, execution=run)
+            lambda: signals.send(signals.workflow_started, sender=ExecutionRun, execution=run)
         )
         states = {graph.trigger_id: NodeState(status=NodeStatus.SUCCEEDED)}
         advance_run(run, graph, known=(states, {graph.trigger_id: trigger}))
@@ -77,6 +77,10 @@ def _revive(run: ExecutionRun) -> None:
     run.error = ""
     run.finished_at = None
     run.save(update_fields=["status", "error", "finished_at"])
+    revived = run
+    transaction.on_commit(
+        lambda: signals.send(signals.workflow_resumed, sender=ExecutionRun, execution=revived)
+    )
 
 
 def replay_job(job: OutboxJob, *, actor: UserType | None = None) -> OutboxJob:
@@ -85,6 +89,12 @@ def replay_job(job: OutboxJob, *, actor: UserType | None = None) -> OutboxJob:
     A step job's failed run is revived, so the run carries on from that step.
     """
     with transaction.atomic():
+        # Lock the run before the job, the order every other writer uses.
+        run = (
+            ExecutionRun.objects.select_for_update().get(pk=job.run_id)
+            if job.run_id is not None
+            else None
+        )
         job = OutboxJob.objects.select_for_update().get(pk=job.pk)
         if job.status not in DEAD_LETTER:
             raise RunStateError(
@@ -92,8 +102,7 @@ def replay_job(job: OutboxJob, *, actor: UserType | None = None) -> OutboxJob:
                 "can be replayed.",
                 details={"job": job.pk, "status": job.status},
             )
-        if job.run_id is not None:
-            run = ExecutionRun.objects.select_for_update().get(pk=job.run_id)
+        if run is not None:
             if run.status == RunStatus.CANCELLED:
                 raise RunStateError(
                     "The run was cancelled; its jobs cannot be replayed.",
@@ -153,6 +162,8 @@ def retry_step(*, run: ExecutionRun, node_id: str, actor: UserType | None = None
                 f"Step {node_id!r} has no failed job to retry.",
                 details={"run": str(run.pk), "node": node_id},
             )
+        # Siblings that were not run because the run had failed get planned again.
+        StepRun.objects.filter(run=run, status=StepRun.Status.CANCELLED).update(is_current=False)
         replay_job(job, actor=actor)
         audit.record(
             action="run.retry_step",
@@ -182,7 +193,12 @@ def resume_run(*, run: ExecutionRun, from_node: str, actor: UserType | None = No
                 f"The run is {run.status}; only a finished run can be resumed.",
                 details={"run": str(run.pk), "status": run.status},
             )
-        reset = {from_node} | graph.descendants(from_node)
+        not_run = set(
+            StepRun.objects.filter(
+                run=run, status=StepRun.Status.CANCELLED, is_current=True
+            ).values_list("node_id", flat=True)
+        )
+        reset = {from_node} | graph.descendants(from_node) | not_run
         StepRun.objects.filter(run=run, node_id__in=reset).update(is_current=False)
         # Dead letters of the re-run steps are superseded by the resume.
         OutboxJob.objects.filter(run=run, node_id__in=reset, status__in=DEAD_LETTER).update(
@@ -218,6 +234,12 @@ def cancel_run(*, run: ExecutionRun, actor: UserType | None = None) -> Execution
         run.status = RunStatus.CANCELLED
         run.finished_at = now
         run.save(update_fields=["status", "finished_at"])
+        cancelled = run
+        transaction.on_commit(
+            lambda: signals.send(
+                signals.workflow_cancelled, sender=ExecutionRun, execution=cancelled
+            )
+        )
         dropped = OutboxJob.objects.filter(run=run, status=JobStatus.PENDING).update(
             status=JobStatus.FAILED, last_error="The run was cancelled.", updated_at=now
         )

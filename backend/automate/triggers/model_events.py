@@ -56,8 +56,27 @@ def snapshot(instance: models.Model, tracking: Tracking) -> dict[str, Any]:
         if is_sensitive_key(model_field.name):
             continue
         fields[name] = model_field.value_from_object(instance)
-    result: dict[str, Any] = json.loads(json.dumps(fields, cls=DjangoJSONEncoder))
+    result: dict[str, Any] = json.loads(json.dumps(fields, cls=_SnapshotEncoder))
     return result
+
+
+class _SnapshotEncoder(DjangoJSONEncoder):
+    """Model values as JSON: files by name, binary data by size, anything else as text.
+
+    A snapshot must never fail: it runs inside the host application's ``save()``.
+    """
+
+    def default(self, o: Any) -> Any:
+        from django.db.models.fields.files import FieldFile
+
+        if isinstance(o, FieldFile):
+            return o.name or None
+        if isinstance(o, bytes | bytearray | memoryview):
+            return {"bytes": len(o)}
+        try:
+            return super().default(o)
+        except TypeError:
+            return str(o)
 
 
 def _emit(instance: models.Model, what: str, update_fields: Iterable[str] | None) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -27,8 +28,6 @@ logger = logging.getLogger("automate.schedules")
 
 def fire_due_schedules(*, now: datetime | None = None) -> int:
     """Start the runs of every schedule tick that is due; returns how many started."""
-    from automate.triggers.models import ScheduleState
-
     now = now or timezone.now()
     started = 0
     versions = WorkflowVersion.objects.filter(
@@ -40,23 +39,33 @@ def fire_due_schedules(*, now: datetime | None = None) -> int:
         schedule = version.trigger_spec.get("schedule")
         if not isinstance(schedule, dict) or schedule_problems(schedule):
             continue
-        state = ScheduleState.objects.filter(workflow=version.workflow).first()
-        anchor = state.last_tick_at if state else version.published_at
-        assert anchor is not None
-        tick, count = due_ticks(
-            schedule["cron"], tz=schedule.get("timezone", "UTC"), after=anchor, now=now
-        )
-        if tick is None:
-            continue
-        on_time = now - tick < timedelta(
-            seconds=schedule.get("grace_seconds", DEFAULT_GRACE_SECONDS)
-        )
-        missed = count - 1 if on_time else count
-        if on_time or schedule.get("missed", "skip") == "run_once":
-            started += _fire(version, tick, missed=missed)
-        elif count:
-            logger.info("Schedule of %s skipped %d missed tick(s)", version.workflow.slug, count)
-        _advance(version, tick)
+        try:
+            started += _fire_schedule(version, schedule, now)
+        except Exception:  # one broken schedule must not stop the others
+            logger.exception("Schedule of workflow %s failed", version.workflow.slug)
+    return started
+
+
+def _fire_schedule(version: WorkflowVersion, schedule: dict[str, Any], now: datetime) -> int:
+    """Fire this schedule's due tick (if any) under its missed-tick policy."""
+    from automate.triggers.models import ScheduleState
+
+    state = ScheduleState.objects.filter(workflow=version.workflow).first()
+    anchor = state.last_tick_at if state else version.published_at
+    assert anchor is not None
+    tick, count = due_ticks(
+        schedule["cron"], tz=schedule.get("timezone", "UTC"), after=anchor, now=now
+    )
+    if tick is None:
+        return 0
+    grace = timedelta(seconds=schedule.get("grace_seconds", DEFAULT_GRACE_SECONDS))
+    on_time = now - tick < grace
+    started = 0
+    if on_time or schedule.get("missed", "skip") == "run_once":
+        started = _fire(version, tick, missed=count - 1 if on_time else count)
+    else:
+        logger.info("Schedule of %s skipped %d missed tick(s)", version.workflow.slug, count)
+    _advance(version, tick)
     return started
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Mapping
 
@@ -26,6 +27,22 @@ def _hex_hmac(secret: str, message: bytes) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
+_HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+
+
+def _same(expected: str, given: str) -> bool:
+    """Constant-time comparison of two hex digests; anything not hex simply fails.
+
+    Headers arrive as latin-1 text and may hold anything: compare bytes, never ``str``
+    (``compare_digest`` refuses non-ASCII text), and never parse what is not a digest.
+    """
+    given = given.strip().lower()
+    if not _HEX_SHA256.fullmatch(given):
+        return False
+    return hmac.compare_digest(expected.encode(), given.encode())
+
+
 def _stripe(
     secret: str, headers: Mapping[str, str], body: bytes, now: float, tolerance: float
 ) -> bool:
@@ -40,20 +57,20 @@ def _stripe(
             timestamp = value
         elif key == "v1":
             candidates.append(value)
-    if timestamp is None or not timestamp.isdigit() or not candidates:
+    if timestamp is None or not _TIMESTAMP.fullmatch(timestamp) or not candidates:
         return False
     if abs(now - int(timestamp)) > tolerance:
         return False
     expected = _hex_hmac(secret, timestamp.encode() + b"." + body)
     # Stripe sends several v1 signatures while a secret is being rolled: any may match.
-    return any(hmac.compare_digest(expected, candidate) for candidate in candidates)
+    return any(_same(expected, candidate) for candidate in candidates[:8])
 
 
 def _github(secret: str, headers: Mapping[str, str], body: bytes) -> bool:
     header = _header(headers, "X-Hub-Signature-256")
     if not header or not header.startswith("sha256="):
         return False
-    return hmac.compare_digest("sha256=" + _hex_hmac(secret, body), header)
+    return _same(_hex_hmac(secret, body), header[len("sha256=") :])
 
 
 def _generic(secret: str, headers: Mapping[str, str], body: bytes, header_name: str) -> bool:
@@ -63,7 +80,7 @@ def _generic(secret: str, headers: Mapping[str, str], body: bytes, header_name: 
     signature = header.strip()
     if signature.lower().startswith("sha256="):
         signature = signature[len("sha256=") :]
-    return hmac.compare_digest(_hex_hmac(secret, body), signature.lower())
+    return _same(_hex_hmac(secret, body), signature)
 
 
 def verify_signature(

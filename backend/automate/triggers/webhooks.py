@@ -6,6 +6,7 @@ stored; the rate limit counts per tenant; a delivery seen before returns the fir
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from typing import Any
@@ -50,7 +51,15 @@ def _delivery_id(
         value = request.headers.get("X-GitHub-Delivery")
     else:
         value = request.headers.get("X-Delivery-Id") or request.headers.get("Idempotency-Key")
-    return f"hook:{endpoint.slug}:{value}"[:255] if value else None
+    if not value:
+        return None
+    key = f"hook:{endpoint.slug}:{value}"
+    # Hash long ids instead of cutting them, so two long ids never collide.
+    return (
+        key
+        if len(key) <= 255
+        else f"hook:{endpoint.slug}:sha256:" + hashlib.sha256(value.encode()).hexdigest()
+    )
 
 
 @csrf_exempt
@@ -62,19 +71,6 @@ def receive(request: HttpRequest, slug: str) -> JsonResponse:
     )
     if endpoint is None:
         return json_error(request, 404, "resource_not_found", f"No webhook endpoint {slug!r}.")
-
-    limit = conf.get("POLICY", "webhook_rate_limit_per_minute")
-    decision = hit(f"webhook:tenant:{endpoint.tenant_id}", limit=limit)
-    if not decision.allowed:
-        response = json_error(
-            request,
-            429,
-            "rate_limited",
-            f"More than {limit} webhooks this minute for this tenant; retry later.",
-            {"retry_after": decision.retry_after},
-        )
-        response["Retry-After"] = str(decision.retry_after)
-        return response
 
     body = request.body
     max_bytes = conf.get("RETENTION", "max_payload_bytes")
@@ -97,8 +93,24 @@ def receive(request: HttpRequest, slug: str) -> JsonResponse:
     ):
         return json_error(request, 401, "invalid_signature", "The signature does not verify.")
 
+    # Counted only for verified deliveries: strangers cannot use up a tenant's quota.
+    limit = conf.get("POLICY", "webhook_rate_limit_per_minute")
+    decision = hit(f"webhook:tenant:{endpoint.tenant_id}", limit=limit)
+    if not decision.allowed:
+        response = json_error(
+            request,
+            429,
+            "rate_limited",
+            f"More than {limit} webhooks this minute for this tenant; retry later.",
+            {"retry_after": decision.retry_after},
+        )
+        response["Retry-After"] = str(decision.retry_after)
+        return response
+
     try:
         payload = json.loads(body)
+    except RecursionError:
+        return json_error(request, 400, "malformed_request", "The body is nested too deeply.")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return json_error(request, 400, "malformed_request", f"The body is not JSON: {exc}.")
     if not isinstance(payload, dict):

@@ -83,7 +83,8 @@ def literal_secret_problems(*, graph: Any) -> list[dict[str, str]]:
     from automate.governance.secrets import is_secret_ref
 
     problems: list[dict[str, str]] = []
-    for node in (graph.get("nodes") or []) if isinstance(graph, dict) else []:
+    nodes = graph.get("nodes") if isinstance(graph, dict) else None
+    for node in nodes if isinstance(nodes, list) else []:
         if not isinstance(node, dict) or node.get("type") != "action":
             continue
         code, action = node.get("connector"), node.get("action")
@@ -121,8 +122,11 @@ def definition_problems(*, trigger_spec: Any, rule_spec: Any, graph: Any) -> lis
         field = problem.get("field", "")
         problems.append({**problem, "field": f"graph.{field}" if field else "graph"})
     problems.extend(literal_secret_problems(graph=graph))
-    for node in (graph.get("nodes") or []) if isinstance(graph, dict) else []:
-        code = node.get("connector") if isinstance(node, dict) else None
+    nodes = graph.get("nodes") if isinstance(graph, dict) else None
+    for node in nodes if isinstance(nodes, list) else []:
+        if not isinstance(node, dict):
+            continue  # graph_problems reports it
+        code = node.get("connector")
         if node.get("type") == "action" and isinstance(code, str) and not connector_allowed(code):
             problems.append(
                 {

@@ -104,3 +104,24 @@ def test_tenant_must_be_one_of_the_users(client):
 
 def test_health(client):
     assert client.get("/api/v1/health/").json() == {"status": "ok"}
+
+
+def test_pathological_json_is_a_400_not_a_500(api_client):
+    deep = '{"type": "x", "payload": ' + "[" * 50_000 + "]" * 50_000 + "}"
+    response = api_client.post(URL, deep, content_type="application/json")
+    assert response.status_code == 400
+    assert error_shape(response)["code"] == "malformed_request"
+    nul = api_client.post(
+        URL, {"type": "x", "payload": {"note": "a\x00b"}}, content_type="application/json"
+    )
+    assert nul.status_code == 400
+    assert error_shape(nul)["code"] == "invalid_event"
+    assert Event.objects.count() == 0
+
+
+def test_validation_messages_are_not_masked_for_fields_with_secret_sounding_names(api_client):
+    response = api_client.post(
+        URL, {"type": "x", "payload": {}, "dedupe_key": "k" * 300}, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert "255" in str(error_shape(response)["details"]["fields"]["dedupe_key"])

@@ -263,7 +263,7 @@ def test_exhausted_retries_go_dead_fail_the_run_and_can_be_replayed():
     assert (job.status, job.attempts) == ("DEAD", 3)
     assert run.status == "failed"
     assert "always" in run.error
-    assert failed == ["boom"]
+    assert failed == ["Step 'always' failed: boom"]
     assert not run.steps.filter(node_id="after").exists()
 
     # The fourth call succeeds: replaying the dead letter finishes the run.
@@ -429,3 +429,64 @@ def test_queued_steps_of_a_run_that_failed_are_recorded_as_not_run():
     assert sibling.status == "cancelled"
     assert sibling.error == "Not run: the run had failed before this step started."
     assert CALLS.total() == 1, "the sibling's connector was never called"
+
+
+def test_retrying_a_failed_step_also_runs_the_siblings_that_never_ran():
+    publish(
+        [
+            action("bad", "fail", retryable=False, times=1),
+            action("sibling"),
+            {"id": "join", "type": "merge"},
+        ],
+        [
+            edge("trigger", "bad"),
+            edge("trigger", "sibling"),
+            edge("bad", "join"),
+            edge("sibling", "join"),
+        ],
+    )
+    emit_event("invoice.paid", {})
+    run = ExecutionRun.objects.get()
+    assert run.status == "failed"
+    assert steps_of(run)["sibling"].status == "cancelled"
+
+    run = retry_step(run=run, node_id="bad")
+    assert run.status == "succeeded", "the run does not hang with nothing queued"
+    assert {n: s.status for n, s in steps_of(run).items()} == {
+        "trigger": "succeeded",
+        "bad": "succeeded",
+        "sibling": "succeeded",
+        "join": "succeeded",
+    }
+
+
+def test_resuming_past_a_node_that_failed_elsewhere_fails_the_run_instead_of_hanging():
+    publish(
+        [action("a"), action("bad", "fail", retryable=False)],
+        [edge("trigger", "a"), edge("trigger", "bad")],
+    )
+    emit_event("invoice.paid", {})
+    run = ExecutionRun.objects.get()
+    assert run.status == "failed"
+    run = resume_run(run=run, from_node="a")
+    assert run.status == "failed"
+    assert "bad" in run.error
+    assert not OutboxJob.objects.filter(status__in=["PENDING", "CLAIMED"]).exists()
+
+
+def test_a_signal_receiver_that_raises_does_not_fail_the_step(caplog):
+    def broken(sender, **kwargs):
+        raise RuntimeError("dashboard is down")
+
+    signals.step_started.connect(broken, dispatch_uid="t-broken")
+    signals.workflow_completed.connect(broken, dispatch_uid="t-broken-2")
+    try:
+        publish([action("a")], [edge("trigger", "a")])
+        emit_event("invoice.paid", {})
+    finally:
+        signals.step_started.disconnect(dispatch_uid="t-broken")
+        signals.workflow_completed.disconnect(dispatch_uid="t-broken-2")
+    run = ExecutionRun.objects.get()
+    assert run.status == "succeeded"
+    assert CALLS.total() == 1
+    assert "dashboard is down" in caplog.text

@@ -73,3 +73,38 @@ def test_unscheduled_and_inactive_workflows_are_ignored():
     version.workflow.save()
     make_published(slug="plain")
     assert fire_due_schedules(now=PUBLISHED + timedelta(minutes=10)) == 0
+
+
+def test_a_schedule_that_can_never_fire_is_refused_and_breaks_no_other():
+    from automate.triggers.cron import schedule_problems
+
+    assert schedule_problems({"cron": "0 0 30 2 *"})[0]["field"] == "trigger_spec.schedule.cron"
+    broken = scheduled(cron="*/10 * * * *")
+    spec = {**broken.trigger_spec, "schedule": {"cron": "0 0 30 2 *"}}
+    WorkflowVersion.objects.filter(pk=broken.pk).update(trigger_spec=spec)  # slipped past checks
+    ok = make_published(
+        slug="other",
+        rule_spec={},
+        trigger_spec={"event_type": "report.tick", "schedule": {"cron": "*/10 * * * *"}},
+        graph={"nodes": [{"id": "trigger", "type": "trigger"}], "edges": []},
+    )
+    WorkflowVersion.objects.filter(pk=ok.pk).update(published_at=PUBLISHED)
+    assert fire_due_schedules(now=PUBLISHED + timedelta(minutes=10)) == 1
+
+
+def test_run_once_after_a_week_down_fires_once_for_the_latest_tick():
+    version = make_published(
+        slug="every-minute",
+        rule_spec={},
+        trigger_spec={
+            "event_type": "report.tick",
+            "schedule": {"cron": "* * * * *", "missed": "run_once"},
+        },
+        graph={"nodes": [{"id": "trigger", "type": "trigger"}], "edges": []},
+    )
+    WorkflowVersion.objects.filter(pk=version.pk).update(published_at=PUBLISHED)
+    back = PUBLISHED + timedelta(days=8, seconds=75)
+    assert fire_due_schedules(now=back) == 1
+    assert fire_due_schedules(now=back + timedelta(seconds=5)) == 0
+    event = Event.objects.get()
+    assert event.payload["scheduled_for"] == (back - timedelta(seconds=back.second)).isoformat()

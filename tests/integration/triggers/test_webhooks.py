@@ -166,3 +166,18 @@ def test_the_rate_limit_answers_429_with_retry_after(client, stripe_endpoint):
     assert limited.json()["code"] == "rate_limited"
     assert Event.objects.count() == 3
     assert RateLimitWindow.objects.get().count == 6
+
+
+@override_settings(
+    DJANGO_AUTOMATE={"WORKER_MODE": "process", "POLICY": {"webhook_rate_limit_per_minute": 2}}
+)
+def test_unsigned_requests_do_not_use_up_the_tenants_quota(client, stripe_endpoint):
+    for _ in range(5):
+        forged = client.post(
+            "/hooks/stripe/",
+            json.dumps(INVOICE),
+            content_type="application/json",
+            headers={"Stripe-Signature": "t=1,v1=" + "0" * 64},
+        )
+        assert forged.status_code == 401
+    assert post_stripe(client, INVOICE).status_code == 202

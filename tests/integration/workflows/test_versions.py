@@ -159,3 +159,11 @@ def test_a_secret_field_holding_a_literal_cannot_be_published():
         workflow.save()
         publish_version(workflow=workflow)
     assert WorkflowVersion.objects.count() == 3
+
+
+def test_nonsense_graphs_are_problems_not_crashes():
+    from automate.workflows.services import definition_problems
+
+    for graph in ({"nodes": [1, "x"], "edges": []}, {"nodes": "abc", "edges": {}}, []):
+        problems = definition_problems(trigger_spec={"event_type": "a"}, rule_spec={}, graph=graph)
+        assert problems, graph

@@ -61,3 +61,52 @@ def test_trigger_matching():
     assert not trigger_matches(spec, event_type="invoice.created", source="stripe")
     assert trigger_matches({"event_type": "invoice.*"}, event_type="invoice.created", source="x")
     assert trigger_matches({"event_type": "*"}, event_type="anything", source="x")
+
+
+@pytest.mark.parametrize(
+    ("payload", "path"),
+    [
+        ({"note": "a\x00b"}, "payload.note"),
+        ({"items": ["ok", "\ud800"]}, "payload.items[1]"),
+        ({"a\x00": 1}, "payload.a\x00"),
+    ],
+)
+def test_text_no_database_can_store_is_refused_naming_where(payload, path):
+    with pytest.raises(InvalidEventError) as info:
+        check_payload(payload, max_bytes=10_000)
+    assert info.value.details["path"] == path
+
+
+def test_deeply_nested_payloads_are_refused():
+    deep: dict = {}
+    node = deep
+    for _ in range(100):
+        node["x"] = {}
+        node = node["x"]
+    with pytest.raises(InvalidEventError, match="nesting deeper than 64"):
+        check_payload(deep, max_bytes=1_000_000)
+
+
+def test_sources_are_at_most_100_characters():
+    assert check_name("source", "s" * 100)
+    with pytest.raises(InvalidEventError, match="1-100 characters"):
+        check_name("source", "s" * 101)
+
+
+def test_model_event_snapshots_never_fail_on_files_or_bytes():
+    import json
+
+    from django.db.models import FileField
+    from django.db.models.fields.files import FieldFile
+
+    from automate.triggers.model_events import _SnapshotEncoder
+
+    value = {
+        "doc": FieldFile(None, FileField(), "invoices/1.pdf"),
+        "blob": b"\x00\x01",
+        "x": object(),
+    }
+    encoded = json.loads(json.dumps(value, cls=_SnapshotEncoder))
+    assert encoded["doc"] == "invoices/1.pdf"
+    assert encoded["blob"] == {"bytes": 2}
+    assert encoded["x"].startswith("<object")

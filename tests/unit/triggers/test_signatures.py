@@ -76,3 +76,17 @@ def test_empty_secret_never_verifies_and_unknown_scheme_raises():
     )
     with pytest.raises(UnknownSchemeError, match="'md5'"):
         verify_signature("md5", SECRET, {}, BODY)
+
+
+@pytest.mark.parametrize(
+    ("scheme", "headers"),
+    [
+        ("stripe", {"Stripe-Signature": "t=\u00b2,v1=" + "0" * 64}),  # a digit isdigit() likes
+        ("stripe", {"Stripe-Signature": "t=" + "9" * 5000 + ",v1=" + "0" * 64}),
+        ("stripe", {"Stripe-Signature": f"t={NOW},v1=\u00e9"}),
+        ("github", {"X-Hub-Signature-256": "sha256=\u00e9\u00e9"}),
+        ("generic", {"X-Signature": "\u00e9"}),
+    ],
+)
+def test_malformed_headers_just_fail(scheme, headers):
+    assert verify_signature(scheme, SECRET, headers, BODY, now=NOW) is False
