@@ -133,6 +133,20 @@ def _retry_or_bury(job: OutboxJob, *, store: OutboxStore, worker_id: str, reason
             fail_runs_of_dead_jobs([job.pk])
 
 
+MAX_RETRY_DELAY_SECONDS = 7 * 24 * 3600
+
+
+def _finite_delay(value: Any) -> float:
+    """A retry delay in [0, one week]; nonsense (inf, NaN, huge, negative) is clamped."""
+    try:
+        seconds = float(value or 0)
+    except (TypeError, ValueError):
+        return 0.0
+    if seconds != seconds:  # NaN
+        return 0.0
+    return min(max(seconds, 0.0), MAX_RETRY_DELAY_SECONDS)
+
+
 def _describe(exc: BaseException) -> str:
     return redact_text(f"{type(exc).__name__}: {exc}")
 
@@ -391,6 +405,35 @@ def secret_names_in(inputs: Any) -> set[str]:
     return names
 
 
+_SINGLE_EXPRESSION = re.compile(r"\s*\{\{(?:(?!\}\}).)*\}\}\s*", re.S)
+
+
+def mask_secret_fields(raw: Any, rendered: Any) -> Any:
+    """``rendered`` with every value whose template reads a secret replaced by the mask.
+
+    Known-value masking only catches a secret spelled exactly as stored; a template can
+    slice it, upper-case it or reverse it (``{{ secrets.X[:8] }}``). So whatever a field
+    that reads a secret rendered to is never stored; and when the field is one expression
+    (its whole value is secret-derived), that value becomes a known value to mask anywhere.
+    """
+    from automate.governance.redaction import MASK, register_secret_value
+    from automate.governance.secrets import is_secret_ref
+
+    if is_secret_ref(raw) or (isinstance(raw, str) and _SECRET_NAME_IN_TEMPLATE.search(raw)):
+        # What it rendered to is secret-derived: mask it wherever else it shows up too
+        # (the connector's output, an error message, a log line).
+        if isinstance(rendered, str) and (
+            not isinstance(raw, str) or _SINGLE_EXPRESSION.fullmatch(raw)
+        ):
+            register_secret_value(rendered)
+        return MASK
+    if isinstance(raw, dict) and isinstance(rendered, dict):
+        return {k: mask_secret_fields(raw.get(k), v) for k, v in rendered.items()}
+    if isinstance(raw, list) and isinstance(rendered, list) and len(raw) == len(rendered):
+        return [mask_secret_fields(r, v) for r, v in zip(raw, rendered, strict=True)]
+    return rendered
+
+
 def _restricted_resolver(allowed: set[str], resolved: dict[str, str]) -> Callable[[Any], str]:
     from automate.governance.secrets import resolve, secret_ref_name
     from automate.templates import TemplateError
@@ -460,7 +503,11 @@ def run_step(job: OutboxJob, *, store: OutboxStore, worker_id: str) -> None:
     try:
         resolved: dict[str, str] = {}
         inputs = _render_inputs(node, context, resolved)
-        step.inputs = redact(inputs) if inputs is not None else {}
+        step.inputs = (
+            redact(mask_secret_fields(node.raw.get("inputs") or {}, inputs))
+            if inputs is not None
+            else {}
+        )
         step.save(force_insert=True)
         signals.send(signals.step_started, sender=StepRun, step=step, execution=run)
         output = _execute_node(
@@ -664,7 +711,7 @@ def _step_failed(
                     retry.get("backoff_max_seconds", conf.get("EXECUTION", "backoff_max_seconds"))
                 ),
             )
-            delay = max(delay, float(getattr(exc, "retry_after", None) or 0))
+            delay = _finite_delay(max(delay, _finite_delay(getattr(exc, "retry_after", None))))
             marked = store.mark_retry(
                 job.pk, worker_id, timezone.now() + timedelta(seconds=delay), message
             )

@@ -45,7 +45,8 @@ def reset_broken_connections() -> None:
 
 def new_worker_id() -> str:
     """``host:pid:random``: unique across machines, processes and restarts."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    # Fits OutboxJob.locked_by (100 characters) whatever the host name.
+    return f"{socket.gethostname()[:70]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 @dataclass

@@ -36,6 +36,10 @@ NODE_ID_PATTERN: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]{0,99}")
 """A node id (matched in full): a letter or ``_``, then up to 99 letters, digits, ``_``, ``-``."""
 
 MAX_DELAY_SECONDS: Final = 30 * 24 * 3600
+#: Upper bounds keep retry arithmetic finite (datetimes, thread joins, integer columns).
+MAX_RETRIES: Final = 100
+MAX_BACKOFF_SECONDS: Final = 7 * 24 * 3600
+MAX_TIMEOUT_SECONDS: Final = 24 * 3600
 """The longest a delay node may wait: 30 days."""
 
 BRANCHES: Final = ("true", "false")
@@ -366,8 +370,12 @@ def _common_field_problems(node: dict[str, Any]) -> Iterable[tuple[str, str]]:
         yield "inputs", "inputs must be a JSON object of input names to values or templates"
     if "timeout_seconds" in node:
         timeout = node["timeout_seconds"]
-        if not _is_number(timeout) or timeout <= 0:
-            yield "timeout_seconds", f"timeout_seconds must be a number above 0, got {timeout!r}"
+        if not _is_number(timeout) or not 0 < timeout <= MAX_TIMEOUT_SECONDS:
+            yield (
+                "timeout_seconds",
+                f"timeout_seconds must be a number above 0 and at most {MAX_TIMEOUT_SECONDS}, "
+                f"got {timeout!r}",
+            )
     if "retry" in node:
         yield from _retry_problems(node["retry"])
 
@@ -380,14 +388,19 @@ def _retry_problems(retry: Any) -> Iterable[tuple[str, str]]:
         yield f"retry.{key}", f"unknown retry setting {key!r}; expected {', '.join(_RETRY_KEYS)}"
     if "max_retries" in retry:
         value = retry["max_retries"]
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_RETRIES:
             yield (
                 "retry.max_retries",
-                f"max_retries must be a whole number, 0 or more, got {value!r}",
+                f"max_retries must be a whole number from 0 to {MAX_RETRIES}, got {value!r}",
             )
     for key in _RETRY_KEYS[1:]:
-        if key in retry and (not _is_number(retry[key]) or retry[key] < 0):
-            yield f"retry.{key}", f"{key} must be a number, 0 or more, got {retry[key]!r}"
+        if key in retry and (
+            not _is_number(retry[key]) or not 0 <= retry[key] <= MAX_BACKOFF_SECONDS
+        ):
+            yield (
+                f"retry.{key}",
+                f"{key} must be a number from 0 to {MAX_BACKOFF_SECONDS}, got {retry[key]!r}",
+            )
 
 
 def _action_problems(

@@ -119,9 +119,12 @@ def test_retry_release_and_heartbeat():
         "",
     )
 
-    before = OutboxJob.objects.get(pk=second.pk).lease_expires_at
+    nearly_expired = timezone.now() + timedelta(seconds=1)
+    OutboxJob.objects.filter(pk=second.pk).update(lease_expires_at=nearly_expired)
     assert store.heartbeat([second.pk], "w1") == 1
-    assert OutboxJob.objects.get(pk=second.pk).lease_expires_at >= before
+    extended = OutboxJob.objects.get(pk=second.pk).lease_expires_at
+    assert extended >= timezone.now() + timedelta(seconds=9), "extended by the lease length"
+    assert store.heartbeat([second.pk], "intruder") == 0
     assert store.release(second.pk, "w1")
     second.refresh_from_db()
     assert (second.status, second.attempts) == ("PENDING", 0), "a release refunds the attempt"

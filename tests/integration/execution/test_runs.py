@@ -359,10 +359,15 @@ def test_a_step_past_its_timeout_fails_retryably():
 
 def test_signals_are_sent_once_each_after_commit():
     seen = []
+    inside = []
 
     def recorder(name):
         def receive(sender, **kwargs):
+            from django.db import connection
+
+            # Asserted outside: the engine sends robustly, so a receiver's error is only logged.
             seen.append(name)
+            inside.append(connection.in_atomic_block)
 
         return receive
 
@@ -490,3 +495,12 @@ def test_a_signal_receiver_that_raises_does_not_fail_the_step(caplog):
     assert run.status == "succeeded"
     assert CALLS.total() == 1
     assert "dashboard is down" in caplog.text
+
+
+def test_an_absurd_retry_after_is_clamped_not_a_crash():
+    publish([action("limited", "fail", times=1, retry_after=1e300)], [edge("trigger", "limited")])
+    emit_event("invoice.paid", {})
+    job = OutboxJob.objects.get(node_id="limited")
+    assert job.status == "PENDING"
+    assert job.next_attempt_at <= timezone.now() + timedelta(days=7, seconds=5)
+    assert ExecutionRun.objects.get().steps.get(node_id="limited").status == "retrying"

@@ -110,3 +110,38 @@ def test_a_secret_used_by_a_run_leaks_nowhere(client, monkeypatch, caplog):
         response = client.get(url)
         assert response.status_code == 200
         assert CANARY not in response.content.decode(), url
+
+
+def test_transformed_secrets_are_not_stored_in_step_inputs(monkeypatch):
+    monkeypatch.setenv("AUTOMATE_SHORT_TOKEN", "tok_live_ABCDEFGHIJKLMNOP")
+    node = {
+        "id": "a",
+        "type": "action",
+        "connector": "testkit",
+        "action": "echo",
+        "inputs": {
+            "slice": "{{ secrets.SHORT_TOKEN[:12] }}",
+            "upper": "{{ secrets.SHORT_TOKEN | upper }}",
+            "nested": {"ref": {"$secret": "SHORT_TOKEN"}},
+            "plain": "hello",
+        },
+    }
+    make_published(
+        slug="transformed",
+        rule_spec={},
+        trigger_spec={"event_type": "canary.test"},
+        graph={
+            "nodes": [{"id": "trigger", "type": "trigger"}, node],
+            "edges": [{"source": "trigger", "target": "a"}],
+        },
+    )
+    emit_event("canary.test", {})
+    step = ExecutionRun.objects.get().steps.get(node_id="a")
+    assert step.status == "succeeded"
+    assert step.inputs == {
+        "slice": "********",
+        "upper": "********",
+        "nested": {"ref": "********"},
+        "plain": "hello",
+    }
+    assert "ABCDEFGH" not in every_row_as_text()

@@ -580,9 +580,13 @@ def test_inputs_must_be_an_object(node_type):
         ("retry", {"max_retries": -1}, "retry.max_retries", "whole number"),
         ("retry", {"max_retries": 1.5}, "retry.max_retries", "whole number"),
         ("retry", {"max_retries": True}, "retry.max_retries", "whole number"),
-        ("retry", {"backoff_base_seconds": -2}, "retry.backoff_base_seconds", "0 or more"),
-        ("retry", {"backoff_max_seconds": "1m"}, "retry.backoff_max_seconds", "0 or more"),
+        ("retry", {"backoff_base_seconds": -2}, "retry.backoff_base_seconds", "from 0 to"),
+        ("retry", {"backoff_max_seconds": "1m"}, "retry.backoff_max_seconds", "from 0 to"),
         ("retry", {"attempts": 3}, "retry.attempts", "unknown retry setting 'attempts'"),
+        # Upper bounds keep retry arithmetic finite.
+        ("retry", {"max_retries": 10**9}, "retry.max_retries", "from 0 to 100"),
+        ("retry", {"backoff_max_seconds": 1e300}, "retry.backoff_max_seconds", "from 0 to 604800"),
+        ("timeout_seconds", 1e12, "timeout_seconds", "at most 86400"),
     ],
 )
 def test_optional_fields_are_checked_on_every_node(key, value, field, says):

@@ -29,6 +29,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["worker_id"] is not None and not 0 < len(options["worker_id"]) <= 100:
+            raise CommandError("--worker-id must be 1 to 100 characters.")
         for name in ("concurrency", "batch_size", "poll_interval", "reap_interval"):
             if options[name] is not None and options[name] <= 0:
                 raise CommandError(f"--{name.replace('_', '-')} must be greater than 0.")
