@@ -398,6 +398,7 @@ def test_signals_are_sent_once_each_after_commit():
             "workflow_completed",
         ]
     )
+    assert not any(inside), "every signal is sent after commit, outside any transaction"
 
 
 def test_connectors_get_secrets_by_name_and_inputs_are_stored_masked(monkeypatch):
