@@ -18,9 +18,9 @@ import pytest
 
 from e2e.conftest import screenshot
 from e2e.test_editor import (
+    draft_graph,
     drag,
     drag_from_palette,
-    draft_graph,
     log_in,
     node_box,
     port_center,
@@ -36,7 +36,7 @@ DEMO_SIGNING_SECRET = "whsec_demo_sandbox_secret"  # the demo site's (DEBUG) sig
 class _Recorder(BaseHTTPRequestHandler):
     received: list[dict] = []
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         type(self).received.append({"path": self.path, "body": json.loads(body or b"{}")})
         payload = b'{"accepted": true}'
@@ -164,7 +164,7 @@ def test_build_configure_test_publish_and_run_a_workflow(live_site, page, order_
     )
     body = json.dumps({"id": "A-1001", "total": 250, "items": 3}).encode()
     signature = hmac.new(DEMO_SIGNING_SECRET.encode(), body, hashlib.sha256).hexdigest()
-    request = urllib.request.Request(  # noqa: S310 (our own local site)
+    request = urllib.request.Request(
         f"{live_site.url}/hooks/shop/",
         data=body,
         method="POST",
@@ -174,7 +174,7 @@ def test_build_configure_test_publish_and_run_a_workflow(live_site, page, order_
             "X-Delivery-Id": "delivery-1",
         },
     )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+    with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 202
         event_id = json.loads(response.read())["id"].replace("-", "")
 
