@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,312 +15,697 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='RateLimitWindow',
+            name="RateLimitWindow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=200)),
-                ('window_start', models.DateTimeField()),
-                ('count', models.PositiveIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=200)),
+                ("window_start", models.DateTimeField()),
+                ("count", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('key', 'window_start'), name='automate_ratelimit_window')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("key", "window_start"), name="automate_ratelimit_window"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='StoredSecret',
+            name="StoredSecret",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=128, unique=True)),
-                ('ciphertext', models.TextField(editable=False)),
-                ('description', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('rotated_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=128, unique=True)),
+                ("ciphertext", models.TextField(editable=False)),
+                ("description", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("rotated_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Tenant',
+            name="Tenant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=64, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('members', models.ManyToManyField(blank=True, help_text="Users who may see and change this tenant's workflows and runs. Users who belong to no tenant work in the default tenant.", related_name='automate_tenants', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(max_length=64, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "members",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Users who may see and change this tenant's workflows and runs. Users who belong to no tenant work in the default tenant.",
+                        related_name="automate_tenants",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['slug'],
+                "ordering": ["slug"],
             },
         ),
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('type', models.CharField(max_length=200)),
-                ('source', models.CharField(default='api', max_length=100)),
-                ('payload', models.JSONField(default=dict)),
-                ('dedupe_key', models.CharField(blank=True, max_length=255, null=True)),
-                ('trace_id', models.CharField(max_length=32)),
-                ('raw_body', models.BinaryField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='events', to='automate.tenant')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("type", models.CharField(max_length=200)),
+                ("source", models.CharField(default="api", max_length=100)),
+                ("payload", models.JSONField(default=dict)),
+                ("dedupe_key", models.CharField(blank=True, max_length=255, null=True)),
+                ("trace_id", models.CharField(max_length=32)),
+                ("raw_body", models.BinaryField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="events",
+                        to="automate.tenant",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
-                'permissions': [('view_raw_payload', 'Can view raw (unredacted) event payloads')],
+                "ordering": ["-created_at"],
+                "permissions": [("view_raw_payload", "Can view raw (unredacted) event payloads")],
             },
         ),
         migrations.CreateModel(
-            name='AuditLogEntry',
+            name="AuditLogEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('actor_repr', models.CharField(blank=True, max_length=200)),
-                ('action', models.CharField(max_length=100)),
-                ('resource_type', models.CharField(max_length=100)),
-                ('resource_id', models.CharField(blank=True, max_length=100)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('trace_id', models.CharField(blank=True, max_length=32)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('tenant', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='automate.tenant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("actor_repr", models.CharField(blank=True, max_length=200)),
+                ("action", models.CharField(max_length=100)),
+                ("resource_type", models.CharField(max_length=100)),
+                ("resource_id", models.CharField(blank=True, max_length=100)),
+                ("details", models.JSONField(blank=True, default=dict)),
+                ("trace_id", models.CharField(blank=True, max_length=32)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="automate.tenant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'audit log entries',
-                'ordering': ['-created_at'],
+                "verbose_name_plural": "audit log entries",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='WebhookEndpoint',
+            name="WebhookEndpoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(help_text='The URL is /hooks/<slug>/.', max_length=100, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('scheme', models.CharField(choices=[('stripe', 'Stripe (Stripe-Signature: t=…,v1=…)'), ('github', 'GitHub (X-Hub-Signature-256)'), ('generic', 'Generic HMAC-SHA256 (hex, in a header you name)')], default='generic', max_length=20)),
-                ('secret_name', models.CharField(help_text='Name of the signing secret (as in {"$secret": "NAME"}); never the value.', max_length=128)),
-                ('signature_header', models.CharField(default='X-Signature', help_text='Generic scheme only.', max_length=100)),
-                ('delivery_id_header', models.CharField(blank=True, help_text='Header with a unique delivery id, used to drop redeliveries. Defaults: Stripe uses the event id in the body, GitHub X-GitHub-Delivery.', max_length=100)),
-                ('event_type', models.CharField(blank=True, help_text="Event type to record. Empty: Stripe's body 'type', GitHub's X-GitHub-Event (plus '.action'), or 'webhook.received'.", max_length=200)),
-                ('source', models.CharField(blank=True, help_text='Defaults to the slug.', max_length=100)),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='webhook_endpoints', to='automate.tenant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "slug",
+                    models.SlugField(
+                        help_text="The URL is /hooks/<slug>/.", max_length=100, unique=True
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "scheme",
+                    models.CharField(
+                        choices=[
+                            ("stripe", "Stripe (Stripe-Signature: t=…,v1=…)"),
+                            ("github", "GitHub (X-Hub-Signature-256)"),
+                            ("generic", "Generic HMAC-SHA256 (hex, in a header you name)"),
+                        ],
+                        default="generic",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "secret_name",
+                    models.CharField(
+                        help_text='Name of the signing secret (as in {"$secret": "NAME"}); never the value.',
+                        max_length=128,
+                    ),
+                ),
+                (
+                    "signature_header",
+                    models.CharField(
+                        default="X-Signature", help_text="Generic scheme only.", max_length=100
+                    ),
+                ),
+                (
+                    "delivery_id_header",
+                    models.CharField(
+                        blank=True,
+                        help_text="Header with a unique delivery id, used to drop redeliveries. Defaults: Stripe uses the event id in the body, GitHub X-GitHub-Delivery.",
+                        max_length=100,
+                    ),
+                ),
+                (
+                    "event_type",
+                    models.CharField(
+                        blank=True,
+                        help_text="Event type to record. Empty: Stripe's body 'type', GitHub's X-GitHub-Event (plus '.action'), or 'webhook.received'.",
+                        max_length=200,
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(blank=True, help_text="Defaults to the slug.", max_length=100),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="webhook_endpoints",
+                        to="automate.tenant",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['slug'],
+                "ordering": ["slug"],
             },
         ),
         migrations.CreateModel(
-            name='Workflow',
+            name="Workflow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=100)),
-                ('name', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('is_active', models.BooleanField(default=True, help_text='Inactive workflows match no events and start no runs.')),
-                ('draft_trigger_spec', models.JSONField(blank=True, default=dict)),
-                ('draft_rule_spec', models.JSONField(blank=True, default=dict)),
-                ('draft_graph', models.JSONField(blank=True, default=dict)),
-                ('draft_revision', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='workflows', to='automate.tenant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(max_length=100)),
+                ("name", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Inactive workflows match no events and start no runs.",
+                    ),
+                ),
+                ("draft_trigger_spec", models.JSONField(blank=True, default=dict)),
+                ("draft_rule_spec", models.JSONField(blank=True, default=dict)),
+                ("draft_graph", models.JSONField(blank=True, default=dict)),
+                ("draft_revision", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="workflows",
+                        to="automate.tenant",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
-                'permissions': [('use_studio', 'Can use the workflow studio')],
+                "ordering": ["name"],
+                "permissions": [("use_studio", "Can use the workflow studio")],
             },
         ),
         migrations.CreateModel(
-            name='ScheduleState',
+            name="ScheduleState",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('last_tick_at', models.DateTimeField()),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('workflow', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='schedule_state', to='automate.workflow')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("last_tick_at", models.DateTimeField()),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "workflow",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="schedule_state",
+                        to="automate.workflow",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='WorkflowVersion',
+            name="WorkflowVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version_num', models.PositiveIntegerField()),
-                ('trigger_spec', models.JSONField(default=dict, help_text='What starts it: {"event_type": "invoice.paid", "source": "stripe"}')),
-                ('rule_spec', models.JSONField(blank=True, default=dict, help_text='JSONLogic; {} matches all.')),
-                ('graph', models.JSONField(default=dict, help_text='Nodes and edges of the workflow.')),
-                ('notes', models.TextField(blank=True)),
-                ('published_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('published_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('workflow', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='automate.workflow')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("version_num", models.PositiveIntegerField()),
+                (
+                    "trigger_spec",
+                    models.JSONField(
+                        default=dict,
+                        help_text='What starts it: {"event_type": "invoice.paid", "source": "stripe"}',
+                    ),
+                ),
+                (
+                    "rule_spec",
+                    models.JSONField(
+                        blank=True, default=dict, help_text="JSONLogic; {} matches all."
+                    ),
+                ),
+                (
+                    "graph",
+                    models.JSONField(default=dict, help_text="Nodes and edges of the workflow."),
+                ),
+                ("notes", models.TextField(blank=True)),
+                ("published_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "published_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "workflow",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="versions",
+                        to="automate.workflow",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['workflow', '-version_num'],
+                "ordering": ["workflow", "-version_num"],
             },
         ),
         migrations.AddField(
-            model_name='workflow',
-            name='live_version',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='automate.workflowversion'),
+            model_name="workflow",
+            name="live_version",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="automate.workflowversion",
+            ),
         ),
         migrations.CreateModel(
-            name='ExecutionRun',
+            name="ExecutionRun",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('idempotency_key', models.CharField(max_length=255, unique=True)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], default='pending', max_length=12)),
-                ('trace_id', models.CharField(max_length=32)),
-                ('context', models.JSONField(blank=True, default=dict)),
-                ('outputs', models.JSONField(blank=True, default=dict, help_text='Redacted before write.')),
-                ('error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('event', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='runs', to='automate.event')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='runs', to='automate.tenant')),
-                ('workflow_version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='runs', to='automate.workflowversion')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("idempotency_key", models.CharField(max_length=255, unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="pending",
+                        max_length=12,
+                    ),
+                ),
+                ("trace_id", models.CharField(max_length=32)),
+                ("context", models.JSONField(blank=True, default=dict)),
+                (
+                    "outputs",
+                    models.JSONField(blank=True, default=dict, help_text="Redacted before write."),
+                ),
+                ("error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "event",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="runs",
+                        to="automate.event",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="runs",
+                        to="automate.tenant",
+                    ),
+                ),
+                (
+                    "workflow_version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="runs",
+                        to="automate.workflowversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='StepRun',
+            name="StepRun",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('node_id', models.CharField(max_length=100)),
-                ('attempt', models.PositiveIntegerField(default=1)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('retrying', 'Retrying'), ('skipped', 'Skipped'), ('cancelled', 'Cancelled')], default='pending', max_length=12)),
-                ('inputs', models.JSONField(blank=True, default=dict, help_text='Rendered, redacted.')),
-                ('outputs', models.JSONField(blank=True, default=dict, help_text='Redacted before write.')),
-                ('error', models.TextField(blank=True)),
-                ('error_type', models.CharField(blank=True, max_length=200)),
-                ('traceback', models.TextField(blank=True, help_text='Redacted stack of the failure.')),
-                ('is_current', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('duration_ms', models.PositiveIntegerField(blank=True, null=True)),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='automate.executionrun')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("node_id", models.CharField(max_length=100)),
+                ("attempt", models.PositiveIntegerField(default=1)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("retrying", "Retrying"),
+                            ("skipped", "Skipped"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="pending",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "inputs",
+                    models.JSONField(blank=True, default=dict, help_text="Rendered, redacted."),
+                ),
+                (
+                    "outputs",
+                    models.JSONField(blank=True, default=dict, help_text="Redacted before write."),
+                ),
+                ("error", models.TextField(blank=True)),
+                ("error_type", models.CharField(blank=True, max_length=200)),
+                (
+                    "traceback",
+                    models.TextField(blank=True, help_text="Redacted stack of the failure."),
+                ),
+                ("is_current", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("duration_ms", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="steps",
+                        to="automate.executionrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['run', 'created_at'],
-                'indexes': [models.Index(fields=['run', 'node_id'], name='automate_step_run_node')],
-                'constraints': [models.UniqueConstraint(fields=('run', 'node_id', 'attempt'), name='automate_step_once_per_attempt')],
+                "ordering": ["run", "created_at"],
+                "indexes": [models.Index(fields=["run", "node_id"], name="automate_step_run_node")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("run", "node_id", "attempt"), name="automate_step_once_per_attempt"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='OutboxJob',
+            name="OutboxJob",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('kind', models.CharField(choices=[('event', 'match an event to workflows'), ('step', 'run one step of a run')], max_length=20)),
-                ('payload', models.JSONField(blank=True, default=dict)),
-                ('node_id', models.CharField(blank=True, max_length=100)),
-                ('status', models.CharField(choices=[('PENDING', 'Pending'), ('CLAIMED', 'Claimed'), ('COMPLETED', 'Completed'), ('FAILED', 'Failed'), ('DEAD', 'Dead')], default='PENDING', max_length=12)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('max_attempts', models.PositiveIntegerField(default=4)),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('lease_expires_at', models.DateTimeField(blank=True, null=True)),
-                ('locked_by', models.CharField(blank=True, max_length=100)),
-                ('last_error', models.TextField(blank=True)),
-                ('trace_id', models.CharField(blank=True, max_length=32)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('event', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='jobs', to='automate.event')),
-                ('run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='jobs', to='automate.executionrun')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='outbox_jobs', to='automate.tenant')),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("event", "match an event to workflows"),
+                            ("step", "run one step of a run"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("payload", models.JSONField(blank=True, default=dict)),
+                ("node_id", models.CharField(blank=True, max_length=100)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("PENDING", "Pending"),
+                            ("CLAIMED", "Claimed"),
+                            ("COMPLETED", "Completed"),
+                            ("FAILED", "Failed"),
+                            ("DEAD", "Dead"),
+                        ],
+                        default="PENDING",
+                        max_length=12,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("max_attempts", models.PositiveIntegerField(default=4)),
+                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("lease_expires_at", models.DateTimeField(blank=True, null=True)),
+                ("locked_by", models.CharField(blank=True, max_length=100)),
+                ("last_error", models.TextField(blank=True)),
+                ("trace_id", models.CharField(blank=True, max_length=32)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "event",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="jobs",
+                        to="automate.event",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="jobs",
+                        to="automate.executionrun",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="outbox_jobs",
+                        to="automate.tenant",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
-                'indexes': [models.Index(fields=['status', 'id'], name='automate_outbox_status_id'), models.Index(fields=['run', 'status'], name='automate_outbox_run_status'), models.Index(fields=['status', 'next_attempt_at'], name='automate_outbox_due'), models.Index(fields=['status', 'lease_expires_at'], name='automate_outbox_lease')],
+                "ordering": ["id"],
+                "indexes": [
+                    models.Index(fields=["status", "id"], name="automate_outbox_status_id"),
+                    models.Index(fields=["run", "status"], name="automate_outbox_run_status"),
+                    models.Index(fields=["status", "next_attempt_at"], name="automate_outbox_due"),
+                    models.Index(
+                        fields=["status", "lease_expires_at"], name="automate_outbox_lease"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='LLMUsage',
+            name="LLMUsage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('provider', models.CharField(default='openai', max_length=50)),
-                ('model', models.CharField(max_length=100)),
-                ('prompt_tokens', models.PositiveIntegerField(default=0)),
-                ('completion_tokens', models.PositiveIntegerField(default=0)),
-                ('cost_usd', models.DecimalField(decimal_places=6, default=0, max_digits=12)),
-                ('run_id', models.CharField(blank=True, max_length=64)),
-                ('node_id', models.CharField(blank=True, max_length=100)),
-                ('trace_id', models.CharField(blank=True, max_length=32)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='automate.tenant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField()),
+                ("provider", models.CharField(default="openai", max_length=50)),
+                ("model", models.CharField(max_length=100)),
+                ("prompt_tokens", models.PositiveIntegerField(default=0)),
+                ("completion_tokens", models.PositiveIntegerField(default=0)),
+                ("cost_usd", models.DecimalField(decimal_places=6, default=0, max_digits=12)),
+                ("run_id", models.CharField(blank=True, max_length=64)),
+                ("node_id", models.CharField(blank=True, max_length=100)),
+                ("trace_id", models.CharField(blank=True, max_length=32)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="automate.tenant",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
-                'indexes': [models.Index(fields=['tenant', 'day'], name='automate_llm_usage_day')],
+                "ordering": ["-created_at"],
+                "indexes": [models.Index(fields=["tenant", "day"], name="automate_llm_usage_day")],
             },
         ),
         migrations.CreateModel(
-            name='LLMBudgetDay',
+            name="LLMBudgetDay",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('spent_usd', models.DecimalField(decimal_places=6, default=0, max_digits=12)),
-                ('calls', models.PositiveIntegerField(default=0)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='automate.tenant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField()),
+                ("spent_usd", models.DecimalField(decimal_places=6, default=0, max_digits=12)),
+                ("calls", models.PositiveIntegerField(default=0)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="automate.tenant",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('tenant', 'day'), name='automate_llm_budget_day')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("tenant", "day"), name="automate_llm_budget_day"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['type', 'created_at'], name='automate_event_type_time'),
+            model_name="event",
+            index=models.Index(fields=["type", "created_at"], name="automate_event_type_time"),
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['trace_id'], name='automate_event_trace'),
+            model_name="event",
+            index=models.Index(fields=["trace_id"], name="automate_event_trace"),
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['created_at'], name='automate_event_time'),
+            model_name="event",
+            index=models.Index(fields=["created_at"], name="automate_event_time"),
         ),
         migrations.AddConstraint(
-            model_name='event',
-            constraint=models.UniqueConstraint(condition=models.Q(('dedupe_key__isnull', False)), fields=('tenant', 'dedupe_key'), name='automate_event_unique_dedupe_key'),
+            model_name="event",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("dedupe_key__isnull", False)),
+                fields=("tenant", "dedupe_key"),
+                name="automate_event_unique_dedupe_key",
+            ),
         ),
         migrations.AddIndex(
-            model_name='auditlogentry',
-            index=models.Index(fields=['resource_type', 'resource_id'], name='automate_audit_resource'),
+            model_name="auditlogentry",
+            index=models.Index(
+                fields=["resource_type", "resource_id"], name="automate_audit_resource"
+            ),
         ),
         migrations.AddIndex(
-            model_name='auditlogentry',
-            index=models.Index(fields=['created_at'], name='automate_audit_time'),
+            model_name="auditlogentry",
+            index=models.Index(fields=["created_at"], name="automate_audit_time"),
         ),
         migrations.AddIndex(
-            model_name='workflowversion',
-            index=models.Index(fields=['workflow', 'published_at'], name='automate_version_published'),
+            model_name="workflowversion",
+            index=models.Index(
+                fields=["workflow", "published_at"], name="automate_version_published"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='workflowversion',
-            constraint=models.UniqueConstraint(fields=('workflow', 'version_num'), name='automate_version_unique_num'),
+            model_name="workflowversion",
+            constraint=models.UniqueConstraint(
+                fields=("workflow", "version_num"), name="automate_version_unique_num"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='workflow',
-            constraint=models.UniqueConstraint(fields=('tenant', 'slug'), name='automate_workflow_unique_slug'),
+            model_name="workflow",
+            constraint=models.UniqueConstraint(
+                fields=("tenant", "slug"), name="automate_workflow_unique_slug"
+            ),
         ),
         migrations.AddIndex(
-            model_name='executionrun',
-            index=models.Index(fields=['trace_id'], name='automate_run_trace'),
+            model_name="executionrun",
+            index=models.Index(fields=["trace_id"], name="automate_run_trace"),
         ),
         migrations.AddIndex(
-            model_name='executionrun',
-            index=models.Index(fields=['status', 'created_at'], name='automate_run_status_time'),
+            model_name="executionrun",
+            index=models.Index(fields=["status", "created_at"], name="automate_run_status_time"),
         ),
         migrations.AddIndex(
-            model_name='executionrun',
-            index=models.Index(fields=['tenant', 'created_at'], name='automate_run_tenant_time'),
+            model_name="executionrun",
+            index=models.Index(fields=["tenant", "created_at"], name="automate_run_tenant_time"),
         ),
         migrations.AddConstraint(
-            model_name='executionrun',
-            constraint=models.UniqueConstraint(fields=('event', 'workflow_version'), name='automate_run_once_per_event_version'),
+            model_name="executionrun",
+            constraint=models.UniqueConstraint(
+                fields=("event", "workflow_version"), name="automate_run_once_per_event_version"
+            ),
         ),
     ]
