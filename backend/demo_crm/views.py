@@ -1,8 +1,9 @@
 """A Slack sandbox for the demo site (``make run``): speaks ``chat.postMessage``.
 
 It is mounted only when DEBUG is on, so the demo workflow's Slack step has somewhere real to
-post without an internet connection or a Slack workspace. Like Slack on a bad day, it
-answers 503 to the first delivery of each message, so the demo shows a retry with backoff.
+post without an internet connection or a Slack workspace. Like Slack on a busy day, it
+rate-limits the first delivery of each message (HTTP 429, ``Retry-After: 1``), so the demo
+shows a retry with backoff.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ def chat_post_message(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"ok": False, "error": "no_text"})
     key = "slack-sandbox:" + hashlib.sha256(f"{channel}\n{text}".encode()).hexdigest()
     if cache.add(key, 1, timeout=3600):
-        return JsonResponse({"ok": False, "error": "service_unavailable"}, status=503)
+        response = JsonResponse({"ok": False, "error": "ratelimited"}, status=429)
+        response["Retry-After"] = "1"
+        return response
     ts = f"{time.time():.6f}"
     SandboxSlackMessage.objects.create(channel=channel, text=text or "", ts=ts)
     return JsonResponse({"ok": True, "channel": channel, "ts": ts, "message": {"text": text}})
