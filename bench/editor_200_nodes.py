@@ -18,17 +18,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from e2e.site import free_port, manage, serve, site_env  # noqa: E402
+
 CHROMIUM = os.environ.get("AUTOMATE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -73,13 +72,6 @@ def big_graph(count: int) -> dict[str, Any]:
     return {"nodes": nodes, "edges": edges}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=200)
@@ -91,47 +83,11 @@ def main() -> None:
 
     var_dir = Path(tempfile.mkdtemp(prefix="editor-bench-"))
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DJANGO_DEBUG": "1",
-        "AUTOMATE_VAR_DIR": str(var_dir),
-        "DATABASE_URL": f"sqlite:///{var_dir / 'db.sqlite3'}",
-        "PYTHONPATH": f"{ROOT / 'backend'}:{ROOT}",
-    }
-    env.pop("AUTOMATE_TEST_DATABASE_URL", None)
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "--noinput"], env=env, check=True, capture_output=True)
-    subprocess.run([*manage, "automate_demo"], env=env, check=True, capture_output=True)
+    env = site_env(var_dir, port)
+    manage(env, "migrate", "--noinput")
+    manage(env, "automate_demo")
     password = (var_dir / "demo_credentials").read_text().strip()
-    log = open(var_dir / "daphne.log", "w")  # noqa: SIM115 (closed below)
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "config.asgi:application",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=ROOT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/api/v1/health/", timeout=1)
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((var_dir / "daphne.log").read_text()) from None
-                time.sleep(0.2)
+    with serve(env, var_dir, port) as url:
         graph = big_graph(args.nodes)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -191,10 +147,6 @@ def main() -> None:
                 f"   min {min(values):7.0f} ms   max {max(values):7.0f} ms"
             )
         print(json.dumps({"ready_ms": ready, "load_ms": loaded, "tidy_ms": tidy}))
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        log.close()
 
 
 if __name__ == "__main__":

@@ -16,12 +16,9 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from datetime import datetime
 from pathlib import Path
@@ -30,7 +27,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from e2e.conftest import CHROMIUM, CHROMIUM_ARGS, _free_port  # noqa: E402
+from e2e.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from e2e.site import free_port, manage, serve, site_env  # noqa: E402
 
 USER, PASSWORD = "bench", "bench-password-not-secret"
 RECORDER = """
@@ -65,16 +63,6 @@ def workflow(steps: int) -> dict[str, Any]:
         "trigger_spec": {"event_type": "bench.latency"},
         "graph": {"nodes": nodes, "edges": edges},
     }
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), *args],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
 
 
 def emit(url: str) -> None:
@@ -153,15 +141,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="automate-bench-") as scratch:
         var_dir = Path(scratch)
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DJANGO_DEBUG": "1",
-            "AUTOMATE_VAR_DIR": str(var_dir),
-            "DATABASE_URL": f"sqlite:///{var_dir / 'db.sqlite3'}",
-            "PYTHONPATH": f"{ROOT / 'backend'}:{ROOT}",
-            "AUTOMATE_LOG_LEVEL": "WARNING",
-        }
+        port = free_port()
+        env = site_env(var_dir, port, AUTOMATE_LOG_LEVEL="WARNING")
         env.pop("REDIS_URL", None)
         manage(env, "migrate", "--noinput")
         manage(
@@ -174,39 +155,8 @@ def main() -> None:
         path = var_dir / "workflow.json"
         path.write_text(json.dumps(workflow(args.steps)))
         manage(env, "automate_import", "--file", str(path), "--publish")
-        port = _free_port()
-        url = f"http://127.0.0.1:{port}"
-        with open(var_dir / "daphne.log", "w") as log:
-            server = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "daphne",
-                    "-b",
-                    "127.0.0.1",
-                    "-p",
-                    str(port),
-                    "config.asgi:application",
-                ],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=ROOT,
-            )
-            try:
-                deadline = time.monotonic() + 30
-                while True:
-                    try:
-                        urllib.request.urlopen(f"{url}/api/v1/health/", timeout=1)
-                        break
-                    except OSError:
-                        if server.poll() is not None or time.monotonic() > deadline:
-                            raise SystemExit((var_dir / "daphne.log").read_text()) from None
-                        time.sleep(0.2)
-                latencies = measure(url, args.steps, bare=args.bare)
-            finally:
-                server.terminate()
-                server.wait(timeout=10)
+        with serve(env, var_dir, port) as url:
+            latencies = measure(url, args.steps, bare=args.bare)
     if not latencies:
         raise SystemExit("No step was seen live.")
     what = "bare websocket" if args.bare else "run page"

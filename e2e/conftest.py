@@ -7,18 +7,14 @@ scratch data folder, so these tests also prove the newcomer path works.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from e2e.site import ROOT, free_port, manage, serve, site_env
+
 ARTIFACTS = ROOT / "artifacts" / "screenshots"
 CHROMIUM = os.environ.get("AUTOMATE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -49,35 +45,14 @@ class LiveSite:
             return conn.execute(sql, params).fetchall()
 
     def manage(self, *args: str) -> str:
-        return subprocess.run(
-            [sys.executable, str(ROOT / "manage.py"), *args],
-            env=self.env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return manage(self.env, *args)
 
 
 @pytest.fixture(scope="session")
 def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
     var_dir = tmp_path_factory.mktemp("site")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DJANGO_DEBUG": "1",
-        "AUTOMATE_VAR_DIR": str(var_dir),
-        "DATABASE_URL": f"sqlite:///{var_dir / 'db.sqlite3'}",
-        "AUTOMATE_SITE_URL": f"http://127.0.0.1:{port}",
-        "PYTHONPATH": f"{ROOT / 'backend'}:{ROOT}",
-    }
-    env.pop("AUTOMATE_TEST_DATABASE_URL", None)
+    port = free_port()
+    env = site_env(var_dir, port)
     site = LiveSite(
         url=f"http://127.0.0.1:{port}",
         username="demo",
@@ -88,38 +63,8 @@ def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
     site.manage("migrate", "--noinput")
     site.manage("automate_demo")
     site.password = (var_dir / "demo_credentials").read_text().strip()
-    log = open(var_dir / "daphne.log", "w")  # noqa: SIM115 (closed below)
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "config.asgi:application",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=ROOT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{site.url}/api/v1/health/", timeout=1)
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((var_dir / "daphne.log").read_text()) from None
-                time.sleep(0.2)
+    with serve(env, var_dir, port):
         yield site
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        log.close()
 
 
 @pytest.fixture(scope="session")

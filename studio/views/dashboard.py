@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Count, Max, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods
@@ -33,11 +33,8 @@ STARTER_GRAPH: dict[str, Any] = {
 
 
 def editor_url(workflow: Workflow) -> str:
-    """The editor's URL, or the dashboard while the editor is not installed."""
-    try:
-        return reverse("studio:editor", args=[workflow.pk])
-    except NoReverseMatch:
-        return reverse("studio:dashboard")
+    """The workflow's editor."""
+    return reverse("studio:editor", args=[workflow.pk])
 
 
 @studio_view

@@ -32,7 +32,6 @@ from automate.execution.notify import jobs_written
 from automate.execution.orchestrator import NodeState, NodeStatus, plan
 from automate.execution.store import OutboxStore
 from automate.governance.redaction import redact, redact_text
-from automate.observability.tracing import format_traceparent
 from automate.rules import CompiledRule, compile_rule
 from automate.workflows.graph import Graph, Node
 from automate.workflows.models import WorkflowVersion
@@ -180,16 +179,12 @@ def match_event(job: OutboxJob, *, store: OutboxStore, worker_id: str) -> list[E
 # --- run state -----------------------------------------------------------------------------
 
 
-def node_states(run: ExecutionRun) -> dict[str, NodeState]:
-    """What the orchestrator needs to know about each node of a run, from the database.
+def _load_states(run: ExecutionRun) -> tuple[dict[str, NodeState], dict[str, StepRun]]:
+    """Each node's state for the orchestrator, and its latest current StepRun.
 
     A node's state is its latest current StepRun; a node with a queued job is RUNNING unless
     it already succeeded or was skipped (so a replayed failed step counts as running).
     """
-    return _load_states(run)[0]
-
-
-def _load_states(run: ExecutionRun) -> tuple[dict[str, NodeState], dict[str, StepRun]]:
     latest: dict[str, StepRun] = {}
     for step in StepRun.objects.filter(run=run, is_current=True).order_by("attempt"):
         latest[step.node_id] = step
@@ -742,8 +737,3 @@ def _step_failed(
         message,
         extra={"trace_id": run.trace_id, "run_id": str(run.pk), "node_id": node.id},
     )
-
-
-def traceparent_for(run: ExecutionRun) -> str:
-    """The ``traceparent`` header outbound calls of a run carry."""
-    return format_traceparent(run.trace_id)
