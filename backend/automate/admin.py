@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from automate import admin_secrets  # noqa: F401  (registers StoredSecretAdmin)
+from automate.admin_forms import WorkflowAdminForm
 from automate.models import (
     AuditLogEntry,
     Event,
@@ -95,6 +96,7 @@ class VersionInline(admin.TabularInline):  # type: ignore[type-arg]
 
 @admin.register(Workflow)
 class WorkflowAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    form = WorkflowAdminForm
     list_display = ["name", "slug", "tenant", "is_active", "live_version", "updated_at"]
     list_filter = ["is_active", "tenant"]
     search_fields = ["name", "slug"]

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from automate.api.errors import json_error
 from automate.connectors import all_connectors
+from automate.triggers.cron import schedule_problems
 from automate.workflows.models import Workflow
 from automate.workflows.services import definition_problems
 from studio.access import studio_view, user_tenants
@@ -149,6 +150,11 @@ def _shape_problems(body: Any) -> dict[str, str]:
     for key in ("trigger_spec", "rule_spec"):
         if key in body and not isinstance(body[key], dict):
             problems[key] = "must be a JSON object"
+    trigger_spec = body.get("trigger_spec")
+    if isinstance(trigger_spec, dict) and "schedule" in trigger_spec:
+        # A schedule that cannot run is refused at save, not only at publish.
+        for problem in schedule_problems(trigger_spec["schedule"]):
+            problems[problem["field"]] = problem["message"]
     return problems
 
 

@@ -15,7 +15,7 @@ from automate.governance.redaction import redact
 from automate.governance.secrets import get_backend
 from automate.rules import RuleError, compile_rule
 from automate.templates.sandbox import compile_input
-from automate.triggers.cron import MISSED_POLICIES
+from automate.triggers.cron import MISSED_POLICIES, schedule_problems
 from automate.workflows.graph import MAX_DELAY_SECONDS, NodeType
 from automate.workflows.models import Workflow
 from automate.workflows.specs import trigger_problems
@@ -269,6 +269,12 @@ def _read_post(
                 "timezone": data.get("timezone", "").strip() or "UTC",
                 "missed": data.get("missed", "skip"),
             }
+            # A schedule that cannot run is refused here, not only at publish.
+            for problem in schedule_problems(trigger_spec["schedule"]):
+                key = problem["field"].rpartition(".")[2]
+                errors.setdefault(
+                    key if key in ("cron", "timezone", "missed") else "cron", []
+                ).append(problem["message"])
         else:
             trigger_spec.pop("schedule", None)
     elif kind == NodeType.CONDITION:

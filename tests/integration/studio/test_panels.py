@@ -253,10 +253,14 @@ def test_trigger_panel_edits_the_trigger_spec(client, workflow):
         "event_type": "invoice.*",
         "schedule": {"cron": "0 * * * *", "timezone": "Europe/Paris", "missed": "run_once"},
     }
+    saved = workflow.draft_trigger_spec
     page = htmx(
         client, "post", url(workflow, "trigger"), {"event_type": "invoice.paid", "cron": "nope"}
     ).content.decode()
-    assert "is not a cron expression" in page
+    assert "Nothing was saved" in page
+    assert "cron expressions have 5 fields" in page
+    workflow.refresh_from_db()
+    assert workflow.draft_trigger_spec == saved
 
 
 def test_condition_panel_validates_the_rule(client, workflow):
