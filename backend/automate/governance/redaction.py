@@ -207,20 +207,36 @@ _URL_USERINFO = (
     r"(?P<url_prefix>(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]*+://[^\s:/?#]*+:)"
     r"(?P<url_password>[^\s]{0,512}?)@(?=[^\s@/?#]*+(?:[/?#\s]|$))"
 )
-_AUTH_SCHEME = r"(?P<scheme>\b(?i:bearer|basic)[ \t]+)(?P<credential>[A-Za-z0-9\-._~+/]++=*)"
+# "Bearer <token>", "Basic <base64>" and DRF's "Token <key>": the word is only a scheme when
+# what follows looks like a credential ("Bearer of good news" is English; see
+# _looks_like_token and _is_basic_credential).
+_AUTH_SCHEME = r"(?P<scheme>\b(?i:bearer|basic|token)[ \t]+)(?P<credential>[A-Za-z0-9\-._~+/]++=*)"
 _VENDOR_CREDENTIALS = (
     r"(?P<token>"
     r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}+\.[A-Za-z0-9_-]{4,}+\.[A-Za-z0-9_-]*+"  # JWT
     r"|\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"  # AWS access key id
     r"|\b[rs]k_(?:live|test)_[A-Za-z0-9]{8,}+"  # Stripe secret / restricted key
+    r"|\bwhsec_[A-Za-z0-9+/]{16,}+=*"  # Stripe webhook signing secret
     r"|\bgh[oprsu]_[A-Za-z0-9]{16,}+|\bgithub_pat_[A-Za-z0-9_]{16,}+"  # GitHub
-    r"|(?<![A-Za-z0-9-])xox[abprs]-[A-Za-z0-9-]{8,}+"  # Slack
-    r"|(?<![A-Za-z0-9_-])sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}+"  # OpenAI
+    r"|\bglpat-[A-Za-z0-9_-]{20,}+"  # GitLab
+    r"|(?<![A-Za-z0-9-])xox[abeprs]-[A-Za-z0-9-]{8,}+"  # Slack
+    r"|(?<![A-Za-z0-9-])xapp-[0-9]-[A-Za-z0-9-]{10,}+"  # Slack app-level token
+    r"|(?<![A-Za-z0-9_-])sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}+"  # OpenAI, Anthropic
+    r"|\bAIza[A-Za-z0-9_-]{35}(?![A-Za-z0-9_-])"  # Google API key
+    r"|\bSG\.[A-Za-z0-9_-]{16,}+\.[A-Za-z0-9_-]{16,}+"  # SendGrid
+    r"|\bnpm_[A-Za-z0-9]{36}\b|\bhf_[A-Za-z0-9]{30,}+"  # npm, Hugging Face
     r")"
+)
+# A Slack incoming-webhook URL is itself the credential: its last path segment.
+_SLACK_WEBHOOK = (
+    r"(?P<hook_prefix>\bhooks\.slack\.com/(?:services|workflows|triggers)/"
+    r"[A-Z0-9]++/[A-Z0-9]++/)(?P<hook_secret>[A-Za-z0-9]++)"
 )
 # Pass 1: credentials recognisable by their own shape. Each match is only the credential
 # (and its scheme), so nothing else hides inside a match.
-_CREDENTIAL_PATTERN = re.compile("|".join((_URL_USERINFO, _AUTH_SCHEME, _VENDOR_CREDENTIALS)))
+_CREDENTIAL_PATTERN = re.compile(
+    "|".join((_URL_USERINFO, _AUTH_SCHEME, _VENDOR_CREDENTIALS, _SLACK_WEBHOOK))
+)
 
 # Pass 2: values named by a sensitive key. "Authorization: …" or "Cookie: a=b" at the
 # start of a line (header dumps) mask the rest of the line; password=hunter2 (query
@@ -238,18 +254,39 @@ _NAMED_VALUE_PATTERN = re.compile(
 _VALUE_PATTERN = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"|['\"]?[^\s&;,)\]}'\"]*+")
 
 _REF_PREFIX = "$secret:"
-# Words that follow "bearer" in prose ("missing bearer token") rather than a credential.
-_AUTH_SCHEME_PROSE = frozenset({"token", "tokens", "auth", "authentication", "scheme"})
+_TOKEN_PUNCTUATION = frozenset("._~+=")
+
+
+def _looks_like_token(value: str) -> bool:
+    """Whether ``value`` is shaped like a credential rather than a word of prose.
+
+    Tokens are machine-made: they hold digits or token punctuation (``abc123``,
+    ``abc.def``, JWTs, base64), or are long runs of letters no word is (24+ letters, or
+    16+ with capitals inside). Words that follow "bearer" or "token" in English
+    ("of", "bonds", "authentication", "well-known", "tokens/keys") are none of these.
+    """
+    if len(value) < 6:
+        return False
+    if any(char.isdigit() or char in _TOKEN_PUNCTUATION for char in value):
+        return True
+    if len(value) >= 24:
+        return True
+    return (
+        len(value) >= 16
+        and any(char.isupper() for char in value[1:])
+        and any(char.islower() for char in value)
+    )
 
 
 def _is_basic_credential(credential: str) -> bool:
-    # Basic credentials are base64("user:password"); "Basic usage" is just English.
+    # Basic credentials are base64("user:password") of printable text; "Basic usage" is
+    # English (and "Basic auth" decodes to bytes that are not text with a colon).
     padded = credential + "=" * (-len(credential) % 4)
     try:
-        decoded = base64.b64decode(padded, validate=True)
-    except (binascii.Error, ValueError):
+        decoded = base64.b64decode(padded, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):  # UnicodeDecodeError is a ValueError
         return False
-    return b":" in decoded
+    return ":" in decoded and decoded.isprintable()
 
 
 def _mask_credential(match: re.Match[str]) -> str:
@@ -257,13 +294,19 @@ def _mask_credential(match: re.Match[str]) -> str:
         return MASK
     if match["url_password"] is not None:
         return match["url_prefix"] + MASK + "@"
+    if match["hook_secret"] is not None:
+        return match["hook_prefix"] + MASK
     credential = match["credential"]
     scheme = match["scheme"]
     if scheme.strip().lower() == "basic":
         is_secret = _is_basic_credential(credential)
     else:
-        is_secret = credential.lower() not in _AUTH_SCHEME_PROSE
-    return scheme + MASK if is_secret else match[0]
+        is_secret = _looks_like_token(credential)
+    if is_secret:
+        return scheme + MASK
+    # Not this scheme's credential, but it may still hold one of another shape
+    # ("Basic eyJ…" with a JWT); the credential has no spaces, so this recursion is shallow.
+    return scheme + _CREDENTIAL_PATTERN.sub(_mask_credential, credential)
 
 
 def _mask_value(value: str) -> str:
@@ -273,6 +316,29 @@ def _mask_value(value: str) -> str:
     if value and not value.startswith(_REF_PREFIX):
         value = MASK
     return quote_char + value + quote_char
+
+
+# Header-style lines whose whole value is the secret, however many words it has
+# ("Authorization: Bearer x", "Cookie: a=b; c=d", "Password: correct horse battery").
+_LINE_SECRET_WORDS = frozenset(
+    {"authorization", "cookie", "password", "passwd", "pwd", "passphrase", "credentials"}
+)
+
+
+def _mask_header_value(name: str, value: str) -> str | None:
+    """The masked value of a ``Name: value`` line with a sensitive name (None: leave it).
+
+    Other sensitive names ("Token:", "Key:", "Secret:") hold one word; a sentence after
+    them ("Key: press Enter to go on") is prose, and only a token-shaped first word of
+    it is masked.
+    """
+    words = _KEY_PART_SEPARATOR.split(name.lower())
+    if words[-1] in _LINE_SECRET_WORDS or len(value.split()) == 1:
+        return MASK
+    first, _, rest = value.partition(" ")
+    if _looks_like_token(first.strip()):
+        return MASK + " " + rest
+    return None
 
 
 def _mask_named_values(text: str) -> str:
@@ -292,8 +358,10 @@ def _mask_named_values(text: str) -> str:
             line_end = len(text) if line_end == -1 else line_end
             if text[line_end - 1 : line_end] == "\r":
                 line_end -= 1
-            parts.append(MASK)
-            position = line_end
+            masked = _mask_header_value(header_name, text[position:line_end])
+            if masked is not None:
+                parts.append(masked)
+                position = line_end
         else:
             value = _VALUE_PATTERN.match(text, position)
             assert value is not None  # the last alternative matches the empty string
