@@ -270,11 +270,11 @@ def _read_post(
                 "missed": data.get("missed", "skip"),
             }
             # A schedule that cannot run is refused here, not only at publish.
-            for problem in schedule_problems(trigger_spec["schedule"]):
-                key = problem["field"].rpartition(".")[2]
+            for found in schedule_problems(trigger_spec["schedule"]):
+                key = found["field"].rpartition(".")[2]
                 errors.setdefault(
                     key if key in ("cron", "timezone", "missed") else "cron", []
-                ).append(problem["message"])
+                ).append(found["message"])
         else:
             trigger_spec.pop("schedule", None)
     elif kind == NodeType.CONDITION:
