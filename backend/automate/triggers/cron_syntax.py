@@ -108,12 +108,14 @@ def _element_problem(element: str, field: _Field) -> str | None:
     if start == "*" and end is not None:
         return f"{element!r} is not '*', N, N-M, */S or N-M/S"
     bounds: list[int] = []
-    for text in (start, end):
+    for position, text in enumerate((start, end)):
         if text is None or text == "*":
             continue
         value = _value(text, field)
         if isinstance(value, str):
             return value
+        if position == 1 and field.name == "day-of-week" and value == 0:
+            value = 7  # MON-SUN: Sunday ends a week as 7
         bounds.append(value)
     if len(bounds) == 2 and bounds[0] > bounds[1]:
         return f"the range {element.split('/')[0]!r} goes backwards (write it low-high)"
