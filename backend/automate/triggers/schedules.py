@@ -8,6 +8,10 @@ After downtime, ticks that were missed follow the schedule's ``missed`` policy:
 ``"skip"`` (default) fires nothing for them and waits for the next tick; ``"run_once"``
 fires one run for the most recent missed tick, with ``missed_ticks`` in its payload.
 A tick counts as on time while it is less than ``grace_seconds`` (default 60) old.
+
+Ticks are instants: around a change of the clocks, a fixed-time schedule fires once and a
+wildcard schedule in both copies of a repeated hour (see ``automate.triggers.cron``). The
+tick's ``isoformat()`` carries its UTC offset, so the two copies have distinct dedupe keys.
 """
 
 from __future__ import annotations
