@@ -482,6 +482,15 @@ class ConnectorAdapter(ABC):
             )
         return spec
 
+    def publish_problems(self, action: str, inputs: Mapping[str, Any]) -> list[dict[str, str]]:
+        """What keeps a step of ``action`` with these stored ``inputs`` from being published.
+
+        Each problem is ``{"field": "inputs.<name>", "message": ...}``. ``inputs`` are
+        unrendered: skip values that are still templates (they are checked when the step
+        runs). Default: none.
+        """
+        return []
+
     def has_side_effects(self, action: str, params: Mapping[str, Any]) -> bool:
         """Whether running ``action`` with ``params`` writes or sends something for real.
 
