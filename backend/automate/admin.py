@@ -57,6 +57,11 @@ class TenantAdmin(TenantScopedAdmin):
     filter_horizontal = ["members"]
     prepopulated_fields = {"slug": ["name"]}
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # Membership grants access to a tenant, and its widget lists every user of the
+        # site (other tenants' people included): superusers manage it.
+        return [] if request.user.is_superuser else ["members"]
+
 
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin):

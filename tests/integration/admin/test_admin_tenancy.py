@@ -330,3 +330,18 @@ def test_stored_secrets_of_another_tenant_are_hidden(client, tenants):
         client.get(reverse("admin:automate_storedsecret_change", args=[theirs.pk])).status_code
         == 404
     )
+
+
+def test_only_superusers_manage_tenant_members(client, tenants):
+    alpha, bravo = tenants
+    outsider = staff_of(bravo)
+    outsider.username = "bravo-only-person"
+    outsider.save()
+    client.force_login(staff_of(alpha, "automate.view_tenant", "automate.change_tenant"))
+    page = client.get(reverse("admin:automate_tenant_change", args=[alpha.pk])).content.decode()
+    assert "bravo-only-person" not in page
+    client.post(
+        reverse("admin:automate_tenant_change", args=[alpha.pk]),
+        {"slug": "alpha", "name": "Alpha", "members": [outsider.pk]},
+    )
+    assert not alpha.members.filter(pk=outsider.pk).exists()
