@@ -345,3 +345,22 @@ def test_only_superusers_manage_tenant_members(client, tenants):
         {"slug": "alpha", "name": "Alpha", "members": [outsider.pk]},
     )
     assert not alpha.members.filter(pk=outsider.pk).exists()
+
+
+def test_an_admin_of_a_model_nobody_classified_refuses_to_start():
+    from django.core.exceptions import ImproperlyConfigured
+
+    from automate.governance.models import RateLimitWindow
+
+    with pytest.raises(ImproperlyConfigured, match="TENANT_PATHS"):
+        TenantScopedAdmin(RateLimitWindow, admin.site)
+
+
+def test_a_tenant_path_that_does_not_resolve_shows_nothing(tenants):
+    from automate.tenants.scoping import scope_to_tenants
+
+    alpha, _bravo = tenants
+    for path in ("owner", "workflow__owner", "created_by"):
+        scoped = scope_to_tenants(Workflow.objects.all(), [alpha], path=path)
+        assert list(scoped) == []
+    assert scope_to_tenants(Workflow.objects.all(), [alpha], path="tenant").count() == 1
