@@ -146,6 +146,9 @@ def test_node_panel_and_test_a_step(live_site, page):
     screenshot(page, "26-node-panel")
 
     page.select_option("#step-test select[name=event_id]", index=1)  # the latest real event
+    # The step writes a CRM row: the test runs only once the user confirms it.
+    assert "really writes or sends" in page.inner_text("#step-test-side-effects")
+    page.check("#step-test input[name=confirm_side_effects]")
     page.click("#btn-test-step")
     page.wait_for_selector("#step-test-output")
     assert "Succeeded" in page.inner_text("#step-test-output")

@@ -203,6 +203,42 @@ def backtest(
     return result
 
 
+CONFIRM_FIELD = "confirm_side_effects"
+
+
+class ConfirmationRequiredError(AutomateError):
+    """A step that really writes or sends was tested without the user's confirmation."""
+
+    code = "confirmation_required"
+    http_status = 400
+
+
+def side_effects_of(node: Mapping[str, Any], inputs: Any = None) -> str:
+    """What testing this node would really do, in the user's words; "" when it only reads.
+
+    ``inputs`` are the rendered inputs when known; otherwise the stored ones are used, so
+    a value that is still a template counts as "may write" (the panel asks, to be safe).
+    An unknown connector counts as writing.
+    """
+    if node.get("type") != NodeType.ACTION:
+        return ""
+    code, action = node.get("connector"), node.get("action")
+    if not (isinstance(code, str) and isinstance(action, str)):
+        return ""
+    if not connector_exists(code, action):
+        return f"the unknown connector {code!r} may write or send data"
+    adapter = get_connector(code)
+    params = inputs if isinstance(inputs, Mapping) else node.get("inputs")
+    if not adapter.has_side_effects(action, params if isinstance(params, Mapping) else {}):
+        return ""
+    spec = adapter.get_action(action)
+    what = spec.label or action.replace("_", " ")
+    return (
+        f'"{what}" ({adapter.name or code}) will really write or send: '
+        "a test is not a dry run and cannot be undone"
+    )
+
+
 @dataclass
 class StepTestResult:
     ok: bool
@@ -246,6 +282,7 @@ def try_step(
     steps: Mapping[str, Any] | None = None,
     event: Event | None = None,
     actor: UserType | None = None,
+    confirmed: bool = False,
 ) -> StepTestResult:
     """Run one action, transform or condition node of the draft on sample data.
 
@@ -253,6 +290,10 @@ def try_step(
     secrets the node's inputs name literally, the connector's ``run()`` under the step
     timeout; outputs and errors are redacted. No ExecutionRun is written; an audit entry
     ``studio.test_step`` is.
+
+    A step with side effects (``side_effects_of`` its rendered inputs) runs only with
+    ``confirmed``; otherwise ``ConfirmationRequiredError`` is raised before the connector
+    is called, and nothing is written.
     """
     from automate.execution.runner import _render_inputs, call_with_timeout
 
@@ -295,12 +336,21 @@ def try_step(
                 deadline=time.monotonic() + timeout,
             )
             action = str(raw.get("action"))
+            effects = side_effects_of(raw, inputs)
+            if effects and not confirmed:
+                raise ConfirmationRequiredError(
+                    f"Testing step {node_id!r} was not confirmed: {effects}. Confirm it "
+                    f"in the panel ({CONFIRM_FIELD}=1) to run it.",
+                    details={"node_id": node_id, "field": CONFIRM_FIELD},
+                )
             output = call_with_timeout(
                 lambda: adapter.run(action, inputs, ctx),
                 timeout=timeout,
                 name=f"studio test of step {node_id}",
             )
         result.ok, result.output = True, redact(output)
+    except ConfirmationRequiredError:
+        raise
     except AutomateError as exc:
         result.error, result.error_code = redact_text(exc.message), exc.code
     except Exception as exc:  # a connector bug: shown, redacted, like a failed step

@@ -1,5 +1,8 @@
 """Admin pages. Records that are immutable (events, audit entries, published versions) are
-read-only here; payloads are shown redacted unless the user may view raw payloads."""
+read-only here; payloads are shown redacted unless the user may view raw payloads.
+
+Every admin is a ``TenantScopedAdmin`` (automate.admin_tenancy): non-superusers see and
+change only their tenants' rows, and state-changing actions need the change permission."""
 
 from __future__ import annotations
 
@@ -12,8 +15,9 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from automate import admin_secrets  # noqa: F401  (registers StoredSecretAdmin)
+from automate import admin_llm, admin_secrets, admin_triggers  # noqa: F401  (register admins)
 from automate.admin_forms import WorkflowAdminForm
+from automate.admin_tenancy import TenantScopedAdmin
 from automate.models import (
     AuditLogEntry,
     Event,
@@ -37,7 +41,7 @@ def pretty_json(value: Any, *, redacted: bool = True) -> SafeString:
     )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ReadOnlyAdmin(TenantScopedAdmin):
     """For records nobody edits by hand."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -48,11 +52,16 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class TenantAdmin(TenantScopedAdmin):
     list_display = ["slug", "name", "created_at"]
     search_fields = ["slug", "name"]
     filter_horizontal = ["members"]
     prepopulated_fields = {"slug": ["name"]}
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # Membership grants access to a tenant, and its widget lists every user of the
+        # site (other tenants' people included): superusers manage it.
+        return [] if request.user.is_superuser else ["members"]
 
 
 @admin.register(Event)
@@ -95,7 +104,7 @@ class VersionInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(Workflow)
-class WorkflowAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class WorkflowAdmin(TenantScopedAdmin):
     form = WorkflowAdminForm
     list_display = ["name", "slug", "tenant", "is_active", "live_version", "updated_at"]
     list_filter = ["is_active", "tenant"]
@@ -135,7 +144,7 @@ class WorkflowVersionAdmin(ReadOnlyAdmin):
         return pretty_json(obj.graph)
 
 
-@admin.action(description="Replay selected dead-lettered jobs")
+@admin.action(description="Replay selected dead-lettered jobs", permissions=["replay"])
 def replay_dead_jobs(
     modeladmin: admin.ModelAdmin,  # type: ignore[type-arg]
     request: HttpRequest,
@@ -189,6 +198,10 @@ class OutboxJobAdmin(ReadOnlyAdmin):
         "updated_at",
     ]
     fields = tuple(readonly_fields)
+
+    def has_replay_permission(self, request: HttpRequest) -> bool:
+        """Replaying changes a job's state: it needs ``automate.change_outboxjob``."""
+        return self.has_model_change_permission(request)
 
 
 class StepRunInline(admin.TabularInline):  # type: ignore[type-arg]

@@ -25,6 +25,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from automate.admin_tenancy import TenantScopedAdmin
 from automate.exceptions import AutomateError
 from automate.governance import secret_store
 from automate.governance.models import StoredSecret
@@ -140,8 +141,11 @@ def rotate_selected_secret(
 
 
 @admin.register(StoredSecret)
-class StoredSecretAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    """Stored secrets: add with a value, rotate, describe, delete; never read back."""
+class StoredSecretAdmin(TenantScopedAdmin):
+    """Stored secrets: add with a value, rotate, describe, delete; never read back.
+
+    Scoped on ``StoredSecret.tenant``: staff see only their tenants' secrets.
+    """
 
     list_display = ["name", "description", "created_by", "created_at", "rotated_at"]
     list_select_related = ["created_by"]

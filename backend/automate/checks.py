@@ -34,3 +34,14 @@ def check_connectors(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
     from automate.connectors import check_connector_allowlist
 
     return list(check_connector_allowlist())
+
+
+@register()
+def check_django_model_options(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``CONNECTOR_OPTIONS["django_model"]["models"]``: installed models, usable tenant fields."""
+    from automate.connectors.builtins.django_model_scope import option_problems
+
+    return [
+        Error(problem, hint="See docs/reference/connectors.md.", id="automate.E030")
+        for problem in option_problems()
+    ]

@@ -192,5 +192,6 @@ if DEBUG:
     DJANGO_AUTOMATE["POLICY"] = {"http_allowlist": ["127.0.0.1"]}  # the sandbox is local
     DJANGO_AUTOMATE["CONNECTOR_OPTIONS"] = {
         "slack": {"base_url": f"{SITE_URL}/dev/slack/api"},
-        "django_model": {"models": ["demo_crm.Customer"]},
+        # Customers are scoped to the workflow's tenant (demo_crm.Customer.tenant).
+        "django_model": {"models": [{"model": "demo_crm.Customer", "tenant_field": "tenant"}]},
     }

@@ -6,9 +6,16 @@ from django.db import models
 
 
 class Customer(models.Model):
-    """A paying customer, recorded by the demo workflow's ``django_model`` step."""
+    """A paying customer, recorded by the demo workflow's ``django_model`` step.
 
-    stripe_id = models.CharField(max_length=100, unique=True)
+    Each customer belongs to the tenant whose workflow recorded it (the connector's
+    ``tenant_field``), so two tenants can each have a customer ``cus_123``.
+    """
+
+    tenant = models.ForeignKey(
+        "automate.Tenant", on_delete=models.CASCADE, related_name="demo_customers"
+    )
+    stripe_id = models.CharField(max_length=100)
     email = models.EmailField(blank=True)
     last_invoice = models.CharField(max_length=100, blank=True)
     last_amount_cents = models.PositiveIntegerField(default=0)
@@ -16,6 +23,11 @@ class Customer(models.Model):
 
     class Meta:
         ordering = ["-updated_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "stripe_id"], name="demo_crm_customer_tenant_stripe_id"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.email or self.stripe_id

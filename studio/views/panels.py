@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_http_methods, require_POST
 from jinja2 import TemplateSyntaxError
 
+from automate.api.errors import json_error
 from automate.events.models import Event
 from automate.governance.redaction import redact
 from automate.governance.secrets import get_backend
@@ -39,6 +40,7 @@ _RETRY_FIELDS = (
     ("backoff_max_seconds", "Backoff max (s)", "number"),
 )
 _MAX_VARIABLES = 80
+_CONFIRMED = frozenset({"1", "on", "true", "yes"})
 
 
 # --- what a template in this node can use ---------------------------------------------------
@@ -194,6 +196,8 @@ def _context(
         "variables": _variables(workflow, node_id, latest),
         "secrets_error": secrets_error,
         "testable": kind in (NodeType.ACTION, NodeType.TRANSFORM, NodeType.CONDITION),
+        "side_effects": services.side_effects_of(node),
+        "confirm_field": services.CONFIRM_FIELD,
         "recent_events": recent,
         "sample_payload": pretty(redact(latest.payload)) if latest else "{}",
         "trigger_problems": trigger_problems(trigger) if kind == NodeType.TRIGGER else [],
@@ -437,14 +441,18 @@ def node_test(request: HttpRequest, workflow_id: int, node_id: str) -> HttpRespo
             problem or 'Pinned step outputs must be a JSON object: {"step_id": {...output...}}.'
         )
         return panel(request, RESULT_TEMPLATE, context)
-    result = services.try_step(
-        workflow=workflow,
-        node_id=node_id,
-        payload=payload,
-        steps=steps,
-        event=event,
-        actor=request.user,  # type: ignore[arg-type]
-    )
+    try:
+        result = services.try_step(
+            workflow=workflow,
+            node_id=node_id,
+            payload=payload,
+            steps=steps,
+            event=event,
+            actor=request.user,  # type: ignore[arg-type]
+            confirmed=request.POST.get(services.CONFIRM_FIELD, "") in _CONFIRMED,
+        )
+    except services.ConfirmationRequiredError as exc:
+        return json_error(request, exc.http_status, exc.code, exc.message, exc.details)
     context.update(
         {
             "result": result,

@@ -181,11 +181,19 @@ class ActionSpec:
 
     ``idempotent`` says that repeating the action with the same
     ``context.idempotency_key`` has no further effect, so the worker may retry it freely.
+
+    ``side_effects`` (default ``True``) says that running the action changes something
+    outside the run: it writes rows, sends a message, calls an API that acts. The studio's
+    "Test this step" runs such an action only after the user confirms that it will really
+    write or send. Set it to ``False`` only for actions that read or compute and change
+    nothing (a transform, a log line); ``ConnectorAdapter.has_side_effects`` can decide
+    from the inputs instead (the ``http`` connector: ``GET`` and ``HEAD`` change nothing).
     """
 
     inputs: dict[str, Any]
     outputs: dict[str, Any] | None = None
     idempotent: bool = False
+    side_effects: bool = True
     description: str = ""
     label: str = ""
     _input_schema: dict[str, Any] = field(init=False, repr=False, compare=False)
@@ -287,6 +295,7 @@ class ActionSpec:
             "label": self.label or name.replace("_", " ").capitalize(),
             "description": self.description,
             "idempotent": self.idempotent,
+            "side_effects": self.side_effects,
             "input_schema": self.input_schema,
             "output_schema": self.output_schema,
             "secret_fields": self.secret_fields(),
@@ -472,6 +481,25 @@ class ConnectorAdapter(ABC):
                 details={"connector": self.code, "action": action},
             )
         return spec
+
+    def publish_problems(self, action: str, inputs: Mapping[str, Any]) -> list[dict[str, str]]:
+        """What keeps a step of ``action`` with these stored ``inputs`` from being published.
+
+        Each problem is ``{"field": "inputs.<name>", "message": ...}``. ``inputs`` are
+        unrendered: skip values that are still templates (they are checked when the step
+        runs). Default: none.
+        """
+        return []
+
+    def has_side_effects(self, action: str, params: Mapping[str, Any]) -> bool:
+        """Whether running ``action`` with ``params`` writes or sends something for real.
+
+        The studio asks for an explicit confirmation before "Test this step" runs such a
+        step. The default is the action's ``ActionSpec.side_effects``; override it when
+        the inputs decide (``params`` may hold unrendered templates: answer ``True`` when
+        in doubt).
+        """
+        return self.get_action(action).side_effects
 
     def run(
         self, action: str, params: Mapping[str, Any], context: ExecutionContext

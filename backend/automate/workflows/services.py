@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from automate.connectors import connector_allowed, connector_exists
+from automate.connectors.publishing import connector_publish_problems
 from automate.exceptions import ConflictError
 from automate.governance import audit
 from automate.rules import RuleError, compile_rule, to_jsonlogic
@@ -122,6 +123,7 @@ def definition_problems(*, trigger_spec: Any, rule_spec: Any, graph: Any) -> lis
         field = problem.get("field", "")
         problems.append({**problem, "field": f"graph.{field}" if field else "graph"})
     problems.extend(literal_secret_problems(graph=graph))
+    problems.extend(connector_publish_problems(graph))
     nodes = graph.get("nodes") if isinstance(graph, dict) else None
     for node in nodes if isinstance(nodes, list) else []:
         if not isinstance(node, dict):

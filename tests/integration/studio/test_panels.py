@@ -450,7 +450,10 @@ def test_testing_an_http_step_calls_it_with_the_secret_and_redacts_the_output(
         DJANGO_AUTOMATE={**settings.DJANGO_AUTOMATE, "POLICY": {"http_allowlist": ["127.0.0.1"]}}
     ):
         response = htmx(
-            client, "post", url(workflow, "call", "test"), {"payload": '{"amount": 99}'}
+            client,
+            "post",
+            url(workflow, "call", "test"),
+            {"payload": '{"amount": 99}', "confirm_side_effects": "1"},
         )
     page = response.content.decode()
     assert _Handler.seen == [{"auth": f"Bearer {CANARY}", "body": '{"amount":99}'}]

@@ -1,10 +1,13 @@
 """The ``django_model`` connector: create and update rows of the project's own models.
 
 Only models listed in ``DJANGO_AUTOMATE["CONNECTOR_OPTIONS"]["django_model"]["models"]``
-(``"app_label.ModelName"``) can be touched; the default is none. Every write names its
-fields explicitly, must pass the model's ``full_clean()`` and runs in one transaction, so
-a workflow cannot write what the model's own validation would refuse. Saves go through
-``Model.save()``: the model's signals fire as for any other save.
+(``"app_label.ModelName"``, or ``{"model": …, "tenant_field": …}``) can be touched; the
+default is none. A model's ``tenant_field`` scopes it to the workflow's tenant: lookups
+find only that tenant's rows, created rows belong to it, and a foreign key to another
+scoped model must point at a row of the same tenant (see ``django_model_scope``). Every
+write names its fields explicitly, must pass the model's ``full_clean()`` and runs in one
+transaction, so a workflow cannot write what the model's own validation would refuse.
+Saves go through ``Model.save()``: the model's signals fire as for any other save.
 """
 
 from __future__ import annotations
@@ -18,15 +21,20 @@ from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, Validati
 from django.db import IntegrityError, models, transaction
 from django.db.models.fields import AutoFieldMixin
 
-from automate import conf
 from automate.governance.redaction import redact_text
 
 from ..base import ActionSpec, ConnectorAdapter, ExecutionContext
 from ..exceptions import ConnectorError, ConnectorInputError
+from .django_model_scope import (
+    SETTING,
+    AllowedModel,
+    TenantScope,
+    allowed_entries,
+    publish_problems,
+    tenant_scope,
+)
 
 __all__ = ["DjangoModelConnector", "allowed_models"]
-
-_SETTING = "DJANGO_AUTOMATE['CONNECTOR_OPTIONS']['django_model']['models']"
 
 _MODEL = {
     "type": "string",
@@ -53,27 +61,76 @@ Values = dict[str, Any]
 
 def allowed_models() -> list[str]:
     """The ``"app_label.ModelName"`` labels the connector may write (default: none)."""
-    own = conf.get("CONNECTOR_OPTIONS").get("django_model", {})
-    labels = own.get("models", []) if isinstance(own, Mapping) else []
-    return [label for label in labels if isinstance(label, str)]
+    return [entry.label for entry in allowed_entries().values()]
 
 
-def _resolve_model(label: str) -> Model:
+def _resolve_model(label: str) -> tuple[Model, AllowedModel]:
     # Checked before the lookup, so a refused label says nothing about what exists.
-    if label.lower() not in {allowed.lower() for allowed in allowed_models()}:
+    entry = allowed_entries().get(label.lower())
+    if entry is None:
         raise ConnectorError(
-            f"The model {label!r} is not allowed: add it to {_SETTING} to let workflows write it.",
+            f"The model {label!r} is not allowed: add it to {SETTING} to let workflows write it.",
             code="model_not_allowed",
             details={"model": label},
         )
     try:
-        return apps.get_model(label)
+        return apps.get_model(entry.label), entry
     except (LookupError, ValueError):
         raise ConnectorError(
-            f"The model {label!r} is allowed in {_SETTING} but is not installed.",
+            f"The model {label!r} is allowed in {SETTING} but is not installed.",
             code="unknown_model",
             details={"model": label},
         ) from None
+
+
+def _tenant_problems(
+    model: Model, scope: TenantScope | None, values: Values, path: str
+) -> list[dict[str, str]]:
+    """The tenant column is the connector's to set; a foreign key to a tenant-scoped
+    model must name a row of the run's tenant."""
+    if scope is None:
+        return []
+    problems: list[dict[str, str]] = []
+    if scope.attname in values:
+        problems.append(
+            {
+                "path": f"inputs.{path}.{scope.field_name}",
+                "message": f"{scope.field_name!r} is set from the workflow's tenant",
+            }
+        )
+    entries = allowed_entries()
+    for field in model._meta.concrete_fields:
+        if not isinstance(field, models.ForeignKey) or field.attname not in values:
+            continue
+        if field.attname == scope.attname or values[field.attname] is None:
+            continue
+        related = field.related_model
+        assert isinstance(related, type)
+        entry = entries.get(related._meta.label_lower)
+        target_scope = (
+            tenant_scope(related, entry, scope.tenant_slug)
+            if entry is not None and entry.tenant_field
+            else None
+        )
+        if target_scope is None:
+            continue
+        target = related._default_manager.filter(
+            **{field.target_field.attname: values[field.attname]},
+            **{target_scope.attname: target_scope.value},
+        )
+        try:
+            exists = target.exists()
+        except (ValueError, TypeError, ValidationError):
+            exists = False
+        if not exists:
+            problems.append(
+                {
+                    "path": f"inputs.{path}.{field.name}",
+                    "message": f"no {related._meta.label} of this workflow's tenant has "
+                    f"{field.target_field.name} {values[field.attname]!r}",
+                }
+            )
+    return problems
 
 
 def _input_error(problems: list[dict[str, str]], where: str) -> ConnectorInputError:
@@ -322,23 +379,32 @@ class DjangoModelConnector(ConnectorAdapter):
         ),
     }
 
+    def publish_problems(self, action: str, inputs: Mapping[str, Any]) -> list[dict[str, str]]:
+        """A literal model without a tenant field is refused on a multi-tenant site."""
+        return publish_problems(inputs)
+
     def execute(
         self, action: str, params: dict[str, Any], context: ExecutionContext
     ) -> dict[str, Any]:
         """Run ``action`` on the allow-listed model ``params["model"]``."""
-        model = _resolve_model(params["model"])
+        model, entry = _resolve_model(params["model"])
+        scope = tenant_scope(model, entry, context.tenant)
         where = f"{self.code}.{action}"
         creating = action != "update"
         values, problems = _field_values(model, params["fields"], "fields", allow_pk=creating)
+        problems += _tenant_problems(model, scope, values, "fields")
         filters: Values = {}
         if "lookup" in params:
             filters, lookup_problems = _lookup_values(model, params["lookup"])
-            problems += lookup_problems
+            problems += lookup_problems + _tenant_problems(model, scope, filters, "lookup")
         if problems:
             raise _input_error(problems, where)
+        if scope is not None:
+            # Every row found is the run's tenant's (rows created from the lookup too).
+            filters[scope.attname] = scope.value
         with transaction.atomic():
             if action == "create":
-                obj, created = self._create(model, values, params, context, where)
+                obj, created = self._create(model, values, params, context, where, scope)
             elif action == "update":
                 found = _find(model, filters, lock=True)
                 if found is None:
@@ -366,18 +432,22 @@ class DjangoModelConnector(ConnectorAdapter):
         params: dict[str, Any],
         context: ExecutionContext,
         where: str,
+        scope: TenantScope | None,
     ) -> tuple[models.Model, bool]:
         name = params.get("idempotency_field")
+        owned = {scope.attname: scope.value} if scope is not None else {}
         if not name:
-            return _insert(model, values, key={})
+            return _insert(model, {**values, **owned}, key={})
         field, problem = _concrete_field(model, name)
-        if field is not None and field.attname in values:
+        if field is not None and scope is not None and field.attname == scope.attname:
+            problem = f"{name!r} is set from the workflow's tenant"
+        elif field is not None and field.attname in values:
             problem = f"{name!r} is also in fields; the step's idempotency key goes there"
         elif field is not None and not isinstance(field, models.CharField | models.TextField):
             problem = f"{name!r} is not a text field, so it cannot hold the idempotency key"
         if field is None or problem:
             raise _input_error([{"path": "inputs.idempotency_field", "message": problem}], where)
-        key = {field.attname: context.idempotency_key}
+        key = {field.attname: context.idempotency_key, **owned}
         existing = _find(model, key, lock=True)
         if existing is not None:
             return existing, False

@@ -35,6 +35,7 @@ __all__ = [
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 # Methods that change something remotely: they carry the step's Idempotency-Key.
 _UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_SAFE_METHODS = frozenset({"GET", "HEAD"})
 DEFAULT_TIMEOUT_SECONDS = 30.0
 TEXT_LIMIT_BYTES = 64 * 1024
 """``text`` in the output is cut to this many bytes of UTF-8 (the step output is stored)."""
@@ -178,6 +179,12 @@ class HttpConnector(ConnectorAdapter):
             idempotent=False,
         )
     }
+
+    def has_side_effects(self, action: str, params: Mapping[str, Any]) -> bool:
+        """``GET`` and ``HEAD`` (the default method is ``GET``) read; every other method,
+        or a method that is still a template, may act on the remote side."""
+        method = params.get("method", "GET")
+        return not (isinstance(method, str) and method.upper() in _SAFE_METHODS)
 
     def execute(
         self, action: str, params: dict[str, Any], context: ExecutionContext

@@ -49,6 +49,7 @@ class LogConnector(ConnectorAdapter):
             },
             outputs={"logged": {"type": "boolean"}, "message": {"type": "string"}},
             idempotent=True,
+            side_effects=False,
         )
     }
 

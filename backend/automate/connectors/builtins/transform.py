@@ -35,6 +35,7 @@ class TransformConnector(ConnectorAdapter):
             },
             outputs={"type": "object"},
             idempotent=True,
+            side_effects=False,
         )
     }
 

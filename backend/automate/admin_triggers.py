@@ -1,0 +1,42 @@
+"""Admin for what starts workflows besides events: webhook endpoints and schedule state.
+
+Both are ``TenantScopedAdmin``: staff see and edit only their tenants' endpoints, and the
+tenant of a new endpoint can only be one of theirs. An endpoint names its signing secret
+(``secret_name``); the value is never stored on it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from automate.admin_tenancy import TenantScopedAdmin
+from automate.triggers.models import ScheduleState, WebhookEndpoint
+
+__all__ = ["ScheduleStateAdmin", "WebhookEndpointAdmin"]
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(TenantScopedAdmin):
+    list_display = ["__str__", "name", "tenant", "scheme", "is_active", "created_at"]
+    list_filter = ["scheme", "is_active", "tenant"]
+    search_fields = ["slug", "name"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(ScheduleState)
+class ScheduleStateAdmin(TenantScopedAdmin):
+    """When each scheduled workflow last fired (written by the schedule ticker only)."""
+
+    list_display = ["workflow", "last_tick_at", "updated_at"]
+    list_select_related = ["workflow"]
+    readonly_fields = ["workflow", "last_tick_at", "updated_at"]
+    fields = tuple(readonly_fields)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
