@@ -101,6 +101,7 @@ SCHEMA: dict[str, Option | dict[str, Option]] = {
         "tenant_egress_allowlists": Option((dict,), {}, _tenant_host_patterns),
         "llm_budget_daily": Option(_NUMBER, 10.00, _at_least(0)),
         "webhook_rate_limit_per_minute": Option((int,), 100, _at_least(1)),
+        "api_basic_auth_per_minute": Option((int,), 30, _at_least(1)),
     },
     "SECRETS": {
         "backend": Option((str,), "env"),

@@ -21,6 +21,7 @@ def test_defaults_match_the_design_table():
         "tenant_egress_allowlists": {},
         "llm_budget_daily": 10.0,
         "webhook_rate_limit_per_minute": 100,
+        "api_basic_auth_per_minute": 30,
     }
     assert tree["SECRETS"] == {"backend": "env", "prefix": "AUTOMATE_"}
     assert tree["LOGGING_SCHEMA"] == "ecs"
