@@ -34,3 +34,11 @@ def check_connectors(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
     from automate.connectors import check_connector_allowlist
 
     return list(check_connector_allowlist())
+
+
+@register()
+def check_egress(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Warn when the Slack or LLM base URL is off ``POLICY.egress_allowlist``."""
+    from automate.governance.egress import check_base_urls
+
+    return list(check_base_urls())

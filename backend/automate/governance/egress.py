@@ -46,6 +46,7 @@ __all__ = [
     "EgressNotAllowed",
     "EgressPolicy",
     "EgressScope",
+    "check_base_urls",
     "check_egress",
     "check_egress_url",
     "current_scope",
@@ -342,3 +343,37 @@ def literal_url_problems(*, graph: Any, tenant: str | None = None) -> list[dict[
             except (PolicyViolation, ValueError):
                 continue  # not a URL at all: the step fails at run time, with its reason
     return problems
+
+
+# ---------------------------------------------------------------------------------------
+# Start-up check
+# ---------------------------------------------------------------------------------------
+
+
+def check_base_urls() -> list[Any]:
+    """Warn when a built-in connector's configured base URL is off the egress allowlist.
+
+    Every step of that connector would fail; better to hear it from ``manage.py check``.
+    """
+    from django.core.checks import Warning as CheckWarning
+
+    from automate.connectors.builtins import llm, slack
+
+    warnings: list[Any] = []
+    if not policy_for(None).restricted:
+        return warnings
+    for code, url in (("slack", slack.base_url()), ("llm", llm.base_url())):
+        try:
+            check_egress_url(url, tenant="")
+        except EgressNotAllowed as exc:
+            warnings.append(
+                CheckWarning(
+                    f"The {code} connector's base URL is off the egress allowlist: {exc.message}",
+                    hint=f"Add its host to {GLOBAL_SETTING}, or set "
+                    f"CONNECTOR_OPTIONS['{code}']['base_url']; see docs/reference/policy.md.",
+                    id="automate.W030",
+                )
+            )
+        except (PolicyViolation, ValueError):
+            continue  # a malformed base URL is the connector's own check
+    return warnings

@@ -278,3 +278,23 @@ def test_outside_a_step_only_the_site_wide_list_applies(serve, names):
             safe_request("GET", f"http://evil.test:{server.port}/")
     [entry] = refused_audit()
     assert entry.tenant is None
+
+
+# --------------------------------------------------------------------------------------
+# Start-up check
+# --------------------------------------------------------------------------------------
+
+
+def test_a_base_url_off_the_list_is_a_startup_warning():
+    from automate.checks import check_egress as run_check
+
+    with automate_settings(POLICY={"egress_allowlist": ["api.openai.com"]}):
+        warnings = run_check()
+    assert [w.id for w in warnings] == ["automate.W030"]
+    assert "slack" in warnings[0].msg
+    assert "slack.com" in warnings[0].msg
+    options = {"slack": {"base_url": "https://hooks.slack.test/api"}}
+    section = {"egress_allowlist": ["api.openai.com", "*.slack.test"]}
+    with automate_settings(POLICY=section, CONNECTOR_OPTIONS=options):
+        assert run_check() == []
+    assert run_check() == []  # the default allows every host
