@@ -298,3 +298,50 @@ def test_a_base_url_off_the_list_is_a_startup_warning():
     with automate_settings(POLICY=section, CONNECTOR_OPTIONS=options):
         assert run_check() == []
     assert run_check() == []  # the default allows every host
+
+
+# --------------------------------------------------------------------------------------
+# In a real run
+# --------------------------------------------------------------------------------------
+
+
+def test_a_run_whose_url_comes_from_the_event_fails_at_once_and_is_audited(serve, names):
+    from automate.execution.models import ExecutionRun, StepRun
+    from automate.runtime import run_workflow
+    from tests.factories import make_published
+
+    server = serve(lambda request: Reply(body={"ok": True}))
+    acme = make_tenant("acme")
+    graph = {
+        "nodes": [
+            {"id": "trigger", "type": "trigger"},
+            {
+                "id": "call",
+                "type": "action",
+                "connector": "http",
+                "action": "request",
+                # The host is chosen by the event: only the request-time check can refuse it.
+                "inputs": {"url": "{{ event.payload.callback }}", "method": "POST"},
+                "retry": {"max_retries": 3},
+            },
+        ],
+        "edges": [{"source": "trigger", "target": "call"}],
+    }
+    with policy(["*.stripe.test"]):
+        make_published(slug="callback", tenant=acme, graph=graph, rule_spec={})
+        run = run_workflow(
+            "callback", {"callback": f"http://evil.test:{server.port}/x"}, tenant=acme
+        )
+    run = ExecutionRun.objects.get(pk=run.pk)
+    assert run.status == "failed"
+    [step] = StepRun.objects.filter(run=run, node_id="call")  # one attempt: not retried
+    assert step.status == "failed"
+    assert "evil.test" in step.error
+    assert "POLICY.egress_allowlist" in step.error
+    assert server.requests == []
+    [entry] = refused_audit()
+    assert (entry.tenant, entry.details["run_id"], entry.details["node_id"]) == (
+        acme,
+        str(run.pk),
+        "call",
+    )
