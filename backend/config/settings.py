@@ -268,7 +268,15 @@ if DEBUG:
     _site = urlsplit(SITE_URL)
     _site_port = _site.port or (443 if _site.scheme == "https" else 80)
     _site_host = f"[{_site.hostname}]" if ":" in (_site.hostname or "") else _site.hostname
-    DJANGO_AUTOMATE["POLICY"] = {"http_allowlist": [f"{_site_host}:{_site_port}"]}
+    # AUTOMATE_DEV_HTTP_ALLOWLIST adds patterns (comma separated), e.g. "127.0.0.1" for the
+    # browser tests, whose fake services listen on ports chosen after the site started.
+    _dev_extra = os.environ.get("AUTOMATE_DEV_HTTP_ALLOWLIST", "").split(",")
+    DJANGO_AUTOMATE["POLICY"] = {
+        "http_allowlist": [
+            f"{_site_host}:{_site_port}",
+            *(p.strip() for p in _dev_extra if p.strip()),
+        ]
+    }
     DJANGO_AUTOMATE["CONNECTOR_OPTIONS"] = {
         "slack": {"base_url": f"{SITE_URL}/dev/slack/api"},
         "django_model": {"models": ["demo_crm.Customer"]},

@@ -189,3 +189,13 @@ def test_the_debug_allowlist_covers_the_sandbox_port_only(tmp_path, site_url, pa
     assert allowlist == [pattern]
     assert own_allowed is True
     assert others_allowed == [False] * len(others)
+
+
+def test_a_development_site_can_allow_more_local_patterns_explicitly(tmp_path):
+    env = {"DJANGO_DEBUG": "1", "AUTOMATE_DEV_HTTP_ALLOWLIST": "127.0.0.1, erp.local:8443"}
+    value = settings_value("settings.DJANGO_AUTOMATE['POLICY']['http_allowlist']", env, tmp_path)
+    assert value == ["127.0.0.1:8000", "127.0.0.1", "erp.local:8443"]
+    # Never without DEBUG.
+    production = {**PRODUCTION, "AUTOMATE_DEV_HTTP_ALLOWLIST": "127.0.0.1"}
+    value = settings_value("settings.DJANGO_AUTOMATE.get('POLICY')", production, tmp_path)
+    assert value is None
