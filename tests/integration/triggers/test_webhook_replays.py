@@ -301,3 +301,22 @@ def test_a_real_sender_still_gets_through_after_the_probing(client, monkeypatch)
     for slug in SLUGS:
         post(client, slug, **ATTEMPTS["generic-style"])
     assert post(client, "known-generic", **generic_headers("fresh")).status_code == 202
+
+
+def test_unknown_names_cost_the_same_secret_lookup_as_known_ones(client, monkeypatch):
+    _setups(monkeypatch)
+    from automate.governance import secrets as secrets_module
+
+    looked_up = []
+    real = secrets_module.get_backend
+
+    def counting_backend():
+        backend = real()
+        looked_up.append(type(backend).__name__)
+        return backend
+
+    monkeypatch.setattr(secrets_module, "get_backend", counting_backend)
+    for slug in ["known-generic", "never-created", "inactive"]:
+        looked_up.clear()
+        post(client, slug, **ATTEMPTS["generic-style"])
+        assert len(looked_up) == 1, slug
