@@ -199,3 +199,15 @@ def test_a_development_site_can_allow_more_local_patterns_explicitly(tmp_path):
     production = {**PRODUCTION, "AUTOMATE_DEV_HTTP_ALLOWLIST": "127.0.0.1"}
     value = settings_value("settings.DJANGO_AUTOMATE.get('POLICY')", production, tmp_path)
     assert value is None
+
+
+def test_the_ssl_redirect_spares_only_the_health_probe(settings):
+    from django.test import Client
+
+    settings.SECURE_SSL_REDIRECT = True  # the production default; the exemption is the site's
+    client = Client()
+    assert client.get("/api/v1/health/").status_code == 200
+    for path in ["/studio/", "/api/v1/events/", "/hooks/stripe/", "/api/v1/health/x"]:
+        response = client.get(path)
+        assert response.status_code == 301, path
+        assert response["Location"].startswith("https://"), path
