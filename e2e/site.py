@@ -31,6 +31,9 @@ def site_env(var_dir: Path, port: int, **extra: str) -> dict[str, str]:
         "AUTOMATE_VAR_DIR": str(var_dir),
         "DATABASE_URL": f"sqlite:///{var_dir / 'db.sqlite3'}",
         "AUTOMATE_SITE_URL": f"http://127.0.0.1:{port}",
+        # The fake services of the browser tests listen on 127.0.0.1 ports picked later
+        # (DEBUG alone allows only the site's own port).
+        "AUTOMATE_DEV_HTTP_ALLOWLIST": "127.0.0.1",
         "PYTHONPATH": f"{ROOT / 'backend'}:{ROOT}",
         **extra,
     }

@@ -163,7 +163,12 @@ def test_build_configure_test_publish_and_run_a_workflow(live_site, page, order_
         "event_type='order.created', source='shop'))",
     )
     body = json.dumps({"id": "A-1001", "total": 250, "items": 3}).encode()
-    signature = hmac.new(DEMO_SIGNING_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    # The generic scheme: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<delivery id>.<body>">.
+    signed_at = int(time.time())
+    digest = hmac.new(
+        DEMO_SIGNING_SECRET.encode(), f"{signed_at}.delivery-1.".encode() + body, hashlib.sha256
+    ).hexdigest()
+    signature = f"t={signed_at},v1={digest}"
     request = urllib.request.Request(
         f"{live_site.url}/hooks/shop/",
         data=body,

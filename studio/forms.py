@@ -43,6 +43,7 @@ class SchemaField:
     missing_secret: bool = False
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    policy_hint: str = ""  # a URL input: the egress policy, "Allowed hosts: *.stripe.com"
 
     @property
     def rows(self) -> int:

@@ -114,6 +114,7 @@ def draft_problems(workflow: Workflow) -> list[dict[str, str]]:
         trigger_spec=workflow.draft_trigger_spec,
         rule_spec=workflow.draft_rule_spec,
         graph=workflow.draft_graph,
+        tenant=workflow.tenant.slug,
     )
 
 

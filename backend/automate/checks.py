@@ -45,3 +45,11 @@ def check_django_model_options(app_configs: Any = None, **kwargs: Any) -> list[C
         Error(problem, hint="See docs/reference/connectors.md.", id="automate.E030")
         for problem in option_problems()
     ]
+
+
+@register()
+def check_egress(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Warn when the Slack or LLM base URL is off ``POLICY.egress_allowlist``."""
+    from automate.governance.egress import check_base_urls
+
+    return list(check_base_urls())

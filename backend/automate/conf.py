@@ -55,6 +55,29 @@ def _list_of_str(value: Any) -> str | None:
     return None
 
 
+def _host_patterns(value: Any) -> str | None:
+    from automate.governance.policy import split_host_pattern
+
+    for item in value:
+        if not isinstance(item, str):
+            return "must be a list of strings"
+        try:
+            split_host_pattern(item)
+        except ValueError as exc:
+            return f"has an invalid host pattern: {exc}"
+    return None
+
+
+def _tenant_host_patterns(value: Any) -> str | None:
+    for tenant, patterns in value.items():
+        if not isinstance(tenant, str) or not isinstance(patterns, list):
+            return 'must map tenant slugs to lists of host patterns: {"acme": ["*.stripe.com"]}'
+        problem = _host_patterns(patterns)
+        if problem:
+            return f"[{tenant!r}] {problem}"
+    return None
+
+
 _NUMBER = (int, float)
 
 SCHEMA: dict[str, Option | dict[str, Option]] = {
@@ -73,9 +96,12 @@ SCHEMA: dict[str, Option | dict[str, Option]] = {
     "POLICY": {
         "allow_ssrf": Option((bool,), False),
         "connector_allowlist": Option((list,), ["*"], _list_of_str),
-        "http_allowlist": Option((list,), [], _list_of_str),
+        "http_allowlist": Option((list,), [], _host_patterns),
+        "egress_allowlist": Option((list,), ["*"], _host_patterns),
+        "tenant_egress_allowlists": Option((dict,), {}, _tenant_host_patterns),
         "llm_budget_daily": Option(_NUMBER, 10.00, _at_least(0)),
         "webhook_rate_limit_per_minute": Option((int,), 100, _at_least(1)),
+        "api_basic_auth_per_minute": Option((int,), 30, _at_least(1)),
     },
     "SECRETS": {
         "backend": Option((str,), "env"),

@@ -5,16 +5,26 @@
 """
 
 from automate.triggers.signatures import (
+    DEFAULT_TOLERANCE_SECONDS,
+    GENERIC_DELIVERY_ID_HEADER,
+    GENERIC_SIGNATURE_HEADER,
     SCHEMES,
     UnknownSchemeError,
+    generic_signature_header,
+    generic_signing_string,
     github_signature_header,
     stripe_signature_header,
     verify_signature,
 )
 
 __all__ = [
+    "DEFAULT_TOLERANCE_SECONDS",
+    "GENERIC_DELIVERY_ID_HEADER",
+    "GENERIC_SIGNATURE_HEADER",
     "SCHEMES",
     "UnknownSchemeError",
+    "generic_signature_header",
+    "generic_signing_string",
     "github_signature_header",
     "stripe_signature_header",
     "verify_signature",

@@ -5,13 +5,23 @@ Everything that differs between a laptop and production comes from the environme
 - ``DJANGO_DEBUG`` (default off), ``DJANGO_SECRET_KEY`` (required unless DEBUG),
   ``DJANGO_ALLOWED_HOSTS`` (comma separated),
 - ``DATABASE_URL`` (default: SQLite in ``var/db.sqlite3``),
-- ``REDIS_URL`` (channel layer; in-memory when unset).
+- ``REDIS_URL`` (channel layer; in-memory when unset),
+- HTTPS: ``DJANGO_SECURE_SSL_REDIRECT``, ``DJANGO_SESSION_COOKIE_SECURE``,
+  ``DJANGO_CSRF_COOKIE_SECURE`` (all on unless DEBUG), ``DJANGO_SECURE_HSTS_SECONDS``,
+  ``DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS``, ``DJANGO_SECURE_HSTS_PRELOAD``,
+  ``DJANGO_SECURE_PROXY_SSL_HEADER`` (behind a TLS-terminating proxy, e.g.
+  ``HTTP_X_FORWARDED_PROTO,https``), ``DJANGO_CSRF_TRUSTED_ORIGINS``,
+- ``DJANGO_API_BASIC_AUTH`` (HTTP Basic on the API, on by default and throttled).
+
+docs/howto/deploy.md has the production checklist; ``manage.py check --deploy`` is clean
+with it.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -19,7 +29,31 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = Path(os.environ.get("AUTOMATE_VAR_DIR", BASE_DIR / "var"))
 
-DEBUG = os.environ.get("DJANGO_DEBUG", "").lower() in {"1", "true", "yes", "on"}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name} must be 1/0, true/false, yes/no or on/off, not {value!r}.")
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit():
+        raise ImproperlyConfigured(f"{name} must be a whole number of seconds, not {value!r}.")
+    return int(value)
+
+
+DEBUG = _flag("DJANGO_DEBUG", False)
 
 
 def _secret_key() -> str:
@@ -44,6 +78,39 @@ ALLOWED_HOSTS = [
     for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
     if h.strip()
 ]
+
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
+
+# HTTPS (docs/howto/deploy.md). Secure by default with DEBUG off; HSTS is opt-in because
+# browsers remember it: set DJANGO_SECURE_HSTS_SECONDS once HTTPS works everywhere.
+SECURE_SSL_REDIRECT = _flag("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = _flag("DJANGO_SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = _flag("DJANGO_CSRF_COOKIE_SECURE", not DEBUG)
+SECURE_HSTS_SECONDS = _int("DJANGO_SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _flag("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = _flag("DJANGO_SECURE_HSTS_PRELOAD", False)
+# The liveness probe answers over plain HTTP too (load balancers probe the backend).
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/$"]
+
+
+def _proxy_ssl_header() -> tuple[str, str] | None:
+    # Only behind a proxy that sets (and strips incoming copies of) this header: anyone
+    # who can send it straight to the app could otherwise claim their request is HTTPS.
+    value = os.environ.get("DJANGO_SECURE_PROXY_SSL_HEADER", "").strip()
+    if not value:
+        return None
+    header, _, expected = value.partition(",")
+    if not header.strip() or not expected.strip():
+        raise ImproperlyConfigured(
+            "DJANGO_SECURE_PROXY_SSL_HEADER must be '<META name>,<value>', "
+            f"e.g. 'HTTP_X_FORWARDED_PROTO,https', not {value!r}."
+        )
+    return header.strip(), expected.strip()
+
+
+SECURE_PROXY_SSL_HEADER = _proxy_ssl_header()
 
 INSTALLED_APPS = [
     "daphne",
@@ -151,9 +218,16 @@ LOGIN_URL = "/studio/login/"
 LOGIN_REDIRECT_URL = "/studio/"
 
 REST_FRAMEWORK = {
+    # Sessions first. HTTP Basic costs a password hash per request, so it is throttled per
+    # client address before the hash (POLICY.api_basic_auth_per_minute), and can be
+    # switched off with DJANGO_API_BASIC_AUTH=0.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        *(
+            ["automate.api.authentication.ThrottledBasicAuthentication"]
+            if _flag("DJANGO_API_BASIC_AUTH", True)
+            else []
+        ),
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "EXCEPTION_HANDLER": "automate.api.errors.exception_handler",
@@ -189,7 +263,20 @@ SITE_URL = os.environ.get("AUTOMATE_SITE_URL", "http://127.0.0.1:8000")
 if DEBUG:
     os.environ.setdefault("AUTOMATE_SLACK_TOKEN", "xoxb-demo-sandbox-not-a-real-token")
     os.environ.setdefault("AUTOMATE_STRIPE_WEBHOOK_SECRET", "whsec_demo_sandbox_secret")
-    DJANGO_AUTOMATE["POLICY"] = {"http_allowlist": ["127.0.0.1"]}  # the sandbox is local
+    # The Slack sandbox is this very site: allow its own address and port, nothing else
+    # local (not the database, not another service on the laptop).
+    _site = urlsplit(SITE_URL)
+    _site_port = _site.port or (443 if _site.scheme == "https" else 80)
+    _site_host = f"[{_site.hostname}]" if ":" in (_site.hostname or "") else _site.hostname
+    # AUTOMATE_DEV_HTTP_ALLOWLIST adds patterns (comma separated), e.g. "127.0.0.1" for the
+    # browser tests, whose fake services listen on ports chosen after the site started.
+    _dev_extra = os.environ.get("AUTOMATE_DEV_HTTP_ALLOWLIST", "").split(",")
+    DJANGO_AUTOMATE["POLICY"] = {
+        "http_allowlist": [
+            f"{_site_host}:{_site_port}",
+            *(p.strip() for p in _dev_extra if p.strip()),
+        ]
+    }
     DJANGO_AUTOMATE["CONNECTOR_OPTIONS"] = {
         "slack": {"base_url": f"{SITE_URL}/dev/slack/api"},
         # Customers are scoped to the workflow's tenant (demo_crm.Customer.tenant).

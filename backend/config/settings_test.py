@@ -7,6 +7,11 @@ tests run on SQLite.
 import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-not-a-secret-" + "x" * 32)
+# The test client speaks plain HTTP; production's HTTPS settings are tested on their own
+# (tests/integration/commands/test_deploy_check.py).
+os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("DJANGO_SESSION_COOKIE_SECURE", "0")
+os.environ.setdefault("DJANGO_CSRF_COOKIE_SECURE", "0")
 if os.environ.get("AUTOMATE_TEST_DATABASE_URL"):
     os.environ["DATABASE_URL"] = os.environ["AUTOMATE_TEST_DATABASE_URL"]
 else:

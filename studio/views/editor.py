@@ -86,6 +86,7 @@ def _problems(workflow: Workflow) -> list[dict[str, str]]:
         trigger_spec=workflow.draft_trigger_spec,
         rule_spec=workflow.draft_rule_spec,
         graph=workflow.draft_graph,
+        tenant=workflow.tenant.slug,
     )
 
 

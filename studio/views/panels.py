@@ -12,6 +12,7 @@ from jinja2 import TemplateSyntaxError
 
 from automate.api.errors import json_error
 from automate.events.models import Event
+from automate.governance.egress import is_url_input, policy_for
 from automate.governance.redaction import redact
 from automate.governance.secrets import get_backend
 from automate.rules import RuleError, compile_rule
@@ -153,8 +154,13 @@ def _context(
             secret_fields=spec.secret_fields(),
             secret_names=secret_names,
         )
+    egress_hint = policy_for(workflow.tenant.slug).describe() if spec is not None else ""
+    url_inputs = (spec.input_schema.get("properties") or {}) if spec is not None else {}
     for item in fields or []:
         item.warnings = warnings.get(item.name, [])
+        prop = url_inputs.get(item.name)
+        if egress_hint and isinstance(prop, Mapping) and is_url_input(item.name, prop):
+            item.policy_hint = egress_hint
     trigger: dict[str, Any] = (
         workflow.draft_trigger_spec if isinstance(workflow.draft_trigger_spec, dict) else {}
     )

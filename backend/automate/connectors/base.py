@@ -509,18 +509,33 @@ class ConnectorAdapter(ABC):
         1. An unknown ``action`` raises ``UnknownActionError`` (``unknown_action``).
         2. ``params`` are validated against the action's input schema (defaults filled
            in); problems raise ``ConnectorInputError`` (``invalid_inputs``).
-        3. ``execute`` runs. A ``ConnectorError`` it raises passes through unchanged;
+        3. ``execute`` runs, its outbound calls held to the egress allowlist of
+           ``context.tenant`` (``automate.governance.egress``). A ``ConnectorError``
+           it raises passes through unchanged;
            another ``AutomateError`` keeps its code and ``retryable``; any other
            exception becomes a retryable ``ConnectorError`` whose message is the
            exception's text with secrets masked.
         4. The output must be a JSON object, else ``ConnectorOutputError``
            (``invalid_output``, not retryable: the connector has a bug).
         """
+        from automate.governance.egress import EgressScope, egress_scope
+
         where = f"{self.code}.{action}"
         spec = self.get_action(action)
         validated = spec.validate_inputs(params, where=where)
+        # Outbound calls made by execute() (through the shared HTTP client) are held to
+        # this step's tenant's egress allowlist, and a refusal is audited with the step.
+        scope = EgressScope(
+            tenant=context.tenant,
+            connector=self.code,
+            action=action,
+            run_id=context.run_id,
+            node_id=context.node_id,
+            trace_id=context.trace_id,
+        )
         try:
-            output = self.execute(action, validated, context)
+            with egress_scope(scope):
+                output = self.execute(action, validated, context)
         except ConnectorError:
             raise
         except AutomateError as exc:

@@ -3,9 +3,12 @@
 Every connector that speaks HTTP uses ``safe_request`` (one call) or ``build_client`` (an
 ``httpx.Client`` for several calls). What they guarantee:
 
-* **Every request is checked** by ``automate.policy.check_host`` before it is sent,
-  redirects included: each hop is a new request through the same transport, so a public
-  URL that redirects to ``http://169.254.169.254/`` is refused with ``PolicyViolation``.
+* **Every request is checked** against the egress allowlist
+  (``automate.governance.egress.check_egress``: the site's and the current step's
+  tenant's; a refusal is audited and raises ``EgressNotAllowed``) and then by
+  ``automate.policy.check_host`` before it is sent, redirects included: each hop is a new
+  request through the same transport, so a public URL that redirects to
+  ``http://169.254.169.254/`` or to a host off the allowlist is refused.
 * **The connection goes to the address that was checked.** The transport resolves and
   checks the host, then its network backend opens the TCP connection to one of the
   checked IP addresses; the name is never resolved a second time, so DNS rebinding (a
@@ -44,6 +47,7 @@ import httpx
 
 from automate import __version__
 from automate.connectors.exceptions import ConnectorError
+from automate.governance.egress import EgressNotAllowed, check_egress, record_refusal
 from automate.governance.policy import HostResolutionError, PolicyViolation, check_host
 from automate.governance.redaction import redact_text
 from automate.observability.tracing import format_traceparent
@@ -312,6 +316,12 @@ class SafeTransport(httpx.HTTPTransport):
         """Check ``request.url`` with the outbound policy, then send it pinned."""
         url = request.url
         host = url.raw_host.decode("ascii")
+        try:
+            # The egress allowlist first (no DNS needed), then the SSRF rules on top.
+            check_egress(host, port=url.port, scheme=url.scheme)
+        except EgressNotAllowed as exc:
+            record_refusal(exc)
+            raise
         try:
             target = check_host(host, scheme=url.scheme, port=url.port)
         except HostResolutionError as exc:
@@ -646,7 +656,9 @@ def safe_request(
     Raises:
 
     * ``PolicyViolation`` (``url_not_allowed``/``ssrf_blocked``, not retryable) for a
-      URL, or a redirect, the outbound policy refuses;
+      URL, or a redirect, the outbound policy refuses; ``EgressNotAllowed``
+      (``egress_not_allowed``, a ``PolicyViolation`` and a non-retryable
+      ``ConnectorError``) for a host off the egress allowlist;
     * ``ConnectorError`` for everything else, retryable for connection failures
       (``http_connect_failed``, ``host_not_resolved`` when the name may come to exist),
       timeouts (``http_timeout``), HTTP 429 (``http_rate_limited``, with

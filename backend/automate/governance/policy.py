@@ -22,6 +22,7 @@ Pure Python apart from reading the two ``POLICY`` settings (which callers may pa
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
 import socket
@@ -46,7 +47,9 @@ __all__ = [
     "check_host",
     "check_url",
     "host_allowlisted",
+    "host_pattern_matches",
     "normalise_host",
+    "split_host_pattern",
 ]
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
@@ -392,30 +395,76 @@ def _name_block(host: str) -> AddressBlock | None:
     return None
 
 
-def _normalise_pattern(pattern: str) -> str:
-    pattern = pattern.strip().lower()
-    if pattern.startswith("[") and pattern.endswith("]"):
-        pattern = pattern[1:-1]
-    pattern = pattern.removesuffix(".")
-    if not pattern.isascii():
+def split_host_pattern(pattern: str) -> tuple[str, int | None]:
+    """A host pattern as ``(host glob, port or None)``: ``"127.0.0.1:8000"``,
+    ``"[::1]:8000"``, ``"*.stripe.com"``, ``"::1"``.
+
+    The host part is lower-cased, loses one trailing dot and is IDNA-encoded; an IP
+    literal is written in its canonical form. Raises ``ValueError`` for a pattern that is
+    not a host pattern (a URL, an empty host, a bad port).
+    """
+    text = pattern.strip().lower()
+    if "/" in text or "@" in text:
+        raise ValueError(f"{pattern!r} is a URL, not a host pattern (write just the host)")
+    port_text = ""
+    if text.startswith("["):
+        end = text.find("]")
+        if end == -1 or (text[end + 1 :] and not text[end + 1 :].startswith(":")):
+            raise ValueError(f"{pattern!r} is not a valid host pattern")
+        host, port_text = text[1:end], text[end + 2 :]
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    else:
+        host = text  # a name, or a bare IPv6 address
+    host = host.removesuffix(".")
+    if not host:
+        raise ValueError(f"{pattern!r} has no host")
+    port: int | None = None
+    if port_text:
+        if not port_text.isascii() or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise ValueError(f"{pattern!r} has an invalid port {port_text!r}")
+        port = int(port_text)
+    if not host.isascii():
         try:
-            pattern = pattern.encode("idna").decode("ascii")
+            host = host.encode("idna").decode("ascii")
         except UnicodeError:
-            return pattern
-    return pattern
+            raise ValueError(f"{pattern!r} is not a valid host name") from None
+    with contextlib.suppress(ValueError):  # a name or a glob stays as written
+        host = str(ipaddress.ip_address(host))
+    return host, port
 
 
-def host_allowlisted(host: str, patterns: Sequence[str] | None = None) -> bool:
+def host_pattern_matches(host: str, pattern: str, *, port: int | None = None) -> bool:
+    """Whether the normalised ``host`` (and ``port``, when both say one) match ``pattern``.
+
+    The host part is a shell-style glob matched without case (``*`` spans dots, so
+    ``*.stripe.com`` matches ``api.stripe.com`` and ``a.b.stripe.com`` but not
+    ``stripe.com`` itself). A pattern with a port (``127.0.0.1:8000``) matches only that
+    port; without one, any port. An invalid pattern matches nothing.
+    """
+    try:
+        pattern_host, pattern_port = split_host_pattern(pattern)
+    except ValueError:
+        return False
+    if pattern_port is not None and port != pattern_port:
+        return False
+    return fnmatchcase(host.lower(), pattern_host)
+
+
+def host_allowlisted(
+    host: str, patterns: Sequence[str] | None = None, *, port: int | None = None
+) -> bool:
     """Whether the normalised ``host`` matches a ``POLICY.http_allowlist`` pattern.
 
     Patterns are shell-style globs over host names (``"hooks.slack.com"``,
-    ``"*.stripe.com"``) or IP literals (``"127.0.0.1"``, ``"::1"``), matched without case.
+    ``"*.stripe.com"``) or IP literals (``"127.0.0.1"``, ``"::1"``), matched without case,
+    optionally with a port (``"127.0.0.1:8000"``, ``"[::1]:8000"``: that port only).
     An IP pattern matches a URL whose host *is* that IP (in any spelling, ``127.1``
     included), not a name that resolves to it.
     """
     if patterns is None:
         patterns = conf.get("POLICY", "http_allowlist")
-    return any(fnmatchcase(host, _normalise_pattern(pattern)) for pattern in patterns)
+    return any(host_pattern_matches(host, pattern, port=port) for pattern in patterns)
 
 
 # ---------------------------------------------------------------------------------------
@@ -505,7 +554,7 @@ def check_host(
     canonical, literal = normalise_host(host)
     if allow_ssrf is None:
         allow_ssrf = bool(conf.get("POLICY", "allow_ssrf"))
-    if host_allowlisted(canonical, allowlist):
+    if host_allowlisted(canonical, allowlist, port=port):
         addresses = (canonical,) if literal is not None else _resolve(canonical, port)
         return ParsedTarget(scheme, canonical, port, addresses, "http_allowlist")
     if allow_ssrf:

@@ -9,7 +9,7 @@ class WebhookEndpoint(models.Model):
     class Scheme(models.TextChoices):
         STRIPE = "stripe", "Stripe (Stripe-Signature: t=…,v1=…)"
         GITHUB = "github", "GitHub (X-Hub-Signature-256)"
-        GENERIC = "generic", "Generic HMAC-SHA256 (hex, in a header you name)"
+        GENERIC = "generic", "Generic (X-Signature: t=…,v1=…, over t, delivery id and body)"
 
     tenant = models.ForeignKey(
         "automate.Tenant", on_delete=models.CASCADE, related_name="webhook_endpoints"
@@ -27,8 +27,9 @@ class WebhookEndpoint(models.Model):
     delivery_id_header = models.CharField(
         max_length=100,
         blank=True,
-        help_text="Header with a unique delivery id, used to drop redeliveries. "
-        "Defaults: Stripe uses the event id in the body, GitHub X-GitHub-Delivery.",
+        help_text="Header with the unique delivery id (required on every delivery). "
+        "Defaults: generic X-Delivery-Id, GitHub X-GitHub-Delivery; Stripe always uses the "
+        "event id in the signed body.",
     )
     event_type = models.CharField(
         max_length=200,

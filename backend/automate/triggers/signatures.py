@@ -9,6 +9,10 @@ import time
 from collections.abc import Mapping
 
 SCHEMES = ("stripe", "github", "generic")
+DEFAULT_TOLERANCE_SECONDS = 300
+"""How far a signed timestamp (Stripe, generic) may be from the receiver's clock."""
+GENERIC_SIGNATURE_HEADER = "X-Signature"
+GENERIC_DELIVERY_ID_HEADER = "X-Delivery-Id"
 
 
 class UnknownSchemeError(ValueError):
@@ -43,12 +47,8 @@ def _same(expected: str, given: str) -> bool:
     return hmac.compare_digest(expected.encode(), given.encode())
 
 
-def _stripe(
-    secret: str, headers: Mapping[str, str], body: bytes, now: float, tolerance: float
-) -> bool:
-    header = _header(headers, "Stripe-Signature")
-    if not header:
-        return False
+def _timestamped(header: str) -> tuple[str | None, list[str]]:
+    """``t=<unix>,v1=<hex>[,v1=<hex>…]``: the timestamp (if well formed) and the v1 values."""
     timestamp: str | None = None
     candidates: list[str] = []
     for part in header.split(","):
@@ -58,8 +58,18 @@ def _stripe(
         elif key == "v1":
             candidates.append(value)
     if timestamp is None or not _TIMESTAMP.fullmatch(timestamp) or not candidates:
+        return None, []
+    return timestamp, candidates
+
+
+def _stripe(
+    secret: str, headers: Mapping[str, str], body: bytes, now: float, tolerance: float
+) -> bool:
+    header = _header(headers, "Stripe-Signature")
+    if not header:
         return False
-    if abs(now - int(timestamp)) > tolerance:
+    timestamp, candidates = _timestamped(header)
+    if timestamp is None or abs(now - int(timestamp)) > tolerance:
         return False
     expected = _hex_hmac(secret, timestamp.encode() + b"." + body)
     # Stripe sends several v1 signatures while a secret is being rolled: any may match.
@@ -73,14 +83,32 @@ def _github(secret: str, headers: Mapping[str, str], body: bytes) -> bool:
     return _same(_hex_hmac(secret, body), header[len("sha256=") :])
 
 
-def _generic(secret: str, headers: Mapping[str, str], body: bytes, header_name: str) -> bool:
+def _generic(
+    secret: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    header_name: str,
+    delivery_id_header: str,
+    now: float,
+    tolerance: float,
+) -> bool:
     header = _header(headers, header_name)
-    if not header:
+    delivery_id = _header(headers, delivery_id_header)
+    if not header or not delivery_id:
         return False
-    signature = header.strip()
-    if signature.lower().startswith("sha256="):
-        signature = signature[len("sha256=") :]
-    return _same(_hex_hmac(secret, body), signature)
+    timestamp, candidates = _timestamped(header)
+    if timestamp is None or abs(now - int(timestamp)) > tolerance:
+        return False
+    expected = _hex_hmac(secret, generic_signing_string(timestamp, delivery_id, body))
+    return any(_same(expected, candidate) for candidate in candidates[:8])
+
+
+def generic_signing_string(timestamp: int | str, delivery_id: str, body: bytes) -> bytes:
+    """The bytes a generic-scheme sender signs: ``"<t>.<delivery id>.<raw body>"``.
+
+    The delivery id header is latin-1 on the wire, like every HTTP header.
+    """
+    return f"{timestamp}.".encode() + delivery_id.encode("latin-1", "replace") + b"." + body
 
 
 def verify_signature(
@@ -90,27 +118,33 @@ def verify_signature(
     body: bytes,
     *,
     now: float | None = None,
-    tolerance_s: float = 300,
-    header_name: str = "X-Signature",
+    tolerance_s: float = DEFAULT_TOLERANCE_SECONDS,
+    header_name: str = GENERIC_SIGNATURE_HEADER,
+    delivery_id_header: str = GENERIC_DELIVERY_ID_HEADER,
 ) -> bool:
     """Whether ``body`` was signed with ``secret`` under ``scheme``.
 
     - ``stripe``: ``Stripe-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">``, the
       timestamp within ``tolerance_s`` of ``now``; any of several ``v1`` values may match.
     - ``github``: ``X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of body>``.
-    - ``generic``: hex HMAC-SHA256 of the body in ``header_name`` (``sha256=`` prefix optional).
+    - ``generic``: ``<header_name>: t=<unix>,v1=<hex HMAC-SHA256 of
+      "<t>.<delivery id>.<body>">`` where the delivery id is the value of the
+      ``delivery_id_header`` header (required); the timestamp within ``tolerance_s`` of
+      ``now``; any of several ``v1`` values may match (secret rotation).
 
     Raises ``UnknownSchemeError`` for any other scheme. An empty secret never verifies.
+    Every comparison is constant-time.
     """
     if scheme not in SCHEMES:
         raise UnknownSchemeError(f"Unknown signature scheme {scheme!r}; use one of {SCHEMES}.")
     if not secret:
         return False
+    current = time.time() if now is None else now
     if scheme == "stripe":
-        return _stripe(secret, headers, body, time.time() if now is None else now, tolerance_s)
+        return _stripe(secret, headers, body, current, tolerance_s)
     if scheme == "github":
         return _github(secret, headers, body)
-    return _generic(secret, headers, body, header_name)
+    return _generic(secret, headers, body, header_name, delivery_id_header, current, tolerance_s)
 
 
 def stripe_signature_header(secret: str, body: bytes, *, timestamp: int | None = None) -> str:
@@ -122,3 +156,15 @@ def stripe_signature_header(secret: str, body: bytes, *, timestamp: int | None =
 def github_signature_header(secret: str, body: bytes) -> str:
     """A valid ``X-Hub-Signature-256`` value."""
     return "sha256=" + _hex_hmac(secret, body)
+
+
+def generic_signature_header(
+    secret: str, body: bytes, delivery_id: str, *, timestamp: int | None = None
+) -> str:
+    """A valid generic-scheme signature value, ``t=<unix>,v1=<hex>``, for ``delivery_id``.
+
+    Send it in the endpoint's signature header (``X-Signature`` by default) together
+    with ``delivery_id`` in its delivery id header (``X-Delivery-Id`` by default).
+    """
+    t = int(time.time()) if timestamp is None else timestamp
+    return f"t={t},v1={_hex_hmac(secret, generic_signing_string(t, delivery_id, body))}"

@@ -1,7 +1,9 @@
 """``POST /hooks/<slug>/``: verify, rate-limit, deduplicate and record an inbound webhook.
 
-Order matters: an unknown endpoint and a bad signature are refused before anything is
-stored; the rate limit counts per tenant; a delivery seen before returns the first event.
+Order matters: an unknown endpoint, a misconfigured one and a bad signature get the same
+401 before anything is stored (so outsiders cannot list endpoint names); the rate limit
+counts per tenant; every verified delivery needs a delivery id, taken from signed content,
+and a delivery seen before returns the first event.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import secrets
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
@@ -22,7 +25,12 @@ from automate.events.services import record_event
 from automate.exceptions import AutomateError
 from automate.governance.ratelimit import hit
 from automate.triggers.models import WebhookEndpoint
-from automate.triggers.signatures import verify_signature
+from automate.triggers.signatures import (
+    GENERIC_DELIVERY_ID_HEADER,
+    GENERIC_SIGNATURE_HEADER,
+    SCHEMES,
+    verify_signature,
+)
 
 logger = logging.getLogger("automate.webhooks")
 
@@ -40,19 +48,36 @@ def _event_type(endpoint: WebhookEndpoint, request: HttpRequest, payload: dict[s
     return "webhook.received"
 
 
-def _delivery_id(
-    endpoint: WebhookEndpoint, request: HttpRequest, payload: dict[str, Any]
-) -> str | None:
-    if endpoint.delivery_id_header:
-        value = request.headers.get(endpoint.delivery_id_header)
-    elif endpoint.scheme == WebhookEndpoint.Scheme.STRIPE:
-        value = payload.get("id") if isinstance(payload.get("id"), str) else None
-    elif endpoint.scheme == WebhookEndpoint.Scheme.GITHUB:
-        value = request.headers.get("X-GitHub-Delivery")
+class MissingDeliveryIdError(Exception):
+    """A verified delivery carries no delivery id, so a replay could not be recognised."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(where)
+        self.where = where
+
+
+def _dedupe_key(endpoint: WebhookEndpoint, request: HttpRequest, payload: dict[str, Any]) -> str:
+    """The event's dedupe key, always derived from content the signature covers.
+
+    Stripe signs the body, which holds the event id. The generic scheme signs the delivery
+    id header itself. GitHub signs only the body: its delivery id header is required but
+    unsigned (anyone replaying a delivery could change it), so the key is the body's digest.
+    """
+    if endpoint.scheme == WebhookEndpoint.Scheme.STRIPE:
+        value = payload.get("id")
+        if not isinstance(value, str) or not value:
+            raise MissingDeliveryIdError('the body\'s "id"')
     else:
-        value = request.headers.get("X-Delivery-Id") or request.headers.get("Idempotency-Key")
-    if not value:
-        return None
+        header = endpoint.delivery_id_header or (
+            "X-GitHub-Delivery"
+            if endpoint.scheme == WebhookEndpoint.Scheme.GITHUB
+            else GENERIC_DELIVERY_ID_HEADER
+        )
+        value = request.headers.get(header, "")
+        if not value:
+            raise MissingDeliveryIdError(f"the {header} header")
+        if endpoint.scheme == WebhookEndpoint.Scheme.GITHUB:
+            value = "body-sha256:" + hashlib.sha256(request.body).hexdigest()
     key = f"hook:{endpoint.slug}:{value}"
     # Hash long ids instead of cutting them, so two long ids never collide.
     return (
@@ -62,36 +87,90 @@ def _delivery_id(
     )
 
 
+def _guess_scheme(headers: dict[str, str]) -> str:
+    lowered = {name.lower() for name in headers}
+    if "stripe-signature" in lowered:
+        return "stripe"
+    if "x-hub-signature-256" in lowered:
+        return "github"
+    return "generic"
+
+
+# Looked up for unknown slugs so they cost the same secrets-backend work as known ones;
+# its value, if anyone ever stores one, is never used.
+_DECOY_SECRET_NAME = "WEBHOOK_ENDPOINT_DECOY"  # noqa: S105 (a name, not a value)
+
+
+def _signing_secret(endpoint: WebhookEndpoint | None, slug: str) -> str | None:
+    from automate.secrets import resolve
+
+    name = endpoint.secret_name if endpoint is not None else _DECOY_SECRET_NAME
+    try:
+        secret = resolve({"$secret": name})
+    except AutomateError:
+        if endpoint is not None:
+            logger.error(
+                "Webhook %s: its signing secret %r cannot be resolved; deliveries are refused",
+                slug,
+                name,
+            )
+        return None
+    if endpoint is None:
+        return None
+    if endpoint.scheme not in SCHEMES:
+        logger.error("Webhook %s: unknown signature scheme %r", slug, endpoint.scheme)
+        return None
+    return secret or None
+
+
+def _verified(endpoint: WebhookEndpoint | None, slug: str, request: HttpRequest) -> bool:
+    """Whether the delivery is signed for an active, correctly configured endpoint.
+
+    An unknown slug and an endpoint whose secret cannot be resolved still look a secret
+    up and verify against a random decoy secret, so the answer *and* the work done are
+    the same as for a bad signature: an outsider cannot tell which endpoint names exist.
+    """
+    headers = dict(request.headers)
+    secret = _signing_secret(endpoint, slug)
+    scheme = endpoint.scheme if endpoint is not None and secret else _guess_scheme(headers)
+    valid = verify_signature(
+        scheme,
+        secret or secrets.token_hex(32),
+        headers,
+        request.body,
+        header_name=endpoint.signature_header if endpoint else GENERIC_SIGNATURE_HEADER,
+        delivery_id_header=(endpoint.delivery_id_header if endpoint else "")
+        or GENERIC_DELIVERY_ID_HEADER,
+    )
+    return valid and secret is not None
+
+
+def _not_verified(request: HttpRequest) -> JsonResponse:
+    # One answer for an unknown or inactive slug, a misconfigured endpoint and a bad
+    # signature: same status, code and message (only the trace id differs).
+    return json_error(
+        request,
+        401,
+        "invalid_signature",
+        "The delivery could not be verified: check the URL, the signing secret, the "
+        "signature and delivery id headers and the clock (see the webhook documentation).",
+    )
+
+
 @csrf_exempt
 @require_POST
 def receive(request: HttpRequest, slug: str) -> JsonResponse:
     """Receive one webhook delivery."""
-    endpoint = (
-        WebhookEndpoint.objects.select_related("tenant").filter(slug=slug, is_active=True).first()
-    )
-    if endpoint is None:
-        return json_error(request, 404, "resource_not_found", f"No webhook endpoint {slug!r}.")
-
     body = request.body
     max_bytes = conf.get("RETENTION", "max_payload_bytes")
     if len(body) > max_bytes:
         return json_error(request, 413, "payload_too_large", f"The body is over {max_bytes} bytes.")
-    try:
-        from automate.secrets import resolve
-
-        secret = resolve({"$secret": endpoint.secret_name})
-    except AutomateError:
-        logger.error(
-            "Webhook %s: its signing secret %r cannot be resolved", slug, endpoint.secret_name
-        )
-        return json_error(
-            request, 503, "webhook_misconfigured", "This endpoint's signing secret is not set."
-        )
-    headers = dict(request.headers)
-    if not verify_signature(
-        endpoint.scheme, secret, headers, body, header_name=endpoint.signature_header
-    ):
-        return json_error(request, 401, "invalid_signature", "The signature does not verify.")
+    endpoint = (
+        WebhookEndpoint.objects.select_related("tenant").filter(slug=slug, is_active=True).first()
+    )
+    if not _verified(endpoint, slug, request):
+        return _not_verified(request)
+    assert endpoint is not None
 
     # Counted only for verified deliveries: strangers cannot use up a tenant's quota.
     limit = conf.get("POLICY", "webhook_rate_limit_per_minute")
@@ -116,10 +195,21 @@ def receive(request: HttpRequest, slug: str) -> JsonResponse:
     if not isinstance(payload, dict):
         return json_error(request, 400, "invalid_event", "The body must be a JSON object.")
     try:
+        dedupe_key = _dedupe_key(endpoint, request, payload)
+    except MissingDeliveryIdError as exc:
+        return json_error(
+            request,
+            400,
+            "missing_delivery_id",
+            f"The delivery has no delivery id ({exc.where}); it is needed to recognise "
+            "redeliveries and replays.",
+            {"expected": exc.where},
+        )
+    try:
         event, created = record_event(
             type=_event_type(endpoint, request, payload),
             payload=payload,
-            dedupe_key=_delivery_id(endpoint, request, payload),
+            dedupe_key=dedupe_key,
             source=endpoint.source or endpoint.slug,
             tenant=endpoint.tenant,
             traceparent=request.headers.get("traceparent"),

@@ -112,8 +112,15 @@ def literal_secret_problems(*, graph: Any) -> list[dict[str, str]]:
     return problems
 
 
-def definition_problems(*, trigger_spec: Any, rule_spec: Any, graph: Any) -> list[dict[str, str]]:
-    """Every problem that keeps a definition from being published."""
+def definition_problems(
+    *, trigger_spec: Any, rule_spec: Any, graph: Any, tenant: str | None = None
+) -> list[dict[str, str]]:
+    """Every problem that keeps a definition from being published.
+
+    ``tenant`` (a slug) narrows the egress allowlist literal URLs are checked against.
+    """
+    from automate.governance.egress import literal_url_problems
+
     problems = trigger_problems(trigger_spec)
     try:
         compile_rule(_rule_json(rule_spec) or None)
@@ -124,6 +131,7 @@ def definition_problems(*, trigger_spec: Any, rule_spec: Any, graph: Any) -> lis
         problems.append({**problem, "field": f"graph.{field}" if field else "graph"})
     problems.extend(literal_secret_problems(graph=graph))
     problems.extend(connector_publish_problems(graph))
+    problems.extend(literal_url_problems(graph=graph, tenant=tenant))
     nodes = graph.get("nodes") if isinstance(graph, dict) else None
     for node in nodes if isinstance(nodes, list) else []:
         if not isinstance(node, dict):
@@ -154,6 +162,7 @@ def publish_version(
         trigger_spec=workflow.draft_trigger_spec,
         rule_spec=workflow.draft_rule_spec,
         graph=workflow.draft_graph,
+        tenant=workflow.tenant.slug,
     )
     if problems:
         raise WorkflowValidationError(problems)

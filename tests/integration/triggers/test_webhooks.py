@@ -108,7 +108,7 @@ def test_a_bad_signature_gets_401_and_stores_nothing(client, stripe_endpoint, kw
 def test_unsigned_and_unknown_and_malformed(client, stripe_endpoint):
     unsigned = client.post("/hooks/stripe/", json.dumps(INVOICE), content_type="application/json")
     assert unsigned.status_code == 401
-    assert client.post("/hooks/nope/", "{}", content_type="application/json").status_code == 404
+    assert client.post("/hooks/nope/", "{}", content_type="application/json").status_code == 401
     assert client.get("/hooks/stripe/").status_code == 405
     body = b"{not json"
     bad = client.post(
@@ -147,12 +147,17 @@ def test_github_deliveries_use_the_event_header_and_delivery_id(client):
     )
 
 
-def test_a_missing_signing_secret_is_a_503_not_a_crash(client, stripe_endpoint, monkeypatch):
+def test_a_misconfigured_endpoint_answers_like_a_bad_signature(
+    client, stripe_endpoint, monkeypatch, caplog
+):
     monkeypatch.delenv("AUTOMATE_STRIPE_WEBHOOK_SECRET")
     response = post_stripe(client, INVOICE)
-    assert response.status_code == 503
-    assert response.json()["code"] == "webhook_misconfigured"
+    assert response.status_code == 401
+    assert response.json()["code"] == "invalid_signature"
     assert Event.objects.count() == 0
+    # The operator still learns why, from the log (never the secret's value).
+    assert "STRIPE_WEBHOOK_SECRET" in caplog.text
+    assert "cannot be resolved" in caplog.text
 
 
 @override_settings(

@@ -17,8 +17,11 @@ def test_defaults_match_the_design_table():
         "allow_ssrf": False,
         "connector_allowlist": ["*"],
         "http_allowlist": [],
+        "egress_allowlist": ["*"],
+        "tenant_egress_allowlists": {},
         "llm_budget_daily": 10.0,
         "webhook_rate_limit_per_minute": 100,
+        "api_basic_auth_per_minute": 30,
     }
     assert tree["SECRETS"] == {"backend": "env", "prefix": "AUTOMATE_"}
     assert tree["LOGGING_SCHEMA"] == "ecs"
@@ -52,6 +55,28 @@ def test_valid_settings_have_no_problems():
             "['connector_allowlist'] must be a list of strings",
         ),
         ({"POLICY": {"llm_budget_daily": -1}}, "['llm_budget_daily'] must be at least 0"),
+        (
+            {"POLICY": {"egress_allowlist": "*.stripe.com"}},
+            "['egress_allowlist'] must be list, not str",
+        ),
+        (
+            {"POLICY": {"egress_allowlist": ["https://api.stripe.com/v1"]}},
+            "['egress_allowlist'] has an invalid host pattern: 'https://api.stripe.com/v1' is a URL",
+        ),
+        (
+            {"POLICY": {"egress_allowlist": ["api.stripe.com:99999"]}},
+            "invalid port '99999'",
+        ),
+        ({"POLICY": {"egress_allowlist": [""]}}, "'' has no host"),
+        ({"POLICY": {"http_allowlist": ["127.0.0.1:http"]}}, "invalid port 'http'"),
+        (
+            {"POLICY": {"tenant_egress_allowlists": {"acme": "*.stripe.com"}}},
+            "must map tenant slugs to lists of host patterns",
+        ),
+        (
+            {"POLICY": {"tenant_egress_allowlists": {"acme": ["[::1"]}}},
+            "['tenant_egress_allowlists'] ['acme'] has an invalid host pattern",
+        ),
         ({"POLICY": "strict"}, "DJANGO_AUTOMATE['POLICY'] must be a dict, not str"),
         ({"RETRIES": 3}, "DJANGO_AUTOMATE['RETRIES'] is not a known setting"),
         ({"LOGGING_SCHEMA": "xml"}, "DJANGO_AUTOMATE['LOGGING_SCHEMA'] must be one of"),

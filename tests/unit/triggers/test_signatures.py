@@ -5,6 +5,8 @@ import pytest
 
 from automate.webhooks import (
     UnknownSchemeError,
+    generic_signature_header,
+    generic_signing_string,
     github_signature_header,
     stripe_signature_header,
     verify_signature,
@@ -59,15 +61,71 @@ def test_github_signature():
     assert not verify_signature("github", SECRET, {"X-Hub-Signature": header}, BODY)
 
 
-def test_generic_signature_with_a_named_header():
-    digest = hmac.new(SECRET.encode(), BODY, hashlib.sha256).hexdigest()
-    assert verify_signature("generic", SECRET, {"X-Sig": digest}, BODY, header_name="X-Sig")
+def _generic_digest(secret, timestamp, delivery_id, body):
+    message = f"{timestamp}.{delivery_id}.".encode() + body
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def test_generic_signature_signs_timestamp_delivery_id_and_body():
+    digest = _generic_digest(SECRET, NOW, "d-1", BODY)
+    headers = {"X-Signature": f"t={NOW},v1={digest}", "X-Delivery-Id": "d-1"}
+    assert verify_signature("generic", SECRET, headers, BODY, now=NOW)
+    assert generic_signature_header(SECRET, BODY, "d-1", timestamp=NOW) == headers["X-Signature"]
+    assert generic_signing_string(NOW, "d-1", BODY) == f"{NOW}.d-1.".encode() + BODY
+
+
+def test_generic_signature_with_named_headers_and_several_v1():
+    header = generic_signature_header(SECRET, BODY, "abc", timestamp=NOW)
+    good = header.split("v1=")[1]
+    headers = {"X-Sig": f"t={NOW},v1={'0' * 64},v1={good.upper()}", "X-Id": "abc"}
     assert verify_signature(
-        "generic", SECRET, {"X-Sig": "sha256=" + digest.upper()}, BODY, header_name="X-Sig"
+        "generic", SECRET, headers, BODY, now=NOW, header_name="X-Sig", delivery_id_header="X-Id"
     )
+    # The default header names are not read when the endpoint names others.
     assert not verify_signature(
-        "generic", SECRET, {"X-Signature": digest}, BODY, header_name="X-Sig"
+        "generic",
+        SECRET,
+        {"X-Signature": header, "X-Delivery-Id": "abc"},
+        BODY,
+        now=NOW,
+        header_name="X-Sig",
+        delivery_id_header="X-Id",
     )
+
+
+@pytest.mark.parametrize(
+    ("headers", "now", "why"),
+    [
+        ({"X-Delivery-Id": "d-2"}, NOW, "the delivery id was changed"),
+        ({"X-Delivery-Id": ""}, NOW, "the delivery id was emptied"),
+        ({"X-Delivery-Id": None}, NOW, "the delivery id was dropped"),
+        ({}, NOW + 301, "too old"),
+        ({}, NOW - 301, "too far in the future"),
+        ({"X-Signature": _generic_digest(SECRET, NOW, "d-1", BODY)}, NOW, "no timestamp"),
+        (
+            {"X-Signature": "sha256=" + hmac.new(SECRET.encode(), BODY, "sha256").hexdigest()},
+            NOW,
+            "the old body-only signature",
+        ),
+        ({"X-Signature": f"t={NOW}"}, NOW, "no v1"),
+    ],
+)
+def test_generic_replays_and_old_formats_fail(headers, now, why):
+    base = {
+        "X-Signature": generic_signature_header(SECRET, BODY, "d-1", timestamp=NOW),
+        "X-Delivery-Id": "d-1",
+    }
+    merged = {name: value for name, value in {**base, **headers}.items() if value is not None}
+    assert verify_signature("generic", SECRET, merged, BODY, now=now) is False, why
+
+
+def test_generic_tolerance_is_configurable():
+    headers = {
+        "X-Signature": generic_signature_header(SECRET, BODY, "d-1", timestamp=NOW),
+        "X-Delivery-Id": "d-1",
+    }
+    assert verify_signature("generic", SECRET, headers, BODY, now=NOW + 299)
+    assert not verify_signature("generic", SECRET, headers, BODY, now=NOW + 61, tolerance_s=60)
 
 
 def test_empty_secret_never_verifies_and_unknown_scheme_raises():
@@ -85,7 +143,9 @@ def test_empty_secret_never_verifies_and_unknown_scheme_raises():
         ("stripe", {"Stripe-Signature": "t=" + "9" * 5000 + ",v1=" + "0" * 64}),
         ("stripe", {"Stripe-Signature": f"t={NOW},v1=\u00e9"}),
         ("github", {"X-Hub-Signature-256": "sha256=\u00e9\u00e9"}),
-        ("generic", {"X-Signature": "\u00e9"}),
+        ("generic", {"X-Signature": "\u00e9", "X-Delivery-Id": "d"}),
+        ("generic", {"X-Signature": f"t={NOW},v1=\u00e9", "X-Delivery-Id": "\u00e9"}),
+        ("generic", {"X-Signature": "t=" + "9" * 5000 + ",v1=" + "0" * 64, "X-Delivery-Id": "d"}),
     ],
 )
 def test_malformed_headers_just_fail(scheme, headers):

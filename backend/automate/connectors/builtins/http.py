@@ -135,7 +135,8 @@ class HttpConnector(ConnectorAdapter):
             label="Send an HTTP request",
             description=(
                 "Send a request and return the status, headers and body. Internal "
-                "addresses are refused unless allow-listed in POLICY.http_allowlist."
+                "addresses are refused unless allow-listed in POLICY.http_allowlist, and "
+                "hosts off POLICY.egress_allowlist always are."
             ),
             inputs={
                 "method": {

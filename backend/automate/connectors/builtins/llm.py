@@ -134,6 +134,9 @@ def _provider_error(exc: openai.OpenAIError, api_key: str) -> ConnectorError | P
         )
     if isinstance(exc, openai.APIConnectionError):  # APITimeoutError included
         cause = exc.__cause__
+        if isinstance(cause, PolicyViolation):
+            # Refused by the outbound policy (SSRF, egress allowlist): retrying cannot help.
+            return cause
         if isinstance(cause, httpx.HTTPError):
             # Classified as every other outbound call is (http_timeout, http_connect_failed…).
             error = transport_error(cause, method="POST", url=str(exc.request.url))

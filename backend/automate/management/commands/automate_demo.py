@@ -71,7 +71,9 @@ class Command(BaseCommand):
             type=int,
             metavar="CENTS",
             help="Send a signed Stripe-style invoice.paid webhook of this amount to the running "
-            "site (settings.SITE_URL) and print the answer.",
+            "site (settings.SITE_URL): a fresh event id (the delivery id) and a current "
+            "signed timestamp, so it is never taken for a replay. Prints the answer; fails "
+            "when the site refuses it.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -125,7 +127,12 @@ class Command(BaseCommand):
             headers={"Stripe-Signature": signature, "Content-Type": "application/json"},
             raise_for_status=False,
         )
-        self.stdout.write(f"POST {site}/hooks/stripe/ -> {response.status_code} {response.text}")
+        answer = f"POST {site}/hooks/stripe/ -> {response.status_code} {response.text}"
+        if response.status_code >= 400:
+            # 401: the signing secret differs from the site's, or the clocks are more than
+            # the signature tolerance (300 s) apart; see docs/howto/webhooks.md.
+            raise CommandError(f"The site refused the invoice webhook: {answer}")
+        self.stdout.write(answer)
 
     def _ensure_user(self, password: str) -> Any:
         User = get_user_model()
