@@ -33,6 +33,7 @@ from automate.governance.redaction import MASK, redact, redact_text
 from automate.rules import compile_rule
 from automate.typing import UserType
 from automate.workflows.graph import Graph, Node, NodeType
+from automate.workflows.limits import check_definition_limits
 from automate.workflows.models import Workflow, WorkflowVersion
 from automate.workflows.services import definition_problems, publish_version
 
@@ -151,6 +152,9 @@ def update_node(
     for key in remove:
         node.pop(key, None)
     node.update(copy.deepcopy(dict(changes)))
+    check_definition_limits(
+        graph=graph, **({"trigger_spec": trigger_spec} if trigger_spec is not None else {})
+    )
     locked.draft_graph = graph
     fields = ["draft_graph"]
     if trigger_spec is not None:
@@ -162,7 +166,9 @@ def update_node(
 
 @transaction.atomic
 def save_rule(*, workflow: Workflow, rule_spec: Any) -> Workflow:
-    """Store a (valid) rule in the draft; raises RuleError and saves nothing otherwise."""
+    """Store a (valid) rule in the draft; raises RuleError (or WorkflowValidationError over
+    the definition limits) and saves nothing otherwise."""
+    check_definition_limits(rule_spec=rule_spec or {})
     compile_rule(rule_spec or None)
     locked = _locked(workflow)
     locked.draft_rule_spec = rule_spec or {}

@@ -17,7 +17,7 @@ from automate.exceptions import AutomateError
 from automate.execution.models import ExecutionRun
 from automate.workflows.models import Workflow
 from automate.workflows.services import create_workflow
-from studio.access import studio_view, user_tenants
+from studio.access import studio_guard, studio_view, user_tenants
 
 STARTER_GRAPH: dict[str, Any] = {
     "nodes": [
@@ -37,6 +37,7 @@ def editor_url(workflow: Workflow) -> str:
     return reverse("studio:editor", args=[workflow.pk])
 
 
+@studio_guard
 @studio_view
 @require_http_methods(["GET"])
 def index(request: HttpRequest) -> HttpResponse:
@@ -70,6 +71,7 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "studio/dashboard.html", {"rows": rows, "runs": runs})
 
 
+@studio_guard
 @studio_view
 @require_http_methods(["GET", "POST"])
 def new_workflow(request: HttpRequest) -> HttpResponse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,11 +17,12 @@ from automate.governance.secrets import get_backend
 from automate.rules import RuleError, compile_rule
 from automate.templates.sandbox import compile_input
 from automate.triggers.cron import MISSED_POLICIES
+from automate.workflows.exceptions import WorkflowValidationError
 from automate.workflows.graph import MAX_DELAY_SECONDS, NodeType
 from automate.workflows.models import Workflow
 from automate.workflows.specs import trigger_problems
 from studio import services
-from studio.access import studio_view
+from studio.access import studio_guard, studio_view
 from studio.forms import SchemaField, has_template, parse_inputs, schema_fields
 from studio.views.common import (
     draft_changed,
@@ -39,6 +41,7 @@ _RETRY_FIELDS = (
     ("backoff_max_seconds", "Backoff max (s)", "number"),
 )
 _MAX_VARIABLES = 80
+_MAX_NUMBER_TEXT = 30  # a duration or a count; a longer "number" is a typo or an attack
 
 
 # --- what a template in this node can use ---------------------------------------------------
@@ -216,6 +219,8 @@ def _number(
     try:
         value: float | int = int(text) if integer else float(text)
     except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or len(text) > _MAX_NUMBER_TEXT:
         errors.setdefault(key, []).append(f"{what} must be a {'whole ' if integer else ''}number")
         return None
     if value < minimum or (strict_min and value == minimum):
@@ -359,6 +364,7 @@ def _read_post(
     return changes, remove, trigger_spec, errors, fields
 
 
+@studio_guard
 @studio_view
 @require_http_methods(["GET", "POST"])
 def node_panel(request: HttpRequest, workflow_id: int, node_id: str) -> HttpResponse:
@@ -376,13 +382,20 @@ def node_panel(request: HttpRequest, workflow_id: int, node_id: str) -> HttpResp
             request, workflow, node, fields=fields, posted=request.POST, errors=errors
         )
         return panel(request, TEMPLATE, context)
-    workflow = services.update_node(
-        workflow=workflow,
-        node_id=node_id,
-        changes=changes,
-        remove=remove,
-        trigger_spec=trigger_spec,
-    )
+    try:
+        workflow = services.update_node(
+            workflow=workflow,
+            node_id=node_id,
+            changes=changes,
+            remove=remove,
+            trigger_spec=trigger_spec,
+        )
+    except WorkflowValidationError as exc:  # over the definition limits: nothing saved
+        errors = {"limits": [p["message"] for p in exc.problems]}
+        context = _context(
+            request, workflow, node, fields=fields, posted=request.POST, errors=errors
+        )
+        return panel(request, TEMPLATE, context, status=400)
     node = services.find_node(workflow.draft_graph, node_id) or node
     context = _context(request, workflow, node, saved=True)
     if node.get("type") == NodeType.CONDITION:
@@ -401,6 +414,7 @@ def node_panel(request: HttpRequest, workflow_id: int, node_id: str) -> HttpResp
 # --- test a step --------------------------------------------------------------------------
 
 
+@studio_guard
 @studio_view
 @require_POST
 def node_test(request: HttpRequest, workflow_id: int, node_id: str) -> HttpResponse:
