@@ -14,6 +14,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods
 
 from automate.exceptions import AutomateError
+from automate.execution.matching import broken_versions
 from automate.execution.models import ExecutionRun
 from automate.workflows.models import Workflow
 from automate.workflows.services import create_workflow
@@ -55,11 +56,14 @@ def index(request: HttpRequest) -> HttpResponse:
         )
         .order_by("name")
     )
+    workflows = list(workflows)
+    broken = broken_versions(wf.live_version_id for wf in workflows)
     rows = [
         {
             "workflow": wf,
             "url": editor_url(wf),
             "success_rate": round(100 * wf.ok_7d / wf.runs_7d) if wf.runs_7d else None,
+            "broken": broken.get(wf.live_version_id) if wf.live_version_id else None,
         }
         for wf in workflows
     ]

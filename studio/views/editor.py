@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from automate.api.errors import json_error
 from automate.connectors import all_connectors
+from automate.execution.matching import broken_versions
 from automate.guard.http import json_body
 from automate.workflows.exceptions import WorkflowValidationError
 from automate.workflows.limits import check_definition_limits
@@ -120,10 +121,17 @@ def editor(request: HttpRequest, workflow_id: int) -> HttpResponse:
         "paletteUrl": reverse("studio:palette"),
         "status": _status(workflow),
     }
+    broken = broken_versions([workflow.live_version_id]).get(workflow.live_version_id or 0)
     return render(
         request,
         "studio/editor.html",
-        {"workflow": workflow, "data": data, "status": _status(workflow), "base_url": base},
+        {
+            "workflow": workflow,
+            "data": data,
+            "status": _status(workflow),
+            "base_url": base,
+            "broken": broken,
+        },
     )
 
 

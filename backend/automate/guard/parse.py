@@ -198,7 +198,7 @@ def _walk(value: Any, root: str) -> Iterator[tuple[str, int, Any]]:
         yield path, depth, item
         if isinstance(item, dict):
             for key, child in item.items():
-                child_path = f"{path}.{_shown_key(key)}" if path else _shown_key(key)
+                child_path = f"{path}.{shown_key(key)}" if path else shown_key(key)
                 if isinstance(key, str):
                     yield child_path, depth + 1, key
                 stack.append((child_path, depth + 1, child))
@@ -207,7 +207,7 @@ def _walk(value: Any, root: str) -> Iterator[tuple[str, int, Any]]:
                 stack.append((f"{path}[{index}]", depth + 1, child))
 
 
-def _shown_key(key: object) -> str:
+def shown_key(key: object) -> str:
     text = str(key)
     # Keys are shown escaped (a NUL or a surrogate cannot be put in a response) and short.
     return ascii(text)[1:-1][:40] if _BAD_CHARACTER.search(text) else text[:40]
