@@ -33,6 +33,7 @@ _BAD_CHARACTER = re.compile("[\x00\ud800-\udfff]")
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _BRACKET = re.compile(r"[\[\]{}]")
 _LOG10_2 = math.log10(2)
+_MAX_PATH = 100
 
 
 class InputRejected(AutomateError):
@@ -150,7 +151,7 @@ def load_json(data: bytes | str, *, what: str, limits: JsonLimits, setting: str 
 def check_json_value(value: Any, *, what: str, limits: JsonLimits) -> Any:
     """Check an already-parsed value (a DRF ``request.data``, a stored definition) against
     the same depth, number and text rules as :func:`load_json`; returns it unchanged."""
-    for path, depth, item in _walk(value, what):
+    for path, depth, item in _walk(value, ""):
         if depth > limits.max_depth:
             raise _too_deep(what, limits.max_depth, path)
         if isinstance(item, bool):
@@ -214,6 +215,7 @@ def shown_key(key: object) -> str:
 
 
 def _too_deep(what: str, limit: int, path: str = "") -> InputRejected:
+    path = path if len(path) <= _MAX_PATH else path[:_MAX_PATH] + "…"
     where = f" (at {path})" if path else ""
     return InputRejected(
         f"{what} is nested more than {limit} levels deep{where}.",
