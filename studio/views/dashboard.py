@@ -56,7 +56,6 @@ def index(request: HttpRequest) -> HttpResponse:
         )
         .order_by("name")
     )
-    workflows = list(workflows)
     broken = broken_versions(wf.live_version_id for wf in workflows)
     rows = [
         {

@@ -62,11 +62,11 @@ def guarded(
             except InputRejected as exc:
                 return _refusal(request, exc, kind, error_template, partial_template)
             except RequestDataTooBig:
-                exc = too_large("The body", _declared_length(request), _max_body(), BODY_SETTING)
-                return _refusal(request, exc, kind, error_template, partial_template)
+                big = too_large("The body", _declared_length(request), _max_body(), BODY_SETTING)
+                return _refusal(request, big, kind, error_template, partial_template)
             except TooManyFieldsSent:
-                exc = InputRejected("The form has too many fields.", code="invalid_request")
-                return _refusal(request, exc, kind, error_template, partial_template)
+                many = InputRejected("The form has too many fields.", code="invalid_request")
+                return _refusal(request, many, kind, error_template, partial_template)
 
         wrapped.input_guard = kind  # type: ignore[attr-defined]
         return cast(View, wrapped)

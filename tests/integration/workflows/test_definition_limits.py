@@ -11,6 +11,7 @@ import sys
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.test import override_settings
 
 from automate.workflows.exceptions import WorkflowValidationError
@@ -174,6 +175,8 @@ def test_the_rule_tab_refuses_to_save_a_rule_over_the_depth_limit(editor, depth)
 
 @pytest.mark.parametrize("case", sorted(OVER))
 def test_publish_refuses_a_draft_over_the_limits_written_straight_to_the_database(case):
+    if "NUL" in case and connection.vendor == "postgresql":
+        pytest.skip("PostgreSQL cannot store a NUL at all, so no such draft can exist there")
     workflow = workflow_of(make_tenant("acme"))
     fields = {
         "graph": "draft_graph",
