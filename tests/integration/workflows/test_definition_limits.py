@@ -268,3 +268,19 @@ def test_publish_notes_with_text_a_database_cannot_store_are_refused():
         with pytest.raises(WorkflowValidationError):
             publish_version(workflow=workflow, notes=notes)
     assert not WorkflowVersion.objects.exists()
+
+
+@pytest.mark.parametrize("case", sorted(c for c in OVER if "NUL" not in c))
+def test_model_forms_such_as_the_admin_refuse_a_draft_over_the_limits(case):
+    from django.core.exceptions import ValidationError
+
+    workflow = workflow_of(make_tenant("acme"))
+    fields = {
+        "graph": "draft_graph",
+        "rule_spec": "draft_rule_spec",
+        "trigger_spec": "draft_trigger_spec",
+    }
+    for part, value in OVER[case].items():
+        setattr(workflow, fields[part], value)
+    with pytest.raises(ValidationError):
+        workflow.full_clean()
