@@ -29,8 +29,9 @@ from typing import Any
 from automate.exceptions import AutomateError
 
 _BAD_CHARACTER = re.compile("[\x00\ud800-\udfff]")
-# A JSON string, unrolled so a long string does not backtrack.
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+# A JSON string, unrolled so a long string does not backtrack; the closing quote is
+# optional so an unterminated string is consumed once (linear), not retried from each quote.
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
 _BRACKET = re.compile(r"[\[\]{}]")
 _LOG10_2 = math.log10(2)
 _MAX_PATH = 100

@@ -138,3 +138,22 @@ def test_check_text_refuses_bad_characters_and_overlong_text():
 
 def test_bad_text_path_finds_nothing_in_clean_values():
     assert bad_text_path({"a": ["b", {"c": "d"}], "n": 1}) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 100 + '"' + '\\"' * 500_000,  # an unterminated string full of escaped quotes
+        "[" * 100 + '"a' * 500_000,
+        '"' * 1_000_000,
+        "[" * 100 + "\\" * 1_000_000,
+    ],
+    ids=["escaped-quotes", "many-strings", "only-quotes", "backslashes"],
+)
+def test_the_depth_scan_stays_linear_on_adversarial_text(text):
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(InputRejected):
+        load_json(text, what="The body", limits=JsonLimits(max_bytes=2_000_000, max_depth=64))
+    assert time.monotonic() - started < 3
