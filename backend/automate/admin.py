@@ -7,12 +7,13 @@ import json
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import JSONField, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from automate import admin_secrets  # noqa: F401  (registers StoredSecretAdmin)
+from automate.guard.forms import GuardedJSONFormField
 from automate.models import (
     AuditLogEntry,
     Event,
@@ -101,6 +102,8 @@ class WorkflowAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["live_version", "draft_revision", "created_by", "created_at", "updated_at"]
     inlines = [VersionInline]
+    # Drafts edited here go through the input guard too (and Workflow.clean's limits).
+    formfield_overrides = {JSONField: {"form_class": GuardedJSONFormField}}
 
 
 @admin.register(WorkflowVersion)
