@@ -19,6 +19,7 @@ from automate.templates.sandbox import compile_input
 from automate.triggers.cron import MISSED_POLICIES
 from automate.workflows.exceptions import WorkflowValidationError
 from automate.workflows.graph import MAX_DELAY_SECONDS, NodeType
+from automate.workflows.limits import limit_problems_of
 from automate.workflows.models import Workflow
 from automate.workflows.specs import trigger_problems
 from studio import services
@@ -373,8 +374,19 @@ def node_panel(request: HttpRequest, workflow_id: int, node_id: str) -> HttpResp
     node = services.find_node(workflow.draft_graph, node_id)
     if node is None:
         raise Http404(f"The draft has no step {node_id!r}.")
+    over = limit_problems_of(graph={"nodes": [node], "edges": []})
+    if over:
+        # Stored before the limits: too deep or large to show; the form starts empty and
+        # saving it replaces the stored inputs.
+        node = (
+            {**node, "inputs": {}, "condition": {}}
+            if "condition" in node
+            else {**node, "inputs": {}}
+        )
     if request.method == "GET":
-        return panel(request, TEMPLATE, _context(request, workflow, node))
+        context = _context(request, workflow, node)
+        context["over_limits"] = [p["message"] for p in over]
+        return panel(request, TEMPLATE, context)
 
     changes, remove, trigger_spec, errors, fields = _read_post(request, workflow, node)
     if errors:

@@ -63,18 +63,26 @@ def rules_tab(request: HttpRequest, workflow_id: int) -> HttpResponse:
     """The Rules tab: the rule editor, the tester and the backtest."""
     workflow = workflow_or_404(request, workflow_id)
     recent = list(services.trigger_events(workflow)[: services.RECENT_EVENTS])
-    try:
-        compile_rule(workflow.draft_rule_spec or None)
-        error, path = "", ""
-    except RuleError as exc:
-        error = f"The saved rule is not valid JSONLogic at {exc.path or 'the root'}: {exc.reason}."
-        path = exc.path
+    rule_text = ""
+    over = limit_problems_of(rule_spec=workflow.draft_rule_spec)
+    if over:  # stored before the limits: too deep to show or compile; saving replaces it
+        error, path = f"The saved rule cannot be shown: {over[0]['message']}.", ""
+    else:
+        rule_text = pretty(workflow.draft_rule_spec or {})
+        try:
+            compile_rule(workflow.draft_rule_spec or None)
+            error, path = "", ""
+        except RuleError as exc:
+            error = (
+                f"The saved rule is not valid JSONLogic at {exc.path or 'the root'}: {exc.reason}."
+            )
+            path = exc.path
     return panel(
         request,
         TAB,
         {
             "workflow": workflow,
-            "rule_text": pretty(workflow.draft_rule_spec or {}),
+            "rule_text": rule_text,
             "event_type": _event_label(workflow),
             "recent_events": recent,
             "sample_payload": pretty(redact(recent[0].payload)) if recent else "{}",
