@@ -11,10 +11,22 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
+from automate.guard.http import guarded
 from automate.tenants.models import Tenant
 from automate.tenants.queries import tenants_for
 
 View = TypeVar("View", bound=Callable[..., HttpResponse])
+
+
+#: The input guard of every studio page and HTMX partial: refusals are 4xx and show the
+#: message where the page expects it (automate.guard.http).
+studio_guard = guarded(
+    "html",
+    error_template="studio/input_error.html",
+    partial_template="studio/partials/input_error.html",
+)
+#: The input guard of the studio's JSON endpoints (draft.json, palette.json).
+studio_json_guard = guarded("json")
 
 
 def can_use_studio(user: Any) -> bool:

@@ -16,7 +16,10 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from automate.api.errors import error_body
 from automate.execution.models import ExecutionRun
+from automate.guard.parse import InputRejected, JsonLimits, load_json
+from automate.observability.tracing import new_trace_id
 from automate.realtime.publisher import bind_loop
 from automate.realtime.state import (
     next_seq,
@@ -31,6 +34,8 @@ from studio.access import can_use_studio
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+#: A client sends only ``{"type": "resync"}``: anything much larger is refused.
+MESSAGE_LIMITS = JsonLimits(max_bytes=4096, max_depth=8, max_number_digits=20)
 #: Runs in the list snapshot (the list page shows at most this many live rows).
 LIST_SNAPSHOT_SIZE = 50
 
@@ -61,6 +66,20 @@ class _ExplorerConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     async def disconnect(self, code: int) -> None:
         for group in getattr(self, "joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
+    ) -> None:
+        """Every client message goes through the input guard: a refused one is answered
+        with an ``error`` frame in the error shape and changes nothing."""
+        raw = text_data if text_data is not None else (bytes_data or b"")
+        try:
+            content = load_json(raw, what="The message", limits=MESSAGE_LIMITS)
+        except InputRejected as exc:
+            body = error_body(exc.code, exc.message, exc.details, new_trace_id())
+            await self.send_json({"type": "error", **body})
+            return
+        await self.receive_json(content, **kwargs)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         # The only message a client sends: "resync" after it noticed a gap.

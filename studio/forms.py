@@ -9,16 +9,20 @@ are shown redacted; posting the redacted text back keeps the stored value.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from automate.governance.redaction import MASK, redact
 from automate.governance.secrets import SECRET_NAME_PATTERN, is_secret_ref, secret_ref_name
+from automate.guard.http import json_limits
+from automate.guard.parse import InputRejected, load_json
 
 INPUT_PREFIX = "input."
 TEMPLATE_MARKERS = ("{{", "{%", "{#")
 KEEP_LITERAL = "__keep__"
+_MAX_NUMBER_TEXT = 30
 
 
 def has_template(value: object) -> bool:
@@ -176,6 +180,9 @@ def _parse_one(item: SchemaField, raw: str, old: Any, enum_values: list[Any]) ->
         try:
             number = float(text) if item.kind == "number" else int(text)
         except ValueError:
+            number = math.nan
+        # NaN and infinity are not JSON (PostgreSQL refuses them); 30 digits is plenty.
+        if not math.isfinite(number) or len(text) > _MAX_NUMBER_TEXT:
             item.errors.append(
                 f"must be a {'whole ' if item.kind == 'integer' else ''}number or a template"
             )
@@ -185,11 +192,14 @@ def _parse_one(item: SchemaField, raw: str, old: Any, enum_values: list[Any]) ->
         return True, number
     # json
     try:
-        return True, json.loads(text)
-    except ValueError as exc:
+        return True, load_json(text, what="The value", limits=json_limits())
+    except InputRejected as exc:
+        if exc.reason != "syntax":
+            raise  # too deep, a huge number, a NUL: the guard answers 400, nothing saved
         if has_template(text) and not text.lstrip().startswith(("{", "[")):
             return True, text
-        item.errors.append(f"is not valid JSON: {exc}")
+        reason = exc.message.removeprefix("The value is not valid JSON: ")
+        item.errors.append(f"is not valid JSON: {reason}")
         return False, None
 
 

@@ -33,6 +33,7 @@ from automate.governance.redaction import MASK, redact, redact_text
 from automate.rules import compile_rule
 from automate.typing import UserType
 from automate.workflows.graph import Graph, Node, NodeType
+from automate.workflows.limits import check_definition_limits
 from automate.workflows.models import Workflow, WorkflowVersion
 from automate.workflows.services import definition_problems, publish_version
 
@@ -69,7 +70,7 @@ def upstream_ids(graph: Any, node_id: str) -> list[str]:
 
     try:
         return node_context_keys(Graph.from_dict(graph), node_id)
-    except AutomateError:
+    except (AutomateError, RecursionError):  # RecursionError: a draft stored over the limits
         # An unfinished draft: walk the raw edges instead.
         edges = [e for e in (graph.get("edges") or []) if isinstance(e, dict)]
         seen: list[str] = []
@@ -130,6 +131,19 @@ def _bump(workflow: Workflow, *fields: str) -> None:
     workflow.save(update_fields=[*fields, "draft_revision", "updated_at"])
 
 
+def _copy_nodes(graph: Any) -> Any:
+    """The graph with each node dict copied one level deep: enough to change a node's keys
+    without touching the stored graph, and no recursion into a node stored over the limits
+    (which saving this node may be replacing)."""
+    if not isinstance(graph, dict):
+        return graph
+    nodes = graph.get("nodes")
+    copied = (
+        [dict(n) if isinstance(n, dict) else n for n in nodes] if isinstance(nodes, list) else nodes
+    )
+    return {**graph, "nodes": copied}
+
+
 @transaction.atomic
 def update_node(
     *,
@@ -145,13 +159,16 @@ def update_node(
     revision is bumped. Raises NotFoundError when the draft has no such node.
     """
     locked = _locked(workflow)
-    graph = copy.deepcopy(locked.draft_graph)
+    graph = _copy_nodes(locked.draft_graph)
     node = find_node(graph, node_id)
     if node is None:
         raise NotFoundError(f"The draft has no step {node_id!r}.", details={"node_id": node_id})
     for key in remove:
         node.pop(key, None)
     node.update(copy.deepcopy(dict(changes)))
+    check_definition_limits(
+        graph=graph, **({"trigger_spec": trigger_spec} if trigger_spec is not None else {})
+    )
     locked.draft_graph = graph
     fields = ["draft_graph"]
     if trigger_spec is not None:
@@ -163,7 +180,9 @@ def update_node(
 
 @transaction.atomic
 def save_rule(*, workflow: Workflow, rule_spec: Any) -> Workflow:
-    """Store a (valid) rule in the draft; raises RuleError and saves nothing otherwise."""
+    """Store a (valid) rule in the draft; raises RuleError (or WorkflowValidationError over
+    the definition limits) and saves nothing otherwise."""
+    check_definition_limits(rule_spec=rule_spec or {})
     compile_rule(rule_spec or None)
     locked = _locked(workflow)
     locked.draft_rule_spec = rule_spec or {}

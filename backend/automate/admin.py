@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import JSONField, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -18,6 +18,7 @@ from django.utils.safestring import SafeString
 from automate import admin_llm, admin_secrets, admin_triggers  # noqa: F401  (register admins)
 from automate.admin_forms import WorkflowAdminForm
 from automate.admin_tenancy import TenantScopedAdmin
+from automate.guard.forms import GuardedJSONFormField
 from automate.models import (
     AuditLogEntry,
     Event,
@@ -112,6 +113,8 @@ class WorkflowAdmin(TenantScopedAdmin):
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["live_version", "draft_revision", "created_by", "created_at", "updated_at"]
     inlines = [VersionInline]
+    # Drafts edited here go through the input guard too (and Workflow.clean's limits).
+    formfield_overrides = {JSONField: {"form_class": GuardedJSONFormField}}
 
 
 @admin.register(WorkflowVersion)

@@ -117,6 +117,13 @@ SCHEMA: dict[str, Option | dict[str, Option]] = {
         "runs_days": Option((int,), 30, _at_least(1)),
         "max_payload_bytes": Option((int,), 256_000, _at_least(1024)),
     },
+    "LIMITS": {
+        "max_body_bytes": Option((int,), 2_000_000, _at_least(1024)),
+        "max_json_depth": Option((int,), 64, _at_least(8)),
+        "max_number_digits": Option((int,), 1000, _at_least(20)),
+        "max_definition_bytes": Option((int,), 500_000, _at_least(1024)),
+        "max_definition_depth": Option((int,), 32, _at_least(8)),
+    },
     "CONNECTORS": Option((list,), [], _list_of_str),
     "CONNECTOR_OPTIONS": Option((dict,), {}),
     "MODEL_EVENTS": Option((list,), [], _model_events),

@@ -3,8 +3,10 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from automate.guard.http import guarded
+
 urlpatterns = [
-    path("", RedirectView.as_view(url="/studio/", permanent=False)),
+    path("", guarded("html")(RedirectView.as_view(url="/studio/", permanent=False))),
     path("studio/", include("studio.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("automate.api.urls")),

@@ -9,7 +9,6 @@ shows a retry with backoff.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 
 from django.core.cache import cache
@@ -17,18 +16,19 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from automate.guard.http import guarded, json_body
 from demo_crm.models import SandboxSlackMessage
 
 
+@guarded("json")
 @csrf_exempt
 @require_POST
 def chat_post_message(request: HttpRequest) -> JsonResponse:
     auth = request.headers.get("Authorization", "")
     if not auth.startswith("Bearer xox"):
         return JsonResponse({"ok": False, "error": "not_authed"})
-    try:
-        body = json.loads(request.body)
-    except json.JSONDecodeError:
+    body = json_body(request)  # the input guard: bad JSON is a 400 in the error shape
+    if not isinstance(body, dict):
         return JsonResponse({"ok": False, "error": "invalid_json"})
     channel, text = body.get("channel"), body.get("text")
     if not channel:

@@ -11,6 +11,8 @@ from django.shortcuts import get_object_or_404, render
 from django_htmx.http import trigger_client_event
 
 from automate.events.models import Event
+from automate.guard.http import json_limits
+from automate.guard.parse import InputRejected, load_json
 from automate.workflows.models import Workflow
 from studio.access import user_tenants
 
@@ -28,11 +30,15 @@ def workflow_or_404(request: HttpRequest, workflow_id: int) -> Workflow:
 
 
 def parse_json(text: str, what: str) -> tuple[Any, str]:
-    """``(value, "")`` or ``(None, a message naming the line and column)``."""
+    """``(value, "")`` or ``(None, a message naming the line and column)`` for text that is
+    not JSON (feedback while typing). Input the guard refuses (too large or deep, a huge
+    number, a NUL or an unpaired surrogate) raises ``InputRejected``: a 4xx, nothing saved."""
     try:
-        return json.loads(text), ""
-    except json.JSONDecodeError as exc:
-        return None, f"{what} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+        return load_json(text, what=what, limits=json_limits()), ""
+    except InputRejected as exc:
+        if exc.reason == "syntax":
+            return None, exc.message
+        raise
 
 
 def panel(

@@ -14,10 +14,11 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods
 
 from automate.exceptions import AutomateError
+from automate.execution.matching import broken_versions
 from automate.execution.models import ExecutionRun
 from automate.workflows.models import Workflow
 from automate.workflows.services import create_workflow
-from studio.access import studio_view, user_tenants
+from studio.access import studio_guard, studio_view, user_tenants
 
 STARTER_GRAPH: dict[str, Any] = {
     "nodes": [
@@ -37,6 +38,7 @@ def editor_url(workflow: Workflow) -> str:
     return reverse("studio:editor", args=[workflow.pk])
 
 
+@studio_guard
 @studio_view
 @require_http_methods(["GET"])
 def index(request: HttpRequest) -> HttpResponse:
@@ -54,11 +56,13 @@ def index(request: HttpRequest) -> HttpResponse:
         )
         .order_by("name")
     )
+    broken = broken_versions(wf.live_version_id for wf in workflows)
     rows = [
         {
             "workflow": wf,
             "url": editor_url(wf),
             "success_rate": round(100 * wf.ok_7d / wf.runs_7d) if wf.runs_7d else None,
+            "broken": broken.get(wf.live_version_id) if wf.live_version_id else None,
         }
         for wf in workflows
     ]
@@ -70,6 +74,7 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "studio/dashboard.html", {"rows": rows, "runs": runs})
 
 
+@studio_guard
 @studio_view
 @require_http_methods(["GET", "POST"])
 def new_workflow(request: HttpRequest) -> HttpResponse:

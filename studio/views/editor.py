@@ -8,7 +8,6 @@ docs/discussions/0002-studio-editor-contract.md.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.db import transaction
@@ -19,12 +18,16 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from automate.api.errors import json_error
 from automate.connectors import all_connectors
+from automate.execution.matching import broken_versions
+from automate.guard.http import json_body
 from automate.triggers.cron import schedule_problems
+from automate.workflows.exceptions import WorkflowValidationError
+from automate.workflows.limits import check_definition_limits
 from automate.workflows.models import Workflow
-from automate.workflows.services import definition_problems
-from studio.access import studio_view, user_tenants
+from automate.workflows.services import MAX_NAME_LENGTH, check_workflow_texts, definition_problems
+from studio.access import studio_guard, studio_json_guard, studio_view, user_tenants
 
-MAX_NAME_LENGTH = 200
+_DEFINITION_KEYS = ("trigger_spec", "rule_spec", "graph")
 
 CONTROL_NODES: list[dict[str, Any]] = [
     {
@@ -106,6 +109,7 @@ def _status(workflow: Workflow) -> dict[str, Any]:
     return {"published": live is not None, "version": live.version_num if live else None}
 
 
+@studio_guard
 @studio_view
 @require_GET
 def editor(request: HttpRequest, workflow_id: int) -> HttpResponse:
@@ -119,10 +123,17 @@ def editor(request: HttpRequest, workflow_id: int) -> HttpResponse:
         "paletteUrl": reverse("studio:palette"),
         "status": _status(workflow),
     }
+    broken = broken_versions([workflow.live_version_id]).get(workflow.live_version_id or 0)
     return render(
         request,
         "studio/editor.html",
-        {"workflow": workflow, "data": data, "status": _status(workflow), "base_url": base},
+        {
+            "workflow": workflow,
+            "data": data,
+            "status": _status(workflow),
+            "base_url": base,
+            "broken": broken,
+        },
     )
 
 
@@ -159,6 +170,7 @@ def _shape_problems(body: Any) -> dict[str, str]:
     return problems
 
 
+@studio_json_guard
 @studio_view
 @require_http_methods(["GET", "PUT"])
 def draft(request: HttpRequest, workflow_id: int) -> HttpResponse:
@@ -166,10 +178,7 @@ def draft(request: HttpRequest, workflow_id: int) -> HttpResponse:
     workflow = _workflow_for(request, workflow_id)
     if request.method == "GET":
         return JsonResponse(_draft_body(workflow))
-    try:
-        body = json.loads(request.body or b"")
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return json_error(request, 400, "malformed_request", "The body is not valid JSON.")
+    body = json_body(request)  # size, depth, numbers, text: refused with a 4xx by the guard
     problems = _shape_problems(body)
     if problems:
         return json_error(
@@ -179,6 +188,12 @@ def draft(request: HttpRequest, workflow_id: int) -> HttpResponse:
             "The draft is not in the expected shape.",
             {"fields": problems},
         )
+    try:
+        check_definition_limits(**{k: body[k] for k in _DEFINITION_KEYS if k in body})
+        if "name" in body:
+            check_workflow_texts(name=body["name"])
+    except WorkflowValidationError as exc:
+        return json_error(request, 400, exc.code, exc.message, exc.details)
     with transaction.atomic():
         locked = Workflow.objects.select_for_update().get(pk=workflow.pk)
         if body["revision"] != locked.draft_revision:
@@ -236,6 +251,7 @@ def _action_entries() -> list[dict[str, Any]]:
     return groups
 
 
+@studio_json_guard
 @studio_view
 @require_GET
 def palette(request: HttpRequest) -> HttpResponse:

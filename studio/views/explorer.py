@@ -28,14 +28,16 @@ from automate.exceptions import AutomateError
 from automate.execution.models import ExecutionRun, OutboxJob, StepRun
 from automate.execution.services import DEAD_LETTER, cancel_run, replay_job, resume_run, retry_step
 from automate.governance.redaction import redact, redact_text
+from automate.guard.http import query_int, query_text
 from automate.realtime import publish_run
 from automate.realtime.state import run_frame, run_summary, runs_with_details
 from automate.workflows.models import Workflow
-from studio.access import studio_view, user_tenants
+from studio.access import studio_guard, studio_view, user_tenants
 
 DEFAULT_LIMIT = 50
 RUN_URL_PLACEHOLDER = uuid.UUID(int=0)
 MAX_LIMIT = 200
+_MAX_FILTER_LENGTH = 200
 NODE_ICONS = {
     "trigger": "⚡",
     "condition": "◆",
@@ -96,13 +98,14 @@ def _when(value: str, *, end_of_day: bool = False) -> datetime | None:
 
 def filtered_runs(request: HttpRequest) -> tuple[QuerySet[ExecutionRun], dict[str, str]]:
     """The user's runs narrowed by the GET filters, newest first, and the filters used."""
-    get = request.GET
     filters = {
-        key: get.get(key, "").strip() for key in ("workflow", "status", "since", "until", "trace")
+        key: query_text(request, key, max_length=_MAX_FILTER_LENGTH)
+        for key in ("workflow", "status", "since", "until", "trace")
     }
     runs = runs_with_details().filter(tenant__in=user_tenants(request))
-    if filters["workflow"].isdigit():
-        runs = runs.filter(workflow_version__workflow_id=int(filters["workflow"]))
+    workflow_id = query_int(request, "workflow", what="The workflow filter")
+    if workflow_id is not None:
+        runs = runs.filter(workflow_version__workflow_id=workflow_id)
     if filters["status"] in ExecutionRun.Status.values:
         runs = runs.filter(status=filters["status"])
     since = _when(filters["since"])
@@ -131,6 +134,7 @@ def human_ms(ms: int | None) -> str:
 # --- runs list ------------------------------------------------------------------------------
 
 
+@studio_guard
 @studio_view
 @require_GET
 def runs(request: HttpRequest) -> HttpResponse:
@@ -184,6 +188,7 @@ def runs(request: HttpRequest) -> HttpResponse:
     return render(request, "studio/explorer/runs.html", context)
 
 
+@studio_guard
 @studio_view
 @require_POST
 def replay_dead_letter(request: HttpRequest, job_id: int) -> HttpResponse:
@@ -253,6 +258,7 @@ def canvas_graph(run: ExecutionRun) -> dict[str, Any]:
     return {"nodes": nodes, "edges": edges}
 
 
+@studio_guard
 @studio_view
 @require_GET
 def run(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
@@ -282,6 +288,7 @@ def _pretty(value: Any) -> str:
     return json.dumps(redact(value), indent=2, ensure_ascii=False, default=str)
 
 
+@studio_guard
 @studio_view
 @require_GET
 def run_step(request: HttpRequest, run_id: uuid.UUID, node_id: str) -> HttpResponse:
@@ -353,6 +360,7 @@ def _act(request: HttpRequest, execution: ExecutionRun, action: str) -> tuple[bo
 
 
 def _action_view(action: str) -> Any:
+    @studio_guard
     @studio_view
     @require_POST
     def view(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:

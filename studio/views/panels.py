@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,11 +19,13 @@ from automate.governance.secrets import get_backend
 from automate.rules import RuleError, compile_rule
 from automate.templates.sandbox import compile_input
 from automate.triggers.cron import MISSED_POLICIES, schedule_problems
+from automate.workflows.exceptions import WorkflowValidationError
 from automate.workflows.graph import MAX_DELAY_SECONDS, NodeType
+from automate.workflows.limits import limit_problems_of
 from automate.workflows.models import Workflow
 from automate.workflows.specs import trigger_problems
 from studio import services
-from studio.access import studio_view
+from studio.access import studio_guard, studio_view
 from studio.forms import SchemaField, has_template, parse_inputs, schema_fields
 from studio.views.common import (
     draft_changed,
@@ -42,6 +45,7 @@ _RETRY_FIELDS = (
 )
 _MAX_VARIABLES = 80
 _CONFIRMED = frozenset({"1", "on", "true", "yes"})
+_MAX_NUMBER_TEXT = 30  # a duration or a count; a longer "number" is a typo or an attack
 
 
 # --- what a template in this node can use ---------------------------------------------------
@@ -226,6 +230,8 @@ def _number(
     try:
         value: float | int = int(text) if integer else float(text)
     except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or len(text) > _MAX_NUMBER_TEXT:
         errors.setdefault(key, []).append(f"{what} must be a {'whole ' if integer else ''}number")
         return None
     if value < minimum or (strict_min and value == minimum):
@@ -375,6 +381,7 @@ def _read_post(
     return changes, remove, trigger_spec, errors, fields
 
 
+@studio_guard
 @studio_view
 @require_http_methods(["GET", "POST"])
 def node_panel(request: HttpRequest, workflow_id: int, node_id: str) -> HttpResponse:
@@ -383,8 +390,19 @@ def node_panel(request: HttpRequest, workflow_id: int, node_id: str) -> HttpResp
     node = services.find_node(workflow.draft_graph, node_id)
     if node is None:
         raise Http404(f"The draft has no step {node_id!r}.")
+    over = limit_problems_of(graph={"nodes": [node], "edges": []})
+    if over:
+        # Stored before the limits: too deep or large to show; the form starts empty and
+        # saving it replaces the stored inputs.
+        node = (
+            {**node, "inputs": {}, "condition": {}}
+            if "condition" in node
+            else {**node, "inputs": {}}
+        )
     if request.method == "GET":
-        return panel(request, TEMPLATE, _context(request, workflow, node))
+        context = _context(request, workflow, node)
+        context["over_limits"] = [p["message"] for p in over]
+        return panel(request, TEMPLATE, context)
 
     changes, remove, trigger_spec, errors, fields = _read_post(request, workflow, node)
     if errors:
@@ -392,13 +410,20 @@ def node_panel(request: HttpRequest, workflow_id: int, node_id: str) -> HttpResp
             request, workflow, node, fields=fields, posted=request.POST, errors=errors
         )
         return panel(request, TEMPLATE, context)
-    workflow = services.update_node(
-        workflow=workflow,
-        node_id=node_id,
-        changes=changes,
-        remove=remove,
-        trigger_spec=trigger_spec,
-    )
+    try:
+        workflow = services.update_node(
+            workflow=workflow,
+            node_id=node_id,
+            changes=changes,
+            remove=remove,
+            trigger_spec=trigger_spec,
+        )
+    except WorkflowValidationError as exc:  # over the definition limits: nothing saved
+        errors = {"limits": [p["message"] for p in exc.problems]}
+        context = _context(
+            request, workflow, node, fields=fields, posted=request.POST, errors=errors
+        )
+        return panel(request, TEMPLATE, context, status=400)
     node = services.find_node(workflow.draft_graph, node_id) or node
     context = _context(request, workflow, node, saved=True)
     if node.get("type") == NodeType.CONDITION:
@@ -417,6 +442,7 @@ def node_panel(request: HttpRequest, workflow_id: int, node_id: str) -> HttpResp
 # --- test a step --------------------------------------------------------------------------
 
 
+@studio_guard
 @studio_view
 @require_POST
 def node_test(request: HttpRequest, workflow_id: int, node_id: str) -> HttpResponse:

@@ -10,9 +10,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from automate.governance.redaction import redact
 from automate.rules import RuleError, compile_rule
+from automate.workflows.limits import limit_problems_of
 from automate.workflows.models import Workflow
 from studio import services
-from studio.access import studio_view
+from studio.access import studio_guard, studio_view
 from studio.views.common import draft_changed, event_of, panel, parse_json, pretty, workflow_or_404
 
 TAB = "studio/partials/rules.html"
@@ -30,6 +31,9 @@ def _rule_from(request: HttpRequest) -> tuple[Any, str, str]:
     rule, problem = parse_json(text, "The rule")
     if problem:
         return None, problem, ""
+    over = limit_problems_of(rule_spec=rule)
+    if over:
+        return None, f"{over[0]['message']}.", ""
     try:
         compile_rule(rule or None)
     except RuleError as exc:
@@ -52,24 +56,33 @@ def _event_label(workflow: Workflow) -> str:
     return str(spec.get("event_type") or "")
 
 
+@studio_guard
 @studio_view
 @require_GET
 def rules_tab(request: HttpRequest, workflow_id: int) -> HttpResponse:
     """The Rules tab: the rule editor, the tester and the backtest."""
     workflow = workflow_or_404(request, workflow_id)
     recent = list(services.trigger_events(workflow)[: services.RECENT_EVENTS])
-    try:
-        compile_rule(workflow.draft_rule_spec or None)
-        error, path = "", ""
-    except RuleError as exc:
-        error = f"The saved rule is not valid JSONLogic at {exc.path or 'the root'}: {exc.reason}."
-        path = exc.path
+    rule_text = ""
+    over = limit_problems_of(rule_spec=workflow.draft_rule_spec)
+    if over:  # stored before the limits: too deep to show or compile; saving replaces it
+        error, path = f"The saved rule cannot be shown: {over[0]['message']}.", ""
+    else:
+        rule_text = pretty(workflow.draft_rule_spec or {})
+        try:
+            compile_rule(workflow.draft_rule_spec or None)
+            error, path = "", ""
+        except RuleError as exc:
+            error = (
+                f"The saved rule is not valid JSONLogic at {exc.path or 'the root'}: {exc.reason}."
+            )
+            path = exc.path
     return panel(
         request,
         TAB,
         {
             "workflow": workflow,
-            "rule_text": pretty(workflow.draft_rule_spec or {}),
+            "rule_text": rule_text,
             "event_type": _event_label(workflow),
             "recent_events": recent,
             "sample_payload": pretty(redact(recent[0].payload)) if recent else "{}",
@@ -81,6 +94,7 @@ def rules_tab(request: HttpRequest, workflow_id: int) -> HttpResponse:
     )
 
 
+@studio_guard
 @studio_view
 @require_POST
 def rules_validate(request: HttpRequest, workflow_id: int) -> HttpResponse:
@@ -90,6 +104,7 @@ def rules_validate(request: HttpRequest, workflow_id: int) -> HttpResponse:
     return panel(request, CHECK, {"workflow": workflow, "error": error, "path": path})
 
 
+@studio_guard
 @studio_view
 @require_POST
 def rules_test(request: HttpRequest, workflow_id: int) -> HttpResponse:
@@ -118,6 +133,7 @@ def rules_test(request: HttpRequest, workflow_id: int) -> HttpResponse:
     return panel(request, EXPLAIN, {**context, "tree": tree, "matched": tree["passed"]})
 
 
+@studio_guard
 @studio_view
 @require_POST
 def rules_backtest(request: HttpRequest, workflow_id: int) -> HttpResponse:
@@ -160,6 +176,7 @@ def rules_backtest(request: HttpRequest, workflow_id: int) -> HttpResponse:
     )
 
 
+@studio_guard
 @studio_view
 @require_POST
 def rules_save(request: HttpRequest, workflow_id: int) -> HttpResponse:

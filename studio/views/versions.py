@@ -13,7 +13,7 @@ from automate.exceptions import AutomateError, NotFoundError
 from automate.workflows.exceptions import WorkflowValidationError
 from automate.workflows.models import Workflow, WorkflowVersion
 from studio import services
-from studio.access import studio_view
+from studio.access import studio_guard, studio_view
 from studio.views.common import draft_changed, panel, workflow_or_404
 
 PUBLISH = "studio/partials/publish_result.html"
@@ -50,6 +50,7 @@ def _published_response(
     return response
 
 
+@studio_guard
 @studio_view
 @require_POST
 def publish(request: HttpRequest, workflow_id: int) -> HttpResponse:
@@ -72,6 +73,7 @@ def _history_context(workflow: Workflow) -> dict[str, Any]:
     return {"workflow": workflow, "versions": versions, "live_id": workflow.live_version_id}
 
 
+@studio_guard
 @studio_view
 @require_GET
 def history(request: HttpRequest, workflow_id: int) -> HttpResponse:
@@ -115,6 +117,7 @@ def _definition(workflow: Workflow, which: str) -> tuple[dict[str, Any], str]:
     )
 
 
+@studio_guard
 @studio_view
 @require_GET
 def diff(request: HttpRequest, workflow_id: int) -> HttpResponse:
@@ -136,6 +139,7 @@ def diff(request: HttpRequest, workflow_id: int) -> HttpResponse:
     return panel(request, DIFF, context)
 
 
+@studio_guard
 @studio_view
 @require_POST
 def rollback(request: HttpRequest, workflow_id: int, version_num: int) -> HttpResponse:

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework import serializers
-from rest_framework.decorators import api_view, permission_classes
+from rest_framework.decorators import api_view, parser_classes, permission_classes
 from rest_framework.permissions import AllowAny, DjangoModelPermissions
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from automate.events.models import Event
 from automate.events.services import record_event
+from automate.guard.drf import GuardedJSONParser
+from automate.guard.http import guarded
 from automate.tenants.queries import tenant_for_write
 
 
@@ -28,6 +30,7 @@ class EventPermission(DjangoModelPermissions):
     perms_map = {**DjangoModelPermissions.perms_map, "POST": ["%(app_label)s.add_%(model_name)s"]}
 
 
+@guarded("json")
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def health(request: Request) -> Response:
@@ -35,7 +38,9 @@ def health(request: Request) -> Response:
     return Response({"status": "ok"})
 
 
+@guarded("json")
 @api_view(["POST"])
+@parser_classes([GuardedJSONParser])
 @permission_classes([EventPermission])
 def emit(request: Request) -> Response:
     """``POST /api/v1/events/``: record an event; 201 when new, 200 for a seen dedupe_key."""

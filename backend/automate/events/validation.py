@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from automate.events.exceptions import InvalidEventError
+from automate.guard.parse import shown_key
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/\-]{0,199}$")
 
@@ -40,8 +41,9 @@ def _bad_text(value: Any, path: str, depth: int = 0) -> str | None:
         return None
     if isinstance(value, dict):
         for key, item in value.items():
-            found = _bad_text(key, f"{path}.{key!s:.40}", depth + 1) or _bad_text(
-                item, f"{path}.{key!s:.40}", depth + 1
+            # The key is shown escaped: a NUL or a surrogate cannot go into a response.
+            found = _bad_text(key, f"{path}.{shown_key(key)}", depth + 1) or _bad_text(
+                item, f"{path}.{shown_key(key)}", depth + 1
             )
             if found:
                 return found

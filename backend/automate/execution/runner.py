@@ -24,7 +24,6 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from automate import conf, signals
-from automate.events.models import Event
 from automate.execution.backoff import backoff_delay
 from automate.execution.exceptions import LeaseLostError, StepTimeoutError
 from automate.execution.models import ExecutionRun, OutboxJob, StepRun
@@ -35,8 +34,6 @@ from automate.governance.redaction import redact, redact_text
 from automate.rules import CompiledRule, compile_rule
 from automate.workflows.graph import Graph, Node
 from automate.workflows.models import WorkflowVersion
-from automate.workflows.queries import live_versions_for
-from automate.workflows.specs import trigger_matches
 
 logger = logging.getLogger("automate.execution")
 
@@ -154,26 +151,11 @@ def _describe(exc: BaseException) -> str:
 
 
 def match_event(job: OutboxJob, *, store: OutboxStore, worker_id: str) -> list[ExecutionRun]:
-    """Start a run of every live workflow whose trigger and rule match the job's event."""
-    from automate.execution.services import start_run
+    """Start a run of every live workflow whose trigger and rule match the job's event
+    (each workflow isolated: see ``automate.execution.matching``)."""
+    from automate.execution.matching import match_event as match_isolated
 
-    assert job.event_id is not None, "event jobs always name their event"
-    event = Event.objects.select_related("tenant").get(pk=job.event_id)
-    started = []
-    with transaction.atomic():
-        for version in live_versions_for(event.tenant):
-            if not trigger_matches(
-                version.trigger_spec, event_type=event.type, source=event.source
-            ):
-                continue
-            if not rule_of(version).evaluate(event.payload):
-                continue
-            run, created = start_run(event=event, version=version)
-            if created:
-                started.append(run)
-        if not store.mark_success(job.pk, worker_id):
-            raise LeaseLostError(f"Lost the lease on event job {job.pk}.")
-    return started
+    return match_isolated(job, store=store, worker_id=worker_id)
 
 
 # --- run state -----------------------------------------------------------------------------

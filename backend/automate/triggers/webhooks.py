@@ -9,7 +9,6 @@ and a delivery seen before returns the first event.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import secrets
 from typing import Any
@@ -24,6 +23,7 @@ from automate.events.exceptions import InvalidEventError
 from automate.events.services import record_event
 from automate.exceptions import AutomateError
 from automate.governance.ratelimit import hit
+from automate.guard.http import guarded, json_body
 from automate.triggers.models import WebhookEndpoint
 from automate.triggers.signatures import (
     GENERIC_DELIVERY_ID_HEADER,
@@ -157,6 +157,7 @@ def _not_verified(request: HttpRequest) -> JsonResponse:
     )
 
 
+@guarded("json")
 @csrf_exempt
 @require_POST
 def receive(request: HttpRequest, slug: str) -> JsonResponse:
@@ -186,12 +187,7 @@ def receive(request: HttpRequest, slug: str) -> JsonResponse:
         response["Retry-After"] = str(decision.retry_after)
         return response
 
-    try:
-        payload = json.loads(body)
-    except RecursionError:
-        return json_error(request, 400, "malformed_request", "The body is nested too deeply.")
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return json_error(request, 400, "malformed_request", f"The body is not JSON: {exc}.")
+    payload = json_body(request)  # size, depth, number size, valid text: 4xx, nothing stored
     if not isinstance(payload, dict):
         return json_error(request, 400, "invalid_event", "The body must be a JSON object.")
     try:

@@ -3,20 +3,26 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 from django.db import transaction
 
+from automate.guard.parse import InputRejected, JsonLimits, load_json
 from automate.tenants.models import Tenant
 from automate.tenants.services import resolve_tenant
 from automate.typing import UserType
 from automate.workflows.exceptions import WorkflowValidationError
+from automate.workflows.limits import configured_limits, limit_problems_of
 from automate.workflows.models import Workflow, WorkflowVersion
 from automate.workflows.schema import load_schema
-from automate.workflows.services import create_workflow, definition_problems, publish_version
+from automate.workflows.services import (
+    check_workflow_texts,
+    create_workflow,
+    definition_problems,
+    publish_version,
+)
 
 FILE_KEYS = ("slug", "name", "description", "trigger_spec", "rule_spec", "graph")
 
@@ -30,17 +36,28 @@ def _json_path(path: Any) -> str:
 
 def parse_workflow_file(text: str) -> dict[str, Any]:
     """Parse and validate a workflow file; raise WorkflowValidationError listing every problem."""
+    limits = configured_limits()
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
+        data = load_json(
+            text,
+            what="The file",
+            # Three definition parts plus the name and description.
+            limits=JsonLimits(
+                max_bytes=3 * limits.max_bytes + 100_000,
+                max_depth=limits.max_depth + 2,
+                max_number_digits=limits.max_number_digits,
+            ),
+        )
+    except InputRejected as exc:
         raise WorkflowValidationError(
-            [
-                {
-                    "field": "(file)",
-                    "message": f"not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
-                }
-            ]
+            [{"field": "(file)", "message": exc.message.rstrip(".")}]
         ) from None
+    if isinstance(data, dict):
+        over = limit_problems_of(
+            **{key: data[key] for key in ("trigger_spec", "rule_spec", "graph") if key in data}
+        )
+        if over:
+            raise WorkflowValidationError(over)
     validator = jsonschema.Draft202012Validator(load_schema())
     problems = [
         {"field": _json_path(error.absolute_path), "message": error.message}
@@ -55,6 +72,7 @@ def parse_workflow_file(text: str) -> dict[str, Any]:
     )
     if problems:
         raise WorkflowValidationError(problems)
+    check_workflow_texts(name=data["name"], description=data.get("description", ""))
     return dict(data)
 
 

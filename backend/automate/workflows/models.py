@@ -50,6 +50,20 @@ class Workflow(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        """Model forms (the admin) refuse a draft over the definition limits too."""
+        from django.core.exceptions import ValidationError
+
+        from automate.workflows.limits import limit_problems_of
+
+        problems = limit_problems_of(
+            trigger_spec=self.draft_trigger_spec,
+            rule_spec=self.draft_rule_spec,
+            graph=self.draft_graph,
+        )
+        if problems:
+            raise ValidationError([f"{p['field']}: {p['message']}" for p in problems])
+
 
 class WorkflowVersion(models.Model):
     """An immutable snapshot of a workflow; runs are pinned to one of these."""

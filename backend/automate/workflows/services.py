@@ -20,6 +20,7 @@ from automate.tenants.services import resolve_tenant
 from automate.typing import UserType
 from automate.workflows.exceptions import WorkflowValidationError
 from automate.workflows.graph import graph_problems
+from automate.workflows.limits import check_definition_limits, limit_problems_of
 from automate.workflows.models import Workflow, WorkflowVersion
 from automate.workflows.specs import trigger_problems
 
@@ -38,6 +39,10 @@ def create_workflow(
     """Create a workflow with a draft (nothing runs until a version is published)."""
     tenant_obj = resolve_tenant(tenant)
     rule_spec = _rule_json(rule_spec)
+    check_definition_limits(
+        trigger_spec=trigger_spec or {}, rule_spec=rule_spec or {}, graph=graph or {}
+    )
+    check_workflow_texts(name=name, description=description)
     slug = slug or slugify(name)
     if not slug:
         raise WorkflowValidationError([{"field": "slug", "message": "a slug is required"}])
@@ -57,6 +62,33 @@ def create_workflow(
         draft_graph=graph or {"nodes": [], "edges": []},
         created_by=created_by,
     )
+
+
+MAX_NAME_LENGTH = 200
+MAX_DESCRIPTION_LENGTH = 10_000
+
+
+def check_workflow_texts(*, name: str | None = None, description: str | None = None) -> None:
+    """A workflow's name (1-200 characters, as the model says) and description: text a
+    database can store (no NUL, no unpaired surrogate). Raises WorkflowValidationError."""
+    from automate.guard.parse import InputRejected, check_text
+
+    problems = []
+    for field, value, limit in (
+        ("name", name, MAX_NAME_LENGTH),
+        ("description", description, MAX_DESCRIPTION_LENGTH),
+    ):
+        if value is None:
+            continue
+        if field == "name" and not value.strip():
+            problems.append({"field": field, "message": "a name is required"})
+            continue
+        try:
+            check_text(value, what=f"The {field}", max_length=limit)
+        except InputRejected as exc:
+            problems.append({"field": field, "message": exc.message.rstrip(".")})
+    if problems:
+        raise WorkflowValidationError(problems)
 
 
 def _rule_json(rule_spec: Any) -> Any:
@@ -121,6 +153,10 @@ def definition_problems(
     """
     from automate.governance.egress import literal_url_problems
 
+    # Over a limit, the other checks (recursive by nature) are not even tried.
+    over = limit_problems_of(trigger_spec=trigger_spec, rule_spec=rule_spec, graph=graph)
+    if over:
+        return over
     problems = trigger_problems(trigger_spec)
     try:
         compile_rule(_rule_json(rule_spec) or None)
@@ -149,6 +185,16 @@ def definition_problems(
     return problems
 
 
+def _notes_problem(notes: str) -> dict[str, str] | None:
+    from automate.guard.parse import InputRejected, check_text
+
+    try:
+        check_text(notes, what="The notes", max_length=MAX_DESCRIPTION_LENGTH)
+    except InputRejected as exc:
+        return {"field": "notes", "message": exc.message.rstrip(".")}
+    return None
+
+
 @transaction.atomic
 def publish_version(
     *,
@@ -164,6 +210,9 @@ def publish_version(
         graph=workflow.draft_graph,
         tenant=workflow.tenant.slug,
     )
+    notes_problem = _notes_problem(notes)
+    if notes_problem:
+        problems.append(notes_problem)
     if problems:
         raise WorkflowValidationError(problems)
     last = workflow.versions.aggregate(n=Max("version_num"))["n"] or 0

@@ -115,7 +115,7 @@ def test_pathological_json_is_a_400_not_a_500(api_client):
         URL, {"type": "x", "payload": {"note": "a\x00b"}}, content_type="application/json"
     )
     assert nul.status_code == 400
-    assert error_shape(nul)["code"] == "invalid_event"
+    assert error_shape(nul)["code"] == "invalid_text"
     assert Event.objects.count() == 0
 
 

@@ -76,8 +76,12 @@ def test_runs_list_shows_runs_newest_first_with_filters(client, staff):
     assert run_ids(client.get(f"/studio/runs/?trace={trace}").content.decode()) == [str(runs[1].pk)]
     assert run_ids(client.get("/studio/runs/?since=2999-01-01").content.decode()) == []
     assert len(run_ids(client.get("/studio/runs/?until=2999-01-01").content.decode())) == 3
-    # Bad filter values are ignored, never a 500.
-    assert client.get("/studio/runs/?workflow=abc&status=nope&since=garbage").status_code == 200
+    # Unknown status and date values are ignored, never a 500; an id filter that is not an
+    # id is refused by the input guard with a 400 saying so.
+    assert client.get("/studio/runs/?status=nope&since=garbage").status_code == 200
+    refused = client.get("/studio/runs/?workflow=abc")
+    assert refused.status_code == 400
+    assert "The workflow filter must be a whole number" in refused.content.decode()
 
 
 def test_runs_list_pages_with_an_opaque_cursor(client, staff):

@@ -61,7 +61,7 @@ def test_import_publish_export_round_trip(tmp_path):
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        ("{oops", "not JSON"),
+        ("{oops", "not valid JSON"),
         (
             {
                 **DEMO,

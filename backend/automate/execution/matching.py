@@ -1,0 +1,193 @@
+"""Matching an event to the tenant's live workflows, one workflow at a time.
+
+One event job matches every live workflow of the event's tenant. A version that cannot be
+loaded, matched or started (a definition written before today's limits, one that makes
+the rule compiler recurse too deep, a database refusing its data) must not stop the
+others: each version is tried in its own savepoint, and a failure is recorded instead of
+failing the job:
+
+- a log line (``automate.execution``, level ERROR) every time;
+- an audit entry ``workflow.broken`` (resource ``workflow_version``) once per version,
+  which the studio reads to mark the workflow as broken on the dashboard and in the
+  editor (:func:`broken_versions`);
+
+and the event still starts every other matching workflow. Only errors that say the
+database connection itself is unusable fail the whole job (it is retried; runs are keyed
+per event and version, so a retry never starts a run twice).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import InterfaceError, OperationalError, transaction
+
+from automate.events.models import Event
+from automate.execution.exceptions import LeaseLostError
+from automate.execution.models import ExecutionRun, OutboxJob
+from automate.execution.store import OutboxStore
+from automate.governance import audit
+from automate.governance.models import AuditLogEntry
+from automate.governance.redaction import redact_text
+from automate.workflows.models import WorkflowVersion
+from automate.workflows.queries import live_versions_for
+from automate.workflows.specs import trigger_matches
+
+logger = logging.getLogger("automate.execution")
+
+BROKEN_ACTION = "workflow.broken"
+BROKEN_RESOURCE = "workflow_version"
+_MAX_ERROR = 500
+#: The connection is gone or the database is unavailable: retry the whole job later.
+_TRANSIENT = (OperationalError, InterfaceError, LeaseLostError)
+
+
+@dataclass
+class _Candidate:
+    version_id: int
+    workflow_id: int
+    load: Callable[[], WorkflowVersion]
+
+
+def match_event(job: OutboxJob, *, store: OutboxStore, worker_id: str) -> list[ExecutionRun]:
+    """Start a run of every live workflow whose trigger and rule match the job's event;
+    a workflow that fails to load, match or start is recorded as broken and skipped."""
+    from automate.execution.runner import rule_of
+    from automate.execution.services import start_run
+
+    assert job.event_id is not None, "event jobs always name their event"
+    event = Event.objects.select_related("tenant").get(pk=job.event_id)
+    started = []
+    with transaction.atomic():
+        for candidate in _candidates(event):
+            stage = "load"
+            try:
+                with transaction.atomic():  # a savepoint: a failure undoes this one only
+                    version = candidate.load()
+                    stage = "match"
+                    if not trigger_matches(
+                        version.trigger_spec, event_type=event.type, source=event.source
+                    ):
+                        continue
+                    if not rule_of(version).evaluate(event.payload):
+                        continue
+                    stage = "start"
+                    run, created = start_run(event=event, version=version)
+            except _TRANSIENT:
+                raise
+            except Exception as exc:  # any failure of one workflow is isolated
+                record_broken(
+                    version_id=candidate.version_id,
+                    workflow_id=candidate.workflow_id,
+                    event=event,
+                    stage=stage,
+                    error=exc,
+                )
+                continue
+            if created:
+                started.append(run)
+        if not store.mark_success(job.pk, worker_id):
+            raise LeaseLostError(f"Lost the lease on event job {job.pk}.")
+    return started
+
+
+def _candidates(event: Event) -> Iterator[_Candidate]:
+    """The tenant's live versions: all in one query, or (when one of them cannot even be
+    read, e.g. JSON too deep to decode) one query each, so only that one fails."""
+    try:
+        with transaction.atomic():
+            versions = live_versions_for(event.tenant)
+    except _TRANSIENT:
+        raise
+    except Exception:  # fall back to loading them one by one
+        logger.warning(
+            "Loading the live workflows of tenant %s at once failed; loading them one by one",
+            event.tenant_id,
+            extra={"trace_id": event.trace_id, "event_id": str(event.pk)},
+        )
+        rows = (
+            WorkflowVersion.objects.filter(pk__in=_live_ids(event))
+            .order_by("pk")
+            .values_list("pk", "workflow_id")
+        )
+        for version_id, workflow_id in rows:
+            yield _Candidate(version_id, workflow_id, _loader(version_id))
+        return
+    for version in versions:
+        yield _Candidate(version.pk, version.workflow_id, _loaded(version))
+
+
+def _live_ids(event: Event) -> Iterable[int]:
+    from automate.workflows.models import Workflow
+
+    return (
+        Workflow.objects.filter(tenant=event.tenant, is_active=True, live_version__isnull=False)
+        .values_list("live_version_id", flat=True)
+        .order_by("pk")
+    )
+
+
+def _loaded(version: WorkflowVersion) -> Callable[[], WorkflowVersion]:
+    return lambda: version
+
+
+def _loader(version_id: int) -> Callable[[], WorkflowVersion]:
+    return lambda: WorkflowVersion.objects.select_related("workflow").get(pk=version_id)
+
+
+def record_broken(
+    *, version_id: int, workflow_id: int, event: Event, stage: str, error: BaseException
+) -> None:
+    """Log the failure of one workflow version on one event, and audit it (once per
+    version) so the studio can show the workflow as broken."""
+    reason = redact_text(f"{type(error).__name__}: {error}")[:_MAX_ERROR]
+    logger.error(
+        "Workflow %s (version id %s) is broken: it failed to %s on event %s (%s); the "
+        "tenant's other workflows were matched as usual",
+        workflow_id,
+        version_id,
+        stage,
+        event.pk,
+        reason,
+        extra={"trace_id": event.trace_id, "event_id": str(event.pk)},
+    )
+    seen = AuditLogEntry.objects.filter(
+        action=BROKEN_ACTION, resource_type=BROKEN_RESOURCE, resource_id=str(version_id)
+    ).exists()
+    if seen:
+        return
+    audit.record(
+        action=BROKEN_ACTION,
+        resource_type=BROKEN_RESOURCE,
+        resource_id=version_id,
+        tenant=event.tenant,
+        details={
+            "workflow": workflow_id,
+            "stage": stage,
+            "error": reason,
+            "event": str(event.pk),
+        },
+        trace_id=event.trace_id,
+    )
+
+
+def broken_versions(version_ids: Iterable[int | None]) -> dict[int, dict[str, Any]]:
+    """For each of ``version_ids`` recorded as broken: its stage, error and when."""
+    ids = [str(pk) for pk in version_ids if pk is not None]
+    if not ids:
+        return {}
+    found: dict[int, dict[str, Any]] = {}
+    entries = AuditLogEntry.objects.filter(
+        action=BROKEN_ACTION, resource_type=BROKEN_RESOURCE, resource_id__in=ids
+    ).order_by("created_at")
+    for entry in entries:
+        details = entry.details if isinstance(entry.details, dict) else {}
+        found[int(entry.resource_id)] = {
+            "stage": str(details.get("stage", "")),
+            "error": str(details.get("error", "")),
+            "at": entry.created_at,
+        }
+    return found
