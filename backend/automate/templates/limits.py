@@ -18,10 +18,11 @@ import re
 import string
 import time
 import types
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Any, TypeGuard
 
 from jinja2.runtime import Undefined
@@ -164,12 +165,12 @@ def approximate_size(value: Any, budget: RenderBudget, *, limit: int | None = No
         elif isinstance(item, dict):
             total += 2 + 2 * len(item)
             if total <= limit:
-                pending.extend(item.keys())
-                pending.extend(item.values())
+                total += _add_items(item.keys(), pending)
+                total += _add_items(item.values(), pending)
         elif isinstance(item, list | tuple | set | frozenset):
             total += 2 + len(item)
             if total <= limit:
-                pending.extend(item)
+                total += _add_items(item, pending)
         elif isinstance(item, Undefined):
             # ``[missing]`` would print as "[Undefined]": raise the strict error instead.
             str(item)
@@ -178,6 +179,31 @@ def approximate_size(value: Any, budget: RenderBudget, *, limit: int | None = No
         else:
             total += 8
     return total
+
+
+_SCALARS = frozenset({int, float, bool, type(None)})
+_TEXTS = frozenset({str, bytes})
+
+
+def _add_items(items: Collection[Any], pending: list[Any]) -> int:
+    """The size of the numbers and strings in ``items``, counted at C speed; the rest
+    (containers, other objects) goes onto ``pending``. A list of 100,000 numbers costs one
+    pass in C, not 100,000 turns of the walk."""
+    kinds = set(map(type, items))
+    if kinds <= _SCALARS:
+        return 8 * len(items)
+    if kinds <= _TEXTS:
+        return sum(map(len, items))
+    size = 8 * sum(map(_SCALARS.__contains__, map(type, items)))
+    if kinds & _TEXTS:
+        size += sum(map(len, compress(items, map(_TEXTS.__contains__, map(type, items)))))
+    if kinds - _SCALARS - _TEXTS:
+        pending.extend(compress(items, map(_is_other, map(type, items))))
+    return size
+
+
+def _is_other(kind: type) -> bool:
+    return kind not in _SCALARS and kind not in _TEXTS
 
 
 def shallow_size(value: Any) -> int:
