@@ -35,6 +35,7 @@ from automate.typing import UserType
 from automate.workflows.graph import Graph, Node, NodeType
 from automate.workflows.models import Workflow, WorkflowVersion
 from automate.workflows.services import definition_problems, publish_version
+from automate.workflows.template_checks import refuse_unsafe_templates
 
 MAX_BACKTEST = 5000
 DEFAULT_BACKTEST = 500
@@ -151,6 +152,7 @@ def update_node(
     for key in remove:
         node.pop(key, None)
     node.update(copy.deepcopy(dict(changes)))
+    refuse_unsafe_templates(graph)
     locked.draft_graph = graph
     fields = ["draft_graph"]
     if trigger_spec is not None:

@@ -19,8 +19,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from automate.api.errors import json_error
 from automate.connectors import all_connectors
+from automate.workflows.exceptions import WorkflowValidationError
 from automate.workflows.models import Workflow
 from automate.workflows.services import definition_problems
+from automate.workflows.template_checks import refuse_unsafe_templates
 from studio.access import studio_view, user_tenants
 
 MAX_NAME_LENGTH = 200
@@ -172,6 +174,11 @@ def draft(request: HttpRequest, workflow_id: int) -> HttpResponse:
             "The draft is not in the expected shape.",
             {"fields": problems},
         )
+    if "graph" in body:
+        try:
+            refuse_unsafe_templates(body["graph"])
+        except WorkflowValidationError as exc:
+            return json_error(request, 400, exc.code, exc.message, exc.details)
     with transaction.atomic():
         locked = Workflow.objects.select_for_update().get(pk=workflow.pk)
         if body["revision"] != locked.draft_revision:

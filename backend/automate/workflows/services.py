@@ -21,6 +21,7 @@ from automate.workflows.exceptions import WorkflowValidationError
 from automate.workflows.graph import graph_problems
 from automate.workflows.models import Workflow, WorkflowVersion
 from automate.workflows.specs import trigger_problems
+from automate.workflows.template_checks import graph_template_problems, refuse_unsafe_templates
 
 
 def create_workflow(
@@ -40,6 +41,7 @@ def create_workflow(
     slug = slug or slugify(name)
     if not slug:
         raise WorkflowValidationError([{"field": "slug", "message": "a slug is required"}])
+    refuse_unsafe_templates(graph)
     if Workflow.objects.filter(tenant=tenant_obj, slug=slug).exists():
         raise ConflictError(
             f"A workflow with slug {slug!r} already exists.",
@@ -122,6 +124,7 @@ def definition_problems(*, trigger_spec: Any, rule_spec: Any, graph: Any) -> lis
         field = problem.get("field", "")
         problems.append({**problem, "field": f"graph.{field}" if field else "graph"})
     problems.extend(literal_secret_problems(graph=graph))
+    problems.extend(graph_template_problems(graph))
     nodes = graph.get("nodes") if isinstance(graph, dict) else None
     for node in nodes if isinstance(nodes, list) else []:
         if not isinstance(node, dict):
