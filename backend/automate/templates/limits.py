@@ -34,8 +34,9 @@ from .opaque import SecretValue, refuse_secret
 MAX_RANGE = 100_000
 #: Default of ``DJANGO_AUTOMATE["TEMPLATES"]["max_memory_bytes"]``.
 DEFAULT_MAX_MEMORY_BYTES = 32_000_000
-#: ``sort``, ``==`` and friends may walk values up to this many times the output limit.
-WORK_FACTOR = 8
+#: ``sort``, ``==`` and friends may walk values up to this many times the output limit
+#: (they run per-item Python callbacks in one call, about a microsecond each).
+WORK_FACTOR = 1
 #: Largest integer (in bits) that ``*`` and ``**`` may produce; Python refuses to print
 #: integers over 4,300 digits (about 14,000 bits) anyway.
 MAX_INT_BITS = 100_000

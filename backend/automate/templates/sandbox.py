@@ -101,6 +101,24 @@ class _BudgetedCodeGenerator(CodeGenerator):
             self.write(", ")
         self.write("))")
 
+    def visit_Getitem(self, node: nodes.Getitem, frame: Frame) -> None:
+        # Jinja writes slices as plain Python (``x[1:]``); route them through
+        # ``environment.getitem`` too, so each copy is charged to the memory budget.
+        if not isinstance(node.arg, nodes.Slice):
+            super().visit_Getitem(node, frame)
+            return
+        self.write("environment.getitem(")
+        self.visit(node.node, frame)
+        self.write(", slice(")
+        for index, bound in enumerate((node.arg.start, node.arg.stop, node.arg.step)):
+            if index:
+                self.write(", ")
+            if bound is None:
+                self.write("None")
+            else:
+                self.visit(bound, frame)
+        self.write("))")
+
     def visit_Compare(self, node: nodes.Compare, frame: Frame) -> None:
         # ``a == b``, ``a in b``, …: each operand is measured first (``environment.compared``)
         # because comparing two deep values is one long C call.
