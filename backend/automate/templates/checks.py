@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import TypeGuard
 
 from jinja2 import nodes
 
@@ -94,7 +95,7 @@ def _walk(tree: nodes.Template) -> Iterator[tuple[nodes.Node, nodes.Node | None,
         stack.extend((child, node, inner) for child in node.iter_child_nodes())
 
 
-def _is_secret_lookup(node: nodes.Node) -> bool:
+def _is_secret_lookup(node: nodes.Node) -> TypeGuard[nodes.Getattr | nodes.Getitem]:
     return (
         isinstance(node, nodes.Getattr | nodes.Getitem)
         and isinstance(node.node, nodes.Name)

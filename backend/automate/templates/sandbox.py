@@ -213,7 +213,7 @@ class _BudgetedTable(dict[str, Callable[..., Any]]):
     """``environment.filters``/``tests``: every function put in is wrapped by ``_budgeted``,
     including filters apps register later."""
 
-    def __init__(self, kind: str, table: Mapping[str, Callable[..., Any]]) -> None:
+    def __init__(self, kind: str, table: Mapping[str, Any]) -> None:
         super().__init__()
         self.kind = kind
         self.update(table)
@@ -221,11 +221,11 @@ class _BudgetedTable(dict[str, Callable[..., Any]]):
     def __setitem__(self, name: str, func: Callable[..., Any]) -> None:
         super().__setitem__(name, _budgeted(self.kind, name, func))
 
-    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def update(self, *args: Any, **kwargs: Any) -> None:
         for name, func in dict(*args, **kwargs).items():
             self[name] = func
 
-    def setdefault(self, name: str, func: Any = None) -> Any:  # type: ignore[override]
+    def setdefault(self, name: str, func: Any = None) -> Any:
         if name not in self:
             self[name] = func
         return self[name]
@@ -258,7 +258,7 @@ class AutomateEnvironment(ImmutableSandboxedEnvironment):
         }
         self.filters.update(BUILTIN_FILTERS)
         self.filters = _BudgetedTable("filter", self.filters)
-        self.tests = _BudgetedTable("test", self.tests)
+        self.tests = _BudgetedTable("test", self.tests)  # type: ignore[assignment]
 
     def guarded_iter(self, iterable: Iterable[Any]) -> Iterable[Any]:
         """Wrap a loop's iterable so every iteration checks the render deadline."""
@@ -366,8 +366,9 @@ class AutomateEnvironment(ImmutableSandboxedEnvironment):
         if type(obj) is SecretValue:
             refuse_secret(obj._name, "is indexed or sliced")
         if isinstance(obj, (Mapping, *_DATA_TYPES)):
+            data: Any = obj
             try:
-                result = obj[argument]
+                result = data[argument]
             except (LookupError, TypeError):
                 return self.undefined(obj=obj, name=argument)
         else:
