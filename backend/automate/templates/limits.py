@@ -124,6 +124,8 @@ class RenderBudget:
 
 
 _current: ContextVar[RenderBudget | None] = ContextVar("automate_template_budget", default=None)
+#: ``current_budget`` without the function call, for the sandbox's per-lookup checks.
+budget_now = _current.get
 
 
 @contextmanager
@@ -190,6 +192,9 @@ def _add_items(items: Collection[Any], pending: list[Any]) -> int:
     """The size of the numbers and strings in ``items``, counted at C speed; the rest
     (containers, other objects) goes onto ``pending``. A list of 100,000 numbers costs one
     pass in C, not 100,000 turns of the walk."""
+    if len(items) <= 32:  # small containers: the walk itself is cheaper
+        pending.extend(items)
+        return 0
     kinds = set(map(type, items))
     if kinds <= _SCALARS:
         return 8 * len(items)

@@ -40,6 +40,7 @@ from .filters import BUILTIN_FILTERS
 from .limits import (
     MAX_RANGE,
     RenderBudget,
+    budget_now,
     check_binop,
     check_method_call,
     check_str_format,
@@ -68,6 +69,12 @@ _DEEP_TESTS = frozenset(
 )
 # Plain data has no attributes a template needs, only methods (which are called).
 _DATA_TYPES = (str, bytes, list, tuple, set, frozenset, int, float)
+# Exact types looked up on every item access: a set test before the slower ABC check.
+_PLAIN_TYPES = frozenset({dict, *_DATA_TYPES, bool})
+
+
+def _is_data(obj: Any) -> bool:
+    return type(obj) in _PLAIN_TYPES or isinstance(obj, (Mapping, *_DATA_TYPES))
 
 
 class _BudgetedCodeGenerator(CodeGenerator):
@@ -150,7 +157,7 @@ def guarded_range(*args: int) -> range:
 
 
 def _check_time() -> None:
-    budget = current_budget()
+    budget = budget_now()
     if budget is not None:
         budget.check_time()
 
@@ -333,7 +340,7 @@ class AutomateEnvironment(ImmutableSandboxedEnvironment):
         _check_time()
         if type(obj) is SecretValue:
             refuse_secret(obj._name, f"is used with '.{attribute}'")
-        if isinstance(obj, Mapping):
+        if type(obj) is dict or isinstance(obj, Mapping):
             try:
                 return obj[attribute]
             except (LookupError, TypeError):
@@ -360,12 +367,12 @@ class AutomateEnvironment(ImmutableSandboxedEnvironment):
     def getitem(self, obj: Any, argument: str | Any) -> Any:
         """``obj[argument]`` from a template: the item, or undefined. Data never falls back
         to its attributes (``payload['items']`` is the key or undefined)."""
-        budget = current_budget()
+        budget = budget_now()
         if budget is not None:
             budget.check_time()
         if type(obj) is SecretValue:
             refuse_secret(obj._name, "is indexed or sliced")
-        if isinstance(obj, (Mapping, *_DATA_TYPES)):
+        if _is_data(obj):
             data: Any = obj
             try:
                 result = data[argument]
@@ -373,7 +380,7 @@ class AutomateEnvironment(ImmutableSandboxedEnvironment):
                 return self.undefined(obj=obj, name=argument)
         else:
             result = super().getitem(obj, argument)
-        if budget is not None and isinstance(argument, slice):
+        if budget is not None and type(argument) is slice:
             budget.charge(shallow_size(result), "a slice")
         return result
 
