@@ -123,6 +123,17 @@ def test_values_built_one_after_another_are_stopped_by_the_memory_budget(templat
     assert elapsed < 2.5
 
 
+def test_the_memory_budget_setting_is_checked_at_start_up(settings):
+    from django.core import checks
+
+    settings.DJANGO_AUTOMATE = {"TEMPLATES": {"max_memory_bytes": 5}}
+    messages = [message.msg for message in checks.run_checks()]
+    assert (
+        "DJANGO_AUTOMATE['TEMPLATES']['max_memory_bytes'] must be at least 1000000, not 5"
+        in messages
+    )
+
+
 def test_the_memory_budget_is_a_setting(template_limits):
     template_limits(max_memory_bytes=2_000_000)
     template = TEXT + "{{ ([s] * 10)|map('upper')|list|length }}"
@@ -189,6 +200,10 @@ def test_ordinary_payload_work_stays_within_the_budget():
         "{{ 'a b'|replace(' ', 'y')|center(200000000) }}",
         "{{ 'x' * 200000000 }}",
         "{{ 10 ** 100000000 }}",
+        "{{ range(1000000000) | list }}",
+        "{{ '%s' % ('x' * 200000000) }}",
+        "{{ ['x'] * 200000000 }}",
+        "{{ ('x' * 1000)|center(200000)|center(200000000) }}",
     ],
 )
 def test_compiling_computes_nothing(template):
