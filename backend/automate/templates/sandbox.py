@@ -438,7 +438,9 @@ def parse_checked(source: str) -> nodes.Template:
 def _generate(tree: nodes.Template) -> Template:
     try:
         return environment.from_string(tree)
-    except RecursionError:
+    except (RecursionError, MemoryError, SyntaxError):
+        # Python's own compiler refuses code nested past ~100 levels ("too many nested
+        # parentheses", "too many levels of indentation"): the template is too deep.
         raise TemplateViolation("the template is nested too deeply", kind="limit") from None
 
 

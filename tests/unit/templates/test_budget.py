@@ -227,6 +227,28 @@ def test_long_templates_are_compiled_but_not_cached():
     assert compile_text(long) is not compile_text(long)
 
 
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{ " + "(" * 300 + "1" + ")" * 300 + " }}",
+        "{{ " + "[" * 300 + "1" + "]" * 300 + " }}",
+        "{{ x" + "|upper" * 300 + " }}",
+        "{{ x" + ".a" * 300 + " }}",
+        "{{ " + "-" * 300 + "1 }}",
+        "{{ 1" + " + 1" * 300 + " }}",
+        "{% if x %}" * 150 + "{% endif %}" * 150,
+        "{% for i in x %}" * 150 + "{% endfor %}" * 150,
+    ],
+)
+def test_deeply_nested_templates_are_a_clear_limit_error(template):
+    with pytest.raises(TemplateError) as info:
+        check_template(template, path="inputs.x")
+    assert info.value.kind in {"limit", "syntax"}
+    assert "inputs.x" in info.value.message
+    with pytest.raises(TemplateError):
+        render(template, {"x": "a"})
+
+
 def test_oversized_and_overly_nested_templates_are_refused():
     with pytest.raises(TemplateError, match="characters long; the limit is 200,000") as info:
         check_template("x" * 200_001)
