@@ -272,3 +272,27 @@ def test_secret_names_lists_literal_names_only():
         }
     )
     assert names == {"TOKEN", "SIGNING", "REF", "DICT"}
+
+
+def test_a_custom_filter_never_receives_a_secret(without_static_check):
+    from automate.templates import register_filter, unregister_filter
+
+    seen = []
+
+    @register_filter("spy")
+    def spy(value, *args):
+        seen.append((value, args))
+        return "spied"
+
+    try:
+        for template in [
+            "{{ secrets.TOKEN | spy }}",
+            "{{ 'x' | spy(secrets.TOKEN) }}",
+            "{{ ['a'] | map('spy', secrets.TOKEN) | list }}",
+        ]:
+            with pytest.raises(TemplateError) as info:
+                render(template, {}, secret_resolver=resolver)
+            assert "secrets.TOKEN is passed to the filter" in info.value.message
+        assert seen == []
+    finally:
+        unregister_filter("spy")
