@@ -36,6 +36,7 @@ from automate.workflows.graph import Graph, Node, NodeType
 from automate.workflows.limits import check_definition_limits
 from automate.workflows.models import Workflow, WorkflowVersion
 from automate.workflows.services import definition_problems, publish_version
+from automate.workflows.template_checks import refuse_unsafe_templates
 
 MAX_BACKTEST = 5000
 DEFAULT_BACKTEST = 500
@@ -169,6 +170,7 @@ def update_node(
     check_definition_limits(
         graph=graph, **({"trigger_spec": trigger_spec} if trigger_spec is not None else {})
     )
+    refuse_unsafe_templates(graph)
     locked.draft_graph = graph
     fields = ["draft_graph"]
     if trigger_spec is not None:

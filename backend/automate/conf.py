@@ -110,6 +110,7 @@ SCHEMA: dict[str, Option | dict[str, Option]] = {
     "TEMPLATES": {
         "max_output_bytes": Option((int,), 1_000_000, _at_least(1)),
         "render_timeout_seconds": Option(_NUMBER, 2.0, _at_least(0.01)),
+        "max_memory_bytes": Option((int,), 32_000_000, _at_least(1_000_000)),
         "env_allowlist": Option((list,), [], _list_of_str),
     },
     "RETENTION": {

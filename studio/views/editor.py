@@ -25,6 +25,7 @@ from automate.workflows.exceptions import WorkflowValidationError
 from automate.workflows.limits import check_definition_limits
 from automate.workflows.models import Workflow
 from automate.workflows.services import MAX_NAME_LENGTH, check_workflow_texts, definition_problems
+from automate.workflows.template_checks import refuse_unsafe_templates
 from studio.access import studio_guard, studio_json_guard, studio_view, user_tenants
 
 _DEFINITION_KEYS = ("trigger_spec", "rule_spec", "graph")
@@ -194,6 +195,11 @@ def draft(request: HttpRequest, workflow_id: int) -> HttpResponse:
             check_workflow_texts(name=body["name"])
     except WorkflowValidationError as exc:
         return json_error(request, 400, exc.code, exc.message, exc.details)
+    if "graph" in body:
+        try:
+            refuse_unsafe_templates(body["graph"])
+        except WorkflowValidationError as exc:
+            return json_error(request, 400, exc.code, exc.message, exc.details)
     with transaction.atomic():
         locked = Workflow.objects.select_for_update().get(pk=workflow.pk)
         if body["revision"] != locked.draft_revision:

@@ -9,7 +9,6 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_http_methods, require_POST
-from jinja2 import TemplateSyntaxError
 
 from automate.api.errors import json_error
 from automate.events.models import Event
@@ -17,13 +16,14 @@ from automate.governance.egress import is_url_input, policy_for
 from automate.governance.redaction import redact
 from automate.governance.secrets import get_backend
 from automate.rules import RuleError, compile_rule
-from automate.templates.sandbox import compile_input
+from automate.templates import TemplateError, check_template
 from automate.triggers.cron import MISSED_POLICIES, schedule_problems
 from automate.workflows.exceptions import WorkflowValidationError
 from automate.workflows.graph import MAX_DELAY_SECONDS, NodeType
 from automate.workflows.limits import limit_problems_of
 from automate.workflows.models import Workflow
 from automate.workflows.specs import trigger_problems
+from automate.workflows.template_checks import graph_template_problems
 from studio import services
 from studio.access import studio_guard, studio_view
 from studio.forms import SchemaField, has_template, parse_inputs, schema_fields
@@ -98,11 +98,9 @@ def _secret_names() -> tuple[list[str], str]:
 def _template_warnings(value: Any, path: str, out: dict[str, list[str]], top: str) -> None:
     if isinstance(value, str) and has_template(value):
         try:
-            compile_input(value)
-        except TemplateSyntaxError as exc:
-            out.setdefault(top, []).append(
-                f"template syntax error in {path} on line {exc.lineno}: {exc.message}"
-            )
+            check_template(value, path=path)
+        except TemplateError as exc:
+            out.setdefault(top, []).append(exc.message[:1].lower() + exc.message[1:])
     elif isinstance(value, dict):
         for key, item in value.items():
             _template_warnings(item, f"{path}.{key}", out, top)
@@ -405,6 +403,19 @@ def node_panel(request: HttpRequest, workflow_id: int, node_id: str) -> HttpResp
         return panel(request, TEMPLATE, context)
 
     changes, remove, trigger_spec, errors, fields = _read_post(request, workflow, node)
+    if isinstance(changes.get("inputs"), dict):
+        # Unsafe templates (a secret transformed, a dynamic secret name) are not saved.
+        unsafe = {"nodes": [{"id": node_id, "inputs": changes["inputs"]}]}
+        for problem in graph_template_problems(unsafe, unsafe_only=True):
+            top = problem["field"].removeprefix("inputs").lstrip(".").split(".")[0]
+            field = next((f for f in fields or [] if f.name == top.split("[")[0]), None)
+            if field is not None:
+                field.errors.append(problem["message"])
+                errors.setdefault(
+                    "inputs", ["Some inputs could not be saved; see the fields below"]
+                )
+            else:
+                errors.setdefault("mapping", []).append(problem["message"])
     if errors:
         context = _context(
             request, workflow, node, fields=fields, posted=request.POST, errors=errors

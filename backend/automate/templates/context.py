@@ -1,6 +1,7 @@
 """``secrets`` and ``env`` in templates, and the ``$secret``/``$env`` references in inputs.
 
-Both resolvers look names up only when a template uses them, so an input that never says
+``secrets.NAME`` is an opaque :class:`~automate.templates.opaque.SecretValue`, never the
+text. Both resolvers look names up only when a template uses them, so an input that never says
 ``secrets.X`` never touches the secrets backend. They have no public attributes of their own
 (everything is ``_``-prefixed, which the sandbox hides), so ``secrets.keys`` is the secret
 named ``keys``, not a method. Neither can be listed or printed.
@@ -17,6 +18,7 @@ from typing import Any, NoReturn
 from jinja2 import StrictUndefined
 
 from .exceptions import TemplateViolation
+from .opaque import SecretSlots, SecretValue
 
 SecretResolverFunc = Callable[[str], str]
 
@@ -51,21 +53,22 @@ def default_secret_resolver(ref: str) -> str:
 class SecretResolver:
     """``secrets`` in templates: ``{{ secrets.SLACK_TOKEN }}`` is the secret's value."""
 
-    __slots__ = ("_resolve", "_values")
+    __slots__ = ("_resolve", "_slots", "_values")
 
     def __init__(self, resolve: SecretResolverFunc) -> None:
         self._resolve = resolve
         self._values: dict[str, str] = {}
+        self._slots = SecretSlots()
 
-    def __getattr__(self, name: str) -> str:
+    def __getattr__(self, name: str) -> SecretValue:
         if name.startswith("_"):
             raise AttributeError(name)
-        return resolve_secret(self, name)
+        return opaque_secret(self, name)
 
-    def __getitem__(self, name: Any) -> str:
+    def __getitem__(self, name: Any) -> SecretValue:
         if not isinstance(name, str):
             raise TypeError("secret names are strings")
-        return resolve_secret(self, name)
+        return opaque_secret(self, name)
 
     def __iter__(self) -> Iterator[str]:
         raise TypeError("secrets cannot be listed")
@@ -95,6 +98,17 @@ def resolve_secret(secrets: SecretResolver, name: str) -> str:
         raise TemplateViolation(f"secret {name!r} did not resolve to text", kind="secret")
     secrets._values[name] = value
     return value
+
+
+def opaque_secret(secrets: SecretResolver, name: str) -> SecretValue:
+    """``secrets.NAME`` in a template: resolved now (so a missing secret fails here), but
+    handed to the template only as an opaque :class:`SecretValue`."""
+    return secrets._slots.opaque(name, resolve_secret(secrets, name))
+
+
+def secret_slots(secrets: SecretResolver) -> SecretSlots:
+    """The placeholders of this render's secrets (the engine swaps them for the values)."""
+    return secrets._slots
 
 
 def resolved_secret_values(secrets: SecretResolver) -> list[str]:

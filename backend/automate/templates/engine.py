@@ -30,9 +30,11 @@ from .context import (
     resolve_secret,
     resolved_secret_values,
     secret_reference,
+    secret_slots,
 )
 from .exceptions import TemplateError, TemplateViolation
 from .limits import RenderBudget, active_budget, approximate_size
+from .opaque import SecretValue
 from .sandbox import RESULT_NAME, compile_input, compile_text, environment
 
 _TEMPLATE_MARKERS = ("{{", "{%", "{#")
@@ -94,6 +96,7 @@ class _Render:
         self.budget = RenderBudget(
             timeout_seconds=float(conf.get("TEMPLATES", "render_timeout_seconds")),
             max_bytes=int(conf.get("TEMPLATES", "max_output_bytes")),
+            max_memory_bytes=int(conf.get("TEMPLATES", "max_memory_bytes")),
         )
         self.secrets = SecretResolver(secret_resolver or default_secret_resolver)
         self.env = EnvironmentResolver(conf.get("TEMPLATES", "env_allowlist"))
@@ -147,12 +150,15 @@ class _Render:
         raise error  # outside the handler: see ``leaf``
 
     def _stream(self, template: Template) -> str:
+        slots = secret_slots(self.secrets)
+        emitted_before = slots.emitted
         parts = []
         for chunk in template.root_render_func(template.new_context(self.variables)):
             size = len(chunk) if chunk.isascii() else len(chunk.encode("utf-8", "surrogatepass"))
             self.budget.add_output(size)
             parts.append(chunk)
-        return "".join(parts)
+        # Secrets were printed as placeholders; only intact ones become the values.
+        return slots.substitute("".join(parts), emitted_before)
 
     def _evaluate(self, template: Template) -> Any:
         context = template.new_context(self.variables)
@@ -163,6 +169,8 @@ class _Render:
             str(value)  # raises the undefined (or sandbox) error with Jinja's message
         if isinstance(value, range | Iterator):  # `items | map(…)` means the list
             value = list(environment.guarded_iter(value))
+        if type(value) is SecretValue:  # the whole input is one secret
+            return secret_slots(self.secrets).reveal(value)
         if isinstance(value, SecretResolver | EnvironmentResolver):
             name = "secrets" if isinstance(value, SecretResolver) else "env"
             raise TemplateViolation(f"{name!r} is not a value; use {name}.NAME", kind="error")
@@ -182,6 +190,7 @@ class _Render:
             kind, problem, line = "syntax", exc.message or str(exc), exc.lineno
         elif isinstance(exc, TemplateViolation):
             kind, problem = exc.kind, exc.problem
+            line = exc.line if exc.line is not None else line
         elif isinstance(exc, SecurityError):
             kind, problem = "security", f"not allowed in templates: {exc}"
         elif isinstance(exc, UndefinedError):

@@ -46,7 +46,9 @@ class TemplateViolation(Exception):
     mistaken for "attribute missing".
     """
 
-    def __init__(self, problem: str, *, kind: str) -> None:
+    def __init__(self, problem: str, *, kind: str, line: int | None = None) -> None:
         super().__init__(problem)
         self.problem = problem
         self.kind = kind
+        #: The template line, when the guard knows it (the static checks do).
+        self.line = line

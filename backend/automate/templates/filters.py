@@ -86,6 +86,8 @@ def join(
     eval_ctx: EvalContext, value: Iterable[Any], d: str = "", attribute: str | int | None = None
 ) -> str:
     """Jinja's ``join``, refusing results over the output limit."""
+    if isinstance(value, str):  # measured without making a list of its characters
+        _check_size(len(value) * (1 + len(str(d))), "the result of join")
     items = list(value)
     _check_value(items, "the result of join")
     _check_size(len(str(d)) * len(items), "the result of join")

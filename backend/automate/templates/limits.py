@@ -18,18 +18,25 @@ import re
 import string
 import time
 import types
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Any, TypeGuard
 
 from jinja2.runtime import Undefined
 
 from .exceptions import TemplateViolation
+from .opaque import SecretValue, refuse_secret
 
 #: Largest ``range()`` a template may build (the same cap as Jinja's sandbox).
 MAX_RANGE = 100_000
+#: Default of ``DJANGO_AUTOMATE["TEMPLATES"]["max_memory_bytes"]``.
+DEFAULT_MAX_MEMORY_BYTES = 32_000_000
+#: ``sort``, ``==`` and friends may walk values up to this many times the output limit
+#: (they run per-item Python callbacks in one call, about a microsecond each).
+WORK_FACTOR = 1
 #: Largest integer (in bits) that ``*`` and ``**`` may produce; Python refuses to print
 #: integers over 4,300 digits (about 14,000 bits) anyway.
 MAX_INT_BITS = 100_000
@@ -51,7 +58,10 @@ class RenderBudget:
 
     timeout_seconds: float
     max_bytes: int
+    #: Bytes all filters, calls and operators of the render may allocate in total.
+    max_memory_bytes: int = DEFAULT_MAX_MEMORY_BYTES
     used_bytes: int = 0
+    allocated_bytes: int = 0
     deadline: float = field(init=False)
 
     def __post_init__(self) -> None:
@@ -75,6 +85,37 @@ class RenderBudget:
                 kind="limit",
             )
 
+    def charge(self, size: int, what: str) -> None:
+        """Count ``size`` bytes allocated by ``what`` against the render's memory budget.
+
+        Cumulative: a template that builds many values, each under the output limit
+        (``map('center', 900000)`` over a long list), is stopped once their total passes
+        the budget, whether or not the earlier ones were freed.
+        """
+        self.allocated_bytes += size
+        if self.allocated_bytes > self.max_memory_bytes:
+            raise TemplateViolation(
+                f"{what} would take the values this render built past the "
+                f"{self.max_memory_bytes:,}-byte memory limit "
+                f"({_SETTING}['max_memory_bytes'])",
+                kind="limit",
+            )
+        self.check_time()
+
+    def check_work(self, value: Any, what: str) -> None:
+        """Refuse ``value`` when walking all of it (as ``sort`` or ``==`` do in one C call)
+        would pass the memory budget: ``[[1] * 100000] * 10000`` is small but deep."""
+        if isinstance(value, str | bytes | int | float | bool | None):
+            return
+        # The walk itself costs time, so it stops at a fraction of the memory budget.
+        limit = min(self.max_memory_bytes, WORK_FACTOR * self.max_bytes)
+        if approximate_size(value, self, limit=limit) > limit:
+            raise TemplateViolation(
+                f"{what} would have to walk a value larger than {limit:,} bytes "
+                f"(nested or repeated lists count every time they appear)",
+                kind="limit",
+            )
+
     def add_output(self, size: int) -> None:
         """Count ``size`` bytes of rendered output against the limit."""
         self.used_bytes += size
@@ -83,6 +124,8 @@ class RenderBudget:
 
 
 _current: ContextVar[RenderBudget | None] = ContextVar("automate_template_budget", default=None)
+#: ``current_budget`` without the function call, for the sandbox's per-lookup checks.
+budget_now = _current.get
 
 
 @contextmanager
@@ -100,7 +143,7 @@ def current_budget() -> RenderBudget | None:
     return _current.get()
 
 
-def approximate_size(value: Any, budget: RenderBudget) -> int:
+def approximate_size(value: Any, budget: RenderBudget, *, limit: int | None = None) -> int:
     """Roughly how many bytes ``value`` takes once serialised, counting shared references
     each time they appear (which is what ``str()`` or JSON would produce).
 
@@ -110,7 +153,8 @@ def approximate_size(value: Any, budget: RenderBudget) -> int:
     """
     if isinstance(value, str | bytes):
         return len(value)
-    limit = budget.max_bytes
+    if limit is None:
+        limit = budget.max_bytes
     total = 0
     pending = [value]
     visited = 0
@@ -124,18 +168,63 @@ def approximate_size(value: Any, budget: RenderBudget) -> int:
         elif isinstance(item, dict):
             total += 2 + 2 * len(item)
             if total <= limit:
-                pending.extend(item.keys())
-                pending.extend(item.values())
+                total += _add_items(item.keys(), pending)
+                total += _add_items(item.values(), pending)
         elif isinstance(item, list | tuple | set | frozenset):
             total += 2 + len(item)
             if total <= limit:
-                pending.extend(item)
+                total += _add_items(item, pending)
         elif isinstance(item, Undefined):
             # ``[missing]`` would print as "[Undefined]": raise the strict error instead.
             str(item)
+        elif isinstance(item, SecretValue):
+            refuse_secret(item._name, "is put inside a list or dict")
         else:
             total += 8
     return total
+
+
+_SCALARS = frozenset({int, float, bool, type(None)})
+_TEXTS = frozenset({str, bytes})
+
+
+def _add_items(items: Collection[Any], pending: list[Any]) -> int:
+    """The size of the numbers and strings in ``items``, counted at C speed; the rest
+    (containers, other objects) goes onto ``pending``. A list of 100,000 numbers costs one
+    pass in C, not 100,000 turns of the walk."""
+    if len(items) <= 32:  # small containers: the walk itself is cheaper
+        pending.extend(items)
+        return 0
+    kinds = set(map(type, items))
+    if kinds <= _SCALARS:
+        return 8 * len(items)
+    if kinds <= _TEXTS:
+        return sum(map(len, items))
+    size = 8 * sum(map(_SCALARS.__contains__, map(type, items)))
+    if kinds & _TEXTS:
+        size += sum(map(len, compress(items, map(_TEXTS.__contains__, map(type, items)))))
+    if kinds - _SCALARS - _TEXTS:
+        pending.extend(compress(items, map(_is_other, map(type, items))))
+    return size
+
+
+def _is_other(kind: type) -> bool:
+    return kind not in _SCALARS and kind not in _TEXTS
+
+
+def shallow_size(value: Any) -> int:
+    """Roughly the bytes a freshly built ``value`` occupies, not counting what it shares."""
+    if isinstance(value, str):
+        return len(value) if value.isascii() else 4 * len(value)
+    if isinstance(value, bytes | bytearray):
+        return len(value)
+    if isinstance(value, list | tuple | set | frozenset):
+        return 8 * len(value) + 56
+    if isinstance(value, dict):
+        return 100 * len(value) + 64
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value.bit_length() // 8 + 28
+    return 32
 
 
 def check_value_size(value: Any, budget: RenderBudget, what: str) -> None:

@@ -11,6 +11,7 @@
 
 Filters are plain Python and run with no sandbox of their own: they are trusted code, so
 they must not hand templates objects with dangerous methods, or mutate their arguments.
+Every call is still budgeted (deadline, memory) and never receives a secret value.
 """
 
 from __future__ import annotations

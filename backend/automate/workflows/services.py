@@ -23,6 +23,7 @@ from automate.workflows.graph import graph_problems
 from automate.workflows.limits import check_definition_limits, limit_problems_of
 from automate.workflows.models import Workflow, WorkflowVersion
 from automate.workflows.specs import trigger_problems
+from automate.workflows.template_checks import graph_template_problems, refuse_unsafe_templates
 
 
 def create_workflow(
@@ -46,6 +47,7 @@ def create_workflow(
     slug = slug or slugify(name)
     if not slug:
         raise WorkflowValidationError([{"field": "slug", "message": "a slug is required"}])
+    refuse_unsafe_templates(graph)
     if Workflow.objects.filter(tenant=tenant_obj, slug=slug).exists():
         raise ConflictError(
             f"A workflow with slug {slug!r} already exists.",
@@ -168,6 +170,7 @@ def definition_problems(
     problems.extend(literal_secret_problems(graph=graph))
     problems.extend(connector_publish_problems(graph))
     problems.extend(literal_url_problems(graph=graph, tenant=tenant))
+    problems.extend(graph_template_problems(graph))
     nodes = graph.get("nodes") if isinstance(graph, dict) else None
     for node in nodes if isinstance(nodes, list) else []:
         if not isinstance(node, dict):

@@ -1,5 +1,6 @@
 """Runs end to end in synchronous mode: an event arrives, rules match, steps run."""
 
+import copy
 from datetime import timedelta
 
 import pytest
@@ -13,6 +14,8 @@ from automate.execution.services import cancel_run, resume_run, retry_step
 from automate.execution.worker import Worker
 from automate.governance.models import AuditLogEntry
 from automate.runtime import emit_event
+from automate.workflows.exceptions import WorkflowValidationError
+from automate.workflows.models import WorkflowVersion
 from tests.factories import make_published
 from tests.support.connectors import CALLS
 
@@ -417,11 +420,18 @@ def test_connectors_get_secrets_by_name_and_inputs_are_stored_masked(monkeypatch
 
 def test_event_data_cannot_choose_which_secret_a_template_reads(monkeypatch):
     monkeypatch.setenv("AUTOMATE_DB_PASSWORD", "hunter2-very-secret")
-    publish([action("a", leak="{{ secrets[event.payload.which] }}")], [edge("trigger", "a")])
+    leak = "{{ secrets[event.payload.which] }}"
+    with pytest.raises(WorkflowValidationError, match="secret names must be written literally"):
+        publish([action("a", leak=leak)], [edge("trigger", "a")])
+    # A version stored before the check existed is refused when it runs.
+    version = publish([action("a", leak="safe")], [edge("trigger", "a")])
+    graph = copy.deepcopy(version.graph)
+    graph["nodes"][1]["inputs"]["leak"] = leak
+    WorkflowVersion.objects.filter(pk=version.pk).update(graph=graph)
     emit_event("invoice.paid", {"which": "DB_PASSWORD"})
     step = steps_of(ExecutionRun.objects.get())["a"]
     assert step.status == "failed"
-    assert "not named in this step's inputs" in step.error
+    assert "secret names must be written literally" in step.error
     assert "hunter2" not in step.error
 
 

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from automate.execution.models import ExecutionRun
 from automate.runtime import emit_event
+from automate.workflows.exceptions import WorkflowValidationError
 from tests.factories import make_published, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -112,7 +113,9 @@ def test_a_secret_used_by_a_run_leaks_nowhere(client, monkeypatch, caplog):
         assert CANARY not in response.content.decode(), url
 
 
-def test_transformed_secrets_are_not_stored_in_step_inputs(monkeypatch):
+def test_transformed_secrets_are_refused_before_anything_is_stored(monkeypatch):
+    # A secret can only be placed whole; slicing or filtering it is refused when the
+    # workflow is saved, so no transformed value can ever reach a step's inputs.
     monkeypatch.setenv("AUTOMATE_SHORT_TOKEN", "tok_live_ABCDEFGHIJKLMNOP")
     node = {
         "id": "a",
@@ -126,22 +129,19 @@ def test_transformed_secrets_are_not_stored_in_step_inputs(monkeypatch):
             "plain": "hello",
         },
     }
-    make_published(
-        slug="transformed",
-        rule_spec={},
-        trigger_spec={"event_type": "canary.test"},
-        graph={
-            "nodes": [{"id": "trigger", "type": "trigger"}, node],
-            "edges": [{"source": "trigger", "target": "a"}],
-        },
-    )
+    with pytest.raises(WorkflowValidationError) as info:
+        make_published(
+            slug="transformed",
+            rule_spec={},
+            trigger_spec={"event_type": "canary.test"},
+            graph={
+                "nodes": [{"id": "trigger", "type": "trigger"}, node],
+                "edges": [{"source": "trigger", "target": "a"}],
+            },
+        )
+    fields = {problem["field"] for problem in info.value.problems}
+    assert fields == {"inputs.slice", "inputs.upper"}
+    assert "ABCDEFGH" not in str(info.value)
     emit_event("canary.test", {})
-    step = ExecutionRun.objects.get().steps.get(node_id="a")
-    assert step.status == "succeeded"
-    assert step.inputs == {
-        "slice": "********",
-        "upper": "********",
-        "nested": {"ref": "********"},
-        "plain": "hello",
-    }
+    assert not ExecutionRun.objects.exists()
     assert "ABCDEFGH" not in every_row_as_text()

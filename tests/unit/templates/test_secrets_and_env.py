@@ -104,20 +104,33 @@ def test_an_unknown_secret_is_an_error_naming_it(secrets):
 
 def test_secret_values_never_appear_in_error_messages(secrets):
     with pytest.raises(TemplateError) as info:
-        render("{{ lookup[secrets.SLACK_TOKEN] }}", {"lookup": {}}, secret_resolver=secrets)
+        render("{{ secrets.SLACK_TOKEN }} {{ nope }}", {}, secret_resolver=secrets)
 
+    assert "'nope' is undefined" in info.value.message
     assert "xoxb-123-secret" not in info.value.message
     assert "xoxb-123-secret" not in repr(info.value.details)
-    assert "[redacted]" in info.value.message
     assert info.value.__cause__ is None
-    assert info.value.__context__ is None  # the original error quoted the value
+    assert info.value.__context__ is None
+
+
+def test_a_resolver_error_quoting_a_resolved_value_is_redacted():
+    def resolver(ref):
+        if ref == "$secret:A":
+            return "first-secret-value"
+        raise LookupError("backend said: first-secret-value is not B")
+
+    with pytest.raises(TemplateError) as info:
+        render("{{ secrets.A }}{{ secrets.B }}", {}, secret_resolver=resolver)
+
+    assert "first-secret-value" not in info.value.message
+    assert "[redacted]" in info.value.message
 
 
 def test_the_secrets_object_cannot_be_printed_listed_or_returned(secrets):
-    assert render("{{ secrets }}", {}, secret_resolver=secrets) == "<secrets>"
-    with pytest.raises(TemplateError, match="cannot be listed"):
-        render("{% for name in secrets %}{{ name }}{% endfor %}", {}, secret_resolver=secrets)
-    with pytest.raises(TemplateError, match=r"'secrets' is not a value; use secrets\.NAME"):
+    for template in ["{{ secrets }}", "{% for name in secrets %}{{ name }}{% endfor %}"]:
+        with pytest.raises(TemplateError, match=r"'secrets' can only be used as secrets\.NAME"):
+            render(template, {}, secret_resolver=secrets)
+    with pytest.raises(TemplateError, match=r"'secrets' can only be used as secrets\.NAME"):
         render_inputs("{{ secrets }}", {}, secret_resolver=secrets)
 
 
