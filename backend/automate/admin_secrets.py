@@ -59,16 +59,17 @@ def _check_value(value: str) -> str:
 
 
 class StoredSecretCreateForm(forms.ModelForm):  # type: ignore[type-arg]
-    """Add form: a name, a description and the value (password input)."""
+    """Add form: the owning tenant, a name, a description and the value (password input)."""
 
     value = _value_field("Value")
 
     class Meta:
         model = StoredSecret
-        fields = ["name", "description"]
+        fields = ["tenant", "name", "description"]
         help_texts = {
-            "name": 'Workflows refer to it as {"$secret": "NAME"}: letters, digits and '
-            "underscores, not starting with a digit (like SLACK_TOKEN).",
+            "tenant": "Only this tenant's workflows can use the secret.",
+            "name": 'The tenant\'s workflows refer to it as {"$secret": "NAME"}: letters, '
+            "digits and underscores, not starting with a digit (like SLACK_TOKEN).",
         }
 
     def clean_name(self) -> str:
@@ -143,8 +144,9 @@ def rotate_selected_secret(
 class StoredSecretAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Stored secrets: add with a value, rotate, describe, delete; never read back."""
 
-    list_display = ["name", "description", "created_by", "created_at", "rotated_at"]
-    list_select_related = ["created_by"]
+    list_display = ["name", "tenant", "description", "created_by", "created_at", "rotated_at"]
+    list_select_related = ["created_by", "tenant"]
+    list_filter = ["tenant"]
     search_fields = ["name", "description"]
     date_hierarchy = "created_at"
     actions = [rotate_selected_secret]
@@ -153,14 +155,23 @@ class StoredSecretAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         if obj is None:
-            return ("name", "description", "value")
-        return ("name", "masked_value", "description", "created_by", "created_at", "rotated_at")
+            return ("tenant", "name", "description", "value")
+        return (
+            "tenant",
+            "name",
+            "masked_value",
+            "description",
+            "created_by",
+            "created_at",
+            "rotated_at",
+        )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         if obj is None:
             return []
-        # The name is what workflows reference: renaming would break them, so it is fixed.
-        return ["name", "masked_value", "created_by", "created_at", "rotated_at"]
+        # The name is what workflows reference: renaming would break them, so it is fixed;
+        # moving a secret to another tenant would hand its value over, so that is too.
+        return ["tenant", "name", "masked_value", "created_by", "created_at", "rotated_at"]
 
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
@@ -181,11 +192,12 @@ class StoredSecretAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def save_model(self, request: HttpRequest, obj: StoredSecret, form: Any, change: bool) -> None:
         if change:
             update_secret = secret_store.update_secret_description
-            saved = update_secret(obj.name, obj.description, actor=request.user)
+            saved = update_secret(obj.name, obj.description, tenant=obj.tenant, actor=request.user)
         else:
             saved = secret_store.create_secret(
                 form.cleaned_data["name"],
                 form.cleaned_data["value"],
+                tenant=form.cleaned_data["tenant"],
                 actor=request.user,
                 description=form.cleaned_data["description"],
             )
@@ -198,12 +210,12 @@ class StoredSecretAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         obj._state.adding = False
 
     def delete_model(self, request: HttpRequest, obj: StoredSecret) -> None:
-        secret_store.delete_secret(obj.name, actor=request.user)
+        secret_store.delete_secret(obj.name, tenant=obj.tenant, actor=request.user)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[StoredSecret]) -> None:
         # One audited delete per secret, so bulk deletes leave the same trail.
-        for name in queryset.order_by("name").values_list("name", flat=True):
-            secret_store.delete_secret(name, actor=request.user)
+        for secret in queryset.select_related("tenant").order_by("tenant__slug", "name"):
+            secret_store.delete_secret(secret.name, tenant=secret.tenant, actor=request.user)
 
     # -- the rotate page -----------------------------------------------------------------
 
@@ -227,7 +239,10 @@ class StoredSecretAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         if request.method == "POST" and form.is_valid():
             try:
                 secret_store.rotate_secret(
-                    obj.name, form.cleaned_data["new_value"], actor=request.user
+                    obj.name,
+                    form.cleaned_data["new_value"],
+                    tenant=obj.tenant,
+                    actor=request.user,
                 )
             except AutomateError as exc:
                 form.add_error(None, exc.message)

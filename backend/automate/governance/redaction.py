@@ -9,7 +9,9 @@ Three things are masked, always with ``MASK`` (``"********"``):
   ids, Stripe/GitHub/Slack tokens, PEM private keys, ``scheme://user:PASSWORD@host``,
   ``password=…``), leaving the text around it readable;
 * **known secret values**: every value ``automate.secrets.resolve`` returned in this
-  process is remembered by ``secret_masker`` and masked wherever it shows up later.
+  process is remembered by ``secret_masker`` and masked wherever it shows up later, also
+  in its derived forms (base64, ``user:value`` base64 as in HTTP Basic auth, any letter
+  case, reversed).
 
 See docs/reference/secrets.md for the exact rules.
 """
@@ -23,7 +25,7 @@ import json
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -32,6 +34,7 @@ __all__ = [
     "MAX_DEPTH",
     "SENSITIVE_WORDS",
     "SecretMasker",
+    "derived_spellings",
     "is_sensitive_key",
     "redact",
     "redact_text",
@@ -108,47 +111,114 @@ def is_sensitive_key(key: object) -> bool:
 # ---------------------------------------------------------------------------------------
 
 
+# Base64 fragments shorter than this are not masked: too likely to occur by chance.
+_MIN_ENCODED_LENGTH = 6
+# Characters of a base64 text that depend on the k bytes before the secret (k = 0, 1, 2).
+_LEADING_MIXED = (0, 2, 3)
+
+
+def _base64_spellings(value: str) -> set[str]:
+    """The base64 text a secret shows up as, alone or inside something longer.
+
+    Base64 turns each 3 bytes into 4 characters, so inside a longer encoded text (such as
+    the ``user:secret`` of HTTP Basic auth) the secret's characters depend on where it
+    falls in a 3-byte group. For each of the three positions, the characters that depend
+    on the secret alone are kept: one of them is in the text whatever comes before or
+    after. Standard and URL-safe alphabets both.
+    """
+    raw = value.encode("utf-8")
+    spellings: set[str] = set()
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + raw).decode("ascii").rstrip("=")
+        if offset == 0:
+            spellings.add(encoded)  # the whole encoding, when the secret is encoded alone
+        if (offset + len(raw)) % 3:
+            encoded = encoded[:-1]  # its last character mixes in the byte that follows
+        core = encoded[_LEADING_MIXED[offset] :]
+        spellings.add(core)
+    spellings |= {spelling.translate(_URLSAFE) for spelling in spellings}
+    return {spelling for spelling in spellings if len(spelling) >= _MIN_ENCODED_LENGTH}
+
+
+_URLSAFE = str.maketrans("+/", "-_")
+
+
+def derived_spellings(value: str) -> dict[str, bool]:
+    """Every spelling of ``value`` to mask, each mapped to "match it in any case".
+
+    The value and its reverse, each also URL-encoded and JSON-escaped, in any letter case
+    (``upper``, ``lower``, ``title``…); and its base64 forms (``_base64_spellings``),
+    which are case-sensitive.
+    """
+    spellings: dict[str, bool] = dict.fromkeys(_base64_spellings(value), False)
+    for form in (value, value[::-1]):
+        for spelling in (form, quote(form, safe=""), json.dumps(form)[1:-1]):
+            spellings[spelling] = True
+    return spellings
+
+
+def _alternation(spellings: Iterable[str], *, any_case: bool) -> re.Pattern[str] | None:
+    # Literal alternatives grouped by their first two characters: re tries the branches
+    # of an alternation one by one, so a flat list of thousands of values costs thousands
+    # of comparisons at every position of the text; grouped, it costs a few.
+    tree: dict[str, dict[str, set[str]]] = {}
+    for spelling in spellings:
+        key = spelling.lower() if any_case else spelling
+        tree.setdefault(key[0], {}).setdefault(key[1], set()).add(key[2:])
+    if not tree:
+        return None
+    branches = []
+    for first, seconds in sorted(tree.items()):
+        inner = []
+        for second, rests in sorted(seconds.items()):
+            # Longest first, so a secret that contains a shorter one is masked whole.
+            ordered = sorted(rests, key=len, reverse=True)
+            inner.append(re.escape(second) + "(?:" + "|".join(map(re.escape, ordered)) + ")")
+        branches.append(re.escape(first) + "(?:" + "|".join(inner) + ")")
+    return re.compile("|".join(branches), re.IGNORECASE if any_case else 0)
+
+
 class SecretMasker:
     """A bounded, thread-safe set of known secret values to mask wherever they appear.
 
-    Values shorter than ``min_length`` characters are ignored (masking every ``"abc"`` in
-    every output would destroy more than it protects). When more than ``max_values`` are
-    held, the least recently registered ones are forgotten first.
+    Each value is masked in every spelling of ``derived_spellings``: as it is, reversed,
+    URL-encoded, JSON-escaped, in any letter case, and base64-encoded (alone or inside a
+    longer encoded text such as HTTP Basic credentials). Values shorter than
+    ``min_length`` characters are ignored (masking every ``"abc"`` in every output would
+    destroy more than it protects). When more than ``max_values`` values are held, the
+    least recently registered ones are forgotten first.
     """
 
-    def __init__(self, *, min_length: int = 4, max_values: int = 1024) -> None:
+    def __init__(self, *, min_length: int = 4, max_values: int = 512) -> None:
         self.min_length = min_length
         self.max_values = max_values
         self._lock = threading.Lock()
-        self._values: OrderedDict[str, None] = OrderedDict()
-        self._pattern: re.Pattern[str] | None = None
+        self._values: OrderedDict[str, dict[str, bool]] = OrderedDict()
+        self._patterns: tuple[re.Pattern[str] | None, ...] | None = None
 
     def add(self, value: str) -> None:
-        """Remember ``value`` (and its URL- and JSON-escaped spellings) as a secret."""
+        """Remember ``value`` (and all its derived spellings) as a secret."""
         if not isinstance(value, str) or len(value) < self.min_length:
             return
-        # The same secret often reaches a log line quoted into a URL or a JSON document.
-        spellings = {value, quote(value, safe=""), json.dumps(value)[1:-1]}
         with self._lock:
-            changed = False
-            for spelling in spellings:
-                if spelling in self._values:
-                    self._values.move_to_end(spelling)
-                else:
-                    self._values[spelling] = None
-                    changed = True
+            if value in self._values:
+                # Re-registering a known value (every resolve() of the same secret) costs
+                # nothing but keeps it from being forgotten.
+                self._values.move_to_end(value)
+                return
+        spellings = derived_spellings(value)
+        with self._lock:
+            self._values[value] = spellings
             while len(self._values) > self.max_values:
                 self._values.popitem(last=False)
-            if changed:
-                # Rebuilt lazily by the next mask(); re-registering a known value (every
-                # resolve() of the same secret) costs nothing.
-                self._pattern = None
+            # Rebuilt lazily by the next mask().
+            self._patterns = None
 
     def clear(self) -> None:
         """Forget every known value."""
         with self._lock:
             self._values.clear()
-            self._pattern = None
+            self._patterns = None
 
     def __contains__(self, value: object) -> bool:
         with self._lock:
@@ -158,20 +228,28 @@ class SecretMasker:
         with self._lock:
             return len(self._values)
 
-    def _compiled(self) -> re.Pattern[str] | None:
+    def _compiled(self) -> tuple[re.Pattern[str] | None, ...]:
         with self._lock:
-            if self._pattern is None and self._values:
-                # Longest first, so a secret that contains a shorter one is masked whole.
-                ordered = sorted(self._values, key=len, reverse=True)
-                self._pattern = re.compile("|".join(map(re.escape, ordered)))
-            return self._pattern
+            if self._patterns is None:
+                any_case: set[str] = set()
+                exact: set[str] = set()
+                for spellings in self._values.values():
+                    for spelling, folds in spellings.items():
+                        (any_case if folds else exact).add(spelling)
+                self._patterns = (
+                    _alternation(any_case, any_case=True),
+                    _alternation(exact, any_case=False),
+                )
+            return self._patterns
 
     def mask(self, text: str) -> str:
-        """Return ``text`` with every known value replaced by ``MASK``."""
-        pattern = self._compiled()
-        if pattern is None or not text:
+        """Return ``text`` with every known value, in any of its spellings, replaced by ``MASK``."""
+        if not text:
             return text
-        return pattern.sub(MASK, text)
+        for pattern in self._compiled():
+            if pattern is not None:
+                text = pattern.sub(MASK, text)
+        return text
 
 
 secret_masker = SecretMasker()

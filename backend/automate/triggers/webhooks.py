@@ -79,10 +79,15 @@ def receive(request: HttpRequest, slug: str) -> JsonResponse:
     try:
         from automate.secrets import resolve
 
-        secret = resolve({"$secret": endpoint.secret_name})
-    except AutomateError:
+        # The endpoint's tenant's secret: one tenant can never verify (or forge) another's.
+        secret = resolve({"$secret": endpoint.secret_name}, tenant=endpoint.tenant)
+    except AutomateError as exc:
         logger.error(
-            "Webhook %s: its signing secret %r cannot be resolved", slug, endpoint.secret_name
+            "Webhook %s: its signing secret %r cannot be resolved for tenant %r: %s",
+            slug,
+            endpoint.secret_name,
+            endpoint.tenant.slug,
+            exc.message,
         )
         return json_error(
             request, 503, "webhook_misconfigured", "This endpoint's signing secret is not set."

@@ -116,7 +116,11 @@ class Command(BaseCommand):
 
         number = secrets.randbelow(9000) + 1000
         body = json.dumps(sample_invoice(number, cents)).encode()
-        signature = stripe_signature_header(resolve("$secret:STRIPE_WEBHOOK_SECRET"), body)
+        endpoint = WebhookEndpoint.objects.select_related("tenant").filter(slug="stripe").first()
+        if endpoint is None:
+            raise CommandError("No demo webhook endpoint: run automate_demo first.")
+        secret = resolve({"$secret": endpoint.secret_name}, tenant=endpoint.tenant)
+        signature = stripe_signature_header(secret, body)
         site = getattr(settings, "SITE_URL", "http://127.0.0.1:8000")
         response = safe_request(
             "POST",
