@@ -29,6 +29,8 @@ from automate.exceptions import AutomateError
 from automate.governance import secret_store
 from automate.governance.models import StoredSecret
 from automate.governance.redaction import MASK
+from automate.governance.secret_grants import secret_owner
+from automate.tenants.models import Tenant
 
 __all__ = ["RotateSecretForm", "StoredSecretAdmin", "StoredSecretCreateForm"]
 
@@ -71,6 +73,23 @@ class StoredSecretCreateForm(forms.ModelForm):  # type: ignore[type-arg]
             "name": 'The tenant\'s workflows refer to it as {"$secret": "NAME"}: letters, '
             "digits and underscores, not starting with a digit (like SLACK_TOKEN).",
         }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A site with one tenant needs no choice: that tenant owns the secret.
+        self.fields["tenant"].required = False
+        self.fields["tenant"].empty_label = "(the site's only tenant)"
+
+    def clean_tenant(self) -> Tenant:
+        tenant: Tenant | None = self.cleaned_data.get("tenant")
+        if tenant is not None:
+            return tenant
+        try:
+            return secret_owner(None, name="*")
+        except AutomateError:
+            raise ValidationError(
+                "Choose the tenant that owns this secret: this site has several tenants."
+            ) from None
 
     def clean_name(self) -> str:
         try:

@@ -142,14 +142,18 @@ def collect_secret_refs(data: Any) -> set[str]:
 def resolve(ref: object, *, tenant: Tenant | str | None = None) -> str:
     """Return the value of the secret ``ref`` points at, for tenant ``tenant``.
 
-    ``ref`` is ``{"$secret": "NAME"}`` or ``"$secret:NAME"``. ``tenant`` says whose secret
-    it is: a ``Tenant``, a tenant slug, or ``None`` (the default) for the site's only
-    tenant, which is what single-tenant code wants. Workflows always pass their own
-    tenant, so one tenant never resolves another's secret.
+    ``ref`` is ``{"$secret": "NAME"}`` or ``"$secret:NAME"``. ``tenant`` says who asks:
+    a ``Tenant`` or a tenant slug. Everything that acts for a tenant (workflow runs,
+    "Test this step", webhook verification) passes it, so one tenant never resolves
+    another's secret. ``None`` (the default) is the deployment's own code, as in a
+    single-tenant site:
 
-    * With a tenant-scoped backend (``db``), only ``tenant``'s own secrets are found.
+    * With a tenant-scoped backend (``db``), only ``tenant``'s own secrets are found;
+      ``None`` means the site's only tenant (``SecretTenantRequiredError`` when there are
+      several).
     * With a deployment-wide backend (``env``), every secret is usable on a site with one
-      tenant; with several, only the names ``SECRETS.env_grants`` grants to ``tenant``.
+      tenant; with several, a tenant gets only the names ``SECRETS.env_grants`` grants
+      it. ``None`` reads any of them (no database query): the deployment's own secrets.
 
     The value is registered with the redaction masker before it is returned, so it (and
     its base64, case-changed and reversed forms) is masked wherever it later appears in a
@@ -169,11 +173,11 @@ def resolve(ref: object, *, tenant: Tenant | str | None = None) -> str:
     """
     name = secret_ref_name(ref)
     backend = get_backend()
-    owner = secret_owner(tenant, name=name)
     if backend.tenant_scoped:
-        value = backend.get_tenant_secret(name, owner)
+        value = backend.get_tenant_secret(name, secret_owner(tenant, name=name))
     else:
-        require_env_grant(name, owner)
+        if tenant is not None:
+            require_env_grant(name, secret_owner(tenant, name=name))
         value = backend.get_secret(name)
     if not isinstance(value, str):
         raise SecretsConfigurationError(
@@ -187,14 +191,15 @@ def secret_names(*, tenant: Tenant | str | None = None) -> list[str]:
     """Names (never values) of the secrets ``tenant`` may resolve, sorted.
 
     What the studio's secret picker offers: the tenant's own stored secrets, or the env
-    secrets granted to it (all of them on a single-tenant site). ``tenant`` is read as in
-    ``resolve``. ``[]`` when the backend cannot list its secrets.
+    secrets granted to it (all of them on a single-tenant site, or for ``tenant=None``).
+    ``tenant`` is read as in ``resolve``. ``[]`` when the backend cannot list them.
     """
-    owner = secret_owner(tenant, name="*")
     backend = get_backend()
     if backend.tenant_scoped:
-        return sorted(backend.list_tenant_keys(owner))
-    return visible_env_names(backend.list_keys(), owner)
+        return sorted(backend.list_tenant_keys(secret_owner(tenant, name="*")))
+    if tenant is None:
+        return sorted(backend.list_keys())
+    return visible_env_names(backend.list_keys(), secret_owner(tenant, name="*"))
 
 
 def resolve_secret_refs(data: Any, *, tenant: Tenant | str | None = None) -> Any:
