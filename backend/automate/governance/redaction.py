@@ -129,9 +129,10 @@ def _base64_spellings(value: str) -> set[str]:
     raw = value.encode("utf-8")
     spellings: set[str] = set()
     for offset in range(3):
-        encoded = base64.b64encode(b"\0" * offset + raw).decode("ascii").rstrip("=")
+        padded = base64.b64encode(b"\0" * offset + raw).decode("ascii")
+        encoded = padded.rstrip("=")
         if offset == 0:
-            spellings.add(encoded)  # the whole encoding, when the secret is encoded alone
+            spellings |= {padded, encoded}  # the whole encoding, when encoded alone
         if (offset + len(raw)) % 3:
             encoded = encoded[:-1]  # its last character mixes in the byte that follows
         core = encoded[_LEADING_MIXED[offset] :]
