@@ -49,9 +49,11 @@ def test_with_a_second_tenant_an_ungranted_env_secret_is_refused(tenant):
     error = caught.value
     assert error.code == "secret_not_granted"
     assert error.details == {"secret": "SHARED_TOKEN", "tenant": tenant}
-    assert '"SHARED_TOKEN"' in error.message and f'"{tenant}"' in error.message
+    assert '"SHARED_TOKEN"' in error.message
+    assert f'"{tenant}"' in error.message
     assert "env_grants" in error.message
-    assert SHARED not in error.message and SHARED not in repr(error)
+    assert SHARED not in error.message
+    assert SHARED not in repr(error)
     assert secret_names(tenant=tenant) == []
 
 
@@ -103,7 +105,7 @@ def test_a_granted_but_unset_variable_is_not_found():
 
 
 def test_a_step_test_of_an_ungranted_tenant_fails_with_the_reason():
-    alpha, beta = make_tenant("alpha"), make_tenant("beta")
+    _alpha, beta = make_tenant("alpha"), make_tenant("beta")
     user = make_user("beta-user", perms=["automate.use_studio"])
     beta.members.add(user)
     client = Client()

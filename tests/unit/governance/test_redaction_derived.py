@@ -80,7 +80,7 @@ def test_basic_credentials_of_any_user_are_masked(masker, value, user):
 @pytest.mark.parametrize("value", SECRETS)
 def test_structures_are_masked_in_every_form(masker, value):
     redaction.register_secret_value(value)
-    data = {"echo": [form for form in forms(value).values()], "note": "kept"}
+    data = {"echo": list(forms(value).values()), "note": "kept"}
     out = redact(data)
     assert out["note"] == "kept"
     assert out["echo"] == [MASK] * len(forms(value))
