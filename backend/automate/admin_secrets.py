@@ -77,8 +77,10 @@ class StoredSecretCreateForm(forms.ModelForm):  # type: ignore[type-arg]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # A site with one tenant needs no choice: that tenant owns the secret.
-        self.fields["tenant"].required = False
-        self.fields["tenant"].empty_label = "(the site's only tenant)"
+        tenant_field = self.fields["tenant"]
+        assert isinstance(tenant_field, forms.ModelChoiceField)
+        tenant_field.required = False
+        tenant_field.empty_label = "(the site's only tenant, if it has just one)"
 
     def clean_tenant(self) -> Tenant:
         tenant: Tenant | None = self.cleaned_data.get("tenant")
