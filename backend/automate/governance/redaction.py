@@ -179,6 +179,28 @@ def _alternation(spellings: Iterable[str], *, any_case: bool) -> re.Pattern[str]
     return re.compile("|".join(branches), re.IGNORECASE if any_case else 0)
 
 
+class _Chunk:
+    """Up to ``_CHUNK_SIZE`` known values and their compiled patterns (None: stale).
+
+    ``patterns`` is ``(folded, exact)``: the any-case spellings lower-cased, matched
+    against the lower-cased text (much faster than ``re.IGNORECASE``), and the
+    case-sensitive ones. ``any_case`` (``re.IGNORECASE``) is only built for the rare text
+    whose lower-casing changes its length.
+    """
+
+    __slots__ = ("any_case", "patterns", "values")
+
+    def __init__(self) -> None:
+        self.values: set[str] = set()
+        self.patterns: tuple[re.Pattern[str] | None, re.Pattern[str] | None] | None = None
+        self.any_case: re.Pattern[str] | None = None
+
+
+# Values are compiled in chunks of this many, so registering a new value recompiles one
+# small pattern, not one holding every known value.
+_CHUNK_SIZE = 64
+
+
 class SecretMasker:
     """A bounded, thread-safe set of known secret values to mask wherever they appear.
 
@@ -194,8 +216,10 @@ class SecretMasker:
         self.min_length = min_length
         self.max_values = max_values
         self._lock = threading.Lock()
+        # value -> its spellings, least recently registered first.
         self._values: OrderedDict[str, dict[str, bool]] = OrderedDict()
-        self._patterns: tuple[re.Pattern[str] | None, ...] | None = None
+        self._chunks: list[_Chunk] = []
+        self._chunk_of: dict[str, _Chunk] = {}
 
     def add(self, value: str) -> None:
         """Remember ``value`` (and all its derived spellings) as a secret."""
@@ -209,17 +233,32 @@ class SecretMasker:
                 return
         spellings = derived_spellings(value)
         with self._lock:
+            if value in self._values:
+                return
             self._values[value] = spellings
+            if not self._chunks or len(self._chunks[-1].values) >= _CHUNK_SIZE:
+                self._chunks.append(_Chunk())
+            chunk = self._chunks[-1]
+            chunk.values.add(value)
+            chunk.patterns = None  # rebuilt lazily by the next mask()
+            self._chunk_of[value] = chunk
             while len(self._values) > self.max_values:
-                self._values.popitem(last=False)
-            # Rebuilt lazily by the next mask().
-            self._patterns = None
+                forgotten, _ = self._values.popitem(last=False)
+                self._forget(forgotten)
+
+    def _forget(self, value: str) -> None:
+        chunk = self._chunk_of.pop(value)
+        chunk.values.discard(value)
+        chunk.patterns = None
+        if not chunk.values:
+            self._chunks.remove(chunk)
 
     def clear(self) -> None:
         """Forget every known value."""
         with self._lock:
             self._values.clear()
-            self._patterns = None
+            self._chunks.clear()
+            self._chunk_of.clear()
 
     def __contains__(self, value: object) -> bool:
         with self._lock:
@@ -229,28 +268,66 @@ class SecretMasker:
         with self._lock:
             return len(self._values)
 
-    def _compiled(self) -> tuple[re.Pattern[str] | None, ...]:
+    def _spellings(self, chunk: _Chunk, *, folds: bool) -> set[str]:
+        return {
+            spelling
+            for value in chunk.values
+            for spelling, any_case in self._values[value].items()
+            if any_case is folds
+        }
+
+    def _compiled(self, *, same_length_lower: bool) -> list[tuple[re.Pattern[str], bool]]:
+        """``(pattern, runs on the lower-cased text)`` for every chunk."""
         with self._lock:
-            if self._patterns is None:
-                any_case: set[str] = set()
-                exact: set[str] = set()
-                for spellings in self._values.values():
-                    for spelling, folds in spellings.items():
-                        (any_case if folds else exact).add(spelling)
-                self._patterns = (
-                    _alternation(any_case, any_case=True),
-                    _alternation(exact, any_case=False),
-                )
-            return self._patterns
+            patterns: list[tuple[re.Pattern[str], bool]] = []
+            for chunk in self._chunks:
+                if chunk.patterns is None:
+                    folded = {spelling.lower() for spelling in self._spellings(chunk, folds=True)}
+                    chunk.patterns = (
+                        _alternation(folded, any_case=False),
+                        _alternation(self._spellings(chunk, folds=False), any_case=False),
+                    )
+                    chunk.any_case = None
+                folded_pattern, exact = chunk.patterns
+                if not same_length_lower:
+                    if chunk.any_case is None:
+                        chunk.any_case = _alternation(
+                            self._spellings(chunk, folds=True), any_case=True
+                        )
+                    folded_pattern = chunk.any_case
+                if folded_pattern is not None:
+                    patterns.append((folded_pattern, same_length_lower))
+                if exact is not None:
+                    patterns.append((exact, False))
+            return patterns
 
     def mask(self, text: str) -> str:
         """Return ``text`` with every known value, in any of its spellings, replaced by ``MASK``."""
         if not text:
             return text
-        for pattern in self._compiled():
-            if pattern is not None:
-                text = pattern.sub(MASK, text)
-        return text
+        lowered = text.lower()
+        same_length = len(lowered) == len(text)
+        spans: list[tuple[int, int]] = []
+        for pattern, on_lowered in self._compiled(same_length_lower=same_length):
+            subject = lowered if on_lowered else text
+            spans.extend(match.span() for match in pattern.finditer(subject))
+        if not spans:
+            return text
+        # Overlapping matches (a secret containing another, a value next to its base64)
+        # are masked as one stretch, so no part of the longer one stays visible.
+        spans.sort()
+        parts: list[str] = []
+        position = 0
+        start, end = spans[0]
+        for next_start, next_end in spans[1:]:
+            if next_start < end:
+                end = max(end, next_end)
+                continue
+            parts.extend((text[position:start], MASK))
+            position = end
+            start, end = next_start, next_end
+        parts.extend((text[position:start], MASK, text[end:]))
+        return "".join(parts)
 
 
 secret_masker = SecretMasker()
