@@ -119,3 +119,17 @@ def test_many_values_still_mask_quickly(masker):
     masked = masker.mask(text)
     assert time.perf_counter() - started < 2.0
     assert masked.endswith(MASK)
+
+
+def test_a_longer_secret_registered_much_later_is_still_masked_whole(masker):
+    masker.add("abcd-1234")
+    for n in range(100):  # the two end up compiled separately
+        masker.add(f"filler-value-{n:03d}")
+    masker.add("abcd-1234-efgh-5678")
+    assert masker.mask("x abcd-1234-efgh-5678 y abcd-1234") == f"x {MASK} y {MASK}"
+
+
+def test_text_whose_lower_case_changes_length_is_masked_too(masker):
+    masker.add("canary-7f3a9c2e5b1d4e8f")
+    text = "İstanbul CANARY-7F3A9C2E5B1D4E8F"
+    assert masker.mask(text) == f"İstanbul {MASK}"
