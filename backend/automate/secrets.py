@@ -21,6 +21,7 @@ from automate.governance.exceptions import (
 from automate.governance.redaction import (
     MASK,
     SecretMasker,
+    derived_spellings,
     is_sensitive_key,
     redact,
     redact_text,
@@ -52,6 +53,7 @@ __all__ = [
     "SecretsBackend",
     "SecretsConfigurationError",
     "collect_secret_refs",
+    "derived_spellings",
     "get_backend",
     "is_secret_ref",
     "is_sensitive_key",
