@@ -37,6 +37,8 @@ def derived_forms(value):
         base64.urlsafe_b64encode(value.encode()).decode(),
         " ".join(value),
         str(list(value)),
+        value[:9],
+        value[9:],
     }
     for user in ("u", "us", "use", "admin"):
         forms.add(base64.b64encode(f"{user}:{value}".encode()).decode())
