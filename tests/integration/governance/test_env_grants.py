@@ -170,3 +170,83 @@ def test_good_grants_pass_the_system_check():
     setting = {"alpha": ["SLACK_TOKEN"], "beta-2": "*", "*": ["SENTRY_DSN"]}
     with override_settings(DJANGO_AUTOMATE={"SECRETS": {"env_grants": setting}}):
         assert [e for e in checks.run_checks() if e.id == "automate.E001"] == []
+
+
+def test_a_webhook_of_an_ungranted_tenant_cannot_use_the_env_signing_secret(client):
+    import json
+
+    from automate.events.models import Event
+    from automate.triggers.models import WebhookEndpoint
+    from automate.webhooks import stripe_signature_header
+
+    make_tenant("alpha")
+    beta = make_tenant("beta")
+    WebhookEndpoint.objects.create(
+        tenant=beta,
+        slug="beta-stripe",
+        name="Beta",
+        scheme="stripe",
+        secret_name="SHARED_TOKEN",
+        source="stripe",
+    )
+    body = json.dumps({"id": "evt_1", "type": "invoice.paid"}).encode()
+    headers = {"Stripe-Signature": stripe_signature_header(SHARED, body)}
+    with grants({"alpha": ["SHARED_TOKEN"]}):
+        refused = client.post(
+            "/hooks/beta-stripe/", body, content_type="application/json", headers=headers
+        )
+    assert refused.status_code == 503
+    assert SHARED not in refused.content.decode()
+    assert not Event.objects.exists()
+    with grants({"beta": ["SHARED_TOKEN"]}):
+        accepted = client.post(
+            "/hooks/beta-stripe/", body, content_type="application/json", headers=headers
+        )
+    assert accepted.status_code == 202
+    assert Event.objects.get().tenant == beta
+
+
+@pytest.mark.django_db(transaction=True)  # runs start on commit
+def test_a_run_of_an_ungranted_tenant_fails_with_secret_not_granted(settings):
+    from automate.execution.models import ExecutionRun
+    from automate.runtime import emit_event
+    from tests.factories import make_published
+
+    make_tenant("alpha")
+    beta = make_tenant("beta")
+    make_published(
+        slug="uses-env",
+        tenant=beta,
+        rule_spec={},
+        trigger_spec={"event_type": "probe.run"},
+        graph={
+            "nodes": [
+                {"id": "trigger", "type": "trigger"},
+                {
+                    "id": "call",
+                    "type": "action",
+                    "connector": "testkit",
+                    "action": "echo",
+                    "retry": {"max_retries": 0},
+                    "inputs": {"token": {"$secret": "SHARED_TOKEN"}},
+                },
+            ],
+            "edges": [{"source": "trigger", "target": "call"}],
+        },
+    )
+    settings.DJANGO_AUTOMATE = {
+        **settings.DJANGO_AUTOMATE,
+        "SECRETS": {"env_grants": {"alpha": ["SHARED_TOKEN"]}},
+    }
+    emit_event("probe.run", {}, tenant=beta)
+    step = ExecutionRun.objects.get().steps.get(node_id="call")
+    assert step.status == "failed"
+    assert 'is not available to tenant "beta"' in step.error
+    assert SHARED not in step.error + step.traceback
+    settings.DJANGO_AUTOMATE = {
+        **settings.DJANGO_AUTOMATE,
+        "SECRETS": {"env_grants": {"beta": ["SHARED_TOKEN"]}},
+    }
+    emit_event("probe.run", {"again": True}, tenant=beta)
+    latest = ExecutionRun.objects.order_by("-created_at").first()
+    assert latest.status == "succeeded"
