@@ -20,7 +20,7 @@ def test_defaults_match_the_design_table():
         "llm_budget_daily": 10.0,
         "webhook_rate_limit_per_minute": 100,
     }
-    assert tree["SECRETS"] == {"backend": "env", "prefix": "AUTOMATE_"}
+    assert tree["SECRETS"] == {"backend": "env", "prefix": "AUTOMATE_", "env_grants": {}}
     assert tree["LOGGING_SCHEMA"] == "ecs"
     assert tree["METRICS_EXPORT"] is False
 
