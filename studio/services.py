@@ -309,15 +309,15 @@ def try_step(
     """Run one action, transform or condition node of the draft on sample data.
 
     The same path as a real run: sandboxed templates, the connector allowlist, only the
-    secrets the node's inputs name literally, the connector's ``run()`` under the step
-    timeout; outputs and errors are redacted. No ExecutionRun is written; an audit entry
-    ``studio.test_step`` is.
+    secrets the node's inputs name literally and only the workflow tenant's, the
+    connector's ``run()`` under the step timeout; inputs, outputs and errors are masked
+    as a run's are. No ExecutionRun is written; an audit entry ``studio.test_step`` is.
 
     A step with side effects (``side_effects_of`` its rendered inputs) runs only with
     ``confirmed``; otherwise ``ConfirmationRequiredError`` is raised before the connector
     is called, and nothing is written.
     """
-    from automate.execution.runner import _render_inputs, call_with_timeout
+    from automate.execution.runner import call_with_timeout, render_step_inputs, stored_inputs
 
     raw = find_node(workflow.draft_graph, node_id)
     if raw is None:
@@ -335,8 +335,8 @@ def try_step(
     result = StepTestResult(ok=False)
     try:
         resolved: dict[str, str] = {}
-        inputs = _render_inputs(node, context, resolved)
-        result.inputs = redact(inputs)
+        inputs = render_step_inputs(node, context, resolved, tenant=workflow.tenant)
+        result.inputs = stored_inputs(node, inputs) if inputs is not None else None
         if node.type is NodeType.CONDITION:
             passed = compile_rule(raw.get("condition")).evaluate(context)
             output: Any = {"result": passed, "branch": "true" if passed else "false"}

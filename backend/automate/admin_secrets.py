@@ -30,6 +30,8 @@ from automate.exceptions import AutomateError
 from automate.governance import secret_store
 from automate.governance.models import StoredSecret
 from automate.governance.redaction import MASK
+from automate.governance.secret_grants import secret_owner
+from automate.tenants.models import Tenant
 
 __all__ = ["RotateSecretForm", "StoredSecretAdmin", "StoredSecretCreateForm"]
 
@@ -60,17 +62,37 @@ def _check_value(value: str) -> str:
 
 
 class StoredSecretCreateForm(forms.ModelForm):  # type: ignore[type-arg]
-    """Add form: a name, a description and the value (password input)."""
+    """Add form: the owning tenant, a name, a description and the value (password input)."""
 
     value = _value_field("Value")
 
     class Meta:
         model = StoredSecret
-        fields = ["name", "description"]
+        fields = ["tenant", "name", "description"]
         help_texts = {
-            "name": 'Workflows refer to it as {"$secret": "NAME"}: letters, digits and '
-            "underscores, not starting with a digit (like SLACK_TOKEN).",
+            "tenant": "Only this tenant's workflows can use the secret.",
+            "name": 'The tenant\'s workflows refer to it as {"$secret": "NAME"}: letters, '
+            "digits and underscores, not starting with a digit (like SLACK_TOKEN).",
         }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A site with one tenant needs no choice: that tenant owns the secret.
+        tenant_field = self.fields["tenant"]
+        assert isinstance(tenant_field, forms.ModelChoiceField)
+        tenant_field.required = False
+        tenant_field.empty_label = "(the site's only tenant, if it has just one)"
+
+    def clean_tenant(self) -> Tenant:
+        tenant: Tenant | None = self.cleaned_data.get("tenant")
+        if tenant is not None:
+            return tenant
+        try:
+            return secret_owner(None, name="*")
+        except AutomateError:
+            raise ValidationError(
+                "Choose the tenant that owns this secret: this site has several tenants."
+            ) from None
 
     def clean_name(self) -> str:
         try:
@@ -147,8 +169,9 @@ class StoredSecretAdmin(TenantScopedAdmin):
     Scoped on ``StoredSecret.tenant``: staff see only their tenants' secrets.
     """
 
-    list_display = ["name", "description", "created_by", "created_at", "rotated_at"]
-    list_select_related = ["created_by"]
+    list_display = ["name", "tenant", "description", "created_by", "created_at", "rotated_at"]
+    list_select_related = ["created_by", "tenant"]
+    list_filter = ["tenant"]
     search_fields = ["name", "description"]
     date_hierarchy = "created_at"
     actions = [rotate_selected_secret]
@@ -157,14 +180,23 @@ class StoredSecretAdmin(TenantScopedAdmin):
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         if obj is None:
-            return ("name", "description", "value")
-        return ("name", "masked_value", "description", "created_by", "created_at", "rotated_at")
+            return ("tenant", "name", "description", "value")
+        return (
+            "tenant",
+            "name",
+            "masked_value",
+            "description",
+            "created_by",
+            "created_at",
+            "rotated_at",
+        )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         if obj is None:
             return []
-        # The name is what workflows reference: renaming would break them, so it is fixed.
-        return ["name", "masked_value", "created_by", "created_at", "rotated_at"]
+        # The name is what workflows reference: renaming would break them, so it is fixed;
+        # moving a secret to another tenant would hand its value over, so that is too.
+        return ["tenant", "name", "masked_value", "created_by", "created_at", "rotated_at"]
 
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
@@ -185,11 +217,12 @@ class StoredSecretAdmin(TenantScopedAdmin):
     def save_model(self, request: HttpRequest, obj: StoredSecret, form: Any, change: bool) -> None:
         if change:
             update_secret = secret_store.update_secret_description
-            saved = update_secret(obj.name, obj.description, actor=request.user)
+            saved = update_secret(obj.name, obj.description, tenant=obj.tenant, actor=request.user)
         else:
             saved = secret_store.create_secret(
                 form.cleaned_data["name"],
                 form.cleaned_data["value"],
+                tenant=form.cleaned_data["tenant"],
                 actor=request.user,
                 description=form.cleaned_data["description"],
             )
@@ -202,12 +235,12 @@ class StoredSecretAdmin(TenantScopedAdmin):
         obj._state.adding = False
 
     def delete_model(self, request: HttpRequest, obj: StoredSecret) -> None:
-        secret_store.delete_secret(obj.name, actor=request.user)
+        secret_store.delete_secret(obj.name, tenant=obj.tenant, actor=request.user)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[StoredSecret]) -> None:
         # One audited delete per secret, so bulk deletes leave the same trail.
-        for name in queryset.order_by("name").values_list("name", flat=True):
-            secret_store.delete_secret(name, actor=request.user)
+        for secret in queryset.select_related("tenant").order_by("tenant__slug", "name"):
+            secret_store.delete_secret(secret.name, tenant=secret.tenant, actor=request.user)
 
     # -- the rotate page -----------------------------------------------------------------
 
@@ -231,7 +264,10 @@ class StoredSecretAdmin(TenantScopedAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 secret_store.rotate_secret(
-                    obj.name, form.cleaned_data["new_value"], actor=request.user
+                    obj.name,
+                    form.cleaned_data["new_value"],
+                    tenant=obj.tenant,
+                    actor=request.user,
                 )
             except AutomateError as exc:
                 form.add_error(None, exc.message)

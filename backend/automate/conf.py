@@ -78,6 +78,12 @@ def _tenant_host_patterns(value: Any) -> str | None:
     return None
 
 
+def _env_grants(value: Any) -> str | None:
+    from automate.governance.secret_grants import env_grants_problem
+
+    return env_grants_problem(value)
+
+
 _NUMBER = (int, float)
 
 SCHEMA: dict[str, Option | dict[str, Option]] = {
@@ -106,6 +112,8 @@ SCHEMA: dict[str, Option | dict[str, Option]] = {
     "SECRETS": {
         "backend": Option((str,), "env"),
         "prefix": Option((str,), "AUTOMATE_"),
+        # {"tenant-slug" or "*": ["NAME", ...] or "*"}: see automate.governance.secret_grants
+        "env_grants": Option((dict,), {}, _env_grants),
     },
     "TEMPLATES": {
         "max_output_bytes": Option((int,), 1_000_000, _at_least(1)),

@@ -2,6 +2,7 @@
 
 >>> from automate.secrets import resolve, redact
 >>> token = resolve({"$secret": "SLACK_TOKEN"})  # AUTOMATE_SLACK_TOKEN with the env backend
+>>> token = resolve("$secret:SLACK_TOKEN", tenant="acme")  # one tenant's secret
 >>> redact({"channel": "#ops", "token": token})
 {'channel': '#ops', 'token': '********'}
 
@@ -13,11 +14,14 @@ from __future__ import annotations
 from automate.governance.exceptions import (
     InvalidSecretRefError,
     SecretNotFoundError,
+    SecretNotGrantedError,
     SecretsConfigurationError,
+    SecretTenantRequiredError,
 )
 from automate.governance.redaction import (
     MASK,
     SecretMasker,
+    derived_spellings,
     is_sensitive_key,
     redact,
     redact_text,
@@ -33,6 +37,7 @@ from automate.governance.secrets import (
     is_secret_ref,
     resolve,
     resolve_secret_refs,
+    secret_names,
     secret_ref_name,
 )
 
@@ -43,9 +48,12 @@ __all__ = [
     "InvalidSecretRefError",
     "SecretMasker",
     "SecretNotFoundError",
+    "SecretNotGrantedError",
+    "SecretTenantRequiredError",
     "SecretsBackend",
     "SecretsConfigurationError",
     "collect_secret_refs",
+    "derived_spellings",
     "get_backend",
     "is_secret_ref",
     "is_sensitive_key",
@@ -55,5 +63,6 @@ __all__ = [
     "resolve",
     "resolve_secret_refs",
     "secret_masker",
+    "secret_names",
     "secret_ref_name",
 ]

@@ -14,7 +14,7 @@ from automate.api.errors import json_error
 from automate.events.models import Event
 from automate.governance.egress import is_url_input, policy_for
 from automate.governance.redaction import redact
-from automate.governance.secrets import get_backend
+from automate.governance.secrets import secret_names
 from automate.rules import RuleError, compile_rule
 from automate.templates import TemplateError, check_template
 from automate.triggers.cron import MISSED_POLICIES, schedule_problems
@@ -85,9 +85,10 @@ def _variables(workflow: Workflow, node_id: str, latest: Event | None) -> dict[s
     }
 
 
-def _secret_names() -> tuple[list[str], str]:
+def _secret_names(workflow: Workflow) -> tuple[list[str], str]:
+    """The names the picker offers: the workflow tenant's own secrets, never another's."""
     try:
-        return get_backend().list_keys(), ""
+        return secret_names(tenant=workflow.tenant), ""
     except Exception as exc:  # a misconfigured backend must not break the panel
         return [], f"The secrets backend cannot list its secrets: {type(exc).__name__}."
 
@@ -146,7 +147,7 @@ def _context(
     kind = node.get("type")
     recent = list(services.trigger_events(workflow)[: services.RECENT_EVENTS])
     latest = recent[0] if recent else None
-    secret_names, secrets_error = _secret_names()
+    names, secrets_error = _secret_names(workflow)
     spec = services.action_spec_of(node) if kind == NodeType.ACTION else None
     warnings = _input_warnings(node) if kind in (NodeType.ACTION, NodeType.TRANSFORM) else {}
     if spec is not None and fields is None:
@@ -154,7 +155,7 @@ def _context(
             spec.input_schema,
             node.get("inputs") or {},
             secret_fields=spec.secret_fields(),
-            secret_names=secret_names,
+            secret_names=names,
         )
     egress_hint = policy_for(workflow.tenant.slug).describe() if spec is not None else ""
     url_inputs = (spec.input_schema.get("properties") or {}) if spec is not None else {}
@@ -337,7 +338,7 @@ def _read_post(
                 spec.input_schema,
                 old_inputs,
                 secret_fields=spec.secret_fields(),
-                secret_names=_secret_names()[0],
+                secret_names=_secret_names(workflow)[0],
             )
             inputs, storable = parse_inputs(fields, data, spec.input_schema, old_inputs)
             if storable:

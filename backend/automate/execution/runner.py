@@ -32,6 +32,7 @@ from automate.execution.orchestrator import NodeState, NodeStatus, plan
 from automate.execution.store import OutboxStore
 from automate.governance.redaction import redact, redact_text
 from automate.rules import CompiledRule, compile_rule
+from automate.tenants.models import Tenant
 from automate.workflows.graph import Graph, Node
 from automate.workflows.models import WorkflowVersion
 
@@ -411,7 +412,10 @@ def mask_secret_fields(raw: Any, rendered: Any) -> Any:
     return rendered
 
 
-def _restricted_resolver(allowed: set[str], resolved: dict[str, str]) -> Callable[[Any], str]:
+def _restricted_resolver(
+    allowed: set[str], resolved: dict[str, str], *, tenant: Tenant
+) -> Callable[[Any], str]:
+    """Resolves only the names the inputs name literally, and only ``tenant``'s secrets."""
     from automate.governance.secrets import resolve, secret_ref_name
     from automate.templates import TemplateError
 
@@ -423,10 +427,18 @@ def _restricted_resolver(allowed: set[str], resolved: dict[str, str]) -> Callabl
                 'write it literally (secrets.NAME or {"$secret": "NAME"}).'
             )
         if name not in resolved:
-            resolved[name] = resolve(ref)
+            resolved[name] = resolve(ref, tenant=tenant)
         return resolved[name]
 
     return resolver
+
+
+def stored_inputs(node: Node, inputs: Any) -> Any:
+    """What is kept (and shown) of a node's rendered inputs: secret fields masked whole,
+    everything else redacted. Real runs and "Test this step" both use it."""
+    if inputs is None:
+        return {}
+    return redact(mask_secret_fields(node.raw.get("inputs") or {}, inputs))
 
 
 def run_step(job: OutboxJob, *, store: OutboxStore, worker_id: str) -> None:
@@ -479,12 +491,8 @@ def run_step(job: OutboxJob, *, store: OutboxStore, worker_id: str) -> None:
     )
     try:
         resolved: dict[str, str] = {}
-        inputs = _render_inputs(node, context, resolved)
-        step.inputs = (
-            redact(mask_secret_fields(node.raw.get("inputs") or {}, inputs))
-            if inputs is not None
-            else {}
-        )
+        inputs = render_step_inputs(node, context, resolved, tenant=run.tenant)
+        step.inputs = stored_inputs(node, inputs)
         step.save(force_insert=True)
         signals.send(signals.step_started, sender=StepRun, step=step, execution=run)
         output = _execute_node(
@@ -516,14 +524,20 @@ def run_step(job: OutboxJob, *, store: OutboxStore, worker_id: str) -> None:
         )
 
 
-def _render_inputs(node: Node, context: dict[str, Any], resolved: dict[str, str]) -> Any:
-    """The node's inputs with templates rendered and secret references resolved."""
+def render_step_inputs(
+    node: Node, context: dict[str, Any], resolved: dict[str, str], *, tenant: Tenant
+) -> Any:
+    """The node's inputs with templates rendered and secret references resolved.
+
+    Secrets are ``tenant``'s (the workflow's) only, and only the names the inputs name
+    literally; each value resolved is put in ``resolved`` for the connector's context.
+    """
     if node.type not in ("action", "transform"):
         return None
     from automate.templates import render_inputs
 
     raw_inputs = node.raw.get("inputs") or {}
-    resolver = _restricted_resolver(secret_names_in(raw_inputs), resolved)
+    resolver = _restricted_resolver(secret_names_in(raw_inputs), resolved, tenant=tenant)
     return render_inputs(raw_inputs, context, secret_resolver=resolver)
 
 

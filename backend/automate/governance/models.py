@@ -54,10 +54,15 @@ class AuditLogEntry(models.Model):
 class StoredSecret(models.Model):
     """A secret kept in the database, encrypted at rest (the ``db`` secrets backend).
 
-    Only ``ciphertext`` is stored; the value is never shown again after it is saved.
+    Only ``ciphertext`` is stored; the value is never shown again after it is saved. Each
+    secret belongs to one tenant, and only that tenant's workflows can resolve it; two
+    tenants may each have a secret of the same name.
     """
 
-    name = models.CharField(max_length=128, unique=True)
+    tenant = models.ForeignKey(
+        "automate.Tenant", on_delete=models.PROTECT, related_name="stored_secrets"
+    )
+    name = models.CharField(max_length=128)
     ciphertext = models.TextField(editable=False)
     description = models.CharField(max_length=200, blank=True)
     created_by = models.ForeignKey(
@@ -67,7 +72,10 @@ class StoredSecret(models.Model):
     rotated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["name"]
+        ordering = ["tenant", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="automate_secret_tenant_name")
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -9,7 +9,9 @@ Three things are masked, always with ``MASK`` (``"********"``):
   ids, Stripe/GitHub/Slack tokens, PEM private keys, ``scheme://user:PASSWORD@host``,
   ``password=…``), leaving the text around it readable;
 * **known secret values**: every value ``automate.secrets.resolve`` returned in this
-  process is remembered by ``secret_masker`` and masked wherever it shows up later.
+  process is remembered by ``secret_masker`` and masked wherever it shows up later, also
+  in its derived forms (base64, ``user:value`` base64 as in HTTP Basic auth, any letter
+  case, reversed).
 
 See docs/reference/secrets.md for the exact rules.
 """
@@ -23,7 +25,7 @@ import json
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -32,6 +34,7 @@ __all__ = [
     "MAX_DEPTH",
     "SENSITIVE_WORDS",
     "SecretMasker",
+    "derived_spellings",
     "is_sensitive_key",
     "redact",
     "redact_text",
@@ -108,47 +111,154 @@ def is_sensitive_key(key: object) -> bool:
 # ---------------------------------------------------------------------------------------
 
 
+# Base64 fragments shorter than this are not masked: too likely to occur by chance.
+_MIN_ENCODED_LENGTH = 6
+# Characters of a base64 text that depend on the k bytes before the secret (k = 0, 1, 2).
+_LEADING_MIXED = (0, 2, 3)
+
+
+def _base64_spellings(value: str) -> set[str]:
+    """The base64 text a secret shows up as, alone or inside something longer.
+
+    Base64 turns each 3 bytes into 4 characters, so inside a longer encoded text (such as
+    the ``user:secret`` of HTTP Basic auth) the secret's characters depend on where it
+    falls in a 3-byte group. For each of the three positions, the characters that depend
+    on the secret alone are kept: one of them is in the text whatever comes before or
+    after. Standard and URL-safe alphabets both.
+    """
+    raw = value.encode("utf-8")
+    spellings: set[str] = set()
+    for offset in range(3):
+        padded = base64.b64encode(b"\0" * offset + raw).decode("ascii")
+        encoded = padded.rstrip("=")
+        if offset == 0:
+            spellings |= {padded, encoded}  # the whole encoding, when encoded alone
+        if (offset + len(raw)) % 3:
+            encoded = encoded[:-1]  # its last character mixes in the byte that follows
+        core = encoded[_LEADING_MIXED[offset] :]
+        spellings.add(core)
+    spellings |= {spelling.translate(_URLSAFE) for spelling in spellings}
+    return {spelling for spelling in spellings if len(spelling) >= _MIN_ENCODED_LENGTH}
+
+
+_URLSAFE = str.maketrans("+/", "-_")
+
+
+def derived_spellings(value: str) -> dict[str, bool]:
+    """Every spelling of ``value`` to mask, each mapped to "match it in any case".
+
+    The value and its reverse, each also URL-encoded and JSON-escaped, in any letter case
+    (``upper``, ``lower``, ``title``…); and its base64 forms (``_base64_spellings``),
+    which are case-sensitive.
+    """
+    spellings: dict[str, bool] = dict.fromkeys(_base64_spellings(value), False)
+    for form in (value, value[::-1]):
+        for spelling in (form, quote(form, safe=""), json.dumps(form)[1:-1]):
+            spellings[spelling] = True
+    return spellings
+
+
+def _alternation(spellings: Iterable[str], *, any_case: bool) -> re.Pattern[str] | None:
+    # Literal alternatives grouped by their first two characters: re tries the branches
+    # of an alternation one by one, so a flat list of thousands of values costs thousands
+    # of comparisons at every position of the text; grouped, it costs a few.
+    tree: dict[str, dict[str, set[str]]] = {}
+    for spelling in spellings:
+        key = spelling.lower() if any_case else spelling
+        tree.setdefault(key[0], {}).setdefault(key[1], set()).add(key[2:])
+    if not tree:
+        return None
+    branches = []
+    for first, seconds in sorted(tree.items()):
+        inner = []
+        for second, rests in sorted(seconds.items()):
+            # Longest first, so a secret that contains a shorter one is masked whole.
+            ordered = sorted(rests, key=len, reverse=True)
+            inner.append(re.escape(second) + "(?:" + "|".join(map(re.escape, ordered)) + ")")
+        branches.append(re.escape(first) + "(?:" + "|".join(inner) + ")")
+    return re.compile("|".join(branches), re.IGNORECASE if any_case else 0)
+
+
+class _Chunk:
+    """Up to ``_CHUNK_SIZE`` known values and their compiled patterns (None: stale).
+
+    ``patterns`` is ``(folded, exact)``: the any-case spellings lower-cased, matched
+    against the lower-cased text (much faster than ``re.IGNORECASE``), and the
+    case-sensitive ones. ``any_case`` (``re.IGNORECASE``) is only built for the rare text
+    whose lower-casing changes its length.
+    """
+
+    __slots__ = ("any_case", "patterns", "values")
+
+    def __init__(self) -> None:
+        self.values: set[str] = set()
+        self.patterns: tuple[re.Pattern[str] | None, re.Pattern[str] | None] | None = None
+        self.any_case: re.Pattern[str] | None = None
+
+
+# Values are compiled in chunks of this many, so registering a new value recompiles one
+# small pattern, not one holding every known value.
+_CHUNK_SIZE = 64
+
+
 class SecretMasker:
     """A bounded, thread-safe set of known secret values to mask wherever they appear.
 
-    Values shorter than ``min_length`` characters are ignored (masking every ``"abc"`` in
-    every output would destroy more than it protects). When more than ``max_values`` are
-    held, the least recently registered ones are forgotten first.
+    Each value is masked in every spelling of ``derived_spellings``: as it is, reversed,
+    URL-encoded, JSON-escaped, in any letter case, and base64-encoded (alone or inside a
+    longer encoded text such as HTTP Basic credentials). Values shorter than
+    ``min_length`` characters are ignored (masking every ``"abc"`` in every output would
+    destroy more than it protects). When more than ``max_values`` values are held, the
+    least recently registered ones are forgotten first.
     """
 
-    def __init__(self, *, min_length: int = 4, max_values: int = 1024) -> None:
+    def __init__(self, *, min_length: int = 4, max_values: int = 512) -> None:
         self.min_length = min_length
         self.max_values = max_values
         self._lock = threading.Lock()
-        self._values: OrderedDict[str, None] = OrderedDict()
-        self._pattern: re.Pattern[str] | None = None
+        # value -> its spellings, least recently registered first.
+        self._values: OrderedDict[str, dict[str, bool]] = OrderedDict()
+        self._chunks: list[_Chunk] = []
+        self._chunk_of: dict[str, _Chunk] = {}
 
     def add(self, value: str) -> None:
-        """Remember ``value`` (and its URL- and JSON-escaped spellings) as a secret."""
+        """Remember ``value`` (and all its derived spellings) as a secret."""
         if not isinstance(value, str) or len(value) < self.min_length:
             return
-        # The same secret often reaches a log line quoted into a URL or a JSON document.
-        spellings = {value, quote(value, safe=""), json.dumps(value)[1:-1]}
         with self._lock:
-            changed = False
-            for spelling in spellings:
-                if spelling in self._values:
-                    self._values.move_to_end(spelling)
-                else:
-                    self._values[spelling] = None
-                    changed = True
+            if value in self._values:
+                # Re-registering a known value (every resolve() of the same secret) costs
+                # nothing but keeps it from being forgotten.
+                self._values.move_to_end(value)
+                return
+        spellings = derived_spellings(value)
+        with self._lock:
+            if value in self._values:
+                return
+            self._values[value] = spellings
+            if not self._chunks or len(self._chunks[-1].values) >= _CHUNK_SIZE:
+                self._chunks.append(_Chunk())
+            chunk = self._chunks[-1]
+            chunk.values.add(value)
+            chunk.patterns = None  # rebuilt lazily by the next mask()
+            self._chunk_of[value] = chunk
             while len(self._values) > self.max_values:
-                self._values.popitem(last=False)
-            if changed:
-                # Rebuilt lazily by the next mask(); re-registering a known value (every
-                # resolve() of the same secret) costs nothing.
-                self._pattern = None
+                forgotten, _ = self._values.popitem(last=False)
+                self._forget(forgotten)
+
+    def _forget(self, value: str) -> None:
+        chunk = self._chunk_of.pop(value)
+        chunk.values.discard(value)
+        chunk.patterns = None
+        if not chunk.values:
+            self._chunks.remove(chunk)
 
     def clear(self) -> None:
         """Forget every known value."""
         with self._lock:
             self._values.clear()
-            self._pattern = None
+            self._chunks.clear()
+            self._chunk_of.clear()
 
     def __contains__(self, value: object) -> bool:
         with self._lock:
@@ -158,20 +268,66 @@ class SecretMasker:
         with self._lock:
             return len(self._values)
 
-    def _compiled(self) -> re.Pattern[str] | None:
+    def _spellings(self, chunk: _Chunk, *, folds: bool) -> set[str]:
+        return {
+            spelling
+            for value in chunk.values
+            for spelling, any_case in self._values[value].items()
+            if any_case is folds
+        }
+
+    def _compiled(self, *, same_length_lower: bool) -> list[tuple[re.Pattern[str], bool]]:
+        """``(pattern, runs on the lower-cased text)`` for every chunk."""
         with self._lock:
-            if self._pattern is None and self._values:
-                # Longest first, so a secret that contains a shorter one is masked whole.
-                ordered = sorted(self._values, key=len, reverse=True)
-                self._pattern = re.compile("|".join(map(re.escape, ordered)))
-            return self._pattern
+            patterns: list[tuple[re.Pattern[str], bool]] = []
+            for chunk in self._chunks:
+                if chunk.patterns is None:
+                    folded = {spelling.lower() for spelling in self._spellings(chunk, folds=True)}
+                    chunk.patterns = (
+                        _alternation(folded, any_case=False),
+                        _alternation(self._spellings(chunk, folds=False), any_case=False),
+                    )
+                    chunk.any_case = None
+                folded_pattern, exact = chunk.patterns
+                if not same_length_lower:
+                    if chunk.any_case is None:
+                        chunk.any_case = _alternation(
+                            self._spellings(chunk, folds=True), any_case=True
+                        )
+                    folded_pattern = chunk.any_case
+                if folded_pattern is not None:
+                    patterns.append((folded_pattern, same_length_lower))
+                if exact is not None:
+                    patterns.append((exact, False))
+            return patterns
 
     def mask(self, text: str) -> str:
-        """Return ``text`` with every known value replaced by ``MASK``."""
-        pattern = self._compiled()
-        if pattern is None or not text:
+        """Return ``text`` with every known value, in any of its spellings, replaced by ``MASK``."""
+        if not text:
             return text
-        return pattern.sub(MASK, text)
+        lowered = text.lower()
+        same_length = len(lowered) == len(text)
+        spans: list[tuple[int, int]] = []
+        for pattern, on_lowered in self._compiled(same_length_lower=same_length):
+            subject = lowered if on_lowered else text
+            spans.extend(match.span() for match in pattern.finditer(subject))
+        if not spans:
+            return text
+        # Overlapping matches (a secret containing another, a value next to its base64)
+        # are masked as one stretch, so no part of the longer one stays visible.
+        spans.sort()
+        parts: list[str] = []
+        position = 0
+        start, end = spans[0]
+        for next_start, next_end in spans[1:]:
+            if next_start < end:
+                end = max(end, next_end)
+                continue
+            parts.extend((text[position:start], MASK))
+            position = end
+            start, end = next_start, next_end
+        parts.extend((text[position:start], MASK, text[end:]))
+        return "".join(parts)
 
 
 secret_masker = SecretMasker()

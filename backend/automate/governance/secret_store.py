@@ -7,9 +7,11 @@ key in the list can decrypt, so a key is rotated by putting a new one in front, 
 ``rotate_encryption_key()`` (``manage.py automate_secrets rotate-key``) and then dropping
 the old one.
 
-Writes go through the services here (``create_secret``, ``rotate_secret``,
-``update_secret_description``, ``delete_secret``, ``rotate_encryption_key``): each one is
-audited with the secret's name, never its value. See docs/howto/secrets.md.
+Each stored secret belongs to one tenant (unique per tenant and name), and the backend
+answers only for the tenant asked about. Writes go through the services here
+(``create_secret``, ``rotate_secret``, ``update_secret_description``, ``delete_secret``,
+``rotate_encryption_key``): each one is audited with the secret's name and tenant, never
+its value. See docs/howto/secrets.md.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ from automate.governance import audit
 from automate.governance.exceptions import SecretNotFoundError, SecretsConfigurationError
 from automate.governance.models import StoredSecret
 from automate.governance.redaction import register_secret_value
+from automate.governance.secret_grants import secret_owner
 from automate.governance.secrets import SECRET_REF_KEY, SecretsBackend, secret_ref_name
+from automate.tenants.models import Tenant
 from automate.typing import UserType
 
 __all__ = [
@@ -220,37 +224,49 @@ def _user(actor: Actor) -> UserType | None:
     return actor if actor is not None and actor.is_authenticated else None
 
 
-def _not_found(name: str) -> SecretNotFoundError:
+def _not_found(name: str, tenant: Tenant) -> SecretNotFoundError:
+    # The same answer whether another tenant has a secret of this name or not.
     return SecretNotFoundError(
         name,
-        hint=f"No stored secret has this name; create it with: python manage.py "
-        f"automate_secrets set {name}",
+        hint=f'Tenant "{tenant.slug}" has no stored secret of this name; create it with: '
+        f"python manage.py automate_secrets set {name} --tenant {tenant.slug}",
     )
 
 
-def _locked(name: str) -> StoredSecret:
+def _locked(name: str, tenant: Tenant) -> StoredSecret:
     try:
-        return StoredSecret.objects.select_for_update().get(name=name)
+        return StoredSecret.objects.select_for_update().get(tenant=tenant, name=name)
     except StoredSecret.DoesNotExist:
-        raise _not_found(name) from None
+        raise _not_found(name, tenant) from None
 
 
 def create_secret(
-    name: str, value: str, *, actor: Actor = None, description: str = ""
+    name: str,
+    value: str,
+    *,
+    tenant: Tenant | str | None = None,
+    actor: Actor = None,
+    description: str = "",
 ) -> StoredSecret:
-    """Encrypt ``value`` and store it as secret ``name``; audited as ``secret.create``.
+    """Encrypt ``value`` and store it as ``tenant``'s secret ``name``; audited as
+    ``secret.create``.
 
-    Workflows reference it as ``{"$secret": name}``. Raises ``InvalidSecretRefError`` for
-    a bad name, ``InvalidSecretValueError`` for a bad value, ``SecretAlreadyExistsError``
-    when the name is taken (use ``rotate_secret``) and ``SecretsConfigurationError`` when
-    ``AUTOMATE_SECRETS_KEYS`` is not usable.
+    ``tenant`` is a ``Tenant``, a slug, or ``None`` for the site's only tenant (an error
+    on a site with several: ``SecretTenantRequiredError``). Only that tenant's workflows
+    can use it, as ``{"$secret": name}``; another tenant may have its own secret of the
+    same name. Raises ``InvalidSecretRefError`` for a bad name,
+    ``InvalidSecretValueError`` for a bad value, ``SecretAlreadyExistsError`` when the
+    tenant already has that name (use ``rotate_secret``) and ``SecretsConfigurationError``
+    when ``AUTOMATE_SECRETS_KEYS`` is not usable.
     """
     name = validate_secret_name(name)
     value = validate_secret_value(value)
+    owner = secret_owner(tenant, name=name)
     ciphertext = _encrypt(value)
     try:
         with transaction.atomic():
             secret = StoredSecret.objects.create(
+                tenant=owner,
                 name=name,
                 ciphertext=ciphertext,
                 description=description,
@@ -261,30 +277,36 @@ def create_secret(
                 resource_type=RESOURCE_TYPE,
                 resource_id=secret.pk,
                 actor=actor,
+                tenant=owner,
                 details={"name": name, "description": description},
             )
     except IntegrityError:
-        if StoredSecret.objects.filter(name=name).exists():
+        if StoredSecret.objects.filter(tenant=owner, name=name).exists():
             raise SecretAlreadyExistsError(
-                f'A secret named "{name}" already exists; rotate it to change its value.',
-                details={"name": name},
+                f'Tenant "{owner.slug}" already has a secret named "{name}"; rotate it to '
+                "change its value.",
+                details={"name": name, "tenant": owner.slug},
             ) from None
         raise
     register_secret_value(value)
     return secret
 
 
-def rotate_secret(name: str, new_value: str, *, actor: Actor = None) -> StoredSecret:
-    """Replace the value of secret ``name``, keeping its name; audited as ``secret.rotate``.
+def rotate_secret(
+    name: str, new_value: str, *, tenant: Tenant | str | None = None, actor: Actor = None
+) -> StoredSecret:
+    """Replace the value of ``tenant``'s secret ``name``; audited as ``secret.rotate``.
 
     Workflows that reference ``{"$secret": name}`` get the new value from their next run.
-    Sets ``rotated_at``. Raises ``SecretNotFoundError`` when there is no such secret.
+    Sets ``rotated_at``. ``tenant`` is read as in ``create_secret``. Raises
+    ``SecretNotFoundError`` when the tenant has no such secret.
     """
     name = validate_secret_name(name)
     new_value = validate_secret_value(new_value)
+    owner = secret_owner(tenant, name=name)
     ciphertext = _encrypt(new_value)
     with transaction.atomic():
-        secret = _locked(name)
+        secret = _locked(name, owner)
         secret.ciphertext = ciphertext
         secret.rotated_at = timezone.now()
         secret.save(update_fields=["ciphertext", "rotated_at"])
@@ -293,17 +315,21 @@ def rotate_secret(name: str, new_value: str, *, actor: Actor = None) -> StoredSe
             resource_type=RESOURCE_TYPE,
             resource_id=secret.pk,
             actor=actor,
+            tenant=owner,
             details={"name": name},
         )
     register_secret_value(new_value)
     return secret
 
 
-def update_secret_description(name: str, description: str, *, actor: Actor = None) -> StoredSecret:
+def update_secret_description(
+    name: str, description: str, *, tenant: Tenant | str | None = None, actor: Actor = None
+) -> StoredSecret:
     """Change what the secret is described as (not its value); audited as ``secret.update``."""
     name = validate_secret_name(name)
+    owner = secret_owner(tenant, name=name)
     with transaction.atomic():
-        secret = _locked(name)
+        secret = _locked(name, owner)
         if secret.description == description:
             return secret
         secret.description = description
@@ -313,20 +339,22 @@ def update_secret_description(name: str, description: str, *, actor: Actor = Non
             resource_type=RESOURCE_TYPE,
             resource_id=secret.pk,
             actor=actor,
+            tenant=owner,
             details={"name": name, "description": description},
         )
     return secret
 
 
-def delete_secret(name: str, *, actor: Actor = None) -> None:
-    """Delete secret ``name``; audited as ``secret.delete``.
+def delete_secret(name: str, *, tenant: Tenant | str | None = None, actor: Actor = None) -> None:
+    """Delete ``tenant``'s secret ``name``; audited as ``secret.delete``.
 
-    Runs that reference it fail with ``SecretNotFoundError`` from then on. Raises
-    ``SecretNotFoundError`` when there is no such secret.
+    That tenant's runs that reference it fail with ``SecretNotFoundError`` from then on.
+    Raises ``SecretNotFoundError`` when the tenant has no such secret.
     """
     name = validate_secret_name(name)
+    owner = secret_owner(tenant, name=name)
     with transaction.atomic():
-        secret = _locked(name)
+        secret = _locked(name, owner)
         secret_id = secret.pk
         secret.delete()
         audit.record(
@@ -334,6 +362,7 @@ def delete_secret(name: str, *, actor: Actor = None) -> None:
             resource_type=RESOURCE_TYPE,
             resource_id=secret_id,
             actor=actor,
+            tenant=owner,
             details={"name": name},
         )
 
@@ -372,27 +401,41 @@ def rotate_encryption_key(*, actor: Actor = None) -> int:
 class DatabaseSecretsBackend(SecretsBackend):
     """Secrets from the ``StoredSecret`` table, decrypted with ``AUTOMATE_SECRETS_KEYS``.
 
-    Selected with ``DJANGO_AUTOMATE = {"SECRETS": {"backend": "db"}}``. Holds no state of
-    its own, so it is thread-safe.
+    Selected with ``DJANGO_AUTOMATE = {"SECRETS": {"backend": "db"}}``. Tenant-scoped:
+    each tenant sees only its own rows. Holds no state of its own, so it is thread-safe.
     """
 
-    def get_secret(self, key: str) -> str:
-        """Decrypt and return secret ``key``.
+    tenant_scoped = True
 
-        Raises ``SecretNotFoundError`` when it is not stored and
-        ``SecretsConfigurationError`` when the keys are missing, malformed or cannot
-        decrypt it.
+    def get_secret(self, key: str) -> str:
+        """Decrypt and return secret ``key`` of the site's only tenant (single-tenant code)."""
+        return self.get_tenant_secret(key, secret_owner(None, name=key))
+
+    def get_tenant_secret(self, key: str, tenant: Tenant) -> str:
+        """Decrypt and return ``tenant``'s secret ``key``.
+
+        Raises ``SecretNotFoundError`` when the tenant has no such secret (whether or not
+        another tenant has one) and ``SecretsConfigurationError`` when the keys are
+        missing, malformed or cannot decrypt it.
         """
         encryption()  # a missing key is a configuration error even for an absent secret
         try:
-            secret = StoredSecret.objects.only("name", "ciphertext").get(name=key)
+            secret = StoredSecret.objects.only("name", "ciphertext").get(tenant=tenant, name=key)
         except StoredSecret.DoesNotExist:
-            raise _not_found(key) from None
+            raise _not_found(key, tenant) from None
         return decrypt_secret(secret)
 
     def list_keys(self) -> list[str]:
-        """Names of the stored secrets (names are not encrypted, so no key is needed)."""
-        return list(StoredSecret.objects.order_by("name").values_list("name", flat=True))
+        """Names of the stored secrets of the site's only tenant."""
+        return self.list_tenant_keys(secret_owner(None, name="*"))
+
+    def list_tenant_keys(self, tenant: Tenant) -> list[str]:
+        """Names of ``tenant``'s stored secrets (names are not encrypted: no key needed)."""
+        return list(
+            StoredSecret.objects.filter(tenant=tenant)
+            .order_by("name")
+            .values_list("name", flat=True)
+        )
 
     def check(self) -> list[CheckMessage]:
         """Errors when ``AUTOMATE_SECRETS_KEYS`` is missing or holds a malformed key."""

@@ -2,8 +2,9 @@
 
 Workflow definitions never hold secrets, only references to them: ``{"$secret": "NAME"}``
 or ``"$secret:NAME"``. ``resolve()`` asks the configured backend
-(``DJANGO_AUTOMATE["SECRETS"]["backend"]``) for the value and registers it with the
-redaction masker, so the value is masked if it ever shows up in a log line or an output.
+(``DJANGO_AUTOMATE["SECRETS"]["backend"]``) for the value of one tenant's secret and
+registers it with the redaction masker, so the value is masked if it ever shows up in a
+log line or an output.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from importlib.metadata import entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.core.checks import CheckMessage, Error
 from django.core.checks import Warning as CheckWarning
@@ -27,6 +28,14 @@ from automate.governance.exceptions import (
     SecretsConfigurationError,
 )
 from automate.governance.redaction import MAX_DEPTH, redact_text, register_secret_value
+from automate.governance.secret_grants import (
+    require_env_grant,
+    secret_owner,
+    visible_env_names,
+)
+
+if TYPE_CHECKING:
+    from automate.tenants.models import Tenant
 
 __all__ = [
     "BACKENDS",
@@ -44,6 +53,7 @@ __all__ = [
     "load_backend_class",
     "resolve",
     "resolve_secret_refs",
+    "secret_names",
     "secret_ref_name",
 ]
 
@@ -129,23 +139,46 @@ def collect_secret_refs(data: Any) -> set[str]:
     return names
 
 
-def resolve(ref: object) -> str:
-    """Return the value of the secret ``ref`` points at.
+def resolve(ref: object, *, tenant: Tenant | str | None = None) -> str:
+    """Return the value of the secret ``ref`` points at, for tenant ``tenant``.
 
-    ``ref`` is ``{"$secret": "NAME"}`` or ``"$secret:NAME"``. The value is registered with
-    the redaction masker before it is returned, so it is masked wherever it later appears
-    in a log line or a stored output.
+    ``ref`` is ``{"$secret": "NAME"}`` or ``"$secret:NAME"``. ``tenant`` says who asks:
+    a ``Tenant`` or a tenant slug. Everything that acts for a tenant (workflow runs,
+    "Test this step", webhook verification) passes it, so one tenant never resolves
+    another's secret. ``None`` (the default) is the deployment's own code, as in a
+    single-tenant site:
 
-    Raises ``InvalidSecretRefError`` for anything else, ``SecretNotFoundError`` when the
-    backend has no such secret and ``SecretsConfigurationError`` when the backend setting
-    is wrong.
+    * With a tenant-scoped backend (``db``), only ``tenant``'s own secrets are found;
+      ``None`` means the site's only tenant (``SecretTenantRequiredError`` when there are
+      several).
+    * With a deployment-wide backend (``env``), every secret is usable on a site with one
+      tenant; with several, a tenant gets only the names ``SECRETS.env_grants`` grants
+      it. ``None`` reads any of them (no database query): the deployment's own secrets.
+
+    The value is registered with the redaction masker before it is returned, so it (and
+    its base64, case-changed and reversed forms) is masked wherever it later appears in a
+    log line or a stored output.
+
+    Raises ``InvalidSecretRefError`` for a malformed reference, ``SecretNotFoundError``
+    when the tenant has no such secret (the same answer whether another tenant has one or
+    not), ``SecretNotGrantedError`` when an env secret is not granted to ``tenant``,
+    ``SecretTenantRequiredError`` for ``tenant=None`` on a site with several tenants,
+    ``NotFoundError`` for an unknown tenant slug and ``SecretsConfigurationError`` when
+    the backend setting is wrong. No message ever holds a value.
 
     >>> resolve({"$secret": "SLACK_TOKEN"})  # reads AUTOMATE_SLACK_TOKEN by default
+    'xoxb-…'
+    >>> resolve("$secret:SLACK_TOKEN", tenant="acme")
     'xoxb-…'
     """
     name = secret_ref_name(ref)
     backend = get_backend()
-    value = backend.get_secret(name)
+    if backend.tenant_scoped:
+        value = backend.get_tenant_secret(name, secret_owner(tenant, name=name))
+    else:
+        if tenant is not None:
+            require_env_grant(name, secret_owner(tenant, name=name))
+        value = backend.get_secret(name)
     if not isinstance(value, str):
         raise SecretsConfigurationError(
             f"{type(backend).__qualname__}.get_secret() returned {type(value).__name__}, not str."
@@ -154,26 +187,42 @@ def resolve(ref: object) -> str:
     return value
 
 
-def resolve_secret_refs(data: Any) -> Any:
-    """Return a copy of ``data`` with every secret reference replaced by its value.
+def secret_names(*, tenant: Tenant | str | None = None) -> list[str]:
+    """Names (never values) of the secrets ``tenant`` may resolve, sorted.
+
+    What the studio's secret picker offers: the tenant's own stored secrets, or the env
+    secrets granted to it (all of them on a single-tenant site, or for ``tenant=None``).
+    ``tenant`` is read as in ``resolve``. ``[]`` when the backend cannot list them.
+    """
+    backend = get_backend()
+    if backend.tenant_scoped:
+        return sorted(backend.list_tenant_keys(secret_owner(tenant, name="*")))
+    if tenant is None:
+        return sorted(backend.list_keys())
+    return visible_env_names(backend.list_keys(), secret_owner(tenant, name="*"))
+
+
+def resolve_secret_refs(data: Any, *, tenant: Tenant | str | None = None) -> Any:
+    """Return a copy of ``data`` with every secret reference replaced by ``tenant``'s value.
 
     Walks dicts (values only), lists and tuples; everything else is returned as it is.
-    Call it at the last moment (inside a connector call), never on something you store.
+    ``tenant`` is read as in ``resolve``. Call it at the last moment (inside a connector
+    call), never on something you store.
     """
-    return _resolve_refs(data, 0)
+    return _resolve_refs(data, 0, tenant)
 
 
-def _resolve_refs(value: Any, depth: int) -> Any:
+def _resolve_refs(value: Any, depth: int, tenant: Tenant | str | None) -> Any:
     if is_secret_ref(value):
-        return resolve(value)
+        return resolve(value, tenant=tenant)
     if depth >= MAX_DEPTH:
         return value
     if isinstance(value, Mapping):
-        return {key: _resolve_refs(item, depth + 1) for key, item in value.items()}
+        return {key: _resolve_refs(item, depth + 1, tenant) for key, item in value.items()}
     if isinstance(value, list):
-        return [_resolve_refs(item, depth + 1) for item in value]
+        return [_resolve_refs(item, depth + 1, tenant) for item in value]
     if isinstance(value, tuple):
-        return tuple(_resolve_refs(item, depth + 1) for item in value)
+        return tuple(_resolve_refs(item, depth + 1, tenant) for item in value)
     return value
 
 
@@ -188,7 +237,15 @@ class SecretsBackend(ABC):
     A backend is built once per ``SECRETS`` setting with that section as ``options``
     (``{"backend": …, "prefix": …}``) and then shared between threads, so keep
     ``get_secret`` thread-safe.
+
+    A backend is either **deployment-wide** (``tenant_scoped = False``, the default: one
+    set of secrets for the whole site, usable by a tenant of a multi-tenant site only
+    where ``SECRETS.env_grants`` says) or **tenant-scoped** (``tenant_scoped = True``:
+    it overrides ``get_tenant_secret`` and ``list_tenant_keys`` and keeps each tenant's
+    secrets apart itself).
     """
+
+    tenant_scoped: ClassVar[bool] = False
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         self.options: dict[str, Any] = dict(options or {})
@@ -203,6 +260,18 @@ class SecretsBackend(ABC):
     def list_keys(self) -> list[str]:
         """Names of the secrets this backend can see (never values); ``[]`` if unknown."""
         return []
+
+    def get_tenant_secret(self, key: str, tenant: Tenant) -> str:
+        """Return ``tenant``'s secret ``key``; tenant-scoped backends override this.
+
+        The default is ``get_secret(key)``: a deployment-wide backend has one value per
+        name, and ``resolve`` has already checked the tenant's grant.
+        """
+        return self.get_secret(key)
+
+    def list_tenant_keys(self, tenant: Tenant) -> list[str]:
+        """Names of ``tenant``'s secrets; tenant-scoped backends override this."""
+        return self.list_keys()
 
     def check(self) -> list[CheckMessage]:
         """Configuration problems, reported by ``manage.py check`` (none by default)."""
@@ -231,7 +300,8 @@ class EnvSecretsBackend(SecretsBackend):
     """Secrets from environment variables: ``NAME`` is read from ``{prefix}NAME``.
 
     With the default prefix, ``$secret:SLACK_TOKEN`` reads ``AUTOMATE_SLACK_TOKEN``. A
-    variable set to the empty string counts as missing.
+    variable set to the empty string counts as missing. Deployment-wide: on a site with
+    several tenants, a tenant uses only the names ``SECRETS.env_grants`` grants it.
     """
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:

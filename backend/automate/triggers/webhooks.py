@@ -106,13 +106,17 @@ def _signing_secret(endpoint: WebhookEndpoint | None, slug: str) -> str | None:
 
     name = endpoint.secret_name if endpoint is not None else _DECOY_SECRET_NAME
     try:
-        secret = resolve({"$secret": name})
-    except AutomateError:
+        # The endpoint's tenant's secret: one tenant can never verify (or forge) another's.
+        secret = resolve({"$secret": name}, tenant=endpoint.tenant if endpoint else None)
+    except AutomateError as exc:
         if endpoint is not None:
             logger.error(
-                "Webhook %s: its signing secret %r cannot be resolved; deliveries are refused",
+                "Webhook %s: its signing secret %r cannot be resolved for tenant %r: %s; "
+                "deliveries are refused",
                 slug,
                 name,
+                endpoint.tenant.slug,
+                exc.message,
             )
         return None
     if endpoint is None:

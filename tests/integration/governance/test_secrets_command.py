@@ -37,7 +37,10 @@ def test_set_reads_the_value_from_stdin_and_drops_one_trailing_newline():
     value = canary_value()
     output = secrets_command("set", "SLACK_TOKEN", "--description", "ops", stdin=value + "\n")
 
-    assert output == 'Created secret "SLACK_TOKEN". Reference it as {"$secret": "SLACK_TOKEN"}.\n'
+    assert output == (
+        'Created secret "SLACK_TOKEN" for tenant "default". Its workflows reference it as '
+        '{"$secret": "SLACK_TOKEN"}.\n'
+    )
     assert resolve("$secret:SLACK_TOKEN") == value
     secret = StoredSecret.objects.get()
     assert secret.description == "ops"
@@ -56,7 +59,7 @@ def test_set_prompts_twice_without_echo_at_a_terminal(monkeypatch):
     monkeypatch.setattr("getpass.getpass", lambda prompt="": prompts.append(prompt) or value)
     output = secrets_command("set", "TYPED", stdin=Terminal())
 
-    assert prompts == ["Value for TYPED: ", "Again, to confirm: "]
+    assert prompts == ["Value for TYPED (default): ", "Again, to confirm: "]
     assert resolve("$secret:TYPED") == value
     assert value not in output
 
@@ -83,9 +86,12 @@ def test_list_shows_names_and_descriptions_never_values():
 
     lines = secrets_command("list").splitlines()
 
-    assert [line.split("\t")[0] for line in lines] == ["A_SECRET", "B_SECRET"]
-    assert lines[0].split("\t")[1].startswith("rotated 20")
-    assert lines[1].split("\t")[1].startswith("created 20")
+    assert [line.split("\t")[:2] for line in lines] == [
+        ["default", "A_SECRET"],
+        ["default", "B_SECRET"],
+    ]
+    assert lines[0].split("\t")[2].startswith("rotated 20")
+    assert lines[1].split("\t")[2].startswith("created 20")
     assert lines[1].endswith("\tthe second one")
     assert first not in "".join(lines)
     assert second not in "".join(lines)
@@ -98,7 +104,9 @@ def test_list_says_when_there_is_nothing():
 def test_rotate_reads_the_new_value_from_stdin():
     create_secret("ROTATED", canary_value("old"))
     new = canary_value("new")
-    assert secrets_command("rotate", "ROTATED", stdin=new) == 'Rotated secret "ROTATED".\n'
+    assert secrets_command("rotate", "ROTATED", stdin=new) == (
+        'Rotated secret "ROTATED" of tenant "default".\n'
+    )
     assert resolve("$secret:ROTATED") == new
 
 
@@ -116,8 +124,10 @@ def test_delete_asks_for_the_name_at_a_terminal():
 def test_delete_with_yes_or_from_a_script_does_not_ask():
     create_secret("ONE", canary_value())
     create_secret("TWO", canary_value())
-    assert secrets_command("delete", "ONE", "--yes", stdin=Terminal()) == 'Deleted secret "ONE".\n'
-    assert secrets_command("delete", "TWO") == 'Deleted secret "TWO".\n'
+    assert secrets_command("delete", "ONE", "--yes", stdin=Terminal()) == (
+        'Deleted secret "ONE" of tenant "default".\n'
+    )
+    assert secrets_command("delete", "TWO") == 'Deleted secret "TWO" of tenant "default".\n'
     assert not StoredSecret.objects.exists()
 
 
@@ -136,11 +146,11 @@ def test_rotate_key_re_encrypts_every_secret(monkeypatch):
 @pytest.mark.parametrize(
     ("args", "stdin", "message"),
     [
-        (["set", "EXISTS"], "x-value", 'A secret named "EXISTS" already exists; change its '),
+        (["set", "EXISTS"], "x-value", 'Tenant "default" already has a secret named "EXISTS"'),
         (["set", "EMPTY"], "", "No value given"),
         (["set", "EMPTY"], "\n", "No value given"),
         (["set", "9_BAD"], "x-value", "'9_BAD' is not a valid secret name"),
-        (["rotate", "MISSING"], "x-value", 'No stored secret is named "MISSING"; create it'),
+        (["rotate", "MISSING"], "x-value", 'Tenant "default" has no stored secret named "MISSING"'),
         (["delete", "MISSING"], "", 'Secret "MISSING" was not found'),
         (["set", "BIG"], "x" * (64 * 1024 + 1), "at most 64 KB"),
     ],

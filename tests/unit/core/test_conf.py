@@ -23,7 +23,7 @@ def test_defaults_match_the_design_table():
         "webhook_rate_limit_per_minute": 100,
         "api_basic_auth_per_minute": 30,
     }
-    assert tree["SECRETS"] == {"backend": "env", "prefix": "AUTOMATE_"}
+    assert tree["SECRETS"] == {"backend": "env", "prefix": "AUTOMATE_", "env_grants": {}}
     assert tree["LOGGING_SCHEMA"] == "ecs"
     assert tree["METRICS_EXPORT"] is False
 

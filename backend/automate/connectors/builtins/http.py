@@ -9,6 +9,7 @@ and ``slack`` connectors.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -16,15 +17,18 @@ from typing import Any
 import httpx
 
 from automate.governance.http import safe_request
+from automate.governance.redaction import register_secret_value
 
 from ..base import ActionSpec, ConnectorAdapter, ExecutionContext
 from ..exceptions import ConnectorError, ConnectorInputError
 
 __all__ = [
+    "AUTH_TYPES",
     "DEFAULT_TIMEOUT_SECONDS",
     "METHODS",
     "TEXT_LIMIT_BYTES",
     "HttpConnector",
+    "authorization_header",
     "merge_headers",
     "parse_json_body",
     "response_output",
@@ -44,6 +48,60 @@ _HEADER_VALUE: dict[str, Any] = {
     "anyOf": [{"type": "string", "pattern": "^[^\\r\\n]*$"}, {"type": "number"}]
 }
 _QUERY_SCALAR: dict[str, Any] = {"type": ["string", "number", "boolean"]}
+AUTH_TYPES = ("basic", "bearer")
+_AUTH: dict[str, Any] = {
+    "type": "object",
+    "description": (
+        "Credentials the connector turns into the Authorization header itself: "
+        '{"type": "basic", "username": "…", "password": {"$secret": "NAME"}} or '
+        '{"type": "bearer", "token": {"$secret": "NAME"}}.'
+    ),
+    "properties": {
+        "type": {"type": "string", "enum": list(AUTH_TYPES), "required": True},
+        "username": {
+            "type": "string",
+            "pattern": "^[^:\\r\\n]*$",
+            "description": "Basic auth user name (no colon).",
+        },
+        "password": {
+            "type": "string",
+            "format": "secret",
+            "minLength": 1,
+            "description": "Basic auth password: a secret reference.",
+        },
+        "token": {
+            "type": "string",
+            "format": "secret",
+            "minLength": 1,
+            "pattern": "^[^\\r\\n]*$",
+            "description": "Bearer token: a secret reference.",
+        },
+    },
+    "additionalProperties": False,
+}
+
+
+def authorization_header(auth: Mapping[str, Any]) -> str:
+    """The ``Authorization`` value for an ``auth`` input (validated by the input schema).
+
+    The connector derives it from the secret itself, so a template never has to encode a
+    secret; the derived credential is registered with the masker like the secret is.
+    Raises ``ConnectorInputError`` when the fields the type needs are missing.
+    """
+    kind = auth.get("type")
+    needed = ("username", "password") if kind == "basic" else ("token",)
+    missing = [name for name in needed if not isinstance(auth.get(name), str)]
+    if missing:
+        raise ConnectorInputError(
+            f"Invalid inputs for http.request: {kind} auth needs {' and '.join(needed)}.",
+            errors=[{"path": f"inputs.auth.{name}", "message": "is required"} for name in missing],
+        )
+    if kind == "basic":
+        pair = f"{auth['username']}:{auth['password']}".encode()
+        credential = base64.b64encode(pair).decode("ascii")
+        register_secret_value(credential)
+        return f"Basic {credential}"
+    return f"Bearer {auth['token']}"
 
 
 def step_timeout(context: ExecutionContext, requested: float | None = None) -> float:
@@ -121,7 +179,8 @@ class HttpConnector(ConnectorAdapter):
     """``http.request``: call any HTTP API the outbound policy allows.
 
     Sends ``json`` (serialised, ``Content-Type: application/json``) or ``body`` (a
-    string) with ``headers`` and ``query``; unsafe methods carry the step's
+    string) with ``headers`` and ``query``; ``auth`` (basic or bearer, from secret
+    references) becomes the ``Authorization`` header; unsafe methods carry the step's
     ``Idempotency-Key`` and every request a ``traceparent``. HTTP 4xx fails the step
     (``http_client_error``, status in ``details``); 429 and 5xx are retried.
     """
@@ -170,6 +229,7 @@ class HttpConnector(ConnectorAdapter):
                     "exclusiveMinimum": 0,
                     "description": "Give up after this many seconds (default 30).",
                 },
+                "auth": _AUTH,
             },
             outputs={
                 "status": {"type": "integer"},
@@ -197,7 +257,16 @@ class HttpConnector(ConnectorAdapter):
                 errors=[{"path": "inputs.body", "message": "cannot be combined with json"}],
             )
         method: str = params["method"]
-        headers = merge_headers(params.get("headers"), {})
+        ours: dict[str, str] = {}
+        if params.get("auth") is not None:
+            if _has_header(params.get("headers") or {}, "Authorization"):
+                raise ConnectorInputError(
+                    "Invalid inputs for http.request: give auth or an Authorization "
+                    "header, not both.",
+                    errors=[{"path": "inputs.auth", "message": "cannot be combined with headers"}],
+                )
+            ours["Authorization"] = authorization_header(params["auth"])
+        headers = merge_headers(params.get("headers"), ours)
         content: bytes | None = None
         if "json" in params:
             content = json.dumps(params["json"], separators=(",", ":")).encode("utf-8")

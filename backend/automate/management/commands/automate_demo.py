@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from automate.events.services import record_event
+from automate.exceptions import AutomateError
 from automate.tenants.services import get_default_tenant
 from automate.triggers.models import WebhookEndpoint
 from automate.workflows.models import Workflow
@@ -118,7 +119,15 @@ class Command(BaseCommand):
 
         number = secrets.randbelow(9000) + 1000
         body = json.dumps(sample_invoice(number, cents)).encode()
-        signature = stripe_signature_header(resolve("$secret:STRIPE_WEBHOOK_SECRET"), body)
+        endpoint = WebhookEndpoint.objects.select_related("tenant").filter(slug="stripe").first()
+        if endpoint is None:
+            raise CommandError("No demo webhook endpoint: run automate_demo first.")
+        try:
+            # The endpoint's tenant's signing secret, exactly as the endpoint verifies it.
+            secret = resolve({"$secret": endpoint.secret_name}, tenant=endpoint.tenant)
+        except AutomateError as exc:
+            raise CommandError(exc.message) from exc
+        signature = stripe_signature_header(secret, body)
         site = getattr(settings, "SITE_URL", "http://127.0.0.1:8000")
         response = safe_request(
             "POST",

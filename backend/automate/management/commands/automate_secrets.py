@@ -3,11 +3,15 @@
 Values are read from standard input or typed at a hidden prompt, never taken as
 arguments: arguments end up in shell history and in ``ps`` output for every local user.
 
+Every secret belongs to a tenant. ``--tenant SLUG`` names it; without it, the site's only
+tenant is meant (a site with several tenants must say which).
+
     printf %s "$SLACK_TOKEN" | python manage.py automate_secrets set SLACK_TOKEN
-    python manage.py automate_secrets set SLACK_TOKEN          # prompts, without echo
-    python manage.py automate_secrets rotate SLACK_TOKEN
-    python manage.py automate_secrets delete SLACK_TOKEN
-    python manage.py automate_secrets list
+    python manage.py automate_secrets set SLACK_TOKEN --tenant acme  # prompts, without echo
+    python manage.py automate_secrets rotate SLACK_TOKEN --tenant acme
+    python manage.py automate_secrets delete SLACK_TOKEN --tenant acme
+    python manage.py automate_secrets list                     # every tenant's names
+    python manage.py automate_secrets list --tenant acme
     python manage.py automate_secrets rotate-key               # after adding a new key first
 """
 
@@ -22,6 +26,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from automate.exceptions import AutomateError
 from automate.governance import secret_store
 from automate.governance.models import StoredSecret
+from automate.governance.secret_grants import secret_owner
+from automate.tenants.models import Tenant
+from automate.tenants.services import resolve_tenant
+
+_TENANT_HELP = "The slug of the tenant that owns the secret (default: the site's only tenant)."
 
 
 class Command(BaseCommand):
@@ -48,7 +57,14 @@ class Command(BaseCommand):
         delete.add_argument(
             "--yes", action="store_true", help="Do not ask for confirmation at a terminal."
         )
-        actions.add_parser("list", help="List the stored secrets' names (never values).")
+        listing = actions.add_parser(
+            "list", help="List the stored secrets' names and tenants (never values)."
+        )
+        for sub in (create, rotate, delete):
+            sub.add_argument("--tenant", metavar="SLUG", help=_TENANT_HELP)
+        listing.add_argument(
+            "--tenant", metavar="SLUG", help="Only this tenant's secrets (default: every tenant)."
+        )
         actions.add_parser(
             "rotate-key", help="Re-encrypt every secret with the first key in the list."
         )
@@ -58,13 +74,13 @@ class Command(BaseCommand):
         action: str = options["action"]
         try:
             if action == "set":
-                self._set(options["name"], options["description"])
+                self._set(options["name"], options["description"], options["tenant"])
             elif action == "rotate":
-                self._rotate(options["name"])
+                self._rotate(options["name"], options["tenant"])
             elif action == "delete":
-                self._delete(options["name"], assume_yes=options["yes"])
+                self._delete(options["name"], options["tenant"], assume_yes=options["yes"])
             elif action == "list":
-                self._list()
+                self._list(options["tenant"])
             else:
                 count = secret_store.rotate_encryption_key()
                 self.stdout.write(f"Re-encrypted {count} secret(s) with the newest key.")
@@ -73,52 +89,63 @@ class Command(BaseCommand):
 
     # -- actions -------------------------------------------------------------------------
 
-    def _set(self, name: str, description: str) -> None:
+    def _set(self, name: str, description: str, tenant_slug: str | None) -> None:
         name = secret_store.validate_secret_name(name)
+        tenant = secret_owner(tenant_slug, name=name)
         secret_store.encryption()  # a missing key fails before anyone types a value
-        if StoredSecret.objects.filter(name=name).exists():
+        if StoredSecret.objects.filter(tenant=tenant, name=name).exists():
             raise CommandError(
-                f'A secret named "{name}" already exists; change its value with: '
-                f"automate_secrets rotate {name}"
+                f'Tenant "{tenant.slug}" already has a secret named "{name}"; change its '
+                f"value with: automate_secrets rotate {name} --tenant {tenant.slug}"
             )
-        value = self._read_value(f"Value for {name}: ")
-        secret_store.create_secret(name, value, description=description)
-        self.stdout.write(f'Created secret "{name}". Reference it as {{"$secret": "{name}"}}.')
+        value = self._read_value(f"Value for {name} ({tenant.slug}): ")
+        secret_store.create_secret(name, value, tenant=tenant, description=description)
+        self.stdout.write(
+            f'Created secret "{name}" for tenant "{tenant.slug}". Its workflows reference it '
+            f'as {{"$secret": "{name}"}}.'
+        )
 
-    def _rotate(self, name: str) -> None:
+    def _rotate(self, name: str, tenant_slug: str | None) -> None:
         name = secret_store.validate_secret_name(name)
+        tenant = secret_owner(tenant_slug, name=name)
         secret_store.encryption()
-        if not StoredSecret.objects.filter(name=name).exists():
+        if not StoredSecret.objects.filter(tenant=tenant, name=name).exists():
             raise CommandError(
-                f'No stored secret is named "{name}"; create it with: automate_secrets set {name}'
+                f'Tenant "{tenant.slug}" has no stored secret named "{name}"; create it '
+                f"with: automate_secrets set {name} --tenant {tenant.slug}"
             )
-        value = self._read_value(f"New value for {name}: ")
-        secret_store.rotate_secret(name, value)
-        self.stdout.write(f'Rotated secret "{name}".')
+        value = self._read_value(f"New value for {name} ({tenant.slug}): ")
+        secret_store.rotate_secret(name, value, tenant=tenant)
+        self.stdout.write(f'Rotated secret "{name}" of tenant "{tenant.slug}".')
 
-    def _delete(self, name: str, *, assume_yes: bool) -> None:
+    def _delete(self, name: str, tenant_slug: str | None, *, assume_yes: bool) -> None:
         name = secret_store.validate_secret_name(name)
+        tenant = secret_owner(tenant_slug, name=name)
         if not assume_yes and self._interactive():
             self.stdout.write(
-                f'Workflows that reference "{name}" will fail until it is created again.'
+                f'Workflows of tenant "{tenant.slug}" that reference "{name}" will fail until '
+                "it is created again."
             )
             self.stdout.write(f"Type the name ({name}) to delete it: ", ending="")
             self.stdout.flush()
             if self.stdin.readline().strip() != name:
                 raise CommandError("Not deleted: the name typed did not match.")
-        secret_store.delete_secret(name)
-        self.stdout.write(f'Deleted secret "{name}".')
+        secret_store.delete_secret(name, tenant=tenant)
+        self.stdout.write(f'Deleted secret "{name}" of tenant "{tenant.slug}".')
 
-    def _list(self) -> None:
-        secrets = StoredSecret.objects.order_by("name").only(
-            "name", "description", "created_at", "rotated_at"
-        )
+    def _list(self, tenant_slug: str | None) -> None:
+        secrets = StoredSecret.objects.select_related("tenant").order_by("tenant__slug", "name")
+        if tenant_slug is not None:
+            tenant: Tenant = resolve_tenant(tenant_slug)
+            secrets = secrets.filter(tenant=tenant)
         count = 0
-        for secret in secrets:
+        for secret in secrets.only(
+            "name", "description", "created_at", "rotated_at", "tenant__slug"
+        ):
             count += 1
             changed = secret.rotated_at or secret.created_at
             verb = "rotated" if secret.rotated_at else "created"
-            line = f"{secret.name}\t{verb} {changed:%Y-%m-%d %H:%M}"
+            line = f"{secret.tenant.slug}\t{secret.name}\t{verb} {changed:%Y-%m-%d %H:%M}"
             if secret.description:
                 line += f"\t{secret.description}"
             self.stdout.write(line)

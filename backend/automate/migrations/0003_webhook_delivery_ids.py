@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("automate", "0001_initial"),
+        ("automate", "0002_secret_tenant"),
     ]
 
     operations = [

@@ -1,0 +1,58 @@
+"""The demo signs its sample webhook with the stripe endpoint's tenant's secret."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import override_settings
+
+from automate.governance import http
+from automate.webhooks import stripe_signature_header
+from tests.factories import make_tenant
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "whsec_demo_test_secret_1234"
+
+
+@pytest.fixture
+def demo(tmp_path, settings, monkeypatch):
+    settings.VAR_DIR = tmp_path
+    monkeypatch.setenv("AUTOMATE_STRIPE_WEBHOOK_SECRET", SECRET)
+    sent = []
+
+    class Answer:
+        status_code = 202
+        text = "{}"
+
+    def fake_request(method, url, *, content, headers, **kwargs):
+        sent.append((url, content, headers))
+        return Answer()
+
+    monkeypatch.setattr(http, "safe_request", fake_request)
+    with override_settings(DEBUG=True):
+        call_command("automate_demo", stdout=StringIO())
+        yield sent
+
+
+def test_the_demo_signs_with_the_endpoint_tenant_secret(demo):
+    with override_settings(DEBUG=True):
+        call_command("automate_demo", "--send-invoice", "2500", stdout=StringIO())
+    [(url, body, headers)] = demo
+    assert url.endswith("/hooks/stripe/")
+    timestamp = headers["Stripe-Signature"].split(",")[0].removeprefix("t=")
+    assert headers["Stripe-Signature"] == stripe_signature_header(
+        SECRET, body, timestamp=int(timestamp)
+    )
+
+
+def test_a_second_tenant_needs_the_grant_for_the_demo_secret(demo):
+    make_tenant("other")
+    with override_settings(DEBUG=True), pytest.raises(CommandError, match="env_grants"):
+        call_command("automate_demo", "--send-invoice", "2500", stdout=StringIO())
+    assert demo == []
+    granted = {"SECRETS": {"env_grants": {"default": ["STRIPE_WEBHOOK_SECRET"]}}}
+    with override_settings(DEBUG=True, DJANGO_AUTOMATE=granted):
+        call_command("automate_demo", "--send-invoice", "2500", stdout=StringIO())
+    assert len(demo) == 1
