@@ -223,12 +223,14 @@ def test_a_stripe_header_cannot_override_the_signed_event_id(client):
 
 
 def _setups(monkeypatch):
-    endpoint("known-stripe", "stripe")
-    endpoint("known-github", "github")
-    endpoint("known-generic", "generic")
-    endpoint("inactive", "generic", is_active=False)
-    endpoint("no-secret", "generic", secret_name="NOT_SET_ANYWHERE")
-    endpoint("bad-scheme", "md5")
+    # One tenant: the site stays single-tenant, so the env signing secret needs no grant.
+    tenant = make_tenant("probed")
+    endpoint("known-stripe", "stripe", tenant=tenant)
+    endpoint("known-github", "github", tenant=tenant)
+    endpoint("known-generic", "generic", tenant=tenant)
+    endpoint("inactive", "generic", is_active=False, tenant=tenant)
+    endpoint("no-secret", "generic", secret_name="NOT_SET_ANYWHERE", tenant=tenant)
+    endpoint("bad-scheme", "md5", tenant=tenant)
     monkeypatch.delenv("AUTOMATE_NOT_SET_ANYWHERE", raising=False)
 
 
