@@ -223,10 +223,12 @@ def parse_inputs(
         prop = properties.get(item.name) if isinstance(properties, Mapping) else None
         enum_values = list(prop.get("enum", [])) if isinstance(prop, Mapping) else []
         raw = data.get(item.html_name, "")
+        if item.kind != "secret":
+            # Shown again as typed if anything in the form is refused, so no edit is lost.
+            item.value = raw
         present, value = _parse_one(item, raw, old.get(item.name), enum_values)
         if item.errors:
             storable = False
-            item.value = raw
             continue
         if present:
             if item.kind != "secret" and item.name in old:

@@ -3,6 +3,7 @@ shows the value; compiling a template for the panel computes nothing."""
 
 import html
 import json
+import re
 import tracemalloc
 
 import pytest
@@ -138,6 +139,22 @@ def test_the_panel_does_not_save_an_unsafe_action_input(client, workflow, templa
         "Paid {{ event.payload.amount }}"
     )
     assert SECRET not in page
+
+
+def test_a_refused_panel_keeps_what_was_typed_in_every_field(client, workflow):
+    status, page = htmx(
+        client,
+        "post",
+        url(workflow, "notify"),
+        {"input.message": "{{ secrets.SLACK | upper }}", "input.level": "warning"},
+    )
+    assert status == 200
+    assert "Nothing was saved" in page
+    # The refused template and the other edit are both still there to fix, not lost.
+    assert ">{{ secrets.SLACK | upper }}</textarea>" in page or (
+        'value="{{ secrets.SLACK | upper }}"' in page
+    )
+    assert re.search(r'<option value="warning"\s+selected', page)
 
 
 @pytest.mark.parametrize("template", UNSAFE[4:])
