@@ -143,6 +143,21 @@ def schema_fields(
     return fields
 
 
+def finite_number(text: str, *, integer: bool) -> float | int | None:
+    """``text`` as a finite number (a whole one if ``integer``), or None if it is not one.
+
+    NaN and infinity are not JSON (PostgreSQL refuses them), and a number typed with more
+    than 30 characters is a typo or an attack, not a duration or a count.
+    """
+    try:
+        number: float | int = int(text) if integer else float(text)
+    except ValueError:
+        return None
+    if not math.isfinite(number) or len(text) > _MAX_NUMBER_TEXT:
+        return None
+    return number
+
+
 def _parse_one(item: SchemaField, raw: str, old: Any, enum_values: list[Any]) -> tuple[bool, Any]:
     """``(present, value)`` of one posted field; appends to ``item.errors`` when unstorable."""
     text = raw.strip() if item.kind != "string" else raw
@@ -177,12 +192,8 @@ def _parse_one(item: SchemaField, raw: str, old: Any, enum_values: list[Any]) ->
     if item.kind in ("number", "integer"):
         if has_template(text):
             return True, text
-        try:
-            number = float(text) if item.kind == "number" else int(text)
-        except ValueError:
-            number = math.nan
-        # NaN and infinity are not JSON (PostgreSQL refuses them); 30 digits is plenty.
-        if not math.isfinite(number) or len(text) > _MAX_NUMBER_TEXT:
+        number = finite_number(text, integer=item.kind == "integer")
+        if number is None:
             item.errors.append(
                 f"must be a {'whole ' if item.kind == 'integer' else ''}number or a template"
             )

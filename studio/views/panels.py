@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,7 +25,7 @@ from automate.workflows.specs import trigger_problems
 from automate.workflows.template_checks import graph_template_problems
 from studio import services
 from studio.access import studio_guard, studio_view
-from studio.forms import SchemaField, has_template, parse_inputs, schema_fields
+from studio.forms import SchemaField, finite_number, has_template, parse_inputs, schema_fields
 from studio.views.common import (
     draft_changed,
     event_of,
@@ -45,7 +44,6 @@ _RETRY_FIELDS = (
 )
 _MAX_VARIABLES = 80
 _CONFIRMED = frozenset({"1", "on", "true", "yes"})
-_MAX_NUMBER_TEXT = 30  # a duration or a count; a longer "number" is a typo or an attack
 
 
 # --- what a template in this node can use ---------------------------------------------------
@@ -226,11 +224,8 @@ def _number(
     text = text.strip()
     if not text:
         return None
-    try:
-        value: float | int = int(text) if integer else float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or len(text) > _MAX_NUMBER_TEXT:
+    value = finite_number(text, integer=integer)
+    if value is None:
         errors.setdefault(key, []).append(f"{what} must be a {'whole ' if integer else ''}number")
         return None
     if value < minimum or (strict_min and value == minimum):
