@@ -29,6 +29,7 @@ from automate.models import (
     Workflow,
     WorkflowVersion,
 )
+from automate.typing import acting_user
 
 
 def pretty_json(value: Any, *, redacted: bool = True) -> SafeString:
@@ -159,7 +160,7 @@ def replay_dead_jobs(
     replayed, refused = 0, []
     for job in queryset.order_by("pk"):
         try:
-            replay_job(job, actor=request.user)  # type: ignore[arg-type]
+            replay_job(job, actor=acting_user(request))
             replayed += 1
         except AutomateError as exc:
             refused.append(f"#{job.pk}: {exc.message}")
@@ -203,8 +204,8 @@ class OutboxJobAdmin(ReadOnlyAdmin):
     fields = tuple(readonly_fields)
 
     def has_replay_permission(self, request: HttpRequest) -> bool:
-        """Replaying changes a job's state: it needs ``automate.change_outboxjob``."""
-        return self.has_model_change_permission(request)
+        """Replaying is operating runs: ``automate.operate_run``, as in the studio."""
+        return bool(request.user.has_perm("automate.operate_run"))
 
 
 class StepRunInline(admin.TabularInline):  # type: ignore[type-arg]

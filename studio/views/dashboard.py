@@ -16,9 +16,10 @@ from django.views.decorators.http import require_http_methods
 from automate.exceptions import AutomateError
 from automate.execution.matching import broken_versions
 from automate.execution.models import ExecutionRun
+from automate.typing import acting_user
 from automate.workflows.models import Workflow
 from automate.workflows.services import create_workflow
-from studio.access import studio_guard, studio_view, user_tenants
+from studio.access import CHANGE_WORKFLOW, needs_permission, studio_guard, studio_view, user_tenants
 
 STARTER_GRAPH: dict[str, Any] = {
     "nodes": [
@@ -76,6 +77,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @studio_guard
 @studio_view
+@needs_permission(CHANGE_WORKFLOW)
 @require_http_methods(["GET", "POST"])
 def new_workflow(request: HttpRequest) -> HttpResponse:
     """Name a new workflow; creating it opens the editor."""
@@ -99,7 +101,7 @@ def new_workflow(request: HttpRequest) -> HttpResponse:
                 tenant=tenant,
                 trigger_spec={"event_type": event_type} if event_type else {},
                 graph=STARTER_GRAPH,
-                created_by=request.user,  # type: ignore[arg-type]
+                created_by=acting_user(request),
             )
         except AutomateError as exc:
             error = exc.message

@@ -26,7 +26,14 @@ from automate.workflows.limits import check_definition_limits
 from automate.workflows.models import Workflow
 from automate.workflows.services import MAX_NAME_LENGTH, check_workflow_texts, definition_problems
 from automate.workflows.template_checks import refuse_unsafe_templates
-from studio.access import studio_guard, studio_json_guard, studio_view, user_tenants
+from studio.access import (
+    CHANGE_WORKFLOW,
+    needs_permission,
+    studio_guard,
+    studio_json_guard,
+    studio_view,
+    user_tenants,
+)
 
 _DEFINITION_KEYS = ("trigger_spec", "rule_spec", "graph")
 
@@ -173,6 +180,7 @@ def _shape_problems(body: Any) -> dict[str, str]:
 
 @studio_json_guard
 @studio_view
+@needs_permission(CHANGE_WORKFLOW, json=True)
 @require_http_methods(["GET", "PUT"])
 def draft(request: HttpRequest, workflow_id: int) -> HttpResponse:
     """GET the draft; PUT a new draft with the revision it was based on (compare-and-set)."""

@@ -31,8 +31,9 @@ from automate.governance.redaction import redact, redact_text
 from automate.guard.http import query_int, query_text
 from automate.realtime import publish_run
 from automate.realtime.state import run_frame, run_summary, runs_with_details
+from automate.typing import acting_user
 from automate.workflows.models import Workflow
-from studio.access import studio_guard, studio_view, user_tenants
+from studio.access import OPERATE_RUN, needs_permission, studio_guard, studio_view, user_tenants
 
 DEFAULT_LIMIT = 50
 RUN_URL_PLACEHOLDER = uuid.UUID(int=0)
@@ -190,12 +191,13 @@ def runs(request: HttpRequest) -> HttpResponse:
 
 @studio_guard
 @studio_view
+@needs_permission(OPERATE_RUN)
 @require_POST
 def replay_dead_letter(request: HttpRequest, job_id: int) -> HttpResponse:
     """Put a FAILED or DEAD job back in the queue (``replay_job`` writes the audit entry)."""
     job = get_object_or_404(OutboxJob, pk=job_id, tenant__in=user_tenants(request))
     try:
-        replay_job(job, actor=request.user)  # type: ignore[arg-type]
+        replay_job(job, actor=acting_user(request))
     except AutomateError as exc:
         messages.error(request, exc.message)
     else:
@@ -341,16 +343,16 @@ def run_step(request: HttpRequest, run_id: uuid.UUID, node_id: str) -> HttpRespo
 
 def _act(request: HttpRequest, execution: ExecutionRun, action: str) -> tuple[bool, str]:
     node_id = request.POST.get("node_id", "")
-    user = request.user
+    user = acting_user(request)
     try:
         if action == "retry":
-            retry_step(run=execution, node_id=node_id, actor=user)  # type: ignore[arg-type]
+            retry_step(run=execution, node_id=node_id, actor=user)
             message = f"Retrying step {node_id!r}."
         elif action == "resume":
-            resume_run(run=execution, from_node=node_id, actor=user)  # type: ignore[arg-type]
+            resume_run(run=execution, from_node=node_id, actor=user)
             message = f"Resuming the run from step {node_id!r}."
         else:
-            cancel_run(run=execution, actor=user)  # type: ignore[arg-type]
+            cancel_run(run=execution, actor=user)
             message = "The run was cancelled."
     except AutomateError as exc:
         return False, exc.message
@@ -362,6 +364,7 @@ def _act(request: HttpRequest, execution: ExecutionRun, action: str) -> tuple[bo
 def _action_view(action: str) -> Any:
     @studio_guard
     @studio_view
+    @needs_permission(OPERATE_RUN)
     @require_POST
     def view(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
         execution = run_or_404(request, run_id)

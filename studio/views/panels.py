@@ -17,6 +17,7 @@ from automate.governance.secrets import secret_names
 from automate.rules import RuleError, compile_rule
 from automate.templates import TemplateError, check_template
 from automate.triggers.cron import MISSED_POLICIES, schedule_problems
+from automate.typing import acting_user
 from automate.workflows.exceptions import WorkflowValidationError
 from automate.workflows.graph import MAX_DELAY_SECONDS, NodeType
 from automate.workflows.limits import limit_problems_of
@@ -24,7 +25,7 @@ from automate.workflows.models import Workflow
 from automate.workflows.specs import trigger_problems
 from automate.workflows.template_checks import graph_template_problems
 from studio import services
-from studio.access import studio_guard, studio_view
+from studio.access import CHANGE_WORKFLOW, needs_permission, studio_guard, studio_view
 from studio.forms import SchemaField, finite_number, has_template, parse_inputs, schema_fields
 from studio.views.common import (
     draft_changed,
@@ -377,6 +378,7 @@ def _read_post(
 
 @studio_guard
 @studio_view
+@needs_permission(CHANGE_WORKFLOW)
 @require_http_methods(["GET", "POST"])
 def node_panel(request: HttpRequest, workflow_id: int, node_id: str) -> HttpResponse:
     """The node's settings form; POST saves them into the draft."""
@@ -451,6 +453,7 @@ def node_panel(request: HttpRequest, workflow_id: int, node_id: str) -> HttpResp
 
 @studio_guard
 @studio_view
+@needs_permission(CHANGE_WORKFLOW)
 @require_POST
 def node_test(request: HttpRequest, workflow_id: int, node_id: str) -> HttpResponse:
     """Run one step of the draft on sample data and show its (redacted) output or error."""
@@ -487,7 +490,7 @@ def node_test(request: HttpRequest, workflow_id: int, node_id: str) -> HttpRespo
             payload=payload,
             steps=steps,
             event=event,
-            actor=request.user,  # type: ignore[arg-type]
+            actor=acting_user(request),
             confirmed=request.POST.get(services.CONFIRM_FIELD, "") in _CONFIRMED,
         )
     except services.ConfirmationRequiredError as exc:

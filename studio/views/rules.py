@@ -13,7 +13,7 @@ from automate.rules import RuleError, compile_rule
 from automate.workflows.limits import limit_problems_of
 from automate.workflows.models import Workflow
 from studio import services
-from studio.access import studio_guard, studio_view
+from studio.access import CHANGE_WORKFLOW, needs_permission, studio_guard, studio_view
 from studio.views.common import draft_changed, event_of, panel, parse_json, pretty, workflow_or_404
 
 TAB = "studio/partials/rules.html"
@@ -178,6 +178,7 @@ def rules_backtest(request: HttpRequest, workflow_id: int) -> HttpResponse:
 
 @studio_guard
 @studio_view
+@needs_permission(CHANGE_WORKFLOW)
 @require_POST
 def rules_save(request: HttpRequest, workflow_id: int) -> HttpResponse:
     """Store the rule in the draft (only a valid rule is stored)."""

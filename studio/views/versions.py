@@ -10,10 +10,11 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
 from automate.exceptions import AutomateError, NotFoundError
+from automate.typing import acting_user
 from automate.workflows.exceptions import WorkflowValidationError
 from automate.workflows.models import Workflow, WorkflowVersion
 from studio import services
-from studio.access import studio_guard, studio_view
+from studio.access import PUBLISH_WORKFLOW, needs_permission, studio_guard, studio_view
 from studio.views.common import draft_changed, panel, workflow_or_404
 
 PUBLISH = "studio/partials/publish_result.html"
@@ -52,13 +53,16 @@ def _published_response(
 
 @studio_guard
 @studio_view
+@needs_permission(PUBLISH_WORKFLOW)
 @require_POST
 def publish(request: HttpRequest, workflow_id: int) -> HttpResponse:
     """Validate the draft and publish it as the next version."""
     workflow = workflow_or_404(request, workflow_id)
     notes = request.POST.get("notes", "").strip()[:2000]
     try:
-        version = services.publish(workflow=workflow, published_by=request.user, notes=notes)  # type: ignore[arg-type]
+        version = services.publish(
+            workflow=workflow, published_by=acting_user(request), notes=notes
+        )
     except WorkflowValidationError as exc:
         return _problems_response(request, workflow, exc.problems, PUBLISH, {})
     return _published_response(request, workflow, version, PUBLISH, {})
@@ -141,12 +145,15 @@ def diff(request: HttpRequest, workflow_id: int) -> HttpResponse:
 
 @studio_guard
 @studio_view
+@needs_permission(PUBLISH_WORKFLOW)
 @require_POST
 def rollback(request: HttpRequest, workflow_id: int, version_num: int) -> HttpResponse:
     """Publish a copy of version N as a new version (the draft becomes it too)."""
     workflow = workflow_or_404(request, workflow_id)
     try:
-        version = services.rollback(workflow=workflow, version_num=version_num, actor=request.user)  # type: ignore[arg-type]
+        version = services.rollback(
+            workflow=workflow, version_num=version_num, actor=acting_user(request)
+        )
     except WorkflowValidationError as exc:
         context = {**_history_context(workflow), "rollback_of": version_num}
         return _problems_response(request, workflow, exc.problems, HISTORY, context)

@@ -101,6 +101,9 @@ class ExecutionRun(models.Model):
             models.Index(fields=["status", "created_at"], name="automate_run_status_time"),
             models.Index(fields=["tenant", "created_at"], name="automate_run_tenant_time"),
         ]
+        permissions = [
+            ("operate_run", "Can retry, resume and cancel runs and replay dead-lettered jobs")
+        ]
 
     def __str__(self) -> str:
         return f"run {self.id} ({self.status})"

@@ -25,7 +25,7 @@ def record(
     user = actor if actor is not None and actor.is_authenticated else None
     return AuditLogEntry.objects.create(
         tenant=tenant,
-        actor=user,
+        actor_id=user.pk if user is not None else None,
         actor_repr=user.get_username() if user is not None else "system",
         action=action,
         resource_type=resource_type,

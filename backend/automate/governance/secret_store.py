@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import os
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
@@ -220,8 +221,9 @@ def validate_secret_value(value: object) -> str:
 # ---------------------------------------------------------------------------------------
 
 
-def _user(actor: Actor) -> UserType | None:
-    return actor if actor is not None and actor.is_authenticated else None
+def _user_id(actor: Actor) -> Any:
+    # By id: the model field is typed as AUTH_USER_MODEL, the actor as any user.
+    return actor.pk if actor is not None and actor.is_authenticated else None
 
 
 def _not_found(name: str, tenant: Tenant) -> SecretNotFoundError:
@@ -270,7 +272,7 @@ def create_secret(
                 name=name,
                 ciphertext=ciphertext,
                 description=description,
-                created_by=_user(actor),
+                created_by_id=_user_id(actor),
             )
             audit.record(
                 action="secret.create",

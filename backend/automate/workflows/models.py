@@ -45,7 +45,10 @@ class Workflow(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "slug"], name="automate_workflow_unique_slug")
         ]
-        permissions = [("use_studio", "Can use the workflow studio")]
+        permissions = [
+            ("use_studio", "Can use the workflow studio"),
+            ("publish_workflow", "Can publish and roll back workflows"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -62,7 +62,8 @@ def create_workflow(
         draft_trigger_spec=trigger_spec or {},
         draft_rule_spec=rule_spec or {},
         draft_graph=graph or {"nodes": [], "edges": []},
-        created_by=created_by,
+        # By id: the model field is typed as AUTH_USER_MODEL, the argument as any user.
+        created_by_id=created_by.pk if created_by is not None else None,
     )
 
 
@@ -227,7 +228,7 @@ def publish_version(
         graph=workflow.draft_graph,
         notes=notes,
         published_at=timezone.now(),
-        published_by=published_by,
+        published_by_id=published_by.pk if published_by is not None else None,
     )
     workflow.live_version = version
     workflow.save(update_fields=["live_version", "updated_at"])

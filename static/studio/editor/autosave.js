@@ -11,6 +11,7 @@ const LABELS = {
   dirty: "Unsaved changes",
   stale: "Someone else changed this workflow — Reload",
   error: "Not saved — retrying",
+  forbidden: "Not saved — you need the “Can change workflow” permission",
 };
 
 function csrfToken() {
@@ -94,6 +95,13 @@ export class Autosaver {
       this.stale = true;
       this.setState("stale");
       this.onStale?.();
+      return;
+    }
+    if (response.status === 403) {
+      // Missing automate.change_workflow: retrying cannot help; stop saving.
+      this.stale = true;
+      this.pending = false;
+      this.setState("forbidden");
       return;
     }
     if (!response.ok) return this.retryLater();

@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
+from django.db import models, transaction
 
 from automate.events.services import record_event
 from automate.exceptions import AutomateError
@@ -26,6 +26,19 @@ from automate.workflows.models import Workflow
 from automate.workflows.services import create_workflow, publish_version
 
 DEMO_USERNAME = "demo"
+DEMO_EMAIL = "demo@example.com"
+
+
+def demo_value(user_model: Any, field_name: str) -> str:
+    """A value for the demo user's ``field_name``: an address for an email field."""
+    field = user_model._meta.get_field(field_name)
+    return DEMO_EMAIL if isinstance(field, models.EmailField) else DEMO_USERNAME
+
+
+def demo_login(user_model: Any) -> str:
+    """What the demo user logs in with: ``demo``, or ``demo@example.com`` when the user
+    model's ``USERNAME_FIELD`` is an email field."""
+    return demo_value(user_model, user_model.USERNAME_FIELD)
 
 
 def _credentials_file() -> Path:
@@ -110,7 +123,9 @@ class Command(BaseCommand):
         assert live is not None
         self.stdout.write(f"Demo workflow: {workflow.name} (live v{live.version_num})")
         self.stdout.write(f"Sample events added: {new_events}")
-        self.stdout.write(self.style.SUCCESS(f"Log in as  {DEMO_USERNAME} / {password}"))
+        self.stdout.write(
+            self.style.SUCCESS(f"Log in as  {demo_login(get_user_model())} / {password}")
+        )
 
     def _send_invoice(self, cents: int) -> None:
         from automate.governance.http import safe_request
@@ -145,7 +160,15 @@ class Command(BaseCommand):
 
     def _ensure_user(self, password: str) -> Any:
         User = get_user_model()
-        user, _ = User.objects.get_or_create(username=DEMO_USERNAME)
+        login = demo_login(User)
+        user = User._default_manager.filter(**{User.USERNAME_FIELD: login}).first()
+        if user is None:
+            user = User(**{User.USERNAME_FIELD: login})
+            for name in User.REQUIRED_FIELDS:  # e.g. auth.User's email
+                if not getattr(user, name, None):
+                    setattr(user, name, demo_value(User, name))
+        # A superuser holds every permission: the studio's (use_studio, change_workflow,
+        # publish_workflow, operate_run) and the admin's.
         user.is_staff = True
         user.is_superuser = True
         user.set_password(password)
