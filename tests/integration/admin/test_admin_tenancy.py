@@ -272,11 +272,22 @@ def test_view_only_staff_cannot_replay_even_their_own_dead_jobs(client, tenants)
     assert job.status == OutboxJob.Status.DEAD
 
 
-def test_change_permission_replays_only_the_users_tenants_jobs(client, tenants):
+def test_change_permission_alone_offers_no_replay(client, tenants):
+    alpha, _bravo = tenants
+    ours = OutboxJob.objects.get(tenant=alpha, status=OutboxJob.Status.DEAD)
+    client.force_login(staff_of(alpha, "automate.view_outboxjob", "automate.change_outboxjob"))
+    page = client.get(reverse("admin:automate_outboxjob_changelist"))
+    assert "replay_dead_jobs" not in page.content.decode()
+    _replay(client, ours)
+    ours.refresh_from_db()
+    assert ours.status == OutboxJob.Status.DEAD
+
+
+def test_operate_run_permission_replays_only_the_users_tenants_jobs(client, tenants):
     alpha, bravo = tenants
     ours = OutboxJob.objects.get(tenant=alpha, status=OutboxJob.Status.DEAD)
     theirs = OutboxJob.objects.get(tenant=bravo, status=OutboxJob.Status.DEAD)
-    client.force_login(staff_of(alpha, "automate.view_outboxjob", "automate.change_outboxjob"))
+    client.force_login(staff_of(alpha, "automate.view_outboxjob", "automate.operate_run"))
     page = client.get(reverse("admin:automate_outboxjob_changelist"))
     assert "replay_dead_jobs" in page.content.decode()
     _replay(client, theirs)

@@ -14,7 +14,7 @@ from automate.execution.models import ExecutionRun, OutboxJob
 from automate.governance.models import AuditLogEntry
 from automate.runtime import emit_event
 from automate.workflows.models import WorkflowVersion
-from tests.factories import make_published, make_tenant, make_user, make_workflow
+from tests.factories import make_published, make_studio_user, make_tenant, make_workflow
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -131,7 +131,7 @@ def test_the_studio_shows_the_broken_workflow_on_the_dashboard_and_in_the_editor
     )
     broken = broken_live_version(tenant, "broken", rule_spec={"no_such_operator": [1]})
     emit_event("invoice.paid", {"amount": 5}, tenant=tenant)
-    user = make_user(staff=True)
+    user = make_studio_user()
     tenant.members.add(user)
     client.force_login(user)
 
@@ -166,7 +166,7 @@ def test_a_republished_fixed_workflow_is_no_longer_shown_as_broken(client):
     fixed = publish_version(workflow=workflow)
     emit_event("invoice.paid", {"amount": 6}, tenant=tenant)
     assert ExecutionRun.objects.filter(workflow_version=fixed).count() == 1
-    user = make_user(staff=True)
+    user = make_studio_user()
     tenant.members.add(user)
     client.force_login(user)
     assert "badge-broken" not in client.get("/studio/").content.decode()

@@ -10,7 +10,7 @@ from automate.execution.models import ExecutionRun
 from automate.execution.services import cancel_run, retry_step
 from automate.execution.worker import Worker
 from automate.runtime import emit_event
-from tests.factories import make_published, make_tenant, make_user
+from tests.factories import make_published, make_studio_user, make_tenant, make_user
 from tests.integration.realtime.conftest import frames_until, open_socket
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
@@ -44,7 +44,7 @@ def chain(*ids):
 
 @database_sync_to_async
 def staff_in(tenant=None, **kwargs):
-    user = make_user(staff=True, **kwargs)
+    user = make_studio_user(**kwargs)
     if tenant is not None:
         tenant.members.add(user)
     return user

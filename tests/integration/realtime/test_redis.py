@@ -15,7 +15,7 @@ from django.test import override_settings
 from automate.execution.models import ExecutionRun
 from automate.execution.services import retry_step
 from automate.runtime import emit_event
-from tests.factories import make_published, make_user
+from tests.factories import make_published, make_studio_user
 from tests.integration.realtime.conftest import frames_until, open_socket
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
@@ -77,7 +77,7 @@ async def test_frames_travel_through_redis(redis_layer):
             },
         )
         emit_event("invoice.paid", {})
-        return ExecutionRun.objects.get(), make_user(staff=True)
+        return ExecutionRun.objects.get(), make_studio_user()
 
     run, user = await failed_run()
     page = await open_socket(f"/ws/runs/{run.pk}/", user)

@@ -10,7 +10,7 @@ from automate.execution.models import ExecutionRun, OutboxJob
 from automate.governance.models import AuditLogEntry
 from automate.runtime import emit_event
 from studio.views.explorer import decode_cursor, encode_cursor
-from tests.factories import make_published, make_tenant, make_user
+from tests.factories import make_published, make_studio_user, make_tenant, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,7 +44,7 @@ def publish(nodes, *, slug="wf", tenant=None, event_type="invoice.paid", name=No
 
 @pytest.fixture
 def staff(client):
-    user = make_user(staff=True)
+    user = make_studio_user()
     client.force_login(user)
     return user
 
@@ -103,7 +103,7 @@ def test_runs_list_pages_with_an_opaque_cursor(client, staff):
 
 def test_other_tenants_runs_are_invisible(client):
     mine, theirs = make_tenant("mine"), make_tenant("theirs")
-    user = make_user(staff=True)
+    user = make_studio_user()
     mine.members.add(user)
     client.force_login(user)
     publish([action("a")], tenant=theirs)
@@ -131,7 +131,7 @@ def test_step_panel_is_redacted_and_raw_payload_needs_the_permission(client, can
     publish([action("a", token={"$secret": "CANARY"}, api_key="literal-key-123")])
     emit_event("invoice.paid", {"password": "hunter2-payload", "amount": 5})
     run = ExecutionRun.objects.get()
-    staff = make_user(staff=True)
+    staff = make_studio_user()
     client.force_login(staff)
     panel = client.get(f"/studio/runs/{run.pk}/steps/a/", HTTP_HX_REQUEST="true").content.decode()
     assert "Attempt 1" in panel
@@ -141,7 +141,7 @@ def test_step_panel_is_redacted_and_raw_payload_needs_the_permission(client, can
     assert "hunter2-payload" not in trigger
     assert "redacted" in trigger
 
-    client.force_login(make_user(staff=True, perms=["automate.view_raw_payload"]))
+    client.force_login(make_studio_user(perms=["automate.view_raw_payload"]))
     raw = client.get(f"/studio/runs/{run.pk}/steps/trigger/").content.decode()
     assert "hunter2-payload" in raw
     assert client.get(f"/studio/runs/{run.pk}/steps/nope/").status_code == 404

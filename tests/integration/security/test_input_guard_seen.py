@@ -8,7 +8,7 @@ from channels.db import database_sync_to_async
 from automate.events.models import Event
 from automate.triggers.models import WebhookEndpoint
 from automate.webhooks import stripe_signature_header
-from tests.factories import make_tenant, make_user
+from tests.factories import make_studio_user, make_tenant, make_user
 
 SECRET = "whsec_seen_0123456789"
 
@@ -118,7 +118,7 @@ def test_integers_up_to_the_limit_are_still_accepted(client, stripe):
 async def test_hostile_websocket_messages_get_an_error_frame_and_the_socket_lives_on(message):
     from tests.integration.realtime.conftest import open_socket
 
-    user = await database_sync_to_async(make_user)(staff=True)
+    user = await database_sync_to_async(make_studio_user)()
     socket = await open_socket("/ws/runs/", user)
     snapshot = await socket.receive_json_from(timeout=3)
     assert snapshot["type"] == "runs"

@@ -18,7 +18,7 @@ from automate.runtime import emit_event
 from automate.triggers.models import WebhookEndpoint
 from automate.webhooks import stripe_signature_header
 from automate.workflows.models import Workflow
-from tests.factories import make_published, make_tenant, make_user, make_workflow
+from tests.factories import make_published, make_studio_user, make_tenant, make_workflow
 from tests.integration.governance.helpers import canary_value, dump_every_row, new_key
 from tests.integration.governance.helpers import use_db_backend as _use_db_backend
 
@@ -68,7 +68,7 @@ def site(monkeypatch, settings):
     create_secret("BETA_ONLY", values["beta_token"] + "-b", tenant="beta")
     users = {}
     for tenant in (alpha, beta):
-        user = make_user(f"{tenant.slug}-editor", perms=["automate.use_studio"])
+        user = make_studio_user(f"{tenant.slug}-editor")
         tenant.members.add(user)
         client = Client()
         client.force_login(user)

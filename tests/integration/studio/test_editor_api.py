@@ -4,7 +4,7 @@ import pytest
 from django.test import Client, override_settings
 
 from automate.workflows.models import Workflow
-from tests.factories import make_tenant, make_user, make_workflow
+from tests.factories import make_studio_user, make_tenant, make_user, make_workflow
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +44,7 @@ def put(client, workflow, body, **extra):
 @pytest.fixture
 def editor(client):
     tenant = make_tenant("acme")
-    user = make_user("ed", staff=True)
+    user = make_studio_user("ed")
     tenant.members.add(user)
     client.force_login(user)
     client.tenant = tenant

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from automate.workflows.services import create_workflow
-from tests.factories import make_tenant, make_user
+from tests.factories import make_studio_user, make_tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,7 @@ def deep_rule(depth):
 @pytest.fixture
 def editor(client):
     tenant = make_tenant("acme")
-    user = make_user(staff=True)
+    user = make_studio_user()
     tenant.members.add(user)
     client.force_login(user)
     client.tenant = tenant

@@ -13,7 +13,7 @@ from automate.events.services import record_event
 from automate.execution.models import ExecutionRun
 from automate.governance.models import AuditLogEntry
 from automate.workflows.models import Workflow
-from tests.factories import make_tenant, make_user, make_workflow
+from tests.factories import make_studio_user, make_tenant, make_user, make_workflow
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +62,7 @@ def tenant():
 
 @pytest.fixture
 def user(tenant):
-    user = make_user("ana", staff=True)
+    user = make_studio_user("ana")
     tenant.members.add(user)
     return user
 
@@ -318,7 +318,7 @@ def test_login_permission_and_csrf_are_required(workflow, tenant):
     anonymous.force_login(nobody)
     assert anonymous.get(url(workflow, "notify")).status_code == 403
     strict = Client(enforce_csrf_checks=True)
-    strict.force_login(make_user("staff2", staff=True))
+    strict.force_login(make_studio_user("staff2"))
     assert strict.post(url(workflow, "notify"), {"label": "x"}).status_code == 403
     assert strict.post(url(workflow, "notify", "test"), {}).status_code == 403
 

@@ -8,7 +8,7 @@ from django.test import Client
 
 from automate.events.services import record_event
 from automate.workflows.models import Workflow
-from tests.factories import make_tenant, make_user, make_workflow
+from tests.factories import make_studio_user, make_tenant, make_workflow
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,7 @@ def tenant():
 
 @pytest.fixture
 def client(tenant):
-    user = make_user("ana", staff=True)
+    user = make_studio_user("ana")
     tenant.members.add(user)
     client = Client()
     client.force_login(user)
@@ -183,7 +183,7 @@ def test_rules_are_tenant_scoped_and_need_csrf(client, workflow):
     assert post(client, other, "save", {"rule_spec": "{}"}).status_code == 404
     assert post(client, other, "backtest", {"rule_spec": "{}"}).status_code == 404
     strict = Client(enforce_csrf_checks=True)
-    strict.force_login(make_user("bob", staff=True))
+    strict.force_login(make_studio_user("bob"))
     assert (
         strict.post(f"/studio/workflows/{workflow.pk}/rules/save/", {"rule_spec": "{}"}).status_code
         == 403

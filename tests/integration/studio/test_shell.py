@@ -1,7 +1,7 @@
 import pytest
 
 from automate.workflows.models import Workflow
-from tests.factories import make_published, make_tenant, make_user
+from tests.factories import make_published, make_studio_user, make_tenant, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,7 @@ def test_users_without_the_studio_permission_are_refused(client):
 
 
 def test_login_page_logs_in_and_reports_bad_passwords(client):
-    make_user("ana", staff=True)
+    make_studio_user("ana")
     page = client.get("/studio/login/")
     assert b"Log in to the studio" in page.content
     bad = client.post("/studio/login/", {"username": "ana", "password": "nope"})
@@ -32,7 +32,7 @@ def test_login_page_logs_in_and_reports_bad_passwords(client):
 
 def test_dashboard_lists_only_the_users_tenants_workflows(client):
     mine, theirs = make_tenant("mine"), make_tenant("theirs")
-    user = make_user(staff=True)
+    user = make_studio_user()
     mine.members.add(user)
     make_published(slug="visible", name="Visible flow", tenant=mine)
     make_published(slug="hidden", name="Hidden flow", tenant=theirs)
@@ -44,7 +44,7 @@ def test_dashboard_lists_only_the_users_tenants_workflows(client):
 
 
 def test_wizard_creates_a_workflow_with_a_unique_slug(client):
-    client.force_login(make_user(staff=True))
+    client.force_login(make_studio_user())
     assert client.get("/studio/wizard/").status_code == 200
     for _ in range(2):
         response = client.post(
@@ -63,13 +63,13 @@ def test_writes_need_csrf(client):
     from django.test import Client
 
     csrf_client = Client(enforce_csrf_checks=True)
-    csrf_client.force_login(make_user(staff=True))
+    csrf_client.force_login(make_studio_user())
     assert csrf_client.post("/studio/wizard/", {"name": "x"}).status_code == 403
     assert Workflow.objects.count() == 0
 
 
 def test_dashboard_shows_a_workflow_without_an_event_type(client):
-    client.force_login(make_user(staff=True))
+    client.force_login(make_studio_user())
     client.post("/studio/wizard/", {"name": "No trigger yet", "event_type": ""})
     page = client.get("/studio/")
     assert page.status_code == 200

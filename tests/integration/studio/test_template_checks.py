@@ -11,7 +11,7 @@ from django.test import Client
 
 from automate.governance.models import AuditLogEntry
 from automate.workflows.models import Workflow
-from tests.factories import make_tenant, make_user, make_workflow
+from tests.factories import make_studio_user, make_tenant, make_workflow
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +58,7 @@ def tenant():
 
 @pytest.fixture
 def client(tenant):
-    user = make_user("ana", staff=True)
+    user = make_studio_user("ana")
     tenant.members.add(user)
     client = Client()
     client.force_login(user)

@@ -9,7 +9,7 @@ from django.test import Client
 from automate.governance.models import AuditLogEntry
 from automate.workflows.models import Workflow, WorkflowVersion
 from studio.services import diff_definitions
-from tests.factories import make_tenant, make_user, make_workflow
+from tests.factories import make_studio_user, make_tenant, make_user, make_workflow
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +40,7 @@ def tenant():
 
 @pytest.fixture
 def user(tenant):
-    user = make_user("ana", staff=True)
+    user = make_studio_user("ana")
     tenant.members.add(user)
     return user
 
@@ -225,6 +225,6 @@ def test_versions_are_tenant_scoped_and_need_permission_and_csrf(client, workflo
     no_perm.force_login(plain)
     assert no_perm.post(f"/studio/workflows/{workflow.pk}/publish/").status_code == 403
     strict = Client(enforce_csrf_checks=True)
-    strict.force_login(make_user("bob", staff=True))
+    strict.force_login(make_studio_user("bob"))
     assert strict.post(f"/studio/workflows/{workflow.pk}/publish/").status_code == 403
     assert not WorkflowVersion.objects.filter(workflow=workflow).exists()

@@ -12,7 +12,7 @@ from automate.triggers.schedules import fire_due_schedules
 from automate.workflows.exceptions import WorkflowValidationError
 from automate.workflows.models import Workflow, WorkflowVersion
 from automate.workflows.services import publish_version
-from tests.factories import make_published, make_tenant, make_user, make_workflow
+from tests.factories import make_published, make_studio_user, make_tenant, make_user, make_workflow
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -141,7 +141,7 @@ def test_import_says_why_a_six_field_cron_is_refused(tmp_path):
 @pytest.fixture
 def studio():
     tenant = make_tenant("acme")
-    user = make_user("ed", staff=True)
+    user = make_studio_user("ed")
     tenant.members.add(user)
     client = Client()
     client.force_login(user)

@@ -17,7 +17,7 @@ from django.test import override_settings
 from automate.workflows.exceptions import WorkflowValidationError
 from automate.workflows.models import Workflow, WorkflowVersion
 from automate.workflows.services import create_workflow, publish_version
-from tests.factories import make_tenant, make_user
+from tests.factories import make_studio_user, make_tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +67,7 @@ OVER = {
 @pytest.fixture
 def editor(client):
     tenant = make_tenant("acme")
-    user = make_user("ed", staff=True)
+    user = make_studio_user("ed")
     tenant.members.add(user)
     client.force_login(user)
     client.tenant = tenant

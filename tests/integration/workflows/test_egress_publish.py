@@ -10,7 +10,7 @@ from django.test import Client, override_settings
 from automate.workflows.exceptions import WorkflowValidationError
 from automate.workflows.models import WorkflowVersion
 from automate.workflows.services import publish_version
-from tests.factories import make_tenant, make_user, make_workflow
+from tests.factories import make_studio_user, make_tenant, make_workflow
 
 pytestmark = pytest.mark.django_db
 
@@ -108,7 +108,7 @@ def test_without_a_policy_any_url_publishes():
 @pytest.fixture
 def studio():
     tenant = make_tenant("acme")
-    user = make_user("ana", staff=True)
+    user = make_studio_user("ana")
     tenant.members.add(user)
     client = Client()
     client.force_login(user)

@@ -8,13 +8,13 @@ from automate.runtime import run_workflow
 from automate.workflows import NotPublishedError, WorkflowValidationError
 from automate.workflows.models import WorkflowVersion
 from automate.workflows.services import publish_version
-from tests.factories import make_published, make_tenant, make_user, make_workflow
+from tests.factories import make_published, make_studio_user, make_tenant, make_workflow
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_publish_snapshots_the_draft_and_makes_it_live():
-    user = make_user(staff=True)
+    user = make_studio_user()
     workflow = make_workflow(slug="big-invoices")
     version = publish_version(workflow=workflow, published_by=user, notes="first")
 
@@ -35,7 +35,7 @@ def test_publish_snapshots_the_draft_and_makes_it_live():
 
 
 def test_publish_writes_an_audit_entry():
-    user = make_user(staff=True)
+    user = make_studio_user()
     version = publish_version(workflow=make_workflow(slug="wf"), published_by=user)
     entry = AuditLogEntry.objects.get(action="workflow.publish")
     assert entry.actor == user
