@@ -73,6 +73,12 @@ async def test_users_without_the_studio_permission_are_refused_with_4403():
     assert await closed_with(communicator) == 4403
 
 
+async def test_staff_status_alone_is_refused_with_4403():
+    user = await database_sync_to_async(make_user)(staff=True)
+    communicator = await open_socket("/ws/runs/", user)
+    assert await closed_with(communicator) == 4403
+
+
 async def test_another_tenants_run_is_refused_with_4403():
     mine, theirs = (
         await database_sync_to_async(make_tenant)("mine"),
