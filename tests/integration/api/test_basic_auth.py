@@ -5,11 +5,12 @@ import json
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.test import Client, override_settings
 from rest_framework import authentication
 
 from automate.events.models import Event
-from tests.factories import make_tenant, make_user
+from tests.factories import login_for, make_tenant, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +19,9 @@ PASSWORD = "pw-for-tests-only"
 
 
 def basic(username, password):
-    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+    # ``username`` is the user's name; the login is its email under an email user model.
+    login = login_for(username)
+    return "Basic " + base64.b64encode(f"{login}:{password}".encode()).decode()
 
 
 def limit(n):
@@ -33,7 +36,7 @@ def hashes(monkeypatch):
     real = authentication.authenticate
 
     def counting(*args, **kwargs):
-        calls.append(kwargs.get("username"))
+        calls.append(kwargs.get(get_user_model().USERNAME_FIELD))  # DRF names the field
         return real(*args, **kwargs)
 
     monkeypatch.setattr(authentication, "authenticate", counting)
@@ -102,7 +105,7 @@ def test_sessions_are_not_counted(user, hashes):
         ]
     assert basic_statuses == [201, 429]
     assert session_statuses == [201, 201, 201, 201]
-    assert hashes == ["integration"]
+    assert hashes == [login_for("integration")]
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from automate.events.models import Event
 from automate.execution.models import ExecutionRun
+from automate.management.commands.automate_demo import demo_login
 from automate.runtime import emit_event, run_workflow
 from automate.workflows.models import Workflow
 from tests.factories import make_published
@@ -27,9 +28,10 @@ def test_demo_creates_a_working_login_a_live_workflow_and_sample_events(tmp_path
     out = StringIO()
     call_command("automate_demo", stdout=out)
     password = (tmp_path / "demo_credentials").read_text().strip()
-    assert f"demo / {password}" in out.getvalue()
+    login = demo_login(get_user_model())  # "demo", or "demo@example.com" for an email user
+    assert f"{login} / {password}" in out.getvalue()
     assert len(password) >= 12
-    assert authenticate(username="demo", password=password) is not None
+    assert authenticate(username=login, password=password) is not None
 
     workflow = Workflow.objects.get(slug="invoice-paid-to-slack")
     assert workflow.live_version.version_num == 1
@@ -38,7 +40,7 @@ def test_demo_creates_a_working_login_a_live_workflow_and_sample_events(tmp_path
 
     # Running it again keeps the same password and adds nothing.
     call_command("automate_demo", stdout=StringIO())
-    assert authenticate(username="demo", password=password) is not None
+    assert authenticate(username=login, password=password) is not None
     assert Event.objects.count() == 5
     assert Workflow.objects.count() == 1
 

@@ -1,7 +1,14 @@
 import pytest
 
 from automate.workflows.models import Workflow
-from tests.factories import make_published, make_studio_user, make_tenant, make_user
+from tests.factories import (
+    PASSWORD,
+    login_for,
+    make_published,
+    make_studio_user,
+    make_tenant,
+    make_user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -24,9 +31,9 @@ def test_login_page_logs_in_and_reports_bad_passwords(client):
     make_studio_user("ana")
     page = client.get("/studio/login/")
     assert b"Log in to the studio" in page.content
-    bad = client.post("/studio/login/", {"username": "ana", "password": "nope"})
+    bad = client.post("/studio/login/", {"username": login_for("ana"), "password": "nope"})
     assert b"didn't match" in bad.content
-    ok = client.post("/studio/login/", {"username": "ana", "password": "pw-for-tests-only"})
+    ok = client.post("/studio/login/", {"username": login_for("ana"), "password": PASSWORD})
     assert ok.headers["Location"] == "/studio/"
 
 

@@ -39,7 +39,7 @@ def test_publish_writes_an_audit_entry():
     version = publish_version(workflow=make_workflow(slug="wf"), published_by=user)
     entry = AuditLogEntry.objects.get(action="workflow.publish")
     assert entry.actor == user
-    assert entry.actor_repr == user.username
+    assert entry.actor_repr == user.get_username()
     assert entry.resource_id == str(version.workflow_id)
     assert entry.details["version"] == 1
 
