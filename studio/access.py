@@ -24,6 +24,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from automate.guard.http import guarded
 from automate.tenants.models import Tenant
@@ -37,10 +39,10 @@ PUBLISH_WORKFLOW = "automate.publish_workflow"
 OPERATE_RUN = "automate.operate_run"
 #: Each studio permission and the name the admin shows for it.
 PERMISSION_NAMES = {
-    USE_STUDIO: "Can use the workflow studio",
-    CHANGE_WORKFLOW: "Can change workflow",
-    PUBLISH_WORKFLOW: "Can publish and roll back workflows",
-    OPERATE_RUN: "Can retry, resume and cancel runs and replay dead-lettered jobs",
+    USE_STUDIO: gettext_lazy("Can use the workflow studio"),
+    CHANGE_WORKFLOW: gettext_lazy("Can change workflow"),
+    PUBLISH_WORKFLOW: gettext_lazy("Can publish and roll back workflows"),
+    OPERATE_RUN: gettext_lazy("Can retry, resume and cancel runs and replay dead-lettered jobs"),
 }
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -72,7 +74,10 @@ def missing_permission(user: Any, perm: str) -> str:
     """The sentence telling ``user`` they lack ``perm``, or "" when they hold it."""
     if has_permission(user, perm):
         return ""
-    return f"You need the “{PERMISSION_NAMES.get(perm, perm)}” permission ({perm})."
+    return _("You need the “%(name)s” permission (%(perm)s).") % {
+        "name": PERMISSION_NAMES.get(perm, perm),
+        "perm": perm,
+    }
 
 
 def studio_view(view: View) -> View:
