@@ -14,7 +14,7 @@ from automate.governance.exceptions import (
 )
 from automate.governance.secret_store import create_secret
 from automate.secrets import resolve, secret_names
-from tests.factories import make_tenant, make_user, make_workflow
+from tests.factories import make_studio_user, make_tenant, make_workflow
 from tests.integration.governance.helpers import canary_value, new_key, use_db_backend
 
 pytestmark = pytest.mark.django_db
@@ -106,7 +106,7 @@ def test_a_granted_but_unset_variable_is_not_found():
 
 def test_a_step_test_of_an_ungranted_tenant_fails_with_the_reason():
     _alpha, beta = make_tenant("alpha"), make_tenant("beta")
-    user = make_user("beta-user", perms=["automate.use_studio"])
+    user = make_studio_user("beta-user")
     beta.members.add(user)
     client = Client()
     client.force_login(user)
