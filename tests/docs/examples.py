@@ -75,6 +75,9 @@ def _import_file_block(example: Example) -> bool:
         return False
     page = example.namespace["docs_page"]
     path = page.tmp / match["path"]
+    if match["path"].startswith("tests/"):
+        _run_test_file(example, path)
+        return True
     path.parent.mkdir(parents=True, exist_ok=True)
     for parent in path.relative_to(page.tmp).parents:
         if str(parent) != ".":
@@ -91,7 +94,31 @@ def _import_file_block(example: Example) -> bool:
     return True
 
 
+def _run_test_file(example: Example, path: Path) -> None:
+    """A ``# tests/test_….py`` block is a test module: pytest runs it, as a reader would."""
+    import subprocess
+
+    page = example.namespace["docs_page"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(example.parsed)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(page.tmp), str(ROOT / "backend"), str(ROOT)]),
+        "DJANGO_SETTINGS_MODULE": "config.settings_test",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir",
+         str(page.tmp), "-c", os.devnull, "-p", "no:asyncio", str(path)],
+        cwd=page.tmp, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+
+
 def evaluate_python(example: Example) -> None:
+    # Sybil puts pytest's ``request`` in the namespace before every example; examples
+    # mean a view's request, which a hidden block provides as ``docs_request``.
+    if "docs_request" in example.namespace:
+        example.namespace["request"] = example.namespace["docs_request"]
     before = example.namespace.get("DJANGO_AUTOMATE")
     if not _import_file_block(example):
         _python(example)
@@ -242,8 +269,17 @@ def evaluate_shell(example: Example) -> None:
                 name, _, value = assignment.partition("=")
                 page.env.setenv(name, value)
             continue
+        words = shlex.split(line)
+        while words and re.fullmatch(r"[A-Z_]+=\S*", words[0]):  # VAR=value command
+            name, _, value = words.pop(0).partition("=")
+            page.env.setenv(name, value)
         if "manage.py" in line:
             run_manage_py(line, cwd)
+            continue
+        if words[:2] == ["python", "-c"]:
+            import subprocess
+
+            subprocess.run([sys.executable, "-c", words[2]], check=True, capture_output=True)
             continue
         raise AssertionError(
             f"{line!r} is not a manage.py command, so this test cannot run it: precede the "

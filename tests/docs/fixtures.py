@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,10 +26,35 @@ SECRETS = {
 
 @dataclass
 class DocsPage:
+    """What a page's hidden set-up blocks reach as ``docs_page``."""
+
     tmp: Path
     env: pytest.MonkeyPatch
     services: FakeServices
     modules: list[str] = field(default_factory=list)
+    overrides: list[Any] = field(default_factory=list)
+
+    def configure(self, **automate: Any) -> None:
+        """Put ``DJANGO_AUTOMATE`` keys in force for the rest of the page."""
+        from django.conf import settings
+        from django.test import override_settings
+
+        override = override_settings(DJANGO_AUTOMATE={**settings.DJANGO_AUTOMATE, **automate})
+        override.enable()
+        self.overrides.append(override)
+
+    def resolve_locally(self, *hosts: str, address: str = "54.192.0.10") -> None:
+        """Answer DNS for ``hosts`` (the examples' public names) without a network."""
+        import socket
+
+        real = socket.getaddrinfo
+
+        def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+            if host in hosts:
+                return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, 443))]
+            return real(host, *args, **kwargs)
+
+        self.env.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
 @pytest.fixture(scope="session")
@@ -75,13 +101,23 @@ def docs_page(docs_database, django_db_blocker, tmp_path_factory):
         },
     }
     page = DocsPage(tmp=tmp, env=env, services=services)
+    from automate.connectors.registry import connector_registry
+
+    codes = {adapter.code for adapter in connector_registry.all()}
     with django_db_blocker.unblock(), override_settings(DJANGO_AUTOMATE=automate):
         try:
             yield page
         finally:
+            for override in reversed(page.overrides):
+                override.disable()
             call_command("flush", interactive=False, verbosity=0)
             env.undo()
             sys.path.remove(str(tmp))
             for name in page.modules:
-                sys.modules.pop(name, None)
+                parts = name.split(".")
+                for end in range(len(parts), 0, -1):
+                    sys.modules.pop(".".join(parts[:end]), None)
+            for adapter in connector_registry.all():
+                if adapter.code not in codes:
+                    connector_registry.unregister(adapter.code)
             services.close()
