@@ -21,6 +21,7 @@ page runs in its own database state: the database is flushed after every page.
 
 from __future__ import annotations
 
+import doctest
 import io
 import json
 import os
@@ -130,7 +131,8 @@ def evaluate_python(example: Example) -> None:
 
 class PythonParser(PythonCodeBlockParser):
     def __init__(self) -> None:
-        super().__init__()
+        # Doctest output may be wrapped to fit the page.
+        super().__init__(doctest_optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS)
         self.codeblock_parser = CodeBlockParser("python", evaluate_python)
 
 
@@ -194,7 +196,9 @@ def _check_json(value: Any) -> list[str]:
 
 
 def evaluate_json(example: Example) -> None:
+    """Parse and validate; the last value is ``docs_json`` for the page's hidden blocks."""
     for value in _json_values(example.parsed):
+        example.namespace["docs_json"] = value
         problems = _check_json(value)
         assert not problems, "the JSON example is refused by the product:\n" + "\n".join(problems)
 

@@ -32,13 +32,14 @@ def tenant(slug: str) -> Tenant:
     return found
 
 
-def published_invoice_workflow(slug: str = "invoice-paid-to-slack") -> Any:
+def published_invoice_workflow(slug: str = "invoice-paid-to-slack", tenant: Any = None) -> Any:
     """The demo's workflow, reduced to its Slack step (Slack is a local fake)."""
     from automate.workflows.services import create_workflow, publish_version
 
     workflow = create_workflow(
         name="Big invoice paid → Slack",
         slug=slug,
+        tenant=tenant,
         trigger_spec={"event_type": "invoice.paid", "source": "stripe"},
         rule_spec={">": [{"var": "data.object.amount_paid"}, 1000]},
         graph={
