@@ -17,7 +17,7 @@ from django.core.checks import Warning as CheckWarning
 from automate import conf
 
 SETTING = "DJANGO_AUTOMATE['CONNECTOR_OPTIONS']"
-HINT = "See docs/reference/settings.md#connector_options."
+HINT = "See docs/reference/settings.md (CONNECTOR_OPTIONS)."
 
 #: The options each built-in connector reads; custom connectors' options are not checked.
 KNOWN_KEYS: dict[str, frozenset[str]] = {
