@@ -60,10 +60,10 @@ def test_bad_model_events_entries_are_check_errors_with_a_hint():
         }
     ):
         errors = [m for m in checks.run_checks() if m.id == "automate.E040"]
-    assert [e.msg.split("] ", 1)[1][:39] for e in errors] == [
-        "names 'shop.Order', which is not an inst",
-        "(auth.User) 'events' must be a non-empt",
-        "(auth.Group) has unknown keys ['exlude'",
+    assert [e.msg.split("] ", 1)[1] for e in errors] == [
+        "names 'shop.Order', which is not an installed model ('app_label.Model').",
+        "(auth.User) 'events' must be a non-empty list of ['created', 'updated', 'deleted'].",
+        "(auth.Group) has unknown keys ['exlude']: use model, events, exclude.",
     ]
     assert all("docs/howto/schedules.md#model-events" in e.hint for e in errors)
 
