@@ -108,9 +108,26 @@ def _run_test_file(example: Example, path: Path) -> None:
         "DJANGO_SETTINGS_MODULE": "config.settings_test",
     }
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir",
-         str(page.tmp), "-c", os.devnull, "-p", "no:asyncio", str(path)],
-        cwd=page.tmp, env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(page.tmp),
+            "-c",
+            os.devnull,
+            "-p",
+            "no:asyncio",
+            str(path),
+        ],
+        cwd=page.tmp,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
 
@@ -174,9 +191,13 @@ def _check_json(value: Any) -> list[str]:
     if not isinstance(value, dict):
         return []
     if "slug" in value and "graph" in value:  # a workflow file
-        errors = [e.message for e in jsonschema.Draft202012Validator(load_schema()).iter_errors(value)]
+        errors = [
+            e.message for e in jsonschema.Draft202012Validator(load_schema()).iter_errors(value)
+        ]
         problems = definition_problems(
-            trigger_spec=value["trigger_spec"], rule_spec=value.get("rule_spec"), graph=value["graph"]
+            trigger_spec=value["trigger_spec"],
+            rule_spec=value.get("rule_spec"),
+            graph=value["graph"],
         )
         return errors + [f"{p.get('field')}: {p['message']}" for p in problems]
     if "nodes" in value and "edges" in value:  # a graph
@@ -186,7 +207,9 @@ def _check_json(value: Any) -> list[str]:
         edges = [] if value["type"] == "trigger" else [{"source": "t", "target": value["id"]}]
         return [
             p["message"]
-            for p in graph_problems({"nodes": nodes, "edges": edges}, connector_exists=_connector_exists)
+            for p in graph_problems(
+                {"nodes": nodes, "edges": edges}, connector_exists=_connector_exists
+            )
         ]
     if "trigger_spec" in value and isinstance(value["trigger_spec"], dict):
         from automate.workflows.specs import trigger_problems

@@ -41,7 +41,5 @@ def test_every_option_is_documented(name):
     parser = load_command_class("automate", name).create_parser("manage.py", name)
     text = PAGE.read_text()
     section = text.split(f"## `{name}`", 1)[1].split("\n## ", 1)[0]
-    missing = [
-        option for option in _options(parser) if f"`{option.split()[-1]}" not in section
-    ]
+    missing = [option for option in _options(parser) if f"`{option.split()[-1]}" not in section]
     assert not missing, f"{name}: options missing from {PAGE.name}: {missing}"

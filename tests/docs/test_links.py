@@ -11,7 +11,9 @@ PAGES = sorted([ROOT / "README.md", *ROOT.glob("docs/**/*.md")])
 LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
 IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")
 # Paths written as text ("see docs/howto/secrets.md") are links a reader follows by hand.
-PATH_IN_TEXT = re.compile(r"(?<![\w/.])((?:docs|backend|tests|bench|studio|e2e)/[\w./-]+\.(?:md|py|json))")
+PATH_IN_TEXT = re.compile(
+    r"(?<![\w/.])((?:docs|backend|tests|bench|studio|e2e)/[\w./-]+\.(?:md|py|json))"
+)
 FENCE = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
 
 

@@ -22,13 +22,17 @@ def test_connector_options_are_checked():
         CONNECTOR_OPTIONS={
             "slak": {"base_url": "https://slack.example"},
             "slack": {"baseurl": "https://slack.example"},
-            "llm": {"base_url": "ftp://models", "prices": {"m": {"input_per_1k": -1, "output_per_1k": 0}}},
+            "llm": {
+                "base_url": "ftp://models",
+                "prices": {"m": {"input_per_1k": -1, "output_per_1k": 0}},
+            },
             "log": "verbose",
         }
     )
     ids = sorted(i for i, _ in messages)
     text = "\n".join(m for _, m in messages)
-    assert ids.count("automate.E031") == 4 and "automate.W031" in ids
+    assert ids.count("automate.E031") == 4
+    assert "automate.W031" in ids
     assert "['slak'] names no registered connector" in text
     assert "['slack'] has unknown keys ['baseurl']" in text
     assert "['llm']['base_url'] must be an http(s) URL" in text
@@ -45,7 +49,10 @@ def test_the_documented_connector_options_pass():
             "default_price": {"input_per_1k": 0.01, "output_per_1k": 0.03},
         },
     }
-    assert not {i for i, _ in automate_messages(CONNECTOR_OPTIONS=options)} & {"automate.E031", "automate.W031"}
+    assert not {i for i, _ in automate_messages(CONNECTOR_OPTIONS=options)} & {
+        "automate.E031",
+        "automate.W031",
+    }
 
 
 def test_bad_model_events_entries_are_check_errors_with_a_hint():

@@ -48,8 +48,8 @@ def connector_option_messages() -> Iterator[CheckMessage]:
         if not isinstance(code, str) or connector_registry.find(code) is None:
             yield CheckWarning(
                 f"{where} names no registered connector; its options are not used.",
-                hint="Check the connector code (python manage.py shell -c \"from "
-                'automate.connectors import all_connectors; print([c.code for c in '
+                hint='Check the connector code (python manage.py shell -c "from '
+                "automate.connectors import all_connectors; print([c.code for c in "
                 'all_connectors()])").',
                 id="automate.W031",
             )

@@ -14,7 +14,13 @@ def _graph(**inputs):
     return {
         "nodes": [
             {"id": "trigger", "type": "trigger"},
-            {"id": "call", "type": "action", "connector": "testkit", "action": "echo", "inputs": inputs},
+            {
+                "id": "call",
+                "type": "action",
+                "connector": "testkit",
+                "action": "echo",
+                "inputs": inputs,
+            },
         ],
         "edges": [{"source": "trigger", "target": "call"}],
     }
@@ -55,7 +61,9 @@ def test_an_env_secret_not_granted_to_the_tenant_is_refused(monkeypatch, setting
         **settings.DJANGO_AUTOMATE,
         "SECRETS": {"env_grants": {"alpha": ["SHARED_TOKEN"]}},
     }
-    workflow = make_workflow(slug="ungranted", tenant=beta, graph=_graph(t={"$secret": "SHARED_TOKEN"}))
+    workflow = make_workflow(
+        slug="ungranted", tenant=beta, graph=_graph(t={"$secret": "SHARED_TOKEN"})
+    )
     problems, message = _refusal(workflow)
     assert 'not available to tenant "beta"' in problems[0]["message"]
     assert "shared-value-1234" not in message
