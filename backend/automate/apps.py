@@ -18,7 +18,8 @@ class AutomateConfig(AppConfig):
 
         from automate.triggers.model_events import track_configured
 
-        track_configured(getattr(settings, "DJANGO_AUTOMATE", {}).get("MODEL_EVENTS", []))
+        user = getattr(settings, "DJANGO_AUTOMATE", {})
+        track_configured(user.get("MODEL_EVENTS", []) if isinstance(user, dict) else [])
 
         from automate.realtime import connect as connect_realtime
 

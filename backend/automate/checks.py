@@ -53,3 +53,30 @@ def check_egress(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     from automate.governance.egress import check_base_urls
 
     return list(check_base_urls())
+
+
+@register()
+def check_model_events(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``MODEL_EVENTS``: installed models, known keys and event names (never a traceback)."""
+    from automate.triggers.model_events import configured_problems
+
+    user = getattr(settings, "DJANGO_AUTOMATE", {})
+    entries = user.get("MODEL_EVENTS", []) if isinstance(user, dict) else []
+    return [
+        Error(
+            problem,
+            hint='Write "app_label.Model" or {"model": "app_label.Model", "events": '
+            '["created", "updated", "deleted"], "exclude": ["field"]}; see '
+            "docs/howto/schedules.md#model-events.",
+            id="automate.E040",
+        )
+        for problem in configured_problems(entries)
+    ]
+
+
+@register()
+def check_connector_options(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``CONNECTOR_OPTIONS``: known connectors, known keys, usable base URLs and prices."""
+    from automate.connectors.options import connector_option_messages
+
+    return list(connector_option_messages())

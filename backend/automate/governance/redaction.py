@@ -352,8 +352,10 @@ _PEM_PRIVATE_KEY = re.compile(
     r"[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----|\Z)"
 )
 
-# The password is everything between "user:" and the "@" that starts the host, so a
-# password holding "@", "/" or "#" (invalid but common) is still masked whole.
+# The password is everything between "user:" and the last "@" that is followed by a
+# host, so a password holding "@", "/" or "#" (invalid but common, as in
+# "u:a@b/c#d@host") is masked whole, not just up to its first "@". Only an "@" after a
+# "?" ends the search: "/p?email=a@b.com" is a query, and stays readable.
 #
 # Patterns that could start anywhere inside a long unbroken run ("a.a.a…", base64 blobs,
 # "xoxb-xoxb-…") start with a look-behind instead of \b, quantifiers are possessive and
@@ -361,7 +363,7 @@ _PEM_PRIVATE_KEY = re.compile(
 # every position, which is quadratic (tests/unit/governance checks the timing).
 _URL_USERINFO = (
     r"(?P<url_prefix>(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]*+://[^\s:/?#]*+:)"
-    r"(?P<url_password>[^\s]{0,512}?)@(?=[^\s@/?#]*+(?:[/?#\s]|$))"
+    r"(?P<url_password>[^\s@]{0,512}+(?:@[^\s@?]{0,512}+){0,16})@(?=[^\s@/?#]*+(?:[/?#\s]|$))"
 )
 # "Bearer <token>", "Basic <base64>" and DRF's "Token <key>": the word is only a scheme when
 # what follows looks like a credential ("Bearer of good news" is English; see

@@ -164,22 +164,58 @@ def emits_events(
     return decorate(model) if model is not None else decorate
 
 
-def track_configured(entries: Iterable[Any]) -> None:
-    """Track the models named in ``DJANGO_AUTOMATE["MODEL_EVENTS"]``."""
-    for entry in entries:
-        spec = {"model": entry} if isinstance(entry, str) else dict(entry)
-        label = spec.pop("model", None)
-        try:
-            model = apps.get_model(str(label))
-        except (LookupError, ValueError):
-            raise ImproperlyConfigured(
-                f"DJANGO_AUTOMATE['MODEL_EVENTS'] names {label!r}, which is not an installed "
-                "model ('app_label.ModelName')."
-            ) from None
-        unknown = set(spec) - {"events", "exclude"}
-        if unknown:
-            raise ImproperlyConfigured(
-                f"DJANGO_AUTOMATE['MODEL_EVENTS'] entry for {label}: "
-                f"unknown keys {sorted(unknown)}."
-            )
-        track_model(model, events=spec.get("events", EVENTS), exclude=spec.get("exclude", ()))
+SETTING = "DJANGO_AUTOMATE['MODEL_EVENTS']"
+
+
+def _configured_entry(entry: Any) -> tuple[type[models.Model] | None, dict[str, Any], str | None]:
+    """One ``MODEL_EVENTS`` entry read: its model, its options and what is wrong with it."""
+    if isinstance(entry, str):
+        spec: dict[str, Any] = {"model": entry}
+    elif isinstance(entry, dict):
+        spec = dict(entry)
+    else:
+        return None, {}, 'must be "app_label.Model" or {"model": "app_label.Model", ...}'
+    label = spec.pop("model", None)
+    if not isinstance(label, str):
+        return None, {}, 'needs "model": "app_label.Model"'
+    try:
+        model = apps.get_model(label)
+    except (LookupError, ValueError):
+        return None, {}, f"names {label!r}, which is not an installed model ('app_label.Model')"
+    if model._meta.app_label == "automate":
+        return None, {}, f"names {label!r}, Django Automate's own model: its changes are not events"
+    unknown = sorted(set(spec) - {"events", "exclude"})
+    if unknown:
+        return None, {}, f"({label}) has unknown keys {unknown}: use model, events, exclude"
+    events = spec.get("events", EVENTS)
+    if not isinstance(events, list | tuple) or not set(events) <= set(EVENTS) or not events:
+        return None, {}, f"({label}) 'events' must be a non-empty list of {list(EVENTS)}"
+    exclude = spec.get("exclude", ())
+    if not isinstance(exclude, list | tuple) or not all(isinstance(x, str) for x in exclude):
+        return None, {}, f"({label}) 'exclude' must be a list of field names"
+    return model, {"events": tuple(events), "exclude": tuple(exclude)}, None
+
+
+def configured_problems(entries: Any) -> list[str]:
+    """What is wrong with ``MODEL_EVENTS`` (for the system checks), one message per entry."""
+    if not isinstance(entries, list | tuple):
+        return []  # the settings check (automate.E001) reports the type
+    problems = []
+    for index, entry in enumerate(entries):
+        problem = _configured_entry(entry)[2]
+        if problem:
+            problems.append(f"{SETTING}[{index}] {problem}.")
+    return problems
+
+
+def track_configured(entries: Any) -> None:
+    """Track the models named in ``DJANGO_AUTOMATE["MODEL_EVENTS"]``.
+
+    Entries that are wrong are left out: ``manage.py check`` (and every command that runs
+    the checks, ``runserver`` and ``migrate`` among them) reports them as
+    ``automate.E040`` instead of start-up stopping with a traceback.
+    """
+    for entry in entries if isinstance(entries, list | tuple) else ():
+        model, options, problem = _configured_entry(entry)
+        if model is not None and problem is None:
+            track_model(model, events=options["events"], exclude=options["exclude"])

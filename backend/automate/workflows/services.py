@@ -22,6 +22,7 @@ from automate.workflows.exceptions import WorkflowValidationError
 from automate.workflows.graph import graph_problems
 from automate.workflows.limits import check_definition_limits, limit_problems_of
 from automate.workflows.models import Workflow, WorkflowVersion
+from automate.workflows.secret_checks import unresolvable_secret_problems
 from automate.workflows.specs import trigger_problems
 from automate.workflows.template_checks import graph_template_problems, refuse_unsafe_templates
 
@@ -217,6 +218,9 @@ def publish_version(
     notes_problem = _notes_problem(notes)
     if notes_problem:
         problems.append(notes_problem)
+    problems.extend(
+        unresolvable_secret_problems(graph=workflow.draft_graph, tenant=workflow.tenant)
+    )
     if problems:
         raise WorkflowValidationError(problems)
     last = workflow.versions.aggregate(n=Max("version_num"))["n"] or 0

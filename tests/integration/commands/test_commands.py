@@ -23,8 +23,12 @@ def test_migrations_match_the_models():
 
 
 @override_settings(DEBUG=True)
-def test_demo_creates_a_working_login_a_live_workflow_and_sample_events(tmp_path, settings):
+def test_demo_creates_a_working_login_a_live_workflow_and_sample_events(
+    tmp_path, settings, monkeypatch
+):
     settings.VAR_DIR = tmp_path
+    # DJANGO_DEBUG=1 sets it in the site's settings; publishing checks the secret exists.
+    monkeypatch.setenv("AUTOMATE_SLACK_TOKEN", "xoxb-demo-sandbox-not-a-real-token")
     out = StringIO()
     call_command("automate_demo", stdout=out)
     password = (tmp_path / "demo_credentials").read_text().strip()

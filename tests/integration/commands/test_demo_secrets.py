@@ -20,6 +20,8 @@ SECRET = "whsec_demo_test_secret_1234"
 def demo(tmp_path, settings, monkeypatch):
     settings.VAR_DIR = tmp_path
     monkeypatch.setenv("AUTOMATE_STRIPE_WEBHOOK_SECRET", SECRET)
+    # DJANGO_DEBUG=1 sets it in the site's settings; publishing checks the secret exists.
+    monkeypatch.setenv("AUTOMATE_SLACK_TOKEN", "xoxb-demo-sandbox-not-a-real-token")
     sent = []
 
     class Answer:

@@ -209,7 +209,12 @@ def test_a_webhook_of_an_ungranted_tenant_cannot_use_the_env_signing_secret(clie
 
 
 @pytest.mark.django_db(transaction=True)  # runs start on commit
-def test_a_run_of_an_ungranted_tenant_fails_with_secret_not_granted(settings):
+def test_a_run_of_an_ungranted_tenant_fails_with_secret_not_granted(settings, monkeypatch):
+    # Publish now refuses such a step (tests/integration/workflows/test_publish_secrets.py);
+    # this is a version published while the secret was still there, run after it went.
+    monkeypatch.setattr(
+        "automate.workflows.services.unresolvable_secret_problems", lambda **kwargs: []
+    )
     from automate.execution.models import ExecutionRun
     from automate.runtime import emit_event
     from tests.factories import make_published

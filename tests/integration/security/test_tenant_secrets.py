@@ -215,7 +215,12 @@ def test_each_tenant_resolves_its_own_secret_of_the_same_name(site, monkeypatch)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_run_of_tenant_b_cannot_resolve_tenant_a_secret(site):
+def test_a_run_of_tenant_b_cannot_resolve_tenant_a_secret(site, monkeypatch):
+    # Publish now refuses such a step (tests/integration/workflows/test_publish_secrets.py);
+    # this is a version published while the secret was still there, run after it went.
+    monkeypatch.setattr(
+        "automate.workflows.services.unresolvable_secret_problems", lambda **kwargs: []
+    )
     make_published(
         slug="steal",
         tenant=site["beta"],

@@ -126,7 +126,8 @@ def test_rules_can_be_written_with_jsonlogic_py_expressions():
     assert not version.compiled_rule.evaluate({"amount": 1500, "currency": "eur"})
 
 
-def test_a_secret_field_holding_a_literal_cannot_be_published():
+def test_a_secret_field_holding_a_literal_cannot_be_published(monkeypatch):
+    monkeypatch.setenv("AUTOMATE_SLACK_TOKEN", "xoxb-the-real-token")
     graph = {
         "nodes": [
             {"id": "trigger", "type": "trigger"},

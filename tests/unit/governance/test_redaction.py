@@ -216,6 +216,13 @@ def test_only_the_credential_part_is_replaced_so_text_stays_readable():
         ("amqp://guest:p@ss@rabbit/vhost", "amqp://guest:********@rabbit/vhost"),
         ("https://u:pa/ss#x@host/db", "https://u:********@host/db"),
         ("https://u:pw@host/p?email=a@b.com", "https://u:********@host/p?email=a@b.com"),
+        # "@" then "/" or "#" inside the password: masked to the last "@", not the first.
+        ("https://u:a@b/c#d@host", "https://u:********@host"),
+        ("postgres://u:a@b/c#d@host/db", "postgres://u:********@host/db"),
+        ("mysql://root:p@ss/w#rd@db.example:3306/x", "mysql://root:********@db.example:3306/x"),
+        ("https://u:a@b/c#d@e/f@host:5432/db?x=1", "https://u:********@host:5432/db?x=1"),
+        ("redis://:a@b/c@cache:6379/0", "redis://:********@cache:6379/0"),
+        ("dsn postgres://u:a@b/c#d@host/db failed", "dsn postgres://u:********@host/db failed"),
         (
             "smtp://me@example.com:pw123@smtp.example.com",
             "smtp://me@example.com:********@smtp.example.com",
