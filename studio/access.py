@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext
 
 from automate.guard.http import guarded
 from automate.tenants.models import Tenant
@@ -40,7 +41,9 @@ def studio_view(view: View) -> View:
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not can_use_studio(request.user):
-            raise PermissionDenied("You need the 'Can use the workflow studio' permission.")
+            raise PermissionDenied(
+                gettext("You need the 'Can use the workflow studio' permission.")
+            )
         return view(request, *args, **kwargs)
 
     return cast(View, login_required(wrapped))

@@ -13,10 +13,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-import studio
 from django.conf import settings
 
-from automate.exceptions import AutomateError
+import studio
 from tests.factories import make_published, make_user
 
 REPO = Path(settings.BASE_DIR)
@@ -106,3 +105,109 @@ def test_every_visible_text_of_the_studio_templates_is_translatable():
         for line, text in untranslated_text(path.read_text())
     ]
     assert problems == [], "wrap these in {% translate %}:\n" + "\n".join(problems)
+
+
+# --- German, end to end ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def studio_user(client):
+    from tests.factories import make_tenant
+
+    tenant = make_tenant("acme")
+    user = make_user("greta", staff=True, perms=["automate.use_studio", "automate.change_workflow"])
+    tenant.members.add(user)
+    client.force_login(user)
+    client.tenant = tenant
+    return client
+
+
+@pytest.mark.django_db
+def test_the_dashboard_speaks_german_to_a_german_browser(studio_user):
+    make_published(slug="paid", name="Paid invoices", tenant=studio_user.tenant)
+    german = studio_user.get("/studio/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    for text in ("Ausführungen", "Letzte Ausführungen", "Abmelden", "veröffentlicht v1"):
+        assert text in german
+    assert '<html lang="de">' in german
+    english = studio_user.get("/studio/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Recent runs" in english
+    assert "Letzte Ausführungen" not in english
+    assert '<html lang="en">' in english
+
+
+@pytest.mark.django_db
+def test_the_editor_publish_button_is_german(studio_user):
+    from tests.factories import make_workflow
+
+    workflow = make_workflow(slug="flow", tenant=studio_user.tenant)
+    page = studio_user.get(f"/studio/workflows/{workflow.pk}/", HTTP_ACCEPT_LANGUAGE="de")
+    assert ">Veröffentlichen</button>" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_an_error_keeps_its_code_in_german(studio_user):
+    import json
+
+    from tests.factories import make_workflow
+
+    workflow = make_workflow(slug="flow", tenant=studio_user.tenant)
+    url = f"/studio/workflows/{workflow.pk}/draft.json"
+    graph = {"nodes": [{"id": "trigger", "type": "trigger"}], "edges": []}
+    body = json.dumps({"revision": 0, "graph": graph})
+    assert studio_user.put(url, body, content_type="application/json").status_code == 200
+    stale = studio_user.put(url, body, content_type="application/json", HTTP_ACCEPT_LANGUAGE="de")
+    assert stale.status_code == 409
+    assert stale.json()["code"] == "stale_draft"
+    assert stale.json()["message"].startswith("Jemand anderes hat diesen Workflow geändert")
+
+
+# --- the catalogs ---------------------------------------------------------------------------
+
+
+def _po_entries(path: Path) -> dict[str, str]:
+    """msgid -> msgstr of a .po file (singular entries, the header left out)."""
+    entries: dict[str, str] = {}
+    for block in path.read_text(encoding="utf-8").split("\n\n"):
+        if block.lstrip().startswith("#~"):
+            continue
+        fields: dict[str, str] = {}
+        current = ""
+        for line in block.splitlines():
+            if line.startswith("#"):
+                continue
+            head, _, rest = line.partition(" ")
+            if head in ("msgid", "msgstr", "msgid_plural", "msgctxt"):
+                current, line = head, rest
+            if current and line.startswith('"'):
+                fields[current] = fields.get(current, "") + _unquote(line)
+        if fields.get("msgid") and "msgid_plural" not in fields:
+            entries[fields["msgid"]] = fields.get("msgstr", "")
+    return entries
+
+
+def _unquote(line: str) -> str:
+    escapes = {"n": "\n", "t": "\t"}
+    return re.sub(r"\\(.)", lambda m: escapes.get(m.group(1), m.group(1)), line[1:-1])
+
+
+def test_the_compiled_german_catalog_matches_its_source():
+    po = STUDIO_LOCALE / "de" / "LC_MESSAGES" / "django.po"
+    with (po.with_suffix(".mo")).open("rb") as handle:
+        compiled = pygettext.GNUTranslations(handle)
+    translated = {k: v for k, v in _po_entries(po).items() if v}
+    assert len(translated) >= 20
+    stale = {k: v for k, v in translated.items() if compiled.gettext(k) != v}
+    assert stale == {}, "run scripts/messages: the .mo is older than the .po"
+
+
+def test_every_translate_tag_of_the_templates_is_in_the_catalog():
+    # The catalog is refreshed (scripts/messages) whenever a template gains a string.
+    known = set(_po_entries(STUDIO_LOCALE / "de" / "LC_MESSAGES" / "django.po"))
+    literal = re.compile(r"""\{%\s*translate\s+(?:"([^"]*)"|'([^']*)')""")
+    missing = sorted(
+        f"{path.name}: {a or b!r}"
+        for path in studio_templates()
+        for a, b in literal.findall(path.read_text())
+        if (a or b) not in known
+    )
+    assert missing == []
