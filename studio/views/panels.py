@@ -354,7 +354,7 @@ def _read_post(
                 data.get(key, ""),
                 integer=number_kind == "integer",
                 minimum=0,
-                what=label_text,
+                what=str(label_text),
                 errors=errors,
                 key=key,
             )
