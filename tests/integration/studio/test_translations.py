@@ -8,21 +8,29 @@ title/aria-label/placeholder/alt/hx-confirm attributes) must sit inside {% trans
 from __future__ import annotations
 
 import gettext as pygettext
+import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 
+import automate
 import studio
-from tests.factories import make_published, make_user
+from automate.execution.exceptions import RunStateError
+from automate.execution.models import ExecutionRun
+from automate.execution.services import cancel_run
+from automate.runtime import emit_event
+from tests.factories import make_published, make_tenant, make_user, make_workflow
 
 REPO = Path(settings.BASE_DIR)
 STUDIO_APP = Path(studio.__file__).resolve().parent
 # The templates live in the studio app (packaged) or, in older checkouts, in the project.
 TEMPLATE_DIRS = [STUDIO_APP / "templates" / "studio", REPO / "templates" / "studio"]
 STUDIO_LOCALE = STUDIO_APP / "locale"
+ENGINE_LOCALE = Path(automate.__file__).resolve().parent / "locale"
 
 VISIBLE_ATTRIBUTES = {"title", "aria-label", "placeholder", "alt", "hx-confirm"}
 # Text that is the same in every language: the product name and example values.
@@ -112,8 +120,6 @@ def test_every_visible_text_of_the_studio_templates_is_translatable():
 
 @pytest.fixture
 def studio_user(client):
-    from tests.factories import make_tenant
-
     tenant = make_tenant("acme")
     user = make_user("greta", staff=True, perms=["automate.use_studio", "automate.change_workflow"])
     tenant.members.add(user)
@@ -137,8 +143,6 @@ def test_the_dashboard_speaks_german_to_a_german_browser(studio_user):
 
 @pytest.mark.django_db
 def test_the_editor_publish_button_is_german(studio_user):
-    from tests.factories import make_workflow
-
     workflow = make_workflow(slug="flow", tenant=studio_user.tenant)
     page = studio_user.get(f"/studio/workflows/{workflow.pk}/", HTTP_ACCEPT_LANGUAGE="de")
     assert ">Veröffentlichen</button>" in page.content.decode()
@@ -146,10 +150,6 @@ def test_the_editor_publish_button_is_german(studio_user):
 
 @pytest.mark.django_db
 def test_an_error_keeps_its_code_in_german(studio_user):
-    import json
-
-    from tests.factories import make_workflow
-
     workflow = make_workflow(slug="flow", tenant=studio_user.tenant)
     url = f"/studio/workflows/{workflow.pk}/draft.json"
     graph = {"nodes": [{"id": "trigger", "type": "trigger"}], "edges": []}
@@ -159,6 +159,25 @@ def test_an_error_keeps_its_code_in_german(studio_user):
     assert stale.status_code == 409
     assert stale.json()["code"] == "stale_draft"
     assert stale.json()["message"].startswith("Jemand anderes hat diesen Workflow geändert")
+
+
+@pytest.mark.django_db(transaction=True)  # the run starts when the event commits
+def test_an_engine_error_keeps_its_code_in_german():
+    make_published(slug="paid")
+    emit_event("invoice.paid", {"amount": 5000}, source="stripe")
+    run = ExecutionRun.objects.get()
+    with translation.override("de"), pytest.raises(RunStateError) as refused:
+        cancel_run(run=run)
+    assert refused.value.code == "invalid_run_state"
+    assert refused.value.message == f"Die Ausführung ist bereits {run.status}."
+
+
+@pytest.mark.django_db
+def test_the_admin_names_the_engine_models_in_german(client):
+    client.force_login(make_user("root", staff=True, superuser=True))
+    page = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    for name in ("Ausführungen", "Webhook-Endpunkte", "Mandanten", "Workflow-Versionen"):
+        assert name in page
 
 
 # --- the catalogs ---------------------------------------------------------------------------
@@ -190,9 +209,12 @@ def _unquote(line: str) -> str:
     return re.sub(r"\\(.)", lambda m: escapes.get(m.group(1), m.group(1)), line[1:-1])
 
 
-@pytest.mark.parametrize("domain", ["django", "djangojs"])
-def test_the_compiled_german_catalog_matches_its_source(domain):
-    po = STUDIO_LOCALE / "de" / "LC_MESSAGES" / f"{domain}.po"
+@pytest.mark.parametrize(
+    ("locale", "domain"),
+    [(STUDIO_LOCALE, "django"), (STUDIO_LOCALE, "djangojs"), (ENGINE_LOCALE, "django")],
+)
+def test_the_compiled_german_catalog_matches_its_source(locale, domain):
+    po = locale / "de" / "LC_MESSAGES" / f"{domain}.po"
     with (po.with_suffix(".mo")).open("rb") as handle:
         compiled = pygettext.GNUTranslations(handle)
     translated = {k: v for k, v in _po_entries(po).items() if v}
