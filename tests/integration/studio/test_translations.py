@@ -231,7 +231,7 @@ def test_the_studio_scripts_get_their_german_strings(studio_user):
     # The catalog is JavaScript with JSON-escaped strings ("…" is \u2026).
     assert '"Saving\\u2026": "Speichert\\u2026"' in text
     page = studio_user.get("/studio/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
-    assert '<script src="/studio/jsi18n/"></script>' in page
+    assert '<script src="/studio/jsi18n/" defer></script>' in page
 
 
 def test_every_translate_tag_of_the_templates_is_in_the_catalog():
