@@ -56,5 +56,9 @@ lint: install-dev
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy backend studio
 
+## make messages: refresh the apps' translation catalogs and compile them (GNU gettext).
+messages: install-dev
+	$(PY) scripts/messages
+
 clean:
 	rm -rf $(VENV) var artifacts

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 
 from automate import conf
 from automate.connectors import (
@@ -163,7 +164,10 @@ def update_node(
     graph = _copy_nodes(locked.draft_graph)
     node = find_node(graph, node_id)
     if node is None:
-        raise NotFoundError(f"The draft has no step {node_id!r}.", details={"node_id": node_id})
+        raise NotFoundError(
+            gettext("The draft has no step %(node_id)r.") % {"node_id": node_id},
+            details={"node_id": node_id},
+        )
     for key in remove:
         node.pop(key, None)
     node.update(copy.deepcopy(dict(changes)))
@@ -321,12 +325,16 @@ def try_step(
 
     raw = find_node(workflow.draft_graph, node_id)
     if raw is None:
-        raise NotFoundError(f"The draft has no step {node_id!r}.", details={"node_id": node_id})
+        raise NotFoundError(
+            gettext("The draft has no step %(node_id)r.") % {"node_id": node_id},
+            details={"node_id": node_id},
+        )
     kind = raw.get("type")
     if kind not in (NodeType.ACTION, NodeType.TRANSFORM, NodeType.CONDITION):
         return StepTestResult(
             ok=False,
-            error=f"Only action, transform and condition steps can be tested ({kind}).",
+            error=gettext("Only action, transform and condition steps can be tested (%(kind)s).")
+            % {"kind": kind},
             error_code="not_testable",
         )
     node = Node(node_id, NodeType(kind), MappingProxyType(copy.deepcopy(raw)))
@@ -361,8 +369,11 @@ def try_step(
             effects = side_effects_of(raw, inputs)
             if effects and not confirmed:
                 raise ConfirmationRequiredError(
-                    f"Testing step {node_id!r} was not confirmed: {effects}. Confirm it "
-                    f"in the panel ({CONFIRM_FIELD}=1) to run it.",
+                    gettext(
+                        "Testing step %(node_id)r was not confirmed: %(effects)s. Confirm it "
+                        "in the panel (%(field)s=1) to run it."
+                    )
+                    % {"node_id": node_id, "effects": effects, "field": CONFIRM_FIELD},
                     details={"node_id": node_id, "field": CONFIRM_FIELD},
                 )
             output = call_with_timeout(
@@ -413,7 +424,8 @@ def rollback(
     old = WorkflowVersion.objects.filter(workflow=locked, version_num=version_num).first()
     if old is None:
         raise NotFoundError(
-            f"Version {version_num} of this workflow does not exist.",
+            gettext("Version %(version)s of this workflow does not exist.")
+            % {"version": version_num},
             details={"version": version_num},
         )
     locked.draft_trigger_spec = copy.deepcopy(old.trigger_spec)

@@ -1,5 +1,6 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
+from django.views.i18n import JavaScriptCatalog
 
 from studio.access import studio_guard
 from studio.views import dashboard, explorer, panels, rules, versions
@@ -21,6 +22,12 @@ urlpatterns = [
         "logout/",
         studio_guard(auth_views.LogoutView.as_view(next_page="studio:login")),
         name="logout",
+    ),
+    # The studio scripts' translations (window.gettext), in the request's language.
+    path(
+        "jsi18n/",
+        studio_guard(JavaScriptCatalog.as_view(packages=["studio"])),
+        name="jsi18n",
     ),
     path("", dashboard.index, name="dashboard"),
     path("wizard/", dashboard.new_workflow, name="wizard"),

@@ -14,6 +14,7 @@ from django.db.models import JSONField, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext, gettext_lazy
 
 from automate import admin_llm, admin_secrets, admin_triggers  # noqa: F401  (register admins)
 from automate.admin_forms import WorkflowAdminForm
@@ -84,11 +85,11 @@ class EventAdmin(ReadOnlyAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [*self.base_fields, self._payload_field(request)]
 
-    @admin.display(description="payload (redacted)")
+    @admin.display(description=gettext_lazy("payload (redacted)"))
     def payload_view(self, obj: Event) -> SafeString:
         return pretty_json(obj.payload)
 
-    @admin.display(description="payload (raw)")
+    @admin.display(description=gettext_lazy("payload (raw)"))
     def raw_payload_view(self, obj: Event) -> SafeString:
         return pretty_json(obj.payload, redacted=False)
 
@@ -135,20 +136,22 @@ class WorkflowVersionAdmin(ReadOnlyAdmin):
     ]
     fields = tuple(readonly_fields)
 
-    @admin.display(description="trigger spec")
+    @admin.display(description=gettext_lazy("trigger spec"))
     def trigger_view(self, obj: WorkflowVersion) -> SafeString:
         return pretty_json(obj.trigger_spec)
 
-    @admin.display(description="rule spec")
+    @admin.display(description=gettext_lazy("rule spec"))
     def rule_view(self, obj: WorkflowVersion) -> SafeString:
         return pretty_json(obj.rule_spec)
 
-    @admin.display(description="graph")
+    @admin.display(description=gettext_lazy("graph"))
     def graph_view(self, obj: WorkflowVersion) -> SafeString:
         return pretty_json(obj.graph)
 
 
-@admin.action(description="Replay selected dead-lettered jobs", permissions=["replay"])
+@admin.action(
+    description=gettext_lazy("Replay selected dead-lettered jobs"), permissions=["replay"]
+)
 def replay_dead_jobs(
     modeladmin: admin.ModelAdmin,  # type: ignore[type-arg]
     request: HttpRequest,
@@ -164,9 +167,15 @@ def replay_dead_jobs(
             replayed += 1
         except AutomateError as exc:
             refused.append(f"#{job.pk}: {exc.message}")
-    modeladmin.message_user(request, f"Replayed {replayed} job(s).", messages.SUCCESS)
+    modeladmin.message_user(
+        request, gettext("Replayed %(count)s job(s).") % {"count": replayed}, messages.SUCCESS
+    )
     if refused:
-        modeladmin.message_user(request, "Not replayed: " + "; ".join(refused), messages.WARNING)
+        modeladmin.message_user(
+            request,
+            gettext("Not replayed: %(refusals)s") % {"refusals": "; ".join(refused)},
+            messages.WARNING,
+        )
 
 
 @admin.register(OutboxJob)
@@ -242,7 +251,7 @@ class ExecutionRunAdmin(ReadOnlyAdmin):
     fields = tuple(readonly_fields)
     inlines = [StepRunInline]
 
-    @admin.display(description="outputs")
+    @admin.display(description=gettext_lazy("outputs"))
     def outputs_view(self, obj: ExecutionRun) -> SafeString:
         return pretty_json(obj.outputs)
 
@@ -266,7 +275,7 @@ class AuditLogEntryAdmin(ReadOnlyAdmin):
     ]
     fields = tuple(readonly_fields)
 
-    @admin.display(description="details")
+    @admin.display(description=gettext_lazy("details"))
     def details_view(self, obj: AuditLogEntry) -> SafeString:
         return pretty_json(obj.details)
 

@@ -12,7 +12,7 @@ Importing this module registers ``StoredSecretAdmin`` with the default admin sit
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -24,6 +24,8 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from automate.admin_tenancy import TenantScopedAdmin
 from automate.exceptions import AutomateError
@@ -33,15 +35,20 @@ from automate.governance.redaction import MASK
 from automate.governance.secret_grants import secret_owner
 from automate.tenants.models import Tenant
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 __all__ = ["RotateSecretForm", "StoredSecretAdmin", "StoredSecretCreateForm"]
 
-_VALUE_HELP = (
-    "Write-only: it is encrypted before it is saved and never shown again. "
-    f"At most {secret_store.MAX_SECRET_VALUE_BYTES // 1024} KB."
+_VALUE_HELP = format_lazy(
+    gettext_lazy(
+        "Write-only: it is encrypted before it is saved and never shown again. At most {} KB."
+    ),
+    secret_store.MAX_SECRET_VALUE_BYTES // 1024,
 )
 
 
-def _value_field(label: str) -> forms.CharField:
+def _value_field(label: StrOrPromise) -> forms.CharField:
     # strip=False: the value is stored exactly as typed; render_value=False: a re-shown
     # form (after a validation error) never puts the value back into the page.
     return forms.CharField(
@@ -64,15 +71,17 @@ def _check_value(value: str) -> str:
 class StoredSecretCreateForm(forms.ModelForm):  # type: ignore[type-arg]
     """Add form: the owning tenant, a name, a description and the value (password input)."""
 
-    value = _value_field("Value")
+    value = _value_field(gettext_lazy("Value"))
 
     class Meta:
         model = StoredSecret
         fields = ["tenant", "name", "description"]
         help_texts = {
-            "tenant": "Only this tenant's workflows can use the secret.",
-            "name": 'The tenant\'s workflows refer to it as {"$secret": "NAME"}: letters, '
-            "digits and underscores, not starting with a digit (like SLACK_TOKEN).",
+            "tenant": gettext_lazy("Only this tenant's workflows can use the secret."),
+            "name": gettext_lazy(
+                'The tenant\'s workflows refer to it as {"$secret": "NAME"}: letters, '
+                "digits and underscores, not starting with a digit (like SLACK_TOKEN)."
+            ),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -81,7 +90,7 @@ class StoredSecretCreateForm(forms.ModelForm):  # type: ignore[type-arg]
         tenant_field = self.fields["tenant"]
         assert isinstance(tenant_field, forms.ModelChoiceField)
         tenant_field.required = False
-        tenant_field.empty_label = "(the site's only tenant, if it has just one)"
+        tenant_field.empty_label = gettext("(the site's only tenant, if it has just one)")
 
     def clean_tenant(self) -> Tenant:
         tenant: Tenant | None = self.cleaned_data.get("tenant")
@@ -91,7 +100,7 @@ class StoredSecretCreateForm(forms.ModelForm):  # type: ignore[type-arg]
             return secret_owner(None, name="*")
         except AutomateError:
             raise ValidationError(
-                "Choose the tenant that owns this secret: this site has several tenants."
+                gettext("Choose the tenant that owns this secret: this site has several tenants.")
             ) from None
 
     def clean_name(self) -> str:
@@ -107,34 +116,37 @@ class StoredSecretCreateForm(forms.ModelForm):  # type: ignore[type-arg]
 class RotateSecretForm(forms.Form):
     """The rotate page: the new value, which replaces the old one under the same name."""
 
-    new_value = _value_field("New value")
+    new_value = _value_field(gettext_lazy("New value"))
 
     def clean_new_value(self) -> str:
         return _check_value(self.cleaned_data["new_value"])
 
 
 # The rotate page is one small form, kept here so this admin is a single module.
-_ROTATE_PAGE = """{% extends "admin/base_site.html" %}{% load admin_urls %}
+_ROTATE_PAGE = """{% extends "admin/base_site.html" %}{% load admin_urls i18n %}
 {% block breadcrumbs %}<div class="breadcrumbs">
-<a href="{% url 'admin:index' %}">Home</a>
+<a href="{% url 'admin:index' %}">{% translate "Home" %}</a>
 &rsaquo; <a href="{% url 'admin:app_list' app_label=opts.app_label %}">
 {{ opts.app_config.verbose_name }}</a>
 &rsaquo; <a href="{% url opts|admin_urlname:'changelist' %}">
 {{ opts.verbose_name_plural|capfirst }}</a>
 &rsaquo; <a href="{% url opts|admin_urlname:'change' original.pk|admin_urlquote %}">
 {{ original }}</a>
-&rsaquo; Rotate
+&rsaquo; {% translate "Rotate" %}
 </div>{% endblock %}
 {% block content %}<div id="content-main">
-<p>Workflows keep referring to <code>{"$secret": "{{ original.name }}"}</code>; their next
-runs get the new value. The old value cannot be recovered.</p>
+<p>{% blocktranslate trimmed with name=original.name %}
+Workflows keep referring to <code>{"$secret": "{{ name }}"}</code>; their next
+runs get the new value. The old value cannot be recovered.
+{% endblocktranslate %}</p>
 <form method="post" novalidate>{% csrf_token %}{{ form.non_field_errors }}
 <fieldset class="module aligned">{% for field in form %}
 <div class="form-row{% if field.errors %} errors{% endif %}">{{ field.errors }}
 <div class="flex-container">{{ field.label_tag }} {{ field }}</div>
 <div class="help">{{ field.help_text }}</div></div>{% endfor %}
 </fieldset>
-<div class="submit-row"><input type="submit" class="default" value="Rotate secret"></div>
+<div class="submit-row">
+<input type="submit" class="default" value="{% translate 'Rotate secret' %}"></div>
 </form></div>{% endblock %}
 """
 
@@ -144,7 +156,7 @@ def _rotate_template() -> Any:
     return engines["django"].from_string(_ROTATE_PAGE)
 
 
-@admin.action(description="Rotate the selected secret", permissions=["change"])
+@admin.action(description=gettext_lazy("Rotate the selected secret"), permissions=["change"])
 def rotate_selected_secret(
     modeladmin: StoredSecretAdmin, request: HttpRequest, queryset: QuerySet[StoredSecret]
 ) -> HttpResponse | None:
@@ -153,7 +165,7 @@ def rotate_selected_secret(
     if len(selected) != 1:
         modeladmin.message_user(
             request,
-            "Select exactly one secret to rotate: each secret needs its own new value.",
+            gettext("Select exactly one secret to rotate: each secret needs its own new value."),
             messages.WARNING,
         )
         return None
@@ -205,11 +217,14 @@ class StoredSecretAdmin(TenantScopedAdmin):
             kwargs["form"] = StoredSecretCreateForm
         return super().get_form(request, obj, change=change, **kwargs)
 
-    @admin.display(description="value")
+    @admin.display(description=gettext_lazy("value"))
     def masked_value(self, obj: StoredSecret) -> SafeString:
         url = reverse("admin:automate_storedsecret_rotate", args=[obj.pk])
         return format_html(
-            '<code>{}</code> <a class="button" href="{}">Rotate secret</a>', MASK, url
+            '<code>{}</code> <a class="button" href="{}">{}</a>',
+            MASK,
+            url,
+            gettext("Rotate secret"),
         )
 
     # -- writes, all through the services --------------------------------------------------
@@ -256,7 +271,7 @@ class StoredSecretAdmin(TenantScopedAdmin):
         """Take a new value for one secret and rotate it (same name, new ciphertext)."""
         obj = self.get_object(request, object_id)
         if obj is None:
-            raise Http404(f"No stored secret with id {object_id!r}.")
+            raise Http404(gettext("No stored secret with id %(id)r.") % {"id": object_id})
         if not self.has_change_permission(request, obj):
             raise PermissionDenied
         change_url = reverse("admin:automate_storedsecret_change", args=[obj.pk])
@@ -274,7 +289,9 @@ class StoredSecretAdmin(TenantScopedAdmin):
             else:
                 self.log_change(request, obj, [{"changed": {"fields": ["value (rotated)"]}}])
                 self.message_user(
-                    request, f'The secret "{obj.name}" was rotated.', messages.SUCCESS
+                    request,
+                    gettext('The secret "%(name)s" was rotated.') % {"name": obj.name},
+                    messages.SUCCESS,
                 )
                 return HttpResponseRedirect(change_url)
         context = {

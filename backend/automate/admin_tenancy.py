@@ -26,6 +26,7 @@ from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import models
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
+from django.utils.translation import gettext
 
 from automate.tenants.queries import tenants_for
 from automate.tenants.scoping import scope_to_tenants, tenant_path_of
@@ -88,7 +89,10 @@ class TenantScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         obj = super().get_object(request, object_id, from_field)
         if obj is None:
             # The same answer for another tenant's object as for one that does not exist.
-            raise Http404(f"No {self.opts.verbose_name} with id {object_id!r}.")
+            raise Http404(
+                gettext("No %(model)s with id %(id)r.")
+                % {"model": self.opts.verbose_name, "id": object_id}
+            )
         return obj
 
     def get_list_filter(self, request: HttpRequest) -> list[Any]:

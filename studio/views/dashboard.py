@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from automate.exceptions import AutomateError
@@ -82,10 +83,10 @@ def index(request: HttpRequest) -> HttpResponse:
 def new_workflow(request: HttpRequest) -> HttpResponse:
     """Name a new workflow; creating it opens the editor."""
     error = ""
-    name = "Untitled workflow"
+    name = gettext("Untitled workflow")
     event_type = ""
     if request.method == "POST":
-        name = request.POST.get("name", "").strip() or "Untitled workflow"
+        name = request.POST.get("name", "").strip() or gettext("Untitled workflow")
         event_type = request.POST.get("event_type", "").strip()
         tenant = user_tenants(request).order_by("slug").first()
         base = slugify(name)[:80] or "workflow"

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from automate.api.errors import json_error
@@ -41,32 +42,32 @@ CONTROL_NODES: list[dict[str, Any]] = [
     {
         "kind": "condition",
         "type": "condition",
-        "label": "Condition",
-        "description": "Go one way or the other (true / false) on a JSONLogic rule.",
+        "label": gettext_lazy("Condition"),
+        "description": gettext_lazy("Go one way or the other (true / false) on a JSONLogic rule."),
         "icon": "◇",
         "defaults": {"condition": {"==": [1, 1]}},
     },
     {
         "kind": "delay",
         "type": "delay",
-        "label": "Delay",
-        "description": "Wait a while before the next steps.",
+        "label": gettext_lazy("Delay"),
+        "description": gettext_lazy("Wait a while before the next steps."),
         "icon": "◷",
         "defaults": {"seconds": 60},
     },
     {
         "kind": "transform",
         "type": "transform",
-        "label": "Transform",
-        "description": "Reshape data for later steps.",
+        "label": gettext_lazy("Transform"),
+        "description": gettext_lazy("Reshape data for later steps."),
         "icon": "ƒ",
         "defaults": {"inputs": {}},
     },
     {
         "kind": "merge",
         "type": "merge",
-        "label": "Merge",
-        "description": "Wait for every live branch, then continue.",
+        "label": gettext_lazy("Merge"),
+        "description": gettext_lazy("Wait for every live branch, then continue."),
         "icon": "⤝",
         "defaults": {},
     },
@@ -76,8 +77,8 @@ TRIGGER_NODES: list[dict[str, Any]] = [
     {
         "kind": "trigger",
         "type": "trigger",
-        "label": "When an event arrives",
-        "description": "Where every run starts (one per workflow).",
+        "label": gettext_lazy("When an event arrives"),
+        "description": gettext_lazy("Where every run starts (one per workflow)."),
         "icon": "⚡",
         "defaults": {},
     },
@@ -194,7 +195,7 @@ def draft(request: HttpRequest, workflow_id: int) -> HttpResponse:
             request,
             400,
             "invalid_request",
-            "The draft is not in the expected shape.",
+            gettext("The draft is not in the expected shape."),
             {"fields": problems},
         )
     try:
@@ -215,7 +216,9 @@ def draft(request: HttpRequest, workflow_id: int) -> HttpResponse:
                 request,
                 409,
                 "stale_draft",
-                "Someone else changed this workflow since you opened it; reload to see it.",
+                gettext(
+                    "Someone else changed this workflow since you opened it; reload to see it."
+                ),
                 {"revision": locked.draft_revision},
             )
         fields = ["draft_revision", "updated_at"]

@@ -22,6 +22,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from automate.exceptions import AutomateError
@@ -201,7 +202,7 @@ def replay_dead_letter(request: HttpRequest, job_id: int) -> HttpResponse:
     except AutomateError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Job {job.pk} is back in the queue.")
+        messages.success(request, gettext("Job %(job)s is back in the queue.") % {"job": job.pk})
         if job.run_id is not None:
             publish_run(job.run_id, reason="job_replayed")
     return redirect(f"{reverse('studio:runs')}?view=dead")
@@ -298,7 +299,7 @@ def run_step(request: HttpRequest, run_id: uuid.UUID, node_id: str) -> HttpRespo
     execution = run_or_404(request, run_id)
     nodes = {n["id"]: n for n in (execution.workflow_version.graph or {}).get("nodes", [])}
     if node_id not in nodes:
-        raise Http404("This workflow has no such step.")
+        raise Http404(gettext("This workflow has no such step."))
     node = nodes[node_id]
     attempts = list(StepRun.objects.filter(run=execution, node_id=node_id).order_by("created_at"))
     rows = [
@@ -347,13 +348,13 @@ def _act(request: HttpRequest, execution: ExecutionRun, action: str) -> tuple[bo
     try:
         if action == "retry":
             retry_step(run=execution, node_id=node_id, actor=user)
-            message = f"Retrying step {node_id!r}."
+            message = gettext("Retrying step %(node_id)r.") % {"node_id": node_id}
         elif action == "resume":
             resume_run(run=execution, from_node=node_id, actor=user)
-            message = f"Resuming the run from step {node_id!r}."
+            message = gettext("Resuming the run from step %(node_id)r.") % {"node_id": node_id}
         else:
             cancel_run(run=execution, actor=user)
-            message = "The run was cancelled."
+            message = gettext("The run was cancelled.")
     except AutomateError as exc:
         return False, exc.message
     # These changes send no engine signal; tell the watchers ourselves.

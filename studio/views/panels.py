@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from automate.api.errors import json_error
@@ -39,9 +40,9 @@ from studio.views.common import (
 TEMPLATE = "studio/partials/node_panel.html"
 RESULT_TEMPLATE = "studio/partials/step_test_result.html"
 _RETRY_FIELDS = (
-    ("max_retries", "Retries", "integer"),
-    ("backoff_base_seconds", "Backoff base (s)", "number"),
-    ("backoff_max_seconds", "Backoff max (s)", "number"),
+    ("max_retries", gettext_lazy("Retries"), "integer"),
+    ("backoff_base_seconds", gettext_lazy("Backoff base (s)"), "number"),
+    ("backoff_max_seconds", gettext_lazy("Backoff max (s)"), "number"),
 )
 _MAX_VARIABLES = 80
 _CONFIRMED = frozenset({"1", "on", "true", "yes"})
@@ -89,7 +90,9 @@ def _secret_names(workflow: Workflow) -> tuple[list[str], str]:
     try:
         return secret_names(tenant=workflow.tenant), ""
     except Exception as exc:  # a misconfigured backend must not break the panel
-        return [], f"The secrets backend cannot list its secrets: {type(exc).__name__}."
+        return [], gettext("The secrets backend cannot list its secrets: %(error)s.") % {
+            "error": type(exc).__name__
+        }
 
 
 # --- warnings (saved, but worth fixing) ------------------------------------------------------
@@ -304,9 +307,11 @@ def _read_post(
             key="seconds",
         )
         if seconds is None and "seconds" not in errors:
-            errors["seconds"] = ["Seconds is required: how long to wait"]
+            errors["seconds"] = [gettext("Seconds is required: how long to wait")]
         elif seconds is not None and seconds > MAX_DELAY_SECONDS:
-            errors["seconds"] = [f"Seconds must be at most {MAX_DELAY_SECONDS} (30 days)"]
+            errors["seconds"] = [
+                gettext("Seconds must be at most %(max)s (30 days)") % {"max": MAX_DELAY_SECONDS}
+            ]
         else:
             changes["seconds"] = seconds
     elif kind == NodeType.TRANSFORM:
@@ -315,7 +320,7 @@ def _read_post(
             errors["mapping"] = [problem]
         elif not isinstance(mapping, dict):
             errors["mapping"] = [
-                "The mapping must be a JSON object: output name → value or template"
+                gettext("The mapping must be a JSON object: output name → value or template")
             ]
         else:
             changes["inputs"] = services.restore_masked(mapping, node.get("inputs") or {})
@@ -324,7 +329,7 @@ def _read_post(
         if spec is None:  # an unknown connector: its inputs as one JSON object
             mapping, problem = parse_json(data.get("mapping", "") or "{}", "The inputs")
             if problem or not isinstance(mapping, dict):
-                errors["mapping"] = [problem or "The inputs must be a JSON object"]
+                errors["mapping"] = [problem or gettext("The inputs must be a JSON object")]
             else:
                 changes["inputs"] = services.restore_masked(mapping, node.get("inputs") or {})
         else:
@@ -340,7 +345,7 @@ def _read_post(
             if storable:
                 changes["inputs"] = inputs
             else:
-                errors["inputs"] = ["Some inputs could not be saved; see the fields below"]
+                errors["inputs"] = [gettext("Some inputs could not be saved; see the fields below")]
                 for item in fields:
                     if item.kind != "secret":
                         item.value = data.get(item.html_name, "")
@@ -350,7 +355,7 @@ def _read_post(
                 data.get(key, ""),
                 integer=number_kind == "integer",
                 minimum=0,
-                what=label_text,
+                what=str(label_text),
                 errors=errors,
                 key=key,
             )
@@ -410,7 +415,7 @@ def node_panel(request: HttpRequest, workflow_id: int, node_id: str) -> HttpResp
             if field is not None:
                 field.errors.append(problem["message"])
                 errors.setdefault(
-                    "inputs", ["Some inputs could not be saved; see the fields below"]
+                    "inputs", [gettext("Some inputs could not be saved; see the fields below")]
                 )
             else:
                 errors.setdefault("mapping", []).append(problem["message"])
@@ -442,7 +447,8 @@ def node_panel(request: HttpRequest, workflow_id: int, node_id: str) -> HttpResp
             where = f" at {exc.path}" if exc.path else ""
             context["errors"] = {
                 "condition": [
-                    f"Saved as a draft, but the condition is not valid{where}: {exc.reason}"
+                    gettext("Saved as a draft, but the condition is not valid%(where)s: %(reason)s")
+                    % {"where": where, "reason": exc.reason}
                 ]
             }
     return draft_changed(panel(request, TEMPLATE, context), workflow)
@@ -467,7 +473,7 @@ def node_test(request: HttpRequest, workflow_id: int, node_id: str) -> HttpRespo
     if event_id:
         event = event_of(workflow, event_id)
         if event is None:
-            context["error"] = "That event does not exist (or belongs to another tenant)."
+            context["error"] = gettext("That event does not exist (or belongs to another tenant).")
             return panel(request, RESULT_TEMPLATE, context)
         payload: Any = event.payload
     else:
@@ -479,8 +485,8 @@ def node_test(request: HttpRequest, workflow_id: int, node_id: str) -> HttpRespo
         request.POST.get("steps", "").strip() or "{}", "The pinned step outputs"
     )
     if problem or not isinstance(steps, dict):
-        context["error"] = (
-            problem or 'Pinned step outputs must be a JSON object: {"step_id": {...output...}}.'
+        context["error"] = problem or gettext(
+            'Pinned step outputs must be a JSON object: {"step_id": {...output...}}.'
         )
         return panel(request, RESULT_TEMPLATE, context)
     try:

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from automate.governance.redaction import redact
@@ -38,7 +39,8 @@ def _rule_from(request: HttpRequest) -> tuple[Any, str, str]:
         compile_rule(rule or None)
     except RuleError as exc:
         where = exc.path or "the root"
-        return None, f"The rule is not valid JSONLogic at {where}: {exc.reason}.", exc.path
+        message = gettext("The rule is not valid JSONLogic at %(where)s: %(reason)s.")
+        return None, message % {"where": where, "reason": exc.reason}, exc.path
     return rule, "", ""
 
 
@@ -66,16 +68,20 @@ def rules_tab(request: HttpRequest, workflow_id: int) -> HttpResponse:
     rule_text = ""
     over = limit_problems_of(rule_spec=workflow.draft_rule_spec)
     if over:  # stored before the limits: too deep to show or compile; saving replaces it
-        error, path = f"The saved rule cannot be shown: {over[0]['message']}.", ""
+        error = gettext("The saved rule cannot be shown: %(problem)s.") % {
+            "problem": over[0]["message"]
+        }
+        path = ""
     else:
         rule_text = pretty(workflow.draft_rule_spec or {})
         try:
             compile_rule(workflow.draft_rule_spec or None)
             error, path = "", ""
         except RuleError as exc:
-            error = (
-                f"The saved rule is not valid JSONLogic at {exc.path or 'the root'}: {exc.reason}."
-            )
+            error = gettext("The saved rule is not valid JSONLogic at %(where)s: %(reason)s.") % {
+                "where": exc.path or "the root",
+                "reason": exc.reason,
+            }
             path = exc.path
     return panel(
         request,
@@ -119,7 +125,9 @@ def rules_test(request: HttpRequest, workflow_id: int) -> HttpResponse:
         event = event_of(workflow, event_id)
         if event is None:
             return panel(
-                request, EXPLAIN, {**context, "error": "That event does not exist any more."}
+                request,
+                EXPLAIN,
+                {**context, "error": gettext("That event does not exist any more.")},
             )
         payload: Any = event.payload
         context["event"] = event
@@ -154,8 +162,8 @@ def rules_backtest(request: HttpRequest, workflow_id: int) -> HttpResponse:
             BACKTEST,
             {
                 **context,
-                "error": "Events to check must be a whole number from 1 to "
-                f"{services.MAX_BACKTEST}.",
+                "error": gettext("Events to check must be a whole number from 1 to %(max)s.")
+                % {"max": services.MAX_BACKTEST},
             },
         )
     if not _event_label(workflow):
@@ -164,8 +172,9 @@ def rules_backtest(request: HttpRequest, workflow_id: int) -> HttpResponse:
             BACKTEST,
             {
                 **context,
-                "error": "Set the trigger's event type first: the backtest replays "
-                "events of that type.",
+                "error": gettext(
+                    "Set the trigger's event type first: the backtest replays events of that type."
+                ),
             },
         )
     result = services.backtest(workflow=workflow, rule_spec=rule, limit=limit)

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
@@ -106,11 +107,15 @@ def _definition(workflow: Workflow, which: str) -> tuple[dict[str, Any], str]:
             number = int(which)
         except ValueError:
             raise NotFoundError(
-                f"{which!r} is not a version: use a number, 'draft' or 'live'."
+                gettext("%(which)r is not a version: use a number, 'draft' or 'live'.")
+                % {"which": which}
             ) from None
         version = WorkflowVersion.objects.filter(workflow=workflow, version_num=number).first()
         if version is None:
-            raise NotFoundError(f"Version {number} of this workflow does not exist.")
+            raise NotFoundError(
+                gettext("Version %(version)s of this workflow does not exist.")
+                % {"version": number}
+            )
     return (
         {
             "trigger_spec": version.trigger_spec,

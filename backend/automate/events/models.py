@@ -4,6 +4,7 @@ import uuid
 from typing import Any
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from automate.exceptions import AutomateError
 
@@ -31,6 +32,8 @@ class Event(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["type", "created_at"], name="automate_event_type_time"),
@@ -44,7 +47,7 @@ class Event(models.Model):
                 name="automate_event_unique_dedupe_key",
             )
         ]
-        permissions = [("view_raw_payload", "Can view raw (unredacted) event payloads")]
+        permissions = [("view_raw_payload", _("Can view raw (unredacted) event payloads"))]
 
     def __str__(self) -> str:
         return f"{self.type} ({self.id})"

@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class OutboxJob(models.Model):
@@ -19,8 +20,8 @@ class OutboxJob(models.Model):
         DEAD = "DEAD"
 
     class Kind(models.TextChoices):
-        EVENT = "event", "match an event to workflows"
-        STEP = "step", "run one step of a run"
+        EVENT = "event", _("match an event to workflows")
+        STEP = "step", _("run one step of a run")
 
     id = models.BigAutoField(primary_key=True)
     tenant = models.ForeignKey(
@@ -51,6 +52,8 @@ class OutboxJob(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("outbox job")
+        verbose_name_plural = _("outbox jobs")
         ordering = ["id"]
         indexes = [
             models.Index(fields=["status", "id"], name="automate_outbox_status_id"),
@@ -83,13 +86,15 @@ class ExecutionRun(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     trace_id = models.CharField(max_length=32)
     context = models.JSONField(default=dict, blank=True)
-    outputs = models.JSONField(default=dict, blank=True, help_text="Redacted before write.")
+    outputs = models.JSONField(default=dict, blank=True, help_text=_("Redacted before write."))
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("execution run")
+        verbose_name_plural = _("execution runs")
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
@@ -126,11 +131,11 @@ class StepRun(models.Model):
     node_id = models.CharField(max_length=100)
     attempt = models.PositiveIntegerField(default=1)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
-    inputs = models.JSONField(default=dict, blank=True, help_text="Rendered, redacted.")
-    outputs = models.JSONField(default=dict, blank=True, help_text="Redacted before write.")
+    inputs = models.JSONField(default=dict, blank=True, help_text=_("Rendered, redacted."))
+    outputs = models.JSONField(default=dict, blank=True, help_text=_("Redacted before write."))
     error = models.TextField(blank=True)
     error_type = models.CharField(max_length=200, blank=True)
-    traceback = models.TextField(blank=True, help_text="Redacted stack of the failure.")
+    traceback = models.TextField(blank=True, help_text=_("Redacted stack of the failure."))
     # False once a resume re-runs this node: the run's state is read from current steps only.
     is_current = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -139,6 +144,8 @@ class StepRun(models.Model):
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("step run")
+        verbose_name_plural = _("step runs")
         ordering = ["run", "created_at"]
         constraints = [
             models.UniqueConstraint(

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from automate import signals
 from automate.events.models import Event
@@ -98,14 +99,17 @@ def replay_job(job: OutboxJob, *, actor: UserType | None = None) -> OutboxJob:
         job = OutboxJob.objects.select_for_update().get(pk=job.pk)
         if job.status not in DEAD_LETTER:
             raise RunStateError(
-                f"Job {job.pk} is {job.status}, not dead-lettered; only FAILED or DEAD jobs "
-                "can be replayed.",
+                gettext(
+                    "Job %(job)s is %(status)s, not dead-lettered; only FAILED or DEAD jobs "
+                    "can be replayed."
+                )
+                % {"job": job.pk, "status": job.status},
                 details={"job": job.pk, "status": job.status},
             )
         if run is not None:
             if run.status == RunStatus.CANCELLED:
                 raise RunStateError(
-                    "The run was cancelled; its jobs cannot be replayed.",
+                    gettext("The run was cancelled; its jobs cannot be replayed."),
                     details={"run": str(run.pk)},
                 )
             if run.status == RunStatus.FAILED:
@@ -144,12 +148,14 @@ def retry_step(*, run: ExecutionRun, node_id: str, actor: UserType | None = None
         latest = _latest_step(run, node_id)
         if latest is None or latest.status != StepRun.Status.FAILED:
             raise RunStateError(
-                f"Step {node_id!r} has not failed, so there is nothing to retry.",
+                gettext("Step %(node)r has not failed, so there is nothing to retry.")
+                % {"node": node_id},
                 details={"run": str(run.pk), "node": node_id},
             )
         if run.status not in (RunStatus.FAILED, RunStatus.RUNNING):
             raise RunStateError(
-                f"The run is {run.status}; only a failed run's steps can be retried.",
+                gettext("The run is %(status)s; only a failed run's steps can be retried.")
+                % {"status": run.status},
                 details={"run": str(run.pk), "status": run.status},
             )
         job = (
@@ -159,7 +165,7 @@ def retry_step(*, run: ExecutionRun, node_id: str, actor: UserType | None = None
         )
         if job is None:
             raise RunStateError(
-                f"Step {node_id!r} has no failed job to retry.",
+                gettext("Step %(node)r has no failed job to retry.") % {"node": node_id},
                 details={"run": str(run.pk), "node": node_id},
             )
         # Siblings that were not run because the run had failed get planned again.
@@ -183,14 +189,16 @@ def resume_run(*, run: ExecutionRun, from_node: str, actor: UserType | None = No
     graph = graph_of(run.workflow_version)
     if from_node not in graph.nodes or from_node == graph.trigger_id:
         raise RunStateError(
-            f"{from_node!r} is not a step of this workflow that can be resumed from.",
+            gettext("%(node)r is not a step of this workflow that can be resumed from.")
+            % {"node": from_node},
             details={"node": from_node},
         )
     with transaction.atomic():
         run = ExecutionRun.objects.select_for_update().get(pk=run.pk)
         if run.status not in (RunStatus.FAILED, RunStatus.SUCCEEDED):
             raise RunStateError(
-                f"The run is {run.status}; only a finished run can be resumed.",
+                gettext("The run is %(status)s; only a finished run can be resumed.")
+                % {"status": run.status},
                 details={"run": str(run.pk), "status": run.status},
             )
         not_run = set(
@@ -227,7 +235,7 @@ def cancel_run(*, run: ExecutionRun, actor: UserType | None = None) -> Execution
         run = ExecutionRun.objects.select_for_update().get(pk=run.pk)
         if run.status not in (RunStatus.PENDING, RunStatus.RUNNING):
             raise RunStateError(
-                f"The run is already {run.status}.",
+                gettext("The run is already %(status)s.") % {"status": run.status},
                 details={"run": str(run.pk), "status": run.status},
             )
         now = timezone.now()

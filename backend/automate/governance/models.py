@@ -4,6 +4,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from automate.events.models import ImmutableRecordError
 
@@ -27,8 +28,9 @@ class AuditLogEntry(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("audit log entry")
+        verbose_name_plural = _("audit log entries")
         ordering = ["-created_at"]
-        verbose_name_plural = "audit log entries"
         indexes = [
             models.Index(fields=["resource_type", "resource_id"], name="automate_audit_resource"),
             models.Index(fields=["created_at"], name="automate_audit_time"),
@@ -72,6 +74,8 @@ class StoredSecret(models.Model):
     rotated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("stored secret")
+        verbose_name_plural = _("stored secrets")
         ordering = ["tenant", "name"]
         constraints = [
             models.UniqueConstraint(fields=["tenant", "name"], name="automate_secret_tenant_name")
@@ -90,6 +94,8 @@ class LLMBudgetDay(models.Model):
     calls = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("llm budget day")
+        verbose_name_plural = _("llm budget days")
         constraints = [
             models.UniqueConstraint(fields=["tenant", "day"], name="automate_llm_budget_day")
         ]
@@ -114,6 +120,8 @@ class LLMUsage(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("llm usage")
+        verbose_name_plural = _("llm usages")
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["tenant", "day"], name="automate_llm_usage_day")]
 
@@ -129,6 +137,8 @@ class RateLimitWindow(models.Model):
     count = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("rate limit window")
+        verbose_name_plural = _("rate limit windows")
         constraints = [
             models.UniqueConstraint(
                 fields=["key", "window_start"], name="automate_ratelimit_window"

@@ -26,6 +26,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.checks import CheckMessage, Error
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from automate.exceptions import AutomateError, ConflictError
 from automate.governance import audit
@@ -203,15 +204,19 @@ def validate_secret_value(value: object) -> str:
     """
     if not isinstance(value, str):
         raise InvalidSecretValueError(
-            f"A secret value must be a string, not {type(value).__name__}."
+            gettext("A secret value must be a string, not %(type)s.")
+            % {"type": type(value).__name__}
         )
     if not value:
-        raise InvalidSecretValueError("A secret value cannot be empty.")
+        raise InvalidSecretValueError(gettext("A secret value cannot be empty."))
     size = len(value.encode("utf-8"))
     if size > MAX_SECRET_VALUE_BYTES:
         raise InvalidSecretValueError(
-            f"A secret value can be at most {MAX_SECRET_VALUE_BYTES // 1024} KB "
-            f"({MAX_SECRET_VALUE_BYTES} bytes in UTF-8); this one is {size} bytes."
+            gettext(
+                "A secret value can be at most %(kb)s KB "
+                "(%(bytes)s bytes in UTF-8); this one is %(size)s bytes."
+            )
+            % {"kb": MAX_SECRET_VALUE_BYTES // 1024, "bytes": MAX_SECRET_VALUE_BYTES, "size": size}
         )
     return value
 
@@ -285,8 +290,11 @@ def create_secret(
     except IntegrityError:
         if StoredSecret.objects.filter(tenant=owner, name=name).exists():
             raise SecretAlreadyExistsError(
-                f'Tenant "{owner.slug}" already has a secret named "{name}"; rotate it to '
-                "change its value.",
+                gettext(
+                    'Tenant "%(tenant)s" already has a secret named "%(name)s"; rotate it to '
+                    "change its value."
+                )
+                % {"tenant": owner.slug, "name": name},
                 details={"name": name, "tenant": owner.slug},
             ) from None
         raise

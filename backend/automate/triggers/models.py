@@ -1,47 +1,54 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class WebhookEndpoint(models.Model):
     """An inbound webhook URL, ``/hooks/<slug>/``, with how to verify and read deliveries."""
 
     class Scheme(models.TextChoices):
-        STRIPE = "stripe", "Stripe (Stripe-Signature: t=…,v1=…)"
-        GITHUB = "github", "GitHub (X-Hub-Signature-256)"
-        GENERIC = "generic", "Generic (X-Signature: t=…,v1=…, over t, delivery id and body)"
+        STRIPE = "stripe", _("Stripe (Stripe-Signature: t=…,v1=…)")
+        GITHUB = "github", _("GitHub (X-Hub-Signature-256)")
+        GENERIC = "generic", _("Generic (X-Signature: t=…,v1=…, over t, delivery id and body)")
 
     tenant = models.ForeignKey(
         "automate.Tenant", on_delete=models.CASCADE, related_name="webhook_endpoints"
     )
-    slug = models.SlugField(max_length=100, unique=True, help_text="The URL is /hooks/<slug>/.")
+    slug = models.SlugField(max_length=100, unique=True, help_text=_("The URL is /hooks/<slug>/."))
     name = models.CharField(max_length=200)
     scheme = models.CharField(max_length=20, choices=Scheme.choices, default=Scheme.GENERIC)
     secret_name = models.CharField(
         max_length=128,
-        help_text='Name of the signing secret (as in {"$secret": "NAME"}); never the value.',
+        help_text=_('Name of the signing secret (as in {"$secret": "NAME"}); never the value.'),
     )
     signature_header = models.CharField(
-        max_length=100, default="X-Signature", help_text="Generic scheme only."
+        max_length=100, default="X-Signature", help_text=_("Generic scheme only.")
     )
     delivery_id_header = models.CharField(
         max_length=100,
         blank=True,
-        help_text="Header with the unique delivery id (required on every delivery). "
-        "Defaults: generic X-Delivery-Id, GitHub X-GitHub-Delivery; Stripe always uses the "
-        "event id in the signed body.",
+        help_text=_(
+            "Header with the unique delivery id (required on every delivery). "
+            "Defaults: generic X-Delivery-Id, GitHub X-GitHub-Delivery; Stripe always uses the "
+            "event id in the signed body."
+        ),
     )
     event_type = models.CharField(
         max_length=200,
         blank=True,
-        help_text="Event type to record. Empty: Stripe's body 'type', GitHub's X-GitHub-Event "
-        "(plus '.action'), or 'webhook.received'.",
+        help_text=_(
+            "Event type to record. Empty: Stripe's body 'type', GitHub's X-GitHub-Event "
+            "(plus '.action'), or 'webhook.received'."
+        ),
     )
-    source = models.CharField(max_length=100, blank=True, help_text="Defaults to the slug.")
+    source = models.CharField(max_length=100, blank=True, help_text=_("Defaults to the slug."))
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
         ordering = ["slug"]
 
     def __str__(self) -> str:

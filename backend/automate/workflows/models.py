@@ -5,6 +5,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from automate.events.models import ImmutableRecordError
 from automate.rules import CompiledRule, compile_rule
@@ -20,7 +21,7 @@ class Workflow(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     is_active = models.BooleanField(
-        default=True, help_text="Inactive workflows match no events and start no runs."
+        default=True, help_text=_("Inactive workflows match no events and start no runs.")
     )
     draft_trigger_spec = models.JSONField(default=dict, blank=True)
     draft_rule_spec = models.JSONField(default=dict, blank=True)
@@ -41,13 +42,15 @@ class Workflow(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("workflow")
+        verbose_name_plural = _("workflows")
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["tenant", "slug"], name="automate_workflow_unique_slug")
         ]
         permissions = [
-            ("use_studio", "Can use the workflow studio"),
-            ("publish_workflow", "Can publish and roll back workflows"),
+            ("use_studio", _("Can use the workflow studio")),
+            ("publish_workflow", _("Can publish and roll back workflows")),
         ]
 
     def __str__(self) -> str:
@@ -74,10 +77,13 @@ class WorkflowVersion(models.Model):
     workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="versions")
     version_num = models.PositiveIntegerField()
     trigger_spec = models.JSONField(
-        default=dict, help_text='What starts it: {"event_type": "invoice.paid", "source": "stripe"}'
+        default=dict,
+        help_text=_('What starts it: {"event_type": "invoice.paid", "source": "stripe"}'),
     )
-    rule_spec = models.JSONField(default=dict, blank=True, help_text="JSONLogic; {} matches all.")
-    graph = models.JSONField(default=dict, help_text="Nodes and edges of the workflow.")
+    rule_spec = models.JSONField(
+        default=dict, blank=True, help_text=_("JSONLogic; {} matches all.")
+    )
+    graph = models.JSONField(default=dict, help_text=_("Nodes and edges of the workflow."))
     notes = models.TextField(blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
     published_by = models.ForeignKey(
@@ -88,6 +94,8 @@ class WorkflowVersion(models.Model):
     _FROZEN_FIELDS = ("workflow_id", "version_num", "trigger_spec", "rule_spec", "graph")
 
     class Meta:
+        verbose_name = _("workflow version")
+        verbose_name_plural = _("workflow versions")
         ordering = ["workflow", "-version_num"]
         constraints = [
             models.UniqueConstraint(

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext
 
 from automate.connectors import connector_allowed, connector_exists
 from automate.connectors.publishing import connector_publish_problems
@@ -51,7 +52,7 @@ def create_workflow(
     refuse_unsafe_templates(graph)
     if Workflow.objects.filter(tenant=tenant_obj, slug=slug).exists():
         raise ConflictError(
-            f"A workflow with slug {slug!r} already exists.",
+            gettext("A workflow with slug %(slug)r already exists.") % {"slug": slug},
             code="workflow_exists",
             details={"slug": slug},
         )

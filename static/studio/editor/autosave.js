@@ -3,15 +3,17 @@
 // The server compares the revision; a 409 means someone else saved first, and we stop
 // saving (no silent overwrite) until the user reloads.
 
+import { gettext } from "../js/i18n.js";
+
 export const SAVE_DELAY_MS = 800;
 
 const LABELS = {
-  saved: "Saved",
-  saving: "Saving…",
-  dirty: "Unsaved changes",
-  stale: "Someone else changed this workflow — Reload",
-  error: "Not saved — retrying",
-  forbidden: "Not saved — you need the “Can change workflow” permission",
+  saved: gettext("Saved"),
+  saving: gettext("Saving…"),
+  dirty: gettext("Unsaved changes"),
+  stale: gettext("Someone else changed this workflow — Reload"),
+  error: gettext("Not saved — retrying"),
+  forbidden: gettext("Not saved — you need the “Can change workflow” permission"),
 };
 
 function csrfToken() {

@@ -5,6 +5,7 @@
 // (`inputs`, `retry`, UI keys…) round-trip untouched. Edges keep theirs the same way.
 
 import { displayIcon } from "./icons.js";
+import { format, gettext } from "../js/i18n.js";
 
 const X6 = window.X6;
 
@@ -14,12 +15,12 @@ const NODE_SHAPE = "automate-node";
 const EDGE_SHAPE = "automate-edge";
 
 const TYPE_LOOK = {
-  trigger: { icon: "⚡", tint: "#fef3c7", subtitle: "Trigger" },
-  action: { icon: "⚙", tint: "#eef0fe", subtitle: "Action" },
-  condition: { icon: "◇", tint: "#e0f2fe", subtitle: "Condition" },
-  delay: { icon: "◷", tint: "#f1f5f9", subtitle: "Delay" },
-  transform: { icon: "ƒ", tint: "#f3e8ff", subtitle: "Transform" },
-  merge: { icon: "⤝", tint: "#ecfdf5", subtitle: "Merge" },
+  trigger: { icon: "⚡", tint: "#fef3c7", subtitle: gettext("Trigger") },
+  action: { icon: "⚙", tint: "#eef0fe", subtitle: gettext("Action") },
+  condition: { icon: "◇", tint: "#e0f2fe", subtitle: gettext("Condition") },
+  delay: { icon: "◷", tint: "#f1f5f9", subtitle: gettext("Delay") },
+  transform: { icon: "ƒ", tint: "#f3e8ff", subtitle: gettext("Transform") },
+  merge: { icon: "⤝", tint: "#ecfdf5", subtitle: gettext("Merge") },
 };
 
 const PORT_CIRCLE = {
@@ -162,7 +163,7 @@ function portsFor(type) {
 
 /** The text shown on a node card, from its JSON and the palette's catalogue. */
 export function describeNode(raw, catalogue) {
-  const look = TYPE_LOOK[raw.type] || { icon: "?", tint: "#fee2e2", subtitle: raw.type || "Unknown" };
+  const look = TYPE_LOOK[raw.type] || { icon: "?", tint: "#fee2e2", subtitle: raw.type || gettext("Unknown") };
   let icon = look.icon;
   let subtitle = look.subtitle;
   if (raw.type === "action") {
@@ -171,7 +172,7 @@ export function describeNode(raw, catalogue) {
     icon = displayIcon(connector?.icon, connector?.name || raw.connector);
     subtitle = `${connector?.name || raw.connector || "?"} · ${action?.label || raw.action || "?"}`;
   } else if (raw.type === "delay" && typeof raw.seconds === "number") {
-    subtitle = `Delay · ${raw.seconds}s`;
+    subtitle = format(gettext("Delay · %(seconds)ss"), { seconds: raw.seconds });
   }
   return { icon, tint: look.tint, label: raw.label || raw.id, subtitle };
 }

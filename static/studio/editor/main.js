@@ -6,6 +6,7 @@ import { createCanvas } from "./graph.js";
 import { tidyUp } from "./layout.js";
 import { buildCatalogue, mountPalette } from "./palette.js";
 import { installShortcuts } from "./shortcuts.js";
+import { format, gettext, ngettext } from "../js/i18n.js";
 
 const $ = (selector) => document.querySelector(selector);
 const config = JSON.parse($("#editor-data").textContent);
@@ -33,14 +34,14 @@ function showProblemCount(byNode, general = []) {
   const lines = [...general];
   for (const [node, messages] of Object.entries(byNode)) for (const m of messages) lines.push(`${node}: ${m}`);
   badge.hidden = lines.length === 0;
-  badge.textContent = `${lines.length} problem${lines.length === 1 ? "" : "s"}`;
+  badge.textContent = format(ngettext("%(count)s problem", "%(count)s problems", lines.length), { count: lines.length });
   badge.title = lines.join("\n");
 }
 
 function setStatus({ published, version }) {
   const badge = $("#wf-status");
   badge.className = `badge ${published ? "badge-published" : "badge-draft"}`;
-  badge.textContent = published ? `published v${version}` : "draft";
+  badge.textContent = published ? format(gettext("published v%(version)s"), { version }) : gettext("draft");
 }
 
 function selectTab(name) {
@@ -188,7 +189,7 @@ async function start() {
     event.stopPropagation(); // not an error worth a toast: that panel is not there yet
     const message = document.createElement("p");
     message.className = "muted ed-panel-missing";
-    message.textContent = "There is no panel to show for this yet. Your changes on the canvas are still saved.";
+    message.textContent = gettext("There is no panel to show for this yet. Your changes on the canvas are still saved.");
     panelBody.replaceChildren(message);
   });
   side.addEventListener("htmx:sendError", (event) => {
@@ -216,7 +217,7 @@ async function start() {
     const close = document.createElement("button");
     close.type = "button";
     close.className = "ed-dismiss";
-    close.setAttribute("aria-label", "Dismiss");
+    close.setAttribute("aria-label", gettext("Dismiss"));
     close.textContent = "×";
     close.addEventListener("click", () => publishResult.replaceChildren());
     publishResult.prepend(close);
@@ -229,7 +230,7 @@ async function start() {
     if (event.key === "Escape") nameInput.blur();
   });
   nameInput.addEventListener("change", () => {
-    document.title = `${nameInput.value.trim() || "Untitled"} · Django Automate`;
+    document.title = `${nameInput.value.trim() || gettext("Untitled")} · Django Automate`;
   });
 
   // --- commands ---------------------------------------------------------------------------
@@ -266,7 +267,7 @@ async function start() {
         edges: all.edges.filter((e) => ids.has(e.source) && ids.has(e.target)),
       };
       pasteCount = 0;
-      notify(`Copied ${clipboard.nodes.length} node${clipboard.nodes.length === 1 ? "" : "s"}.`);
+      notify(format(ngettext("Copied %(count)s node.", "Copied %(count)s nodes.", clipboard.nodes.length), { count: clipboard.nodes.length }));
     },
     paste: () => {
       if (!clipboard?.nodes.length) return;
@@ -347,6 +348,6 @@ start().catch((error) => {
   loading.innerHTML = "";
   const message = document.createElement("p");
   message.className = "alert alert-error";
-  message.textContent = `The editor could not start: ${error.message}`;
+  message.textContent = format(gettext("The editor could not start: %(error)s"), { error: error.message });
   loading.appendChild(message);
 });

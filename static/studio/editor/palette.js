@@ -1,6 +1,7 @@
 // The palette: node kinds from palette.json, grouped and searchable, dragged onto the canvas.
 
 import { displayIcon } from "./icons.js";
+import { gettext } from "../js/i18n.js";
 
 const X6 = window.X6;
 
@@ -80,10 +81,10 @@ export function mountPalette({ list, search, palette, canvas, notify }) {
     for (const entry of items) entries.set(entry.kind, entry);
     list.appendChild(groupHtml(title, items));
   };
-  add("Triggers", palette.triggers || []);
-  add("Logic", palette.logic || []);
+  add(gettext("Triggers"), palette.triggers || []);
+  add(gettext("Logic"), palette.logic || []);
   for (const group of palette.connectors || []) add(group.name, group.actions);
-  if (!entries.size) list.innerHTML = '<p class="muted small">No node kinds are available.</p>';
+  if (!entries.size) list.innerHTML = `<p class="muted small">${gettext("No node kinds are available.")}</p>`;
 
   search.addEventListener("input", () => {
     const query = search.value.trim().toLowerCase();
@@ -111,7 +112,7 @@ export function mountPalette({ list, search, palette, canvas, notify }) {
     validateNode(droppingNode) {
       const type = droppingNode.getData()?.raw?.type;
       if (type === "trigger" && graph.getNodes().some((n) => n.getData()?.raw?.type === "trigger")) {
-        notify("A workflow has exactly one trigger.", "error");
+        notify(gettext("A workflow has exactly one trigger."), "error");
         return false;
       }
       return true;

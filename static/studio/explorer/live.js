@@ -3,6 +3,8 @@
 // what it missed while offline; frames older than what is shown (lower seq) are dropped
 // by the page.
 
+import { gettext } from "../js/i18n.js";
+
 const MIN_DELAY_MS = 500;
 const MAX_DELAY_MS = 15000;
 const REFUSED = new Set([4401, 4403]);
@@ -58,11 +60,11 @@ export function openLive(path, { onFrame, onState }) {
 export function showLiveState(element, state) {
   if (!element) return;
   const labels = {
-    connecting: "connecting…",
-    live: "live",
-    offline: "offline, reconnecting…",
-    "logged-out": "logged out",
-    forbidden: "not allowed",
+    connecting: gettext("connecting…"),
+    live: gettext("live"),
+    offline: gettext("offline, reconnecting…"),
+    "logged-out": gettext("logged out"),
+    forbidden: gettext("not allowed"),
   };
   element.textContent = labels[state] || state;
   element.className = `live live-${state === "live" ? "on" : "off"}`;

@@ -1,5 +1,6 @@
 // One run, live: the version's graph drawn read-only with X6 and coloured by step status,
 // a timeline of steps, and the step panel (an htmx partial) for the clicked step.
+import { gettext } from "../js/i18n.js";
 import { humanMs, openLive, showLiveState } from "./live.js";
 
 const config = JSON.parse(document.getElementById("explorer-live").textContent);
@@ -198,7 +199,7 @@ function renderTimeline(frame) {
     row.tr.classList.toggle("selected", step.node_id === selected);
     row.tr.classList.toggle("not-run", Boolean(step.notRun));
     row.badge.className = `status status-${status}`;
-    setText(row.badge, step.notRun ? "not run" : step.queued ? "queued" : status);
+    setText(row.badge, step.notRun ? gettext("not run") : step.queued ? gettext("queued") : status);
     setText(row.error, step.error ? truncate(step.error, 120) : "");
     row.error.hidden = !step.error;
     setText(row.attempts, String(step.attempts ?? ""));

@@ -1,4 +1,5 @@
 // The runs list: rows update in place and new runs are prepended as they start.
+import { format, gettext } from "../js/i18n.js";
 import { humanMs, openLive, showLiveState } from "./live.js";
 
 const config = JSON.parse(document.getElementById("explorer-live").textContent);
@@ -47,7 +48,7 @@ function buildRow(run) {
   tr.append(
     cell(status),
     cell(name, " ", el("span", { className: "muted small" }, `v${run.version}`)),
-    cell(el("code", {}, run.event_type), " ", el("span", { className: "muted small" }, `from ${run.event_source}`)),
+    cell(el("code", {}, run.event_type), " ", el("span", { className: "muted small" }, format(gettext("from %(source)s"), { source: run.event_source }))),
     cell(created),
     duration,
     cell(trace),

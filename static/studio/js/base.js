@@ -1,9 +1,11 @@
 // Shared behaviour of every studio page. htmx sends the CSRF token from <body hx-headers>.
 
+import { format, gettext } from "./i18n.js";
+
 // Show htmx request errors instead of failing silently.
 document.addEventListener("htmx:responseError", (event) => {
   const status = event.detail.xhr.status;
-  let message = `The server answered ${status}.`;
+  let message = format(gettext("The server answered %(status)s."), { status });
   try {
     const body = JSON.parse(event.detail.xhr.responseText);
     if (body.message) message = body.message;

@@ -112,6 +112,7 @@ SAMPLES: dict[str, Sample] = {
         "POST", body="form", data=lambda w: {"username": "ed", "password": "pw-for-tests-only"}
     ),
     "studio:logout": Sample("POST", body="form", data=lambda w: {}),
+    "studio:jsi18n": Sample("GET"),
     "studio:dashboard": Sample("GET"),
     "studio:wizard": Sample(
         "POST",
