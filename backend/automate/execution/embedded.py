@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from django.core import mail
 from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.wsgi import WSGIHandler
+from django.db import connections
 
 from automate import conf
 
@@ -43,12 +44,22 @@ def start_embedded_worker() -> threading.Thread | None:
         from automate.execution.worker import Worker
 
         worker = Worker(concurrency=conf.get("EXECUTION", "worker_threads"))
-        thread = threading.Thread(target=worker.run, name="automate-worker", daemon=True)
+        thread = threading.Thread(
+            target=_run_worker, args=(worker,), name="automate-worker", daemon=True
+        )
         thread.start()
         atexit.register(worker.stop)
         _started, _worker = thread, worker
         logger.info("Embedded worker started (%s threads)", worker.concurrency)
         return thread
+
+
+def _run_worker(worker: Worker) -> None:
+    try:
+        worker.run()
+    finally:
+        # This thread's database connections end with it (a server's autoreload, a test).
+        connections.close_all()
 
 
 def stop_embedded_worker(timeout: float = 10.0) -> None:

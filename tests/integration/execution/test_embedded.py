@@ -2,6 +2,7 @@
 from its first request; management commands and tests start none; ``check`` says when no
 worker runs inside the web server."""
 
+import gc
 import time
 from wsgiref.util import setup_testing_defaults
 
@@ -22,7 +23,14 @@ from automate.execution.models import ExecutionRun, OutboxJob
 from automate.runtime import emit_event
 from tests.factories import make_published
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    # The worker's step threads keep their database connection until the process exits;
+    # stopped in a test, they leave connections for the garbage collector (closed in
+    # _no_embedded_worker_left, before the test database is dropped).
+    pytest.mark.filterwarnings("ignore::ResourceWarning"),
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+]
 
 
 def automate_settings(**extra):
@@ -39,6 +47,7 @@ def _no_embedded_worker_left():
     embedded.stop_embedded_worker()
     yield
     embedded.stop_embedded_worker()
+    gc.collect()
 
 
 @pytest.fixture
