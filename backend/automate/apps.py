@@ -25,3 +25,11 @@ class AutomateConfig(AppConfig):
 
         # State changes reach the live explorer from every process (workers included).
         connect_realtime()
+
+        from django.core.signals import request_started
+
+        from automate.execution.embedded import start_for_server
+
+        # WORKER_MODE "thread" (the default): in any project, the server process that
+        # handles a request runs the worker; a management command or a test starts none.
+        request_started.connect(start_for_server, dispatch_uid="automate.embedded_worker")

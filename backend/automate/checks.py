@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, register
+from django.core.checks import CheckMessage, Error, Info, register
 
 from automate import conf
 
@@ -80,3 +80,25 @@ def check_connector_options(app_configs: Any = None, **kwargs: Any) -> list[Chec
     from automate.connectors.options import connector_option_messages
 
     return list(connector_option_messages())
+
+
+@register()
+def check_worker(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Say so when no worker runs inside the web server, and what runs the jobs instead."""
+    if conf.get("WORKER_MODE") != "process":
+        # "thread": each server process runs one from its first request (execution.embedded);
+        # "synchronous": jobs run inline after the emitting transaction commits.
+        return []
+    return [
+        Info(
+            "No worker runs inside the web server (DJANGO_AUTOMATE['WORKER_MODE'] is "
+            "'process'): emitted events stay PENDING until a `manage.py automate_worker` "
+            "process runs their jobs.",
+            hint=(
+                "Run `python manage.py automate_worker` beside the web server (as many as "
+                "you like, on any machine), or remove WORKER_MODE to run worker threads "
+                "inside each server process. See docs/howto/embed.md."
+            ),
+            id="automate.I050",
+        )
+    ]

@@ -24,5 +24,7 @@ application = ProtocolTypeRouter(
     }
 )
 
-# WORKER_MODE "thread": this server process also runs the worker (as `make run` does).
+# WORKER_MODE "thread": this server process also runs the worker (as `make run` does),
+# from now rather than from its first request (the app does that in any project), so the
+# demo's schedules fire before anyone opens a page.
 start_embedded_worker()

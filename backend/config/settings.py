@@ -149,8 +149,8 @@ ASGI_APPLICATION = "config.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
-        "APP_DIRS": True,
+        "DIRS": [],
+        "APP_DIRS": True,  # the studio's templates live in the studio app (as in a wheel)
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
@@ -206,8 +206,10 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
-STATICFILES_DIRS: list[Path | tuple[str, Path]] = [BASE_DIR / "static"]
-# Third-party front-end code, installed by `npm ci` (package.json), served from its dist folders.
+# The studio's own files are in studio/static/ (found through the app). Its third-party
+# front-end code, installed by `npm ci` (package.json), is served from its dist folders; a
+# wheel carries copies of the same files at the same paths (setup.py, VENDOR_FILES).
+STATICFILES_DIRS: list[Path | tuple[str, Path]] = []
 NODE_MODULES_DIR = BASE_DIR / "node_modules"
 for prefix, folder in [
     ("vendor/x6", "@antv/x6/dist"),
