@@ -27,8 +27,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 
-from automate.tenants.queries import tenants_for
-from automate.tenants.scoping import scope_to_tenants, tenant_path_of
+from automate.tenants.scoping import scope_to_user, tenant_path_of
 
 __all__ = ["TenantScopedAdmin", "scoped_choices"]
 
@@ -41,7 +40,7 @@ def scoped_choices(request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[An
     path = tenant_path_of(queryset.model)
     if path is None:
         return queryset
-    return scope_to_tenants(queryset, tenants_for(user), path=path)
+    return scope_to_user(queryset, user, path=path)
 
 
 def _is_relation_path(model: type[models.Model], path: str) -> bool:
@@ -80,7 +79,7 @@ class TenantScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
-        return scope_to_tenants(queryset, tenants_for(request.user), path=self.scope_path)
+        return scope_to_user(queryset, request.user, path=self.scope_path)
 
     def get_object(
         self, request: HttpRequest, object_id: str, from_field: str | None = None

@@ -26,7 +26,8 @@ from automate.workflows.limits import check_definition_limits
 from automate.workflows.models import Workflow
 from automate.workflows.services import MAX_NAME_LENGTH, check_workflow_texts, definition_problems
 from automate.workflows.template_checks import refuse_unsafe_templates
-from studio.access import studio_guard, studio_json_guard, studio_view, user_tenants
+from studio.access import studio_guard, studio_json_guard, studio_view
+from studio.views.common import visible
 
 _DEFINITION_KEYS = ("trigger_spec", "rule_spec", "graph")
 
@@ -79,9 +80,8 @@ TRIGGER_NODES: list[dict[str, Any]] = [
 
 def _workflow_for(request: HttpRequest, workflow_id: int) -> Workflow:
     return get_object_or_404(
-        Workflow.objects.select_related("live_version"),
+        visible(Workflow.objects.select_related("tenant", "live_version"), request),
         pk=workflow_id,
-        tenant__in=user_tenants(request),
     )
 
 
