@@ -49,7 +49,7 @@ def _run_figures(request: HttpRequest, since: datetime) -> tuple[dict[int, dict[
     """Per workflow id: runs, successes and the last run time among the newest runs since
     ``since``; and whether the SUMMARY_RUNS cap cut the window short."""
     newest = (
-        visible(ExecutionRun.objects, request)
+        visible(ExecutionRun.objects.all(), request)
         .filter(created_at__gte=since)
         .order_by("-created_at", "-id")
         .values_list("workflow_version__workflow_id", "status", "created_at")[:SUMMARY_RUNS]
@@ -70,7 +70,7 @@ def _run_figures(request: HttpRequest, since: datetime) -> tuple[dict[int, dict[
 def index(request: HttpRequest) -> HttpResponse:
     since = timezone.now() - timedelta(days=SUMMARY_DAYS)
     workflows = list(
-        visible(Workflow.objects, request)
+        visible(Workflow.objects.all(), request)
         .select_related("live_version")
         .only(
             "name",
@@ -100,7 +100,7 @@ def index(request: HttpRequest) -> HttpResponse:
             }
         )
     runs = (
-        visible(ExecutionRun.objects, request)
+        visible(ExecutionRun.objects.all(), request)
         .select_related("workflow_version__workflow", "event")
         .only(*RECENT_RUN_FIELDS)
         .order_by("-created_at", "-id")[:RECENT_RUNS]

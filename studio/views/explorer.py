@@ -187,7 +187,7 @@ def runs(request: HttpRequest) -> HttpResponse:
         params = request.GET.copy()
         params["cursor"] = encode_cursor(page[-1])
         next_query = params.urlencode()
-    dead = visible(OutboxJob.objects, request).filter(status__in=DEAD_LETTER)
+    dead = visible(OutboxJob.objects.all(), request).filter(status__in=DEAD_LETTER)
     dead_letters = (
         dead.select_related("run__workflow_version__workflow", "event")
         .only(*DEAD_LETTER_FIELDS)
@@ -203,7 +203,7 @@ def runs(request: HttpRequest) -> HttpResponse:
         "limit": limit,
         "first_page": cursor is None,
         "next_query": next_query,
-        "workflows": visible(Workflow.objects, request).only("name").order_by("name"),
+        "workflows": visible(Workflow.objects.all(), request).only("name").order_by("name"),
         "statuses": ExecutionRun.Status.values,
         "dead_letters": dead_letters,
         "dead_count": dead_count,
@@ -225,7 +225,7 @@ def runs(request: HttpRequest) -> HttpResponse:
 @require_POST
 def replay_dead_letter(request: HttpRequest, job_id: int) -> HttpResponse:
     """Put a FAILED or DEAD job back in the queue (``replay_job`` writes the audit entry)."""
-    job = get_object_or_404(visible(OutboxJob.objects, request), pk=job_id)
+    job = get_object_or_404(visible(OutboxJob.objects.all(), request), pk=job_id)
     try:
         replay_job(job, actor=request.user)  # type: ignore[arg-type]
     except AutomateError as exc:

@@ -77,9 +77,7 @@ RUN_SUMMARY_FIELDS = (
 def runs_with_details(*, graph: bool = False) -> QuerySet[ExecutionRun]:
     """Runs with what a summary needs (and the version's graph if asked), in one query."""
     fields = (*RUN_SUMMARY_FIELDS, "workflow_version__graph") if graph else RUN_SUMMARY_FIELDS
-    return ExecutionRun.objects.select_related("workflow_version__workflow", "event").only(
-        *fields
-    )
+    return ExecutionRun.objects.select_related("workflow_version__workflow", "event").only(*fields)
 
 
 def run_summary(run: ExecutionRun) -> dict[str, Any]:
