@@ -106,6 +106,12 @@ class VersionInline(admin.TabularInline):  # type: ignore[type-arg]
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[WorkflowVersion]:
+        # Workflow and publisher in one join (each row's title names the workflow); the
+        # versions' graphs and specs are not shown here.
+        queryset = super().get_queryset(request).select_related("workflow", "published_by")
+        return queryset.only("workflow__name", *self.readonly_fields)
+
 
 @admin.register(Workflow)
 class WorkflowAdmin(TenantScopedAdmin):

@@ -118,12 +118,30 @@ class World:
         webhook endpoints and schedule states."""
         start = self.size
         now = timezone.now()
-        workflows = [
-            make_published(
-                tenant=self.tenant, trigger_spec=TRIGGER, rule_spec={}, graph=graph_of(["a"])
+        new = Workflow.objects.bulk_create(
+            Workflow(
+                tenant=self.tenant,
+                slug=f"wf-{next(_seq)}",
+                name=f"Workflow {start + i}",
+                draft_trigger_spec=TRIGGER,
+                draft_graph=graph_of(["a"]),
             )
-            for _ in range(n)
-        ]
+            for i in range(n)
+        )
+        workflows = WorkflowVersion.objects.bulk_create(
+            WorkflowVersion(
+                workflow=wf,
+                version_num=1,
+                trigger_spec=TRIGGER,
+                rule_spec={},
+                graph=graph_of(["a"]),
+                published_at=now,
+            )
+            for wf in new
+        )
+        for wf, version in zip(new, workflows, strict=True):
+            wf.live_version = version
+        Workflow.objects.bulk_update(new, ["live_version"])
         WorkflowVersion.objects.bulk_create(
             WorkflowVersion(
                 workflow=self.workflow,
