@@ -235,12 +235,42 @@ class StepRunInline(admin.TabularInline):  # type: ignore[type-arg]
         return super().get_queryset(request).only("run", *self.readonly_fields)
 
 
+class RunWorkflowFilter(admin.SimpleListFilter):
+    """Runs of one workflow, filtered on the run's own column: the workflow's version ids
+    are read first, so the database walks the (workflow_version, created_at) index instead
+    of joining the versions and sorting every run of the workflow."""
+
+    title = "workflow"
+    parameter_name = "workflow"
+
+    def lookups(
+        self,
+        request: HttpRequest,
+        model_admin: admin.ModelAdmin,  # type: ignore[type-arg]
+    ) -> list[tuple[str, str]]:
+        from automate.admin_tenancy import scoped_choices
+
+        workflows = scoped_choices(request, Workflow.objects.only("name").order_by("name"))
+        return [(str(workflow.pk), workflow.name) for workflow in workflows]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[ExecutionRun]
+    ) -> QuerySet[ExecutionRun]:
+        value = self.value()
+        if not value:
+            return queryset
+        if not value.isdigit() or len(value) > 18:
+            return queryset.none()
+        versions = WorkflowVersion.objects.filter(workflow_id=int(value))
+        return queryset.filter(workflow_version_id__in=list(versions.values_list("pk", flat=True)))
+
+
 @admin.register(ExecutionRun)
 class ExecutionRunAdmin(ExactSearchMixin, ReadOnlyAdmin):
     list_display = ["id", "workflow_version", "status", "trace_id", "created_at", "finished_at"]
     list_select_related = ["workflow_version__workflow"]
     # Choices from the workflow table (not a DISTINCT over runs); dates as fixed ranges.
-    list_filter = ["status", "workflow_version__workflow", "created_at"]
+    list_filter = ["status", RunWorkflowFilter, "created_at"]
     exact_search_fields = ("id", "trace_id")
     search_help_text = "An exact run id or trace id."
     readonly_fields = [

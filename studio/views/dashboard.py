@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 from automate.exceptions import AutomateError
 from automate.execution.matching import broken_versions
 from automate.execution.models import ExecutionRun
-from automate.workflows.models import Workflow
+from automate.workflows.models import Workflow, WorkflowVersion
 from automate.workflows.services import create_workflow
 from studio.access import studio_guard, studio_view, user_tenants
 from studio.views.common import visible
@@ -38,27 +39,45 @@ def editor_url(workflow: Workflow) -> str:
     return reverse("studio:editor", args=[workflow.pk])
 
 
-#: The dashboard's figures cover the runs of the last SUMMARY_DAYS days, and at most the
+#: The success figures cover the runs of the last SUMMARY_DAYS days, and at most the
 #: newest SUMMARY_RUNS of them: one index walk of bounded length, however many runs exist.
 SUMMARY_DAYS = 7
 SUMMARY_RUNS = 5000
 RECENT_RUNS = 10
 
 
-def _run_figures(request: HttpRequest, since: datetime) -> tuple[dict[int, dict[str, Any]], bool]:
-    """Per workflow id: runs, successes and the last run time among the newest runs since
-    ``since``; and whether the SUMMARY_RUNS cap cut the window short."""
+def _last_runs(workflow_ids: list[int]) -> dict[int, datetime]:
+    """When each workflow last ran: the newest run of each of its versions, one index
+    probe per version ((workflow_version, created_at)), never a scan of the runs."""
+    newest_of_version = (
+        ExecutionRun.objects.filter(workflow_version=OuterRef("pk"))
+        .order_by("-created_at")
+        .values("created_at")[:1]
+    )
+    last: dict[int, datetime] = {}
+    versions = WorkflowVersion.objects.filter(workflow_id__in=workflow_ids)
+    for workflow_id, when in versions.annotate(last_run_at=Subquery(newest_of_version)).values_list(
+        "workflow_id", "last_run_at"
+    ):
+        if when is not None and (workflow_id not in last or when > last[workflow_id]):
+            last[workflow_id] = when
+    return last
+
+
+def _run_figures(request: HttpRequest, since: datetime) -> tuple[dict[int, dict[str, int]], bool]:
+    """Per workflow id: runs and successes among the newest runs since ``since``; and
+    whether the SUMMARY_RUNS cap cut the window short."""
     newest = (
         visible(ExecutionRun.objects.all(), request)
         .filter(created_at__gte=since)
         .order_by("-created_at", "-id")
-        .values_list("workflow_version__workflow_id", "status", "created_at")[:SUMMARY_RUNS]
+        .values_list("workflow_version__workflow_id", "status")[:SUMMARY_RUNS]
     )
-    figures: dict[int, dict[str, Any]] = {}
+    figures: dict[int, dict[str, int]] = {}
     seen = 0
-    for workflow_id, status, created_at in newest:
+    for workflow_id, status in newest:
         seen += 1
-        entry = figures.setdefault(workflow_id, {"runs": 0, "ok": 0, "last_run_at": created_at})
+        entry = figures.setdefault(workflow_id, {"runs": 0, "ok": 0})
         entry["runs"] += 1
         entry["ok"] += status == ExecutionRun.Status.SUCCEEDED
     return figures, seen >= SUMMARY_RUNS
@@ -83,16 +102,17 @@ def index(request: HttpRequest) -> HttpResponse:
         .order_by("name")
     )
     figures, capped = _run_figures(request, since)
+    last_runs = _last_runs([wf.pk for wf in workflows])
     broken = broken_versions(wf.live_version_id for wf in workflows)
     rows = []
     for wf in workflows:
-        counts = figures.get(wf.pk, {"runs": 0, "ok": 0, "last_run_at": None})
+        counts = figures.get(wf.pk, {"runs": 0, "ok": 0})
         rows.append(
             {
                 "workflow": wf,
                 "url": editor_url(wf),
                 "runs": counts["runs"],
-                "last_run_at": counts["last_run_at"],
+                "last_run_at": last_runs.get(wf.pk),
                 "success_rate": round(100 * counts["ok"] / counts["runs"])
                 if counts["runs"]
                 else None,

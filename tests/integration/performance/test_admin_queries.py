@@ -66,9 +66,7 @@ LISTS = [
     ("runs by status", lambda w: changelist("executionrun", "?status__exact=failed")),
     (
         "runs by workflow",
-        lambda w: changelist(
-            "executionrun", f"?workflow_version__workflow__id__exact={w.workflow.pk}"
-        ),
+        lambda w: changelist("executionrun", f"?workflow={w.workflow.pk}"),
     ),
     ("events by id", lambda w: changelist("event", f"?q={w.event.pk}")),
     ("dead jobs", lambda w: changelist("outboxjob", "?status__exact=DEAD")),
@@ -108,7 +106,7 @@ EXPECTED = {
     "llmbudgetday": (7, 10),
     "runs by trace id": (5, 8),
     "runs by status": (5, 8),
-    "runs by workflow": (5, 8),
+    "runs by workflow": (6, 9),
     "events by id": (5, 8),
     "dead jobs": (4, 7),
     "tenant form": (5, 7),

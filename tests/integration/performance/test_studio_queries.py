@@ -42,7 +42,7 @@ def far_cursor() -> str:
 # superuser). A request starts with 2 (session, user); a member's adds 1 (their tenants,
 # read once however many queries the page scopes); a superuser's has no tenant query.
 PAGES = [
-    ("dashboard", lambda w: reverse("studio:dashboard"), False, 7, 6),
+    ("dashboard", lambda w: reverse("studio:dashboard"), False, 8, 7),
     ("wizard", lambda w: reverse("studio:wizard"), False, 2, 2),
     ("editor", lambda w: reverse("studio:editor", args=[w.workflow.pk]), False, 5, 4),
     ("draft.json", lambda w: reverse("studio:draft", args=[w.workflow.pk]), False, 4, 3),
