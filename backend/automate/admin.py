@@ -14,6 +14,7 @@ from django.db.models import JSONField, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy
 
 from automate import admin_llm, admin_secrets, admin_triggers  # noqa: F401  (register admins)
 from automate.admin_forms import WorkflowAdminForm
@@ -73,7 +74,7 @@ class EventAdmin(ExactSearchMixin, ReadOnlyAdmin):
     # No DISTINCT over the events table: no `source` filter, no date drill-down.
     list_filter = ["tenant", "created_at"]
     exact_search_fields = ("id", "trace_id", "dedupe_key", "type")
-    search_help_text = "An exact event id, trace id, dedupe key or event type."
+    search_help_text = gettext_lazy("An exact event id, trace id, dedupe key or event type.")
     base_fields = ["id", "tenant", "type", "source", "dedupe_key", "trace_id", "created_at"]
 
     def _payload_field(self, request: HttpRequest) -> str:
@@ -194,7 +195,7 @@ class OutboxJobAdmin(ExactSearchMixin, ReadOnlyAdmin):
     ]
     list_filter = ["status", "kind"]
     exact_search_fields = ("id",)
-    search_help_text = "An exact job number."
+    search_help_text = gettext_lazy("An exact job number.")
     readonly_fields = [
         "id",
         "tenant",
@@ -240,7 +241,7 @@ class RunWorkflowFilter(admin.SimpleListFilter):
     are read first, so the database walks the (workflow_version, created_at) index instead
     of joining the versions and sorting every run of the workflow."""
 
-    title = "workflow"
+    title = gettext_lazy("workflow")
     parameter_name = "workflow"
 
     def lookups(
@@ -272,7 +273,7 @@ class ExecutionRunAdmin(ExactSearchMixin, ReadOnlyAdmin):
     # Choices from the workflow table (not a DISTINCT over runs); dates as fixed ranges.
     list_filter = ["status", RunWorkflowFilter, "created_at"]
     exact_search_fields = ("id", "trace_id")
-    search_help_text = "An exact run id or trace id."
+    search_help_text = gettext_lazy("An exact run id or trace id.")
     readonly_fields = [
         "id",
         "tenant",
@@ -299,7 +300,7 @@ class AuditLogEntryAdmin(ExactSearchMixin, ReadOnlyAdmin):
     list_display = ["created_at", "actor_repr", "action", "resource_type", "resource_id"]
     list_filter = ["action", "resource_type", "created_at"]
     exact_search_fields = ("resource_id", "trace_id", "action", "actor_repr")
-    search_help_text = "An exact resource id (a run id…), trace id, action or actor."
+    search_help_text = gettext_lazy("An exact resource id (a run id…), trace id, action or actor.")
     readonly_fields = [
         "created_at",
         "tenant",

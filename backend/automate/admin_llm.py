@@ -10,6 +10,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy
 
 from automate.admin_lists import ExactSearchMixin
 from automate.admin_tenancy import TenantScopedAdmin
@@ -36,7 +37,7 @@ class LLMUsageAdmin(ExactSearchMixin, _LedgerAdmin):
     # Dates as fixed ranges: a `day` filter or date drill-down is a DISTINCT over the ledger.
     list_filter = ["tenant", "provider", "created_at"]
     exact_search_fields = ("run_id", "trace_id", "model")
-    search_help_text = "An exact run id, trace id or model name."
+    search_help_text = gettext_lazy("An exact run id, trace id or model name.")
 
 
 @admin.register(LLMBudgetDay)

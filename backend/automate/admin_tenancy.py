@@ -27,6 +27,7 @@ from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import models
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext
 
 from automate.admin_lists import (
     COUNT_CAP,
@@ -123,10 +124,10 @@ class TenantScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         context = getattr(response, "context_data", None) or {}
         change_list = context.get("cl")
         if change_list is not None and getattr(change_list.paginator, "count_is_bounded", False):
-            context["subtitle"] = (
-                f"More than {COUNT_CAP:,} {self.opts.verbose_name_plural} match: the pages "
-                f"show the first {COUNT_CAP:,}. Narrow them with a filter or a search."
-            )
+            context["subtitle"] = gettext(
+                "More than %(count)s %(items)s match: the pages show the first %(count)s. "
+                "Narrow them with a filter or a search."
+            ) % {"count": f"{COUNT_CAP:,}", "items": self.opts.verbose_name_plural}
         return response
 
     # -- choices in forms -----------------------------------------------------------------

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from automate.exceptions import AutomateError
@@ -107,12 +108,13 @@ def index(request: HttpRequest) -> HttpResponse:
     rows = []
     for wf in workflows:
         counts = figures.get(wf.pk, {"runs": 0, "ok": 0})
+        # The names the template reads (they were annotations over every run ever made).
+        wf.last_run_at = last_runs.get(wf.pk)  # type: ignore[attr-defined]
+        wf.runs_7d = counts["runs"]  # type: ignore[attr-defined]
         rows.append(
             {
                 "workflow": wf,
                 "url": editor_url(wf),
-                "runs": counts["runs"],
-                "last_run_at": last_runs.get(wf.pk),
                 "success_rate": round(100 * counts["ok"] / counts["runs"])
                 if counts["runs"]
                 else None,
@@ -125,12 +127,16 @@ def index(request: HttpRequest) -> HttpResponse:
         .only(*RECENT_RUN_FIELDS)
         .order_by("-created_at", "-id")[:RECENT_RUNS]
     )
-    context = {
-        "rows": rows,
-        "runs": runs,
-        "summary_days": SUMMARY_DAYS,
-        "summary_runs": SUMMARY_RUNS if capped else None,
-    }
+    if capped:
+        note = gettext("Success covers the newest %(runs)s runs of the last %(days)s days.") % {
+            "runs": f"{SUMMARY_RUNS:,}",
+            "days": SUMMARY_DAYS,
+        }
+    else:
+        note = gettext("Success covers the runs of the last %(days)s days.") % {
+            "days": SUMMARY_DAYS
+        }
+    context = {"rows": rows, "runs": runs, "summary_note": note}
     return render(request, "studio/dashboard.html", context)
 
 

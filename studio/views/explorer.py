@@ -208,9 +208,7 @@ def runs(request: HttpRequest) -> HttpResponse:
         "workflows": visible(Workflow.objects.all(), request).only("name").order_by("name"),
         "statuses": ExecutionRun.Status.values,
         "dead_letters": dead_letters,
-        "dead_count": dead_count,
-        "dead_count_capped": dead_count > DEAD_COUNT_CAP,
-        "dead_count_cap": DEAD_COUNT_CAP,
+        "dead_count": f"{DEAD_COUNT_CAP}+" if dead_count > DEAD_COUNT_CAP else dead_count,
         "live": {
             "filters": filters,
             "first_page": cursor is None,

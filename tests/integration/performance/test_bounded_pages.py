@@ -71,7 +71,7 @@ def test_a_request_reads_the_users_tenants_once(world, member):
 def test_dashboard_says_what_its_figures_cover(world, member):
     ExecutionRun.objects.update(created_at=timezone.now() - timedelta(days=30))
     page = member.get(reverse("studio:dashboard")).content.decode()
-    assert "Success covers the runs of the last 7 days" in page
+    assert "Success covers the runs of the last 7 days." in page
     # A run older than the window still shows when the workflow last ran.
     row = page[page.index("Main flow") :].split("</tr>")[0]
     assert "weeks" in row
@@ -83,7 +83,7 @@ def test_dashboard_success_rate_stops_at_the_newest_runs(world, member, monkeypa
     world.add(3)  # the main run and every second new run succeed: 2 of 4 runs
     monkeypatch.setattr(dashboard, "SUMMARY_RUNS", 2)
     page = member.get(reverse("studio:dashboard")).content.decode()
-    assert "(the newest 2 of them)" in page
+    assert "Success covers the newest 2 runs of the last 7 days." in page
 
 
 def test_runs_list_dead_letter_badge_stops_counting_at_its_cap(world, member, monkeypatch):
