@@ -43,7 +43,7 @@ def editor_url(workflow: Workflow) -> str:
 #: The success figures cover the runs of the last SUMMARY_DAYS days, and at most the
 #: newest SUMMARY_RUNS of them: one index walk of bounded length, however many runs exist.
 SUMMARY_DAYS = 7
-SUMMARY_RUNS = 5000
+SUMMARY_RUNS = 2000
 RECENT_RUNS = 10
 
 

@@ -36,8 +36,8 @@ from studio.access import studio_guard, studio_view
 from studio.views.common import visible
 
 DEFAULT_LIMIT = 50
-#: The dead-letters badge counts up to this many, then shows "1000+".
-DEAD_COUNT_CAP = 1000
+#: The dead-letters badge counts up to this many, then shows "99+".
+DEAD_COUNT_CAP = 99
 RUN_URL_PLACEHOLDER = uuid.UUID(int=0)
 MAX_LIMIT = 200
 _MAX_FILTER_LENGTH = 200
@@ -197,8 +197,10 @@ def runs(request: HttpRequest) -> HttpResponse:
         if dead_view
         else None
     )
-    # Counting stops after the cap: a badge needs no exact count of a million rows.
-    dead_count = dead.order_by()[: DEAD_COUNT_CAP + 1].count()
+    # Counting stops after the cap: a badge needs no exact count of a million rows. The
+    # order makes the database walk the dead-letters index and stop at the cap, where a
+    # bitmap scan would first read every dead letter of every tenant.
+    dead_count = dead.order_by("-updated_at", "-id")[: DEAD_COUNT_CAP + 1].count()
     context = {
         "rows": rows,
         "filters": filters,
