@@ -264,7 +264,10 @@ class RunWorkflowFilter(admin.SimpleListFilter):
             return queryset
         if not value.isdigit() or len(value) > 18:
             return queryset.none()
-        versions = WorkflowVersion.objects.filter(workflow_id=int(value))
+        from automate.admin_tenancy import scoped_choices
+
+        # Only the user's workflows have versions here (see the studio's runs list).
+        versions = scoped_choices(request, WorkflowVersion.objects.filter(workflow_id=int(value)))
         return queryset.filter(workflow_version_id__in=list(versions.values_list("pk", flat=True)))
 
 

@@ -125,11 +125,13 @@ def filtered_runs(request: HttpRequest) -> tuple[QuerySet[ExecutionRun], dict[st
     workflow_id = query_int(request, "workflow", what="The workflow filter")
     if workflow_id is not None:
         # The version ids first (one small query): the runs query then filters on its own
-        # column, which an index (workflow_version, created_at, id) serves.
-        versions = list(
-            WorkflowVersion.objects.filter(workflow_id=workflow_id).values_list("pk", flat=True)
+        # column, which an index (workflow_version, created_at, id) serves. Only the user's
+        # workflows have versions here: another tenant's workflow lists no runs without
+        # asking the database to look for them through every run of the user's tenants.
+        versions = visible(
+            WorkflowVersion.objects.filter(workflow_id=workflow_id), request, "workflow__tenant"
         )
-        runs = runs.filter(workflow_version_id__in=versions)
+        runs = runs.filter(workflow_version_id__in=list(versions.values_list("pk", flat=True)))
     if filters["status"] in ExecutionRun.Status.values:
         runs = runs.filter(status=filters["status"])
     since = _when(filters["since"])

@@ -179,3 +179,15 @@ def test_admin_runs_filter_by_workflow(world, superuser):
     expected = ExecutionRun.objects.filter(workflow_version__workflow=world.workflow)
     assert {run.pk for run in shown} == set(expected.values_list("pk", flat=True))
     assert len(shown) >= 2
+
+
+def test_runs_of_another_tenants_workflow_are_not_even_looked_for(world, member):
+    from tests.factories import make_published, make_tenant
+
+    world.add(3)
+    theirs = make_published(tenant=make_tenant("globex"), trigger_spec={"event_type": "x"})
+    response, queries = sql_of(member, f"{reverse('studio:runs')}?workflow={theirs.workflow.pk}")
+    assert 'id="runs-empty" class="muted empty" >' in response.content.decode()
+    # No version of theirs is the user's: the list is empty without reading any run (a
+    # LIMIT over the user's runs that matches none would read all of them).
+    assert not [sql for sql in queries if 'FROM "automate_executionrun"' in sql]
