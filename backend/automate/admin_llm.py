@@ -10,7 +10,9 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy
 
+from automate.admin_lists import ExactSearchMixin
 from automate.admin_tenancy import TenantScopedAdmin
 from automate.governance.models import LLMBudgetDay, LLMUsage
 
@@ -29,15 +31,18 @@ class _LedgerAdmin(TenantScopedAdmin):
 
 
 @admin.register(LLMUsage)
-class LLMUsageAdmin(_LedgerAdmin):
+class LLMUsageAdmin(ExactSearchMixin, _LedgerAdmin):
     list_display = ["created_at", "tenant", "provider", "model", "cost_usd", "run_id"]
-    list_filter = ["tenant", "provider", "day"]
-    search_fields = ["model", "run_id", "trace_id"]
-    date_hierarchy = "created_at"
+    list_select_related = ["tenant"]
+    # Dates as fixed ranges: a `day` filter or date drill-down is a DISTINCT over the ledger.
+    list_filter = ["tenant", "provider", "created_at"]
+    exact_search_fields = ("run_id", "trace_id", "model")
+    search_help_text = gettext_lazy("An exact run id, trace id or model name.")
 
 
 @admin.register(LLMBudgetDay)
 class LLMBudgetDayAdmin(_LedgerAdmin):
     list_display = ["day", "tenant", "spent_usd", "calls"]
+    list_select_related = ["tenant"]
     list_filter = ["tenant"]
     date_hierarchy = "day"

@@ -4,6 +4,8 @@ Every admin of the ``automate`` app subclasses ``TenantScopedAdmin``:
 
 * the change list, change, delete and history pages, the autocomplete answers and the
   ``list_filter`` choices show only rows owned by the user's tenants (superusers see all);
+* change lists stay fast on big tables (automate.admin_lists): bounded counts, no JSON
+  columns they do not show, relation filters read from the related table;
 * another tenant's object URL answers 404, the same as an id that does not exist;
 * every foreign-key and many-to-many choice offered in a form is limited the same way, so a
   posted id of another tenant's row is refused by the form ("Select a valid choice");
@@ -21,15 +23,19 @@ from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin
-from django.contrib.admin import RelatedOnlyFieldListFilter
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import models
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext
 
-from automate.tenants.queries import tenants_for
-from automate.tenants.scoping import scope_to_tenants, tenant_path_of
+from automate.admin_lists import (
+    COUNT_CAP,
+    BoundedCountPaginator,
+    LeanChangeList,
+    TenantRelatedFilter,
+)
+from automate.tenants.scoping import scope_to_user, tenant_path_of
 
 __all__ = ["TenantScopedAdmin", "scoped_choices"]
 
@@ -42,7 +48,7 @@ def scoped_choices(request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[An
     path = tenant_path_of(queryset.model)
     if path is None:
         return queryset
-    return scope_to_tenants(queryset, tenants_for(user), path=path)
+    return scope_to_user(queryset, user, path=path)
 
 
 def _is_relation_path(model: type[models.Model], path: str) -> bool:
@@ -64,6 +70,8 @@ class TenantScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     #: The ORM path from the model to its owning Tenant; defaults to TENANT_PATHS.
     tenant_path: ClassVar[str | None] = None
+    paginator = BoundedCountPaginator
+    show_full_result_count = False
 
     def __init__(self, model: type[models.Model], admin_site: admin.AdminSite) -> None:
         super().__init__(model, admin_site)
@@ -81,7 +89,7 @@ class TenantScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
-        return scope_to_tenants(queryset, tenants_for(request.user), path=self.scope_path)
+        return scope_to_user(queryset, request.user, path=self.scope_path)
 
     def get_object(
         self, request: HttpRequest, object_id: str, from_field: str | None = None
@@ -97,15 +105,33 @@ class TenantScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def get_list_filter(self, request: HttpRequest) -> list[Any]:
         # A plain related filter lists every row of the related table (every tenant's
-        # name, every workflow); RelatedOnlyFieldListFilter lists only the rows that
-        # appear in this (scoped) change list.
+        # name, every workflow); TenantRelatedFilter lists the related rows of the user's
+        # tenants, read from the related table (a DISTINCT over this one reads every row).
         filters: list[Any] = []
         for item in super().get_list_filter(request):
             if isinstance(item, str) and _is_relation_path(self.model, item):
-                filters.append((item, RelatedOnlyFieldListFilter))
+                filters.append((item, TenantRelatedFilter))
             else:
                 filters.append(item)
         return filters
+
+    # -- big tables -----------------------------------------------------------------------
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[LeanChangeList]:
+        return LeanChangeList
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        context = getattr(response, "context_data", None) or {}
+        change_list = context.get("cl")
+        if change_list is not None and getattr(change_list.paginator, "count_is_bounded", False):
+            context["subtitle"] = gettext(
+                "More than %(count)s %(items)s match: the pages show the first %(count)s. "
+                "Narrow them with a filter or a search."
+            ) % {"count": f"{COUNT_CAP:,}", "items": self.opts.verbose_name_plural}
+        return response
 
     # -- choices in forms -----------------------------------------------------------------
 

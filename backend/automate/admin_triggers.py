@@ -21,6 +21,7 @@ __all__ = ["ScheduleStateAdmin", "WebhookEndpointAdmin"]
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(TenantScopedAdmin):
     list_display = ["__str__", "name", "tenant", "scheme", "is_active", "created_at"]
+    list_select_related = ["tenant"]
     list_filter = ["scheme", "is_active", "tenant"]
     search_fields = ["slug", "name"]
     prepopulated_fields = {"slug": ["name"]}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django_htmx.http import trigger_client_event
@@ -13,19 +14,25 @@ from django_htmx.http import trigger_client_event
 from automate.events.models import Event
 from automate.guard.http import json_limits
 from automate.guard.parse import InputRejected, load_json
+from automate.tenants.scoping import scope_to_user
 from automate.workflows.models import Workflow
-from studio.access import user_tenants
 
 STANDALONE = "studio/partials/standalone.html"
+
+M = TypeVar("M", bound=Model)
+
+
+def visible(queryset: QuerySet[M], request: HttpRequest, path: str = "tenant") -> QuerySet[M]:
+    """``queryset`` limited to the user's tenants (their ids, read once per request)."""
+    return scope_to_user(queryset, request.user, path=path)
 
 
 def workflow_or_404(request: HttpRequest, workflow_id: int) -> Workflow:
     """The workflow, if it belongs to one of the user's tenants (else 404, not 403:
     other tenants' workflow ids are not disclosed)."""
     return get_object_or_404(
-        Workflow.objects.select_related("tenant", "live_version"),
+        visible(Workflow.objects.select_related("tenant", "live_version"), request),
         pk=workflow_id,
-        tenant__in=user_tenants(request),
     )
 
 

@@ -33,8 +33,8 @@ from studio.access import (
     studio_guard,
     studio_json_guard,
     studio_view,
-    user_tenants,
 )
+from studio.views.common import visible
 
 _DEFINITION_KEYS = ("trigger_spec", "rule_spec", "graph")
 
@@ -87,9 +87,8 @@ TRIGGER_NODES: list[dict[str, Any]] = [
 
 def _workflow_for(request: HttpRequest, workflow_id: int) -> Workflow:
     return get_object_or_404(
-        Workflow.objects.select_related("live_version"),
+        visible(Workflow.objects.select_related("tenant", "live_version"), request),
         pk=workflow_id,
-        tenant__in=user_tenants(request),
     )
 
 

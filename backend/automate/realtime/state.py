@@ -57,9 +57,27 @@ def _duration_ms(start: datetime | None, end: datetime | None) -> int | None:
     return max(0, int((end - start).total_seconds() * 1000))
 
 
-def runs_with_details() -> QuerySet[ExecutionRun]:
-    """Runs with what a summary needs, in one query."""
-    return ExecutionRun.objects.select_related("workflow_version__workflow", "event")
+#: The columns ``run_summary`` reads: no JSON document (run outputs, graphs, payloads) and
+#: no raw body is loaded for a list of runs.
+RUN_SUMMARY_FIELDS = (
+    "tenant",
+    "status",
+    "trace_id",
+    "error",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "workflow_version__version_num",
+    "workflow_version__workflow__name",
+    "event__type",
+    "event__source",
+)
+
+
+def runs_with_details(*, graph: bool = False) -> QuerySet[ExecutionRun]:
+    """Runs with what a summary needs (and the version's graph if asked), in one query."""
+    fields = (*RUN_SUMMARY_FIELDS, "workflow_version__graph") if graph else RUN_SUMMARY_FIELDS
+    return ExecutionRun.objects.select_related("workflow_version__workflow", "event").only(*fields)
 
 
 def run_summary(run: ExecutionRun) -> dict[str, Any]:

@@ -226,7 +226,7 @@ def test_autocomplete_answers_only_the_users_tenants(client, tenants, model_name
     [
         ("event", "tenant__id__exact", "bravo"),
         ("workflow", "tenant__id__exact", "bravo"),
-        ("executionrun", "workflow_version__workflow__id__exact", "wf-2"),
+        ("executionrun", "workflow", "wf-2"),
     ],
 )
 def test_list_filters_offer_only_the_users_tenants(client, tenants, model_name, param, theirs):

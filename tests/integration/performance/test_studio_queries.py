@@ -1,0 +1,102 @@
+"""Every studio page runs the same number of queries with 3 rows as with 30 (no N+1), and
+that number is pinned: a change that adds a query per row, or a query per page, shows here.
+
+Runs on SQLite and PostgreSQL (the counts are the same on both)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.factories import make_user
+from tests.integration.performance.conftest import assert_flat
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def member(client, world):
+    client.force_login(world.member)
+    return client
+
+
+@pytest.fixture
+def superuser(client, world):
+    client.force_login(make_user(superuser=True))
+    return client
+
+
+def far_cursor() -> str:
+    """A cursor pointing after a run made tomorrow: the page shows every run."""
+    when = (timezone.now() + timedelta(days=1)).isoformat()
+    raw = json.dumps([when, "ffffffff-ffff-ffff-ffff-ffffffffffff"]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+# (name, url built from the world, htmx request, queries for a tenant member, for a
+# superuser). A request starts with 2 (session, user); a member's adds 1 (their tenants,
+# read once however many queries the page scopes); a superuser's has no tenant query.
+PAGES = [
+    ("dashboard", lambda w: reverse("studio:dashboard"), False, 8, 7),
+    ("wizard", lambda w: reverse("studio:wizard"), False, 2, 2),
+    ("editor", lambda w: reverse("studio:editor", args=[w.workflow.pk]), False, 5, 4),
+    ("draft.json", lambda w: reverse("studio:draft", args=[w.workflow.pk]), False, 4, 3),
+    ("palette.json", lambda w: reverse("studio:palette"), False, 2, 2),
+    (
+        "node panel",
+        lambda w: reverse("studio:node_panel", args=[w.workflow.pk, "retry"]),
+        True,
+        6,
+        5,
+    ),
+    (
+        "node panel page",
+        lambda w: reverse("studio:node_panel", args=[w.workflow.pk, "retry"]),
+        False,
+        6,
+        5,
+    ),
+    ("rules tab", lambda w: reverse("studio:rules", args=[w.workflow.pk]), True, 5, 4),
+    ("history", lambda w: reverse("studio:history", args=[w.workflow.pk]), True, 5, 4),
+    ("diff", lambda w: reverse("studio:diff", args=[w.workflow.pk]), True, 4, 3),
+    ("runs", lambda w: reverse("studio:runs"), False, 6, 5),
+    (
+        "runs by workflow",
+        lambda w: f"{reverse('studio:runs')}?workflow={w.workflow.pk}",
+        False,
+        7,
+        6,
+    ),
+    ("runs by status", lambda w: f"{reverse('studio:runs')}?status=failed", False, 6, 5),
+    ("runs by trace", lambda w: f"{reverse('studio:runs')}?trace={w.run.trace_id}", False, 6, 5),
+    (
+        "runs by dates",
+        lambda w: f"{reverse('studio:runs')}?since=2020-01-01&until=2999-01-01",
+        False,
+        6,
+        5,
+    ),
+    ("runs, next page", lambda w: f"{reverse('studio:runs')}?cursor={far_cursor()}", False, 6, 5),
+    ("dead letters", lambda w: f"{reverse('studio:runs')}?view=dead", False, 5, 4),
+    ("run", lambda w: reverse("studio:run", args=[w.run.pk]), False, 8, 7),
+    ("step panel", lambda w: reverse("studio:run_step", args=[w.run.pk, "retry"]), True, 7, 4),
+]
+IDS = [page[0] for page in PAGES]
+
+
+@pytest.mark.parametrize(("url", "htmx", "expected", "_"), [p[1:] for p in PAGES], ids=IDS)
+def test_studio_page_queries_do_not_grow_with_rows(world, member, url, htmx, expected, _):
+    assert_flat(world, member, lambda: url(world), expected, htmx=htmx)
+
+
+@pytest.mark.parametrize(("url", "htmx", "_", "expected"), [p[1:] for p in PAGES], ids=IDS)
+def test_studio_pages_of_a_superuser_do_not_grow_with_rows(
+    world, superuser, url, htmx, _, expected
+):
+    # A superuser sees every tenant: no tenant query at all.
+    assert_flat(world, superuser, lambda: url(world), expected, htmx=htmx)
