@@ -39,51 +39,52 @@ def far_cursor() -> str:
 
 
 # (name, url built from the world, htmx request, queries for a tenant member, for a
-# superuser). A request starts with 2 (session, user); a member's adds 1 (their tenants,
-# read once however many queries the page scopes); a superuser's has no tenant query.
+# superuser). A request starts with 2 (session, user); a member's adds 2 (their permissions,
+# user and group, read once by Django's auth backend) and 1 (their tenants, read once however
+# many queries the page scopes); a superuser's has neither.
 PAGES = [
-    ("dashboard", lambda w: reverse("studio:dashboard"), False, 8, 7),
-    ("wizard", lambda w: reverse("studio:wizard"), False, 2, 2),
-    ("editor", lambda w: reverse("studio:editor", args=[w.workflow.pk]), False, 5, 4),
-    ("draft.json", lambda w: reverse("studio:draft", args=[w.workflow.pk]), False, 4, 3),
-    ("palette.json", lambda w: reverse("studio:palette"), False, 2, 2),
+    ("dashboard", lambda w: reverse("studio:dashboard"), False, 10, 7),
+    ("wizard", lambda w: reverse("studio:wizard"), False, 4, 2),
+    ("editor", lambda w: reverse("studio:editor", args=[w.workflow.pk]), False, 7, 4),
+    ("draft.json", lambda w: reverse("studio:draft", args=[w.workflow.pk]), False, 6, 3),
+    ("palette.json", lambda w: reverse("studio:palette"), False, 4, 2),
     (
         "node panel",
         lambda w: reverse("studio:node_panel", args=[w.workflow.pk, "retry"]),
         True,
-        6,
+        8,
         5,
     ),
     (
         "node panel page",
         lambda w: reverse("studio:node_panel", args=[w.workflow.pk, "retry"]),
         False,
-        6,
+        8,
         5,
     ),
-    ("rules tab", lambda w: reverse("studio:rules", args=[w.workflow.pk]), True, 5, 4),
-    ("history", lambda w: reverse("studio:history", args=[w.workflow.pk]), True, 5, 4),
-    ("diff", lambda w: reverse("studio:diff", args=[w.workflow.pk]), True, 4, 3),
-    ("runs", lambda w: reverse("studio:runs"), False, 6, 5),
+    ("rules tab", lambda w: reverse("studio:rules", args=[w.workflow.pk]), True, 7, 4),
+    ("history", lambda w: reverse("studio:history", args=[w.workflow.pk]), True, 7, 4),
+    ("diff", lambda w: reverse("studio:diff", args=[w.workflow.pk]), True, 6, 3),
+    ("runs", lambda w: reverse("studio:runs"), False, 8, 5),
     (
         "runs by workflow",
         lambda w: f"{reverse('studio:runs')}?workflow={w.workflow.pk}",
         False,
-        7,
+        9,
         6,
     ),
-    ("runs by status", lambda w: f"{reverse('studio:runs')}?status=failed", False, 6, 5),
-    ("runs by trace", lambda w: f"{reverse('studio:runs')}?trace={w.run.trace_id}", False, 6, 5),
+    ("runs by status", lambda w: f"{reverse('studio:runs')}?status=failed", False, 8, 5),
+    ("runs by trace", lambda w: f"{reverse('studio:runs')}?trace={w.run.trace_id}", False, 8, 5),
     (
         "runs by dates",
         lambda w: f"{reverse('studio:runs')}?since=2020-01-01&until=2999-01-01",
         False,
-        6,
+        8,
         5,
     ),
-    ("runs, next page", lambda w: f"{reverse('studio:runs')}?cursor={far_cursor()}", False, 6, 5),
-    ("dead letters", lambda w: f"{reverse('studio:runs')}?view=dead", False, 5, 4),
-    ("run", lambda w: reverse("studio:run", args=[w.run.pk]), False, 8, 7),
+    ("runs, next page", lambda w: f"{reverse('studio:runs')}?cursor={far_cursor()}", False, 8, 5),
+    ("dead letters", lambda w: f"{reverse('studio:runs')}?view=dead", False, 7, 4),
+    ("run", lambda w: reverse("studio:run", args=[w.run.pk]), False, 10, 7),
     ("step panel", lambda w: reverse("studio:run_step", args=[w.run.pk, "retry"]), True, 7, 4),
 ]
 IDS = [page[0] for page in PAGES]
