@@ -215,7 +215,7 @@ def load(url: str, n: int) -> None:
         conn.execute(f"UPDATE automate_workflow SET live_version_id = id * {VERSIONS}")
 
         # Row i: its workflow is skewed (workflow 1 takes ~1/3 of the runs, workflow 20 ~0.3 %).
-        wf = f"(1 + floor({workflows} * power(((i * 7919) % 10007) / 10007.0, 2.2)))::int"
+        wf = f"(1 + floor({workflows} * power(((i::bigint * 7919) % 10007) / 10007.0, 2.2)))::int"
         at = f"(now() - interval '{SPAN_DAYS} days' + (i::float / {n}) * interval '{SPAN_DAYS} days' + ((i * 31) % 1000) * interval '1 ms')"
         etype = f"(ARRAY{EVENT_TYPES})[1 + ({wf} - 1) % {len(EVENT_TYPES)}]"
         filler = "repeat(md5(i::text), 20 + (i % 40))"

@@ -81,7 +81,10 @@ class EventAdmin(ReadOnlyAdmin):
     exclude = ["payload", "raw_body"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [*self.base_fields, self._payload_field(request)]
+        fields = [*self.base_fields, self._payload_field(request)]
+        if request.user.has_perm("automate.view_raw_payload") and obj and obj.raw_body:
+            fields.append("raw_body_view")  # kept only with EVENTS["keep_raw_body"]
+        return fields
 
     @admin.display(description="payload (redacted)")
     def payload_view(self, obj: Event) -> SafeString:
@@ -90,6 +93,10 @@ class EventAdmin(ReadOnlyAdmin):
     @admin.display(description="payload (raw)")
     def raw_payload_view(self, obj: Event) -> SafeString:
         return pretty_json(obj.payload, redacted=False)
+
+    @admin.display(description="raw body (as received, unredacted)")
+    def raw_body_view(self, obj: Event) -> str:
+        return bytes(obj.raw_body or b"").decode("utf-8", errors="replace")
 
 
 class VersionInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -222,7 +229,7 @@ class StepRunInline(admin.TabularInline):  # type: ignore[type-arg]
 class ExecutionRunAdmin(ReadOnlyAdmin):
     list_display = ["id", "workflow_version", "status", "trace_id", "created_at", "finished_at"]
     list_filter = ["status", "workflow_version__workflow"]
-    search_fields = ["id", "trace_id", "idempotency_key"]
+    search_fields = ["id", "trace_id"]
     date_hierarchy = "created_at"
     readonly_fields = [
         "id",
@@ -231,7 +238,6 @@ class ExecutionRunAdmin(ReadOnlyAdmin):
         "event",
         "status",
         "trace_id",
-        "idempotency_key",
         "created_at",
         "started_at",
         "finished_at",

@@ -27,11 +27,11 @@ class AuditLogEntry(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-id"]
         verbose_name_plural = "audit log entries"
         indexes = [
             models.Index(fields=["resource_type", "resource_id"], name="automate_audit_resource"),
-            models.Index(fields=["created_at"], name="automate_audit_time"),
+            models.Index(fields=["created_at", "id"], name="automate_audit_time"),
         ]
 
     def __str__(self) -> str:
