@@ -570,18 +570,18 @@ else:
     from io import StringIO
     from django.core.management import call_command
     # No batches: one prune is everything past retention, in one transaction. Timed once,
-    # without warm-up, and stopped after 120 s.
+    # without warm-up, and stopped after 60 s.
     from django.db.utils import OperationalError
     def whole():
         with connection.cursor() as cur:
-            cur.execute("SET LOCAL statement_timeout = '120s'")
+            cur.execute("SET LOCAL statement_timeout = '60s'")
         call_command("automate_prune", stdout=StringIO())
     started = time.perf_counter()
     try:
         rolled_back(whole)()
         note = "unbatched: the whole prune in one transaction"
     except OperationalError:
-        note = "unbatched: the whole prune, stopped at the 120 s timeout"
+        note = "unbatched: the whole prune, stopped at the 60 s timeout"
     results["prune batch"] = {"ms": (time.perf_counter() - started) * 1000, "db_ms": float("nan"), "queries": 0, "note": note}
 print("RESULTS " + json.dumps(results))
 """

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from automate import conf
 from automate.events.models import Event
-from automate.execution.models import ExecutionRun, OutboxJob
+from automate.execution.models import ExecutionRun, OutboxJob, StepRun
 
 BATCH_SIZE = 5000
 FINISHED = [
@@ -87,6 +87,11 @@ def old_raw_bodies(cutoffs: Cutoffs) -> QuerySet[Event]:
     )
 
 
+def _delete(queryset: QuerySet[Any]) -> int:
+    """Delete the rows in one statement (no signals, no cascade: callers delete children)."""
+    return queryset._raw_delete(queryset.db)
+
+
 def prune_batch(cutoffs: Cutoffs | None = None, batch_size: int = BATCH_SIZE) -> Pruned:
     """Delete at most ``batch_size`` runs and events and clear as many raw bodies.
 
@@ -94,18 +99,20 @@ def prune_batch(cutoffs: Cutoffs | None = None, batch_size: int = BATCH_SIZE) ->
     """
     cutoffs = cutoffs or Cutoffs.now()
     done = Pruned()
+    # One DELETE per table, children first: Django's cascading delete() would load every
+    # run into memory and delete them 100 at a time.
     with transaction.atomic():
         ids = list(old_runs(cutoffs).values_list("pk", flat=True)[:batch_size])
         if ids:
-            # Steps and outbox jobs go with their run (ON DELETE CASCADE, by run_id).
-            ExecutionRun.objects.filter(pk__in=ids).delete()
-            done.runs = len(ids)
+            _delete(StepRun.objects.filter(run_id__in=ids))
+            _delete(OutboxJob.objects.filter(run_id__in=ids))
+            done.runs = _delete(ExecutionRun.objects.filter(pk__in=ids))
     with transaction.atomic():
         ids = list(old_events(cutoffs).values_list("pk", flat=True)[:batch_size])
         if ids:
             # Events are immutable rows but not eternal: retention removes them.
-            Event.objects.filter(pk__in=ids).delete()
-            done.events = len(ids)
+            _delete(OutboxJob.objects.filter(event_id__in=ids))
+            done.events = _delete(Event.objects.filter(pk__in=ids))
     with transaction.atomic():
         ids = list(old_raw_bodies(cutoffs).values_list("pk", flat=True)[:batch_size])
         if ids:
