@@ -661,6 +661,7 @@ def main() -> None:
     for db in dbs:
         print(f"timing {db} ...", flush=True)
         results.append(time_pages(code, url_of(db), args.repeat))
+        report([db.removeprefix(args.prefix)], results[-1:])
     print(
         f"\nmedian of {args.repeat} requests: wall ms, of which SQL ms, and queries per request\n"
     )
