@@ -88,7 +88,10 @@ class EventAdmin(ExactSearchMixin, ReadOnlyAdmin):
     exclude = ["payload", "raw_body"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [*self.base_fields, self._payload_field(request)]
+        fields = [*self.base_fields, self._payload_field(request)]
+        if request.user.has_perm("automate.view_raw_payload") and obj and obj.raw_body:
+            fields.append("raw_body_view")  # kept only with EVENTS["keep_raw_body"]
+        return fields
 
     @admin.display(description=gettext_lazy("payload (redacted)"))
     def payload_view(self, obj: Event) -> SafeString:
@@ -97,6 +100,10 @@ class EventAdmin(ExactSearchMixin, ReadOnlyAdmin):
     @admin.display(description=gettext_lazy("payload (raw)"))
     def raw_payload_view(self, obj: Event) -> SafeString:
         return pretty_json(obj.payload, redacted=False)
+
+    @admin.display(description="raw body (as received, unredacted)")
+    def raw_body_view(self, obj: Event) -> str:
+        return bytes(obj.raw_body or b"").decode("utf-8", errors="replace")
 
 
 class VersionInline(admin.TabularInline):  # type: ignore[type-arg]

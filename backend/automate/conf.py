@@ -121,9 +121,14 @@ SCHEMA: dict[str, Option | dict[str, Option]] = {
         "max_memory_bytes": Option((int,), 32_000_000, _at_least(1_000_000)),
         "env_allowlist": Option((list,), [], _list_of_str),
     },
+    "EVENTS": {
+        # Store each inbound webhook's raw body (unredacted) next to its parsed payload.
+        "keep_raw_body": Option((bool,), False),
+    },
     "RETENTION": {
         "events_days": Option((int,), 30, _at_least(1)),
         "runs_days": Option((int,), 30, _at_least(1)),
+        "raw_body_days": Option((int,), 7, _at_least(1)),
         "max_payload_bytes": Option((int,), 256_000, _at_least(1024)),
     },
     "LIMITS": {

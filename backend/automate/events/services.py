@@ -56,7 +56,7 @@ def record_event(
                     payload=clean_payload,
                     dedupe_key=dedupe_key,
                     trace_id=trace_id,
-                    raw_body=raw_body,
+                    raw_body=raw_body if conf.get("EVENTS", "keep_raw_body") else None,
                 )
         except IntegrityError:
             if dedupe_key is None:

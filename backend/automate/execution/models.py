@@ -4,6 +4,7 @@ import uuid
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.db.models import Q
 
 
 class OutboxJob(models.Model):
@@ -24,13 +25,19 @@ class OutboxJob(models.Model):
         STEP = "step", _("run one step of a run")
 
     id = models.BigAutoField(primary_key=True)
+    # The foreign keys get no index of their own: the (partial) indexes below lead with them
+    # where a query needs one, and a big table pays for every index on every write.
     tenant = models.ForeignKey(
-        "automate.Tenant", on_delete=models.CASCADE, related_name="outbox_jobs"
+        "automate.Tenant", on_delete=models.CASCADE, related_name="outbox_jobs", db_index=False
     )
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    payload = models.JSONField(default=dict, blank=True)
     event = models.ForeignKey(
-        "automate.Event", on_delete=models.CASCADE, null=True, blank=True, related_name="jobs"
+        "automate.Event",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="jobs",
+        db_index=False,
     )
     run = models.ForeignKey(
         "automate.ExecutionRun",
@@ -38,6 +45,7 @@ class OutboxJob(models.Model):
         null=True,
         blank=True,
         related_name="jobs",
+        db_index=False,
     )
     node_id = models.CharField(max_length=100, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
@@ -55,11 +63,34 @@ class OutboxJob(models.Model):
         verbose_name = _("outbox job")
         verbose_name_plural = _("outbox jobs")
         ordering = ["id"]
+        # Almost every job is COMPLETED; the queries that must be fast look at the few that
+        # are not, so their indexes are partial and stay small however big the table grows.
         indexes = [
-            models.Index(fields=["status", "id"], name="automate_outbox_status_id"),
-            models.Index(fields=["run", "status"], name="automate_outbox_run_status"),
-            models.Index(fields=["status", "next_attempt_at"], name="automate_outbox_due"),
-            models.Index(fields=["status", "lease_expires_at"], name="automate_outbox_lease"),
+            # The claim: PENDING jobs, oldest first.
+            models.Index(
+                fields=["id"], name="automate_outbox_pending", condition=Q(status="PENDING")
+            ),
+            # The reaper: CLAIMED jobs whose lease ran out.
+            models.Index(
+                fields=["lease_expires_at"],
+                name="automate_outbox_lease",
+                condition=Q(status="CLAIMED"),
+            ),
+            # Dead letters, newest first (the explorer's tab and its count).
+            models.Index(
+                fields=["updated_at", "id"],
+                name="automate_outbox_dead",
+                condition=Q(status__in=["FAILED", "DEAD"]),
+            ),
+            # A run's jobs (cancel, resume, the run page); an event's jobs (cascade, prune).
+            models.Index(
+                fields=["run", "status"],
+                name="automate_outbox_run_status",
+                condition=Q(run__isnull=False),
+            ),
+            models.Index(
+                fields=["event"], name="automate_outbox_event", condition=Q(event__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:
@@ -77,15 +108,19 @@ class ExecutionRun(models.Model):
         CANCELLED = "cancelled"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey("automate.Tenant", on_delete=models.PROTECT, related_name="runs")
-    workflow_version = models.ForeignKey(
-        "automate.WorkflowVersion", on_delete=models.PROTECT, related_name="runs"
+    # No index of their own: each leads a composite index or the unique constraint below.
+    tenant = models.ForeignKey(
+        "automate.Tenant", on_delete=models.PROTECT, related_name="runs", db_index=False
     )
-    event = models.ForeignKey("automate.Event", on_delete=models.PROTECT, related_name="runs")
-    idempotency_key = models.CharField(max_length=255, unique=True)
+    workflow_version = models.ForeignKey(
+        "automate.WorkflowVersion", on_delete=models.PROTECT, related_name="runs", db_index=False
+    )
+    # One run per (event, version): the unique constraint below is the idempotency key.
+    event = models.ForeignKey(
+        "automate.Event", on_delete=models.PROTECT, related_name="runs", db_index=False
+    )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     trace_id = models.CharField(max_length=32)
-    context = models.JSONField(default=dict, blank=True)
     outputs = models.JSONField(default=dict, blank=True, help_text=_("Redacted before write."))
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -95,16 +130,27 @@ class ExecutionRun(models.Model):
     class Meta:
         verbose_name = _("execution run")
         verbose_name_plural = _("execution runs")
-        ordering = ["-created_at"]
+        # Lists page by (created_at, id), newest first: every list index ends in both.
+        ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["event", "workflow_version"], name="automate_run_once_per_event_version"
             )
         ]
         indexes = [
+            models.Index(fields=["created_at", "id"], name="automate_run_time"),
+            models.Index(fields=["tenant", "created_at", "id"], name="automate_run_tenant_time"),
+            models.Index(
+                fields=["workflow_version", "created_at", "id"], name="automate_run_version_time"
+            ),
+            # Most runs succeed: a filter on "succeeded" walks automate_run_time; the other
+            # statuses are a small share and get their own small index.
+            models.Index(
+                fields=["status", "created_at", "id"],
+                name="automate_run_status_time",
+                condition=~Q(status="succeeded"),
+            ),
             models.Index(fields=["trace_id"], name="automate_run_trace"),
-            models.Index(fields=["status", "created_at"], name="automate_run_status_time"),
-            models.Index(fields=["tenant", "created_at"], name="automate_run_tenant_time"),
         ]
         permissions = [
             ("operate_run", "Can retry, resume and cancel runs and replay dead-lettered jobs")
@@ -127,7 +173,10 @@ class StepRun(models.Model):
         CANCELLED = "cancelled"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    run = models.ForeignKey(ExecutionRun, on_delete=models.CASCADE, related_name="steps")
+    # Indexed by the unique constraint (run, node_id, attempt), which leads with it.
+    run = models.ForeignKey(
+        ExecutionRun, on_delete=models.CASCADE, related_name="steps", db_index=False
+    )
     node_id = models.CharField(max_length=100)
     attempt = models.PositiveIntegerField(default=1)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
@@ -152,7 +201,6 @@ class StepRun(models.Model):
                 fields=["run", "node_id", "attempt"], name="automate_step_once_per_attempt"
             )
         ]
-        indexes = [models.Index(fields=["run", "node_id"], name="automate_step_run_node")]
 
     def __str__(self) -> str:
         return f"{self.node_id} #{self.attempt} ({self.status})"

@@ -25,17 +25,12 @@ JobStatus = OutboxJob.Status
 DEAD_LETTER = (JobStatus.FAILED, JobStatus.DEAD)
 
 
-def run_idempotency_key(event: Event, version: WorkflowVersion) -> str:
-    """One run per (event, version): a replayed event never starts a second run."""
-    return f"{event.pk}:{version.pk}"
-
-
 def start_run(*, event: Event, version: WorkflowVersion) -> tuple[ExecutionRun, bool]:
     """Create the run of ``version`` for ``event`` and queue its first steps.
 
-    Returns ``(run, created)``; an existing run for the pair is returned unchanged.
+    Returns ``(run, created)``; an existing run for the pair is returned unchanged: one run
+    per (event, version) is a unique constraint, so a replayed event never starts a second.
     """
-    key = run_idempotency_key(event, version)
     graph = graph_of(version)
     now = timezone.now()
     with transaction.atomic():
@@ -45,13 +40,12 @@ def start_run(*, event: Event, version: WorkflowVersion) -> tuple[ExecutionRun, 
                     tenant_id=event.tenant_id,
                     workflow_version=version,
                     event=event,
-                    idempotency_key=key,
                     trace_id=event.trace_id,
                     status=RunStatus.RUNNING,
                     started_at=now,
                 )
         except IntegrityError:
-            existing = ExecutionRun.objects.filter(idempotency_key=key).first()
+            existing = ExecutionRun.objects.filter(event=event, workflow_version=version).first()
             if existing is None:
                 raise
             return existing, False

@@ -30,10 +30,10 @@ class AuditLogEntry(models.Model):
     class Meta:
         verbose_name = _("audit log entry")
         verbose_name_plural = _("audit log entries")
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["resource_type", "resource_id"], name="automate_audit_resource"),
-            models.Index(fields=["created_at"], name="automate_audit_time"),
+            models.Index(fields=["created_at", "id"], name="automate_audit_time"),
         ]
 
     def __str__(self) -> str:

@@ -14,8 +14,9 @@ from automate.rules import CompiledRule, compile_rule
 class Workflow(models.Model):
     """The mutable, editable workflow: a draft plus a pointer to its live version."""
 
+    # Indexed by the unique (tenant, slug) constraint, which leads with it.
     tenant = models.ForeignKey(
-        "automate.Tenant", on_delete=models.PROTECT, related_name="workflows"
+        "automate.Tenant", on_delete=models.PROTECT, related_name="workflows", db_index=False
     )
     slug = models.SlugField(max_length=100)
     name = models.CharField(max_length=200)
@@ -74,7 +75,10 @@ class Workflow(models.Model):
 class WorkflowVersion(models.Model):
     """An immutable snapshot of a workflow; runs are pinned to one of these."""
 
-    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="versions")
+    # Indexed by the unique (workflow, version_num) constraint, which leads with it.
+    workflow = models.ForeignKey(
+        Workflow, on_delete=models.CASCADE, related_name="versions", db_index=False
+    )
     version_num = models.PositiveIntegerField()
     trigger_spec = models.JSONField(
         default=dict,

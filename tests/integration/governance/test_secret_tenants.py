@@ -6,8 +6,6 @@ import io
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 
 import automate.admin_secrets  # noqa: F401  (registers StoredSecretAdmin)
@@ -171,19 +169,3 @@ def test_the_admin_lists_the_tenant(client, tenants):
     client.force_login(make_user(superuser=True))
     page = client.get(reverse("admin:automate_storedsecret_changelist")).content.decode()
     assert "Alpha" in page
-
-
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("existing", [[], ["acme"], ["acme", "other"]])
-def test_the_migration_gives_existing_secrets_to_the_only_or_default_tenant(existing):
-    executor = MigrationExecutor(connection)
-    executor.migrate([("automate", "0001_initial")])
-    old = executor.loader.project_state([("automate", "0001_initial")]).apps
-    for slug in existing:
-        old.get_model("automate", "Tenant").objects.create(slug=slug, name=slug)
-    old.get_model("automate", "StoredSecret").objects.create(name="OLD", ciphertext="x")
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
-    owner = StoredSecret.objects.get(name="OLD").tenant.slug
-    assert owner == ("acme" if existing == ["acme"] else "default")

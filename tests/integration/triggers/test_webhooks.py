@@ -75,11 +75,18 @@ def test_a_signed_stripe_webhook_becomes_an_event_and_starts_the_workflow(client
     assert body["duplicate"] is False
     event = Event.objects.get(pk=body["id"])
     assert (event.source, event.tenant.slug, event.payload) == ("stripe", "acme", INVOICE)
-    assert bytes(event.raw_body) == json.dumps(INVOICE).encode()
+    assert event.raw_body is None  # raw bodies are unredacted: kept only when asked for
     assert event.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736"
     run = ExecutionRun.objects.get()
     assert run.status == "succeeded"
     assert run.trace_id == event.trace_id
+
+
+@override_settings(DJANGO_AUTOMATE={"EVENTS": {"keep_raw_body": True}})
+def test_the_raw_body_is_kept_when_the_setting_asks_for_it(client, stripe_endpoint):
+    response = post_stripe(client, INVOICE)
+    event = Event.objects.get(pk=response.json()["id"])
+    assert bytes(event.raw_body) == json.dumps(INVOICE).encode()
 
 
 def test_a_redelivery_is_deduplicated(client, stripe_endpoint):

@@ -24,6 +24,8 @@ def test_defaults_match_the_design_table():
         "api_basic_auth_per_minute": 30,
     }
     assert tree["SECRETS"] == {"backend": "env", "prefix": "AUTOMATE_", "env_grants": {}}
+    assert tree["EVENTS"] == {"keep_raw_body": False}
+    assert tree["RETENTION"]["raw_body_days"] == 7
     assert tree["LOGGING_SCHEMA"] == "ecs"
     assert tree["METRICS_EXPORT"] is False
 
@@ -55,6 +57,8 @@ def test_valid_settings_have_no_problems():
             "['connector_allowlist'] must be a list of strings",
         ),
         ({"POLICY": {"llm_budget_daily": -1}}, "['llm_budget_daily'] must be at least 0"),
+        ({"EVENTS": {"keep_raw_body": "yes"}}, "['keep_raw_body'] must be bool, not str"),
+        ({"RETENTION": {"raw_body_days": 0}}, "['raw_body_days'] must be at least 1"),
         (
             {"POLICY": {"egress_allowlist": "*.stripe.com"}},
             "['egress_allowlist'] must be list, not str",
