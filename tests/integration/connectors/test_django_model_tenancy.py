@@ -197,7 +197,6 @@ def test_a_foreign_key_must_point_at_a_row_of_the_same_tenant(alpha, bravo):
     theirs, _ = record_event(type="t", payload={}, tenant=bravo, enqueue=False)
     fields = {
         "workflow_version": version.pk,
-        "idempotency_key": "k1",
         "trace_id": "t" * 32,
     }
     with pytest.raises(ConnectorInputError) as caught:
