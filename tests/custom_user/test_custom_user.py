@@ -52,8 +52,10 @@ def test_an_email_user_signs_in_publishes_and_is_named_in_history_and_audit():
 
 
 @override_settings(DEBUG=True)
-def test_the_demo_user_is_created_with_an_email_login(tmp_path, settings):
+def test_the_demo_user_is_created_with_an_email_login(tmp_path, settings, monkeypatch):
     settings.VAR_DIR = tmp_path
+    # As in test_commands: publishing the demo checks that its Slack secret exists.
+    monkeypatch.setenv("AUTOMATE_SLACK_TOKEN", "xoxb-demo-sandbox-not-a-real-token")
     out = StringIO()
     call_command("automate_demo", stdout=out)
     password = (tmp_path / "demo_credentials").read_text().strip()
