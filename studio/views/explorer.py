@@ -83,8 +83,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID] | None:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         created, run_id = json.loads(raw)
-        when = parse_datetime(created)
-        if when is None:
+        when = parse_datetime(created) if isinstance(created, str) else None
+        if when is None or not isinstance(run_id, str):
             return None
         return when, uuid.UUID(run_id)
     except (binascii.Error, ValueError, TypeError):
@@ -159,6 +159,53 @@ def human_ms(ms: int | None) -> str:
     return f"{minutes} min {seconds:02d} s"
 
 
+def encode_job_cursor(job: OutboxJob) -> str:
+    """An opaque cursor pointing just after dead letter ``job`` (newest updated first)."""
+    raw = json.dumps([job.updated_at.isoformat(), job.pk]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_job_cursor(cursor: str) -> tuple[datetime, int] | None:
+    """The (updated_at, job id) a dead-letter cursor points after, or None if malformed."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        updated, job_id = json.loads(raw)
+        when = parse_datetime(updated) if isinstance(updated, str) else None
+        if when is None or not isinstance(job_id, int) or isinstance(job_id, bool):
+            return None
+        return when, job_id
+    except (binascii.Error, ValueError, TypeError):
+        return None
+
+
+def _dead_letter_page(
+    request: HttpRequest, dead: QuerySet[OutboxJob], limit: int
+) -> tuple[list[OutboxJob], str]:
+    """One page of dead letters, newest updated first, and the query string of the next.
+
+    Keyset pages on ``(updated_at, id)`` (the partial dead-letter index): each page reads
+    ``limit + 1`` index entries whatever the number of dead letters."""
+    jobs = (
+        dead.select_related("run__workflow_version__workflow", "event")
+        .only(*DEAD_LETTER_FIELDS)
+        .order_by("-updated_at", "-id")
+    )
+    cursor = decode_job_cursor(request.GET.get("cursor", ""))
+    if cursor is not None:
+        updated, job_id = cursor
+        jobs = jobs.filter(
+            Q(updated_at__lt=updated) | Q(updated_at=updated, id__lt=job_id),
+            updated_at__lte=updated,
+        )
+    page = list(jobs[: limit + 1])
+    if len(page) <= limit:
+        return page, ""
+    page = page[:limit]
+    params = request.GET.copy()
+    params["cursor"] = encode_job_cursor(page[-1])
+    return page, params.urlencode()
+
+
 # --- runs list ------------------------------------------------------------------------------
 
 
@@ -194,13 +241,10 @@ def runs(request: HttpRequest) -> HttpResponse:
         params["cursor"] = encode_cursor(page[-1])
         next_query = params.urlencode()
     dead = visible(OutboxJob.objects.all(), request).filter(status__in=DEAD_LETTER)
-    dead_letters = (
-        dead.select_related("run__workflow_version__workflow", "event")
-        .only(*DEAD_LETTER_FIELDS)
-        .order_by("-updated_at", "-id")[:MAX_LIMIT]
-        if dead_view
-        else None
-    )
+    dead_letters = None
+    dead_next_query = ""
+    if dead_view:
+        dead_letters, dead_next_query = _dead_letter_page(request, dead, limit)
     # Counting stops after the cap: a badge needs no exact count of a million rows. The
     # order makes the database walk the dead-letters index and stop at the cap, where a
     # bitmap scan would first read every dead letter of every tenant.
@@ -214,6 +258,7 @@ def runs(request: HttpRequest) -> HttpResponse:
         "workflows": visible(Workflow.objects.all(), request).only("name").order_by("name"),
         "statuses": ExecutionRun.Status.values,
         "dead_letters": dead_letters,
+        "dead_next_query": dead_next_query,
         "dead_count": f"{DEAD_COUNT_CAP}+" if dead_count > DEAD_COUNT_CAP else dead_count,
         "live": {
             "filters": filters,

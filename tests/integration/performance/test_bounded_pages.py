@@ -3,6 +3,9 @@ searches, no JSON columns read for a list, tenants read once and never written b
 
 from __future__ import annotations
 
+import base64
+import html
+import json
 import re
 from datetime import timedelta
 
@@ -92,6 +95,48 @@ def test_runs_list_dead_letter_badge_stops_counting_at_its_cap(world, member, mo
     monkeypatch.setattr(explorer, "DEAD_COUNT_CAP", 2)
     page = member.get(reverse("studio:runs")).content.decode()
     assert '<span class="count-pill">2+</span>' in page
+
+
+def test_dead_letters_come_in_pages_that_reach_every_one(world, member):
+    world.add(7)
+    dead = set(OutboxJob.objects.filter(status=OutboxJob.Status.DEAD).values_list("pk", flat=True))
+    assert len(dead) == 7
+    seen: list[int] = []
+    url = reverse("studio:runs") + "?view=dead&limit=3"
+    pages = 0
+    while url:
+        page = member.get(url).content.decode()
+        pages += 1
+        rows = [int(pk) for pk in re.findall(r'<tr data-job-id="(\d+)">', page)]
+        assert 1 <= len(rows) <= 3
+        seen += rows
+        older = re.search(r'id="older-dead" href="([^"]+)"', page)
+        url = reverse("studio:runs") + html.unescape(older.group(1)) if older else ""
+    assert pages == 3
+    assert len(seen) == len(set(seen))
+    assert set(seen) == dead
+
+
+@pytest.mark.parametrize("view", ["", "dead"])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        [1, 2],
+        ["2026-11-30T10:00:00+00:00", 5],
+        ["2026-11-30T10:00:00+00:00", "x"],
+        [None, None],
+        {"a": 1},
+        ["not a date", "00000000-0000-0000-0000-000000000000"],
+        [],
+        "s",
+    ],
+)
+def test_a_forged_cursor_shows_the_first_page(world, member, view, payload):
+    world.add(3)
+    cursor = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+    response = member.get(reverse("studio:runs"), {"view": view, "cursor": cursor})
+    assert response.status_code == 200
+    assert "Older" not in response.content.decode()
 
 
 @pytest.mark.parametrize(
