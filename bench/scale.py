@@ -494,7 +494,7 @@ pages = {
     "admin runs search": f"/admin/automate/executionrun/?q={trace}",
     "admin runs status": "/admin/automate/executionrun/?status__exact=failed",
     "admin events": "/admin/automate/event/",
-    "admin steps": "/admin/automate/steprun/",
+    "admin run (steps inline)": f"/admin/automate/executionrun/{run_id}/change/",
     "admin outbox jobs": "/admin/automate/outboxjob/",
     "admin audit": "/admin/automate/auditlogentry/",
 }
