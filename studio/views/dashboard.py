@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods
 from automate.exceptions import AutomateError
 from automate.execution.matching import broken_versions
 from automate.execution.models import ExecutionRun
+from automate.realtime.state import runs_with_details
 from automate.typing import acting_user
 from automate.workflows.models import Workflow, WorkflowVersion
 from automate.workflows.services import create_workflow
@@ -122,12 +123,8 @@ def index(request: HttpRequest) -> HttpResponse:
                 "broken": broken.get(wf.live_version_id) if wf.live_version_id else None,
             }
         )
-    runs = (
-        visible(ExecutionRun.objects.all(), request)
-        .select_related("workflow_version__workflow", "event")
-        .only(*RECENT_RUN_FIELDS)
-        .order_by("-created_at", "-id")[:RECENT_RUNS]
-    )
+    # The explorer's run summary columns: no outputs, graph or event payload.
+    runs = visible(runs_with_details(), request).order_by("-created_at", "-id")[:RECENT_RUNS]
     if capped:
         note = gettext("Success covers the newest %(runs)s runs of the last %(days)s days.") % {
             "runs": f"{SUMMARY_RUNS:,}",
@@ -139,19 +136,6 @@ def index(request: HttpRequest) -> HttpResponse:
         }
     context = {"rows": rows, "runs": runs, "summary_note": note}
     return render(request, "studio/dashboard.html", context)
-
-
-#: What a row of "Recent runs" shows (no run outputs, no graph, no event payload).
-RECENT_RUN_FIELDS = (
-    "status",
-    "created_at",
-    "started_at",
-    "finished_at",
-    "workflow_version__version_num",
-    "workflow_version__workflow__name",
-    "event__type",
-    "event__source",
-)
 
 
 @studio_guard

@@ -9,12 +9,27 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from tests.factories import make_user
 from tests.integration.performance.world import World
 
 
 @pytest.fixture
 def world(db):
     return World()
+
+
+@pytest.fixture
+def member(client, world):
+    """The client, logged in as the world's tenant member."""
+    client.force_login(world.member)
+    return client
+
+
+@pytest.fixture
+def superuser(client, world):
+    """The client, logged in as a superuser (every tenant, no tenant query)."""
+    client.force_login(make_user(superuser=True))
+    return client
 
 
 def count_queries(client: Any, url: str, *, htmx: bool = False) -> tuple[int, list[str]]:

@@ -30,12 +30,6 @@ MODELS = [
 
 
 @pytest.fixture
-def superuser(client, world):
-    client.force_login(make_user(superuser=True))
-    return client
-
-
-@pytest.fixture
 def staff(client, world):
     """A tenant's staff member who may view every model of the app."""
     user = make_user(staff=True, perms=[f"automate.view_{model}" for model in MODELS])

@@ -26,18 +26,6 @@ pytestmark = pytest.mark.django_db
 HEAVY_COLUMNS = re.compile(r'"(outputs|payload|raw_body|graph|draft_graph|inputs|context)"')
 
 
-@pytest.fixture
-def member(client, world):
-    client.force_login(world.member)
-    return client
-
-
-@pytest.fixture
-def superuser(client, world):
-    client.force_login(make_user(superuser=True))
-    return client
-
-
 def sql_of(client, url):
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url)

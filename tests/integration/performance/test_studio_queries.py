@@ -13,22 +13,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import make_user
 from tests.integration.performance.conftest import assert_flat
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def member(client, world):
-    client.force_login(world.member)
-    return client
-
-
-@pytest.fixture
-def superuser(client, world):
-    client.force_login(make_user(superuser=True))
-    return client
 
 
 def far_cursor() -> str:
