@@ -8,13 +8,13 @@ from copy import deepcopy
 from typing import Any
 
 from automate.copilot.catalog import build_catalog
+from automate.copilot.checking import check_answer
 from automate.copilot.exceptions import CopilotRequestError
 from automate.copilot.offline import OfflineDrafter
 from automate.copilot.types import DEFINITION_KEYS, Definition, Proposal, empty_definition
 from automate.governance import audit
 from automate.tenants.models import Tenant
 from automate.typing import UserType
-from automate.workflows.services import definition_problems
 
 MAX_PROMPT_CHARS = 2000
 
@@ -47,21 +47,20 @@ def propose(
     answer = drafter.draft(
         prompt=text, current=deepcopy(before), catalog=catalog, conversation=conversation
     )
-    problems = definition_problems(**answer.definition, tenant=tenant.slug)
-    definition = before if problems else answer.definition
+    checked = check_answer(answer, before=before, catalog=catalog, tenant=tenant)
     proposal = Proposal(
         id=uuid.uuid4().hex,
         drafter=drafter.kind,
         model="",
         prompt=text,
         before=before,
-        definition=definition,
-        complete=not problems,
-        problems=problems,
-        explanations=answer.explanations,
+        definition=checked.definition,
+        complete=checked.complete,
+        problems=checked.problems,
+        explanations=checked.explanations,
         assumptions=answer.assumptions,
         not_understood=answer.not_understood,
-        notes=answer.notes,
+        notes=checked.notes,
     )
     audit.record(
         action="copilot.proposed",
