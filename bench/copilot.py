@@ -6,7 +6,8 @@ Sets up the standalone site (``config.settings``, development mode, as ``make ru
 scratch SQLite database in a temporary directory, loads the demo (``automate_demo``: the
 ``invoice.paid`` events, ``demo_crm.Customer``, the ``SLACK_TOKEN`` secret) and a few
 ``order.created`` / ``user.signed_up`` events, then asks ``automate.copilot.propose`` every
-turn of every case in ``bench/copilot_cases.py`` (a follow-up starts from the previous
+turn of every case in ``bench/copilot_cases.py`` (``CASES``, which the offline drafter was
+tuned on, and ``HELD_OUT``, written afterwards and not tuned on) (a follow-up starts from the previous
 turn's proposal). A turn counts when the proposal is complete (it passes the publish
 checks) and has the expected trigger, rule and steps.
 
@@ -142,19 +143,18 @@ def mistakes(proposal: Any, before: dict[str, Any], expected: dict[str, Any]) ->
     return wrong
 
 
-def run(label: str, copilot: dict[str, Any], verbose: bool) -> None:
+def run(label: str, copilot: dict[str, Any], verbose: bool, cases: Any) -> None:
     from django.conf import settings
     from django.test import override_settings
 
     from automate.copilot.service import propose
     from automate.tenants.services import get_default_tenant
-    from bench.copilot_cases import CASES
 
     tenant = get_default_tenant()
     automate = {**settings.DJANGO_AUTOMATE, "COPILOT": copilot}
     good = total = 0
     with override_settings(DJANGO_AUTOMATE=automate):
-        for name, turns in CASES:
+        for name, turns in cases:
             current: dict[str, Any] | None = None
             conversation: list[str] = []
             for prompt, expected in turns:
@@ -180,11 +180,16 @@ def main() -> None:
         setup_django(workdir)
         from django.conf import settings
 
+        from bench.copilot_cases import CASES, HELD_OUT
+
         configured = dict((settings.DJANGO_AUTOMATE or {}).get("COPILOT") or {})
-        run("offline drafter", {**configured, "base_url": ""}, args.verbose)
+        drafters = [("offline drafter", {**configured, "base_url": ""})]
         if configured.get("base_url"):
             model = configured.get("model") or "(default model)"
-            run(f"model {model} at {configured['base_url']}", configured, args.verbose)
+            drafters.append((f"model {model} at {configured['base_url']}", configured))
+        for label, copilot in drafters:
+            run(f"{label}, tuned set", copilot, args.verbose, CASES)
+            run(f"{label}, held-out set", copilot, args.verbose, HELD_OUT)
         else:
             print("model: not configured (set DJANGO_AUTOMATE['COPILOT']['base_url'] to compare)")
 

@@ -389,5 +389,188 @@ CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
             ),
         ],
     ),
+    (
+        "unseen phrasings (written before running them)",
+        [
+            (
+                "Ping #ops in Slack as soon as an order ships",
+                {"event_type": "order.shipped", "steps": [{**SLACK, "channel": "#ops"}]},
+            ),
+        ],
+    ),
+    (
+        "unseen: refund to slack and log",
+        [
+            (
+                "Whenever we get a refund, drop a note in #finance and log it as a warning",
+                {
+                    "event_type": "charge.refunded",
+                    "steps": [{**SLACK, "channel": "#finance"}, {"connector": "log"}],
+                },
+            ),
+        ],
+    ),
+    (
+        "unseen: invoices above a threshold in dollars",
+        [
+            (
+                "For invoices paid above USD 300 send finance@acme.test an email",
+                {
+                    "event_type": "invoice.paid",
+                    "rule": [("amount_paid", ">", 30000)],
+                    "steps": [{**EMAIL, "to": "finance@acme.test"}],
+                },
+            ),
+            (
+                "Actually, make that 500",
+                {"rule": [("amount_paid", ">", 50000)], "steps": [EMAIL]},
+            ),
+        ],
+    ),
+    (
+        "unseen: signup drip",
+        [
+            (
+                "3 days after someone signs up, email them",
+                {
+                    "event_type": "user.signed_up",
+                    "steps": [{"type": "delay", "seconds": 259200}, EMAIL],
+                },
+            ),
+            (
+                "and copy sales@acme.test on it",
+                {"steps": [{"type": "delay"}, EMAIL]},
+            ),
+        ],
+    ),
+    (
+        "unseen: nightly export",
+        [
+            (
+                "Each night at 2am, send a GET request to https://backup.example.com/run",
+                {
+                    "schedule": "0 2 * * *",
+                    "steps": [{"connector": "http", "method": "GET"}],
+                },
+            ),
+        ],
+    ),
+    (
+        "unseen: delete then retry all",
+        [
+            (
+                "When an order is created, post to #orders and email shop@acme.test",
+                {"event_type": "order.created", "steps": [SLACK, EMAIL]},
+            ),
+            ("get rid of the slack message", {"steps": [EMAIL]}),
+            ("retry everything twice", {"steps": [{**EMAIL, "retries": 2}]}),
+        ],
+    ),
 ]
 """(name, turns): at least 30 prompts in all."""
+
+HELD_OUT: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
+    (
+        "held out: lead to slack",
+        [
+            (
+                "Let #sales know on Slack whenever a lead is created",
+                {"event_type": "lead.created", "steps": [{**SLACK, "channel": "#sales"}]},
+            ),
+        ],
+    ),
+    (
+        "held out: big order email",
+        [
+            (
+                "If someone places an order worth more than 2000 euros, email vip@acme.test",
+                {
+                    "event_type": "order.created",
+                    "rule": [("total", ">", 2000)],
+                    "steps": [{**EMAIL, "to": "vip@acme.test"}],
+                },
+            ),
+        ],
+    ),
+    (
+        "held out: failed payment webhook",
+        [
+            (
+                "On payment failure, notify https://billing.example.com/failed via webhook",
+                {
+                    "event_type": ("payment_intent.payment_failed", "invoice.payment_failed"),
+                    "steps": [{"connector": "webhook"}],
+                },
+            ),
+        ],
+    ),
+    (
+        "held out: hourly log",
+        [
+            (
+                "Write a line to the log every hour",
+                {"schedule": "0 * * * *", "steps": [{"connector": "log"}]},
+            ),
+        ],
+    ),
+    (
+        "held out: crm then edits",
+        [
+            (
+                "Store every paid invoice's customer in the CRM",
+                {"event_type": "invoice.paid", "steps": [CUSTOMER]},
+            ),
+            (
+                "then let #billing know",
+                {"steps": [CUSTOMER, {**SLACK, "channel": "#billing"}]},
+            ),
+            (
+                "switch the slack channel to #accounts",
+                {"steps": [CUSTOMER, {**SLACK, "channel": "#accounts"}]},
+            ),
+            (
+                "delete the CRM step",
+                {"steps": [{**SLACK, "channel": "#accounts"}]},
+            ),
+        ],
+    ),
+    (
+        "held out: currency only",
+        [
+            (
+                "When a GBP invoice is paid, post it to #uk",
+                {
+                    "event_type": "invoice.paid",
+                    "rule": [("currency", "in", None)],
+                    "steps": [{**SLACK, "channel": "#uk"}],
+                },
+            ),
+        ],
+    ),
+    (
+        "held out: delay in minutes before a call",
+        [
+            (
+                "When an order is created, give it 15 min and then call https://wms.example.com/pick",
+                {
+                    "event_type": "order.created",
+                    "steps": [{"type": "delay", "seconds": 900}, {"connector": "http"}],
+                },
+            ),
+        ],
+    ),
+    (
+        "held out: two slack channels",
+        [
+            (
+                "When an invoice is paid, post to #billing and #sales",
+                {
+                    "event_type": "invoice.paid",
+                    "steps": [{**SLACK, "channel": "#billing"}, {**SLACK, "channel": "#sales"}],
+                },
+            ),
+        ],
+    ),
+]
+"""Sentences written after the drafter was tuned on ``CASES`` and not tuned on since: the
+figure for phrasings the drafter has not been fitted to."""

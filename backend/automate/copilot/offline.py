@@ -92,10 +92,13 @@ def _answer(state: DraftState, clauses: list[Clause], current: Definition) -> An
     not_understood = []
     for clause in clauses:
         if not clause.understood:
-            not_understood.append(clause.text)
+            if clause.leftover(ignore):  # a clause of filler only ("Actually") asks nothing
+                not_understood.append(clause.text)
         elif leftover := clause.leftover(ignore):
             not_understood.append(leftover)
     definition = state.finish()
+    if definition == current and not not_understood and not state.assumptions:
+        not_understood = [" ".join(clause.text for clause in clauses)]
     if definition == current:
         notes = [NOTHING_UNDERSTOOD] if not_understood else []
         return Answer(

@@ -27,6 +27,7 @@ from automate.workflows.graph import MAX_DELAY_SECONDS
 SLACK_WORD: Final = re.compile(r"\bslack\b")
 EMAIL_WORD: Final = re.compile(r"\b(?:e-?mail|mail)(?:s|ed|ing)?\b")
 WEBHOOK_WORD: Final = re.compile(r"\bwebhooks?\b")
+COPY_WORD: Final = re.compile(r"\b(?:copy|cc|bcc|carbon copy)\b")
 LOG_WORD: Final = re.compile(r"\blog(?:s|ged)?\b(?!\s*in\b)")
 LOG_LEVEL: Final = re.compile(r"\b(debug|info|warnings?|warn|errors?)\b")
 RECORD_VERB: Final = re.compile(
@@ -95,13 +96,14 @@ class ActionReader:
             before = text[: found.span[0]]
             after = text[found.span[1] :]
             cue = WAIT_BEFORE.search(before)
-            if cue is None and not re.match(r"\s*later\b", after):
+            later = re.match(r"\s*(?:later\b|after\b)", after)
+            if cue is None and not later:
                 continue
             if found.seconds > MAX_DELAY_SECONDS:
                 self.state.note("A wait can be at most 30 days; I left that one out.")
                 return None
             start = cue.start() if cue else found.span[0]
-            end = found.span[1] + (len(re.match(r"\s*later\b", after).group(0)) if not cue else 0)  # type: ignore[union-attr]
+            end = found.span[1] + (len(later.group(0)) if later and not cue else 0)
             clause.use((start, end))
             return found
         return None
@@ -195,6 +197,12 @@ class ActionReader:
             clause.use(match.span())
         for _address, span in emails(text):
             clause.use(span)
+        copy = COPY_WORD.search(text)
+        last_email = self.last_email or self._existing_email()
+        if addresses and copy and last_email is not None:
+            clause.use(copy.span())
+            self._copy(last_email, addresses)
+            return
         if addresses and not EMAIL_WORD.search(text) and self.last_email is not None:
             self._more_recipients(addresses)
             return
@@ -230,6 +238,17 @@ class ActionReader:
         }
         state.add_step(node, f"Emails {shown}.")
         self.last_email = node
+
+    def _existing_email(self) -> dict[str, Any] | None:
+        found = [n for n in g.nodes(self.state.graph) if n.get("connector") == "email"]
+        return found[-1] if len(found) == 1 else None
+
+    def _copy(self, node: dict[str, Any], addresses: list[str]) -> None:
+        inputs = node.setdefault("inputs", {})
+        current = inputs.get("cc") or []
+        current = current if isinstance(current, list) else [current]
+        inputs["cc"] = [*current, *[a for a in addresses if a not in current]]
+        self.state.explanations[node["id"]] = f"Also copies {', '.join(inputs['cc'])}."
 
     def _more_recipients(self, addresses: list[str]) -> None:
         assert self.last_email is not None

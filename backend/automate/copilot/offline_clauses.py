@@ -29,6 +29,7 @@ _FILLER_WORDS: Final = """
     which who what workflow flow automation event events trigger triggered channel notify
     notification send sends sent post posts posted tell alert ping write share let know
     team details info information summary all everything amount total instead
+    actually ok okay now yes well hmm hi hello thanks thank
     """
 FILLER: Final = frozenset(_FILLER_WORDS.split())
 """Words that carry no instruction of their own (so leaving them unused is fine)."""

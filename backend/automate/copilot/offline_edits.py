@@ -8,8 +8,11 @@ from typing import Any, Final
 
 from automate.copilot import offline_graph as g
 from automate.copilot.offline_clauses import Clause
+from automate.copilot.offline_fields import CENTS_KEYS, last
 from automate.copilot.offline_phrases import (
+    AMOUNT,
     NUMBER_WORDS,
+    amount_of,
     channels,
     count_of,
     duration_words,
@@ -22,7 +25,13 @@ from automate.copilot.offline_state import DraftState
 from automate.workflows.graph import MAX_DELAY_SECONDS, MAX_RETRIES
 
 REMOVE: Final = re.compile(
-    r"^\s*(?:please\s+)?(?:remove|delete|drop|get rid of|take out|take away|no longer|stop)\b"
+    r"^\s*(?:please\s+)?(?:remove|delete|get rid of|take out|take away|no longer|stop|"
+    r"drop\s+(?=(?:the|that|this|all|every)\b))\b"
+)
+THRESHOLD: Final = re.compile(
+    r"^\s*(?:please\s+)?(?:make|change|set|raise|lower|increase|decrease|update)\s+"
+    r"(?:it|that|the\s+(?:amount|threshold|limit|minimum|maximum|total|value))\s+"
+    rf"(?:to\s+)?(?P<amount>{AMOUNT.pattern})\s*$"
 )
 RETRY: Final = re.compile(r"\bretr(?:y|ies|ied|ying)\b")
 CHANGE: Final = re.compile(
@@ -32,7 +41,7 @@ RELATIVE: Final = re.compile(r"\b(before|after)\s+(?P<ref>.+)$")
 CONDITION_WORDS: Final = re.compile(r"\b(?:conditions?|filters?|rules?|checks?|limits?)\b")
 RETRY_COUNT: Final = re.compile(
     rf"(?:\bup to\s+|\bmax(?:imum)?\s+)?\b(?P<n>\d+|{'|'.join(NUMBER_WORDS)})\s*"
-    r"(?:times|x|retries|attempts|tries)\b"
+    r"(?:times|x|retries|attempts|tries)\b|\b(?P<word>once|twice|thrice)\b"
 )
 BACKOFF: Final = {"backoff_base_seconds": 2, "backoff_max_seconds": 60}
 
@@ -55,10 +64,14 @@ class EditReader:
             return True
         count = RETRY_COUNT.fullmatch(text.strip())
         if count and self.retried:
-            self._set_retries(self.retried, min(int(count_of(count["n"])), MAX_RETRIES))
+            self._set_retries(self.retried, _retries(count))
             clause.use_all()
             return True
         if durations(text) and self._wait_relative(clause, text):
+            return True
+        threshold = THRESHOLD.match(text)
+        if threshold and self._threshold(threshold):
+            clause.use_all()
             return True
         if CHANGE.search(text):
             return self._change(clause, text)
@@ -77,6 +90,26 @@ class EditReader:
     def _kind(self, node_id: str) -> str:
         node = g.node(self.state.graph, node_id) or {}
         return str(node.get("connector") if node.get("type") == "action" else node.get("type"))
+
+    def _threshold(self, match: re.Match[str]) -> bool:
+        """ "make that 500": the number of the rule's first comparison changes."""
+        state = self.state
+        rule = state.definition["rule_spec"]
+        parts = rule["and"] if list(rule) == ["and"] and isinstance(rule["and"], list) else [rule]
+        for part in parts:
+            op = next(iter(part), None) if isinstance(part, dict) else None
+            args = part.get(op) if op in (">", ">=", "<", "<=", "==") else None
+            if not (isinstance(args, list) and len(args) == 2 and isinstance(args[1], int | float)):
+                continue
+            var = var_of(part) or ""
+            amount = amount_of(match)
+            value = amount.value * (100 if last(var) in CENTS_KEYS else 1)
+            args[1] = int(value) if float(value).is_integer() else value
+            state.conditions.append(f"`{var}` {op} {args[1]}")
+            if last(var) in CENTS_KEYS:
+                state.say(f"{amount.value} is {args[1]} in cents.")
+            return True
+        return False
 
     def _remove(self, clause: Clause, text: str) -> None:
         state = self.state
@@ -116,7 +149,7 @@ class EditReader:
     def _retry(self, clause: Clause, text: str) -> None:
         state = self.state
         count = RETRY_COUNT.search(text)
-        retries = min(int(count_of(count["n"])), MAX_RETRIES) if count else 3
+        retries = _retries(count) if count else 3
         rest = RETRY.sub(" ", text)
         ids = g.find_steps(state.graph, rest)
         if not ids:
@@ -234,3 +267,9 @@ class EditReader:
             if duration.seconds <= MAX_DELAY_SECONDS:
                 found.append((duration.seconds, duration.span, "seconds", ("delay",)))
         return found
+
+
+def _retries(match: re.Match[str]) -> int:
+    if match["word"]:
+        return {"once": 1, "twice": 2, "thrice": 3}[match["word"]]
+    return min(int(count_of(match["n"])), MAX_RETRIES)

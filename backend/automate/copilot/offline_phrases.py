@@ -56,14 +56,15 @@ COMPARATORS: Final = (
     (r"exactly|equal to|equals?|==|=", "=="),
 )
 _COMPARE_WORDS = "|".join(f"(?:{words})" for words, _op in COMPARATORS)
+_NOT_A_FIELD = r"(?!(?:no|not|and|also|then|but|plus|at|up|or)\b)"
 COMPARISON: Final = re.compile(
-    rf"(?:(?P<field>[a-z_][a-z0-9_.]*)\s+)?(?:(?:is|are|was|of)\s+)?"
+    rf"(?:\b{_NOT_A_FIELD}(?P<field>[a-z_][a-z0-9_.]*)\s+)?(?:(?:is|are|was|of)\s+)?"
     rf"(?<![a-z])(?P<op>{_COMPARE_WORDS})\s*(?P<amount>{AMOUNT.pattern})"
     r"(?!\s*(?:times|retries|attempts|tries|x)\b)"
     rf"(?P<post>\s+or\s+(?:more|above|higher|less|below|lower))?"
 )
 BETWEEN: Final = re.compile(
-    rf"(?:(?P<field>[a-z_][a-z0-9_.]*)\s+)?(?:(?:is|are)\s+)?between\s+"
+    rf"(?:\b{_NOT_A_FIELD}(?P<field>[a-z_][a-z0-9_.]*)\s+)?(?:(?:is|are)\s+)?between\s+"
     rf"(?P<low>{AMOUNT.pattern.replace('?P<', '?P<low_')})\s+and\s+"
     rf"(?P<high>{AMOUNT.pattern.replace('?P<', '?P<high_')})"
 )
@@ -71,9 +72,14 @@ BETWEEN: Final = re.compile(
 EMAIL: Final = re.compile(r"[a-z0-9][a-z0-9._%+\-]*@[a-z0-9\-]+(?:\.[a-z0-9\-]+)+")
 URL: Final = re.compile(r"https?://[^\s,;\"'<>()]+")
 CHANNEL: Final = re.compile(r"(?<![\w&])#(?P<name>[a-z0-9][a-z0-9_\-]{0,79})")
-NAMED_CHANNEL: Final = re.compile(
-    r"\b(?:the\s+)?(?P<name>[a-z0-9][a-z0-9_\-]{0,79})\s+channel\b|\bchannel\s+(?P<after>[a-z0-9][a-z0-9_\-]{0,79})\b"
+NAMED_CHANNELS: Final = (
+    re.compile(r"\b(?P<name>[a-z0-9][a-z0-9_\-]{0,79})\s+channel\b"),
+    re.compile(r"\bchannel\s+(?P<name>[a-z0-9][a-z0-9_\-]{0,79})\b"),
 )
+_NOT_CHANNEL_NAMES: Final = frozenset(
+    {"the", "a", "an", "to", "in", "on", "into", "slack", "same", "right", "this", "that",
+     "my", "our", "your", "their", "its", "team", "of", "for", "is", "it", "as"}
+)  # fmt: skip
 QUOTED: Final = re.compile(r"\"(?P<d>[^\"]{1,500})\"|“(?P<c>[^”]{1,500})”|'(?P<s>[^']{1,500})'")
 
 
@@ -172,11 +178,11 @@ def channels(text: str) -> list[tuple[str, Span]]:
     found = [(f"#{m['name'].rstrip('.-')}", m.span()) for m in CHANNEL.finditer(text)]
     if found:
         return found
-    for match in NAMED_CHANNEL.finditer(text):
-        name = match["name"] or match["after"]
-        if name and name not in {"the", "a", "slack", "same", "right", "this", "that", "my"}:
-            found.append((f"#{name}", match.span()))
-    return found
+    for pattern in NAMED_CHANNELS:
+        for match in pattern.finditer(text):
+            if match["name"] not in _NOT_CHANNEL_NAMES:
+                found.append((f"#{match['name']}", match.span()))
+    return sorted(found, key=lambda item: item[1])
 
 
 def quoted(original: str) -> tuple[str, Span] | None:
@@ -188,7 +194,7 @@ def quoted(original: str) -> tuple[str, Span] | None:
 
 
 SCHEDULE: Final = re.compile(
-    r"\b(?:(?P<daily>daily|hourly|weekly|monthly)|every\s+(?:(?P<n>\d+)\s+)?"
+    r"\b(?:(?P<daily>daily|hourly|weekly|monthly|nightly)|(?:every|each)\s+(?:(?P<n>\d+)\s+)?"
     r"(?P<unit>minutes?|hours?|days?|weeks?|months?|weekdays?|morning|evening|night|"
     r"monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?)\b"
     r"(?:\s+(?:at|@)\s+(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))?\s*(?P<ampm>am|pm|h)?)?"
@@ -218,6 +224,7 @@ def schedule(text: str) -> Schedule | None:
         "hourly": "hour",
         "weekly": "week",
         "monthly": "month",
+        "nightly": "night",
     }[match["daily"]]
     n = int(match["n"]) if match["n"] else 1
     hour, minute, assumption = _time_of(match, unit)
