@@ -153,6 +153,9 @@ class ActionReader:
 
     def _slack(self, clause: Clause, text: str) -> None:
         state = self.state
+        if not self.state.allowed("slack", "post_message"):
+            clause.use_all()
+            return
         found = channels(text)
         if found:
             channel = found[0][0]
@@ -193,6 +196,9 @@ class ActionReader:
 
     def _email(self, clause: Clause, text: str, addresses: list[str]) -> None:
         state = self.state
+        if not self.state.allowed("email", "send"):
+            clause.use_all()
+            return
         for match in EMAIL_WORD.finditer(text):
             clause.use(match.span())
         for _address, span in emails(text):
@@ -221,7 +227,7 @@ class ActionReader:
             if subject_quote:
                 clause.use(subject_quote.span())
         summary = self._summary()
-        subject = quote[0] if quote and subject_quote else summary.split(":")[0]
+        subject = quote[0] if quote and subject_quote else summary.split(":")[0].split(" (")[0]
         body = quote[0] if quote and not subject_quote else summary
         first = to[0] if isinstance(to, list) else to
         name = who or first.partition("@")[0] or "someone"
@@ -236,8 +242,8 @@ class ActionReader:
             "action": "send",
             "inputs": {"to": to, "subject": subject, "text": body},
         }
-        state.add_step(node, f"Emails {shown}.")
-        self.last_email = node
+        if state.add_step(node, f"Emails {shown}."):
+            self.last_email = node
 
     def _existing_email(self) -> dict[str, Any] | None:
         found = [n for n in g.nodes(self.state.graph) if n.get("connector") == "email"]
@@ -282,6 +288,9 @@ class ActionReader:
         return address, ""
 
     def _http(self, clause: Clause, text: str, url: str, span: tuple[int, int]) -> None:
+        if not self.state.allowed("http", "request"):
+            clause.use_all()
+            return
         clause.use(span)
         before = text[: span[0]]
         methods = METHOD.findall(before)
@@ -309,6 +318,9 @@ class ActionReader:
         self.state.add_step(node, f"{what} {url} ({method}).")
 
     def _webhook(self, clause: Clause, text: str, url: str, span: tuple[int, int]) -> None:
+        if not self.state.allowed("webhook", "post"):
+            clause.use_all()
+            return
         clause.use(span)
         for match in WEBHOOK_WORD.finditer(text):
             clause.use(match.span())
@@ -361,6 +373,8 @@ class ActionReader:
                 clause.use(match.span())
         if self._exists("django_model", "model", model.label):
             return
+        if not state.allowed("django_model", "create"):
+            return
         mapped = map_fields(model, state.keys, model.name, self._noun())
         inputs: dict[str, Any] = {"model": model.label}
         if mapped.lookup:
@@ -389,6 +403,9 @@ class ActionReader:
         state.add_step(node, f"Records the {model.name} in {model.label}{by}: {filled}.")
 
     def _log(self, clause: Clause, text: str) -> None:
+        if not self.state.allowed("log", "write"):
+            clause.use_all()
+            return
         for match in LOG_WORD.finditer(text):
             clause.use(match.span())
         level_match = LOG_LEVEL.search(text)

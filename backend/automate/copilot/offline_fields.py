@@ -123,5 +123,5 @@ def summary_text(event_type: str, keys: Mapping[str, str], cents: bool) -> str:
     elif name := pick_key(keys, NAME_KEYS, types=("string",)):
         text += f" ({template(name)})"
     if len(parts) == 1 and not amount:
-        text += " received"
+        text += " event received"
     return text

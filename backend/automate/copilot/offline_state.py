@@ -80,8 +80,22 @@ class DraftState:
         """The trigger node's id (the node is added when the graph has none)."""
         return str(g.trigger(self.graph)["id"])
 
+    def allowed(self, connector: str, action: str) -> bool:
+        """Whether the catalog offers ``connector.action`` (a catalog listing no actions at
+        all, as in tests of the reading alone, allows every one); when not, a note says so."""
+        if not self.catalog.actions or self.catalog.action(connector, action) is not None:
+            return True
+        self.note(
+            f"This site does not allow the {connector} connector "
+            "(DJANGO_AUTOMATE['POLICY']['connector_allowlist']), so I left that step out."
+        )
+        return False
+
     def add_step(self, node: dict[str, Any], explanation: str) -> str:
-        """Chain ``node`` after the cursor (the end of the graph at first); returns its id."""
+        """Chain ``node`` after the cursor (the end of the graph at first); returns its id,
+        or ``""`` when the catalog does not allow its connector (nothing is added)."""
+        if node.get("type") == "action" and not self.allowed(node["connector"], node["action"]):
+            return ""
         after = self.cursor or (
             g.end_of_chain(self.graph) if g.nodes(self.graph) else self.trigger_id()
         )

@@ -134,3 +134,17 @@ def test_the_same_request_gives_the_same_draft(tenant):
     assert first.definition == second.definition
     assert first.explanations == second.explanations
     assert first.assumptions == second.assumptions
+
+
+def test_a_connector_the_site_does_not_allow_is_left_out_with_a_note(tenant, settings):
+    settings.DJANGO_AUTOMATE = {
+        **settings.DJANGO_AUTOMATE,
+        "POLICY": {"connector_allowlist": ["email"]},
+    }
+    proposal = propose(
+        tenant=tenant, prompt="When an invoice is paid, post to #billing and email a@acme.test"
+    )
+    assert proposal.complete, proposal.problems
+    kinds = [n.get("connector") for n in proposal.definition["graph"]["nodes"]]
+    assert kinds == [None, "email"]
+    assert any("does not allow the slack connector" in note for note in proposal.notes)
