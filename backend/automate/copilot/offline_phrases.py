@@ -37,12 +37,14 @@ CURRENCIES: Final = {
     "chf": "CHF", "jpy": "JPY", "yen": "JPY", "¥": "JPY", "cad": "CAD", "aud": "AUD",
     "sek": "SEK", "nok": "NOK", "dkk": "DKK", "pln": "PLN", "inr": "INR", "brl": "BRL",
 }  # fmt: skip
-_CODE = "|".join(sorted((re.escape(c) for c in CURRENCIES if c.isalpha()), key=len, reverse=True))
+CURRENCY_WORDS = "|".join(
+    sorted((re.escape(c) for c in CURRENCIES if c.isalpha()), key=len, reverse=True)
+)
 _SYMBOL = r"[$€£¥]"
 
 AMOUNT: Final = re.compile(
-    rf"(?:(?P<sym>{_SYMBOL})|(?P<pre>{_CODE})\s)?\s?(?P<num>\d{{1,3}}(?:[,_']\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?)"
-    rf"(?:\s?(?P<mult>k|m|thousand|million)\b)?(?:\s?(?P<code>{_CODE})\b)?"
+    rf"(?:(?P<sym>{_SYMBOL})|(?P<pre>{CURRENCY_WORDS})\s)?\s?(?P<num>\d{{1,3}}(?:[,_']\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+    rf"(?:\s?(?P<mult>k|m|thousand|million)\b)?(?:\s?(?P<code>{CURRENCY_WORDS})\b)?"
 )
 """``1000``, ``1,000.50``, ``$1k``, ``1000 EUR``, ``€ 50``, ``2 million dollars``."""
 
@@ -99,7 +101,7 @@ def number(text: str) -> int | float:
     return int(value) if value.is_integer() else value
 
 
-def _scaled(value: int | float, mult: str | None) -> int | float:
+def scaled(value: int | float, mult: str | None) -> int | float:
     factor = {"k": 1000, "thousand": 1000, "m": 1_000_000, "million": 1_000_000}.get(mult or "", 1)
     result = value * factor
     return int(result) if float(result).is_integer() else result
@@ -108,7 +110,7 @@ def _scaled(value: int | float, mult: str | None) -> int | float:
 def amount_of(match: re.Match[str], prefix: str = "") -> Amount:
     """The :class:`Amount` of an ``AMOUNT`` match (groups named ``prefix + "num"`` etc.)."""
     group = match.groupdict()
-    value = _scaled(number(group[f"{prefix}num"]), group.get(f"{prefix}mult"))
+    value = scaled(number(group[f"{prefix}num"]), group.get(f"{prefix}mult"))
     code = group.get(f"{prefix}code") or group.get(f"{prefix}sym") or group.get(f"{prefix}pre")
     return Amount(value, CURRENCIES.get(code) if code else None, match.span())
 

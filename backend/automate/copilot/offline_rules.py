@@ -11,10 +11,10 @@ from automate.copilot.offline_clauses import FILLER, Clause
 from automate.copilot.offline_events import event_noun
 from automate.copilot.offline_fields import AMOUNT_WORDS, amount_key, find_key, pick_key
 from automate.copilot.offline_phrases import (
-    _CODE,
     BETWEEN,
     COMPARISON,
     CURRENCIES,
+    CURRENCY_WORDS,
     Amount,
     amount_of,
     operator_of,
@@ -23,7 +23,7 @@ from automate.copilot.offline_state import DraftState
 
 CURRENCY_CONDITION: Final = re.compile(
     rf"\b(?:only\s+(?:for\s+|in\s+)?|(?:paid\s+)?in\s+|for\s+|currency\s+(?:is\s+|=\s*|equals\s+|of\s+)?)"
-    rf"(?P<code>{_CODE})\b(?:\s+only\b)?|\b(?P<bare>{_CODE})\s+(?:only|payments?|invoices?|orders?)\b"
+    rf"(?P<code>{CURRENCY_WORDS})\b(?:\s+only\b)?|\b(?P<bare>{CURRENCY_WORDS})\s+(?:only|payments?|invoices?|orders?)\b"
 )
 EQUALS: Final = re.compile(
     r"\b(?:(?P<intro>where|whose|with|if|when|only if|only when)\s+)?(?:the\s+|its\s+)?"
