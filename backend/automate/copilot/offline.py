@@ -43,6 +43,12 @@ NOTHING_UNDERSTOOD = (
     'Slack step", "only for EUR", "remove the email".'
 )
 
+MALFORMED = (
+    "The current draft's graph is not in the shape the offline drafter can edit (every "
+    "node an object with an id, every edge an object with a source and a target): fix it "
+    "in the editor first."
+)
+
 
 class OfflineDrafter:
     """Deterministic: the same sentence and draft always give the same answer.
@@ -70,6 +76,12 @@ class OfflineDrafter:
         (or the words of a clause) that were not used; when nothing was understood the
         definition is ``current`` unchanged and a note says what the drafter can read.
         """
+        if not _editable(current):
+            return Answer(
+                definition=deepcopy(current),
+                not_understood=[prompt],
+                notes=[MALFORMED, MODEL_HINT],
+            )
         models = self._models if self._models is not None else load_models()
         state = DraftState(deepcopy(current), catalog, models)
         clauses = split_clauses(prompt)
@@ -84,6 +96,27 @@ class OfflineDrafter:
             actions.read(clause)
         conditions.finish()
         return _answer(state, clauses, current)
+
+
+def _editable(current: Definition) -> bool:
+    """Whether the draft's graph has the shape the drafter edits: a list of node objects
+    with string ids and a list of edge objects with string ends (a draft saved half-way
+    may not; the drafter then changes nothing rather than guess)."""
+    graph = current.get("graph")
+    if not isinstance(graph, dict):
+        return graph is None
+    nodes, edges = graph.get("nodes", []), graph.get("edges", [])
+    return (
+        isinstance(nodes, list)
+        and isinstance(edges, list)
+        and all(isinstance(n, dict) and isinstance(n.get("id"), str) for n in nodes)
+        and all(
+            isinstance(e, dict)
+            and isinstance(e.get("source"), str)
+            and isinstance(e.get("target"), str)
+            for e in edges
+        )
+    )
 
 
 def _answer(state: DraftState, clauses: list[Clause], current: Definition) -> Answer:

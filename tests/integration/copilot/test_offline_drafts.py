@@ -148,3 +148,26 @@ def test_a_connector_the_site_does_not_allow_is_left_out_with_a_note(tenant, set
     kinds = [n.get("connector") for n in proposal.definition["graph"]["nodes"]]
     assert kinds == [None, "email"]
     assert any("does not allow the slack connector" in note for note in proposal.notes)
+
+
+def test_whatever_it_drafts_from_a_jumble_of_its_words_passes_the_publish_checks(tenant):
+    import random
+
+    from automate.copilot.catalog import build_catalog
+    from automate.copilot.offline import OfflineDrafter
+    from automate.copilot.types import empty_definition
+    from tests.unit.copilot.test_offline_drafter import WORDS
+
+    catalog = build_catalog(tenant=tenant, event_type="invoice.paid")
+    rng = random.Random(5)
+    current, changed = empty_definition(), 0
+    for turn in range(150):
+        prompt = " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 18)))
+        answer = OfflineDrafter().draft(prompt=prompt, current=current, catalog=catalog)
+        if answer.definition == current:
+            continue
+        changed += 1
+        assert definition_problems(**answer.definition, tenant=tenant.slug) == [], prompt
+        assert SLACK_VALUE not in json.dumps(answer.definition)
+        current = answer.definition if turn % 3 else empty_definition()
+    assert changed > 50

@@ -243,3 +243,41 @@ def test_a_repeated_step_is_not_added_twice():
     again = draft("post to #billing", current=first)
     assert again.definition == first
     assert any("already has that step" in a for a in again.assumptions)
+
+
+def test_a_malformed_current_graph_is_left_alone_and_the_user_told():
+    current = {"trigger_spec": {}, "rule_spec": {}, "graph": {"nodes": ["x"], "edges": []}}
+    answer = draft("When an invoice is paid, post to #billing", current=current)
+    assert answer.definition == current
+    assert any("not in the shape" in note for note in answer.notes)
+
+
+_VOCABULARY = (
+    "when whenever an a the invoice order is paid created new over under at least 1000 5k "
+    "EUR $ € usd only for in email post to slack #billing #ops finance@acme.test call "
+    "https://x.example.com/y webhook wait 5 minutes hours before after remove delete the "
+    "retry twice change channel record customer crm log warning every day at 9 hourly and "
+    "then also , ; . between 10 20 status is rush instead make that 500 copy cc 🎉 ünïcode "
+    '"quoted text" \' sandwich'
+)
+WORDS = _VOCABULARY.split(" ")
+
+
+def test_any_jumble_of_its_words_gives_a_valid_graph_or_the_draft_unchanged():
+    import random
+
+    from automate.rules import compile_rule
+    from automate.workflows.specs import trigger_problems
+
+    rng = random.Random(11)
+    current = empty_definition()
+    for turn in range(400):
+        prompt = " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 18)))
+        answer = draft(prompt, current=current)
+        definition = answer.definition
+        if definition != current:
+            assert graph_problems(definition["graph"]) == [], prompt
+            assert trigger_problems(definition["trigger_spec"]) == [], prompt
+            compile_rule(definition["rule_spec"] or None)
+            current = definition if turn % 3 else empty_definition()
+        assert draft(prompt, current=current) == draft(prompt, current=current)
