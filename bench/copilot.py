@@ -114,7 +114,10 @@ def mistakes(proposal: Any, before: dict[str, Any], expected: dict[str, Any]) ->
         return wrong + ([] if proposal.not_understood else ["nothing listed as not understood"])
     wrong = [] if proposal.complete else [f"not valid: {proposal.problems}"]
     trigger = definition["trigger_spec"]
-    if "event_type" in expected and trigger.get("event_type") != expected["event_type"]:
+    wanted = expected.get("event_type")
+    if wanted and trigger.get("event_type") not in (
+        wanted if isinstance(wanted, tuple) else (wanted,)
+    ):
         wrong.append(f"event type {trigger.get('event_type')!r}")
     if (
         "schedule" in expected

@@ -466,12 +466,8 @@ CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
             ("retry everything twice", {"steps": [{**EMAIL, "retries": 2}]}),
         ],
     ),
-]
-"""(name, turns): at least 30 prompts in all."""
-
-HELD_OUT: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
     (
-        "held out: lead to slack",
+        "was held out: lead to slack",
         [
             (
                 "Let #sales know on Slack whenever a lead is created",
@@ -480,7 +476,7 @@ HELD_OUT: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
         ],
     ),
     (
-        "held out: big order email",
+        "was held out: big order email",
         [
             (
                 "If someone places an order worth more than 2000 euros, email vip@acme.test",
@@ -493,7 +489,7 @@ HELD_OUT: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
         ],
     ),
     (
-        "held out: failed payment webhook",
+        "was held out: failed payment webhook",
         [
             (
                 "On payment failure, notify https://billing.example.com/failed via webhook",
@@ -505,7 +501,7 @@ HELD_OUT: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
         ],
     ),
     (
-        "held out: hourly log",
+        "was held out: hourly log",
         [
             (
                 "Write a line to the log every hour",
@@ -514,7 +510,7 @@ HELD_OUT: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
         ],
     ),
     (
-        "held out: crm then edits",
+        "was held out: crm then edits",
         [
             (
                 "Store every paid invoice's customer in the CRM",
@@ -535,7 +531,7 @@ HELD_OUT: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
         ],
     ),
     (
-        "held out: currency only",
+        "was held out: currency only",
         [
             (
                 "When a GBP invoice is paid, post it to #uk",
@@ -548,7 +544,7 @@ HELD_OUT: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
         ],
     ),
     (
-        "held out: delay in minutes before a call",
+        "was held out: delay in minutes before a call",
         [
             (
                 "When an order is created, give it 15 min and then call https://wms.example.com/pick",
@@ -560,7 +556,7 @@ HELD_OUT: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
         ],
     ),
     (
-        "held out: two slack channels",
+        "was held out: two slack channels",
         [
             (
                 "When an invoice is paid, post to #billing and #sales",
@@ -568,6 +564,113 @@ HELD_OUT: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
                     "event_type": "invoice.paid",
                     "steps": [{**SLACK, "channel": "#billing"}, {**SLACK, "channel": "#sales"}],
                 },
+            ),
+        ],
+    ),
+]
+"""(name, turns): at least 30 prompts in all."""
+
+HELD_OUT: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
+    (
+        "held out: customer created to crm log",
+        [
+            (
+                "When a new customer is created, log a message",
+                {"event_type": "customer.created", "steps": [{"connector": "log"}]},
+            ),
+        ],
+    ),
+    (
+        "held out: slack then retry with count",
+        [
+            (
+                "Every Monday at 10am, post to #team-updates",
+                {"schedule": "0 10 * * 1", "steps": [{**SLACK, "channel": "#team-updates"}]},
+            ),
+            (
+                "retry the slack post 4 times",
+                {"steps": [{**SLACK, "retries": 4}]},
+            ),
+        ],
+    ),
+    (
+        "held out: invoice less than",
+        [
+            (
+                "Alert #collections on Slack when an invoice is paid for less than 5 EUR",
+                {
+                    "event_type": "invoice.paid",
+                    "rule": [("amount_paid", "<", 500)],
+                    "steps": [{**SLACK, "channel": "#collections"}],
+                },
+            ),
+        ],
+    ),
+    (
+        "held out: order to erp with PUT",
+        [
+            (
+                "Whenever an order is updated, PUT the order to https://erp.example.com/orders",
+                {
+                    "event_type": "order.updated",
+                    "steps": [{"connector": "http", "method": "PUT"}],
+                },
+            ),
+        ],
+    ),
+    (
+        "held out: email two and wait",
+        [
+            (
+                "When an invoice payment fails, email billing@acme.test, then wait a day "
+                "and email billing@acme.test again",
+                {
+                    "event_type": "invoice.payment_failed",
+                    "steps": [EMAIL, {"type": "delay", "seconds": 86400}, EMAIL],
+                },
+            ),
+        ],
+    ),
+    (
+        "held out: follow-up chain on orders",
+        [
+            (
+                "When an order is created, post it to #orders",
+                {"event_type": "order.created", "steps": [{**SLACK, "channel": "#orders"}]},
+            ),
+            (
+                "only orders above 100 EUR",
+                {"rule": [("total", ">", 100)], "steps": [SLACK]},
+            ),
+            (
+                "and only in EUR",
+                {"rule": [("total", ">", 100), ("currency", "in", None)], "steps": [SLACK]},
+            ),
+            (
+                "also send the order to https://crm.example.com/api/orders",
+                {"steps": [SLACK, {"connector": "http"}]},
+            ),
+            (
+                "remove the http call",
+                {"steps": [SLACK]},
+            ),
+        ],
+    ),
+    (
+        "held out: user signup to crm",
+        [
+            (
+                "Save new signups to the customer table",
+                {"event_type": "user.signed_up", "steps": [CUSTOMER]},
+            ),
+        ],
+    ),
+    (
+        "held out: not understood pieces",
+        [
+            (
+                "Summarise yesterday's invoices with GPT and put the summary in Notion",
+                {"unchanged": True},
             ),
         ],
     ),

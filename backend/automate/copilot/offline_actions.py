@@ -35,7 +35,8 @@ RECORD_VERB: Final = re.compile(
 )
 STORE_PLACE: Final = re.compile(r"\b(?:in|into|to)\s+(?:the\s+|our\s+)?(?:crm|database|db)\b")
 WAIT_BEFORE: Final = re.compile(
-    r"(?:\b(?:wait|delay|pause|sleep|hold(?: on)?)(?:\s+(?:for|about|around|another))?"
+    r"(?:\b(?:wait|delay|pause|sleep|hold(?: on)?|give it|allow|leave it)"
+    r"(?:\s+(?:for|about|around|another))?"
     r"|\bafter(?:\s+(?:about|another))?|\bin)\s*$"
 )
 METHOD: Final = re.compile(r"\b(get|post|put|patch|delete)\b")

@@ -36,6 +36,28 @@ VERB_FORMS: Final = {
 }
 """Words that say the verb part of an event type."""
 
+PRESENT_FORMS: Final = {
+    "created": ("places", "creates", "submits", "adds", "opens", "makes"),
+    "paid": ("pays",),
+    "updated": ("updates", "changes", "edits"),
+    "deleted": ("deletes", "removes"),
+    "cancelled": ("cancels",),
+    "canceled": ("cancels",),
+    "refunded": ("refunds",),
+}
+"""Verbs said with someone doing it: "someone places an order" (``order.created``)."""
+
+NOMINAL_FORMS: Final = {
+    "failed": "failure",
+    "payment_failed": "failure",
+    "created": "creation",
+    "cancelled": "cancellation",
+    "canceled": "cancellation",
+    "deleted": "deletion",
+    "updated": "update",
+}
+"""Nouns for verbs: "payment failure", "order cancellation"."""
+
 NOUN_FORMS: Final = {
     "payment_intent": ("payment", "payment intent"),
     "checkout.session": ("checkout", "checkout session"),
@@ -49,7 +71,11 @@ VENDOR_EVENTS: Final = (
     ("invoice.paid", "stripe", ("invoice payment",)),
     ("invoice.payment_failed", "stripe", ("failed invoice", "unpaid invoice")),
     ("payment_intent.succeeded", "stripe", ("successful payment", "payment received")),
-    ("payment_intent.payment_failed", "stripe", ("failed payment", "payment fails")),
+    (
+        "payment_intent.payment_failed",
+        "stripe",
+        ("failed payment", "payment fails", r"payment failures?"),
+    ),
     ("charge.refunded", "stripe", ("refund",)),
     ("customer.created", "stripe", ("new customer", "customer signs up")),
     ("customer.subscription.created", "stripe", ("new subscription", "subscribes")),
@@ -115,6 +141,10 @@ def _phrases(event_type: str) -> list[str]:
         verb_re = "|".join(re.escape(v) for v in verbs)
         phrases.append(rf"{noun_re}\s+(?:{_BEING}\s+)?(?:{verb_re})")
         phrases.append(rf"(?:{verb_re})\s+{noun_re}")
+        if present := PRESENT_FORMS.get(verb):
+            phrases.append(rf"(?:{'|'.join(present)})\s+(?:an?\s+|the\s+)?{noun_re}")
+        if nominal := NOMINAL_FORMS.get(verb):
+            phrases.append(rf"{noun_re}\s+{nominal}s?")
         if verb == "created":
             phrases.append(rf"new\s+{noun_re}")
             phrases.append(rf"{noun_re}\s+(?:comes in|arrives|is received)")

@@ -21,10 +21,17 @@ from automate.copilot.offline_phrases import (
 )
 from automate.copilot.offline_state import DraftState
 
+ISO_CODES: Final = "|".join(
+    c for c in CURRENCIES if len(c) == 3 and c.isalpha() and c.upper() == CURRENCIES[c]
+)
 CURRENCY_CONDITION: Final = re.compile(
     rf"\b(?:only\s+(?:for\s+|in\s+)?|(?:paid\s+)?in\s+|for\s+|currency\s+(?:is\s+|=\s*|equals\s+|of\s+)?)"
-    rf"(?P<code>{CURRENCY_WORDS})\b(?:\s+only\b)?|\b(?P<bare>{CURRENCY_WORDS})\s+(?:only|payments?|invoices?|orders?)\b"
+    rf"(?P<code>{CURRENCY_WORDS})\b(?:\s+only\b)?"
+    rf"|\b(?P<bare>{CURRENCY_WORDS})\s+(?:only|payments?|invoices?|orders?)\b"
+    rf"|(?<![\w$€£¥])(?P<iso>{ISO_CODES})(?![\w$€£¥])"
 )
+"""A currency the events must be in: "only for EUR", "in GBP", "USD payments", or an ISO
+code on its own ("a GBP invoice": the amounts next to a code are read first)."""
 EQUALS: Final = re.compile(
     r"\b(?:(?P<intro>where|whose|with|if|when|only if|only when)\s+)?(?:the\s+|its\s+)?"
     r"(?P<field>[a-z_][a-z0-9_.]*(?:\s+[a-z_][a-z0-9_]*)?)\s+"
@@ -103,7 +110,7 @@ class ConditionReader:
             self._comparison(clause, match)
         text = clause.masked()
         for match in CURRENCY_CONDITION.finditer(text):
-            self._currency(CURRENCIES[match["code"] or match["bare"]])
+            self._currency(CURRENCIES[match["code"] or match["bare"] or match["iso"]])
             clause.use(match.span())
         text = clause.masked()
         for match in EQUALS.finditer(text):
