@@ -5,7 +5,7 @@ rule already there using ``and``."""
 from __future__ import annotations
 
 import re
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from automate.copilot.offline_clauses import FILLER, Clause
 from automate.copilot.offline_events import event_noun
@@ -19,7 +19,9 @@ from automate.copilot.offline_phrases import (
     amount_of,
     operator_of,
 )
-from automate.copilot.offline_state import DraftState
+
+if TYPE_CHECKING:
+    from automate.copilot.offline_state import DraftState
 
 ISO_CODES: Final = "|".join(
     c for c in CURRENCIES if len(c) == 3 and c.isalpha() and c.upper() == CURRENCIES[c]
@@ -62,6 +64,29 @@ def _family(condition: Any) -> str:
         if op in ("<", "<=") and isinstance(condition[op], list) and len(condition[op]) == 3:
             return "between"
         return _FAMILY.get(op, op)
+    return ""
+
+
+def describe(rule: Any) -> str:
+    """A rule in words for the trigger's explanation (``"`amount` > 1000 and `currency`
+    is EUR"``); ``""`` for a rule it cannot put in words."""
+    if not isinstance(rule, dict) or len(rule) != 1:
+        return ""
+    op, args = next(iter(rule.items()))
+    if op == "and" and isinstance(args, list):
+        parts = [describe(part) for part in args]
+        return " and ".join(parts) if all(parts) else ""
+    var = var_of(rule)
+    if not var or not isinstance(args, list):
+        return ""
+    if op == "in" and len(args) == 2 and isinstance(args[1], list) and args[1]:
+        return f"`{var}` is {args[1][-1]}"
+    if op in ("<", "<=") and len(args) == 3:
+        return f"`{var}` is between {args[0]} and {args[2]}"
+    if op in (">", ">=", "<", "<=") and len(args) == 2:
+        return f"`{var}` {op} {args[1]}"
+    if op in ("==", "!=") and len(args) == 2:
+        return f"`{var}` {'is' if op == '==' else 'is not'} {args[1]!r}"
     return ""
 
 

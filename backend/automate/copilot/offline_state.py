@@ -8,6 +8,7 @@ from typing import Any
 from automate.copilot import offline_graph as g
 from automate.copilot.catalog import Catalog
 from automate.copilot.offline_models import ModelInfo
+from automate.copilot.offline_rules import describe
 from automate.copilot.types import Definition
 
 
@@ -136,7 +137,8 @@ class DraftState:
             )
             if self.source:
                 line += f" from `{self.source}`"
-            if self.conditions:
-                line += " where " + " and ".join(self.conditions)
+            rule = describe(self.definition["rule_spec"]) or " and ".join(self.conditions)
+            if rule:
+                line += " where " + rule
             self.explanations[str(trigger["id"])] = line + "."
         return self.definition

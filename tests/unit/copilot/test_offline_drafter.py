@@ -131,7 +131,12 @@ def test_follow_ups_edit_the_current_draft():
     assert "email_finance" not in retried.explanations
     assert "retries up to 3 times" in retried.explanations["slack_billing"].lower()
 
-    eur = draft("only for EUR", current=retried.definition).definition
+    eur_answer = draft("only for EUR", current=retried.definition)
+    eur = eur_answer.definition
+    assert eur_answer.explanations == {
+        "trigger": "Starts on each `invoice.paid` event where `data.object.amount_paid` > "
+        "100000 and `data.object.currency` is EUR."
+    }
     assert eur["rule_spec"] == {
         "and": [
             {">": [{"var": "data.object.amount_paid"}, 100000]},
