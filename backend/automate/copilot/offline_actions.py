@@ -49,7 +49,7 @@ RECIPIENT: Final = re.compile(
     r"|\b(?:notify|tell|alert)\s+(?:the\s+|our\s+)?(?P<c>[a-z][\w\-]*)\s+by\s+e-?mail"
 )
 PEOPLE_IN_EVENT: Final = frozenset({"customer", "buyer", "payer", "user", "client", "sender"})
-TEAM_TOKENS: Final = ("SLACK_BOT_TOKEN", "SLACK_TOKEN")
+SLACK_TOKEN_NAMES: Final = ("SLACK_BOT_TOKEN", "SLACK_TOKEN")
 
 
 class ActionReader:
@@ -171,7 +171,7 @@ class ActionReader:
         message = quoted(clause.text)
         if message:
             clause.use(message[1])
-        token_name = self._secret(("SLACK", "TOKEN|BOT"), TEAM_TOKENS)
+        token_name = self._secret(("SLACK", "TOKEN|BOT"), SLACK_TOKEN_NAMES)
         inputs: dict[str, Any] = {
             "channel": channel,
             "text": message[0] if message else self._summary(),

@@ -108,9 +108,27 @@ class DraftState:
         self.explanations[node["id"]] = explanation
         return str(node["id"])
 
+    def _no_wait_at_the_end(self) -> None:
+        """A wait this request added with nothing after it would delay nothing: it moves to
+        right after the trigger (before every step) when the draft has other steps."""
+        if not self.added:
+            return
+        last = g.node(self.graph, self.added[-1])
+        others = [n for n in g.nodes(self.graph) if n.get("type") not in ("trigger", "delay")]
+        if last is None or last.get("type") != "delay" or not others:
+            return
+        if g.outgoing(self.graph, last["id"]):
+            return
+        g.remove(self.graph, last["id"])
+        last.pop("position", None)
+        g.insert_after(self.graph, last, after=self.trigger_id())
+        self.explanations[last["id"]] = f"{last.get('label', 'Waits')} before the other steps."
+        self.say("A wait at the end would delay nothing, so it comes right after the trigger.")
+
     def finish(self) -> Definition:
         """The definition, its trigger completed: a workflow with steps but no event is
         given ``*`` (every event) and the user is told; the trigger is explained."""
+        self._no_wait_at_the_end()
         has_steps = any(n.get("type") != "trigger" for n in g.nodes(self.graph))
         if (has_steps or self.definition["rule_spec"]) and not self.event_type:
             self.trigger_spec["event_type"] = "*"

@@ -286,3 +286,15 @@ def test_any_jumble_of_its_words_gives_a_valid_graph_or_the_draft_unchanged():
             compile_rule(definition["rule_spec"] or None)
             current = definition if turn % 3 else empty_definition()
         assert draft(prompt, current=current) == draft(prompt, current=current)
+
+
+def test_a_wait_asked_for_on_its_own_delays_the_steps_instead_of_ending_the_chain():
+    first = draft("When an invoice is paid, post to #billing and email a@acme.test").definition
+    answer = draft("wait 10 minutes", current=first)
+    assert steps(answer.definition) == [
+        ("wait_10_minutes", "delay"),
+        ("slack_billing", "slack"),
+        ("email_a", "email"),
+    ]
+    assert any("right after the trigger" in a for a in answer.assumptions)
+    assert graph_problems(answer.definition["graph"]) == []
