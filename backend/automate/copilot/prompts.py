@@ -33,8 +33,9 @@ The next message is one JSON document with these keys:
 workflow they want.
 - "earlier_requests": the user's earlier requests in this conversation, oldest first.
 - "current_definition": the workflow draft to change (may be empty: a new workflow).
-- "catalog": what you may use: node types, actions with their input schemas, the \
-tenant's secret names, event types seen, and payload key names per event type.
+- "catalog": what you may use: node types, actions (their inputs are in the answer's \
+schema), the tenant's secret names, event types seen, and payload key names per event \
+type.
 - "answer_schema" (sometimes): the JSON schema your answer must follow.
 
 Rules:
@@ -50,7 +51,8 @@ answer by calling it with that object.
 3. "definition" is the WHOLE new definition: the current one with the requested changes \
 made. Keep nodes, ids and inputs the request does not ask to change exactly as they are \
 (a value shown as "********" is masked: copy it unchanged).
-4. Use only node types, connectors and actions from the catalog, with their input names. \
+4. Use only node types, connectors and actions from the catalog, with the inputs the \
+schema gives each action. \
 The graph has exactly one trigger node; every other node is reachable from it through \
 "edges" ({{"source", "target"}}); edges leaving a condition node carry "branch": "true" \
 or "false". Node ids are short snake_case words.
@@ -86,11 +88,20 @@ def request_message(
         "request": prompt,
         "earlier_requests": list(conversation),
         "current_definition": redact(current),
-        "catalog": catalog.as_data(),
+        "catalog": _catalog_data(catalog),
     }
     if schema is not None:
         data["answer_schema"] = schema
     return {"role": "user", "content": dumps(data)}
+
+
+def _catalog_data(catalog: Catalog) -> dict[str, Any]:
+    # Each action's inputs travel in the answer's schema (response format, tool or
+    # answer_schema): sending them twice would double the prompt for small local models.
+    data = catalog.as_data()
+    for action in data["actions"]:
+        action.pop("inputs", None)
+    return data
 
 
 def problems_document(problems: Sequence[dict[str, str]]) -> str:

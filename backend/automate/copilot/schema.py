@@ -61,6 +61,10 @@ class ReadAnswer:
 # ---------------------------------------------------------------------------------------
 
 
+_SECRET_REF: Final = {"$ref": "#/$defs/secret_ref"}
+_TEMPLATE_REF: Final = {"$ref": "#/$defs/template"}
+
+
 def _secret_ref(names: tuple[str, ...]) -> dict[str, Any]:
     name: dict[str, Any] = (
         {"type": "string", "enum": list(names)}
@@ -76,34 +80,28 @@ def _secret_ref(names: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
-def _with_secret_refs(schema: Any, names: tuple[str, ...]) -> Any:
+def _with_secret_refs(schema: Any) -> Any:
     """``schema`` with every ``"format": "secret"`` field replaced by a secret reference."""
     if isinstance(schema, list):
-        return [_with_secret_refs(item, names) for item in schema]
+        return [_with_secret_refs(item) for item in schema]
     if not isinstance(schema, Mapping):
         return schema
     if schema.get("format") == "secret":
-        ref = _secret_ref(names)
-        if "description" in schema:
-            ref["description"] = f"{schema['description']} {ref['description']}"
-        return ref
-    return {
-        key: _with_secret_refs(value, names) for key, value in schema.items() if key != "default"
-    }
+        return dict(_SECRET_REF)
+    return {key: _with_secret_refs(value) for key, value in schema.items() if key != "default"}
 
 
 def _templatable(schema: Mapping[str, Any]) -> dict[str, Any]:
     """A top-level input that is not text may also be a template (rendered at run time)."""
     kind = schema.get("type")
     kinds = kind if isinstance(kind, list) else [kind]
-    is_secret_ref = "$secret" in (schema.get("properties") or {})
-    if kind is None or "string" in kinds or "format" in schema or is_secret_ref:
+    if kind is None or "string" in kinds or "format" in schema:
         return dict(schema)
-    return {"anyOf": [dict(schema), _TEMPLATE]}
+    return {"anyOf": [dict(schema), _TEMPLATE_REF]}
 
 
-def _inputs_schema(entry_schema: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
-    schema = _with_secret_refs(entry_schema, names)
+def _inputs_schema(entry_schema: Mapping[str, Any]) -> dict[str, Any]:
+    schema = _with_secret_refs(entry_schema)
     properties = schema.get("properties")
     if isinstance(properties, Mapping):
         schema["properties"] = {
@@ -114,63 +112,64 @@ def _inputs_schema(entry_schema: Mapping[str, Any], names: tuple[str, ...]) -> d
     return dict(schema)
 
 
-def _node(kind: str, common: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
+_COMMON: Final = {
+    "id": {"$ref": "#/$defs/node_id"},
+    "label": {"type": "string", "maxLength": 200},
+    "retry": {"$ref": "#/$defs/retry"},
+    "timeout_seconds": {"$ref": "#/$defs/timeout_seconds"},
+}
+
+
+def _node(kind: str, **extra: Any) -> dict[str, Any]:
     required = ["id", "type", *extra.pop("required", [])]
     description = extra.pop("description", "")
-    return {
+    node: dict[str, Any] = {
         "type": "object",
-        "description": description,
-        "properties": {**common, "type": {"const": kind}, **extra},
+        "properties": {**_COMMON, "type": {"const": kind}, **extra},
         "required": required,
     }
+    if description:
+        node["description"] = description
+    return node
 
 
 def answer_schema(catalog: Catalog) -> dict[str, Any]:
     """The JSON schema of an answer for ``catalog`` (see the module docstring).
 
     ``{"definition": {"trigger_spec", "rule_spec", "graph"}, "explanations": {node_id:
-    line}, "assumptions": [...], "not_understood": [...], "notes": [...]}``.
+    line}, "assumptions": [...], "not_understood": [...], "notes": [...]}``. Shared parts
+    (node ids, retry, secret references, templates) are in ``$defs``.
     """
     defs = load_schema()["$defs"]
     node_props = defs["node"]["properties"]
-    common = {
-        "id": defs["node_id"],
-        "label": {"type": "string", "maxLength": 200},
-        "retry": node_props["retry"],
-        "timeout_seconds": node_props["timeout_seconds"],
-    }
-    nodes: list[dict[str, Any]] = [_node("trigger", common, description="Exactly one.")]
+    nodes: list[dict[str, Any]] = [_node("trigger", description="Exactly one.")]
     for entry in catalog.actions:
         nodes.append(
             _node(
                 "action",
-                common,
-                description=f"{entry.connector}.{entry.action}: {entry.description}",
+                description=f"{entry.connector}.{entry.action}: {entry.description}"[:300],
                 connector={"const": entry.connector},
                 action={"const": entry.action},
-                inputs=_inputs_schema(entry.input_schema, catalog.secret_names),
+                inputs=_inputs_schema(entry.input_schema),
                 required=["connector", "action", "inputs"],
             )
         )
     nodes += [
         _node(
             "condition",
-            common,
             description="Edges leaving it carry branch 'true' or 'false'.",
             condition={"type": ["object", "boolean"], "description": "A JSONLogic rule."},
             required=["condition"],
         ),
         _node(
             "delay",
-            common,
             seconds={"type": "number", "minimum": 0, "maximum": 2_592_000},
             required=["seconds"],
         ),
-        _node("transform", common, inputs={"type": "object"}, required=["inputs"]),
-        _node("merge", common),
+        _node("transform", inputs={"type": "object"}, required=["inputs"]),
+        _node("merge"),
     ]
     edge = deepcopy(defs["edge"])
-    edge["properties"]["source"] = edge["properties"]["target"] = defs["node_id"]
     trigger_spec = deepcopy(defs["trigger_spec"])
     if catalog.event_types:
         event_type = trigger_spec["properties"]["event_type"]
@@ -210,6 +209,13 @@ def answer_schema(catalog: Catalog) -> dict[str, Any]:
         },
         "required": ["definition", "explanations", "assumptions", "not_understood", "notes"],
         "additionalProperties": False,
+        "$defs": {
+            "node_id": defs["node_id"],
+            "retry": node_props["retry"],
+            "timeout_seconds": node_props["timeout_seconds"],
+            "secret_ref": _secret_ref(catalog.secret_names),
+            "template": _TEMPLATE,
+        },
     }
 
 
