@@ -8,9 +8,10 @@ request or an event payload saying "ignore previous instructions" is something t
 describe, not something to obey. Whatever the model answers is still only a proposal:
 it is checked like a publish, and the copilot never runs it.
 
-The current draft is sent redacted (``automate.governance.redaction.redact``): a value
-under a sensitive key, a token-shaped string or a known secret value is masked, so no
-secret value the user may have pasted into the draft reaches the model.
+The current draft and the user's words are sent redacted
+(``automate.governance.redaction``): a value under a sensitive key, a token-shaped string
+or a known secret value is masked, so no secret value the user may have pasted into the
+draft or the request reaches the model.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any, Final
 from automate.copilot.catalog import Catalog
 from automate.copilot.schema import SCHEMA_NAME, dumps
 from automate.copilot.types import Definition
-from automate.governance.redaction import redact
+from automate.governance.redaction import redact, redact_text
 
 SYSTEM_PROMPT: Final = f"""\
 You are the workflow copilot of Django Automate. You turn a user's request into a \
@@ -85,8 +86,9 @@ def request_message(
     mode).
     """
     data: dict[str, Any] = {
-        "request": prompt,
-        "earlier_requests": list(conversation),
+        # A token pasted into a request is masked too: only names go out.
+        "request": redact_text(prompt),
+        "earlier_requests": [redact_text(text) for text in conversation],
         "current_definition": redact(current),
         "catalog": _catalog_data(catalog),
     }

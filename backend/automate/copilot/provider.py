@@ -32,26 +32,25 @@ from copy import deepcopy
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final, Literal, cast
-from urllib.parse import urlsplit
 
 from django.db import DatabaseError
 
 from automate.copilot.catalog import Catalog
 from automate.copilot.exceptions import CopilotRefusedError, CopilotUnavailableError
 from automate.copilot.prompts import problems_document, request_message, system_message
+from automate.copilot.provider_errors import refused_url, unavailable_error
 from automate.copilot.schema import SCHEMA_NAME, ReadAnswer, answer_schema, dumps, read_answer
 from automate.copilot.settings import CopilotSettings
 from automate.copilot.types import Answer, Definition, DrafterKind, Usage
 from automate.exceptions import AutomateError
 from automate.governance import budget
 from automate.governance.egress import EgressScope, egress_scope
-from automate.governance.http import build_client, parse_retry_after
+from automate.governance.http import build_client
 from automate.governance.policy import PolicyViolation
 from automate.governance.redaction import MASK, redact, redact_text
 from automate.tenants.models import Tenant
 
 if TYPE_CHECKING:
-    import openai
     from openai.types.chat import ChatCompletion
 
 logger = logging.getLogger("automate.copilot")
@@ -93,11 +92,6 @@ class _Turn:
     text: str
     tool_call_id: str
     problems: str
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
 
 
 def _text_length(messages: Sequence[dict[str, Any]]) -> int:
@@ -336,7 +330,7 @@ class ModelDrafter:
                     **extra,
                 )
             except PolicyViolation as exc:  # raised as it is by recent SDKs
-                raise _refused_url(exc, settings) from None
+                raise refused_url(exc, settings) from None
             except openai.OpenAIError as exc:
                 error = unavailable_error(exc, api_key=self._api_key, settings=settings)
                 status = getattr(exc, "status_code", None)
@@ -424,13 +418,6 @@ class ModelDrafter:
         return text.replace(self._api_key, MASK) if self._api_key else text
 
 
-def _refused_url(error: PolicyViolation, settings: CopilotSettings) -> CopilotUnavailableError:
-    return CopilotUnavailableError(
-        f"The copilot may not call {_origin(settings.base_url)}: {redact_text(error.message)}",
-        details={"reason": "url_refused", "code": error.code},
-    )
-
-
 def _redacted_json(text: str) -> str:
     try:
         return dumps(redact(json.loads(text)))
@@ -447,69 +434,3 @@ def _raw_text(completion: ChatCompletion) -> str:
         for call in message.tool_calls or []
     )
     return (message.content or "") + calls + (getattr(message, "refusal", None) or "")
-
-
-def unavailable_error(
-    exc: openai.OpenAIError, *, api_key: str, settings: CopilotSettings
-) -> CopilotUnavailableError:
-    """The plain-words error for what the SDK raised; never holds ``api_key``.
-
-    ``details["reason"]`` is ``rate_limited`` (with ``retry_after`` in seconds),
-    ``server_error``, ``bad_key``, ``client_error`` (with ``status``), ``timeout``,
-    ``url_refused``, ``unreachable`` or ``bad_response``.
-    """
-    import openai
-
-    def clean(text: str) -> str:
-        text = redact_text(text)
-        return text.replace(api_key, MASK) if api_key else text
-
-    origin = _origin(settings.base_url)
-    if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        said = clean(exc.message)[:300]
-        details: dict[str, Any] = {"status": status}
-        if status == 429:
-            headers = exc.response.headers
-            wait = parse_retry_after(headers.get("retry-after"))
-            details.update(reason="rate_limited", retry_after=math.ceil(wait) if wait else None)
-            later = f"try again in {math.ceil(wait)} seconds" if wait else "try again later"
-            return CopilotUnavailableError(
-                f"The model's server is busy (HTTP 429, rate limited): {later}.", details=details
-            )
-        if status >= 500:
-            details["reason"] = "server_error"
-            return CopilotUnavailableError(
-                f"The model's server failed (HTTP {status}): {said}", details=details
-            )
-        if status in (401, 403):
-            details["reason"] = "bad_key"
-            return CopilotUnavailableError(
-                f"The model's server refused the API key (HTTP {status}): {said} Check the "
-                "secret named by COPILOT.api_key_secret.",
-                details=details,
-            )
-        details["reason"] = "client_error"
-        return CopilotUnavailableError(
-            f"The model's server refused the request (HTTP {status}): {said}", details=details
-        )
-    if isinstance(exc, openai.APITimeoutError):
-        return CopilotUnavailableError(
-            f"The model did not answer within {settings.timeout_seconds:g} seconds "
-            "(COPILOT.timeout_seconds).",
-            details={"reason": "timeout"},
-        )
-    if isinstance(exc, openai.APIConnectionError):
-        cause = exc.__cause__
-        if isinstance(cause, PolicyViolation):
-            return _refused_url(cause, settings)
-        reason = clean(str(cause or exc)) or "connection failed"
-        return CopilotUnavailableError(
-            f"The model's server at {origin} could not be reached ({reason}).",
-            details={"reason": "unreachable"},
-        )
-    return CopilotUnavailableError(
-        f"The model's server answered something that is not a chat completion: "
-        f"{clean(str(exc))[:300]}",
-        details={"reason": "bad_response"},
-    )

@@ -449,6 +449,9 @@ def test_the_prompt_is_redacted_in_the_audit_log(fake_openai, tenant, user):
     assert token not in json.dumps(entry.details)
     assert entry.details["prompt"].startswith("post to #billing with token ")
     assert proposal.prompt.endswith(token)  # the user sees their own words
+    # ... but the model does not get the token.
+    assert token not in json.dumps(fake_openai.requests[0]["json"])
+    assert data_sent(fake_openai.requests[0])["request"].startswith("post to #billing with token ")
 
 
 def test_the_rate_limit_refuses_the_next_request_in_the_minute(
