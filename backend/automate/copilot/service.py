@@ -85,7 +85,10 @@ def propose(
     * ``CopilotRateLimitedError`` (429, ``details["retry_after"]`` in seconds) past
       ``COPILOT.rate_limit_per_minute`` requests of this ``user`` in a minute;
     * with a model: ``BudgetExceededError`` (429 ``budget_exceeded``: nothing was sent),
-      ``CopilotUnavailableError`` (502) and ``CopilotRefusedError`` (422).
+      ``CopilotUnavailableError`` (502) and ``CopilotRefusedError`` (422) for the first
+      call. A repair round that fails the same way ends the rounds instead: the best
+      answer so far is returned with a ``{"field": "copilot", "code", "message"}``
+      problem.
     """
     settings = copilot_settings()
     text = _prompt(prompt)
@@ -209,9 +212,18 @@ def _with_model(
     read = drafter.ask(prompt=text, current=deepcopy(before), catalog=catalog, conversation=earlier)
     latest = best = _check_round(read, before, catalog, tenant)
     repairs = 0
+    stopped: list[dict[str, str]] = []
     while not latest.complete and repairs < settings.repair_rounds:
         repairs += 1
-        latest = _check_round(drafter.repair(latest.repair_problems), before, catalog, tenant)
+        try:
+            read = drafter.repair(latest.repair_problems)
+        except (CopilotError, budget.BudgetExceededError) as exc:
+            # The first answer is paid for and checked: show its best part, and say why
+            # it could not be repaired, rather than an error that hides it.
+            message = f"A repair round could not run: {redact_text(exc.message)}"
+            stopped = [{"field": "copilot", "code": exc.code, "message": message}]
+            break
+        latest = _check_round(read, before, catalog, tenant)
         if latest.rank() >= best.rank():
             best = latest
     answer = best.answer
@@ -223,7 +235,7 @@ def _with_model(
         before=before,
         definition=best.checked.definition,
         complete=best.complete,
-        problems=best.problems,
+        problems=[*best.problems, *stopped],
         explanations=best.checked.explanations,
         assumptions=list(answer.assumptions) if answer else [],
         not_understood=list(answer.not_understood) if answer else [],

@@ -221,6 +221,21 @@ def test_a_graph_that_stays_invalid_is_never_shown_as_is(fake_openai, tenant):
     assert entry.details["problems"] == len(proposal.problems)
 
 
+def test_a_repair_round_that_fails_still_shows_the_first_answer_checked(fake_openai, tenant):
+    fake_openai.script(answer=BROKEN).script(status=503, error="overloaded")
+    current = deepcopy(GOOD["definition"])
+    with copilot(fake_openai):
+        proposal = ask(tenant, prompt="add a step after log_it", current=current)
+    assert not proposal.complete
+    assert publishable(proposal.definition, tenant)
+    assert any("ghost" in p["message"] for p in proposal.problems)
+    [stopped] = [p for p in proposal.problems if p["field"] == "copilot"]
+    assert stopped["code"] == "copilot_unavailable"
+    assert stopped["message"].startswith("A repair round could not run: The model's server failed")
+    assert proposal.repairs == 1
+    assert LLMUsage.objects.count() == 1  # the failed round costs nothing
+
+
 def test_repair_rounds_can_be_switched_off(fake_openai, tenant):
     fake_openai.script(answer=BROKEN)
     with copilot(fake_openai, repair_rounds=0):
