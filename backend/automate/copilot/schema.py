@@ -24,7 +24,7 @@ import jsonschema
 
 from automate.copilot.catalog import Catalog
 from automate.copilot.types import DEFINITION_KEYS, Answer, Definition
-from automate.governance.redaction import MASK
+from automate.governance.redaction import MASK, redact_text
 from automate.guard.parse import InputRejected, JsonLimits, load_json
 from automate.workflows.schema import load_schema
 
@@ -236,9 +236,8 @@ def _strip_fences(text: str) -> str:
 
 def _lines(value: Any) -> list[str]:
     items = value if isinstance(value, list) else [value] if isinstance(value, str) else []
-    return [item.strip()[:MAX_LINE] for item in items if isinstance(item, str) and item.strip()][
-        :MAX_LINES
-    ]
+    lines = [redact_text(item.strip())[:MAX_LINE] for item in items if isinstance(item, str)]
+    return [line for line in lines if line][:MAX_LINES]
 
 
 def _explanations(value: Any) -> dict[str, str]:
@@ -251,7 +250,7 @@ def _explanations(value: Any) -> dict[str, str]:
     if not isinstance(value, Mapping):
         return {}
     return {
-        key: text.strip()[:MAX_LINE]
+        key: redact_text(text.strip())[:MAX_LINE]
         for key, text in value.items()
         if isinstance(key, str) and isinstance(text, str) and text.strip()
     }

@@ -192,11 +192,14 @@ def _check_round(read: ReadAnswer, before: Definition, catalog: Catalog, tenant:
     answer = read.answer or Answer(definition=deepcopy(before))
     checked = check_answer(answer, before=before, catalog=catalog, tenant=tenant)
     problems = [*(read.problems if read.answer is None else []), *checked.problems]
+    # Only what the model can fix goes back (a secret the user must create cannot be);
+    # checkers that do not say which those are send every problem.
+    fixable: list[dict[str, str]] = getattr(checked, "repair_problems", checked.problems)
     return _Round(
         answer=read.answer,
         checked=checked,
         problems=problems,
-        repair_problems=_unique([*read.problems, *checked.problems]),
+        repair_problems=_unique([*read.problems, *fixable]),
     )
 
 
@@ -213,7 +216,7 @@ def _with_model(
     latest = best = _check_round(read, before, catalog, tenant)
     repairs = 0
     stopped: list[dict[str, str]] = []
-    while not latest.complete and repairs < settings.repair_rounds:
+    while not latest.complete and latest.repair_problems and repairs < settings.repair_rounds:
         repairs += 1
         try:
             read = drafter.repair(latest.repair_problems)

@@ -347,7 +347,13 @@ def test_a_graph_containing_a_secret_value_is_not_shown(fake_openai, tenant):
         "action": "post_message",
         "inputs": {"token": SLACK_TOKEN, "channel": "#billing", "text": "Paid"},
     }
-    leaky = answer([slack], [{"source": "trigger", "target": "notify"}])
+    leaky = answer(
+        [slack],
+        [{"source": "trigger", "target": "notify"}],
+        explanations={"notify": f"Posts with {SLACK_TOKEN}."},
+        assumptions=[f"I used the token {SLACK_TOKEN}."],
+        notes=[f"Keep {SLACK_TOKEN} safe."],
+    )
     for _ in range(3):
         fake_openai.script(answer=leaky)
     with copilot(fake_openai):
