@@ -41,7 +41,8 @@ _ANSWER_LIMITS: Final = JsonLimits(max_bytes=1_000_000, max_depth=40, max_number
 _FENCE: Final = re.compile(r"^\s*```[A-Za-z0-9_-]*\s*\n(?P<body>.*?)\n?\s*```\s*$", re.DOTALL)
 _TEMPLATE: Final = {
     "type": "string",
-    "pattern": r"\{\{.*\}\}",
+    # Anchored: llama.cpp's grammar conversion accepts only ^…$ patterns.
+    "pattern": r"^.*\{\{.*\}\}.*$",
     "description": "A template such as {{ event.payload.amount }}.",
 }
 _LINES: Final = {"type": "array", "items": {"type": "string", "maxLength": MAX_LINE}}
@@ -322,6 +323,10 @@ def read_answer(
     except InputRejected as exc:
         message = f"your answer was not valid JSON: {exc.message}{cut if truncated else ''}"
         return ReadAnswer(None, [{"field": "answer", "message": message}])
+    if isinstance(data, dict) and "definition" not in data and "graph" in data:
+        # A bare definition (smaller models drop the envelope): read it, and let the
+        # schema's complaint say what the envelope should have been.
+        data = {"definition": data}
     if not isinstance(data, dict) or not isinstance(data.get("definition"), dict):
         return ReadAnswer(
             None,

@@ -107,6 +107,30 @@ def test_an_answer_is_read_with_or_without_fences(text, schema):
     assert read.answer.explanations == {"notify": "Posts to #billing."}
 
 
+def test_a_bare_definition_is_read_and_the_envelope_asked_for(schema):
+    read = read_answer(json.dumps(GOOD["definition"]), schema=schema, before=empty_definition())
+    assert read.answer.definition == GOOD["definition"]
+    assert any("required property" in p["message"] for p in read.problems)
+
+
+def test_every_pattern_is_anchored_for_grammar_based_servers(schema):
+    patterns = []
+
+    def walk(value):
+        if isinstance(value, dict):
+            if isinstance(value.get("pattern"), str):
+                patterns.append(value["pattern"])
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(schema)
+    assert patterns
+    assert [p for p in patterns if not (p.startswith("^") and p.endswith("$"))] == []
+
+
 def test_a_cut_off_answer_says_so(schema):
     read = read_answer(
         json.dumps(GOOD)[:80], schema=schema, before=empty_definition(), truncated=True
@@ -118,7 +142,7 @@ def test_a_cut_off_answer_says_so(schema):
 
 
 def test_an_answer_without_a_definition_is_a_problem(schema):
-    read = read_answer('{"graph": {}}', schema=schema, before=empty_definition())
+    read = read_answer('{"workflow": {}}', schema=schema, before=empty_definition())
     assert read.answer is None
     assert "'definition' object" in read.problems[0]["message"]
 
