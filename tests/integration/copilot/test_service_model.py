@@ -645,3 +645,24 @@ def test_without_a_base_url_the_offline_drafter_answers(fake_openai, tenant):
     assert (proposal.drafter, proposal.model) == ("offline", "")
     assert fake_openai.requests == []
     assert not LLMUsage.objects.exists()
+
+
+def test_the_key_is_resolved_for_the_requesting_tenant(fake_openai, tenant):
+    other = make_tenant("globex")
+    fake_openai.script(answer=GOOD)
+    with (
+        copilot(fake_openai),
+        override_settings(
+            DJANGO_AUTOMATE={
+                **settings.DJANGO_AUTOMATE,
+                "SECRETS": {"env_grants": {"acme": ["OPENAI_API_KEY", "SLACK_TOKEN"]}},
+            }
+        ),
+    ):
+        # acme is granted the key; globex is not, so nothing is sent for it.
+        assert ask(tenant).drafter == "model"
+        with pytest.raises(CopilotUnavailableError) as caught:
+            ask(other)
+    assert caught.value.details["reason"] == "api_key_missing"
+    assert API_KEY not in caught.value.message
+    assert len(fake_openai.requests) == 1
