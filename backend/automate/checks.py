@@ -102,3 +102,11 @@ def check_worker(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
             id="automate.I050",
         )
     ]
+
+
+@register()
+def check_copilot(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``COPILOT``: a usable base URL, a model when it is set, a secret name, egress."""
+    from automate.copilot.settings import setting_messages
+
+    return list(setting_messages())

@@ -78,6 +78,15 @@ def _tenant_host_patterns(value: Any) -> str | None:
     return None
 
 
+def _between(minimum: int, maximum: int) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        if minimum <= value <= maximum:
+            return None
+        return f"must be from {minimum} to {maximum}, not {value!r}"
+
+    return check
+
+
 def _env_grants(value: Any) -> str | None:
     from automate.governance.secret_grants import env_grants_problem
 
@@ -137,6 +146,19 @@ SCHEMA: dict[str, Option | dict[str, Option]] = {
         "max_number_digits": Option((int,), 1000, _at_least(20)),
         "max_definition_bytes": Option((int,), 500_000, _at_least(1024)),
         "max_definition_depth": Option((int,), 32, _at_least(8)),
+    },
+    "COPILOT": {
+        # "" = the offline drafter; else an OpenAI-compatible API root (automate.copilot).
+        "base_url": Option((str,), ""),
+        "model": Option((str,), ""),
+        "api_key_secret": Option((str,), ""),
+        "timeout_seconds": Option(_NUMBER, 60, _at_least(1)),
+        "max_tokens": Option((int,), 4096, _at_least(256)),
+        "rate_limit_per_minute": Option((int,), 10, _at_least(1)),
+        "repair_rounds": Option((int,), 2, _between(0, 2)),
+        "structured_output": Option(
+            (str,), "auto", _choice("auto", "json_schema", "tools", "json")
+        ),
     },
     "CONNECTORS": Option((list,), [], _list_of_str),
     "CONNECTOR_OPTIONS": Option((dict,), {}),

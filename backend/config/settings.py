@@ -11,7 +11,9 @@ Everything that differs between a laptop and production comes from the environme
   ``DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS``, ``DJANGO_SECURE_HSTS_PRELOAD``,
   ``DJANGO_SECURE_PROXY_SSL_HEADER`` (behind a TLS-terminating proxy, e.g.
   ``HTTP_X_FORWARDED_PROTO,https``), ``DJANGO_CSRF_TRUSTED_ORIGINS``,
-- ``DJANGO_API_BASIC_AUTH`` (HTTP Basic on the API, on by default and throttled).
+- ``DJANGO_API_BASIC_AUTH`` (HTTP Basic on the API, on by default and throttled),
+- ``AUTOMATE_COPILOT_BASE_URL``, ``AUTOMATE_COPILOT_MODEL``,
+  ``AUTOMATE_COPILOT_API_KEY_SECRET`` (the copilot's model; unset: the offline drafter).
 
 docs/howto/deploy.md has the production checklist; ``manage.py check --deploy`` is clean
 with it.
@@ -262,6 +264,16 @@ DJANGO_AUTOMATE: dict[str, object] = {
     # JSON logs for machines in production; readable lines on a developer's terminal.
     "LOGGING_SCHEMA": os.environ.get("AUTOMATE_LOGGING_SCHEMA", "simple" if DEBUG else "ecs"),
 }
+
+# The studio's copilot: unset, it is the offline drafter; set a base URL and a model to ask
+# any OpenAI-compatible API (docs/reference/copilot.md). The key is a secret *name*.
+_COPILOT_ENV = {
+    "base_url": os.environ.get("AUTOMATE_COPILOT_BASE_URL", "").strip(),
+    "model": os.environ.get("AUTOMATE_COPILOT_MODEL", "").strip(),
+    "api_key_secret": os.environ.get("AUTOMATE_COPILOT_API_KEY_SECRET", "").strip(),
+}
+if any(_COPILOT_ENV.values()):
+    DJANGO_AUTOMATE["COPILOT"] = {key: value for key, value in _COPILOT_ENV.items() if value}
 
 # The demo (DEBUG only, as in `make run`): the golden-path workflow posts to a Slack sandbox
 # served by this same site and records customers in demo_crm. Nothing here applies with
