@@ -1,0 +1,323 @@
+"""Turning whatever a drafter answered into a usable definition.
+
+Three steps, all pure (no database; the publish checks come in as a function):
+
+* :func:`normalise` gives any JSON the definition's shape (three objects, a graph with
+  ``nodes`` and ``edges`` lists) within the definition limits, taking the current draft's
+  part for a part that is missing, of the wrong type or over a limit, and dropping the
+  nodes that are over a limit. It never raises and never recurses into the answer.
+* :func:`lay_out` gives each node without a usable ``position`` one, left to right by its
+  distance from the trigger (``X_STEP`` apart), stacked ``Y_STEP`` apart.
+* :func:`salvage` keeps the best valid part of a definition the publish checks refuse:
+  the answer's trigger and rule when valid (else the current draft's; a rule falls back to
+  none), and its graph without the nodes and edges that have problems (a node the current
+  draft also has goes back to the draft's version first), until what is left has no
+  problem the current draft did not already have.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import deque
+from collections.abc import Callable
+from copy import deepcopy
+from typing import Any, Final
+
+from automate.copilot.types import DEFINITION_KEYS, Definition
+from automate.workflows.limits import definition_limit_problems
+
+__all__ = ["X_STEP", "Y_STEP", "lay_out", "normalise", "problem_signature", "salvage"]
+
+Problem = dict[str, str]
+ProblemsOf = Callable[[Definition], list[Problem]]
+
+X_STEP: Final = 280
+"""Horizontal distance (canvas pixels) between the columns of :func:`lay_out`."""
+Y_STEP: Final = 120
+"""Vertical distance (canvas pixels) between nodes of one column."""
+_ORIGIN: Final = 40
+_NODE_INDEX: Final = re.compile(r"^(?:graph\.)?nodes\[(\d+)\]")
+_EDGE_INDEX: Final = re.compile(r"^(?:graph\.)?edges\[(\d+)\]")
+_INDEXES: Final = re.compile(r"\[\d+\]")
+_WHAT: Final = {
+    "trigger_spec": "the trigger",
+    "rule_spec": "the rule",
+    "graph": "the graph",
+}
+
+
+def normalise(answer: Any, *, before: Definition) -> tuple[Definition | None, list[Problem]]:
+    """``(definition, problems)``: a copy of ``answer`` in the definition's shape, within
+    the limits, or ``None`` when ``answer`` is not a JSON object at all. Each problem is
+    ``{"node_id"?, "field", "message"}`` and names what was replaced or dropped."""
+    if not isinstance(answer, dict):
+        return None, [
+            {
+                "field": "definition",
+                "message": "must be a JSON object with trigger_spec, rule_spec and graph",
+            }
+        ]
+    problems: list[Problem] = []
+    definition: Definition = {}
+    for key in DEFINITION_KEYS:
+        value = answer.get(key)
+        if value is None:
+            definition[key] = deepcopy(before[key])
+            continue
+        if not isinstance(value, dict):
+            problems.append({"field": key, "message": "must be a JSON object"})
+            definition[key] = deepcopy(before[key])
+            continue
+        if key == "graph":
+            definition[key] = _graph_within_limits(value, before[key], problems)
+            continue
+        over = _limit_problems(key, value)
+        if over:
+            problems.extend(over)
+            definition[key] = deepcopy(before[key])
+        else:
+            definition[key] = deepcopy(value)
+    return definition, problems
+
+
+def _limit_problems(key: str, value: Any) -> list[Problem]:
+    try:
+        return definition_limit_problems(**{key: value})
+    except (TypeError, ValueError):  # not JSON at all (a model answer always is)
+        return [{"field": key, "message": f"{_WHAT[key]} is not JSON"}]
+
+
+def _graph_within_limits(graph: dict[str, Any], before: Any, problems: list[Problem]) -> Any:
+    nodes, edges = graph.get("nodes"), graph.get("edges", [])
+    if not isinstance(nodes, list):
+        problems.append({"field": "graph.nodes", "message": "must be a list of nodes"})
+        return deepcopy(before)
+    if not isinstance(edges, list):
+        problems.append({"field": "graph.edges", "message": "must be a list of edges"})
+        edges = []
+    # Only nodes and edges are kept (other keys are not part of the format), as new lists
+    # so the answer itself is never changed.
+    nodes, edges = list(nodes), list(edges)
+    for _ in range(len(nodes) + len(edges) + 1):
+        candidate = {"nodes": nodes, "edges": edges}
+        found = _limit_problems("graph", candidate)
+        if not found:
+            return deepcopy(candidate)
+        problem = found[0]
+        index = problem.pop("node_index", None)
+        edge = _EDGE_INDEX.match(problem["field"].removeprefix("graph."))
+        if index is not None:
+            node = nodes.pop(int(index))
+            problems.append({**problem, "node_id": _node_id(node)})
+        elif edge is not None:
+            edges.pop(int(edge.group(1)))
+            problems.append(problem)
+        elif problem["field"] == "graph" and nodes:
+            # Too large as a whole: the largest node is the likeliest culprit.
+            largest = max(range(len(nodes)), key=lambda i: _size(nodes[i]))
+            problems.append({**problem, "node_id": _node_id(nodes.pop(largest))})
+        else:
+            problems.append(problem)
+            return deepcopy(before)
+    return deepcopy(before)
+
+
+def _size(value: Any) -> int:
+    try:
+        return len(json.dumps(value, ensure_ascii=False))
+    except (TypeError, ValueError, RecursionError):
+        return 1 << 62
+
+
+def _node_id(node: Any) -> str:
+    value = node.get("id") if isinstance(node, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+# --- layout ---------------------------------------------------------------------------------
+
+
+def _has_position(node: dict[str, Any]) -> bool:
+    position = node.get("position")
+    return isinstance(position, dict) and all(
+        isinstance(position.get(axis), int | float) and not isinstance(position.get(axis), bool)
+        for axis in ("x", "y")
+    )
+
+
+def lay_out(graph: dict[str, Any]) -> int:
+    """Give every node of ``graph`` without a usable ``{"x", "y"}`` position one (changed
+    in place): column = breadth-first distance from the trigger (nodes the trigger does
+    not reach go one column after the last), at ``X_STEP`` pixels per column, and the
+    first free row ``Y_STEP`` apart in that column. Returns how many nodes were placed."""
+    nodes = [n for n in graph.get("nodes", []) if isinstance(n, dict)]
+    ids = {n["id"] for n in nodes if isinstance(n.get("id"), str)}
+    successors: dict[str, list[str]] = {node_id: [] for node_id in ids}
+    for edge in graph.get("edges", []):
+        if isinstance(edge, dict) and edge.get("source") in ids and edge.get("target") in ids:
+            successors[edge["source"]].append(edge["target"])
+    roots = [n["id"] for n in nodes if n.get("type") == "trigger" and n.get("id") in ids]
+    depth = dict.fromkeys(roots, 0)
+    queue = deque(roots)
+    while queue:
+        node_id = queue.popleft()
+        for target in successors[node_id]:
+            if target not in depth:
+                depth[target] = depth[node_id] + 1
+                queue.append(target)
+    last = max(depth.values(), default=-1) + 1
+    taken: dict[int, list[float]] = {}
+    for node in nodes:
+        if _has_position(node):
+            column = round((node["position"]["x"] - _ORIGIN) / X_STEP)
+            taken.setdefault(column, []).append(node["position"]["y"])
+    placed = 0
+    for node in nodes:
+        if _has_position(node):
+            continue
+        column = depth.get(node.get("id"), last) if isinstance(node.get("id"), str) else last
+        rows = taken.setdefault(column, [])
+        y = _ORIGIN
+        while any(abs(y - other) < Y_STEP / 2 for other in rows):
+            y += Y_STEP
+        rows.append(y)
+        node["position"] = {"x": _ORIGIN + column * X_STEP, "y": y}
+        placed += 1
+    return placed
+
+
+# --- salvage --------------------------------------------------------------------------------
+
+
+def problem_signature(problem: Problem) -> tuple[str, str, str]:
+    """A problem without its list positions, to tell whether the current draft had it."""
+    return (
+        problem.get("node_id", ""),
+        _INDEXES.sub("[]", problem.get("field", "")),
+        _INDEXES.sub("[]", problem.get("message", "")),
+    )
+
+
+def _part(problem: Problem) -> str:
+    field = problem.get("field", "")
+    for key in ("trigger_spec", "rule_spec"):
+        if field == key or field.startswith((f"{key}.", f"{key}[")):
+            return key
+    return "graph"
+
+
+def salvage(
+    definition: Definition,
+    *,
+    before: Definition,
+    problems_of: ProblemsOf,
+    before_problems: list[Problem],
+) -> Definition:
+    """The best valid part of ``definition`` (see the module docstring); ``before`` itself
+    (a copy) when nothing of ``definition`` can be kept. ``problems_of`` gives the publish
+    problems of a definition; ``before_problems`` are ``before``'s own, which the result
+    may keep. Never changes its arguments."""
+    known = {problem_signature(p) for p in before_problems}
+    result = deepcopy(definition)
+    problems = problems_of(result)
+    for key in ("trigger_spec", "rule_spec"):
+        if any(_part(p) == key for p in problems):
+            result[key] = deepcopy(before[key])
+    if any(_part(p) == "rule_spec" for p in problems_of(result)):
+        result["rule_spec"] = {}
+    graph = _salvage_graph(result, before, problems_of, known)
+    result["graph"] = graph if graph is not None else deepcopy(before["graph"])
+    return result if result != before else deepcopy(before)
+
+
+def _salvage_graph(
+    definition: Definition,
+    before: Definition,
+    problems_of: ProblemsOf,
+    known: set[tuple[str, str, str]],
+) -> dict[str, Any] | None:
+    old_nodes = before["graph"].get("nodes") if isinstance(before["graph"], dict) else None
+    before_nodes = {
+        n["id"]: n
+        for n in (old_nodes if isinstance(old_nodes, list) else [])
+        if isinstance(n, dict) and isinstance(n.get("id"), str)
+    }
+    restored: set[str] = set()
+    graph: dict[str, Any] = definition["graph"]
+    budget = 2 * len(graph["nodes"]) + len(graph["edges"]) + 2
+    for _ in range(budget):
+        problems = [
+            p
+            for p in problems_of(definition)
+            if _part(p) == "graph" and not _tolerated(p, graph, before_nodes, known)
+        ]
+        if not problems:
+            return graph
+        drop_nodes: set[int] = set()
+        drop_edges: set[int] = set()
+        for problem in problems:
+            target = _culprit(problem, graph)
+            if target is None:
+                return None  # a problem of the graph as a whole: nothing can be kept
+            kind, index = target
+            (drop_nodes if kind == "node" else drop_edges).add(index)
+        for index in sorted(drop_nodes):
+            node = graph["nodes"][index]
+            node_id = _node_id(node)
+            if (
+                node_id in before_nodes
+                and node_id not in restored
+                and node != before_nodes[node_id]
+            ):
+                graph["nodes"][index] = deepcopy(before_nodes[node_id])
+                restored.add(node_id)
+                drop_nodes.discard(index)
+        removed_ids = {_node_id(graph["nodes"][i]) for i in drop_nodes} - {""}
+        kept_ids = {_node_id(n) for i, n in enumerate(graph["nodes"]) if i not in drop_nodes}
+        removed_ids -= kept_ids  # a duplicate id: the other node of that id stays
+        graph["nodes"] = [n for i, n in enumerate(graph["nodes"]) if i not in drop_nodes]
+        graph["edges"] = [
+            e
+            for i, e in enumerate(graph["edges"])
+            if i not in drop_edges
+            and not (
+                isinstance(e, dict)
+                and (e.get("source") in removed_ids or e.get("target") in removed_ids)
+            )
+        ]
+    return None
+
+
+def _tolerated(
+    problem: Problem,
+    graph: dict[str, Any],
+    before_nodes: dict[str, Any],
+    known: set[tuple[str, str, str]],
+) -> bool:
+    """Whether the current draft had this problem too, on an untouched node."""
+    if problem_signature(problem) not in known:
+        return False
+    node_id = problem.get("node_id", "")
+    if not node_id:
+        return True
+    same = [n for n in graph["nodes"] if _node_id(n) == node_id]
+    return len(same) == 1 and same[0] == before_nodes.get(node_id)
+
+
+def _culprit(problem: Problem, graph: dict[str, Any]) -> tuple[str, int] | None:
+    """``("node", index)`` or ``("edge", index)`` of what a problem is about."""
+    field = problem.get("field", "")
+    nodes, edges = graph["nodes"], graph["edges"]
+    match = _NODE_INDEX.match(field)
+    if match and int(match.group(1)) < len(nodes):
+        return "node", int(match.group(1))
+    match = _EDGE_INDEX.match(field)
+    if match and int(match.group(1)) < len(edges):
+        return "edge", int(match.group(1))
+    node_id = problem.get("node_id", "")
+    if node_id:
+        for index, node in enumerate(nodes):
+            if _node_id(node) == node_id:
+                return "node", index
+    return None
