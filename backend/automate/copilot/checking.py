@@ -23,13 +23,14 @@ secret value.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from copy import deepcopy
 from dataclasses import dataclass, field
 from typing import Any
 
 from automate.copilot.catalog import Catalog
 from automate.copilot.salvage import lay_out, normalise, problem_signature, salvage
 from automate.copilot.secrets_guard import Scrubbed, scrub_secrets
-from automate.copilot.types import Answer, Definition
+from automate.copilot.types import Answer, Definition, empty_definition
 from automate.governance.redaction import redact_text
 from automate.tenants.models import Tenant
 from automate.workflows.secret_checks import unresolvable_secret_problems
@@ -118,8 +119,6 @@ def answer_problems(answer: Answer, *, tenant: Tenant) -> list[dict[str, str]]:
 
 
 def _repairable(raw: Any, *, checker: Checker) -> list[Problem]:
-    from automate.copilot.types import empty_definition
-
     prepared = _prepare(raw, before=empty_definition(), checker=checker)
     problems = list(prepared.shape_problems)
     if prepared.definition is not None:
@@ -142,12 +141,15 @@ def check_answer(
 
 def check_definition(answer: Answer, *, before: Definition, checker: Checker) -> CheckedAnswer:
     """:func:`check_answer` with the tenant's checks given (see :class:`Checker`)."""
+    before = _shaped(before)
     prepared = _prepare(answer.definition, before=before, checker=checker)
     scrubbed = prepared.scrubbed
-    notes = [*answer.notes, *scrubbed.notes]
+    notes = [*_texts(answer.notes), *scrubbed.notes]
     definition = prepared.definition
     if definition is None:
-        return _checked(before, answer, prepared.shape_problems, notes, scrubbed, complete=False)
+        return _checked(
+            deepcopy(before), answer, prepared.shape_problems, notes, scrubbed, complete=False
+        )
     problems = checker.problems_of(definition)
     if problems:
         definition = salvage(
@@ -158,6 +160,21 @@ def check_definition(answer: Answer, *, before: Definition, checker: Checker) ->
         )
     found = _unique([*prepared.shape_problems, *problems, *scrubbed.problems])
     return _checked(definition, answer, found, notes, scrubbed, complete=not found)
+
+
+def _shaped(before: Any) -> Definition:
+    """``before`` with the three parts a definition has (an empty one for a missing part)."""
+    shaped = empty_definition()
+    for key in shaped:
+        value = before.get(key) if isinstance(before, dict) else None
+        if isinstance(value, dict):
+            shaped[key] = value
+    graph = shaped["graph"]
+    nodes, edges = graph.get("nodes", []), graph.get("edges", [])
+    if not isinstance(nodes, list) or not isinstance(edges, list):
+        nodes, edges = [], []
+    shaped["graph"] = {**graph, "nodes": nodes, "edges": edges}
+    return shaped
 
 
 def _checked(

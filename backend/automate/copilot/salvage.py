@@ -96,11 +96,10 @@ def _graph_within_limits(graph: dict[str, Any], before: Any, problems: list[Prob
     if not isinstance(edges, list):
         problems.append({"field": "graph.edges", "message": "must be a list of edges"})
         edges = []
-    # Only nodes and edges are kept (other keys are not part of the format), as new lists
-    # so the answer itself is never changed.
+    # New lists, so the answer itself is never changed; other keys (UI state) are kept.
     nodes, edges = list(nodes), list(edges)
     for _ in range(len(nodes) + len(edges) + 1):
-        candidate = {"nodes": nodes, "edges": edges}
+        candidate = {**graph, "nodes": nodes, "edges": edges}
         found = _limit_problems("graph", candidate)
         if not found:
             return deepcopy(candidate)

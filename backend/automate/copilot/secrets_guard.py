@@ -147,7 +147,7 @@ def _scrub_secret_fields(
         referenced = _reference_names(value)
         if referenced and all(name in names for name in referenced):
             continue  # references to the tenant's own secrets
-        if referenced and _same_in_before(before_nodes, node_id, ["inputs", *parts], value):
+        if _users_own(referenced, before_nodes, node_id, ["inputs", *parts], value):
             continue  # the user's own reference, as the draft has it
         assert parent is not None  # value was found in it
         del parent[parts[-1]]
@@ -215,7 +215,7 @@ def _scrub_input_references(
         value = parent[key]
         referenced = _reference_names(value)
         unknown = sorted(n for n in referenced if n not in names)
-        if not unknown or _same_in_before(before_nodes, node_id, path, value):
+        if not unknown or _users_own(referenced, before_nodes, node_id, path, value):
             continue
         del parent[key]
         where = _dotted(path)
@@ -448,6 +448,22 @@ def _nodes_by_id(definition: Definition) -> dict[str, dict[str, Any]]:
         if isinstance(node, dict) and isinstance(node.get("id"), str):
             found.setdefault(node["id"], node)
     return found
+
+
+def _users_own(
+    referenced: set[str],
+    before_nodes: dict[str, dict[str, Any]],
+    node_id: str,
+    path: list[Any],
+    value: Any,
+) -> bool:
+    """Whether ``value`` is a reference the current draft has at the same place, naming
+    only well-formed names (a malformed one may be a pasted value: it is never kept)."""
+    return (
+        bool(referenced)
+        and all(_shown_name(name) for name in referenced)
+        and _same_in_before(before_nodes, node_id, path, value)
+    )
 
 
 def _same_in_before(

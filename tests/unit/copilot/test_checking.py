@@ -440,3 +440,22 @@ def test_templates_that_only_look_like_credentials_are_kept():
         "Authorization": "Bearer {{ secrets.HTTP_TOKEN }}"
     }
     assert_safe(checked, before)
+
+
+@pytest.mark.parametrize("current", [{}, {"graph": "nodes"}, {"graph": {"nodes": [TRIGGER]}}])
+def test_a_current_draft_of_an_odd_shape_is_read_as_far_as_it_goes(current):
+    good = check_definition(
+        Answer(definition=definition(log("record"))), before=current, checker=unit_checker()
+    )
+    assert good.complete
+    bad = check_definition(Answer(definition="nonsense"), before=current, checker=unit_checker())
+    nodes = current["graph"]["nodes"] if isinstance(current.get("graph"), dict) else []
+    assert bad.definition == {
+        "trigger_spec": {},
+        "rule_spec": {},
+        "graph": {"nodes": nodes, "edges": []},
+    }
+    assert not bad.complete
+    broken = definition({"id": "x", "type": "action"})
+    salvaged = check_definition(Answer(definition=broken), before=current, checker=unit_checker())
+    assert [n["id"] for n in salvaged.definition["graph"]["nodes"]] == ["trigger"]
