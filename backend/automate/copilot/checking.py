@@ -85,7 +85,12 @@ class Checker:
             names = frozenset(secret_names(tenant=tenant))
 
         def problems_of(definition: Definition) -> list[Problem]:
-            found = definition_problems(**definition, tenant=tenant.slug)
+            found = definition_problems(
+                trigger_spec=definition["trigger_spec"],
+                rule_spec=definition["rule_spec"],
+                graph=definition["graph"],
+                tenant=tenant.slug,
+            )
             found.extend(unresolvable_secret_problems(graph=definition["graph"], tenant=tenant))
             return found
 
@@ -187,7 +192,9 @@ def _checked(
     complete: bool,
 ) -> CheckedAnswer:
     node_ids = {
-        node.get("id") for node in definition["graph"].get("nodes", []) if isinstance(node, dict)
+        node.get("id")
+        for node in definition["graph"].get("nodes", [])
+        if isinstance(node, dict) and isinstance(node.get("id"), str)
     }
     explanations = answer.explanations if isinstance(answer.explanations, dict) else {}
     return CheckedAnswer(

@@ -122,6 +122,12 @@ def _graph_within_limits(graph: dict[str, Any], before: Any, problems: list[Prob
     return deepcopy(before)
 
 
+def _end(edge: Any, which: str) -> str:
+    """An edge's ``source`` or ``target`` node id (``""`` when it has none)."""
+    value = edge.get(which) if isinstance(edge, dict) else None
+    return value if isinstance(value, str) else ""
+
+
 def _size(value: Any) -> int:
     try:
         return len(json.dumps(value, ensure_ascii=False))
@@ -151,12 +157,13 @@ def lay_out(graph: dict[str, Any]) -> int:
     not reach go one column after the last), at ``X_STEP`` pixels per column, and the
     first free row ``Y_STEP`` apart in that column. Returns how many nodes were placed."""
     nodes = [n for n in graph.get("nodes", []) if isinstance(n, dict)]
-    ids = {n["id"] for n in nodes if isinstance(n.get("id"), str)}
+    ids = {_node_id(n) for n in nodes} - {""}
     successors: dict[str, list[str]] = {node_id: [] for node_id in ids}
     for edge in graph.get("edges", []):
-        if isinstance(edge, dict) and edge.get("source") in ids and edge.get("target") in ids:
-            successors[edge["source"]].append(edge["target"])
-    roots = [n["id"] for n in nodes if n.get("type") == "trigger" and n.get("id") in ids]
+        source, target = _end(edge, "source"), _end(edge, "target")
+        if source in ids and target in ids:
+            successors[source].append(target)
+    roots = [_node_id(n) for n in nodes if n.get("type") == "trigger" and _node_id(n) in ids]
     depth = dict.fromkeys(roots, 0)
     queue = deque(roots)
     while queue:
@@ -175,7 +182,7 @@ def lay_out(graph: dict[str, Any]) -> int:
     for node in nodes:
         if _has_position(node):
             continue
-        column = depth.get(node.get("id"), last) if isinstance(node.get("id"), str) else last
+        column = depth.get(_node_id(node), last)
         rows = taken.setdefault(column, [])
         y = _ORIGIN
         while any(abs(y - other) < Y_STEP / 2 for other in rows):
@@ -249,7 +256,7 @@ def _salvage_graph(
         problems = [
             p
             for p in problems_of(definition)
-            if _part(p) == "graph" and not _tolerated(p, graph, before_nodes, known)
+            if _part(p) == "graph" and not _tolerated(p, graph, before["graph"], known)
         ]
         if not problems:
             return graph
@@ -280,10 +287,7 @@ def _salvage_graph(
             e
             for i, e in enumerate(graph["edges"])
             if i not in drop_edges
-            and not (
-                isinstance(e, dict)
-                and (e.get("source") in removed_ids or e.get("target") in removed_ids)
-            )
+            and not (_end(e, "source") in removed_ids or _end(e, "target") in removed_ids)
         ]
     return None
 
@@ -291,17 +295,19 @@ def _salvage_graph(
 def _tolerated(
     problem: Problem,
     graph: dict[str, Any],
-    before_nodes: dict[str, Any],
+    before_graph: dict[str, Any],
     known: set[tuple[str, str, str]],
 ) -> bool:
-    """Whether the current draft had this problem too, on an untouched node."""
+    """Whether the current draft had this problem too, on a node or edge it has as is."""
     if problem_signature(problem) not in known:
         return False
-    node_id = problem.get("node_id", "")
-    if not node_id:
-        return True
-    same = [n for n in graph["nodes"] if _node_id(n) == node_id]
-    return len(same) == 1 and same[0] == before_nodes.get(node_id)
+    target = _culprit(problem, graph)
+    if target is None:
+        return True  # about the graph as a whole, as the draft's was
+    kind, index = target
+    key = "nodes" if kind == "node" else "edges"
+    old = before_graph.get(key)
+    return isinstance(old, list) and graph[key][index] in old
 
 
 def _culprit(problem: Problem, graph: dict[str, Any]) -> tuple[str, int] | None:

@@ -272,10 +272,19 @@ def _mask_credentials(definition: Definition, result: Scrubbed) -> None:
                 changed.append(key)
         if changed:
             _report_credentials(node, list(dict.fromkeys(changed)), result)
-    if _mask_tree(definition["graph"]["edges"]):
+    graph = definition["graph"]
+    rest = {key: value for key, value in graph.items() if key != "nodes"}
+    if _mask_tree(rest):  # the edges and any other key of the graph
+        order, nodes = list(graph), graph["nodes"]
+        graph.clear()
+        graph.update(
+            (key, nodes if key == "nodes" else rest[key])
+            for key in order
+            if key in rest or key == "nodes"
+        )
         result.problems.append(
             {
-                "field": "graph.edges",
+                "field": "graph",
                 "message": "held what looks like a credential; it was masked",
                 "kind": "secret",
             }
@@ -304,20 +313,37 @@ def _report_credentials(node: dict[str, Any], fields: list[str], result: Scrubbe
     )
 
 
+_REMOVE: Final = object()
+
+
+def _masked(item: Any, key: Any) -> Any:
+    """``item`` without credentials: the same object when it has none, ``_REMOVE`` when it
+    was nothing but a credential (or a reference whose "name" is one), else masked text."""
+    if _well_formed_ref(item):
+        return _REMOVE if _credential(item["$secret"]) else item
+    if not isinstance(item, str):
+        return item
+    masked = _redacted(item)
+    if masked == item and not _token_under_sensitive_key(key, item):
+        return item
+    if masked == item or _ONLY_CREDENTIAL.fullmatch(masked):
+        return _REMOVE
+    return masked
+
+
 def _mask_inputs(inputs: dict[str, Any]) -> list[str]:
+    """Mask or remove credentials in a step's inputs; the paths changed."""
     changed: list[str] = []
     for parent, key, path in list(_leaves(inputs, ["inputs"], keys_too=True)):
-        value = parent.get(key) if isinstance(parent, dict) else parent[key]
         if isinstance(key, str) and _credential(key):
             del parent[key]
             changed.append(_dotted(path[:-1]) + ".(a key)")
             continue
-        if not isinstance(value, str) or is_secret_ref(value):
+        item = parent[key]
+        masked = _masked(item, key)
+        if masked is item:
             continue
-        masked = _redacted(value)
-        if masked == value and not _token_under_sensitive_key(key, value):
-            continue
-        if masked == value or _ONLY_CREDENTIAL.fullmatch(masked):
+        if masked is _REMOVE:
             _remove(parent, key)
         else:
             parent[key] = masked
@@ -329,16 +355,15 @@ def _mask_tree(value: Any) -> bool:
     """Mask credential-shaped strings (and drop credential-shaped keys) in ``value``."""
     changed = False
     for parent, key, _path in list(_leaves(value, [], keys_too=True)):
-        if isinstance(parent, dict) and key in parent and _credential(key):
+        if isinstance(key, str) and _credential(key):
             del parent[key]
             changed = True
             continue
         item = parent[key]
-        if isinstance(item, str) and not is_secret_ref(item):
-            masked = _redacted(item)
-            if masked != item:
-                parent[key] = masked
-                changed = True
+        masked = _masked(item, None)
+        if masked is not item:
+            parent[key] = MASK if masked is _REMOVE else masked
+            changed = True
     return changed
 
 
@@ -390,9 +415,7 @@ def _leaves(
             children = list(enumerate(item))
         for key, child in children:
             child_path = [*where, key]
-            if isinstance(child, dict | list) and not (
-                isinstance(child, dict) and is_secret_ref(child)
-            ):
+            if isinstance(child, dict | list) and not _well_formed_ref(child):
                 if keys_too and isinstance(item, dict):
                     found.append((item, key, child_path))
                 stack.append((child, child_path))
@@ -401,6 +424,10 @@ def _leaves(
     # Deepest first; within a list, the highest index first (removals keep lower indexes).
     found.sort(key=lambda entry: (len(entry[2]), entry[1] if isinstance(entry[1], int) else 0))
     return iter(found[::-1])
+
+
+def _well_formed_ref(value: Any) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and isinstance(value.get("$secret"), str)
 
 
 def _remove(parent: Any, key: Any) -> None:
