@@ -153,18 +153,19 @@ def check_definition(answer: Answer, *, before: Definition, checker: Checker) ->
     definition = prepared.definition
     if definition is None:
         return _checked(
-            deepcopy(before), answer, prepared.shape_problems, notes, scrubbed, complete=False
+            deepcopy(before), None, answer, prepared.shape_problems, notes, scrubbed, complete=False
         )
     problems = checker.problems_of(definition)
+    proposed = definition
     if problems:
         definition = salvage(
-            definition,
+            proposed,
             before=before,
             problems_of=checker.problems_of,
             before_problems=checker.problems_of(before),
         )
     found = _unique([*prepared.shape_problems, *problems, *scrubbed.problems])
-    return _checked(definition, answer, found, notes, scrubbed, complete=not found)
+    return _checked(definition, proposed, answer, found, notes, scrubbed, complete=not found)
 
 
 def _shaped(before: Any) -> Definition:
@@ -184,6 +185,7 @@ def _shaped(before: Any) -> Definition:
 
 def _checked(
     definition: Definition,
+    proposed: Definition | None,
     answer: Answer,
     problems: list[Problem],
     notes: list[str],
@@ -191,11 +193,10 @@ def _checked(
     *,
     complete: bool,
 ) -> CheckedAnswer:
-    node_ids = {
-        node.get("id")
-        for node in definition["graph"].get("nodes", [])
-        if isinstance(node, dict) and isinstance(node.get("id"), str)
-    }
+    # An explanation describes the drafter's node: kept only where that node is shown.
+    shown = _nodes(definition)
+    drafted = _nodes(proposed) if proposed is not None else {}
+    node_ids = {node_id for node_id, node in shown.items() if drafted.get(node_id) == node}
     explanations = answer.explanations if isinstance(answer.explanations, dict) else {}
     return CheckedAnswer(
         definition=definition,
@@ -214,6 +215,15 @@ def _checked(
             for entry in scrubbed.secrets_to_create
         ],
     )
+
+
+def _nodes(definition: Definition) -> dict[str, Any]:
+    nodes = definition["graph"].get("nodes")
+    return {
+        node["id"]: node
+        for node in (nodes if isinstance(nodes, list) else [])
+        if isinstance(node, dict) and isinstance(node.get("id"), str)
+    }
 
 
 def _texts(items: Any) -> list[str]:

@@ -459,3 +459,10 @@ def test_a_current_draft_of_an_odd_shape_is_read_as_far_as_it_goes(current):
     broken = definition({"id": "x", "type": "action"})
     salvaged = check_definition(Answer(definition=broken), before=current, checker=unit_checker())
     assert [n["id"] for n in salvaged.definition["graph"]["nodes"]] == ["trigger"]
+
+
+def test_a_node_put_back_as_the_draft_had_it_loses_the_drafters_explanation():
+    current = definition(log("record", "old message"))
+    answer = definition({**log("record"), "retry": {"max_retries": -1}}, log("extra"))
+    checked, _ = check(answer, before=current, explanations={"record": "r", "extra": "e"})
+    assert checked.explanations == {"extra": "e"}
