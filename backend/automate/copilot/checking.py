@@ -63,6 +63,13 @@ class CheckedAnswer:
     not_understood: list[str] = field(default_factory=list)
     secrets_to_create: list[dict[str, str]] = field(default_factory=list)
 
+    @property
+    def repair_problems(self) -> list[dict[str, str]]:
+        """The problems a repair round can fix: all but the secret ones (``"kind":
+        "secret"``), which only the user can (by creating the secret). Empty: asking the
+        model again would not help, even when ``complete`` is false."""
+        return [problem for problem in self.problems if problem.get("kind") != "secret"]
+
 
 @dataclass(frozen=True)
 class Checker:

@@ -80,6 +80,7 @@ def test_a_literal_slack_token_without_a_fitting_secret_is_left_out_with_a_note(
     assert checked.secrets_to_create == [
         {"name": "SLACK_TOKEN", "node_id": "notify", "field": "inputs.token"}
     ]
+    assert checked.repair_problems == []  # a model cannot create the secret
     assert_safe(checked, before, secrets=(SLACK_TOKEN, "xoxb-"))
 
 
@@ -275,6 +276,7 @@ def test_one_bad_node_among_good_ones_is_left_out_and_listed():
         "message": "unknown connector or action 'nowhere.go'",
     }
     assert checked.explanations == {"first": "a"}
+    assert checked.repair_problems == checked.problems
     assert_safe(checked, before)
 
 
