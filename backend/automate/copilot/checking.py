@@ -22,7 +22,7 @@ secret value.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from copy import deepcopy
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,11 +111,15 @@ class _Prepared:
     scrubbed: Scrubbed
 
 
-def _prepare(raw: Any, *, before: Definition, checker: Checker) -> _Prepared:
+def _prepare(
+    raw: Any, *, before: Definition, checker: Checker, notes: Sequence[str] = ()
+) -> _Prepared:
     definition, shape_problems = normalise(raw, before=before)
     scrubbed = Scrubbed()
     if definition is not None:
-        scrubbed = scrub_secrets(definition, secret_names=checker.secret_names, before=before)
+        scrubbed = scrub_secrets(
+            definition, secret_names=checker.secret_names, before=before, drafter_notes=notes
+        )
         lay_out(definition["graph"])
     return _Prepared(definition, shape_problems, scrubbed)
 
@@ -154,9 +158,10 @@ def check_answer(
 def check_definition(answer: Answer, *, before: Definition, checker: Checker) -> CheckedAnswer:
     """:func:`check_answer` with the tenant's checks given (see :class:`Checker`)."""
     before = _shaped(before)
-    prepared = _prepare(answer.definition, before=before, checker=checker)
+    drafter_notes = _texts(answer.notes)
+    prepared = _prepare(answer.definition, before=before, checker=checker, notes=drafter_notes)
     scrubbed = prepared.scrubbed
-    notes = [*_texts(answer.notes), *scrubbed.notes]
+    notes = [*drafter_notes, *scrubbed.notes]
     definition = prepared.definition
     if definition is None:
         return _checked(

@@ -5,13 +5,17 @@ has. :func:`scrub_secrets` changes a definition (in place, JSON-shaped and withi
 definition limits) so that this holds, and says what it did:
 
 * a **secret field** (``ActionSpec.secret_fields``, e.g. Slack's ``token``) holding a
-  literal value, a malformed reference or a reference to a name the tenant does not have,
-  or left empty although the action requires it, gets ``{"$secret": NAME}`` when exactly
-  one of the tenant's secret names fits (it contains the connector code, e.g.
-  ``SLACK_BOT_TOKEN`` for ``slack``; with several, the one that also contains the field's
-  word, e.g. ``TOKEN``): a *note* says so. Otherwise the field is left empty, a *note*
-  asks the user to create a secret with a suggested name (``SLACK_TOKEN``) and a
-  *problem* is pinned on the step, so the proposal is not complete;
+  literal value, a malformed reference or a reference to a name the tenant does not have
+  gets ``{"$secret": NAME}`` when exactly one of the tenant's secret names fits (it
+  contains the connector code, e.g. ``SLACK_BOT_TOKEN`` for ``slack``; with several, the
+  one that also contains the field's word, e.g. ``TOKEN``): a *note* says so. Otherwise
+  the field is left empty, a *note* asks the user to create a secret with a suggested name
+  (``SLACK_TOKEN``, or the name the answer used) and a *problem* is pinned on the step:
+  part of the answer was left out, so the proposal is not complete;
+* a required secret field the drafter **left empty** gets the one fitting secret too;
+  otherwise it stays empty with a "create a secret named …" note (unless the drafter's
+  own notes already say which secret to create for that step), and no problem: nothing
+  of the answer was left out;
 * any other **credential-shaped string** (what ``automate.governance.redaction.redact_text``
   masks: vendor tokens, ``Bearer …``, URL passwords, values registered as secret) anywhere
   in the definition is masked; inside a step's inputs a value that was nothing but the
@@ -27,7 +31,7 @@ Notes and problems never hold a value: only field paths, step ids and names.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -43,6 +47,7 @@ _ONLY_CREDENTIAL: Final = re.compile(
     r"\s*(?:(?i:bearer|basic|token)\s+)?" + re.escape(MASK) + r"\s*", re.ASCII
 )
 _NOT_NAME: Final = re.compile(r"[^A-Za-z0-9]+")
+_SECRET_NAMED: Final = re.compile(r"secret named ([A-Za-z_][A-Za-z0-9_]{0,127})\b", re.IGNORECASE)
 _TEMPLATE_PART: Final = re.compile(r"(\{\{.*?\}\}|\{%.*?%\})", re.DOTALL)
 
 
@@ -55,6 +60,7 @@ class Scrubbed:
     notes: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     secrets_to_create: list[dict[str, str]] = field(default_factory=list)
+    drafter_notes: list[str] = field(default_factory=list, repr=False)
 
 
 def suggested_secret_name(connector: str, field_path: str) -> str:
@@ -86,12 +92,19 @@ def fitting_secret_name(connector: str, field_path: str, names: Collection[str])
 
 
 def scrub_secrets(
-    definition: Definition, *, secret_names: Collection[str], before: Definition
+    definition: Definition,
+    *,
+    secret_names: Collection[str],
+    before: Definition,
+    drafter_notes: Sequence[str] = (),
 ) -> Scrubbed:
     """Remove every secret value from ``definition`` (changed in place; see the module
     docstring). ``definition`` must already have the normalised shape (three dicts, a
-    graph with ``nodes`` and ``edges`` lists) and be within the definition limits."""
+    graph with ``nodes`` and ``edges`` lists) and be within the definition limits.
+    ``drafter_notes`` are the drafter's own notes: a step whose empty secret field one of
+    them already explains ("Create a secret named SLACK_BOT_TOKEN …") gets no second one."""
     result = Scrubbed()
+    result.drafter_notes = [note for note in drafter_notes if isinstance(note, str)]
     nodes = definition["graph"]["nodes"]
     before_nodes = _nodes_by_id(before)
     for node in nodes:
@@ -142,7 +155,7 @@ def _scrub_secret_fields(
         value = parent.get(parts[-1]) if parent is not None else None
         if value in (None, ""):
             if required:
-                _fill_or_ask(node, parts, names, result, reason="is empty")
+                _fill_or_ask(node, parts, names, result, reason="")
             continue
         referenced = _reference_names(value)
         if referenced and all(name in names for name in referenced):
@@ -180,8 +193,21 @@ def _fill_or_ask(
     if fitting is not None and parent is not None:
         parent[parts[-1]] = {"$secret": fitting}
         result.notes.append(
-            f"Step {node_id!r}: its {path!r} field {reason}; it now uses the secret {fitting}."
+            f"Step {node_id!r}: its {path!r} field {reason or 'was empty'}; it now uses the "
+            f"secret {fitting}."
         )
+        return
+    if not reason:
+        # Left empty by the drafter: nothing of its answer is lost, so no problem; the user
+        # still learns which secret to create (from the drafter's note when it gave one).
+        named = _named_in_notes(result.drafter_notes, node_id, connector, path)
+        name = named or suggested_secret_name(connector, path)
+        result.secrets_to_create.append({"name": name, "node_id": node_id, "field": where})
+        if named is None:
+            result.notes.append(
+                f"Create a secret named {name} (the {connector} {path} of step {node_id!r}) "
+                f"and pick it in the step's {path!r} field."
+            )
         return
     name = wanted or suggested_secret_name(connector, path)
     result.secrets_to_create.append({"name": name, "node_id": node_id, "field": where})
@@ -198,6 +224,17 @@ def _fill_or_ask(
             "kind": "secret",
         }
     )
+
+
+def _named_in_notes(notes: list[str], node_id: str, connector: str, path: str) -> str | None:
+    """The secret name a drafter's note asks to create for this step, if one does: a note
+    saying "secret named NAME" that mentions the step, its connector or the field."""
+    words = {w.lower() for w in (node_id, connector, path.rsplit(".", 1)[-1]) if w}
+    for note in notes:
+        match = _SECRET_NAMED.search(note)
+        if match and any(word in note.lower() for word in words):
+            return match.group(1)
+    return None
 
 
 # --- references elsewhere in the inputs -------------------------------------------------

@@ -108,10 +108,24 @@ def test_an_empty_required_secret_field_gets_the_fitting_secret_or_a_note():
     assert filled.complete
 
     asked, _ = check(definition(slack()))
-    assert not asked.complete
+    assert asked.complete  # nothing the drafter wrote was left out
     assert asked.secrets_to_create == [
         {"name": "SLACK_TOKEN", "node_id": "notify", "field": "inputs.token"}
     ]
+    assert asked.notes == [
+        "Create a secret named SLACK_TOKEN (the slack token of step 'notify') and pick it in "
+        "the step's 'token' field."
+    ]
+
+
+def test_a_drafters_own_note_about_the_empty_secret_field_is_not_repeated():
+    note = "Create a secret named SLACK_BOT_TOKEN (a Slack bot token) and pick it in the step."
+    checked, _ = check(definition(slack(token="")), notes=[note])
+    assert checked.notes == [note]
+    assert checked.secrets_to_create == [
+        {"name": "SLACK_BOT_TOKEN", "node_id": "notify", "field": "inputs.token"}
+    ]
+    assert checked.complete
 
 
 def test_a_literal_api_key_in_the_llm_node_is_removed():
