@@ -120,7 +120,7 @@ def _prepare(
         scrubbed = scrub_secrets(
             definition, secret_names=checker.secret_names, before=before, drafter_notes=notes
         )
-        lay_out(definition["graph"])
+        lay_out(definition["graph"], before=before["graph"])
     return _Prepared(definition, shape_problems, scrubbed)
 
 

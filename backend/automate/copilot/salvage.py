@@ -6,8 +6,9 @@ Three steps, all pure (no database; the publish checks come in as a function):
   ``nodes`` and ``edges`` lists) within the definition limits, taking the current draft's
   part for a part that is missing, of the wrong type or over a limit, and dropping the
   nodes that are over a limit. It never raises and never recurses into the answer.
-* :func:`lay_out` gives each node without a usable ``position`` one, left to right by its
-  distance from the trigger (``X_STEP`` apart), stacked ``Y_STEP`` apart.
+* :func:`lay_out` gives each new node without a usable ``position`` one: right of the node
+  that leads to it (``X_STEP``), stacked ``Y_STEP`` apart; nodes the current draft has
+  keep the draft's position.
 * :func:`salvage` keeps the best valid part of a definition the publish checks refuse:
   the answer's trigger and rule when valid (else the current draft's; a rule falls back to
   none), and its graph without the nodes and edges that have problems (a node the current
@@ -151,18 +152,65 @@ def _has_position(node: dict[str, Any]) -> bool:
     )
 
 
-def lay_out(graph: dict[str, Any]) -> int:
-    """Give every node of ``graph`` without a usable ``{"x", "y"}`` position one (changed
-    in place): column = breadth-first distance from the trigger (nodes the trigger does
-    not reach go one column after the last), at ``X_STEP`` pixels per column, and the
-    first free row ``Y_STEP`` apart in that column. Returns how many nodes were placed."""
+def lay_out(graph: dict[str, Any], *, before: Any = None) -> int:
+    """Give each node of ``graph`` without a usable ``{"x", "y"}`` position one (changed in
+    place), so the canvas shows it neatly; returns how many nodes were placed.
+
+    A node the current draft (``before``, a graph) also has keeps the draft's position (or
+    stays without one, as it was). A new node goes ``X_STEP`` pixels right of the first
+    node that leads to it and already has a position (else in the column of its
+    breadth-first distance from the trigger; nodes the trigger does not reach go one
+    column after the last), on the first row, ``Y_STEP`` pixels apart, that no node there
+    takes.
+    """
     nodes = [n for n in graph.get("nodes", []) if isinstance(n, dict)]
+    old_nodes = before.get("nodes") if isinstance(before, dict) else None
+    old = {_node_id(n): n for n in (old_nodes if isinstance(old_nodes, list) else [])}
+    old.pop("", None)
     ids = {_node_id(n) for n in nodes} - {""}
     successors: dict[str, list[str]] = {node_id: [] for node_id in ids}
+    predecessors: dict[str, list[str]] = {node_id: [] for node_id in ids}
     for edge in graph.get("edges", []):
         source, target = _end(edge, "source"), _end(edge, "target")
         if source in ids and target in ids:
             successors[source].append(target)
+            predecessors[target].append(source)
+    depth = _depths(nodes, ids, successors)
+    last = max(depth.values(), default=-1) + 1
+    positions: dict[str, dict[str, Any]] = {}
+    placed_at: list[tuple[float, float]] = []
+    for node in nodes:
+        node_id = _node_id(node)
+        kept = old.get(node_id)
+        if not _has_position(node) and isinstance(kept, dict) and _has_position(kept):
+            node["position"] = dict(kept["position"])
+        if _has_position(node):
+            positions.setdefault(node_id, node["position"])
+            placed_at.append((node["position"]["x"], node["position"]["y"]))
+    placed = 0
+    ordered = sorted(nodes, key=lambda n: depth.get(_node_id(n), last))
+    for node in ordered:
+        node_id = _node_id(node)
+        if _has_position(node) or node_id in old:
+            continue
+        parent = next((positions[p] for p in predecessors.get(node_id, []) if p in positions), None)
+        if parent is not None:
+            x, y = parent["x"] + X_STEP, parent["y"]
+        else:
+            x, y = _ORIGIN + depth.get(node_id, last) * X_STEP, _ORIGIN
+        while any(abs(x - ox) < X_STEP / 2 and abs(y - oy) < Y_STEP / 2 for ox, oy in placed_at):
+            y += Y_STEP
+        node["position"] = {"x": x, "y": y}
+        positions.setdefault(node_id, node["position"])
+        placed_at.append((x, y))
+        placed += 1
+    return placed
+
+
+def _depths(
+    nodes: list[dict[str, Any]], ids: set[str], successors: dict[str, list[str]]
+) -> dict[str, int]:
+    """Breadth-first distance of each node the trigger reaches."""
     roots = [_node_id(n) for n in nodes if n.get("type") == "trigger" and _node_id(n) in ids]
     depth = dict.fromkeys(roots, 0)
     queue = deque(roots)
@@ -172,25 +220,7 @@ def lay_out(graph: dict[str, Any]) -> int:
             if target not in depth:
                 depth[target] = depth[node_id] + 1
                 queue.append(target)
-    last = max(depth.values(), default=-1) + 1
-    taken: dict[int, list[float]] = {}
-    for node in nodes:
-        if _has_position(node):
-            column = round((node["position"]["x"] - _ORIGIN) / X_STEP)
-            taken.setdefault(column, []).append(node["position"]["y"])
-    placed = 0
-    for node in nodes:
-        if _has_position(node):
-            continue
-        column = depth.get(_node_id(node), last)
-        rows = taken.setdefault(column, [])
-        y = _ORIGIN
-        while any(abs(y - other) < Y_STEP / 2 for other in rows):
-            y += Y_STEP
-        rows.append(y)
-        node["position"] = {"x": _ORIGIN + column * X_STEP, "y": y}
-        placed += 1
-    return placed
+    return depth
 
 
 # --- salvage --------------------------------------------------------------------------------

@@ -482,3 +482,31 @@ def test_a_node_put_back_as_the_draft_had_it_loses_the_drafters_explanation():
     answer = definition({**log("record"), "retry": {"max_retries": -1}}, log("extra"))
     checked, _ = check(answer, before=current, explanations={"record": "r", "extra": "e"})
     assert checked.explanations == {"extra": "e"}
+
+
+def test_nodes_of_the_draft_keep_their_place_and_new_ones_go_right_of_their_parent():
+    current = definition({**log("record"), "position": {"x": 900, "y": 500}}, log("unplaced"))
+    current["graph"]["nodes"][0]["position"] = {"x": 700, "y": 500}
+    answer = definition(
+        log("record"),
+        log("unplaced"),
+        log("after_unplaced"),
+        log("beside"),
+        edges=[
+            {"source": "trigger", "target": "record"},
+            {"source": "record", "target": "unplaced"},
+            {"source": "unplaced", "target": "after_unplaced"},
+            {"source": "trigger", "target": "beside"},
+        ],
+    )
+    for raw in answer["graph"]["nodes"]:
+        raw.pop("position", None)
+    checked, _ = check(answer, before=current)
+    positions = {n["id"]: n.get("position") for n in checked.definition["graph"]["nodes"]}
+    assert positions == {
+        "trigger": {"x": 700, "y": 500},
+        "record": {"x": 900, "y": 500},
+        "unplaced": None,  # as the draft has it
+        "after_unplaced": {"x": 880, "y": 40},  # no placed parent: its column (3 steps)
+        "beside": {"x": 980, "y": 620},  # right of the trigger, below "record"
+    }
