@@ -29,7 +29,7 @@ from typing import Any
 
 from automate.copilot.catalog import Catalog
 from automate.copilot.salvage import lay_out, normalise, problem_signature, salvage
-from automate.copilot.secrets_guard import Scrubbed, scrub_secrets
+from automate.copilot.secrets_guard import CREATE_SECRET, SECRET_VALUE, Scrubbed, scrub_secrets
 from automate.copilot.types import Answer, Definition, empty_definition
 from automate.governance.redaction import redact_text
 from automate.tenants.models import Tenant
@@ -46,9 +46,12 @@ class CheckedAnswer:
     """``definition`` passes the publish checks when ``complete``; else it is the best valid
     part of the answer and ``problems`` says what was left out and why.
 
-    ``problems`` are ``{"node_id"?, "field", "message"}`` (plus ``"kind": "secret"`` for
-    a secret value or missing secret); ``notes`` are sentences for the user (the drafter's
-    own, then the checker's, e.g. "Create a secret named SLACK_TOKEN …");
+    ``problems`` are ``{"node_id"?, "field", "message"}``, some with a ``"kind"``: the
+    template checks' (``"syntax"``, ``"secret"``, …) or the checker's own
+    ``"create_secret"`` (a secret reference left out until the user creates it) and
+    ``"secret_value"`` (a credential-shaped value masked or removed). ``notes`` are
+    sentences for the user (the drafter's own, then the checker's, e.g. "Create a secret
+    named SLACK_TOKEN …");
     ``explanations`` only name nodes of ``definition``; ``assumptions`` and
     ``not_understood`` are the drafter's, redacted. ``secrets_to_create`` lists
     ``{"name", "node_id", "field"}`` for each secret the user must create.
@@ -65,10 +68,10 @@ class CheckedAnswer:
 
     @property
     def repair_problems(self) -> list[dict[str, str]]:
-        """The problems a repair round can fix: all but the secret ones (``"kind":
-        "secret"``), which only the user can (by creating the secret). Empty: asking the
-        model again would not help, even when ``complete`` is false."""
-        return [problem for problem in self.problems if problem.get("kind") != "secret"]
+        """The problems a repair round can fix: all but the ``create_secret`` and
+        ``secret_value`` ones, which only the user can fix (by creating a secret). Empty:
+        asking the model again would not help, even when ``complete`` is false."""
+        return [p for p in self.problems if p.get("kind") not in (CREATE_SECRET, SECRET_VALUE)]
 
 
 @dataclass(frozen=True)

@@ -39,9 +39,21 @@ from automate.copilot.types import Definition
 from automate.governance.redaction import MASK, is_sensitive_key, redact_text, secret_masker
 from automate.governance.secrets import SECRET_NAME_PATTERN, is_secret_ref
 
-__all__ = ["Scrubbed", "fitting_secret_name", "scrub_secrets", "suggested_secret_name"]
+__all__ = [
+    "CREATE_SECRET",
+    "SECRET_VALUE",
+    "Scrubbed",
+    "fitting_secret_name",
+    "scrub_secrets",
+    "suggested_secret_name",
+]
 
 Problem = dict[str, str]
+
+CREATE_SECRET: Final = "create_secret"  # noqa: S105 - a problem kind, not a secret
+"""``kind`` of a problem whose secret reference was left out: the user must create it."""
+SECRET_VALUE: Final = "secret_value"  # noqa: S105 - a problem kind, not a secret
+"""``kind`` of a problem whose credential-shaped value was masked or removed."""
 
 _ONLY_CREDENTIAL: Final = re.compile(
     r"\s*(?:(?i:bearer|basic|token)\s+)?" + re.escape(MASK) + r"\s*", re.ASCII
@@ -221,7 +233,7 @@ def _fill_or_ask(
             "field": where,
             "message": f"the secret field {reason}: create a secret named {name}, then pick it "
             "here",
-            "kind": "secret",
+            "kind": CREATE_SECRET,
         }
     )
 
@@ -270,7 +282,7 @@ def _scrub_input_references(
                 "field": where,
                 "message": f"refers to a secret the tenant does not have ({name}); it was left "
                 "out: create the secret, then use it here",
-                "kind": "secret",
+                "kind": CREATE_SECRET,
             }
         )
 
@@ -286,7 +298,7 @@ def _mask_credentials(definition: Definition, result: Scrubbed) -> None:
                     "field": part,
                     "message": "held what looks like a credential; it was masked (a draft "
                     "never holds secret values)",
-                    "kind": "secret",
+                    "kind": SECRET_VALUE,
                 }
             )
     for node in definition["graph"]["nodes"]:
@@ -323,7 +335,7 @@ def _mask_credentials(definition: Definition, result: Scrubbed) -> None:
             {
                 "field": "graph",
                 "message": "held what looks like a credential; it was masked",
-                "kind": "secret",
+                "kind": SECRET_VALUE,
             }
         )
 
@@ -338,7 +350,7 @@ def _report_credentials(node: dict[str, Any], fields: list[str], result: Scrubbe
                 "field": where,
                 "message": "held what looks like a credential; it was masked or removed (a "
                 "draft never holds secret values): keep it in a secret and refer to it",
-                "kind": "secret",
+                "kind": SECRET_VALUE,
             }
         )
     last = fields[0].rsplit(".", 1)[-1]

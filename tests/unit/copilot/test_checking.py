@@ -73,7 +73,7 @@ def test_a_literal_slack_token_without_a_fitting_secret_is_left_out_with_a_note(
             "field": "inputs.token",
             "message": "the secret field held a secret value, which a draft never keeps: "
             "create a secret named SLACK_TOKEN, then pick it here",
-            "kind": "secret",
+            "kind": "create_secret",
         }
     ]
     assert any("Create a secret named SLACK_TOKEN" in note for note in checked.notes)
@@ -510,3 +510,46 @@ def test_nodes_of_the_draft_keep_their_place_and_new_ones_go_right_of_their_pare
         "after_unplaced": {"x": 880, "y": 40},  # no placed parent: its column (3 steps)
         "beside": {"x": 980, "y": 620},  # right of the trigger, below "record"
     }
+
+
+def test_a_token_as_a_node_id_or_a_key_is_never_shown():
+    token = "ghp_0123456789abcdefghijABCDEFGHIJ012345"
+    keyed = log("record")
+    keyed["inputs"]["data"] = {token: "value", "kept": 1}
+    answer = definition(keyed, log(token))
+    answer["graph"]["viewport"] = {"zoom": 1, "note": f"token {token}"}
+    checked, before = check(answer)
+    assert node(checked, "record")["inputs"]["data"] == {"kept": 1}
+    assert [n["id"] for n in checked.definition["graph"]["nodes"]] == ["trigger", "record"]
+    assert checked.definition["graph"]["viewport"]["zoom"] == 1
+    assert_safe(checked, before, secrets=(token, "0123456789abcdefghij"))
+
+
+def test_a_node_with_an_unsafe_template_is_left_out():
+    leaky = log("leaky", "{{ secrets.SLACK_BOT_TOKEN | upper }}")
+    unfinished = log("unfinished", "{{ event.payload.amount ")
+    answer = definition(
+        log("record"),
+        leaky,
+        unfinished,
+        edges=[
+            {"source": "trigger", "target": "record"},
+            {"source": "trigger", "target": "leaky"},
+            {"source": "trigger", "target": "unfinished"},
+        ],
+    )
+    checked, before = check(answer, names=("SLACK_BOT_TOKEN",))
+    assert [n["id"] for n in checked.definition["graph"]["nodes"]] == ["trigger", "record"]
+    kinds = {p["node_id"]: p.get("kind") for p in checked.problems}
+    assert kinds["leaky"] == "secret"
+    assert kinds["unfinished"] == "syntax"
+    assert_safe(checked, before)
+
+
+def test_only_what_a_model_can_fix_is_sent_back_for_repair():
+    leaky = log("leaky", "{{ secrets.SLACK_BOT_TOKEN | upper }}")
+    answer = definition(slack(token=SLACK_TOKEN), leaky)
+    checked, _ = check(answer)
+    kinds = [p.get("kind") for p in checked.problems]
+    assert "create_secret" in kinds
+    assert [p.get("kind") for p in checked.repair_problems] == ["secret"]  # the template's
