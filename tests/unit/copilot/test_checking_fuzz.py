@@ -65,10 +65,46 @@ def mutate(document, rng):
     return document
 
 
+def _action(node_id, connector, action, **inputs):
+    return {
+        "id": node_id,
+        "type": "action",
+        "connector": connector,
+        "action": action,
+        "inputs": inputs,
+    }
+
+
 BASE = definition(
     log("record"),
     slack(token={"$secret": "SLACK_BOT_TOKEN"}),
-    {"id": "wait", "type": "delay", "seconds": 60},
+    {"id": "wait", "type": "delay", "seconds": 60, "retry": {"max_retries": 2}},
+    {"id": "big", "type": "condition", "condition": {">": [{"var": "payload.amount"}, 1000]}},
+    _action(
+        "call",
+        "http",
+        "request",
+        url="https://api.example.com/orders",
+        headers={"Accept": "application/json"},
+        auth={"type": "bearer", "token": {"$secret": "HTTP_TOKEN"}},
+    ),
+    _action("hook", "webhook", "post", url="https://hooks.example.com", payload={"a": 1}),
+    _action("crm", "django_model", "create", model="demo_crm.Customer", fields={"name": "x"}),
+    _action("ask", "llm", "chat", api_key={"$secret": "LLM_API_KEY"}, model="m", prompt="p"),
+    _action("mail", "email", "send", to=["a@example.com"], subject="s", text="t"),
+    {"id": "shape", "type": "transform", "inputs": {"fields": {"total": "{{ payload.amount }}"}}},
+    edges=[
+        {"source": "trigger", "target": "record"},
+        {"source": "record", "target": "notify"},
+        {"source": "notify", "target": "wait"},
+        {"source": "trigger", "target": "big"},
+        {"source": "big", "target": "call", "branch": "true"},
+        {"source": "big", "target": "hook", "branch": "false"},
+        {"source": "call", "target": "crm"},
+        {"source": "crm", "target": "ask"},
+        {"source": "ask", "target": "mail"},
+        {"source": "mail", "target": "shape"},
+    ],
 )
 CURRENT = definition(log("record", "as it was"))
 
@@ -80,7 +116,7 @@ def test_a_mutated_answer_is_checked_safely(seed):
     checked = check_definition(
         Answer(definition=answer, notes=[SECRET], explanations={"record": SECRET}),
         before=CURRENT,
-        checker=unit_checker("SLACK_BOT_TOKEN"),
+        checker=unit_checker("SLACK_BOT_TOKEN", "HTTP_TOKEN", "LLM_API_KEY"),
     )
     assert_safe(checked, CURRENT, secrets=(SECRET, "ZyXwVuTsRq"))
 
@@ -113,6 +149,8 @@ def _drafts(count):
 @pytest.mark.parametrize(("current", "answer"), _drafts(150))
 def test_an_answer_edited_from_a_broken_draft_adds_no_problem_of_its_own(current, answer):
     checked = check_definition(
-        Answer(definition=answer), before=current, checker=unit_checker("SLACK_BOT_TOKEN")
+        Answer(definition=answer),
+        before=current,
+        checker=unit_checker("SLACK_BOT_TOKEN", "HTTP_TOKEN", "LLM_API_KEY"),
     )
     assert_safe(checked, current, secrets=(SECRET, "ZyXwVuTsRq"))
