@@ -19,6 +19,7 @@ Three steps, all pure (no database; the publish checks come in as a function):
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections import deque
 from collections.abc import Callable
@@ -28,7 +29,15 @@ from typing import Any, Final
 from automate.copilot.types import DEFINITION_KEYS, Definition
 from automate.workflows.limits import definition_limit_problems
 
-__all__ = ["X_STEP", "Y_STEP", "lay_out", "normalise", "problem_signature", "salvage"]
+__all__ = [
+    "MAX_COORDINATE",
+    "X_STEP",
+    "Y_STEP",
+    "lay_out",
+    "normalise",
+    "problem_signature",
+    "salvage",
+]
 
 Problem = dict[str, str]
 ProblemsOf = Callable[[Definition], list[Problem]]
@@ -37,6 +46,8 @@ X_STEP: Final = 280
 """Horizontal distance (canvas pixels) between the columns of :func:`lay_out`."""
 Y_STEP: Final = 120
 """Vertical distance (canvas pixels) between nodes of one column."""
+MAX_COORDINATE: Final = 1_000_000
+"""A position farther than this (pixels) from the origin is laid out again."""
 _ORIGIN: Final = 40
 _NODE_INDEX: Final = re.compile(r"^(?:graph\.)?nodes\[(\d+)\]")
 _EDGE_INDEX: Final = re.compile(r"^(?:graph\.)?edges\[(\d+)\]")
@@ -145,9 +156,13 @@ def _node_id(node: Any) -> str:
 
 
 def _has_position(node: dict[str, Any]) -> bool:
+    """A position the canvas can show: numbers within ``MAX_COORDINATE`` of the origin."""
     position = node.get("position")
     return isinstance(position, dict) and all(
-        isinstance(position.get(axis), int | float) and not isinstance(position.get(axis), bool)
+        isinstance(value := position.get(axis), int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and abs(value) <= MAX_COORDINATE
         for axis in ("x", "y")
     )
 
@@ -198,7 +213,11 @@ def lay_out(graph: dict[str, Any], *, before: Any = None) -> int:
             x, y = parent["x"] + X_STEP, parent["y"]
         else:
             x, y = _ORIGIN + depth.get(node_id, last) * X_STEP, _ORIGIN
-        while any(abs(x - ox) < X_STEP / 2 and abs(y - oy) < Y_STEP / 2 for ox, oy in placed_at):
+        for _ in range(len(placed_at)):  # each taken row moves it down once at most
+            if not any(
+                abs(x - ox) < X_STEP / 2 and abs(y - oy) < Y_STEP / 2 for ox, oy in placed_at
+            ):
+                break
             y += Y_STEP
         node["position"] = {"x": x, "y": y}
         positions.setdefault(node_id, node["position"])

@@ -60,7 +60,7 @@ _ONLY_CREDENTIAL: Final = re.compile(
 )
 _NOT_NAME: Final = re.compile(r"[^A-Za-z0-9]+")
 _SECRET_NAMED: Final = re.compile(r"secret named ([A-Za-z_][A-Za-z0-9_]{0,127})\b", re.IGNORECASE)
-_TEMPLATE_PART: Final = re.compile(r"(\{\{.*?\}\}|\{%.*?%\})", re.DOTALL)
+_TEMPLATE_OPEN: Final = re.compile(r"\{\{|\{%")
 
 
 @dataclass
@@ -426,11 +426,25 @@ def _redacted(text: str) -> str:
     template, not a credential)."""
     if "{{" not in text and "{%" not in text:
         return redact_text(text)
-    parts = _TEMPLATE_PART.split(text)
     return "".join(
         secret_masker.mask(part) if index % 2 else redact_text(part)
-        for index, part in enumerate(parts)
+        for index, part in enumerate(_template_parts(text))
     )
+
+
+def _template_parts(text: str) -> list[str]:
+    """``[literal, template, literal, …]``; an unclosed ``{{``/``{%`` starts literal text.
+    One pass (a lazy regex would rescan the rest of the text from every ``{{``)."""
+    parts: list[str] = []
+    position = 0
+    while (opening := _TEMPLATE_OPEN.search(text, position)) is not None:
+        end = text.find("}}" if opening.group() == "{{" else "%}", opening.end())
+        if end == -1:
+            break
+        parts.extend((text[position : opening.start()], text[opening.start() : end + 2]))
+        position = end + 2
+    parts.append(text[position:])
+    return parts
 
 
 def _token_under_sensitive_key(key: Any, value: str) -> bool:

@@ -553,3 +553,26 @@ def test_only_what_a_model_can_fix_is_sent_back_for_repair():
     kinds = [p.get("kind") for p in checked.problems]
     assert "create_secret" in kinds
     assert [p.get("kind") for p in checked.repair_problems] == ["secret"]  # the template's
+
+
+def test_a_position_off_any_canvas_is_laid_out_again():
+    far = {**log("far"), "position": {"x": 40, "y": 1e308}}
+    answer = definition(far, log("next"))
+    answer["graph"]["nodes"][0]["position"] = {"x": 40, "y": -1e300}
+    checked, _ = check(answer)
+    positions = [n["position"] for n in checked.definition["graph"]["nodes"]]
+    assert positions == [{"x": 40, "y": 40}, {"x": 320, "y": 40}, {"x": 600, "y": 40}]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["{{" * 100_000, "{{ a }}" * 30_000 + "{%" * 50_000, "Bearer " * 40_000, "a.a." * 50_000],
+)
+def test_long_adversarial_text_is_checked_in_linear_time(text):
+    import time
+
+    answer = definition({**log("record", text), "label": text[:200_000]})
+    started = time.monotonic()
+    checked, before = check(answer)
+    assert time.monotonic() - started < 10  # quadratic scanning would take minutes
+    assert_safe(checked, before)
