@@ -181,9 +181,10 @@ def _offline(
         complete=checked.complete,
         problems=checked.problems,
         explanations=checked.explanations,
-        assumptions=answer.assumptions,
-        not_understood=answer.not_understood,
+        assumptions=checked.assumptions,
+        not_understood=checked.not_understood,
         notes=checked.notes,
+        secrets_to_create=checked.secrets_to_create,
     )
 
 
@@ -192,9 +193,8 @@ def _check_round(read: ReadAnswer, before: Definition, catalog: Catalog, tenant:
     answer = read.answer or Answer(definition=deepcopy(before))
     checked = check_answer(answer, before=before, catalog=catalog, tenant=tenant)
     problems = [*(read.problems if read.answer is None else []), *checked.problems]
-    # Only what the model can fix goes back (a secret the user must create cannot be);
-    # checkers that do not say which those are send every problem.
-    fixable: list[dict[str, str]] = getattr(checked, "repair_problems", checked.problems)
+    # Only what the model can fix goes back (a secret the user must create cannot be).
+    fixable = checked.repair_problems
     return _Round(
         answer=read.answer,
         checked=checked,
@@ -229,7 +229,6 @@ def _with_model(
         latest = _check_round(read, before, catalog, tenant)
         if latest.rank() >= best.rank():
             best = latest
-    answer = best.answer
     return Proposal(
         id=uuid.uuid4().hex,
         drafter=drafter.kind,
@@ -240,9 +239,10 @@ def _with_model(
         complete=best.complete,
         problems=[*best.problems, *stopped],
         explanations=best.checked.explanations,
-        assumptions=list(answer.assumptions) if answer else [],
-        not_understood=list(answer.not_understood) if answer else [],
+        assumptions=best.checked.assumptions,
+        not_understood=best.checked.not_understood,
         notes=best.checked.notes,
+        secrets_to_create=best.checked.secrets_to_create,
         repairs=repairs,
         usage=drafter.usage,
     )

@@ -81,6 +81,9 @@ class Proposal:
     assumptions: list[str] = field(default_factory=list)
     not_understood: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    secrets_to_create: list[dict[str, str]] = field(default_factory=list)
+    """``[{"name", "node_id", "field"}]``: secrets the user must create for the draft to
+    run (the studio offers to create them)."""
     repairs: int = 0
     usage: Usage = field(default_factory=Usage)
 
@@ -100,6 +103,7 @@ class Proposal:
             "assumptions": self.assumptions,
             "not_understood": self.not_understood,
             "notes": self.notes,
+            "secrets_to_create": self.secrets_to_create,
             "repairs": self.repairs,
             "usage": {
                 "prompt_tokens": self.usage.prompt_tokens,
