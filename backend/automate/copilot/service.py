@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from copy import deepcopy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from automate.copilot.catalog import Catalog, build_catalog
@@ -40,6 +40,7 @@ from automate.governance.redaction import redact_text
 from automate.guard.parse import InputRejected, check_text
 from automate.tenants.models import Tenant
 from automate.typing import UserType
+from automate.workflows.services import definition_problems
 
 MAX_PROMPT_CHARS: Final = 2000
 MAX_CONVERSATION: Final = 10
@@ -124,6 +125,7 @@ def propose(
                 trace_id=trace_id,
             )
             raise
+    proposal = _without_draft_problems(proposal, tenant)
     audit.record(
         action="copilot.proposed",
         resource_type="copilot_proposal",
@@ -246,6 +248,20 @@ def _with_model(
         repairs=repairs,
         usage=drafter.usage,
     )
+
+
+def _without_draft_problems(proposal: Proposal, tenant: Tenant) -> Proposal:
+    """The proposal's problems less those the starting draft already had: a request the
+    drafter could not use on an empty draft is "nothing changed", not "a trigger is missing"."""
+    if not proposal.problems:
+        return proposal
+
+    def key(problem: Mapping[str, Any]) -> tuple[Any, ...]:
+        return (problem.get("node_id", ""), problem.get("field"), problem.get("message"))
+
+    own = {key(problem) for problem in definition_problems(**proposal.before, tenant=tenant.slug)}
+    problems = [problem for problem in proposal.problems if key(problem) not in own]
+    return replace(proposal, problems=problems)
 
 
 # ---------------------------------------------------------------------------------------
