@@ -1,0 +1,106 @@
+// The wizard's "Describe it" box: ask the copilot for a new workflow, show the draft as a
+// list of steps, and create the workflow from it (the server checks the definition again).
+
+import { askCopilot, recordDecision, startElapsed } from "./client.js";
+import { changesList, drafterLabel, proposalNotes } from "./render.js";
+import { format, gettext } from "../js/i18n.js";
+
+const $ = (selector) => document.querySelector(selector);
+const config = JSON.parse($("#wizard-copilot-data").textContent);
+
+const prompt = $("#copilot-prompt");
+const send = $("#copilot-send");
+const progress = $("#copilot-progress");
+const errorBox = $("#copilot-error");
+const info = $("#copilot-info");
+const result = $("#copilot-result");
+const summary = $("#copilot-summary");
+const conversation = [];
+let controller = null;
+let proposal = null;
+
+function say(box, message) {
+  box.textContent = message;
+  box.hidden = !message;
+}
+
+function triggerLine(definition) {
+  const spec = definition.trigger_spec || {};
+  const line = document.createElement("p");
+  line.className = "wz-trigger";
+  const parts = [format(gettext("Starts on %(event)s"), { event: spec.event_type || "?" })];
+  if (spec.source) parts.push(format(gettext("from %(source)s"), { source: spec.source }));
+  if (definition.rule_spec && Object.keys(definition.rule_spec).length) {
+    parts.push(format(gettext("when %(rule)s"), { rule: JSON.stringify(definition.rule_spec) }));
+  }
+  line.textContent = parts.join(" ");
+  return line;
+}
+
+function show(answer) {
+  proposal = answer;
+  const parts = [drafterLabel(answer)];
+  if (answer.complete && (answer.definition.graph?.nodes || []).length) parts.push(triggerLine(answer.definition));
+  parts.push(changesList(answer), ...proposalNotes(answer));
+  summary.replaceChildren(...parts);
+  $("#copilot-definition").value = JSON.stringify(answer.definition);
+  $("#copilot-proposal-id").value = answer.id;
+  const usable = !answer.diff?.empty;
+  $("#copilot-accept").disabled = !usable;
+  if (!$("#copilot-name").dataset.edited) $("#copilot-name").value = answer.prompt.slice(0, 80);
+  result.hidden = false;
+}
+
+async function ask() {
+  if (controller) return;
+  const text = prompt.value.trim();
+  say(info, "");
+  if (!text) {
+    say(errorBox, gettext("Describe what the workflow should do first."));
+    return;
+  }
+  say(errorBox, "");
+  if (proposal) discard(false);
+  controller = new AbortController();
+  progress.hidden = false;
+  send.disabled = true;
+  const stop = startElapsed($("#copilot-elapsed"));
+  try {
+    show(await askCopilot(config.url, { prompt: text, conversation: [...conversation] }, controller.signal));
+    conversation.push(text);
+  } catch (failure) {
+    if (failure.cancelled) say(info, failure.message);
+    else say(errorBox, failure.message || String(failure));
+  } finally {
+    stop();
+    controller = null;
+    progress.hidden = true;
+    send.disabled = false;
+  }
+}
+
+function discard(announce = true) {
+  if (!proposal) return;
+  const url = config.decisionUrl.replace("PROPOSAL", proposal.id);
+  recordDecision(url, false).catch(() => {});
+  proposal = null;
+  result.hidden = true;
+  summary.replaceChildren();
+  if (announce) say(info, gettext("Discarded. Describe it again, or start from an empty canvas."));
+}
+
+$("#copilot-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  ask();
+});
+prompt.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+    event.preventDefault();
+    ask();
+  }
+});
+$("#copilot-cancel").addEventListener("click", () => controller?.abort());
+$("#copilot-reject").addEventListener("click", () => discard());
+$("#copilot-name").addEventListener("input", (event) => {
+  event.target.dataset.edited = "1";
+});
