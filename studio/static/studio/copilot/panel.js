@@ -4,7 +4,7 @@
 
 import { askCopilot, recordDecision, startElapsed } from "./client.js";
 import { placeNodes, showPreview } from "./preview.js";
-import { changesList, drafterLabel, proposalNotes } from "./render.js";
+import { changesList, proposalNotes, showDrafter } from "./render.js";
 import { gettext } from "../js/i18n.js";
 
 const $ = (selector) => document.querySelector(selector);
@@ -36,6 +36,11 @@ export function mountCopilot({ url, catalogue, currentDefinition, canvasPosition
     },
     get previewing() {
       return pending !== null;
+    },
+    /** `{cell id: "added" | "changed" | "removed" | "same"}` of the proposal shown. */
+    previewStates() {
+      if (!pending) return {};
+      return Object.fromEntries(pending.preview.graph.getNodes().map((n) => [n.id, n.getData()?.state]));
     },
   };
 
@@ -84,9 +89,11 @@ export function mountCopilot({ url, catalogue, currentDefinition, canvasPosition
       if (at) node.position = { x: Math.round(at.x), y: Math.round(at.y) };
     }
     const summary = result.querySelector("#copilot-summary");
-    summary.replaceChildren(drafterLabel(proposal), changesList(proposal), ...proposalNotes(proposal));
+    showDrafter(proposal);
+    summary.replaceChildren(changesList(proposal), ...proposalNotes(proposal));
     result.hidden = false;
     result.dataset.proposalId = proposal.id;
+    result.scrollIntoView({ block: "start" });
     $("#copilot-accept").disabled = Boolean(proposal.diff?.empty);
     layer.hidden = false;
     const preview = showPreview({ container: layerCanvas, proposal, positions, catalogue, viewport: true });

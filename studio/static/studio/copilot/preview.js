@@ -147,6 +147,11 @@ export function showPreview({ container, proposal, positions, catalogue, viewpor
       opacity: state === "removed" ? 0.6 : 1,
     };
   };
+  // The trigger card stands for the trigger spec and the rule: their changes show on it.
+  const specKeys = [...(diff.trigger_changes || []).map((t) => t.key), ...(diff.rule_changed ? [gettext("rule")] : [])];
+  for (const raw of proposal.definition?.graph?.nodes || []) {
+    if (raw.type === "trigger" && specKeys.length && !added.has(raw.id)) changed.set(raw.id, [...(changed.get(raw.id) || []), ...specKeys]);
+  }
   for (const raw of proposal.definition?.graph?.nodes || []) {
     const state = added.has(raw.id) ? "added" : changed.has(raw.id) ? "changed" : "same";
     cells.push(nodeCell(raw, state));

@@ -11,21 +11,16 @@ function el(tag, className, text) {
   return node;
 }
 
-/** "Offline drafter" (never called AI) or the model's name. */
-export function drafterLabel(proposal) {
-  const box = el("div", "cp-drafter");
-  if (proposal.drafter === "model") {
-    box.append(el("span", "cp-drafter-name", format(gettext("Model: %(model)s"), { model: proposal.model || gettext("configured model") })));
-    return box;
-  }
-  box.append(el("span", "cp-drafter-name", gettext("Offline drafter")));
-  const hint = el("span", "cp-drafter-hint muted small");
-  hint.append(
-    document.createTextNode(gettext("It understands common sentences, without any model. To use a model, configure one:") + " "),
-    el("code", "", "docs/reference/copilot.md"),
-  );
-  box.append(hint);
-  return box;
+/** Show who drafted `proposal` in the `#copilot-who` badge: "Offline drafter" (never
+ *  called AI) or the model's name. */
+export function showDrafter(proposal) {
+  const badge = document.querySelector("#copilot-who");
+  if (!badge) return;
+  const offline = proposal.drafter !== "model";
+  badge.classList.toggle("cp-who-offline", offline);
+  badge.textContent = offline
+    ? gettext("Offline drafter")
+    : format(gettext("Model: %(model)s"), { model: proposal.model || gettext("configured model") });
 }
 
 function section(title, items, className) {

@@ -2,8 +2,8 @@
 // list of steps, and create the workflow from it (the server checks the definition again).
 
 import { askCopilot, recordDecision, startElapsed } from "./client.js";
-import { changesList, drafterLabel, proposalNotes } from "./render.js";
-import { format, gettext } from "../js/i18n.js";
+import { changesList, proposalNotes, showDrafter } from "./render.js";
+import { gettext } from "../js/i18n.js";
 
 const $ = (selector) => document.querySelector(selector);
 const config = JSON.parse($("#wizard-copilot-data").textContent);
@@ -24,25 +24,10 @@ function say(box, message) {
   box.hidden = !message;
 }
 
-function triggerLine(definition) {
-  const spec = definition.trigger_spec || {};
-  const line = document.createElement("p");
-  line.className = "wz-trigger";
-  const parts = [format(gettext("Starts on %(event)s"), { event: spec.event_type || "?" })];
-  if (spec.source) parts.push(format(gettext("from %(source)s"), { source: spec.source }));
-  if (definition.rule_spec && Object.keys(definition.rule_spec).length) {
-    parts.push(format(gettext("when %(rule)s"), { rule: JSON.stringify(definition.rule_spec) }));
-  }
-  line.textContent = parts.join(" ");
-  return line;
-}
-
 function show(answer) {
   proposal = answer;
-  const parts = [drafterLabel(answer)];
-  if (answer.complete && (answer.definition.graph?.nodes || []).length) parts.push(triggerLine(answer.definition));
-  parts.push(changesList(answer), ...proposalNotes(answer));
-  summary.replaceChildren(...parts);
+  showDrafter(answer);
+  summary.replaceChildren(changesList(answer), ...proposalNotes(answer));
   $("#copilot-definition").value = JSON.stringify(answer.definition);
   $("#copilot-proposal-id").value = answer.id;
   const usable = !answer.diff?.empty;
