@@ -27,6 +27,7 @@ from automate.tenants.models import Tenant
 from automate.tenants.queries import tenant_for_write
 from automate.typing import acting_user
 from automate.workflows.limits import check_definition_limits
+from automate.workflows.models import Workflow
 from automate.workflows.services import check_workflow_texts, literal_secret_problems
 from automate.workflows.template_checks import refuse_unsafe_templates
 from studio.access import (
@@ -38,7 +39,7 @@ from studio.access import (
     user_tenants,
 )
 from studio.services import definition_diff_json, proposal_entries
-from studio.views.common import workflow_or_404
+from studio.views.common import visible
 from studio.views.dashboard import editor_url, unique_slug, wizard_context
 
 _KEYS = ("trigger_spec", "rule_spec", "graph")
@@ -208,7 +209,9 @@ def propose(request: HttpRequest, workflow_id: int) -> HttpResponse:
     ``current`` is what the canvas shows (unsaved edits included; the saved draft when
     left out). The draft is not changed.
     """
-    workflow = workflow_or_404(request, workflow_id)
+    workflow = _workflow(request, workflow_id)
+    if workflow is None:
+        return _no_workflow(request, workflow_id)
     saved = {
         "trigger_spec": workflow.draft_trigger_spec,
         "rule_spec": workflow.draft_rule_spec,
@@ -224,8 +227,26 @@ def propose(request: HttpRequest, workflow_id: int) -> HttpResponse:
 def decide(request: HttpRequest, workflow_id: int, proposal_id: str) -> HttpResponse:
     """POST ``{"accepted": bool}``: audit the user's decision on a proposal of this
     workflow (``copilot.accepted`` / ``copilot.rejected``, once) → ``{"id", "decision"}``."""
-    workflow = workflow_or_404(request, workflow_id)
+    workflow = _workflow(request, workflow_id)
+    if workflow is None:
+        return _no_workflow(request, workflow_id)
     return _decide(request, proposal_id, [workflow.tenant], workflow.pk)
+
+
+def _workflow(request: HttpRequest, workflow_id: int) -> Workflow | None:
+    """The workflow if it is one of the user's tenants' (else None: not disclosed)."""
+    workflows = visible(Workflow.objects.select_related("tenant"), request)
+    return workflows.filter(pk=workflow_id).first()
+
+
+def _no_workflow(request: HttpRequest, workflow_id: int) -> HttpResponse:
+    return json_error(
+        request,
+        404,
+        "resource_not_found",
+        gettext("There is no such workflow."),
+        {"workflow_id": workflow_id},
+    )
 
 
 def _wizard_tenant(request: HttpRequest) -> Tenant:

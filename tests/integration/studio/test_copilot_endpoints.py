@@ -248,6 +248,7 @@ def test_another_tenants_workflow_is_a_404_and_asks_nothing(workflow):
     client.force_login(stranger)
     response = post(client, url(workflow), {"prompt": SENTENCE})
     assert response.status_code == 404
+    assert response.json()["code"] == "resource_not_found"
     assert FakeDrafter.calls == []
     proposal_author = Client()
     proposal_author.force_login(workflow.created_by or make_user("x", superuser=True))
