@@ -224,6 +224,53 @@ def test_cancel_stops_the_request_and_changes_nothing(live_site, page):
     assert page.locator("#copilot-send").is_enabled()
 
 
+@pytest.mark.parametrize(
+    ("status", "body", "headers", "said"),
+    [
+        (
+            429,
+            {"code": "copilot_rate_limited", "message": "Too many requests.", "details": {}},
+            {"Retry-After": "12"},
+            "You asked the copilot too often. Try again in 12 seconds.",
+        ),
+        (
+            429,
+            {"code": "budget_exceeded", "message": "10.00 USD a day", "details": {}},
+            {},
+            "Today's budget for the copilot is spent (10.00 USD a day).",
+        ),
+        (
+            502,
+            {"code": "copilot_unavailable", "message": "The model timed out.", "details": {}},
+            {},
+            "The model could not be reached: The model timed out. Nothing was changed",
+        ),
+        (
+            422,
+            {"code": "copilot_refused", "message": "I cannot help with that.", "details": {}},
+            {},
+            "The model declined this request: I cannot help with that.",
+        ),
+    ],
+)
+def test_errors_are_said_in_plain_words(live_site, page, status, body, headers, said):
+    workflow_id = new_workflow(page, live_site, f"Copilot: error {status} {body['code']}")
+    wait_saved(page)
+    before = stored(live_site, workflow_id)
+    page.route(
+        "**/copilot/",
+        lambda route: route.fulfill(status=status, json={**body, "trace_id": "t"}, headers=headers),
+    )
+    page.click("#tab-copilot")
+    page.fill("#copilot-prompt", SENTENCE)
+    page.click("#copilot-send")
+    page.wait_for_selector("#copilot-error:not([hidden])")
+    assert said in page.inner_text("#copilot-error")
+    assert page.locator("#copilot-preview").is_hidden()
+    assert page.locator("#copilot-send").is_enabled()
+    assert stored(live_site, workflow_id) == before
+
+
 def test_the_wizard_creates_a_workflow_from_a_sentence(live_site, page):
     log_in(page, live_site)
     page.goto(f"{live_site.url}/studio/wizard/")
