@@ -285,3 +285,22 @@ def test_the_wizard_creates_a_workflow_from_a_sentence(live_site, page):
     wait_ready(page)
     connectors = {n.get("connector") for n in draft_graph(page)["nodes"]}
     assert {"slack", "email"} <= connectors
+
+
+def test_the_copilot_speaks_german(live_site, browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="de-DE")
+    page = context.new_page()
+    try:
+        log_in(page, live_site)
+        page.goto(f"{live_site.url}/studio/wizard/")
+        assert page.inner_text("#copilot-who") == "Offline-Entwerfer"
+        assert page.inner_text("#copilot-send") == "Entwerfen"
+        page.fill("#copilot-prompt", SENTENCE)
+        page.click("#copilot-send")
+        page.wait_for_selector("#copilot-result:not([hidden])", timeout=30_000)
+        # Text written by the scripts comes from the JavaScript catalog.
+        assert "hinzugefügt" in page.inner_text("#copilot-changes")
+        assert page.inner_text("#copilot-accept") == "Workflow aus diesem Entwurf anlegen"
+        screenshot(page, "64-copilot-wizard-de")
+    finally:
+        context.close()
