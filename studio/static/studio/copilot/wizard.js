@@ -24,6 +24,14 @@ function say(box, message) {
   box.hidden = !message;
 }
 
+/** A name from the sentence: its first words, at most 60 characters. */
+function shortName(sentence) {
+  const text = sentence.replace(/\s+/g, " ").trim();
+  if (text.length <= 60) return text;
+  const cut = text.slice(0, 60);
+  return `${cut.slice(0, cut.lastIndexOf(" ") > 20 ? cut.lastIndexOf(" ") : 60).replace(/[,;:.]$/, "")}…`;
+}
+
 function show(answer) {
   proposal = answer;
   showDrafter(answer);
@@ -32,7 +40,7 @@ function show(answer) {
   $("#copilot-proposal-id").value = answer.id;
   const usable = !answer.diff?.empty;
   $("#copilot-accept").disabled = !usable;
-  if (!$("#copilot-name").dataset.edited) $("#copilot-name").value = answer.prompt.slice(0, 80);
+  if (!$("#copilot-name").dataset.edited) $("#copilot-name").value = shortName(answer.prompt);
   result.hidden = false;
 }
 
