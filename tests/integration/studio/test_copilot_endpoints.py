@@ -369,3 +369,13 @@ def test_the_wizard_copilot_starts_from_nothing(author):
     refused = post(author, "/studio/copilot/", {"prompt": SENTENCE, "current": {}})
     assert refused.status_code == 400
     assert Workflow.objects.count() == 0
+
+
+def test_a_post_without_the_csrf_token_is_refused(workflow):
+    user = make_studio_user("csrf-ed")
+    workflow.tenant.members.add(user)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    response = post(client, url(workflow), {"prompt": SENTENCE})
+    assert response.status_code == 403
+    assert FakeDrafter.calls == []
