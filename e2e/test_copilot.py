@@ -93,6 +93,17 @@ def satisfying(rule) -> dict:  # type: ignore[no-untyped-def]
     return payload
 
 
+def merged(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = (
+            merged(out[key], value)
+            if isinstance(value, dict) and isinstance(out.get(key), dict)
+            else value
+        )
+    return out
+
+
 def test_a_sentence_becomes_a_workflow_that_runs(live_site, page):
     workflow_id = new_workflow(page, live_site, "Copilot: paid invoices")
     revision_before, _, _, _ = stored(live_site, workflow_id)
@@ -137,7 +148,12 @@ def test_a_sentence_becomes_a_workflow_that_runs(live_site, page):
     page.click("#btn-publish")
     page.wait_for_selector("#publish-outcome", timeout=15_000)
     assert "Published" in page.inner_text("#publish-outcome"), page.inner_text("#publish-outcome")
-    payload = satisfying(rule)
+    # A real event of that type (the demo's Stripe invoices), changed so the rule matches.
+    latest = live_site.query(
+        "SELECT payload FROM automate_event WHERE type = ? ORDER BY created_at DESC LIMIT 1",
+        (trigger["event_type"],),
+    )
+    payload = merged(json.loads(latest[0][0]) if latest else {}, satisfying(rule))
     out = live_site.manage(
         "shell",
         "-c",
@@ -158,7 +174,12 @@ def test_a_sentence_becomes_a_workflow_that_runs(live_site, page):
             break
         assert time.monotonic() < deadline, f"no finished run: {runs}"
         time.sleep(0.25)
-    assert runs[0][0] == "succeeded"
+    steps = live_site.query(
+        "SELECT s.node_id, s.status, s.error FROM automate_steprun s JOIN automate_executionrun r "
+        "ON r.id = s.run_id WHERE replace(r.event_id, '-', '') = ?",
+        (event_id,),
+    )
+    assert runs[0][0] == "succeeded", (steps, graph, rule, payload)
 
 
 def test_reject_leaves_the_draft_as_it_was_and_ctrl_z_undoes_an_accept(live_site, page):

@@ -82,7 +82,8 @@ export function mountCopilot({ url, catalogue, currentDefinition, canvasPosition
   }
 
   function showProposal(proposal) {
-    const positions = placeNodes(proposal.definition, canvasPositions());
+    const added = new Set((proposal.diff?.nodes_added || []).map((n) => n.id));
+    const positions = placeNodes(proposal.definition, canvasPositions(), added);
     const definition = structuredClone(proposal.definition);
     for (const node of definition.graph?.nodes || []) {
       const at = positions.get(node.id);

@@ -57,15 +57,16 @@ function register() {
 const edgeKey = (e) => `${e.source}|${e.target}|${e.branch || ""}`;
 
 /**
- * Positions for the proposal's nodes: each keeps the one it has (in the proposal, else on
- * the canvas); a new node without one goes to the right of the step before it.
+ * Positions for the proposal's nodes: a step already on the canvas stays where it is; a
+ * new one goes to the right of the step before it, one card and a gap further (whatever
+ * position the drafter gave it, so every drafter's steps are laid out alike).
  */
-export function placeNodes(proposed, canvasPositions) {
+export function placeNodes(proposed, canvasPositions, added = new Set()) {
   const nodes = proposed.graph?.nodes || [];
   const edges = proposed.graph?.edges || [];
   const placed = new Map();
   for (const node of nodes) {
-    const known = node.position || canvasPositions.get(node.id);
+    const known = canvasPositions.get(node.id) || (added.has(node.id) ? null : node.position);
     if (known && Number.isFinite(known.x) && Number.isFinite(known.y)) placed.set(node.id, { x: known.x, y: known.y });
   }
   const children = new Map();
@@ -74,7 +75,7 @@ export function placeNodes(proposed, canvasPositions) {
     const parent = placed.get(parentEdge.source);
     const count = children.get(parentEdge.source) || 0;
     children.set(parentEdge.source, count + 1);
-    const x = parent.x + 320;
+    const x = parent.x + NODE_WIDTH + 60;
     const taken = (y) => [...placed.values()].some((p) => Math.abs(p.x - x) < NODE_WIDTH && Math.abs(p.y - y) < NODE_HEIGHT + 30);
     let y = parent.y + count * 110;
     while (taken(y)) y += 110;
@@ -189,7 +190,7 @@ export function showPreview({ container, proposal, positions, catalogue, viewpor
   }
   graph.fromJSON({ cells });
   if (viewport && graph.getNodes().length) {
-    graph.zoomToFit({ padding: 70, minScale: 0.2, maxScale: 1, useCellGeometry: true });
+    graph.zoomToFit({ padding: { left: 40, right: 40, top: 60, bottom: 60 }, minScale: 0.2, maxScale: 1, useCellGeometry: true });
   }
   return {
     graph,
