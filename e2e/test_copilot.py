@@ -144,6 +144,18 @@ def test_a_sentence_becomes_a_workflow_that_runs(live_site, page):
     assert "email" not in nodes_by_connector(graph)
     assert "slack" in nodes_by_connector(graph)
 
+    # Another: a retry on the Slack step shows that step as changed, with the key.
+    ask(page, "add a retry to the Slack step")
+    slack_id = nodes_by_connector(graph)["slack"]["id"]
+    assert page.evaluate("window.__editor.copilot.previewStates()")[slack_id] == "changed"
+    assert "retry" in page.inner_text("#copilot-changes")
+    screenshot(page, "65-copilot-changed")
+    page.click("#copilot-accept")
+    page.wait_for_selector("#copilot-info:not([hidden])")
+    wait_saved(page)
+    _, graph, trigger, rule = stored(live_site, workflow_id)
+    assert nodes_by_connector(graph)["slack"].get("retry"), graph
+
     # Publish, send a matching event: the run succeeds and Slack got the message.
     page.click("#btn-publish")
     page.wait_for_selector("#publish-outcome", timeout=15_000)
