@@ -584,3 +584,68 @@ def restore_masked(new: Any, old: Any) -> Any:
     if new == MASK and isinstance(old, str):
         return old
     return new
+
+
+def _edge_items(graph: Any) -> list[dict[str, str]]:
+    edges = (graph.get("edges") or []) if isinstance(graph, dict) else []
+    return [
+        {
+            "source": str(e.get("source")),
+            "target": str(e.get("target")),
+            "branch": str(e.get("branch") or ""),
+        }
+        for e in edges
+        if isinstance(e, dict)
+    ]
+
+
+def definition_diff_json(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    """``diff_definitions`` as JSON for the canvas: ``nodes_added``/``nodes_removed``
+    (``[{id, label, type}]``), ``nodes_changed`` (``[{id, label, keys, layout_only}]``),
+    ``edges_added``/``edges_removed`` (``[{source, target, branch}]``, ``branch`` "" when
+    none), ``trigger_changes`` (``[{key, before, after}]``, redacted), ``rule_changed`` with
+    ``rule_before``/``rule_after``, and ``empty``."""
+    diff = diff_definitions(before, after)
+    old_edges, new_edges = _edge_items(before.get("graph")), _edge_items(after.get("graph"))
+    return {
+        "nodes_added": diff.nodes_added,
+        "nodes_removed": diff.nodes_removed,
+        "nodes_changed": [
+            {"id": n.id, "label": n.label, "keys": n.keys, "layout_only": n.layout_only}
+            for n in diff.nodes_changed
+        ],
+        "edges_added": [e for e in new_edges if e not in old_edges],
+        "edges_removed": [e for e in old_edges if e not in new_edges],
+        "trigger_changes": diff.trigger_changes,
+        "rule_changed": diff.rule_changed,
+        "rule_before": diff.rule_before if diff.rule_changed else None,
+        "rule_after": diff.rule_after if diff.rule_changed else None,
+        "empty": diff.empty,
+    }
+
+
+def proposal_entries(proposal_id: str, *, tenants: Iterable[Any]) -> dict[str, Any]:
+    """The audit entries of copilot proposal ``proposal_id`` in ``tenants``, by action
+    (``copilot.proposed``, ``copilot.accepted``, ``copilot.rejected``); empty when the
+    proposal is unknown there."""
+    from automate.governance.models import AuditLogEntry
+
+    entries = AuditLogEntry.objects.filter(
+        resource_type="copilot_proposal",
+        resource_id=proposal_id,
+        tenant__in=list(tenants),
+    ).select_related("tenant")
+    return {entry.action: entry for entry in entries.order_by("pk")}
+
+
+def drafter_info() -> dict[str, str]:
+    """What will draft: ``{"drafter": "offline", "model": ""}`` without a configured model
+    (``COPILOT.base_url`` empty), else ``{"drafter": "model", "model": <COPILOT.model>}``."""
+    try:
+        base_url = conf.get("COPILOT", "base_url")
+        model = conf.get("COPILOT", "model")
+    except KeyError:  # a build without the COPILOT settings has only the offline drafter
+        return {"drafter": "offline", "model": ""}
+    if base_url:
+        return {"drafter": "model", "model": str(model)}
+    return {"drafter": "offline", "model": ""}

@@ -3,7 +3,7 @@ from django.urls import path
 from django.views.i18n import JavaScriptCatalog
 
 from studio.access import studio_guard
-from studio.views import dashboard, explorer, panels, rules, versions
+from studio.views import copilot, dashboard, explorer, panels, rules, versions
 from studio.views import editor as editor_views
 
 app_name = "studio"
@@ -31,6 +31,15 @@ urlpatterns = [
     ),
     path("", dashboard.index, name="dashboard"),
     path("wizard/", dashboard.new_workflow, name="wizard"),
+    path("wizard/from-proposal/", copilot.create_from_proposal, name="wizard_from_proposal"),
+    path("copilot/", copilot.propose_new, name="copilot_new"),
+    path("copilot/<str:proposal_id>/decision/", copilot.decide_new, name="copilot_new_decision"),
+    path("workflows/<int:workflow_id>/copilot/", copilot.propose, name="copilot"),
+    path(
+        "workflows/<int:workflow_id>/copilot/<str:proposal_id>/decision/",
+        copilot.decide,
+        name="copilot_decision",
+    ),
     path("workflows/<int:workflow_id>/", editor_views.editor, name="editor"),
     path("workflows/<int:workflow_id>/draft.json", editor_views.draft, name="draft"),
     path("palette.json", editor_views.palette, name="palette"),

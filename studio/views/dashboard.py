@@ -18,10 +18,12 @@ from automate.exceptions import AutomateError
 from automate.execution.matching import broken_versions
 from automate.execution.models import ExecutionRun
 from automate.realtime.state import runs_with_details
+from automate.tenants.models import Tenant
 from automate.typing import acting_user
 from automate.workflows.models import Workflow, WorkflowVersion
 from automate.workflows.services import create_workflow
 from studio.access import CHANGE_WORKFLOW, needs_permission, studio_guard, studio_view, user_tenants
+from studio.services import drafter_info
 from studio.views.common import visible
 
 STARTER_GRAPH: dict[str, Any] = {
@@ -40,6 +42,17 @@ STARTER_GRAPH: dict[str, Any] = {
 def editor_url(workflow: Workflow) -> str:
     """The workflow's editor."""
     return reverse("studio:editor", args=[workflow.pk])
+
+
+def unique_slug(tenant: Tenant | None, name: str) -> str:
+    """A slug for ``name`` not yet taken in ``tenant``: ``big-orders``, ``big-orders-2``…"""
+    base = slugify(name)[:80] or "workflow"
+    slug = base
+    n = 2
+    while Workflow.objects.filter(tenant=tenant, slug=slug).exists():
+        slug = f"{base}-{n}"
+        n += 1
+    return slug
 
 
 #: The success figures cover the runs of the last SUMMARY_DAYS days, and at most the
@@ -151,16 +164,10 @@ def new_workflow(request: HttpRequest) -> HttpResponse:
         name = request.POST.get("name", "").strip() or gettext("Untitled workflow")
         event_type = request.POST.get("event_type", "").strip()
         tenant = user_tenants(request).order_by("slug").first()
-        base = slugify(name)[:80] or "workflow"
-        slug = base
-        n = 2
-        while Workflow.objects.filter(tenant=tenant, slug=slug).exists():
-            slug = f"{base}-{n}"
-            n += 1
         try:
             workflow = create_workflow(
                 name=name,
-                slug=slug,
+                slug=unique_slug(tenant, name),
                 tenant=tenant,
                 trigger_spec={"event_type": event_type} if event_type else {},
                 graph=STARTER_GRAPH,
@@ -173,6 +180,19 @@ def new_workflow(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "studio/wizard.html",
-        {"name": name, "event_type": event_type, "error": error},
+        {**wizard_context(), "name": name, "event_type": event_type, "error": error},
         status=400 if error else 200,
     )
+
+
+def wizard_context() -> dict[str, Any]:
+    """What the wizard's "Describe it" box needs: the drafter and the copilot's URLs."""
+    return {
+        "name": gettext("Untitled workflow"),
+        "event_type": "",
+        "copilot": drafter_info(),
+        "copilot_data": {
+            "url": reverse("studio:copilot_new"),
+            "decisionUrl": reverse("studio:copilot_new_decision", args=["PROPOSAL"]),
+        },
+    }

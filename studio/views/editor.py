@@ -34,6 +34,7 @@ from studio.access import (
     studio_json_guard,
     studio_view,
 )
+from studio.services import drafter_info
 from studio.views.common import visible
 
 _DEFINITION_KEYS = ("trigger_spec", "rule_spec", "graph")
@@ -129,6 +130,7 @@ def editor(request: HttpRequest, workflow_id: int) -> HttpResponse:
         "baseUrl": base,
         "draftUrl": reverse("studio:draft", args=[workflow.pk]),
         "paletteUrl": reverse("studio:palette"),
+        "copilotUrl": reverse("studio:copilot", args=[workflow.pk]),
         "status": _status(workflow),
     }
     broken = broken_versions([workflow.live_version_id]).get(workflow.live_version_id or 0)
@@ -141,6 +143,7 @@ def editor(request: HttpRequest, workflow_id: int) -> HttpResponse:
             "status": _status(workflow),
             "base_url": base,
             "broken": broken,
+            "copilot": drafter_info(),
         },
     )
 

@@ -22,7 +22,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from automate.events.models import Event
 from automate.execution.models import OutboxJob
 from automate.execution.services import start_run
-from automate.governance.models import RateLimitWindow
+from automate.governance.models import AuditLogEntry, RateLimitWindow
 from automate.triggers.models import WebhookEndpoint
 from automate.webhooks import stripe_signature_header
 from tests.factories import make_published, make_tenant, make_user
@@ -120,6 +120,43 @@ SAMPLES: dict[str, Sample] = {
         data=lambda w: {"name": "New flow", "event_type": "order.created"},
         name_fields=("name",),
     ),
+    "studio:wizard_from_proposal": Sample(
+        "POST",
+        body="form",
+        data=lambda w: {
+            "workflow_name": "From the copilot",
+            "definition": json.dumps(
+                {"trigger_spec": {"event_type": "order.created"}, "rule_spec": {}, "graph": GRAPH}
+            ),
+        },
+        json_fields=("definition",),
+        name_fields=("workflow_name",),
+    ),
+    "studio:copilot_new": Sample(
+        "POST", body="json", data=lambda w: {"prompt": "When an order is created, log it"}
+    ),
+    "studio:copilot_new_decision": Sample(
+        "POST",
+        kwargs=lambda w: {"proposal_id": w.new_proposal_id},
+        body="json",
+        data=lambda w: {"accepted": False},
+    ),
+    "studio:copilot": Sample(
+        "POST",
+        kwargs=_wf,
+        body="json",
+        data=lambda w: {
+            "prompt": "Also log the amount",
+            "current": {"trigger_spec": {"event_type": "invoice.paid"}, "graph": GRAPH},
+            "conversation": ["When an invoice is paid, shape it"],
+        },
+    ),
+    "studio:copilot_decision": Sample(
+        "POST",
+        kwargs=lambda w: {"workflow_id": w.workflow.pk, "proposal_id": w.proposal_id},
+        body="json",
+        data=lambda w: {"accepted": True},
+    ),
     "studio:editor": Sample("GET", kwargs=_wf),
     "studio:draft": Sample(
         "PUT",
@@ -209,6 +246,8 @@ class World:
     workflow: Any
     run: Any
     dead_job: Any
+    proposal_id: str = ""
+    new_proposal_id: str = ""
 
 
 @pytest.fixture
@@ -237,8 +276,26 @@ def world(client, monkeypatch):
     dead = OutboxJob.objects.create(
         tenant=tenant, kind=OutboxJob.Kind.EVENT, event=event, status=OutboxJob.Status.DEAD
     )
+    # Copilot proposals to decide on: one for the workflow, one for a new workflow.
+    proposals = [
+        AuditLogEntry.objects.create(
+            tenant=tenant,
+            action="copilot.proposed",
+            resource_type="copilot_proposal",
+            resource_id=proposal_id,
+            details={"workflow_id": workflow_id},
+        ).resource_id
+        for proposal_id, workflow_id in (("a1" * 16, version.workflow.pk), ("b2" * 16, None))
+    ]
     client.force_login(user)
-    return World(client=client, workflow=version.workflow, run=run, dead_job=dead)
+    return World(
+        client=client,
+        workflow=version.workflow,
+        run=run,
+        dead_job=dead,
+        proposal_id=proposals[0],
+        new_proposal_id=proposals[1],
+    )
 
 
 def snapshot() -> dict[str, list[dict[str, Any]]]:

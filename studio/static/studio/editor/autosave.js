@@ -16,7 +16,7 @@ const LABELS = {
   forbidden: gettext("Not saved — you need the “Can change workflow” permission"),
 };
 
-function csrfToken() {
+export function csrfToken() {
   const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
   if (match) return decodeURIComponent(match[1]);
   try {

@@ -133,12 +133,12 @@ function registerShapes() {
   );
 }
 
-function truncate(text, max) {
+export function truncate(text, max) {
   const value = String(text ?? "");
   return value.length > max ? `${value.slice(0, max - 1)}…` : value;
 }
 
-function portsFor(type) {
+export function portsFor(type) {
   const items = [];
   if (type !== "trigger") items.push({ id: "in", group: "in" });
   if (type === "condition") {
@@ -232,7 +232,7 @@ function drawableEdge(edge, types) {
   return true;
 }
 
-function branchLabel(branch) {
+export function branchLabel(branch) {
   const colour = branch === "false" ? "#dc2626" : "#16a34a";
   return {
     attrs: {
@@ -329,6 +329,9 @@ export function createCanvas({ container, minimap, catalogue, onChange, onNodeOp
     }
     if (!silent) onChange();
   });
+  // Attribute changes are not in the history: redraw the cards whose data an undo changed.
+  history.on("undo", () => api.redraw());
+  history.on("redo", () => api.redraw());
   graph.on("history:change", () => {
     onHistory?.(history.canUndo(), history.canRedo());
     if (!silent) onChange();
@@ -413,6 +416,56 @@ export function createCanvas({ container, minimap, catalogue, onChange, onNodeOp
         });
       } finally {
         silent -= 1;
+      }
+    },
+
+    /**
+     * Make the canvas show `draftGraph` as user edits (recorded in the history, unlike
+     * `refresh`): nodes and edges added, removed, changed and moved where they differ.
+     * Wrap it in `graph.startBatch/stopBatch` to make it one undo step.
+     */
+    applyGraph(draftGraph) {
+      const { nodes } = drawableNodes(draftGraph);
+      const wanted = new Map(nodes.map((n) => [n.id, n]));
+      for (const node of graph.getNodes()) {
+        const next = wanted.get(node.id);
+        // A node that changes type needs other ports: it is replaced.
+        if (!next || next.type !== node.getData()?.raw?.type) graph.removeCell(node);
+      }
+      for (const raw of nodes) {
+        const cell = graph.getCellById(raw.id);
+        const problems = cell?.getData()?.problems || [];
+        const meta = nodeMeta(raw, catalogue, problems);
+        if (!cell) {
+          graph.addNode(meta);
+          continue;
+        }
+        const { position, ...rest } = raw;
+        if (JSON.stringify(cell.getData()?.raw || {}) !== JSON.stringify(rest)) {
+          cell.setData({ raw: rest, problems }, { overwrite: true });
+          cell.setAttrs(meta.attrs, { ignoreHistory: true });
+        }
+        if (position && (position.x !== cell.position().x || position.y !== cell.position().y)) {
+          cell.position(position.x, position.y);
+        }
+      }
+      const types = new Map(nodes.map((n) => [n.id, n.type]));
+      const key = (e) => `${e.source}|${e.target}|${e.branch ?? ""}`;
+      const allEdges = Array.isArray(draftGraph?.edges) ? draftGraph.edges : [];
+      const wantedEdges = new Map(allEdges.filter((e) => drawableEdge(e, types)).map((e) => [key(e), e]));
+      for (const edge of graph.getEdges()) {
+        const current = serialiseEdge(edge);
+        if (!current || !wantedEdges.has(key(current))) graph.removeCell(edge);
+        else wantedEdges.delete(key(current));
+      }
+      for (const raw of wantedEdges.values()) graph.addEdge(edgeMeta(raw, types));
+    },
+
+    /** Redraw every card from its data (after an undo or redo changed the data). */
+    redraw() {
+      for (const node of graph.getNodes()) {
+        const data = node.getData() || {};
+        node.setAttrs(nodeAttrs({ ...data.raw, id: node.id }, catalogue, data.problems || []), { ignoreHistory: true });
       }
     },
 

@@ -6,6 +6,7 @@ import { createCanvas } from "./graph.js";
 import { tidyUp } from "./layout.js";
 import { buildCatalogue, mountPalette } from "./palette.js";
 import { installShortcuts } from "./shortcuts.js";
+import { mountCopilot } from "../copilot/panel.js";
 import { format, gettext, ngettext } from "../js/i18n.js";
 
 const $ = (selector) => document.querySelector(selector);
@@ -50,6 +51,9 @@ function selectTab(name) {
     tab.classList.toggle("active", active);
     tab.setAttribute("aria-selected", String(active));
   }
+  // The copilot keeps its conversation in a panel of its own; the others share #panel-body.
+  $("#copilot-panel").hidden = name !== "copilot";
+  $("#panel-body").hidden = name === "copilot";
 }
 
 function panelUrl(nodeId) {
@@ -92,6 +96,17 @@ async function start() {
     showProblemCount(byNode, general);
   }
 
+  // The trigger and rule are not on the canvas; the copilot may change them, and then they
+  // are saved with the graph (specsVersion counts changes not yet saved).
+  let specs = { trigger_spec: draft.trigger_spec || {}, rule_spec: draft.rule_spec || {} };
+  let specsVersion = 0;
+  let specsSaved = 0;
+  let specsSent = 0;
+  function setSpecs(next) {
+    specs = { trigger_spec: next.trigger_spec || {}, rule_spec: next.rule_spec || {} };
+    specsVersion += 1;
+  }
+
   const nameInput = $("#wf-name");
   autosaver = new Autosaver({
     url: config.draftUrl,
@@ -101,9 +116,17 @@ async function start() {
       const body = { graph: canvas.toDraftGraph() };
       const name = nameInput.value.trim();
       if (name) body.name = name;
+      if (specsVersion !== specsSaved) {
+        body.trigger_spec = specs.trigger_spec;
+        body.rule_spec = specs.rule_spec;
+      }
+      specsSent = specsVersion;
       return body;
     },
-    onSaved: ({ problems }) => applyProblems(problems),
+    onSaved: ({ problems }) => {
+      specsSaved = specsSent;
+      applyProblems(problems);
+    },
     onStale: () => {
       $("#save-state").hidden = true;
       $("#stale-banner").hidden = false;
@@ -140,6 +163,7 @@ async function start() {
       autosaver.reset(fresh.revision);
     }
     if (fresh.name && document.activeElement !== nameInput) nameInput.value = fresh.name;
+    if (specsVersion === specsSaved) specs = { trigger_spec: fresh.trigger_spec || {}, rule_spec: fresh.rule_spec || {} };
     applyProblems(fresh.problems);
     updateEmptyState();
   }
@@ -148,6 +172,8 @@ async function start() {
     const fresh = await getJson(config.draftUrl);
     canvas.load(fresh.graph, groupProblems(fresh.problems).byNode);
     nameInput.value = fresh.name;
+    specs = { trigger_spec: fresh.trigger_spec || {}, rule_spec: fresh.rule_spec || {} };
+    specsSaved = specsVersion;
     applyProblems(fresh.problems);
     autosaver.reset(fresh.revision);
     $("#stale-banner").hidden = true;
@@ -199,6 +225,7 @@ async function start() {
   for (const tab of document.querySelectorAll(".ed-tab")) {
     tab.addEventListener("click", () => {
       selectTab(tab.dataset.panel);
+      if (tab.dataset.panel === "copilot") $("#copilot-prompt").focus();
       if (tab.dataset.panel !== "node") return;
       const selected = canvas.selection.getSelectedCells().find((cell) => cell.isNode());
       const id = selected?.id || (openNodeId && graph.getCellById(openNodeId) ? openNodeId : null);
@@ -306,6 +333,54 @@ async function start() {
       else canvas.selection.clean();
     },
   };
+  // --- the copilot ------------------------------------------------------------------------
+  // An accepted proposal is one history batch; its trigger/rule change is remembered by
+  // the batch's command, so undo and redo restore them with the graph.
+  const copilotSteps = new WeakMap();
+  canvas.history.on("undo", ({ cmds }) => {
+    const step = copilotSteps.get(cmds);
+    if (step) setSpecs(step.before);
+  });
+  canvas.history.on("redo", ({ cmds }) => {
+    const step = copilotSteps.get(cmds);
+    if (step) setSpecs(step.after);
+  });
+  async function applyProposal(definition) {
+    const before = structuredClone(specs);
+    const after = { trigger_spec: definition.trigger_spec || {}, rule_spec: definition.rule_spec || {} };
+    graph.startBatch("copilot");
+    canvas.applyGraph(definition.graph);
+    // A change the history records even when only the trigger or rule changed, so the
+    // step can be undone (the mark is not part of the saved node).
+    const anchor = graph.getNodes()[0];
+    if (anchor) anchor.setData({ ...anchor.getData(), copilotStep: (anchor.getData()?.copilotStep || 0) + 1 }, { overwrite: true });
+    graph.stopBatch("copilot");
+    const command = canvas.history.undoStack[canvas.history.undoStack.length - 1];
+    if (command) copilotSteps.set(command, { before, after });
+    if (JSON.stringify(before) !== JSON.stringify(after)) setSpecs(after);
+    updateEmptyState();
+    autosaver.schedule();
+    await autosaver.flush();
+    if (graph.getNodes().length) graph.zoomToFit({ padding: 60, minScale: 0.1, maxScale: 1.2, useCellGeometry: true });
+  }
+  const copilot = mountCopilot({
+    url: config.copilotUrl,
+    catalogue,
+    currentDefinition: () => ({ ...structuredClone(specs), graph: canvas.toDraftGraph() }),
+    canvasPositions: () => new Map(graph.getNodes().map((n) => [n.id, n.position()])),
+    apply: applyProposal,
+    setPreviewing: (on) => {
+      document.body.classList.toggle("cp-previewing", on);
+      $("#btn-publish").toggleAttribute("data-copilot-blocked", on);
+    },
+    notify,
+  });
+  // While a proposal is shown, the draft cannot be edited (the proposal was made from it).
+  for (const [name, action] of Object.entries(actions)) {
+    if (["toggleHelp", "escape"].includes(name)) continue;
+    actions[name] = (...args) => (copilot.previewing ? undefined : action(...args));
+  }
+
   installShortcuts(actions);
   // Toolbar buttons give focus back, so Space (pan) and shortcuts do not re-press them.
   const button = (selector, action) =>
@@ -328,12 +403,17 @@ async function start() {
   });
   // Publishing saves first, so what is published is what is on the screen.
   document.body.addEventListener("htmx:confirm", (event) => {
+    if (event.target?.id === "btn-publish" && copilot.previewing) {
+      event.preventDefault();
+      notify(gettext("Accept or reject the copilot's proposal first."), "error");
+      return;
+    }
     if (event.target?.id !== "btn-publish" || !autosaver.pending) return;
     event.preventDefault();
     autosaver.flush().then(() => event.detail.issueRequest());
   });
 
-  window.__editor = { canvas, graph, selection: canvas.selection, autosaver, actions };
+  window.__editor = { canvas, graph, selection: canvas.selection, autosaver, actions, copilot, specs: () => specs };
   if (graph.getCellCount()) await Promise.race([rendered, new Promise((r) => setTimeout(r, 10000))]);
   requestAnimationFrame(() => {
     window.__editorReady = performance.now();

@@ -1,0 +1,100 @@
+// Talking to the copilot endpoints (studio/views/copilot.py), and saying what went wrong
+// in plain words. Shared by the editor panel and the wizard.
+
+import { csrfToken } from "../editor/autosave.js";
+import { format, gettext, ngettext } from "../js/i18n.js";
+
+/** A refusal or failure the user is shown; `message` is already in plain words. */
+export class CopilotFailure extends Error {
+  constructor(message, { status = 0, code = "", cancelled = false } = {}) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.cancelled = cancelled;
+  }
+}
+
+function retryText(seconds) {
+  return format(ngettext("Try again in %(seconds)s second.", "Try again in %(seconds)s seconds.", seconds), { seconds });
+}
+
+/** The sentence for an error answer (`body` in the error shape, when it is JSON). */
+export function explainFailure(status, body, retryAfter) {
+  const code = body?.code || "";
+  const said = typeof body?.message === "string" ? body.message : "";
+  const seconds = Number(retryAfter || body?.details?.retry_after || 0);
+  if (code === "budget_exceeded") {
+    return format(gettext("Today's budget for the copilot is spent (%(message)s). It starts again tomorrow, or an administrator can raise it."), { message: said });
+  }
+  if (status === 429) {
+    const wait = seconds > 0 ? ` ${retryText(Math.ceil(seconds))}` : "";
+    return `${gettext("You asked the copilot too often.")}${wait}`;
+  }
+  if (status === 502 || status === 503 || status === 504 || code === "copilot_unavailable") {
+    return format(gettext("The model could not be reached: %(message)s Nothing was changed; try again in a moment."), { message: said || gettext("no answer.") });
+  }
+  if (code === "copilot_refused" || status === 422) {
+    return format(gettext("The model declined this request: %(message)s"), { message: said });
+  }
+  if (status === 403) return said || gettext("You may not change this workflow.");
+  if (status === 404) return gettext("This workflow is not there any more (or not yours). Reload the page.");
+  if (status === 413) return gettext("That is too much text for one request. Shorten the description.");
+  if (status === 400) {
+    const fields = body?.details?.fields;
+    const detail = fields && typeof fields === "object" ? Object.entries(fields).map(([k, v]) => `${k}: ${v}`).join("; ") : "";
+    return detail ? `${said} (${detail})` : said || gettext("The request was refused.");
+  }
+  return format(gettext("The server answered %(status)s. Nothing was changed."), { status });
+}
+
+async function postJson(url, body, signal) {
+  let response;
+  try {
+    response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      signal,
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
+      body: JSON.stringify(body),
+    });
+  } catch (error) {
+    if (error?.name === "AbortError") throw new CopilotFailure(gettext("Cancelled. Nothing was changed."), { cancelled: true });
+    throw new CopilotFailure(gettext("Could not reach the server. Check the connection and try again."));
+  }
+  let answer = null;
+  try {
+    answer = await response.json();
+  } catch (error) {
+    if (error?.name === "AbortError") throw new CopilotFailure(gettext("Cancelled. Nothing was changed."), { cancelled: true });
+    answer = null;
+  }
+  if (!response.ok) {
+    throw new CopilotFailure(explainFailure(response.status, answer, response.headers.get("Retry-After")), {
+      status: response.status,
+      code: answer?.code || "",
+    });
+  }
+  return answer;
+}
+
+/** Ask for a proposal: `{prompt, current?, conversation}` → the proposal (with `diff`). */
+export function askCopilot(url, body, signal) {
+  return postJson(url, body, signal);
+}
+
+/** Record the user's decision on a proposal (best effort: the draft is already saved). */
+export function recordDecision(url, accepted) {
+  return postJson(url, { accepted }, undefined);
+}
+
+/** Keeps "Drafting… 3 s" up to date while a request runs; returns a stop function. */
+export function startElapsed(element) {
+  const started = performance.now();
+  const tick = () => {
+    const seconds = Math.floor((performance.now() - started) / 1000);
+    element.textContent = format(gettext("Drafting… %(seconds)s s"), { seconds });
+  };
+  tick();
+  const timer = setInterval(tick, 500);
+  return () => clearInterval(timer);
+}
