@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PYTHONPATH := $(CURDIR)/backend:$(CURDIR)
 
-.PHONY: run test install install-dev lint migrate demo clean
+.PHONY: run test install install-dev install-bench lint migrate demo clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ $(VENV)/.installed-dev: pyproject.toml requirements/constraints.txt | $(PY)
 	$(PIP) install --quiet -c requirements/constraints.txt -e ".[dev]"
 	touch $@ $(VENV)/.installed-run
 
+# The benchmarks' peers (procrastinate for bench/drain.py): never needed by `make test`.
+$(VENV)/.installed-bench: pyproject.toml requirements/constraints.txt | $(PY)
+	$(PIP) install --quiet -c requirements/constraints.txt -e ".[bench]"
+	touch $@ $(VENV)/.installed-run
+
 # The studio's front-end packages (AntV X6, dagre, htmx) come from the npm registry.
 node_modules/.installed: package.json package-lock.json
 	npm ci --silent --no-audit --no-fund
@@ -30,6 +35,7 @@ node_modules/.installed: package.json package-lock.json
 
 install: $(VENV)/.installed-run node_modules/.installed
 install-dev: $(VENV)/.installed-dev node_modules/.installed
+install-bench: $(VENV)/.installed-bench
 
 migrate: install
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput

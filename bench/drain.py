@@ -1,24 +1,35 @@
 """Outbox throughput and pickup latency on PostgreSQL. Prints figures; asserts nothing.
 
+    make install-bench        # once: the project with its `bench` extra (procrastinate)
     .venv/bin/python bench/drain.py [--runs 3000] [--events 2000] [--samples 100]
+                                    [--peer-concurrency 8] [--only batches|e2e|latency]
 
 1. Worker jobs/s at batch sizes 1, 10 and 50 (2 worker processes; each job a no-op
    one-step run that writes its StepRun and finishes its ExecutionRun), next to a raw
    psycopg ``FOR UPDATE SKIP LOCKED`` claim loop doing the same inserts and updates
-   (2 processes, one commit per batch). The ratio is the figure to watch.
+   (2 processes, one commit per batch), and to the peer: procrastinate draining as many
+   no-op jobs with 2 worker processes x ``--peer-concurrency`` async jobs each. The
+   ratios ours/raw loop and ours/procrastinate (at batch 10) are the figures to watch.
 2. End to end: events → completed one-step runs per second with 1 and 2 worker processes.
-3. Pickup latency: p50/p95 from ``emit_event`` commit to the step's start, idle system.
+3. Pickup latency: p50/p95 from ``emit_event`` commit to the step's start, idle system,
+   next to procrastinate's from ``defer`` to the task's start (1 worker process each).
 
+procrastinate is a bench-only extra (``pip install -e ".[bench]"`` with the constraints,
+which ``make install-bench`` does); without it the peer's figures are skipped with a note.
 Each part runs in a fresh scratch database that is dropped afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from contextlib import contextmanager
@@ -67,8 +78,182 @@ with psycopg.connect(url) as conn:
 """
 
 
+# The peer: procrastinate, each job an async no-op (its cheapest task: no thread hop), the
+# connection pool sized so that every job in flight has a connection besides LISTEN.
+# PEER_APP is the prelude of each of the child scripts below.
+PEER_APP = r"""
+import asyncio, logging, sys, time
+from procrastinate import App, PsycopgConnector
+# The app lives in __main__ on purpose (each child defines the same tasks); no warning.
+logging.getLogger("procrastinate.blueprints").setLevel(logging.ERROR)
+url, concurrency = sys.argv[1], int(sys.argv[2])
+size = concurrency + 2
+app = App(connector=PsycopgConnector(conninfo=url, min_size=size, max_size=size))
+
+@app.task(name="noop")
+async def noop():
+    pass
+
+@app.task(name="stamp")
+async def stamp(i, path):
+    with open(path, "a") as out:
+        out.write(f"{i} {time.time()}\n")
+"""
+
+PEER_WORKER = r"""
+app.run_worker(concurrency=concurrency, fetch_job_polling_interval=0.05)
+"""
+
+# Every job deferred for an hour ahead, so the clock starts when they are made due.
+PEER_SEED = r"""
+from datetime import datetime, timedelta, timezone
+n = int(sys.argv[3])
+
+async def seed():
+    async with app.open_async():
+        await app.schema_manager.apply_schema_async()
+        later = datetime.now(timezone.utc) + timedelta(hours=1)
+        deferrer = app.configure_task("noop", schedule_at=later)
+        for start in range(0, n, 500):
+            await deferrer.batch_defer_async(*[{} for _ in range(start, min(n, start + 500))])
+
+asyncio.run(seed())
+"""
+
+PEER_LATENCY = r"""
+import json
+n, path = int(sys.argv[3]), sys.argv[4]
+
+async def measure():
+    samples = []
+    async with app.open_async():
+        deferrer = app.configure_task("stamp")
+        await asyncio.sleep(2.0)
+        with open(path) as stamps:
+            for i in range(n):
+                await deferrer.defer_async(i=i, path=path)
+                committed = time.time()
+                line = ""
+                while not line.endswith("\n"):
+                    line += stamps.readline()
+                    if not line.endswith("\n"):
+                        await asyncio.sleep(0.0005)
+                samples.append((float(line.split()[1]) - committed) * 1000)
+                await asyncio.sleep(0.02)
+    print(json.dumps(samples))
+
+asyncio.run(measure())
+"""
+
+
+def peer_version() -> str | None:
+    """procrastinate's version, or None (with a note) when the bench extra is missing."""
+    if importlib.util.find_spec("procrastinate") is None:
+        print(
+            "   procrastinate is not installed: the peer's figures are skipped "
+            '(pip install -c requirements/constraints.txt -e ".[bench]", or make install-bench)'
+        )
+        return None
+    from importlib.metadata import version
+
+    return version("procrastinate")
+
+
+def start_peer_workers(url: str, count: int, concurrency: int) -> list[subprocess.Popen[Any]]:
+    return [
+        subprocess.Popen(
+            [sys.executable, "-c", PEER_APP + PEER_WORKER, url, str(concurrency)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(count)
+    ]
+
+
+def stop_peer(procs: list[subprocess.Popen[Any]]) -> None:
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)  # procrastinate's graceful stop
+    for proc in procs:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def peer_jobs_per_second(jobs: int, concurrency: int) -> float | None:
+    """procrastinate draining ``jobs`` no-op jobs with 2 processes; None if it failed."""
+    try:
+        with scratch_database(migrate=False) as (url, _env):
+            subprocess.run(
+                [sys.executable, "-c", PEER_APP + PEER_SEED, url, str(concurrency), str(jobs)],
+                check=True,
+            )
+            procs = start_peer_workers(url, 2, concurrency)
+            try:
+                with psycopg.connect(url, autocommit=True) as conn:
+                    time.sleep(2.0)  # let the workers finish starting up
+                    started = time.perf_counter()
+                    conn.execute("UPDATE procrastinate_jobs SET scheduled_at = NULL")
+                    while True:
+                        done = conn.execute(
+                            "SELECT count(*) FROM procrastinate_jobs WHERE status = 'succeeded'"
+                        ).fetchone()[0]
+                        if done >= jobs:
+                            return jobs / (time.perf_counter() - started)
+                        if any(p.poll() is not None for p in procs):
+                            raise RuntimeError("a procrastinate worker died")
+                        if time.perf_counter() - started > 600:
+                            raise RuntimeError(f"only {done} of {jobs} jobs done in 10 minutes")
+                        time.sleep(0.01)
+            finally:
+                stop_peer(procs)
+    except (subprocess.SubprocessError, RuntimeError, psycopg.Error) as error:
+        print(f"   procrastinate failed, its figures are skipped: {error}")
+        return None
+
+
+def peer_pickup(samples: int, concurrency: int) -> list[float] | None:
+    """procrastinate's defer → task start, in ms, with 1 worker process; None if it failed."""
+    try:
+        with scratch_database(migrate=False) as (url, _env), tempfile.TemporaryDirectory() as tmp:
+            path = str(Path(tmp) / "stamps")
+            Path(path).touch()
+            subprocess.run(
+                [sys.executable, "-c", PEER_APP + PEER_SEED, url, str(concurrency), "0"], check=True
+            )
+            procs = start_peer_workers(url, 1, concurrency)
+            try:
+                done = subprocess.run(
+                    [
+                        sys.executable,
+                        "-c",
+                        PEER_APP + PEER_LATENCY,
+                        url,
+                        str(concurrency),
+                        str(samples),
+                        path,
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    timeout=300,
+                )
+            finally:
+                stop_peer(procs)
+        return json.loads(done.stdout)
+    except (subprocess.SubprocessError, psycopg.Error) as error:
+        print(f"   procrastinate failed, its figures are skipped: {error}")
+        return None
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[max(0, int(len(ordered) * 0.95) - 1)]
+
+
 @contextmanager
-def scratch_database():
+def scratch_database(*, migrate: bool = True):
     name = f"automate_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
@@ -81,9 +266,13 @@ def scratch_database():
         "PYTHONPATH": f"{ROOT / 'backend'}:{ROOT}",
     }
     try:
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "-v0"], env=env, cwd=ROOT, check=True
-        )
+        if migrate:
+            subprocess.run(
+                [sys.executable, "manage.py", "migrate", "-v0", "--skip-checks"],
+                env=env,
+                cwd=ROOT,
+                check=True,
+            )
         yield url, env
     finally:
         with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
@@ -179,10 +368,11 @@ def stop(procs: list[subprocess.Popen[Any]]) -> None:
         proc.wait(timeout=30)
 
 
-def bench_batches(runs: int) -> None:
+def bench_batches(runs: int, batches: list[int], peer_concurrency: int) -> None:
     print(f"\n1. Step jobs/s, 2 processes, {runs} no-op one-step runs (higher is better)")
     print(f"   {'batch':>5}  {'worker':>10}  {'raw loop':>10}  {'ratio':>6}")
-    for batch in (1, 10, 50):
+    measured: dict[int, tuple[float, float]] = {}
+    for batch in batches:
         with scratch_database() as (url, env):
             seed(env, runs, events=False)
             procs = start_workers(env, 2, batch)
@@ -192,7 +382,6 @@ def bench_batches(runs: int) -> None:
                 stop(procs)
         with scratch_database() as (url, env):
             seed(env, runs, events=False)
-            raw_procs = []
             with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute("UPDATE automate_outboxjob SET next_attempt_at = NULL")
             started = time.perf_counter()
@@ -203,7 +392,18 @@ def bench_batches(runs: int) -> None:
             for proc in raw_procs:
                 proc.wait()
             raw = runs / (time.perf_counter() - started)
+        measured[batch] = ours, raw
         print(f"   {batch:>5}  {ours:>10.0f}  {raw:>10.0f}  {ours / raw:>6.2f}")
+
+    batch = 10 if 10 in measured else batches[0]
+    ours, raw = measured[batch]
+    print(f"   peer, {runs} no-op jobs, 2 processes x {peer_concurrency} async jobs:")
+    version = peer_version()
+    peer = peer_jobs_per_second(runs, peer_concurrency) if version else None
+    if peer is not None:
+        print(f"   procrastinate {version}: {peer:,.0f} jobs/s")
+    print(f"   ours at batch {batch}: {ours:,.0f} jobs/s = {ours / raw:.2f}x the raw loop", end="")
+    print(f", {ours / peer:.2f}x procrastinate" if peer else " (no procrastinate figure)")
 
 
 def bench_end_to_end(events: int) -> None:
@@ -245,20 +445,23 @@ print(json.dumps(samples))
 """
 
 
-def bench_latency(samples: int) -> None:
-    import json
-
+def bench_latency(samples: int, peer_concurrency: int) -> None:
     with scratch_database() as (_url, env):
         procs = start_workers(env, 1, 10)
         try:
             measured = json.loads(django_call(env, LATENCY.format(graph=repr(GRAPH), n=samples)))
         finally:
             stop(procs)
-    measured.sort()
-    p50 = statistics.median(measured)
-    p95 = measured[int(len(measured) * 0.95) - 1]
-    print(f"\n3. Pickup latency, emit_event commit → step start, {samples} samples, idle system")
-    print(f"   p50 {p50:.1f} ms   p95 {p95:.1f} ms   max {max(measured):.1f} ms")
+    p50, p95 = percentiles(measured)
+    print(f"\n3. Pickup latency, {samples} samples, 1 worker process, idle system")
+    print(f"   ours, emit_event commit → step start:     p50 {p50:5.1f} ms   p95 {p95:5.1f} ms")
+    version = peer_version()
+    peer = peer_pickup(samples, peer_concurrency) if version else None
+    if peer:
+        p50, p95 = percentiles(peer)
+        print(
+            f"   procrastinate {version}, defer → task start: p50 {p50:5.1f} ms   p95 {p95:5.1f} ms"
+        )
 
 
 def main() -> None:
@@ -266,15 +469,20 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3000)
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--samples", type=int, default=100)
+    parser.add_argument("--batches", default="1,10,50", help="worker batch sizes to time")
+    parser.add_argument(
+        "--peer-concurrency", type=int, default=8, help="async jobs per procrastinate process"
+    )
     parser.add_argument("--only", choices=["batches", "e2e", "latency"])
     args = parser.parse_args()
     print(f"bench/drain.py on {os.cpu_count()} cores, PostgreSQL at {ADMIN_URL.rsplit('/', 1)[0]}")
     if args.only in (None, "batches"):
-        bench_batches(args.runs)
+        batches = [int(b) for b in args.batches.split(",")]
+        bench_batches(args.runs, batches, args.peer_concurrency)
     if args.only in (None, "e2e"):
         bench_end_to_end(args.events)
     if args.only in (None, "latency"):
-        bench_latency(args.samples)
+        bench_latency(args.samples, args.peer_concurrency)
 
 
 if __name__ == "__main__":

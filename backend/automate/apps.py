@@ -21,6 +21,17 @@ class AutomateConfig(AppConfig):
         user = getattr(settings, "DJANGO_AUTOMATE", {})
         track_configured(user.get("MODEL_EVENTS", []) if isinstance(user, dict) else [])
 
+        from automate.events.hooks import connect_jobs_written
+        from automate.execution import duties
+        from automate.execution.notify import jobs_written
+        from automate.triggers.schedules import fire_due_schedules
+
+        # Hooks instead of imports, so that events never import execution and execution
+        # never imports triggers: a written event job wakes the workers (NOTIFY, or the
+        # inline drain in synchronous mode), and every worker loop fires due schedules.
+        connect_jobs_written(jobs_written)
+        duties.connect(fire_due_schedules)
+
         from automate.realtime import connect as connect_realtime
 
         # State changes reach the live explorer from every process (workers included).

@@ -8,10 +8,9 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from automate import conf
-from automate.events import validation
+from automate.events import hooks, validation
 from automate.events.models import Event
 from automate.execution.models import OutboxJob
-from automate.execution.notify import jobs_written
 from automate.observability.tracing import new_trace_id, parse_traceparent
 from automate.tenants.models import Tenant
 from automate.tenants.services import resolve_tenant
@@ -74,7 +73,7 @@ def record_event(
             OutboxJob.objects.create(
                 tenant=tenant_obj, kind=OutboxJob.Kind.EVENT, event=event, trace_id=trace_id
             )
-            jobs_written()
+            hooks.jobs_written()
         transaction.on_commit(lambda: _announce(event))
     return event, True
 

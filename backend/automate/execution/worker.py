@@ -21,12 +21,12 @@ from typing import Any
 from django.db import connection, connections
 
 from automate import conf
+from automate.execution import duties
 from automate.execution.models import OutboxJob
 from automate.execution.notify import CHANNEL
 from automate.execution.reaper import OutboxReaper
 from automate.execution.runner import process_job
 from automate.execution.store import OutboxStore, default_store
-from automate.triggers.schedules import fire_due_schedules
 
 logger = logging.getLogger("automate.worker")
 
@@ -90,7 +90,11 @@ class _Listener:
 
 
 class Worker:
-    """Claims jobs in batches and runs them with ``concurrency`` threads."""
+    """Claims jobs in batches and runs them with ``concurrency`` threads.
+
+    With ``fire_schedules`` it also runs the duties connected in ``automate.execution.duties``
+    (the schedule ticker) every ``schedule_interval`` seconds.
+    """
 
     def __init__(
         self,
@@ -169,7 +173,8 @@ class Worker:
                         self._safely(self.reaper.reap_stale_items)
                     if self.fire_schedules and now - last_tick >= self.schedule_interval:
                         last_tick = now
-                        self._safely(fire_due_schedules)
+                        for duty in duties.connected():  # the schedule ticker
+                            self._safely(duty)
                     if now - last_beat >= beat_every:
                         last_beat = now
                         self._safely(self._heartbeat)

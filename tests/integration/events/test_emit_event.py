@@ -120,3 +120,29 @@ def test_unknown_tenant_is_an_error():
     with pytest.raises(NotFoundError, match="'nope' does not exist"):
         emit_event("invoice.paid", {}, tenant="nope")
     assert Event.objects.count() == 0
+
+
+@override_settings(DJANGO_AUTOMATE={"WORKER_MODE": "process"})
+def test_job_written_listeners_run_in_the_writing_transaction():
+    """How the execution plane is woken (NOTIFY, inline drain) without events importing it."""
+    from automate.events import hooks
+
+    seen = []
+
+    def listener():
+        seen.append((transaction.get_connection().in_atomic_block, OutboxJob.objects.count()))
+        if len(seen) == 2:
+            raise RuntimeError("listener failed")
+
+    hooks.connect_jobs_written(listener)
+    hooks.connect_jobs_written(listener)  # connected once, however often
+    try:
+        emit_event("invoice.paid", {})
+        with pytest.raises(RuntimeError):
+            emit_event("invoice.paid", {})
+    finally:
+        hooks.disconnect_jobs_written(listener)
+    emit_event("invoice.paid", {})
+
+    assert seen == [(True, 1), (True, 2)]
+    assert Event.objects.count() == OutboxJob.objects.count() == 2  # the failed write rolled back

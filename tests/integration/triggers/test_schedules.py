@@ -108,3 +108,15 @@ def test_run_once_after_a_week_down_fires_once_for_the_latest_tick():
     assert fire_due_schedules(now=back + timedelta(seconds=5)) == 0
     event = Event.objects.get()
     assert event.payload["scheduled_for"] == (back - timedelta(seconds=back.second)).isoformat()
+
+
+def test_every_worker_loop_fires_due_schedules():
+    """The worker reaches the schedule ticker through ``automate.execution.duties``."""
+    from automate.execution.worker import Worker
+
+    scheduled(cron="* * * * *")  # the current minute's tick is always on time
+    Worker(worker_id="quiet", concurrency=1, fire_schedules=False).run(once=True)
+    assert not Event.objects.exists()
+    Worker(worker_id="ticking", concurrency=1).run(once=True)
+    run = ExecutionRun.objects.get()
+    assert (run.event.source, run.status) == ("schedule", "succeeded")
