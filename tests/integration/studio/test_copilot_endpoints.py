@@ -11,6 +11,7 @@ import json
 from copy import deepcopy
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import Client
 
 from automate.copilot import service
@@ -203,7 +204,9 @@ def test_the_decision_is_audited_once(author, workflow):
         "copilot.accepted",
         "copilot.proposed",
     ]
-    assert entries.get(action="copilot.accepted").actor_repr == "ed"
+    decided = entries.get(action="copilot.accepted")
+    assert decided.actor_repr == get_user_model().objects.get(pk=decided.actor_id).get_username()
+    assert decided.actor_repr.startswith("ed")
 
 
 def test_a_rejection_is_audited_and_changes_nothing(author, workflow):
