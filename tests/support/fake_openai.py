@@ -21,19 +21,25 @@ next one. An entry may hold:
 * ``refusal``: a refusal (``message.refusal``, as OpenAI's structured outputs give it);
 * ``finish_reason``: e.g. ``"content_filter"`` or ``"length"`` (default ``"stop"``);
 * ``status`` / ``error`` / ``headers``: an HTTP error with ``{"error": {"message": ...}}``;
+* ``body``: the JSON body as it is, instead of a completion or an error;
+* ``model``: the model the completion reports (default the request's; ``{model}`` in it
+  stands for the request's, e.g. ``"{model}-2024-07-18"``);
 * ``delay``: seconds to wait before answering (a timeout test);
 * ``usage``: the reported usage (default 100 prompt / 50 completion tokens; ``None``
-  reports none).
+  reports none; ``"echo"`` reports what a client estimates: a token per four characters
+  of the messages' content, and ``max_tokens`` completion tokens).
 
 ``reject_response_format`` / ``reject_tools`` make the server answer HTTP 400 ("not
 supported") to any request using them, before taking an entry: a server without
-structured output. With an empty script the server answers HTTP 500.
+structured output. With an empty script the server answers with ``default`` (an entry
+that answers every request the script does not), or HTTP 500 when that is ``None``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import threading
 import time
 from collections import deque
@@ -54,6 +60,7 @@ class FakeOpenAI(ThreadingHTTPServer):
         self.requests: list[dict[str, Any]] = []
         self.reject_response_format = False
         self.reject_tools = False
+        self.default: dict[str, Any] | None = None
         self.stopping = threading.Event()
         self._script: deque[dict[str, Any]] = deque()
         self._lock = threading.Lock()
@@ -81,14 +88,18 @@ class FakeOpenAI(ThreadingHTTPServer):
         if self.reject_tools and "tools" in request:
             return 400, {}, _error("tools are not supported by this model"), 0
         with self._lock:
-            entry = self._script.popleft() if self._script else None
+            entry = self._script.popleft() if self._script else self.default
         if entry is None:
             return 500, {}, _error("the fake server has no scripted answer left"), 0
         delay = float(entry.get("delay", 0))
-        if "status" in entry:
-            body = _error(entry.get("error", f"scripted HTTP {entry['status']}"))
-            return int(entry["status"]), dict(entry.get("headers", {})), body, delay
-        return 200, dict(entry.get("headers", {})), _completion(request, entry), delay
+        status = int(entry.get("status", 200))
+        if "body" in entry:
+            body = entry["body"]
+        elif status != 200:
+            body = _error(entry.get("error", f"scripted HTTP {status}"))
+        else:
+            body = _completion(request, entry)
+        return status, dict(entry.get("headers", {})), body, delay
 
 
 def _error(message: str) -> dict[str, Any]:
@@ -123,7 +134,7 @@ def _completion(request: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any
         "id": "chatcmpl-fake",
         "object": "chat.completion",
         "created": int(time.time()),
-        "model": request.get("model", ""),
+        "model": str(entry.get("model", "{model}")).replace("{model}", request.get("model", "")),
         "choices": [
             {"index": 0, "message": message, "finish_reason": entry.get("finish_reason", "stop")}
         ],
@@ -131,6 +142,12 @@ def _completion(request: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any
     usage = entry.get("usage", _UNSET)
     if usage is _UNSET:
         usage = {"prompt_tokens": 100, "completion_tokens": 50}
+    elif usage == "echo":
+        characters = sum(len(m.get("content") or "") for m in request.get("messages", []))
+        usage = {
+            "prompt_tokens": math.ceil(characters / 4),
+            "completion_tokens": request.get("max_tokens", 0),
+        }
     if usage is not None:
         body["usage"] = {**usage, "total_tokens": sum(usage.values())}
     return body

@@ -19,7 +19,8 @@ definition limits) so that this holds, and says what it did:
 * any other **credential-shaped string** (what ``automate.governance.redaction.redact_text``
   masks: vendor tokens, ``Bearer …``, URL passwords, values registered as secret) anywhere
   in the definition is masked; inside a step's inputs a value that was nothing but the
-  credential is removed. A problem is pinned on the step;
+  credential is removed. A problem is pinned on the step (this part, with the
+  :class:`Scrubbed` record, is :mod:`automate.copilot.secret_values`);
 * a ``{"$secret": NAME}``/``"$secret:NAME"``/``{{ secrets.NAME }}`` elsewhere in the inputs
   whose name the tenant does not have is removed, with a note and a problem.
 
@@ -31,12 +32,21 @@ Notes and problems never hold a value: only field paths, step ids and names.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
+from automate.copilot.secret_values import (
+    CREATE_SECRET,
+    SECRET_VALUE,
+    Scrubbed,
+    dotted,
+    leaves,
+    mask_credentials,
+    suggested_secret_name,
+)
 from automate.copilot.types import Definition
-from automate.governance.redaction import MASK, is_sensitive_key, redact_text, secret_masker
+from automate.governance.redaction import redact_text
 from automate.governance.secrets import SECRET_NAME_PATTERN, is_secret_ref
 
 __all__ = [
@@ -48,39 +58,8 @@ __all__ = [
     "suggested_secret_name",
 ]
 
-Problem = dict[str, str]
-
-CREATE_SECRET: Final = "create_secret"  # noqa: S105 - a problem kind, not a secret
-"""``kind`` of a problem whose secret reference was left out: the user must create it."""
-SECRET_VALUE: Final = "secret_value"  # noqa: S105 - a problem kind, not a secret
-"""``kind`` of a problem whose credential-shaped value was masked or removed."""
-
-_ONLY_CREDENTIAL: Final = re.compile(
-    r"\s*(?:(?i:bearer|basic|token)\s+)?" + re.escape(MASK) + r"\s*", re.ASCII
-)
 _NOT_NAME: Final = re.compile(r"[^A-Za-z0-9]+")
 _SECRET_NAMED: Final = re.compile(r"secret named ([A-Za-z_][A-Za-z0-9_]{0,127})\b", re.IGNORECASE)
-_TEMPLATE_OPEN: Final = re.compile(r"\{\{|\{%")
-
-
-@dataclass
-class Scrubbed:
-    """What :func:`scrub_secrets` did: ``notes`` for the user (plain sentences) and
-    ``problems`` pinned on steps (``{"node_id", "field", "message"}``); ``secrets_to_create``
-    lists ``{"name", "node_id", "field"}`` for each secret the user must create."""
-
-    notes: list[str] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    secrets_to_create: list[dict[str, str]] = field(default_factory=list)
-    drafter_notes: list[str] = field(default_factory=list, repr=False)
-
-
-def suggested_secret_name(connector: str, field_path: str) -> str:
-    """The name to suggest for a secret: ``SLACK_TOKEN`` for ``slack``'s ``token``,
-    ``HTTP_AUTH_TOKEN`` for ``http``'s ``auth.token`` (always a valid secret name)."""
-    words = [w for w in _NOT_NAME.split(f"{connector}_{field_path}".upper()) if w]
-    name = "_".join(words)[:128] or "WORKFLOW_SECRET"
-    return name if SECRET_NAME_PATTERN.fullmatch(name) else f"S_{name}"[:128]
 
 
 def fitting_secret_name(connector: str, field_path: str, names: Collection[str]) -> str | None:
@@ -117,16 +96,26 @@ def scrub_secrets(
     them already explains ("Create a secret named SLACK_BOT_TOKEN …") gets no second one."""
     result = Scrubbed()
     result.drafter_notes = [note for note in drafter_notes if isinstance(note, str)]
+    scrub = _Scrub(secret_names, _nodes_by_id(before), result)
     nodes = definition["graph"]["nodes"]
-    before_nodes = _nodes_by_id(before)
     for node in nodes:
         if isinstance(node, dict):
-            _scrub_secret_fields(node, secret_names, before_nodes, result)
+            _scrub_secret_fields(node, scrub)
     for node in nodes:
         if isinstance(node, dict) and isinstance(node.get("inputs"), dict):
-            _scrub_input_references(node, secret_names, before_nodes, result)
-    _mask_credentials(definition, result)
+            _scrub_input_references(node, scrub)
+    mask_credentials(definition, result)
     return result
+
+
+@dataclass(frozen=True)
+class _Scrub:
+    """What every step's scrubbing uses: the tenant's secret names, the current draft's
+    steps by id (the user's own references) and the result being filled."""
+
+    names: Collection[str]
+    before_nodes: dict[str, dict[str, Any]]
+    result: Scrubbed
 
 
 # --- secret fields --------------------------------------------------------------------------
@@ -154,12 +143,7 @@ def _required(schema: Any, parts: list[str]) -> bool:
     return True
 
 
-def _scrub_secret_fields(
-    node: dict[str, Any],
-    names: Collection[str],
-    before_nodes: dict[str, dict[str, Any]],
-    result: Scrubbed,
-) -> None:
+def _scrub_secret_fields(node: dict[str, Any], scrub: _Scrub) -> None:
     node_id = str(node.get("id", ""))
     for path, required in _action_secret_fields(node):
         parts = path.split(".")
@@ -167,12 +151,12 @@ def _scrub_secret_fields(
         value = parent.get(parts[-1]) if parent is not None else None
         if value in (None, ""):
             if required:
-                _fill_or_ask(node, parts, names, result, reason="")
+                _fill_or_ask(node, parts, scrub, reason="")
             continue
         referenced = _reference_names(value)
-        if referenced and all(name in names for name in referenced):
+        if referenced and all(name in scrub.names for name in referenced):
             continue  # references to the tenant's own secrets
-        if _users_own(referenced, before_nodes, node_id, ["inputs", *parts], value):
+        if _users_own(referenced, scrub.before_nodes, node_id, ["inputs", *parts], value):
             continue  # the user's own reference, as the draft has it
         assert parent is not None  # value was found in it
         del parent[parts[-1]]
@@ -183,14 +167,13 @@ def _scrub_secret_fields(
             reason = f"referred to the secret {wanted}, which the tenant does not have"
         else:
             reason = "held a malformed secret reference"
-        _fill_or_ask(node, parts, names, result, reason=reason, wanted=wanted)
+        _fill_or_ask(node, parts, scrub, reason=reason, wanted=wanted)
 
 
 def _fill_or_ask(
     node: dict[str, Any],
     parts: list[str],
-    names: Collection[str],
-    result: Scrubbed,
+    scrub: _Scrub,
     *,
     reason: str,
     wanted: str | None = None,
@@ -200,7 +183,8 @@ def _fill_or_ask(
     connector = str(node.get("connector", ""))
     path = ".".join(parts)
     where = f"inputs.{path}"
-    fitting = fitting_secret_name(connector, path, names)
+    result = scrub.result
+    fitting = fitting_secret_name(connector, path, scrub.names)
     parent = _container(node.setdefault("inputs", {}), parts[:-1], create=True)
     if fitting is not None and parent is not None:
         parent[parts[-1]] = {"$secret": fitting}
@@ -214,28 +198,45 @@ def _fill_or_ask(
         # still learns which secret to create (from the drafter's note when it gave one).
         named = _named_in_notes(result.drafter_notes, node_id, connector, path)
         name = named or suggested_secret_name(connector, path)
-        result.secrets_to_create.append({"name": name, "node_id": node_id, "field": where})
-        if named is None:
-            result.notes.append(
-                f"Create a secret named {name} (the {connector} {path} of step {node_id!r}) "
-                f"and pick it in the step's {path!r} field."
-            )
+        note = None if named else _pick_note(name, connector, path, node_id)
+        _ask_for_secret(result, name, node_id, where, note=note)
         return
     name = wanted or suggested_secret_name(connector, path)
-    result.secrets_to_create.append({"name": name, "node_id": node_id, "field": where})
-    result.notes.append(
+    _ask_for_secret(
+        result,
+        name,
+        node_id,
+        where,
+        note=_pick_note(name, connector, path, node_id),
+        problem=f"the secret field {reason}: create a secret named {name}, then pick it here",
+    )
+
+
+def _pick_note(name: str, connector: str, path: str, node_id: str) -> str:
+    return (
         f"Create a secret named {name} (the {connector} {path} of step {node_id!r}) and pick "
         f"it in the step's {path!r} field."
     )
-    result.problems.append(
-        {
-            "node_id": node_id,
-            "field": where,
-            "message": f"the secret field {reason}: create a secret named {name}, then pick it "
-            "here",
-            "kind": CREATE_SECRET,
-        }
-    )
+
+
+def _ask_for_secret(
+    result: Scrubbed,
+    name: str,
+    node_id: str,
+    where: str,
+    *,
+    note: str | None,
+    problem: str | None = None,
+) -> None:
+    """Record that the user must create the secret ``name`` for ``where`` of the step:
+    with ``note`` for the user and, when part of the answer was left out, ``problem``."""
+    result.secrets_to_create.append({"name": name, "node_id": node_id, "field": where})
+    if note is not None:
+        result.notes.append(note)
+    if problem is not None:
+        result.problems.append(
+            {"node_id": node_id, "field": where, "message": problem, "kind": CREATE_SECRET}
+        )
 
 
 def _named_in_notes(notes: list[str], node_id: str, connector: str, path: str) -> str | None:
@@ -252,252 +253,33 @@ def _named_in_notes(notes: list[str], node_id: str, connector: str, path: str) -
 # --- references elsewhere in the inputs -------------------------------------------------
 
 
-def _scrub_input_references(
-    node: dict[str, Any],
-    names: Collection[str],
-    before_nodes: dict[str, dict[str, Any]],
-    result: Scrubbed,
-) -> None:
+def _scrub_input_references(node: dict[str, Any], scrub: _Scrub) -> None:
     node_id = str(node.get("id", ""))
     connector = str(node.get("connector", "") or "workflow")
-    for parent, key, path in list(_leaves(node["inputs"], ["inputs"])):
+    for parent, key, path in list(leaves(node["inputs"], ["inputs"])):
         value = parent[key]
         referenced = _reference_names(value)
-        unknown = sorted(n for n in referenced if n not in names)
-        if not unknown or _users_own(referenced, before_nodes, node_id, path, value):
+        unknown = sorted(n for n in referenced if n not in scrub.names)
+        if not unknown or _users_own(referenced, scrub.before_nodes, node_id, path, value):
             continue
         del parent[key]
-        where = _dotted(path)
+        where = dotted(path)
         name = next((n for n in unknown if _shown_name(n)), None) or suggested_secret_name(
             connector, str(path[-1])
         )
-        result.secrets_to_create.append({"name": name, "node_id": node_id, "field": where})
-        result.notes.append(
-            f"Create a secret named {name} for step {node_id!r} ({where}); the reference to it "
-            "was left out until it exists."
-        )
-        result.problems.append(
-            {
-                "node_id": node_id,
-                "field": where,
-                "message": f"refers to a secret the tenant does not have ({name}); it was left "
-                "out: create the secret, then use it here",
-                "kind": CREATE_SECRET,
-            }
+        _ask_for_secret(
+            scrub.result,
+            name,
+            node_id,
+            where,
+            note=f"Create a secret named {name} for step {node_id!r} ({where}); the reference "
+            "to it was left out until it exists.",
+            problem=f"refers to a secret the tenant does not have ({name}); it was left out: "
+            "create the secret, then use it here",
         )
 
 
-# --- credential-shaped strings anywhere -----------------------------------------------------
-
-
-def _mask_credentials(definition: Definition, result: Scrubbed) -> None:
-    for part in ("trigger_spec", "rule_spec"):
-        if _mask_tree(definition[part]):
-            result.problems.append(
-                {
-                    "field": part,
-                    "message": "held what looks like a credential; it was masked (a draft "
-                    "never holds secret values)",
-                    "kind": SECRET_VALUE,
-                }
-            )
-    for node in definition["graph"]["nodes"]:
-        if not isinstance(node, dict):
-            continue
-        changed = []
-        for key in list(node):
-            value = node[key]
-            if _credential(key):
-                del node[key]
-                changed.append("a field name")
-            elif key == "inputs" and isinstance(value, dict):
-                changed.extend(_mask_inputs(value))
-            elif isinstance(value, str):
-                masked = _redacted(value)
-                if masked != value:
-                    node[key] = masked
-                    changed.append(key)
-            elif _mask_tree(value):
-                changed.append(key)
-        if changed:
-            _report_credentials(node, list(dict.fromkeys(changed)), result)
-    graph = definition["graph"]
-    rest = {key: value for key, value in graph.items() if key != "nodes"}
-    if _mask_tree(rest):  # the edges and any other key of the graph
-        order, nodes = list(graph), graph["nodes"]
-        graph.clear()
-        graph.update(
-            (key, nodes if key == "nodes" else rest[key])
-            for key in order
-            if key in rest or key == "nodes"
-        )
-        result.problems.append(
-            {
-                "field": "graph",
-                "message": "held what looks like a credential; it was masked",
-                "kind": SECRET_VALUE,
-            }
-        )
-
-
-def _report_credentials(node: dict[str, Any], fields: list[str], result: Scrubbed) -> None:
-    node_id = redact_text(str(node.get("id", "")))
-    connector = str(node.get("connector", "") or "workflow")
-    for where in fields:
-        result.problems.append(
-            {
-                "node_id": node_id,
-                "field": where,
-                "message": "held what looks like a credential; it was masked or removed (a "
-                "draft never holds secret values): keep it in a secret and refer to it",
-                "kind": SECRET_VALUE,
-            }
-        )
-    last = fields[0].rsplit(".", 1)[-1]
-    name = suggested_secret_name(connector, last if redact_text(last) == last else "secret")
-    result.notes.append(
-        f"Step {node_id!r} held what looks like a credential ({', '.join(fields)}); it was "
-        f"left out. Store it as a secret (for example {name}) and refer to it as "
-        f"{{{{ secrets.{name} }}}}."
-    )
-
-
-_REMOVE: Final = object()
-
-
-def _masked(item: Any, key: Any) -> Any:
-    """``item`` without credentials: the same object when it has none, ``_REMOVE`` when it
-    was nothing but a credential (or a reference whose "name" is one), else masked text."""
-    if _well_formed_ref(item):
-        return _REMOVE if _credential(item["$secret"]) else item
-    if not isinstance(item, str):
-        return item
-    masked = _redacted(item)
-    if masked == item and not _token_under_sensitive_key(key, item):
-        return item
-    if masked == item or _ONLY_CREDENTIAL.fullmatch(masked):
-        return _REMOVE
-    return masked
-
-
-def _mask_inputs(inputs: dict[str, Any]) -> list[str]:
-    """Mask or remove credentials in a step's inputs; the paths changed."""
-    changed: list[str] = []
-    for parent, key, path in list(_leaves(inputs, ["inputs"], keys_too=True)):
-        if isinstance(key, str) and _credential(key):
-            del parent[key]
-            changed.append(_dotted(path[:-1]) + ".(a key)")
-            continue
-        item = parent[key]
-        masked = _masked(item, key)
-        if masked is item:
-            continue
-        if masked is _REMOVE:
-            _remove(parent, key)
-        else:
-            parent[key] = masked
-        changed.append(_dotted(path))
-    return changed
-
-
-def _mask_tree(value: Any) -> bool:
-    """Mask credential-shaped strings (and drop credential-shaped keys) in ``value``."""
-    changed = False
-    for parent, key, _path in list(_leaves(value, [], keys_too=True)):
-        if isinstance(key, str) and _credential(key):
-            del parent[key]
-            changed = True
-            continue
-        item = parent[key]
-        masked = _masked(item, None)
-        if masked is not item:
-            parent[key] = MASK if masked is _REMOVE else masked
-            changed = True
-    return changed
-
-
-def _credential(text: Any) -> bool:
-    return isinstance(text, str) and redact_text(text) != text
-
-
-def _redacted(text: str) -> str:
-    """``redact_text`` on the literal parts of a template; inside ``{{ … }}``/``{% … %}``
-    only known secret values are masked ("Password: {{ event.payload.code }}" is a
-    template, not a credential)."""
-    if "{{" not in text and "{%" not in text:
-        return redact_text(text)
-    return "".join(
-        secret_masker.mask(part) if index % 2 else redact_text(part)
-        for index, part in enumerate(_template_parts(text))
-    )
-
-
-def _template_parts(text: str) -> list[str]:
-    """``[literal, template, literal, …]``; an unclosed ``{{``/``{%`` starts literal text.
-    One pass (a lazy regex would rescan the rest of the text from every ``{{``)."""
-    parts: list[str] = []
-    position = 0
-    while (opening := _TEMPLATE_OPEN.search(text, position)) is not None:
-        end = text.find("}}" if opening.group() == "{{" else "%}", opening.end())
-        if end == -1:
-            break
-        parts.extend((text[position : opening.start()], text[opening.start() : end + 2]))
-        position = end + 2
-    parts.append(text[position:])
-    return parts
-
-
-def _token_under_sensitive_key(key: Any, value: str) -> bool:
-    """A literal, token-shaped value under a key such as ``X-Api-Key`` or ``password``."""
-    if not is_sensitive_key(key) or "{{" in value or "{%" in value:
-        return False
-    return (
-        len(value) >= 8
-        and not any(c.isspace() for c in value)
-        and any(c.isdigit() for c in value)
-        and any(c.isalpha() for c in value)
-    )
-
-
-# --- helpers --------------------------------------------------------------------------------
-
-
-def _leaves(
-    value: Any, path: list[str | int], *, keys_too: bool = False
-) -> Iterator[tuple[Any, Any, list[str | int]]]:
-    """``(container, key, path)`` of every leaf (and, with ``keys_too``, every dict entry),
-    deepest first, so deleting an entry never disturbs one still to come. Iterative."""
-    found: list[tuple[Any, Any, list[str | int]]] = []
-    stack: list[tuple[Any, list[str | int]]] = [(value, path)]
-    while stack:
-        item, where = stack.pop()
-        children: list[tuple[Any, Any]] = []
-        if isinstance(item, dict):
-            children = list(item.items())
-        elif isinstance(item, list):
-            children = list(enumerate(item))
-        for key, child in children:
-            child_path = [*where, key]
-            if isinstance(child, dict | list) and not _well_formed_ref(child):
-                if keys_too and isinstance(item, dict):
-                    found.append((item, key, child_path))
-                stack.append((child, child_path))
-            else:
-                found.append((item, key, child_path))
-    # Deepest first; within a list, the highest index first (removals keep lower indexes).
-    found.sort(key=lambda entry: (len(entry[2]), entry[1] if isinstance(entry[1], int) else 0))
-    return iter(found[::-1])
-
-
-def _well_formed_ref(value: Any) -> bool:
-    return isinstance(value, dict) and len(value) == 1 and isinstance(value.get("$secret"), str)
-
-
-def _remove(parent: Any, key: Any) -> None:
-    if isinstance(parent, dict):
-        del parent[key]
-    else:
-        parent.pop(key)
+# --- helpers ---
 
 
 def _container(value: Any, parts: list[str], *, create: bool = False) -> dict[str, Any] | None:
@@ -568,10 +350,3 @@ def _same_in_before(
         else:
             return False
     return bool(current == value)
-
-
-def _dotted(path: list[Any]) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return redact_text(text)

@@ -1,13 +1,8 @@
 """The llm connector against a real local server speaking the OpenAI chat protocol."""
 
-import contextlib
-import json
-import math
 import socket
 import threading
-import time
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.db import connection
@@ -18,103 +13,25 @@ from automate.connectors.builtins.llm import LLMConnector
 from automate.governance import budget
 from automate.governance.models import LLMUsage
 from tests.factories import make_tenant
+from tests.support.fake_openai import running_fake_openai
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 API_KEY = "sk-test-0123456789abcdef"
 
 
-class FakeOpenAI(ThreadingHTTPServer):
-    """A chat completions endpoint; records what it receives, answers as told."""
-
-    daemon_threads = True
-
-    def __init__(self):
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.requests = []
-        self.status = 200
-        self.headers = {}
-        self.body = None  # None: a completion; else this JSON body
-        self.usage = {"prompt_tokens": 12, "completion_tokens": 5}
-        self.delay = 0.0
-        self.stopping = threading.Event()
-        self._lock = threading.Lock()
-
-    @property
-    def base_url(self):
-        return f"http://127.0.0.1:{self.server_address[1]}/v1"
-
-    def completion(self, request):
-        usage = self.usage
-        if usage == "echo":
-            # As much as the connector's estimate: then the actual cost equals it.
-            characters = sum(len(m["content"]) for m in request["messages"])
-            usage = {
-                "prompt_tokens": math.ceil(characters / 4),
-                "completion_tokens": request["max_tokens"],
-            }
-        body = {
-            "id": "chatcmpl-1",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": request["model"] + "-2024-07-18",
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": "Paid: thank the customer."},
-                    "finish_reason": "stop",
-                }
-            ],
-        }
-        if usage is not None:
-            body["usage"] = {**usage, "total_tokens": sum(usage.values())}
-        return body
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: FakeOpenAI
-
-    def do_POST(self):
-        length = int(self.headers.get("Content-Length", 0))
-        request = json.loads(self.rfile.read(length))
-        with self.server._lock:
-            self.server.requests.append(
-                {
-                    "path": self.path,
-                    "headers": {name.lower(): value for name, value in self.headers.items()},
-                    "json": request,
-                }
-            )
-        self.server.stopping.wait(self.server.delay)
-        body = self.server.body
-        if self.server.status == 200 and body is None:
-            body = self.server.completion(request)
-        payload = json.dumps(body or {}).encode()
-        # The client may have given up waiting (the timeout test): nobody to answer.
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            self.send_response(self.server.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in self.server.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
-
-    def log_message(self, format, *args):
-        pass
+# Every call gets this answer unless a test changes the server's ``default``.
+ANSWER = {
+    "content": "Paid: thank the customer.",
+    "model": "{model}-2024-07-18",
+    "usage": {"prompt_tokens": 12, "completion_tokens": 5},
+}
 
 
 @pytest.fixture
 def server():
-    fake = FakeOpenAI()
-    thread = threading.Thread(target=fake.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with running_fake_openai() as fake:
+        fake.default = dict(ANSWER)
         yield fake
-    finally:
-        fake.stopping.set()
-        fake.shutdown()
-        fake.server_close()
-        thread.join(timeout=5)
 
 
 def llm_settings(server, *, budget_usd=10.0, prices=None):
@@ -230,9 +147,11 @@ def test_a_budget_of_zero_refuses_every_call(server, tenant):
     ],
 )
 def test_provider_errors_say_whether_to_retry(server, tenant, status, retryable, code):
-    server.status = status
-    server.headers = {"Retry-After": "7"}
-    server.body = {"error": {"message": f"status {status} from provider", "type": "x"}}
+    server.default = {
+        "status": status,
+        "headers": {"Retry-After": "7"},
+        "body": {"error": {"message": f"status {status} from provider", "type": "x"}},
+    }
     with llm_settings(server), pytest.raises(ConnectorError) as caught:
         chat()
     error = caught.value
@@ -249,8 +168,10 @@ def test_provider_errors_say_whether_to_retry(server, tenant, status, retryable,
 
 
 def test_the_api_key_is_not_repeated_in_errors(server, tenant):
-    server.status = 401
-    server.body = {"error": {"message": f"Incorrect API key provided: {API_KEY}."}}
+    server.default = {
+        "status": 401,
+        "body": {"error": {"message": f"Incorrect API key provided: {API_KEY}."}},
+    }
     with llm_settings(server), pytest.raises(ConnectorError) as caught:
         chat()
     assert "Incorrect API key provided" in caught.value.message
@@ -292,7 +213,7 @@ def test_an_unreachable_provider_is_retryable(tenant):
 
 
 def test_a_slow_provider_times_out_as_retryable(server, tenant):
-    server.delay = 1
+    server.default["delay"] = 1
     with llm_settings(server), pytest.raises(ConnectorError) as caught:
         LLMConnector().run(
             "chat",
@@ -304,7 +225,7 @@ def test_a_slow_provider_times_out_as_retryable(server, tenant):
 
 
 def test_an_answer_that_is_not_a_chat_completion_is_not_retried(server, tenant):
-    server.body = {"hello": "world"}
+    server.default = {"body": {"hello": "world"}}
     with llm_settings(server), pytest.raises(ConnectorError) as caught:
         chat()
     assert (caught.value.code, caught.value.retryable) == ("llm_bad_response", False)
@@ -312,7 +233,7 @@ def test_an_answer_that_is_not_a_chat_completion_is_not_retried(server, tenant):
 
 
 def test_without_reported_usage_the_call_is_still_charged(server, tenant):
-    server.usage = None
+    server.default["usage"] = None
     with llm_settings(server):
         output = chat(prompt="x" * 40)
     # 40 characters ≈ 10 prompt tokens; the 25-character answer ≈ 7 completion tokens.
@@ -324,8 +245,7 @@ def test_without_reported_usage_the_call_is_still_charged(server, tenant):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_calls_never_overspend_the_budget(server):
     make_tenant("acme")
-    server.usage = "echo"  # each call costs exactly its estimate
-    server.delay = 0.05
+    server.default.update(usage="echo", delay=0.05)  # each call costs exactly its estimate
     # 400 characters ≈ 100 prompt tokens + 100 completion tokens at $1 per 1K = $0.20.
     prices = {"house-model": {"input_per_1k": 1, "output_per_1k": 1}}
     outcomes = []

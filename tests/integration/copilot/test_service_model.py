@@ -348,14 +348,19 @@ def test_the_api_key_never_appears_in_errors_or_audit(fake_openai, tenant):
     assert all(API_KEY not in json.dumps(e.details) for e in AuditLogEntry.objects.all())
 
 
-def test_a_graph_containing_a_secret_value_is_not_shown(fake_openai, tenant):
-    slack = {
+def slack_with_a_literal_token():
+    """A Slack step holding the token's value itself, not a reference to a secret."""
+    return {
         "id": "notify",
         "type": "action",
         "connector": "slack",
         "action": "post_message",
         "inputs": {"token": SLACK_TOKEN, "channel": "#billing", "text": "Paid"},
     }
+
+
+def test_a_graph_containing_a_secret_value_is_not_shown(fake_openai, tenant):
+    slack = slack_with_a_literal_token()
     leaky = answer(
         [slack],
         [{"source": "trigger", "target": "notify"}],
@@ -377,13 +382,7 @@ def test_a_graph_containing_a_secret_value_is_not_shown(fake_openai, tenant):
 
 
 def test_a_secret_pasted_into_the_draft_is_masked_before_it_is_sent(fake_openai, tenant):
-    pasted = {
-        "id": "notify",
-        "type": "action",
-        "connector": "slack",
-        "action": "post_message",
-        "inputs": {"token": SLACK_TOKEN, "channel": "#billing", "text": "Paid"},
-    }
+    pasted = slack_with_a_literal_token()
     current = answer([pasted], [{"source": "trigger", "target": "notify"}])["definition"]
     fake_openai.script(answer=GOOD)
     with copilot(fake_openai):
