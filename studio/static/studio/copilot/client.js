@@ -98,3 +98,82 @@ export function startElapsed(element) {
   const timer = setInterval(tick, 500);
   return () => clearInterval(timer);
 }
+
+/** Show `message` in `box` (an error or info line); an empty message hides the box. */
+export function say(box, message) {
+  box.textContent = message;
+  box.hidden = !message;
+}
+
+/**
+ * The prompt box both the editor panel and the wizard show (partial
+ * `studio/partials/copilot_prompt.html`): Send and Ctrl+Enter call `onAsk`, Cancel aborts
+ * the request under way. `read()` gives the trimmed prompt (or "" after saying it is
+ * missing); `request(url, body)` runs one request with the progress state and resolves to
+ * the proposal, or to null after saying what went wrong (or that it was cancelled).
+ */
+export function mountPromptBox({ onAsk, focusWhenEmpty = false }) {
+  const $ = (selector) => document.querySelector(selector);
+  const prompt = $("#copilot-prompt");
+  const progress = $("#copilot-progress");
+  const elapsed = $("#copilot-elapsed");
+  const errorBox = $("#copilot-error");
+  const info = $("#copilot-info");
+  let controller = null;
+
+  $("#copilot-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    onAsk();
+  });
+  prompt.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      onAsk();
+    }
+  });
+  $("#copilot-cancel").addEventListener("click", () => controller?.abort());
+
+  return {
+    prompt,
+    get busy() {
+      return controller !== null;
+    },
+    abort() {
+      controller?.abort();
+    },
+    error(message) {
+      say(errorBox, message);
+    },
+    info(message) {
+      say(info, message);
+    },
+    read() {
+      const text = prompt.value.trim();
+      say(info, "");
+      if (!text) {
+        say(errorBox, gettext("Describe what the workflow should do first."));
+        if (focusWhenEmpty) prompt.focus();
+        return "";
+      }
+      say(errorBox, "");
+      return text;
+    },
+    async request(url, body, onFailure = () => {}) {
+      controller = new AbortController();
+      progress.hidden = false;
+      const stop = startElapsed(elapsed);
+      try {
+        return await askCopilot(url, body, controller.signal);
+      } catch (failure) {
+        onFailure();
+        if (failure.cancelled) say(info, failure.message);
+        else say(errorBox, failure.message || String(failure));
+        return null;
+      } finally {
+        stop();
+        controller = null;
+        progress.hidden = true;
+      }
+    },
+  };
+}

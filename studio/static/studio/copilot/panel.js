@@ -2,9 +2,9 @@
 // list and as a diff drawn over the canvas, Accept (one undo step) and Reject (nothing
 // changes). Follow-ups carry the earlier accepted prompts.
 
-import { askCopilot, recordDecision, startElapsed } from "./client.js";
+import { mountPromptBox, recordDecision } from "./client.js";
 import { placeNodes, showPreview } from "./preview.js";
-import { changesList, proposalNotes, showDrafter } from "./render.js";
+import { showProposalSummary } from "./render.js";
 import { gettext } from "../js/i18n.js";
 
 const $ = (selector) => document.querySelector(selector);
@@ -15,24 +15,19 @@ const $ = (selector) => document.querySelector(selector);
  * accepted definition into the draft (a promise); `setPreviewing(on)`: block editing.
  */
 export function mountCopilot({ url, catalogue, currentDefinition, canvasPositions, apply, setPreviewing, notify }) {
-  const form = $("#copilot-form");
-  const prompt = $("#copilot-prompt");
+  const box = mountPromptBox({ onAsk: ask, focusWhenEmpty: true });
+  const prompt = box.prompt;
   const send = $("#copilot-send");
-  const progress = $("#copilot-progress");
-  const elapsed = $("#copilot-elapsed");
-  const errorBox = $("#copilot-error");
-  const info = $("#copilot-info");
   const result = $("#copilot-result");
   const earlier = $("#copilot-conversation");
   const layer = $("#copilot-preview");
   const layerCanvas = $("#copilot-preview-canvas");
   const conversation = [];
-  let controller = null;
   let pending = null; // {proposal, definition, preview}
 
   const state = {
     get busy() {
-      return controller !== null;
+      return box.busy;
     },
     get previewing() {
       return pending !== null;
@@ -43,11 +38,6 @@ export function mountCopilot({ url, catalogue, currentDefinition, canvasPosition
       return Object.fromEntries(pending.preview.graph.getNodes().map((n) => [n.id, n.getData()?.state]));
     },
   };
-
-  function say(box, message) {
-    box.textContent = message;
-    box.hidden = !message;
-  }
 
   function setFormEnabled(enabled) {
     prompt.disabled = !enabled;
@@ -89,9 +79,7 @@ export function mountCopilot({ url, catalogue, currentDefinition, canvasPosition
       const at = positions.get(node.id);
       if (at) node.position = { x: Math.round(at.x), y: Math.round(at.y) };
     }
-    const summary = result.querySelector("#copilot-summary");
-    showDrafter(proposal);
-    summary.replaceChildren(changesList(proposal), ...proposalNotes(proposal));
+    showProposalSummary(result.querySelector("#copilot-summary"), proposal);
     result.hidden = false;
     result.dataset.proposalId = proposal.id;
     result.scrollIntoView({ block: "start" });
@@ -105,31 +93,13 @@ export function mountCopilot({ url, catalogue, currentDefinition, canvasPosition
   }
 
   async function ask() {
-    if (controller || pending) return;
-    const text = prompt.value.trim();
-    say(info, "");
-    if (!text) {
-      say(errorBox, gettext("Describe what the workflow should do first."));
-      prompt.focus();
-      return;
-    }
-    say(errorBox, "");
-    controller = new AbortController();
-    progress.hidden = false;
+    if (box.busy || pending) return;
+    const text = box.read();
+    if (!text) return;
     setFormEnabled(false);
-    const stop = startElapsed(elapsed);
-    try {
-      const proposal = await askCopilot(url, { prompt: text, current: currentDefinition(), conversation: [...conversation] }, controller.signal);
-      showProposal(proposal);
-    } catch (failure) {
-      setFormEnabled(true);
-      if (failure.cancelled) say(info, failure.message);
-      else say(errorBox, failure.message || String(failure));
-    } finally {
-      stop();
-      controller = null;
-      progress.hidden = true;
-    }
+    const body = { prompt: text, current: currentDefinition(), conversation: [...conversation] };
+    const proposal = await box.request(url, body, () => setFormEnabled(true));
+    if (proposal) showProposal(proposal);
   }
 
   async function decide(accepted) {
@@ -142,34 +112,23 @@ export function mountCopilot({ url, catalogue, currentDefinition, canvasPosition
       try {
         await apply(definition);
       } catch (error) {
-        say(errorBox, String(error.message || error));
+        box.error(String(error.message || error));
       }
       conversation.push(proposal.prompt);
       showConversation();
       prompt.value = "";
-      say(info, gettext("Applied to the draft. Ctrl+Z undoes it in one step."));
+      box.info(gettext("Applied to the draft. Ctrl+Z undoes it in one step."));
     } else {
-      say(info, gettext("Rejected. The draft is as it was."));
+      box.info(gettext("Rejected. The draft is as it was."));
     }
     clearProposal();
     recordDecision(decisionUrl, accepted).catch((failure) => notify(failure.message, "error"));
   }
 
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    ask();
-  });
-  prompt.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
-      event.preventDefault();
-      ask();
-    }
-  });
-  $("#copilot-cancel").addEventListener("click", () => controller?.abort());
   $("#copilot-accept").addEventListener("click", () => decide(true));
   $("#copilot-reject").addEventListener("click", () => decide(false));
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && controller) controller.abort();
+    if (event.key === "Escape" && box.busy) box.abort();
   });
   return state;
 }

@@ -4,7 +4,7 @@
 // the changed keys), removed ones red, dashed and faded; each step's one-line
 // explanation sits under its card.
 
-import { NODE_HEIGHT, NODE_WIDTH, branchLabel, describeNode, portsFor, truncate } from "../editor/graph.js";
+import { BRANCH_LABEL, CARD_LAYOUT, CARD_MARKUP, NODE_HEIGHT, NODE_WIDTH, branchLabel, describeNode, portsFor, truncate } from "../editor/graph.js";
 import { format, gettext } from "../js/i18n.js";
 
 const X6 = window.X6;
@@ -25,28 +25,17 @@ function register() {
     {
       width: NODE_WIDTH,
       height: NODE_HEIGHT,
-      markup: [
-        { tagName: "rect", selector: "body" },
-        { tagName: "rect", selector: "iconBox" },
-        { tagName: "text", selector: "icon" },
-        { tagName: "text", selector: "label" },
-        { tagName: "text", selector: "subtitle" },
-        { tagName: "text", selector: "tag" },
-        { tagName: "text", selector: "caption" },
-      ],
+      markup: [...CARD_MARKUP, { tagName: "text", selector: "tag" }, { tagName: "text", selector: "caption" }],
       attrs: {
-        body: { width: NODE_WIDTH, height: NODE_HEIGHT, rx: 10, ry: 10, strokeWidth: 2 },
-        iconBox: { x: 12, y: 12, width: 40, height: 40, rx: 8, ry: 8 },
-        icon: { x: 32, y: 33, textAnchor: "middle", textVerticalAnchor: "middle", fontSize: 20 },
-        label: { x: 64, y: 26, fontSize: 13.5, fontWeight: 600, fill: "#1d2330", textVerticalAnchor: "middle" },
-        subtitle: { x: 64, y: 45, fontSize: 11.5, fill: "#6b7383", textVerticalAnchor: "middle" },
+        ...structuredClone(CARD_LAYOUT),
+        body: { ...CARD_LAYOUT.body, strokeWidth: 2 },
         tag: { x: NODE_WIDTH, y: -9, textAnchor: "end", fontSize: 11, fontWeight: 700 },
         caption: { x: 4, y: NODE_HEIGHT + 15, fontSize: 11.5, fill: "#374151", fontStyle: "italic" },
       },
       ports: {
         groups: {
           in: { position: "left", attrs: { circle: { r: 5, stroke: "#9aa3b2", fill: "#fff", strokeWidth: 1.5 } } },
-          out: { position: "right", attrs: { circle: { r: 5, stroke: "#9aa3b2", fill: "#fff", strokeWidth: 1.5 } }, label: { position: { name: "left", args: { x: -12, y: 0 } } } },
+          out: { position: "right", attrs: { circle: { r: 5, stroke: "#9aa3b2", fill: "#fff", strokeWidth: 1.5 } }, label: BRANCH_LABEL },
         },
       },
     },

@@ -105,3 +105,10 @@ export function proposalNotes(proposal) {
   }
   return parts;
 }
+
+/** Fill `summary` (`#copilot-summary`) with `proposal`: who drafted it, its changes and
+ *  notes. The editor panel and the wizard show a proposal alike. */
+export function showProposalSummary(summary, proposal) {
+  showDrafter(proposal);
+  summary.replaceChildren(changesList(proposal), ...proposalNotes(proposal));
+}

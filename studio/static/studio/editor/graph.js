@@ -31,6 +31,27 @@ const PORT_CIRCLE = {
   fill: "#fff",
 };
 
+/** A step's card, as the canvas and the copilot's preview draw it: the parts… */
+export const CARD_MARKUP = [
+  { tagName: "rect", selector: "body" },
+  { tagName: "rect", selector: "iconBox" },
+  { tagName: "text", selector: "icon" },
+  { tagName: "text", selector: "label" },
+  { tagName: "text", selector: "subtitle" },
+];
+
+/** …and where they sit (each drawing adds its own colours and parts). */
+export const CARD_LAYOUT = {
+  body: { width: NODE_WIDTH, height: NODE_HEIGHT, rx: 10, ry: 10 },
+  iconBox: { x: 12, y: 12, width: 40, height: 40, rx: 8, ry: 8 },
+  icon: { x: 32, y: 33, textAnchor: "middle", textVerticalAnchor: "middle", fontSize: 20 },
+  label: { x: 64, y: 26, fontSize: 13.5, fontWeight: 600, fill: "#1d2330", textVerticalAnchor: "middle" },
+  subtitle: { x: 64, y: 45, fontSize: 11.5, fill: "#6b7383", textVerticalAnchor: "middle" },
+};
+
+/** Where a branch's name sits: inside the card, next to its out port. */
+export const BRANCH_LABEL = { position: { name: "left", args: { x: -12, y: 0 } } };
+
 function registerShapes() {
   X6.Graph.registerNode(
     NODE_SHAPE,
@@ -38,53 +59,22 @@ function registerShapes() {
       width: NODE_WIDTH,
       height: NODE_HEIGHT,
       markup: [
-        { tagName: "rect", selector: "body" },
-        { tagName: "rect", selector: "iconBox" },
-        { tagName: "text", selector: "icon" },
-        { tagName: "text", selector: "label" },
-        { tagName: "text", selector: "subtitle" },
+        ...CARD_MARKUP,
         { tagName: "circle", selector: "badge" },
         { tagName: "text", selector: "badgeText" },
       ],
       attrs: {
         body: {
-          width: NODE_WIDTH,
-          height: NODE_HEIGHT,
-          rx: 10,
-          ry: 10,
+          ...CARD_LAYOUT.body,
           fill: "#ffffff",
           stroke: "#d5d9e0",
           strokeWidth: 1.2,
           filter: { name: "dropShadow", args: { dx: 0, dy: 1, blur: 2, color: "#101828", opacity: 0.08 } },
         },
-        iconBox: { x: 12, y: 12, width: 40, height: 40, rx: 8, ry: 8, fill: "#eef0fe" },
-        icon: {
-          x: 32,
-          y: 33,
-          textAnchor: "middle",
-          textVerticalAnchor: "middle",
-          fontSize: 20,
-          text: "",
-        },
-        label: {
-          x: 64,
-          y: 26,
-          fontSize: 13.5,
-          fontWeight: 600,
-          fill: "#1d2330",
-          textAnchor: "start",
-          textVerticalAnchor: "middle",
-          text: "",
-        },
-        subtitle: {
-          x: 64,
-          y: 45,
-          fontSize: 11.5,
-          fill: "#6b7383",
-          textAnchor: "start",
-          textVerticalAnchor: "middle",
-          text: "",
-        },
+        iconBox: { ...CARD_LAYOUT.iconBox, fill: "#eef0fe" },
+        icon: { ...CARD_LAYOUT.icon, text: "" },
+        label: { ...CARD_LAYOUT.label, textAnchor: "start", text: "" },
+        subtitle: { ...CARD_LAYOUT.subtitle, textAnchor: "start", text: "" },
         badge: { cx: 2, cy: 2, r: 10, fill: "#dc2626", stroke: "#fff", strokeWidth: 2, display: "none" },
         badgeText: {
           x: 2,
@@ -107,8 +97,7 @@ function registerShapes() {
           out: {
             position: "right",
             attrs: { circle: { ...PORT_CIRCLE } },
-            // Branch names sit inside the card, next to their port.
-            label: { position: { name: "left", args: { x: -12, y: 0 } } },
+            label: BRANCH_LABEL,
           },
         },
       },
