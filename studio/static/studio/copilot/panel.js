@@ -5,7 +5,7 @@
 import { mountPromptBox, recordDecision } from "./client.js";
 import { placeNodes, showPreview } from "./preview.js";
 import { showProposalSummary } from "./render.js";
-import { gettext } from "../js/i18n.js";
+import { format, gettext } from "../js/i18n.js";
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -99,7 +99,19 @@ export function mountCopilot({ url, catalogue, currentDefinition, canvasPosition
     setFormEnabled(false);
     const body = { prompt: text, current: currentDefinition(), conversation: [...conversation] };
     const proposal = await box.request(url, body, () => setFormEnabled(true));
-    if (proposal) showProposal(proposal);
+    if (!proposal) return;
+    try {
+      showProposal(proposal);
+    } catch (error) {
+      // A proposal the canvas cannot draw leaves the draft as it was, and says so.
+      console.error(error);
+      pending = null;
+      layer.hidden = true;
+      result.hidden = true;
+      setPreviewing(false);
+      setFormEnabled(true);
+      box.error(format(gettext("The proposal could not be shown: %(error)s"), { error: error.message || String(error) }));
+    }
   }
 
   async function decide(accepted) {
