@@ -641,11 +641,9 @@ def proposal_entries(proposal_id: str, *, tenants: Iterable[Any]) -> dict[str, A
 def drafter_info() -> dict[str, str]:
     """What will draft: ``{"drafter": "offline", "model": ""}`` without a configured model
     (``COPILOT.base_url`` empty), else ``{"drafter": "model", "model": <COPILOT.model>}``."""
-    try:
-        base_url = conf.get("COPILOT", "base_url")
-        model = conf.get("COPILOT", "model")
-    except KeyError:  # a build without the COPILOT settings has only the offline drafter
-        return {"drafter": "offline", "model": ""}
-    if base_url:
-        return {"drafter": "model", "model": str(model)}
+    from automate.copilot.settings import copilot_settings
+
+    settings = copilot_settings()
+    if settings.uses_model:
+        return {"drafter": "model", "model": settings.model}
     return {"drafter": "offline", "model": ""}

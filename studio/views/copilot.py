@@ -26,9 +26,14 @@ from automate.guard.http import form_json, json_body
 from automate.tenants.models import Tenant
 from automate.tenants.queries import tenant_for_write
 from automate.typing import acting_user
+from automate.workflows.exceptions import WorkflowValidationError
 from automate.workflows.limits import check_definition_limits
 from automate.workflows.models import Workflow
-from automate.workflows.services import check_workflow_texts, literal_secret_problems
+from automate.workflows.services import (
+    check_workflow_texts,
+    create_workflow,
+    literal_secret_problems,
+)
 from automate.workflows.template_checks import refuse_unsafe_templates
 from studio.access import (
     CHANGE_WORKFLOW,
@@ -312,16 +317,14 @@ def create_from_proposal(request: HttpRequest) -> HttpResponse:
             secrets = literal_secret_problems(graph=definition["graph"])
             if secrets:
                 error = "; ".join(p["message"] for p in secrets)
+        except WorkflowValidationError as exc:
+            error = "; ".join(str(p.get("message")) for p in exc.problems) or exc.message
         except AutomateError as exc:
             error = exc.message
-            if getattr(exc, "problems", None):
-                error = "; ".join(str(p.get("message")) for p in exc.problems)  # type: ignore[attr-defined]
     tenant: Tenant | None = None
     if not error:
         try:
             tenant = _wizard_tenant(request)
-            from automate.workflows.services import create_workflow
-
             workflow = create_workflow(
                 name=name,
                 slug=unique_slug(tenant, name),
