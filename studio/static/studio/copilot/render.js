@@ -2,7 +2,7 @@
 // history diff lists them), each step's explanation, assumptions, what it could not use,
 // notes and problems. Plain DOM with textContent: nothing the model says is HTML.
 
-import { format, gettext } from "../js/i18n.js";
+import { format, gettext, ngettext } from "../js/i18n.js";
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -102,6 +102,18 @@ export function proposalNotes(proposal) {
   }
   if ((proposal.notes || []).length) {
     parts.push(section(gettext("Before it can run"), proposal.notes, "cp-notes"));
+  }
+  if (proposal.repairs > 0) {
+    // Said, so a slow answer (or its cost) is not a mystery.
+    const text = format(
+      ngettext(
+        "The model's first answer did not pass the publish checks; it was corrected in %(count)s more round.",
+        "The model's first answer did not pass the publish checks; it was corrected in %(count)s more rounds.",
+        proposal.repairs,
+      ),
+      { count: proposal.repairs },
+    );
+    parts.push(el("p", "muted small cp-repairs", text));
   }
   return parts;
 }
