@@ -298,7 +298,7 @@ def create_from_proposal(request: HttpRequest) -> HttpResponse:
     Form fields: ``workflow_name``, ``definition`` (the proposal's definition as JSON) and
     ``proposal_id`` (audited as accepted when given). The definition is checked as the
     draft PUT checks it (shape, size limits, unsafe templates) and refused with a literal
-    secret value; a refusal re-renders the wizard with a 400 and creates nothing.
+    value in a secret field; a refusal re-renders the wizard with a 400 and creates nothing.
     """
     name = request.POST.get("workflow_name", "").strip() or gettext("Untitled workflow")
     definition = form_json(request, "definition", what="The proposal", default="null")

@@ -89,12 +89,30 @@ def request_message(
         # A token pasted into a request is masked too: only names go out.
         "request": redact_text(prompt),
         "earlier_requests": [redact_text(text) for text in conversation],
-        "current_definition": redact(current),
+        "current_definition": _masked_keys(redact(current)),
         "catalog": _catalog_data(catalog),
     }
     if schema is not None:
         data["answer_schema"] = schema
     return {"role": "user", "content": dumps(data)}
+
+
+def _masked_keys(value: Any) -> Any:
+    """``value`` with every dict key that holds a credential masked (``redact`` masks
+    values; a secret pasted as a key would otherwise go out as it is). Iterative."""
+    root: list[Any] = [value]
+    stack: list[tuple[Any, Any, Any]] = [(root, 0, value)]
+    while stack:
+        parent, key, item = stack.pop()
+        if isinstance(item, dict):
+            copy = {redact_text(k) if isinstance(k, str) else k: v for k, v in item.items()}
+            parent[key] = copy
+            stack.extend((copy, k, v) for k, v in copy.items())
+        elif isinstance(item, list):
+            copy_list = list(item)
+            parent[key] = copy_list
+            stack.extend((copy_list, i, v) for i, v in enumerate(copy_list))
+    return root[0]
 
 
 def _catalog_data(catalog: Catalog) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from automate.governance.secrets import SECRET_NAME_PATTERN
 
 __all__ = [
     "CREATE_SECRET",
+    "SECRET_MISPLACED",
     "SECRET_VALUE",
     "Scrubbed",
     "dotted",
@@ -35,6 +36,8 @@ Problem = dict[str, str]
 CREATE_SECRET: Final = "create_secret"  # noqa: S105 - a problem kind, not a secret
 """``kind`` of a problem whose secret reference was left out: the user must create it."""
 SECRET_VALUE: Final = "secret_value"  # noqa: S105 - a problem kind, not a secret
+#: A reference to an existing secret outside the step's secret fields (a repair can fix it).
+SECRET_MISPLACED: Final = "secret_misplaced"  # noqa: S105 - a problem kind, not a secret
 """``kind`` of a problem whose credential-shaped value was masked or removed."""
 
 _ONLY_CREDENTIAL: Final = re.compile(

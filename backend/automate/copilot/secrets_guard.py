@@ -38,6 +38,7 @@ from typing import Any, Final
 
 from automate.copilot.secret_values import (
     CREATE_SECRET,
+    SECRET_MISPLACED,
     SECRET_VALUE,
     Scrubbed,
     dotted,
@@ -256,11 +257,16 @@ def _named_in_notes(notes: list[str], node_id: str, connector: str, path: str) -
 def _scrub_input_references(node: dict[str, Any], scrub: _Scrub) -> None:
     node_id = str(node.get("id", ""))
     connector = str(node.get("connector", "") or "workflow")
+    secret_fields = [field for field, _required in _action_secret_fields(node)]
     for parent, key, path in list(leaves(node["inputs"], ["inputs"])):
         value = parent[key]
         referenced = _reference_names(value)
+        if not referenced or _users_own(referenced, scrub.before_nodes, node_id, path, value):
+            continue
         unknown = sorted(n for n in referenced if n not in scrub.names)
-        if not unknown or _users_own(referenced, scrub.before_nodes, node_id, path, value):
+        if not unknown:
+            if not _in_secret_field(path, secret_fields):
+                _misplaced(node_id, path, secret_fields, parent, key, scrub.result)
             continue
         del parent[key]
         where = dotted(path)
@@ -277,6 +283,41 @@ def _scrub_input_references(node: dict[str, Any], scrub: _Scrub) -> None:
             problem=f"refers to a secret the tenant does not have ({name}); it was left out: "
             "create the secret, then use it here",
         )
+
+
+def _in_secret_field(path: list[Any], secret_fields: list[str]) -> bool:
+    """Whether ``path`` (``["inputs", "auth", "token"]``) is a secret field or inside one,
+    or a request header (``Authorization: Bearer {{ secrets.X }}``, ``X-Api-Key``): the
+    places a secret is meant to go (docs/howto/secrets.md)."""
+    if len(path) > 2 and path[1] == "headers":
+        return True
+    where = dotted(path[1:])
+    return any(where == field or where.startswith(f"{field}.") for field in secret_fields)
+
+
+def _misplaced(
+    node_id: str,
+    path: list[Any],
+    secret_fields: list[str],
+    parent: Any,
+    key: Any,
+    result: Scrubbed,
+) -> None:
+    """Leave out a secret reference outside the step's secret fields: in a message, a URL
+    or a body it would carry the secret's value out (a prompt-injected model's favourite
+    trick), so a drafted step may use a secret only where the connector expects one."""
+    del parent[key]
+    where = dotted(path)
+    allowed = ", ".join(f"inputs.{field}" for field in secret_fields) or "none on this step"
+    result.problems.append(
+        {
+            "node_id": node_id,
+            "field": where,
+            "message": "a secret may only be used in a secret field of the step "
+            f"({allowed}) or a request header; the reference was left out",
+            "kind": SECRET_MISPLACED,
+        }
+    )
 
 
 # --- helpers ---
