@@ -212,6 +212,7 @@ def test_transient_failures_are_retried_with_capped_backoff_then_succeed():
     publish(
         [action("flaky", "fail", times=2, message="Slack said 503")], [edge("trigger", "flaky")]
     )
+    before = timezone.now()
     emit_event("invoice.paid", {})
 
     run = ExecutionRun.objects.get()
@@ -220,7 +221,8 @@ def test_transient_failures_are_retried_with_capped_backoff_then_succeed():
     assert first_try.status == "retrying"
     assert first_try.error == "Slack said 503"
     assert job.status == "PENDING"
-    assert timezone.now() <= job.next_attempt_at <= timezone.now() + timedelta(seconds=10)
+    # Full jitter: anywhere from the failure itself up to one base delay later.
+    assert before <= job.next_attempt_at <= timezone.now() + timedelta(seconds=10)
 
     drain_everything_due_now()
     job.refresh_from_db()
