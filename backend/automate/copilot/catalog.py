@@ -20,6 +20,7 @@ from typing import Any, Final
 from automate.connectors import all_connectors
 from automate.events.models import Event
 from automate.governance.secrets import secret_names
+from automate.rules.semantics import kind as json_kind
 from automate.tenants.models import Tenant
 from automate.workflows.graph import NodeType
 from automate.workflows.models import Workflow
@@ -171,20 +172,6 @@ def _sample_keys(tenant: Tenant, event_type: str) -> dict[str, str]:
     return dict(list(keys.items())[:MAX_KEYS])
 
 
-def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return "null"
-
-
 def _collect_keys(value: Any, prefix: str, depth: int, into: dict[str, str]) -> None:
     if not isinstance(value, Mapping) or depth > MAX_KEY_DEPTH:
         return
@@ -194,5 +181,5 @@ def _collect_keys(value: Any, prefix: str, depth: int, into: dict[str, str]) -> 
         if not isinstance(key, str) or not _KEY.fullmatch(key):
             continue  # not an identifier: never passed on (it could be a sentence)
         path = f"{prefix}{key}"
-        into.setdefault(path, _json_type(item))
+        into.setdefault(path, json_kind(item))
         _collect_keys(item, f"{path}.", depth + 1, into)

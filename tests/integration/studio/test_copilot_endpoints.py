@@ -73,17 +73,6 @@ def fake_drafter(monkeypatch):
 
 
 @pytest.fixture
-def author():
-    tenant = make_tenant("acme")
-    user = make_studio_user("ed")
-    tenant.members.add(user)
-    client = Client()
-    client.force_login(user)
-    client.tenant = tenant
-    return client
-
-
-@pytest.fixture
 def workflow(author):
     return make_workflow(
         slug="flow",

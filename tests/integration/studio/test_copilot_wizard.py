@@ -12,7 +12,7 @@ from django.test import Client
 
 from automate.governance.models import AuditLogEntry
 from automate.workflows.models import Workflow
-from tests.factories import make_studio_user, make_tenant, make_user
+from tests.factories import make_tenant, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -40,17 +40,6 @@ DEFINITION = {
     },
 }
 CREATE = "/studio/wizard/from-proposal/"
-
-
-@pytest.fixture
-def author():
-    tenant = make_tenant("acme")
-    user = make_studio_user("ed")
-    tenant.members.add(user)
-    client = Client()
-    client.force_login(user)
-    client.tenant = tenant
-    return client
 
 
 def proposed(tenant, proposal_id="ab" * 16):
