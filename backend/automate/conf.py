@@ -107,6 +107,10 @@ SCHEMA: dict[str, Option | dict[str, Option]] = {
         "backoff_base_seconds": Option(_NUMBER, 2.0, _at_least(0)),
         "backoff_max_seconds": Option(_NUMBER, 300.0, _at_least(0)),
         "worker_threads": Option((int,), 2, _at_least(1)),
+        # Worker liveness (automate.execution.liveness): each worker beats this often, and
+        # one silent for worker_timeout_seconds is dead: its claimed jobs go back at once.
+        "heartbeat_interval_seconds": Option(_NUMBER, 2.0, _at_least(0.1)),
+        "worker_timeout_seconds": Option(_NUMBER, 10.0, _at_least(1)),
     },
     "POLICY": {
         "allow_ssrf": Option((bool,), False),

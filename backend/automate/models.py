@@ -1,7 +1,7 @@
 """Every model of the ``automate`` app, defined in its domain subpackage."""
 
 from automate.events.models import Event
-from automate.execution.models import ExecutionRun, OutboxJob, StepRun
+from automate.execution.models import ExecutionRun, OutboxJob, StepRun, WorkerProcess
 from automate.governance.models import (
     AuditLogEntry,
     LLMBudgetDay,
@@ -26,6 +26,7 @@ __all__ = [
     "StoredSecret",
     "Tenant",
     "WebhookEndpoint",
+    "WorkerProcess",
     "Workflow",
     "WorkflowVersion",
 ]

@@ -66,9 +66,12 @@ class OutboxJob(models.Model):
         # Almost every job is COMPLETED; the queries that must be fast look at the few that
         # are not, so their indexes are partial and stay small however big the table grows.
         indexes = [
-            # The claim: PENDING jobs, oldest first.
+            # The claim: PENDING jobs, step jobs before event jobs, each oldest first (the
+            # claim reads one kind at a time along this index: see ``execution.store``).
             models.Index(
-                fields=["id"], name="automate_outbox_pending", condition=Q(status="PENDING")
+                fields=["kind", "id"],
+                name="automate_outbox_pending",
+                condition=Q(status="PENDING"),
             ),
             # The reaper: CLAIMED jobs whose lease ran out.
             models.Index(
@@ -95,6 +98,32 @@ class OutboxJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} job #{self.id} ({self.status})"
+
+
+class WorkerProcess(models.Model):
+    """A running worker process (or embedded worker thread), seen alive through heartbeats.
+
+    A worker writes its row when it starts and refreshes ``last_heartbeat_at`` every few
+    seconds from a thread of its own, whatever its steps are doing. When the heartbeat is
+    older than ``EXECUTION["worker_timeout_seconds"]`` the worker is taken for dead and any
+    worker's reaper gives its claimed jobs back at once, without waiting for their leases
+    (which stay long, so a slow step of a live worker is never taken from it).
+    """
+
+    worker_id = models.CharField(max_length=100, primary_key=True)
+    hostname = models.CharField(max_length=255, blank=True)
+    pid = models.PositiveIntegerField(null=True, blank=True)
+    concurrency = models.PositiveIntegerField(default=1)
+    started_at = models.DateTimeField()
+    last_heartbeat_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("worker process")
+        verbose_name_plural = _("worker processes")
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return self.worker_id
 
 
 class ExecutionRun(models.Model):

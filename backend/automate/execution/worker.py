@@ -22,6 +22,7 @@ from django.db import connection, connections
 
 from automate import conf
 from automate.execution import duties
+from automate.execution.liveness import Liveness
 from automate.execution.models import OutboxJob
 from automate.execution.notify import CHANNEL
 from automate.execution.reaper import OutboxReaper
@@ -163,6 +164,8 @@ class Worker:
             self.batch_size,
             type(self.store).__name__,
         )
+        liveness = Liveness(self.worker_id, concurrency=self.concurrency)
+        self._safely(liveness.start)
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="automate-step") as pool:
             try:
                 while not self.stopping:
@@ -197,6 +200,7 @@ class Worker:
             finally:
                 listener.close()
                 self._shutdown()
+                liveness.stop()
         logger.info("Worker %s stopped after %s jobs", self.worker_id, self.processed)
         return self.processed
 

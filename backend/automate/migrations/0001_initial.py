@@ -625,7 +625,7 @@ class Migration(migrations.Migration):
                 "indexes": [
                     models.Index(
                         condition=models.Q(("status", "PENDING")),
-                        fields=["id"],
+                        fields=["kind", "id"],
                         name="automate_outbox_pending",
                     ),
                     models.Index(
@@ -808,5 +808,21 @@ class Migration(migrations.Migration):
             constraint=models.UniqueConstraint(
                 fields=("event", "workflow_version"), name="automate_run_once_per_event_version"
             ),
+        ),
+        migrations.CreateModel(
+            name="WorkerProcess",
+            fields=[
+                ("worker_id", models.CharField(max_length=100, primary_key=True, serialize=False)),
+                ("hostname", models.CharField(blank=True, max_length=255)),
+                ("pid", models.PositiveIntegerField(blank=True, null=True)),
+                ("concurrency", models.PositiveIntegerField(default=1)),
+                ("started_at", models.DateTimeField()),
+                ("last_heartbeat_at", models.DateTimeField(db_index=True)),
+            ],
+            options={
+                "verbose_name": "worker process",
+                "verbose_name_plural": "worker processes",
+                "ordering": ["-started_at"],
+            },
         ),
     ]
