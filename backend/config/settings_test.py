@@ -26,6 +26,18 @@ if os.environ.get("AUTOMATE_TEST_LEASE_SECONDS"):
     DJANGO_AUTOMATE["EXECUTION"] = {
         "lease_seconds": float(os.environ["AUTOMATE_TEST_LEASE_SECONDS"])
     }
+# Worker subprocesses of a test get more engine settings as JSON, merged section by section:
+# AUTOMATE_TEST_SETTINGS='{"EXECUTION": {"worker_timeout_seconds": 2}}'.
+if os.environ.get("AUTOMATE_TEST_SETTINGS"):
+    import json
+
+    for _section, _values in json.loads(os.environ["AUTOMATE_TEST_SETTINGS"]).items():
+        _merged = DJANGO_AUTOMATE.get(_section)
+        DJANGO_AUTOMATE[_section] = (
+            {**_merged, **_values}
+            if isinstance(_merged, dict) and isinstance(_values, dict)
+            else _values
+        )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not ":memory:": the in-memory shared cache locks whole tables and ignores the
     # busy timeout, which is not how SQLite behaves for users (WAL file, worker threads).

@@ -1,11 +1,19 @@
 """Worker liveness: every worker keeps a ``WorkerProcess`` row fresh from a thread of its own.
 
-A worker registers when it starts, refreshes ``last_heartbeat_at`` every
-``EXECUTION["heartbeat_interval_seconds"]`` (on its own database connection, so a step
-that holds the loop or a connection does not stop the beat), and deletes its row when it
-stops cleanly. A worker whose heartbeat is older than ``EXECUTION["worker_timeout_seconds"]``
-is dead (SIGKILL, lost machine): the reaper gives its claimed jobs back without waiting for
-their leases.
+A worker registers when it starts (before its first claim), refreshes ``last_heartbeat_at``
+every ``EXECUTION["heartbeat_interval_seconds"]`` and deletes its row when it stops cleanly.
+The beat runs on a thread with its own database connection, so a step that blocks (a slow
+HTTP call, a lock wait) does not stop it; a beat that fails (the connection was terminated,
+the database restarted) drops that connection and tries again at once on a new one.
+
+A worker whose heartbeat is older than ``EXECUTION["worker_timeout_seconds"]`` is dead
+(SIGKILL, lost machine, frozen process): any worker's reaper gives its claimed jobs back
+without waiting for their leases (``automate.execution.reaper``), and forgets its row after
+``FORGET_AFTER_SECONDS``. A worker never takes itself for dead: the ids beating in this
+process are left out of ``dead_workers()``.
+
+Heartbeats are written and compared with the database's clock (``Now()``), so workers on
+machines whose clocks disagree still agree on who is alive.
 """
 
 from __future__ import annotations
@@ -14,55 +22,111 @@ import logging
 import os
 import socket
 import threading
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import connections
-from django.utils import timezone
+from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.db.models.functions import Now
 
 from automate import conf
 from automate.execution.models import WorkerProcess
 
 logger = logging.getLogger("automate.worker")
 
+#: Rows of workers silent this long (seconds) are deleted by the reaper: one hour of
+#: history for operators (the admin lists dead workers too), and a table that stays small.
+FORGET_AFTER_SECONDS = 3600.0
+
+# Worker ids whose heartbeat runs in this process (between ``start()`` and ``stop()``).
+_beating: set[str] = set()
+_beating_lock = threading.Lock()
+
+
+def local_worker_ids() -> frozenset[str]:
+    """The ids of the workers beating in this process (never dead to this process)."""
+    with _beating_lock:
+        return frozenset(_beating)
+
+
+def worker_timeout() -> timedelta:
+    """``EXECUTION["worker_timeout_seconds"]`` as a timedelta."""
+    return timedelta(seconds=float(conf.get("EXECUTION", "worker_timeout_seconds")))
+
+
+def alive_condition() -> Q:
+    """Rows of ``WorkerProcess`` whose worker is alive (heartbeat within the timeout)."""
+    return Q(last_heartbeat_at__gte=Now() - worker_timeout())
+
 
 class Liveness:
-    """The heartbeat of one worker: ``start()`` when it starts, ``stop()`` when it stops."""
+    """The heartbeat of one worker: ``start()`` when it starts, ``stop()`` when it stops.
 
-    def __init__(self, worker_id: str, *, concurrency: int = 1) -> None:
+    ``interval`` (seconds) defaults to ``EXECUTION["heartbeat_interval_seconds"]``. Neither
+    method raises on a database error: the worker keeps working and the thread keeps trying
+    (a worker that cannot reach the database cannot finish jobs either).
+    """
+
+    def __init__(
+        self, worker_id: str, *, concurrency: int = 1, interval: float | None = None
+    ) -> None:
         self.worker_id = worker_id
         self.concurrency = concurrency
-        self.interval = float(conf.get("EXECUTION", "heartbeat_interval_seconds"))
+        self.interval = float(
+            interval
+            if interval is not None
+            else conf.get("EXECUTION", "heartbeat_interval_seconds")
+        )
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @property
+    def running(self) -> bool:
+        """Whether the heartbeat thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
     def start(self) -> None:
-        """Register this worker and start beating (idempotent)."""
-        if self._thread is not None and self._thread.is_alive():
+        """Register this worker (one write, before its first claim) and start beating.
+
+        Idempotent. If the first write fails, the thread writes the row on its next beat.
+        """
+        if self.running:
             return
-        self.beat()
+        with _beating_lock:
+            _beating.add(self.worker_id)
         self._stopping.clear()
+        try:
+            self.beat()
+        except Exception:
+            logger.warning("Worker %s could not register (will retry)", self.worker_id)
         self._thread = threading.Thread(
             target=self._run, name=f"automate-heartbeat-{self.worker_id}", daemon=True
         )
         self._thread.start()
 
     def beat(self) -> None:
-        """Write this worker's row with the time now."""
-        now = timezone.now()
-        WorkerProcess.objects.update_or_create(
-            worker_id=self.worker_id,
-            defaults={"last_heartbeat_at": now},
-            create_defaults={
-                "hostname": socket.gethostname()[:255],
-                "pid": os.getpid(),
-                "concurrency": self.concurrency,
-                "started_at": now,
-                "last_heartbeat_at": now,
-            },
+        """Set this worker's heartbeat to the database's time now (creating the row if
+        missing: first beat, or the row was forgotten while this process was frozen)."""
+        if WorkerProcess.objects.filter(worker_id=self.worker_id).update(last_heartbeat_at=Now()):
+            return
+        if self._stopping.is_set():
+            return  # stopping: the row is being deleted, do not write it again
+        WorkerProcess.objects.bulk_create(
+            [
+                WorkerProcess(
+                    worker_id=self.worker_id,
+                    hostname=socket.gethostname()[:255],
+                    pid=os.getpid(),
+                    concurrency=self.concurrency,
+                    started_at=Now(),
+                    last_heartbeat_at=Now(),
+                )
+            ],
+            ignore_conflicts=True,  # two processes given the same --worker-id share a row
         )
 
     def stop(self) -> None:
-        """Stop beating and remove this worker's row (a clean exit is not a death)."""
+        """Stop beating and delete this worker's row (a clean exit is not a death)."""
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(self.interval + 5)
@@ -70,27 +134,83 @@ class Liveness:
             WorkerProcess.objects.filter(worker_id=self.worker_id).delete()
         except Exception:
             logger.warning("Could not remove worker %s's liveness row", self.worker_id)
+        finally:
+            with _beating_lock:
+                _beating.discard(self.worker_id)
 
     def _run(self) -> None:
+        failing = False
         try:
             while not self._stopping.wait(self.interval):
                 try:
-                    self.beat()
+                    self._beat_or_reconnect()
                 except Exception:
-                    logger.warning("Worker heartbeat failed (will retry)", exc_info=True)
-                    for conn in connections.all(initialized_only=True):
-                        conn.close()
+                    if not failing:  # once per outage, not every two seconds
+                        logger.warning(
+                            "Worker %s's heartbeat failed (will retry)",
+                            self.worker_id,
+                            exc_info=True,
+                        )
+                    failing = True
+                    _drop_connections()
+                else:
+                    if failing:
+                        logger.info("Worker %s's heartbeat recovered", self.worker_id)
+                    failing = False
         finally:
             connections.close_all()
 
+    def _beat_or_reconnect(self) -> None:
+        """One beat; when it fails, a second one at once on a new connection."""
+        try:
+            self.beat()
+        except Exception:
+            _drop_connections()
+            self.beat()
+
+
+def _drop_connections() -> None:
+    """Close this thread's database connections (the next query opens a new one)."""
+    for conn in connections.all(initialized_only=True):
+        try:
+            conn.close()
+        except Exception:
+            logger.debug("Closing a broken connection failed", exc_info=True)
+
+
+@dataclass(frozen=True)
+class DeadWorker:
+    """A worker silent for longer than the timeout; ``forgotten`` once its row may go."""
+
+    worker_id: str
+    forgotten: bool
+
+
+def dead_workers() -> list[DeadWorker]:
+    """Workers whose heartbeat is older than ``worker_timeout_seconds`` (one query on the
+    ``last_heartbeat_at`` index), except those beating in this process."""
+    forget = Q(last_heartbeat_at__lt=Now() - timedelta(seconds=FORGET_AFTER_SECONDS))
+    rows = (
+        WorkerProcess.objects.filter(last_heartbeat_at__lt=Now() - worker_timeout())
+        .exclude(worker_id__in=local_worker_ids())
+        .annotate(forgotten=ExpressionWrapper(forget, output_field=BooleanField()))
+        .values_list("worker_id", "forgotten")
+    )
+    return [DeadWorker(worker_id, bool(forgotten)) for worker_id, forgotten in rows]
+
 
 def dead_worker_ids() -> list[str]:
-    """Workers whose last heartbeat is older than ``worker_timeout_seconds``."""
-    cutoff = timezone.now() - timedelta(
-        seconds=float(conf.get("EXECUTION", "worker_timeout_seconds"))
-    )
-    return list(
-        WorkerProcess.objects.filter(last_heartbeat_at__lt=cutoff).values_list(
-            "worker_id", flat=True
-        )
-    )
+    """The ids of ``dead_workers()``."""
+    return [dead.worker_id for dead in dead_workers()]
+
+
+def forget(worker_ids: list[str]) -> int:
+    """Delete the rows of these workers if they are still silent past ``FORGET_AFTER_SECONDS``
+    (a worker that came back meanwhile keeps its row); returns how many were deleted."""
+    if not worker_ids:
+        return 0
+    cutoff = Now() - timedelta(seconds=FORGET_AFTER_SECONDS)
+    deleted, _ = WorkerProcess.objects.filter(
+        worker_id__in=worker_ids, last_heartbeat_at__lt=cutoff
+    ).delete()
+    return deleted

@@ -1,59 +1,120 @@
-"""Returning the jobs of workers that died: a claimed job whose lease ran out goes back to
-PENDING (or to DEAD when it has used all its attempts, so a job that kills every worker
-that touches it cannot loop forever)."""
+"""Returning the jobs of workers that died.
+
+Two rules give a CLAIMED job back (to PENDING, due at once), whichever comes first:
+
+- **the lease ran out** (``lease_expires_at`` older than ``stale_threshold_seconds``): a
+  worker that stopped extending it. This is the only rule for jobs claimed by ids that
+  have no ``WorkerProcess`` row (the synchronous mode, ``Worker.run_until_idle``, an
+  inline drain);
+- **its worker is dead**: ``locked_by`` names a worker whose heartbeat is older than
+  ``EXECUTION["worker_timeout_seconds"]`` (``automate.execution.liveness``), whatever the
+  lease says. A SIGKILLed worker's jobs run again within seconds, while a live worker's
+  long step keeps its long lease.
+
+A returned job that has used all its attempts goes to DEAD instead and fails its run, so a
+job that kills every worker that touches it cannot loop forever. The attempt charged at
+claim time is not refunded.
+
+A pass is cheap when nothing is stale (the usual case): one query for dead workers (the
+``last_heartbeat_at`` index) and one for stale jobs (the ``automate_outbox_lease`` partial
+index holds only CLAIMED jobs); the writes happen only when something is found. Several
+workers may reap at once: each UPDATE re-checks the job's state, so a job is returned once
+and a job another worker claimed meanwhile is left alone. A presumed-dead worker that is in
+fact alive writes nothing more for a returned job (its ``mark_*`` calls are fenced on
+``locked_by``, status and lease: ``automate.execution.store``).
+"""
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
+from automate.execution import liveness
 from automate.execution.models import OutboxJob
+from automate.execution.notify import CHANNEL
 
 logger = logging.getLogger("automate.outbox")
 Status = OutboxJob.Status
 
+LEASE_EXPIRED = "Lease expired: the worker holding this job stopped answering."
+WORKER_DEAD = "The worker holding this job stopped answering (no heartbeat): returned."
+GAVE_UP = "The worker holding this job stopped answering on every attempt."
+
 
 class OutboxReaper:
-    """Return jobs whose lease expired more than ``stale_threshold_seconds`` ago."""
+    """Return jobs whose lease expired more than ``stale_threshold_seconds`` ago, and the
+    jobs of dead workers at once."""
 
     def __init__(self, stale_threshold_seconds: float = 0) -> None:
         self.stale_threshold_seconds = stale_threshold_seconds
 
     def reap_stale_items(self) -> int:
-        """Reap every stale job; returns how many were returned to the queue or made dead."""
+        """One pass; returns how many jobs were returned to the queue or made dead."""
+        dead = liveness.dead_workers()
+        dead_ids = [worker.worker_id for worker in dead]
+        reaped = self._reap(dead_ids)
+        forgotten = liveness.forget([worker.worker_id for worker in dead if worker.forgotten])
+        if forgotten:
+            logger.info("Forgot %d workers silent for over an hour", forgotten)
+        return reaped
+
+    def _reap(self, dead_ids: list[str]) -> int:
         now = timezone.now()
         cutoff = now - timedelta(seconds=self.stale_threshold_seconds)
-        stale = OutboxJob.objects.filter(status=Status.CLAIMED, lease_expires_at__lt=cutoff)
+        stale = Q(lease_expires_at__lt=cutoff)
+        if dead_ids:
+            stale |= Q(locked_by__in=dead_ids)
+        claimed = OutboxJob.objects.filter(stale, status=Status.CLAIMED)
+        found = list(claimed.values_list("pk", "attempts", "max_attempts", "locked_by"))
+        if not found:
+            return 0
+        exhausted = [pk for pk, attempts, most, _ in found if attempts >= most]
+        returnable = [pk for pk, attempts, most, _ in found if attempts < most]
+        reason = (
+            Case(
+                When(locked_by__in=dead_ids, then=Value(WORKER_DEAD)), default=Value(LEASE_EXPIRED)
+            )
+            if dead_ids
+            else Value(LEASE_EXPIRED)
+        )
         with transaction.atomic():
-            exhausted = list(
-                stale.filter(attempts__gte=F("max_attempts")).values_list("pk", flat=True)
-            )
-            dead = OutboxJob.objects.filter(
-                pk__in=exhausted, status=Status.CLAIMED, lease_expires_at__lt=cutoff
-            ).update(
-                status=Status.DEAD,
-                lease_expires_at=None,
-                last_error="The worker holding this job stopped answering on every attempt.",
-                updated_at=now,
-            )
-            returned = stale.filter(attempts__lt=F("max_attempts")).update(
-                status=Status.PENDING,
-                lease_expires_at=None,
-                locked_by="",
-                next_attempt_at=now,
-                last_error="Lease expired: the worker holding this job stopped answering.",
-                updated_at=now,
-            )
-        if exhausted:
+            # Each UPDATE re-applies the stale condition: a job finished, returned or claimed
+            # by a live worker since the read above is left alone.
+            buried = 0
+            if exhausted:
+                buried = claimed.filter(pk__in=exhausted, attempts__gte=F("max_attempts")).update(
+                    status=Status.DEAD, lease_expires_at=None, last_error=GAVE_UP, updated_at=now
+                )
+            returned = 0
+            if returnable:
+                returned = claimed.filter(pk__in=returnable, attempts__lt=F("max_attempts")).update(
+                    status=Status.PENDING,
+                    lease_expires_at=None,
+                    locked_by="",
+                    next_attempt_at=now,
+                    last_error=reason,
+                    updated_at=now,
+                )
+            if returned and connection.vendor == "postgresql":
+                # Wake idle workers at commit, as a newly written job does.
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_notify(%s, '')", [CHANNEL])
+        if buried:
             # After the job update commits, so locks are taken run-first like everywhere else.
             from automate.execution.runner import fail_runs_of_dead_jobs
 
-            buried = OutboxJob.objects.filter(pk__in=exhausted, status=Status.DEAD, updated_at=now)
-            fail_runs_of_dead_jobs(buried.values_list("pk", flat=True))
-        if dead or returned:
-            logger.warning("Reaper returned %d stale jobs and dead-lettered %d", returned, dead)
-        return dead + returned
+            mine = OutboxJob.objects.filter(pk__in=exhausted, status=Status.DEAD, updated_at=now)
+            fail_runs_of_dead_jobs(mine.values_list("pk", flat=True))
+        if buried or returned:
+            holders = sorted({holder for _, _, _, holder in found if holder in dead_ids})
+            logger.warning(
+                "Reaper returned %d stale jobs and dead-lettered %d%s",
+                returned,
+                buried,
+                f" (dead workers: {', '.join(holders)})" if holders else "",
+            )
+        return buried + returned
