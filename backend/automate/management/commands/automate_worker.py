@@ -5,28 +5,82 @@ from __future__ import annotations
 import signal
 from typing import Any
 
+from django.core.checks import Tags
+from django.core.checks.registry import registry
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from automate.execution.worker import Worker
+from automate import conf
+
+#: Seconds between reaper passes by default: with the default heartbeat (2 s) and worker
+#: timeout (10 s), a SIGKILLed worker's jobs run again within about 15 s.
+REAP_INTERVAL = 5.0
 
 
 class Command(BaseCommand):
     help = (
-        "Claim and run outbox jobs until stopped. SIGTERM or Ctrl+C stops claiming, lets "
-        "running steps finish and hands back claimed jobs that had not started."
+        "Claim and run outbox jobs until stopped. The worker registers itself (a "
+        "WorkerProcess row) and refreshes it every EXECUTION.heartbeat_interval_seconds; a "
+        "worker silent for EXECUTION.worker_timeout_seconds is dead and any other worker's "
+        "reaper gives its claimed jobs back. SIGTERM or Ctrl+C stops claiming, lets running "
+        "steps finish, hands back claimed jobs that had not started and removes the "
+        "WorkerProcess row."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--concurrency", type=int, help="Step threads (default: settings).")
-        parser.add_argument("--batch-size", type=int, help="Jobs claimed at once.")
-        parser.add_argument("--poll-interval", type=float, help="Idle polling, in seconds.")
         parser.add_argument(
-            "--reap-interval", type=float, default=15.0, help="Seconds between reaper passes."
+            "--concurrency",
+            type=int,
+            metavar="N",
+            help="Steps run at once, each on a thread of its own (default: "
+            f"EXECUTION.worker_threads, {conf.get('EXECUTION', 'worker_threads')}).",
         )
-        parser.add_argument("--worker-id", help="Name in job leases (default host:pid:random).")
         parser.add_argument(
-            "--once", action="store_true", help="Exit when no job is due and all have finished."
+            "--batch-size",
+            type=int,
+            metavar="N",
+            help="Most jobs claimed in one query (default: EXECUTION.batch_size, "
+            f"{conf.get('EXECUTION', 'batch_size')}).",
         )
+        parser.add_argument(
+            "--poll-interval",
+            type=float,
+            metavar="SECONDS",
+            help="Seconds an idle worker waits before looking for due jobs again; on "
+            "PostgreSQL it also wakes on NOTIFY at once (default: "
+            f"EXECUTION.poll_interval_seconds, {conf.get('EXECUTION', 'poll_interval_seconds')}).",
+        )
+        parser.add_argument(
+            "--reap-interval",
+            type=float,
+            metavar="SECONDS",
+            default=REAP_INTERVAL,
+            help="Seconds between reaper passes, which give back the claimed jobs of dead "
+            "workers and jobs whose lease expired (default: %(default)s).",
+        )
+        parser.add_argument(
+            "--worker-id",
+            metavar="NAME",
+            help="This worker's name in job leases and in the WorkerProcess list, 1 to 100 "
+            "characters, unique among running workers (default: host:pid:random).",
+        )
+        parser.add_argument(
+            "--once",
+            action="store_true",
+            help="Exit when no job is due and every claimed job has finished.",
+        )
+
+    def check(self, *args: Any, **kwargs: Any) -> None:
+        """Django's system checks, except the URL configuration's: a worker serves no URL,
+        and importing every view of the site (the checks resolve the whole URLconf) was a
+        fifth of a worker's start-up. The web server's own start-up still checks them."""
+        every = registry.registered_checks
+        registry.registered_checks = {
+            check for check in every if Tags.urls not in getattr(check, "tags", ())
+        }
+        try:
+            super().check(*args, **kwargs)
+        finally:
+            registry.registered_checks = every
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["worker_id"] is not None and not 0 < len(options["worker_id"]) <= 100:
@@ -34,6 +88,8 @@ class Command(BaseCommand):
         for name in ("concurrency", "batch_size", "poll_interval", "reap_interval"):
             if options[name] is not None and options[name] <= 0:
                 raise CommandError(f"--{name.replace('_', '-')} must be greater than 0.")
+        from automate.execution.worker import Worker
+
         worker = Worker(
             worker_id=options["worker_id"],
             concurrency=options["concurrency"],
