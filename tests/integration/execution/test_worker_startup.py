@@ -68,3 +68,29 @@ def test_a_worker_process_claims_within_a_second_and_a_half_of_its_start(workers
         + f"; median claim {statistics.median(claims):.2f} s"
     )
     assert statistics.median(claims) <= BOUND
+
+
+def test_the_worker_runs_every_system_check_but_the_url_ones():
+    from django.core.checks import Tags, register
+    from django.core.checks.registry import registry
+
+    from automate.management.commands.automate_worker import Command
+
+    seen: list[str] = []
+
+    def url_check(**kwargs):
+        seen.append("urls")
+        return []
+
+    def other_check(**kwargs):
+        seen.append("other")
+        return []
+
+    register(url_check, Tags.urls)
+    register(other_check)
+    try:
+        Command().check()
+        assert seen == ["other"], "URL checks are the web server's"
+        assert {url_check, other_check} <= registry.registered_checks, "all restored"
+    finally:
+        registry.registered_checks -= {url_check, other_check}

@@ -72,10 +72,16 @@ class Command(BaseCommand):
     def check(self, *args: Any, **kwargs: Any) -> None:
         """Django's system checks, except the URL configuration's: a worker serves no URL,
         and importing every view of the site (the checks resolve the whole URLconf) was a
-        fifth of a worker's start-up. The web server's own start-up still checks them."""
+        fifth of a worker's start-up. The web server's own start-up still checks them.
+        Nor the note that no worker runs in the web server (automate.I050): this is the
+        worker it asks for."""
+        from automate.checks import check_worker
+
         every = registry.registered_checks
         registry.registered_checks = {
-            check for check in every if Tags.urls not in getattr(check, "tags", ())
+            check
+            for check in every
+            if Tags.urls not in getattr(check, "tags", ()) and check is not check_worker
         }
         try:
             super().check(*args, **kwargs)
