@@ -17,7 +17,12 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext, gettext_lazy
 
-from automate import admin_llm, admin_secrets, admin_triggers  # noqa: F401  (register admins)
+from automate import (  # noqa: F401  (register admins)
+    admin_llm,
+    admin_secrets,
+    admin_triggers,
+    admin_workers,
+)
 from automate.admin_forms import WorkflowAdminForm
 from automate.admin_lists import ExactSearchMixin
 from automate.admin_tenancy import TenantScopedAdmin

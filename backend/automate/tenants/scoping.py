@@ -2,8 +2,9 @@
 
 ``TENANT_PATHS`` maps every model of the app to the ORM path from the model to its owning
 ``Tenant`` (``"tenant"``, ``"workflow__tenant"``…); ``"pk"`` for the ``Tenant`` model
-itself. Models no tenant owns (``RateLimitWindow``, shared counters) are listed in
-``UNOWNED_MODELS``. A test checks that every model of the app is in one of the two, so a
+itself. Models no tenant owns (``RateLimitWindow``, shared counters; ``WorkerProcess``)
+are listed in ``UNOWNED_MODELS``, and those the admin shows to operators also in
+``OPERATOR_MODELS``. A test checks that every model of the app is in one of the two, so a
 new model has to say who owns it before any admin or API can list it.
 """
 
@@ -19,6 +20,7 @@ from django.db.models import QuerySet
 from automate.tenants.models import Tenant
 
 __all__ = [
+    "OPERATOR_MODELS",
     "TENANT_PATHS",
     "UNOWNED_MODELS",
     "owning_tenant_id",
@@ -46,7 +48,12 @@ TENANT_PATHS: dict[str, str] = {
     "automate.llmbudgetday": "tenant",
 }
 
-UNOWNED_MODELS: frozenset[str] = frozenset({"automate.ratelimitwindow"})
+UNOWNED_MODELS: frozenset[str] = frozenset({"automate.ratelimitwindow", "automate.workerprocess"})
+
+#: Unowned models about the installation itself (no tenant's data), which the admin lists
+#: whole to superusers and to staff given the model's view permission, read-only: the
+#: running workers (automate.admin_workers).
+OPERATOR_MODELS: frozenset[str] = frozenset({"automate.workerprocess"})
 
 
 def tenant_path_of(model: type[models.Model]) -> str | None:

@@ -24,7 +24,12 @@ from automate.execution.models import ExecutionRun, OutboxJob, StepRun
 from automate.governance import audit
 from automate.governance.models import LLMBudgetDay, LLMUsage, StoredSecret
 from automate.runtime import run_workflow
-from automate.tenants.scoping import TENANT_PATHS, UNOWNED_MODELS, owning_tenant_id
+from automate.tenants.scoping import (
+    OPERATOR_MODELS,
+    TENANT_PATHS,
+    UNOWNED_MODELS,
+    owning_tenant_id,
+)
 from automate.triggers.models import ScheduleState, WebhookEndpoint
 from automate.workflows.models import Workflow
 from tests.factories import make_published, make_tenant, make_user
@@ -39,11 +44,14 @@ needs_secret_tenant = pytest.mark.skipif(
 
 
 def automate_admins():
+    """The tenant-scoped admins: every automate admin but the operators' (the running
+    workers, no tenant's data: tests/integration/execution/test_liveness_admin.py)."""
     return sorted(
         (
             (model, model_admin)
             for model, model_admin in admin.site._registry.items()
             if model._meta.app_label == "automate"
+            and model._meta.label_lower not in OPERATOR_MODELS
         ),
         key=lambda pair: pair[0]._meta.model_name,
     )
