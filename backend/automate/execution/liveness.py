@@ -22,6 +22,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -79,6 +80,18 @@ class Liveness:
         )
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._last_beat: float | None = None  # time.monotonic() of the last beat written
+
+    @property
+    def fresh(self) -> bool:
+        """Whether this worker's last beat was written less than half the worker timeout
+        ago. A worker that is not fresh should stop claiming: other workers will soon take
+        it for dead and give its jobs back (its writes are fenced, so nothing doubles,
+        but every such job costs an attempt)."""
+        if self._last_beat is None:
+            return False
+        limit = worker_timeout().total_seconds() / 2
+        return time.monotonic() - self._last_beat < limit
 
     @property
     def running(self) -> bool:
@@ -107,7 +120,9 @@ class Liveness:
     def beat(self) -> None:
         """Set this worker's heartbeat to the database's time now (creating the row if
         missing: first beat, or the row was forgotten while this process was frozen)."""
+        written = time.monotonic()
         if WorkerProcess.objects.filter(worker_id=self.worker_id).update(last_heartbeat_at=Now()):
+            self._last_beat = written
             return
         if self._stopping.is_set():
             return  # stopping: the row is being deleted, do not write it again
@@ -124,6 +139,7 @@ class Liveness:
             ],
             ignore_conflicts=True,  # two processes given the same --worker-id share a row
         )
+        self._last_beat = written
 
     def stop(self) -> None:
         """Stop beating and delete this worker's row (a clean exit is not a death)."""

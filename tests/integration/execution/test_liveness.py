@@ -272,3 +272,15 @@ def test_the_dead_worker_query_uses_the_database_clock():
     with override_settings(DJANGO_AUTOMATE={"EXECUTION": {**FAST, "worker_timeout_seconds": 1}}):
         time.sleep(1.2)
         assert liveness.dead_worker_ids() == ["db-clock"]
+
+
+def test_a_worker_knows_when_its_own_heartbeat_is_late():
+    worker = Liveness("self-aware", interval=60)
+    assert not worker.fresh, "not registered yet"
+    worker.start()
+    try:
+        assert worker.fresh
+        worker._last_beat = time.monotonic() - 0.6  # over half the 1 s timeout
+        assert not worker.fresh
+    finally:
+        worker.stop()
