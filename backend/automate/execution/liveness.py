@@ -109,13 +109,32 @@ class Liveness:
             _beating.add(self.worker_id)
         self._stopping.clear()
         try:
-            self.beat()
+            self._register()
         except Exception:
             logger.warning("Worker %s could not register (will retry)", self.worker_id)
         self._thread = threading.Thread(
             target=self._run, name=f"automate-heartbeat-{self.worker_id}", daemon=True
         )
         self._thread.start()
+
+    def _register(self) -> None:
+        """Write this worker's row. A row already there means a process that used this id
+        (``--worker-id``) did not stop cleanly: it is dead (ids are unique among running
+        workers), and the jobs it held go back now, before this worker claims any; without
+        this, the new beats would make the old id look alive until those jobs' leases end.
+        """
+        previous, _ = WorkerProcess.objects.filter(worker_id=self.worker_id).delete()
+        if previous:
+            from automate.execution.reaper import OutboxReaper
+
+            returned = OutboxReaper().return_jobs_of([self.worker_id])
+            logger.warning(
+                "Worker id %s was left registered by a process that died; %d of its jobs "
+                "were given back",
+                self.worker_id,
+                returned,
+            )
+        self.beat()
 
     def beat(self) -> None:
         """Set this worker's heartbeat to the database's time now (creating the row if

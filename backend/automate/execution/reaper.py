@@ -62,6 +62,11 @@ class OutboxReaper:
             logger.info("Forgot %d workers silent for over an hour", forgotten)
         return reaped
 
+    def return_jobs_of(self, worker_ids: list[str]) -> int:
+        """Give back the claimed jobs of these workers now (and any expired lease), as for
+        dead workers; returns how many jobs were returned or made dead."""
+        return self._reap(list(worker_ids))
+
     def _reap(self, dead_ids: list[str]) -> int:
         now = timezone.now()
         cutoff = now - timedelta(seconds=self.stale_threshold_seconds)

@@ -284,3 +284,19 @@ def test_a_worker_knows_when_its_own_heartbeat_is_late():
         assert not worker.fresh
     finally:
         worker.stop()
+
+
+def test_a_worker_restarted_under_the_same_id_gives_back_what_its_predecessor_held():
+    # `automate_worker --worker-id worker-1`, SIGKILLed and restarted by its supervisor at
+    # once: the old process's jobs must not hide behind the new process's heartbeats.
+    worker_row("worker-1", silent_for=0.5)
+    (job,) = claimed_jobs("worker-1")
+    restarted = Liveness("worker-1", interval=60, concurrency=4)
+    restarted.start()
+    try:
+        job.refresh_from_db()
+        assert (job.status, job.locked_by) == ("PENDING", "")
+        row = WorkerProcess.objects.get(pk="worker-1")
+        assert (row.hostname, row.concurrency) != ("elsewhere", 1), "the new process's row"
+    finally:
+        restarted.stop()
