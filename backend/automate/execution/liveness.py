@@ -99,9 +99,9 @@ class Liveness:
         return self._thread is not None and self._thread.is_alive()
 
     def start(self) -> None:
-        """Register this worker (one write, before its first claim) and start beating.
+        """Register this worker (before its first claim) and start beating.
 
-        Idempotent. If the first write fails, the thread writes the row on its next beat.
+        Idempotent. If registering fails, the thread writes the row on its next beat.
         """
         if self.running:
             return
@@ -156,7 +156,7 @@ class Liveness:
                     last_heartbeat_at=Now(),
                 )
             ],
-            ignore_conflicts=True,  # two processes given the same --worker-id share a row
+            ignore_conflicts=True,  # a row written meanwhile under this id is as good
         )
         self._last_beat = written
 
