@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Info, register
+from django.core.checks import CheckMessage, Error, Info, Warning, register
 
 from automate import conf
 
@@ -100,6 +100,28 @@ def check_worker(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                 "inside each server process. See docs/howto/embed.md."
             ),
             id="automate.I050",
+        )
+    ]
+
+
+@register()
+def check_worker_liveness(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """A live worker may miss a beat or two before the others take it for dead."""
+    try:
+        beat = float(conf.get("EXECUTION", "heartbeat_interval_seconds"))
+        timeout = float(conf.get("EXECUTION", "worker_timeout_seconds"))
+    except (TypeError, ValueError):
+        return []  # automate.E001 names the bad value
+    if timeout >= 3 * beat:
+        return []
+    return [
+        Warning(
+            f"EXECUTION.worker_timeout_seconds ({timeout:g} s) is less than three heartbeats "
+            f"(EXECUTION.heartbeat_interval_seconds, {beat:g} s): a live worker that misses "
+            "a beat is taken for dead and its running jobs are given to other workers.",
+            hint="Keep worker_timeout_seconds at least 3 x heartbeat_interval_seconds "
+            "(the defaults are 10 and 2). See docs/reference/settings.md.",
+            id="automate.W070",
         )
     ]
 

@@ -300,3 +300,17 @@ def test_a_worker_restarted_under_the_same_id_gives_back_what_its_predecessor_he
         assert (row.hostname, row.concurrency) != ("elsewhere", 1), "the new process's row"
     finally:
         restarted.stop()
+
+
+def test_a_worker_timeout_shorter_than_three_heartbeats_is_warned_about():
+    from automate.checks import check_worker_liveness
+
+    assert check_worker_liveness() == []  # FAST: 1 s timeout, 0.05 s beats
+    with override_settings(
+        DJANGO_AUTOMATE={
+            "EXECUTION": {"heartbeat_interval_seconds": 5, "worker_timeout_seconds": 10}
+        }
+    ):
+        (warning,) = check_worker_liveness()
+    assert warning.id == "automate.W070"
+    assert "taken for dead" in warning.msg
