@@ -312,6 +312,9 @@ class RecordingServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.recorder = Recorder(delay)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client killed mid-request (chaos) breaks the pipe: expected, not news
+
     @property
     def port(self) -> int:
         return int(self.server_address[1])
