@@ -1,8 +1,14 @@
-"""Outbox throughput and pickup latency on PostgreSQL. Prints figures; asserts nothing.
+"""The execution plane's figures on PostgreSQL, side by side with a peer or a raw limit.
+
+Prints figures and one summary table at the end (ours, peer or limit, ratio, target);
+asserts nothing, never runs in CI.
 
     make install-bench        # once: the project with its `bench` extra (procrastinate)
     .venv/bin/python bench/drain.py [--runs 3000] [--events 2000] [--samples 100]
-                                    [--peer-concurrency 8] [--only batches|e2e|latency]
+        [--peer-concurrency 8] [--webhooks 2000] [--connections 16]
+        [--fairness-events 10000] [--io-runs 1000] [--io-concurrency N]
+        [--recovery-timeout 400]
+        [--only batches|e2e|webhooks|latency|fairness|io|recovery|startup]
 
 1. Worker jobs/s at batch sizes 1, 10 and 50 (2 worker processes; each job a no-op
    one-step run that writes its StepRun and finishes its ExecutionRun), next to a raw
@@ -10,13 +16,26 @@
    (2 processes, one commit per batch), and to the peer: procrastinate draining as many
    no-op jobs with 2 worker processes x ``--peer-concurrency`` async jobs each. The
    ratios ours/raw loop and ours/procrastinate (at batch 10) are the figures to watch.
-2. End to end: events → completed one-step runs per second with 1 and 2 worker processes.
+2. End to end: events → completed one-step runs per second with 1 and 2 worker processes
+   (``emit_event`` in bulk), then (2b, also ``--only webhooks``) signed webhooks sent over
+   HTTP to daphne by a load generator → completed runs/s and request → run completed
+   p50/p95 (bench/_drain_front.py).
 3. Pickup latency: p50/p95 from ``emit_event`` commit to the step's start, idle system,
    next to procrastinate's from ``defer`` to the task's start (1 worker process each).
+4. Fairness under a backlog of ``--fairness-events`` queued events: time to the first
+   completed run, completions per second, event released → run completed p50/p95.
+5. I/O-bound steps: ``--io-runs`` http steps against a local server answering after
+   100 ms: wall time and peak calls in flight (4 and 5: bench/_drain_backlog.py).
+6. Recovery: a worker SIGKILLed in its step's HTTP call → the step running again on
+   another worker. 7. Start-up: spawning a worker → its first claim, median of 5 (6 and 7:
+   bench/_drain_recovery.py).
 
 procrastinate is a bench-only extra (``pip install -e ".[bench]"`` with the constraints,
 which ``make install-bench`` does); without it the peer's figures are skipped with a note.
-Each part runs in a fresh scratch database that is dropped afterwards.
+Each part runs in a fresh scratch database that is dropped afterwards; children use
+bench/settings_bench.py (the test settings plus the bench's allowlist, webhook rate and
+connection name knobs). ``AUTOMATE_TEST_LEASE_SECONDS`` in the environment shortens the
+job lease (part 6 on an engine without worker liveness waits out the lease otherwise).
 """
 
 from __future__ import annotations
@@ -25,13 +44,11 @@ import argparse
 import importlib.util
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import psycopg
 from _drain_backlog import bench_fairness, bench_io
@@ -164,7 +181,7 @@ def peer_version() -> str | None:
     return version("procrastinate")
 
 
-def start_peer_workers(url: str, count: int, concurrency: int) -> list[subprocess.Popen[Any]]:
+def start_peer_workers(url: str, count: int, concurrency: int) -> list[subprocess.Popen[bytes]]:
     return [
         subprocess.Popen(
             [sys.executable, "-c", PEER_APP + PEER_WORKER, url, str(concurrency)],
@@ -173,17 +190,6 @@ def start_peer_workers(url: str, count: int, concurrency: int) -> list[subproces
         )
         for _ in range(count)
     ]
-
-
-def stop_peer(procs: list[subprocess.Popen[Any]]) -> None:
-    for proc in procs:
-        proc.send_signal(signal.SIGTERM)  # procrastinate's graceful stop
-    for proc in procs:
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def peer_jobs_per_second(jobs: int, concurrency: int) -> float | None:
@@ -212,7 +218,7 @@ def peer_jobs_per_second(jobs: int, concurrency: int) -> float | None:
                             raise RuntimeError(f"only {done} of {jobs} jobs done in 10 minutes")
                         time.sleep(0.01)
             finally:
-                stop_peer(procs)
+                stop(procs)  # SIGTERM: procrastinate's graceful stop too
     except (subprocess.SubprocessError, RuntimeError, psycopg.Error) as error:
         print(f"   procrastinate failed, its figures are skipped: {error}")
         return None
@@ -245,7 +251,7 @@ def peer_pickup(samples: int, concurrency: int) -> list[float] | None:
                     timeout=300,
                 )
             finally:
-                stop_peer(procs)
+                stop(procs)  # SIGTERM: procrastinate's graceful stop too
         return json.loads(done.stdout)
     except (subprocess.SubprocessError, psycopg.Error) as error:
         print(f"   procrastinate failed, its figures are skipped: {error}")
