@@ -66,6 +66,14 @@ def bench_fairness(events: int) -> None:
         f"median {statistics.median(steady):.0f}, max {max(steady)}; "
         f"overall {events / offsets[-1]:,.0f} runs/s over {offsets[-1]:.1f} s"
     )
+    first = int(offsets[0])
+    flowing = per_second[first + 1 : -1] or per_second[first:]
+    print(
+        f"   once runs complete (1 s buckets after the first completion's): min {min(flowing)}, "
+        f"median {statistics.median(flowing):.0f}, max {max(flowing)}"
+    )
+    tens = [sum(per_second[i : i + 10]) for i in range(0, len(per_second), 10)]
+    print(f"   completions per 10 s: {tens}")
     print(f"   event released → run completed: p50 {p50 / 1000:.2f} s   p95 {p95 / 1000:.2f} s")
     SUMMARY.append(
         Row(f"backlog {events}: first run done (s)", f"{offsets[0]:.2f}", target="<= 1 s")

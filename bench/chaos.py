@@ -227,8 +227,11 @@ def side_effects(conn: psycopg.Connection[Any], sink: RecordingServer) -> tuple[
     """``(lost, duplicated, duplicates with one key, requests)`` at the sink."""
     keys: dict[tuple[str, str], list[str]] = defaultdict(list)
     for hit in list(sink.recorder.hits):
-        body = json.loads(hit.body)
-        keys[(str(body["i"]), str(body["step"]))].append(hit.idempotency_key)
+        try:
+            body = json.loads(hit.body)
+            keys[(str(body["i"]), str(body["step"]))].append(hit.idempotency_key)
+        except (ValueError, KeyError, TypeError):
+            keys[("?", hit.path)].append(hit.idempotency_key)  # not ours: counted, not matched
     succeeded = conn.execute(
         "SELECT e.payload->>'i' FROM automate_executionrun r "
         "JOIN automate_event e ON e.id = r.event_id WHERE r.status = 'succeeded'"
@@ -267,6 +270,16 @@ def report(conn: psycopg.Connection[Any], sink: RecordingServer) -> None:
     stuck_jobs = jobs.get("PENDING", 0) + jobs.get("CLAIMED", 0)
     dead = jobs.get("FAILED", 0) + jobs.get("DEAD", 0)
     print(f"   stuck: runs {stuck_runs}, jobs {stuck_jobs}; dead letters: {dead}")
+    broken = [
+        f"{per_event[0]} events without a run" if per_event[0] else "",
+        f"{per_event[1]} events with several runs" if per_event[1] else "",
+        f"{lost} side effects lost" if lost else "",
+        f"{doubled - same_key} duplicates with different keys" if doubled - same_key else "",
+        f"{stuck_runs} runs and {stuck_jobs} jobs stuck" if stuck_runs or stuck_jobs else "",
+        f"{dead} dead letters" if dead else "",
+    ]
+    problems = "; ".join(b for b in broken if b)
+    print(f"   verdict: {'BROKEN: ' + problems if problems else 'every promise kept'}")
 
 
 def main() -> None:
