@@ -1,8 +1,14 @@
-"""Outbox throughput and pickup latency on PostgreSQL. Prints figures; asserts nothing.
+"""The execution plane's figures on PostgreSQL, side by side with a peer or a raw limit.
+
+Prints figures and one summary table at the end (ours, peer or limit, ratio, target);
+asserts nothing, never runs in CI.
 
     make install-bench        # once: the project with its `bench` extra (procrastinate)
     .venv/bin/python bench/drain.py [--runs 3000] [--events 2000] [--samples 100]
-                                    [--peer-concurrency 8] [--only batches|e2e|latency]
+        [--peer-concurrency 8] [--webhooks 2000] [--connections 16]
+        [--fairness-events 10000] [--io-runs 1000] [--io-concurrency N]
+        [--recovery-timeout 400]
+        [--only batches|e2e|webhooks|latency|fairness|io|recovery|startup]
 
 1. Worker jobs/s at batch sizes 1, 10 and 50 (2 worker processes; each job a no-op
    one-step run that writes its StepRun and finishes its ExecutionRun), next to a raw
@@ -10,13 +16,26 @@
    (2 processes, one commit per batch), and to the peer: procrastinate draining as many
    no-op jobs with 2 worker processes x ``--peer-concurrency`` async jobs each. The
    ratios ours/raw loop and ours/procrastinate (at batch 10) are the figures to watch.
-2. End to end: events → completed one-step runs per second with 1 and 2 worker processes.
+2. End to end: events → completed one-step runs per second with 1 and 2 worker processes
+   (``emit_event`` in bulk), then (2b, also ``--only webhooks``) signed webhooks sent over
+   HTTP to daphne by a load generator → completed runs/s and request → run completed
+   p50/p95 (bench/_drain_front.py).
 3. Pickup latency: p50/p95 from ``emit_event`` commit to the step's start, idle system,
    next to procrastinate's from ``defer`` to the task's start (1 worker process each).
+4. Fairness under a backlog of ``--fairness-events`` queued events: time to the first
+   completed run, completions per second, event released → run completed p50/p95.
+5. I/O-bound steps: ``--io-runs`` http steps against a local server answering after
+   100 ms: wall time and peak calls in flight (4 and 5: bench/_drain_backlog.py).
+6. Recovery: a worker SIGKILLed in its step's HTTP call → the step running again on
+   another worker. 7. Start-up: spawning a worker → its first claim, median of 5 (6 and 7:
+   bench/_drain_recovery.py).
 
 procrastinate is a bench-only extra (``pip install -e ".[bench]"`` with the constraints,
 which ``make install-bench`` does); without it the peer's figures are skipped with a note.
-Each part runs in a fresh scratch database that is dropped afterwards.
+Each part runs in a fresh scratch database that is dropped afterwards; children use
+bench/settings_bench.py (the test settings plus the bench's allowlist, webhook rate and
+connection name knobs). ``AUTOMATE_TEST_LEASE_SECONDS`` in the environment shortens the
+job lease (part 6 on an engine without worker liveness waits out the lease otherwise).
 """
 
 from __future__ import annotations
@@ -25,30 +44,33 @@ import argparse
 import importlib.util
 import json
 import os
-import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import psycopg
-
-ROOT = Path(__file__).resolve().parents[1]
-ADMIN_URL = os.environ.get(
-    "AUTOMATE_BENCH_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres"
+from _drain_backlog import bench_fairness, bench_io
+from _drain_front import bench_webhooks
+from _drain_recovery import bench_recovery, bench_startup
+from _support import (
+    ADMIN_URL,
+    ONE_STEP,
+    SUMMARY,
+    Row,
+    django_call,
+    percentiles,
+    print_summary,
+    release,
+    release_and_time,
+    scratch_database,
+    seed,
+    start_workers,
+    stop,
 )
-GRAPH = {
-    "nodes": [
-        {"id": "trigger", "type": "trigger"},
-        {"id": "noop", "type": "action", "connector": "testkit", "action": "echo"},
-    ],
-    "edges": [{"source": "trigger", "target": "noop"}],
-}
+
+GRAPH = ONE_STEP
 
 RAW_LOOP = r"""
 import sys, json, uuid, psycopg
@@ -159,7 +181,7 @@ def peer_version() -> str | None:
     return version("procrastinate")
 
 
-def start_peer_workers(url: str, count: int, concurrency: int) -> list[subprocess.Popen[Any]]:
+def start_peer_workers(url: str, count: int, concurrency: int) -> list[subprocess.Popen[bytes]]:
     return [
         subprocess.Popen(
             [sys.executable, "-c", PEER_APP + PEER_WORKER, url, str(concurrency)],
@@ -168,17 +190,6 @@ def start_peer_workers(url: str, count: int, concurrency: int) -> list[subproces
         )
         for _ in range(count)
     ]
-
-
-def stop_peer(procs: list[subprocess.Popen[Any]]) -> None:
-    for proc in procs:
-        proc.send_signal(signal.SIGTERM)  # procrastinate's graceful stop
-    for proc in procs:
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def peer_jobs_per_second(jobs: int, concurrency: int) -> float | None:
@@ -207,7 +218,7 @@ def peer_jobs_per_second(jobs: int, concurrency: int) -> float | None:
                             raise RuntimeError(f"only {done} of {jobs} jobs done in 10 minutes")
                         time.sleep(0.01)
             finally:
-                stop_peer(procs)
+                stop(procs)  # SIGTERM: procrastinate's graceful stop too
     except (subprocess.SubprocessError, RuntimeError, psycopg.Error) as error:
         print(f"   procrastinate failed, its figures are skipped: {error}")
         return None
@@ -240,132 +251,15 @@ def peer_pickup(samples: int, concurrency: int) -> list[float] | None:
                     timeout=300,
                 )
             finally:
-                stop_peer(procs)
+                stop(procs)  # SIGTERM: procrastinate's graceful stop too
         return json.loads(done.stdout)
     except (subprocess.SubprocessError, psycopg.Error) as error:
         print(f"   procrastinate failed, its figures are skipped: {error}")
         return None
 
 
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered), ordered[max(0, int(len(ordered) * 0.95) - 1)]
-
-
-@contextmanager
-def scratch_database(*, migrate: bool = True):
-    name = f"automate_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings_test",
-        "AUTOMATE_TEST_DATABASE_URL": url,
-        "AUTOMATE_WORKER_MODE": "process",
-        "PYTHONPATH": f"{ROOT / 'backend'}:{ROOT}",
-    }
-    try:
-        if migrate:
-            subprocess.run(
-                [sys.executable, "manage.py", "migrate", "-v0", "--skip-checks"],
-                env=env,
-                cwd=ROOT,
-                check=True,
-            )
-        yield url, env
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-def django_call(env: dict[str, str], code: str) -> str:
-    """Run Django code against the scratch database in a child process."""
-    prelude = "import django, logging; django.setup(); logging.disable(logging.WARNING)\n"
-    done = subprocess.run(
-        [sys.executable, "-c", prelude + code],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout
-
-
-SEED_RUNS = """
-import json
-from datetime import timedelta
-from django.db import transaction
-from django.utils import timezone
-from automate.events.services import record_event
-from automate.execution.models import OutboxJob
-from automate.execution.services import start_run
-from automate.workflows.services import create_workflow, publish_version
-wf = create_workflow(name="Bench", slug="bench", trigger_spec={{"event_type": "bench.tick"}}, graph={graph})
-version = publish_version(workflow=wf)
-for start in range(0, {n}, 500):
-    with transaction.atomic():
-        for i in range(start, min({n}, start + 500)):
-            event, _ = record_event(type="bench.tick", payload={{"i": i}}, enqueue={enqueue})
-            if not {enqueue}:
-                start_run(event=event, version=version)
-# Hold every job back until the clock starts.
-OutboxJob.objects.update(next_attempt_at=timezone.now() + timedelta(hours=1))
-"""
-
-
-def seed(env: dict[str, str], n: int, *, events: bool) -> None:
-    django_call(env, SEED_RUNS.format(graph=repr(GRAPH), n=n, enqueue=events))
-
-
-def release_and_time(url: str, expected_runs: int, procs: list[subprocess.Popen[Any]]) -> float:
-    """Make every job due, then time until ``expected_runs`` runs have succeeded."""
-    with psycopg.connect(url, autocommit=True) as conn:
-        time.sleep(2.0)  # let the workers finish starting up
-        started = time.perf_counter()
-        conn.execute("UPDATE automate_outboxjob SET next_attempt_at = NULL")
-        while True:
-            done = conn.execute(
-                "SELECT count(*) FROM automate_executionrun WHERE status = 'succeeded'"
-            ).fetchone()[0]
-            if done >= expected_runs:
-                elapsed = time.perf_counter() - started
-                break
-            if any(p.poll() not in (None, 0) for p in procs):
-                raise RuntimeError("a worker process died")
-            time.sleep(0.01)
-    return elapsed
-
-
-def start_workers(env: dict[str, str], count: int, batch: int) -> list[subprocess.Popen[Any]]:
-    return [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "manage.py",
-                "automate_worker",
-                "--concurrency",
-                "1",
-                "--batch-size",
-                str(batch),
-                "--poll-interval",
-                "0.05",
-            ],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(count)
-    ]
-
-
-def stop(procs: list[subprocess.Popen[Any]]) -> None:
-    for proc in procs:
-        proc.terminate()
-    for proc in procs:
-        proc.wait(timeout=30)
+#: procrastinate's no-op jobs/s measured in this run (part 1), the peer of part 2 too.
+PEER_JOBS_PER_SECOND: dict[str, float] = {}
 
 
 def bench_batches(runs: int, batches: list[int], peer_concurrency: int) -> None:
@@ -383,7 +277,7 @@ def bench_batches(runs: int, batches: list[int], peer_concurrency: int) -> None:
         with scratch_database() as (url, env):
             seed(env, runs, events=False)
             with psycopg.connect(url, autocommit=True) as conn:
-                conn.execute("UPDATE automate_outboxjob SET next_attempt_at = NULL")
+                release(conn)
             started = time.perf_counter()
             raw_procs = [
                 subprocess.Popen([sys.executable, "-c", RAW_LOOP, url, str(batch)])
@@ -404,6 +298,15 @@ def bench_batches(runs: int, batches: list[int], peer_concurrency: int) -> None:
         print(f"   procrastinate {version}: {peer:,.0f} jobs/s")
     print(f"   ours at batch {batch}: {ours:,.0f} jobs/s = {ours / raw:.2f}x the raw loop", end="")
     print(f", {ours / peer:.2f}x procrastinate" if peer else " (no procrastinate figure)")
+    figure = f"step jobs/s, batch {batch}, 2 procs"
+    SUMMARY.append(
+        Row(figure, f"{ours:,.0f}", f"raw loop {raw:,.0f}", f"{ours / raw:.2f}", ">= 0.5")
+    )
+    if peer is not None:
+        PEER_JOBS_PER_SECOND[f"procrastinate {version}"] = peer
+        SUMMARY.append(
+            Row(figure, f"{ours:,.0f}", f"procrastinate {peer:,.0f}", f"{ours / peer:.2f}", ">= 2")
+        )
 
 
 def bench_end_to_end(events: int) -> None:
@@ -419,6 +322,13 @@ def bench_end_to_end(events: int) -> None:
         print(
             f"   {count} worker process{'es' if count > 1 else ''}: {events / elapsed:,.0f} runs/s"
         )
+    ours = events / elapsed
+    peer, ratio = "", ""
+    for name, rate in PEER_JOBS_PER_SECOND.items():
+        peer, ratio = f"{name} no-op {rate:,.0f}/s", f"{ours / rate:.2f}"
+    SUMMARY.append(
+        Row("emit_event → runs done/s, 2 procs", f"{ours:,.0f}", peer, ratio, ">= 500/s")
+    )
 
 
 LATENCY = """
@@ -455,13 +365,20 @@ def bench_latency(samples: int, peer_concurrency: int) -> None:
     p50, p95 = percentiles(measured)
     print(f"\n3. Pickup latency, {samples} samples, 1 worker process, idle system")
     print(f"   ours, emit_event commit → step start:     p50 {p50:5.1f} ms   p95 {p95:5.1f} ms")
+    ours = p95
     version = peer_version()
     peer = peer_pickup(samples, peer_concurrency) if version else None
+    row = Row("pickup p95, idle (ms)", f"{ours:.1f}", target="<= 10 ms")
     if peer:
         p50, p95 = percentiles(peer)
         print(
             f"   procrastinate {version}, defer → task start: p50 {p50:5.1f} ms   p95 {p95:5.1f} ms"
         )
+        row.peer, row.ratio = f"procrastinate {p95:.1f}", f"{ours / p95:.2f}"
+    SUMMARY.append(row)
+
+
+PARTS = ["batches", "e2e", "webhooks", "latency", "fairness", "io", "recovery", "startup"]
 
 
 def main() -> None:
@@ -473,7 +390,17 @@ def main() -> None:
     parser.add_argument(
         "--peer-concurrency", type=int, default=8, help="async jobs per procrastinate process"
     )
-    parser.add_argument("--only", choices=["batches", "e2e", "latency"])
+    parser.add_argument("--webhooks", type=int, default=2000, help="signed webhooks to send")
+    parser.add_argument("--connections", type=int, default=16, help="load generator's")
+    parser.add_argument("--fairness-events", type=int, default=10_000)
+    parser.add_argument("--io-runs", type=int, default=1000)
+    parser.add_argument(
+        "--io-concurrency", type=int, help="worker --concurrency for part 5 (default: settings)"
+    )
+    parser.add_argument(
+        "--recovery-timeout", type=float, default=400, help="seconds to wait in part 6"
+    )
+    parser.add_argument("--only", choices=PARTS)
     args = parser.parse_args()
     print(f"bench/drain.py on {os.cpu_count()} cores, PostgreSQL at {ADMIN_URL.rsplit('/', 1)[0]}")
     if args.only in (None, "batches"):
@@ -481,8 +408,19 @@ def main() -> None:
         bench_batches(args.runs, batches, args.peer_concurrency)
     if args.only in (None, "e2e"):
         bench_end_to_end(args.events)
+    if args.only in (None, "e2e", "webhooks"):
+        bench_webhooks(args.webhooks, args.connections)
     if args.only in (None, "latency"):
         bench_latency(args.samples, args.peer_concurrency)
+    if args.only in (None, "fairness"):
+        bench_fairness(args.fairness_events)
+    if args.only in (None, "io"):
+        bench_io(args.io_runs, args.io_concurrency)
+    if args.only in (None, "recovery"):
+        bench_recovery(args.recovery_timeout)
+    if args.only in (None, "startup"):
+        bench_startup()
+    print_summary()
 
 
 if __name__ == "__main__":
