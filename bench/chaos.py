@@ -158,7 +158,9 @@ class Chaos:
             ).fetchone()
         except psycopg.errors.DataError:
             return None  # not a run id: the key format changed
-        return row[0] if row and row[0] in self.workers.alive else None
+        owner = str(row[0]) if row else ""
+        # The worker id as given, or with a suffix the engine might add ("chaos-3:…").
+        return next((n for n in self.workers.alive if owner.split(":")[0] == n), None)
 
     def kill_in_call(self, rng: random.Random) -> None:
         """SIGKILL the worker whose HTTP call the sink holds (waits up to 2 s for one)."""
