@@ -137,6 +137,12 @@ class Worker:
         self.processed += ran
         return ran
 
+    def process_claimed(self, jobs: list[OutboxJob]) -> None:
+        """Run jobs already claimed by this worker, in this thread, to their end."""
+        for job in jobs:
+            process_job(job, store=self.store, worker_id=self.worker_id)
+        self.processed += len(jobs)
+
     # -- the real loop ----------------------------------------------------------------------
 
     def stop(self) -> None:

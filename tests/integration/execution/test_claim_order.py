@@ -1,0 +1,109 @@
+"""The claim order: due step jobs before due event jobs, each oldest first.
+
+Under a backlog of new events, steps of runs already started must not wait behind the
+whole backlog: runs complete from the first batches on. Runs on SQLite and PostgreSQL.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from automate.execution.models import ExecutionRun, OutboxJob
+from automate.execution.worker import Worker
+from automate.outbox import default_store
+from automate.runtime import emit_event
+from tests.factories import make_published
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def process_mode():
+    with override_settings(
+        DJANGO_AUTOMATE={
+            "WORKER_MODE": "process",
+            "CONNECTORS": ["tests.support.connectors.TestKitConnector"],
+        }
+    ):
+        yield
+
+
+def publish_one_step():
+    return make_published(
+        slug="one-step",
+        rule_spec={},
+        trigger_spec={"event_type": "thing.happened"},
+        graph={
+            "nodes": [
+                {"id": "trigger", "type": "trigger"},
+                {
+                    "id": "echo",
+                    "type": "action",
+                    "connector": "testkit",
+                    "action": "echo",
+                    "inputs": {"i": "{{ event.payload.i }}"},
+                },
+            ],
+            "edges": [{"source": "trigger", "target": "echo"}],
+        },
+    )
+
+
+def test_step_jobs_created_later_are_claimed_before_older_event_jobs():
+    publish_one_step()
+    for i in range(53):
+        emit_event("thing.happened", {"i": i})
+    store = default_store()
+    # Match three events: their runs queue one step job each, newer than every event job.
+    worker = Worker(worker_id="matcher", concurrency=1)
+    for job in store.claim_batch("matcher", 3):
+        assert job.kind == OutboxJob.Kind.EVENT
+        worker.process_claimed([job])
+    assert OutboxJob.objects.filter(kind="event", status="PENDING").count() == 50
+    steps = list(
+        OutboxJob.objects.filter(kind="step", status="PENDING")
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    assert len(steps) == 3
+
+    batch = store.claim_batch("w1", 5)
+    assert [job.kind for job in batch] == ["step"] * 3 + ["event"] * 2
+    assert [job.pk for job in batch[:3]] == steps
+    oldest_events = list(
+        OutboxJob.objects.filter(kind="event").order_by("id").values_list("id", flat=True)[3:5]
+    )
+    assert [job.pk for job in batch[3:]] == oldest_events
+
+
+def test_step_jobs_not_yet_due_do_not_block_event_jobs():
+    publish_one_step()
+    for i in range(4):
+        emit_event("thing.happened", {"i": i})
+    store = default_store()
+    worker = Worker(worker_id="matcher", concurrency=1)
+    worker.process_claimed(store.claim_batch("matcher", 1))
+    later = timezone.now() + timedelta(minutes=5)
+    OutboxJob.objects.filter(kind="step").update(next_attempt_at=later)
+    batch = store.claim_batch("w1", 10)
+    assert [job.kind for job in batch] == ["event"] * 3
+
+
+def test_runs_complete_from_the_first_batches_under_a_backlog():
+    publish_one_step()
+    for i in range(200):
+        emit_event("thing.happened", {"i": i})
+    worker = Worker(worker_id="w1", concurrency=1, batch_size=10)
+    store = worker.store
+    completed_after: list[int] = []
+    for _ in range(5):
+        worker.process_claimed(store.claim_batch("w1", 10))
+        completed_after.append(ExecutionRun.objects.filter(status="succeeded").count())
+    # Batch 1 matches 10 events; batch 2 runs their 10 steps before any new event.
+    assert completed_after[0] == 0
+    assert completed_after[1] >= 10
+    assert completed_after[-1] >= 20
+    # The backlog is still mostly there: runs did not wait for it to drain.
+    assert OutboxJob.objects.filter(kind="event", status="PENDING").count() >= 170
