@@ -55,7 +55,7 @@ class _Candidate:
 def match_event(job: OutboxJob, *, store: OutboxStore, worker_id: str) -> list[ExecutionRun]:
     """Start a run of every live workflow whose trigger and rule match the job's event;
     a workflow that fails to load, match or start is recorded as broken and skipped."""
-    from automate.execution.runner import rule_of
+    from automate.execution.run_state import rule_of
     from automate.execution.services import start_run
 
     assert job.event_id is not None, "event jobs always name their event"

@@ -14,7 +14,7 @@ from automate.execution.exceptions import RunStateError
 from automate.execution.models import ExecutionRun, OutboxJob, StepRun
 from automate.execution.notify import jobs_written
 from automate.execution.orchestrator import NodeState, NodeStatus
-from automate.execution.runner import advance_run, graph_of
+from automate.execution.run_state import advance_run, graph_of
 from automate.governance import audit
 from automate.governance.redaction import redact
 from automate.typing import UserType
