@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -84,24 +85,35 @@ def load_states(run: ExecutionRun) -> tuple[dict[str, NodeState], dict[str, Step
     A node's state is its latest current StepRun; a node with a queued job is RUNNING unless
     it already succeeded or was skipped (so a replayed failed step counts as running).
     """
-    latest: dict[str, StepRun] = {}
-    for step in StepRun.objects.filter(run=run, is_current=True).order_by("attempt"):
-        latest[step.node_id] = step
-    queued = set(
-        OutboxJob.objects.filter(
-            run=run, kind=OutboxJob.Kind.STEP, status__in=_ACTIVE_JOB
-        ).values_list("node_id", flat=True)
-    )
-    states: dict[str, NodeState] = {}
-    for node_id, step in latest.items():
-        status = _STEP_TO_NODE.get(StepStatus(step.status), NodeStatus.RUNNING)
-        if node_id in queued and status in (NodeStatus.FAILED, NodeStatus.CANCELLED):
-            status = NodeStatus.RUNNING
-        branch = step.outputs.get("branch") if status == NodeStatus.SUCCEEDED else None
-        states[node_id] = NodeState(status=status, branch=branch)
-    for node_id in queued - set(latest):
-        states[node_id] = NodeState(status=NodeStatus.RUNNING)
-    return states, latest
+    return load_states_of([run.pk])[run.pk]
+
+
+def load_states_of(
+    run_ids: list[Any],
+) -> dict[Any, tuple[dict[str, NodeState], dict[str, StepRun]]]:
+    """``load_states`` for several runs in two queries: ``{run_id: (states, latest)}``."""
+    latest_of: dict[Any, dict[str, StepRun]] = {pk: {} for pk in run_ids}
+    for step in StepRun.objects.filter(run_id__in=run_ids, is_current=True).order_by("attempt"):
+        latest_of[step.run_id][step.node_id] = step
+    queued_of: dict[Any, set[str]] = {pk: set() for pk in run_ids}
+    for run_id, node_id in OutboxJob.objects.filter(
+        run_id__in=run_ids, kind=OutboxJob.Kind.STEP, status__in=_ACTIVE_JOB
+    ).values_list("run_id", "node_id"):
+        queued_of[run_id].add(node_id)
+    found = {}
+    for run_id in run_ids:
+        latest, queued = latest_of[run_id], queued_of[run_id]
+        states: dict[str, NodeState] = {}
+        for node_id, step in latest.items():
+            status = _STEP_TO_NODE.get(StepStatus(step.status), NodeStatus.RUNNING)
+            if node_id in queued and status in (NodeStatus.FAILED, NodeStatus.CANCELLED):
+                status = NodeStatus.RUNNING
+            branch = step.outputs.get("branch") if status == NodeStatus.SUCCEEDED else None
+            states[node_id] = NodeState(status=status, branch=branch)
+        for node_id in queued - set(latest):
+            states[node_id] = NodeState(status=NodeStatus.RUNNING)
+        found[run_id] = (states, latest)
+    return found
 
 
 def max_attempts(node: Node) -> int:
@@ -131,11 +143,14 @@ def advance_run(
     graph: Graph,
     *,
     known: tuple[dict[str, NodeState], dict[str, StepRun]] | None = None,
+    jobs_out: list[OutboxJob] | None = None,
 ) -> None:
     """Schedule what is ready, record what is skipped, and finish the run when it is done.
 
     Call inside a transaction holding the run row (``select_for_update``). ``known`` passes
-    states the caller already has (a run that has just started), saving the queries.
+    states the caller already has (a run that has just started), saving the queries. With
+    ``jobs_out`` the new step jobs are appended to it, unsaved, for the caller to insert
+    (with the jobs of other runs, in one statement, and to call ``jobs_written``).
     """
     states, latest = known if known is not None else load_states(run)
     decision = plan(graph, states)
@@ -150,7 +165,9 @@ def advance_run(
             started_at=now,
             finished_at=now,
         )
-    if decision.ready:
+    if decision.ready and jobs_out is not None:
+        jobs_out.extend(step_job(run, graph.nodes[n]) for n in decision.ready)
+    elif decision.ready:
         OutboxJob.objects.bulk_create([step_job(run, graph.nodes[n]) for n in decision.ready])
         jobs_written()
     if decision.finished and decision.failed and run.status == RunStatus.RUNNING:

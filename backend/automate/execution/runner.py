@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from automate import conf, signals
 from automate.execution.backoff import backoff_delay
+from automate.execution.dbhealth import heal_connection
 from automate.execution.exceptions import LeaseLostError
 from automate.execution.models import ExecutionRun, OutboxJob, StepRun
 from automate.execution.run_state import (
@@ -32,6 +33,7 @@ from automate.execution.run_state import (
     graph_of,
     rule_of,
 )
+from automate.execution.step_batch import Prepared, run_step_batch
 from automate.execution.step_exec import call_with_timeout, execute_node
 from automate.execution.step_inputs import (
     build_context,
@@ -70,13 +72,106 @@ StepStatus = StepRun.Status
 
 def process_job(job: OutboxJob, *, store: OutboxStore, worker_id: str) -> None:
     """Run one claimed job to its end. Step failures are recorded, not raised."""
+    process_batch([job], store=store, worker_id=worker_id)
+
+
+def process_batch(jobs: list[OutboxJob], *, store: OutboxStore, worker_id: str) -> None:
+    """Run claimed jobs to their end: step jobs together (``step_batch``), then event jobs
+    one by one. Step failures are recorded, not raised."""
+    steps = [job for job in jobs if job.kind == OutboxJob.Kind.STEP]
+    if steps:
+
+        def fail_alone(item: Prepared, exc: Exception) -> None:
+            _guarded(
+                item.job,
+                lambda: _step_failed(
+                    exc,
+                    job=item.job,
+                    run=item.run,
+                    step=item.step,
+                    node=item.node,
+                    store=store,
+                    worker_id=worker_id,
+                    started=item.started,
+                ),
+                store=store,
+                worker_id=worker_id,
+            )
+
+        def succeed_alone(item: Prepared) -> None:
+            assert item.output is not None
+            output = item.output
+            _guarded(
+                item.job,
+                lambda: _step_succeeded(
+                    output,
+                    job=item.job,
+                    run=item.run,
+                    step=item.step,
+                    graph=item.graph,
+                    store=store,
+                    worker_id=worker_id,
+                    started=item.started,
+                ),
+                store=store,
+                worker_id=worker_id,
+            )
+
+        def alone(job: OutboxJob) -> None:
+            _guarded(
+                job,
+                lambda: run_step(job, store=store, worker_id=worker_id),
+                store=store,
+                worker_id=worker_id,
+            )
+
+        try:
+            run_step_batch(
+                steps,
+                store=store,
+                worker_id=worker_id,
+                alone=alone,
+                fail_alone=fail_alone,
+                succeed_alone=succeed_alone,
+            )
+        except Exception:
+            # Preparing the batch failed (a database error): each job is run (or given
+            # back) alone, so the batch is never left CLAIMED.
+            logger.exception("Running %s step jobs together failed", len(steps))
+            heal_connection()
+            for job in steps:
+                if not _still_claimed(job, worker_id):
+                    continue
+                alone(job)
+    for job in jobs:
+        if job.kind == OutboxJob.Kind.STEP:
+            continue
+        _guarded(
+            job, lambda job=job: _run_other(job, store, worker_id), store=store, worker_id=worker_id
+        )
+
+
+def _still_claimed(job: OutboxJob, worker_id: str) -> bool:
     try:
-        if job.kind == OutboxJob.Kind.EVENT:
-            match_event(job, store=store, worker_id=worker_id)
-        elif job.kind == OutboxJob.Kind.STEP:
-            run_step(job, store=store, worker_id=worker_id)
-        else:
-            store.mark_failed(job.pk, worker_id, f"Unknown job kind {job.kind!r}.")
+        return OutboxJob.objects.filter(
+            pk=job.pk, status=OutboxJob.Status.CLAIMED, locked_by=worker_id
+        ).exists()
+    except Exception:
+        heal_connection()
+        return True
+
+
+def _run_other(job: OutboxJob, store: OutboxStore, worker_id: str) -> None:
+    if job.kind == OutboxJob.Kind.EVENT:
+        match_event(job, store=store, worker_id=worker_id)
+    else:
+        store.mark_failed(job.pk, worker_id, f"Unknown job kind {job.kind!r}.")
+
+
+def _guarded(job: OutboxJob, body: Any, *, store: OutboxStore, worker_id: str) -> None:
+    """Run ``body`` for ``job``: a lost lease is logged; any other error retries the job."""
+    try:
+        body()
     except LeaseLostError:
         logger.warning(
             "Lost the lease on job %s; its result was discarded",
@@ -84,18 +179,52 @@ def process_job(job: OutboxJob, *, store: OutboxStore, worker_id: str) -> None:
             extra={"trace_id": job.trace_id},
         )
     except Exception as exc:
-        # A database error or an engine bug: the whole job is retried with backoff.
-        logger.exception("Job %s failed", job.pk, extra={"trace_id": job.trace_id})
-        _retry_or_bury(job, store=store, worker_id=worker_id, reason=_describe(exc))
+        # A database error or an engine bug: the whole job is retried with backoff. When
+        # the thread's connection died, the job is given back on a fresh one, due at once.
+        lost = heal_connection()
+        if lost:
+            logger.warning(
+                "Job %s hit a dead database connection; it is retried at once",
+                job.pk,
+                extra={"trace_id": job.trace_id},
+            )
+        else:
+            logger.exception("Job %s failed", job.pk, extra={"trace_id": job.trace_id})
+        give_back(job, store=store, worker_id=worker_id, reason=_describe(exc), at_once=lost)
 
 
-def _retry_or_bury(job: OutboxJob, *, store: OutboxStore, worker_id: str, reason: str) -> None:
+#: Attempts at writing a job's retry bookkeeping when the connection keeps dying.
+_BOOKKEEPING_TRIES = 4
+
+
+def give_back(
+    job: OutboxJob, *, store: OutboxStore, worker_id: str, reason: str, at_once: bool = False
+) -> None:
+    """Retry the job (with backoff, or due now when ``at_once``) or bury it when its
+    attempts ran out; a dead connection met on the way is replaced and the write tried
+    again, so the job never stays CLAIMED because of it. Other errors propagate."""
+    for tries in range(1, _BOOKKEEPING_TRIES + 1):
+        try:
+            _retry_or_bury(job, store=store, worker_id=worker_id, reason=reason, at_once=at_once)
+            return
+        except Exception:
+            if tries == _BOOKKEEPING_TRIES or not heal_connection():
+                raise
+            at_once = True
+            time.sleep(0.1 * tries)
+
+
+def _retry_or_bury(
+    job: OutboxJob, *, store: OutboxStore, worker_id: str, reason: str, at_once: bool = False
+) -> None:
     if job.attempts < job.max_attempts:
-        delay = backoff_delay(
-            job.attempts,
-            base=conf.get("EXECUTION", "backoff_base_seconds"),
-            cap=conf.get("EXECUTION", "backoff_max_seconds"),
-        )
+        delay = 0.0
+        if not at_once:
+            delay = backoff_delay(
+                job.attempts,
+                base=conf.get("EXECUTION", "backoff_base_seconds"),
+                cap=conf.get("EXECUTION", "backoff_max_seconds"),
+            )
         store.mark_retry(job.pk, worker_id, timezone.now() + timedelta(seconds=delay), reason)
         return
     with transaction.atomic():

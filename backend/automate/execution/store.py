@@ -82,6 +82,25 @@ class OutboxStore:
             )
         )
 
+    def mark_success_many(self, job_ids: list[int], worker_id: str) -> set[int]:
+        """Complete every job of ``job_ids`` whose lease ``worker_id`` still holds, in one
+        statement; returns the ids completed (the others' results must be discarded)."""
+        if not job_ids:
+            return set()
+        now = timezone.now()
+        table = OutboxJob._meta.db_table
+        marks = ", ".join(["%s"] * len(job_ids))
+        sql = (
+            f"UPDATE {table} SET status = %s, lease_expires_at = NULL, updated_at = %s "  # noqa: S608
+            f"WHERE id IN ({marks}) AND status = %s AND locked_by = %s AND lease_expires_at > %s "
+            "RETURNING id"
+        )
+        at = connection.ops.adapt_datetimefield_value(now)
+        params = [Status.COMPLETED, at, *job_ids, Status.CLAIMED, worker_id, at]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return {int(row[0]) for row in cursor.fetchall()}
+
     def mark_retry(
         self, job_id: int, worker_id: str, next_attempt_at: datetime, reason: str
     ) -> bool:

@@ -26,7 +26,7 @@ from automate.execution.liveness import Liveness
 from automate.execution.models import OutboxJob
 from automate.execution.notify import CHANNEL
 from automate.execution.reaper import OutboxReaper
-from automate.execution.runner import process_job
+from automate.execution.runner import process_batch
 from automate.execution.store import OutboxStore, default_store
 
 logger = logging.getLogger("automate.worker")
@@ -122,6 +122,7 @@ class Worker:
         self._stopping = threading.Event()
         self._inflight: dict[int, _InFlight] = {}
         self._lock = threading.Lock()
+        self._thread_connections: list[Any] = []
 
     # -- single-threaded, for synchronous mode and tests ------------------------------------
 
@@ -132,15 +133,16 @@ class Worker:
             jobs = self.store.claim_batch(self.worker_id, 1)
             if not jobs:
                 break
-            process_job(jobs[0], store=self.store, worker_id=self.worker_id)
+            process_batch(jobs, store=self.store, worker_id=self.worker_id)
             ran += 1
         self.processed += ran
         return ran
 
     def process_claimed(self, jobs: list[OutboxJob]) -> None:
-        """Run jobs already claimed by this worker, in this thread, to their end."""
-        for job in jobs:
-            process_job(job, store=self.store, worker_id=self.worker_id)
+        """Run jobs already claimed by this worker, in this thread, to their end (the step
+        jobs together, as the real loop does)."""
+        if jobs:
+            process_batch(jobs, store=self.store, worker_id=self.worker_id)
         self.processed += len(jobs)
 
     # -- the real loop ----------------------------------------------------------------------
@@ -192,8 +194,8 @@ class Worker:
                     if conf.get("ENABLED") and free > 0:
                         limit = min(self.batch_size, free)
                         claimed = self._safely(lambda n=limit: self._claim(n)) or []
-                    for job in claimed:
-                        self._submit(pool, job)
+                    for chunk in self._chunks(claimed):
+                        self._submit(pool, chunk)
                     if claimed:
                         continue
                     if once and not self._inflight:
@@ -207,25 +209,62 @@ class Worker:
                 listener.close()
                 self._shutdown()
                 liveness.stop()
+        self._close_thread_connections()
         logger.info("Worker %s stopped after %s jobs", self.worker_id, self.processed)
         return self.processed
 
     def _claim(self, limit: int) -> list[OutboxJob]:
         return self.store.claim_batch(self.worker_id, limit)
 
-    def _submit(self, pool: ThreadPoolExecutor, job: OutboxJob) -> None:
+    def _chunks(self, jobs: list[OutboxJob]) -> list[list[OutboxJob]]:
+        """Split a claimed batch over the idle threads: one chunk per thread, so a single
+        thread runs the whole batch together, and many threads run one step each."""
+        if not jobs:
+            return []
+        with self._lock:
+            busy = len({id(item.future) for item in self._inflight.values()})
+        threads = max(1, min(len(jobs), self.concurrency - busy))
+        size = -(-len(jobs) // threads)
+        return [jobs[i : i + size] for i in range(0, len(jobs), size)]
+
+    def _submit(self, pool: ThreadPoolExecutor, jobs: list[OutboxJob]) -> None:
         started = threading.Event()
 
         def work() -> None:
             started.set()
+            self._remember_connections()
             reset_broken_connections()
             try:
-                process_job(job, store=self.store, worker_id=self.worker_id)
+                process_batch(jobs, store=self.store, worker_id=self.worker_id)
             finally:
                 reset_broken_connections()
 
+        future = pool.submit(work)
         with self._lock:
-            self._inflight[job.pk] = _InFlight(job=job, future=pool.submit(work), started=started)
+            for job in jobs:
+                self._inflight[job.pk] = _InFlight(job=job, future=future, started=started)
+
+    def _remember_connections(self) -> None:
+        """Note this pool thread's connection wrappers, to close them when the pool ends."""
+        with self._lock:
+            for alias in connections:
+                wrapper = connections[alias]
+                if all(wrapper is not known for known in self._thread_connections):
+                    self._thread_connections.append(wrapper)
+
+    def _close_thread_connections(self) -> None:
+        """Close the pool threads' connections (the threads are gone; their connections
+        would otherwise stay open until garbage collection)."""
+        with self._lock:
+            wrappers, self._thread_connections = self._thread_connections, []
+        for wrapper in wrappers:
+            raw = wrapper.connection
+            if raw is None:
+                continue
+            try:
+                raw.close()
+            except Exception:
+                logger.debug("Closing a step thread's connection failed", exc_info=True)
 
     def _collect_finished(self) -> None:
         with self._lock:
@@ -257,7 +296,7 @@ class Worker:
         with self._lock:
             items = list(self._inflight.values())
         for item in items:
-            if not item.started.is_set() and item.future.cancel():
+            if not item.started.is_set() and (item.future.cancel() or item.future.cancelled()):
                 self._safely(lambda job=item.job: self.store.release(job.pk, self.worker_id))
         for item in items:
             if not item.future.cancelled():
