@@ -144,13 +144,16 @@ def advance_run(
     *,
     known: tuple[dict[str, NodeState], dict[str, StepRun]] | None = None,
     jobs_out: list[OutboxJob] | None = None,
+    runs_out: list[ExecutionRun] | None = None,
 ) -> None:
     """Schedule what is ready, record what is skipped, and finish the run when it is done.
 
     Call inside a transaction holding the run row (``select_for_update``). ``known`` passes
     states the caller already has (a run that has just started), saving the queries. With
     ``jobs_out`` the new step jobs are appended to it, unsaved, for the caller to insert
-    (with the jobs of other runs, in one statement, and to call ``jobs_written``).
+    (with the jobs of other runs, in one statement, and to call ``jobs_written``); with
+    ``runs_out`` a run that succeeded is appended to it with its fields set, for the caller
+    to write (``hotsql.finish_runs``) in the same transaction.
     """
     states, latest = known if known is not None else load_states(run)
     decision = plan(graph, states)
@@ -188,7 +191,10 @@ def advance_run(
             for n in leaves
             if n in latest and latest[n].status == StepStatus.SUCCEEDED
         }
-        run.save(update_fields=["status", "finished_at", "outputs"])
+        if runs_out is not None:
+            runs_out.append(run)
+        else:
+            run.save(update_fields=["status", "finished_at", "outputs"])
         finished = run
         transaction.on_commit(
             lambda: signals.send(

@@ -34,6 +34,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from automate import signals
+from automate.execution.hotsql import finish_runs, finish_steps
 from automate.execution.models import ExecutionRun, OutboxJob, StepRun
 from automate.execution.notify import jobs_written
 from automate.execution.run_state import advance_run, graph_of, load_states_of
@@ -224,10 +225,7 @@ def _finish_group(items: list[Prepared], *, store: OutboxStore, worker_id: str) 
             step.outputs = redact(item.output)
             step.finished_at = now
             step.duration_ms = int((time.monotonic() - item.started) * 1000)
-        if kept:
-            StepRun.objects.bulk_update(
-                [item.step for item in kept], ["status", "outputs", "finished_at", "duration_ms"]
-            )
+        finish_steps(item.step for item in kept)
         running = sorted(
             {
                 item.run.pk
@@ -240,13 +238,17 @@ def _finish_group(items: list[Prepared], *, store: OutboxStore, worker_id: str) 
         graphs = {item.run.pk: item.graph for item in kept}
         sources = {item.run.pk: item.run for item in kept}
         new_jobs: list[OutboxJob] = []
+        finished: list[ExecutionRun] = []
         for run_id in running:
             run = locked[run_id]
             source = sources[run_id]
             run.event = source.event  # already loaded; the lock query does not fetch it
             run.workflow_version = source.workflow_version
             run.tenant = source.tenant
-            advance_run(run, graphs[run_id], known=known[run_id], jobs_out=new_jobs)
+            advance_run(
+                run, graphs[run_id], known=known[run_id], jobs_out=new_jobs, runs_out=finished
+            )
+        finish_runs(finished)
         if new_jobs:
             OutboxJob.objects.bulk_create(new_jobs)
             jobs_written()

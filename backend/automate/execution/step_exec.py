@@ -6,6 +6,8 @@ bounded by the step's timeout (``call_with_timeout``).
 
 from __future__ import annotations
 
+import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +21,8 @@ from automate.execution.models import ExecutionRun, StepRun
 from automate.execution.run_state import graph_of
 from automate.rules import compile_rule
 from automate.workflows.graph import Node
+
+logger = logging.getLogger("automate.execution")
 
 
 def execute_node(
@@ -86,13 +90,53 @@ def call_connector(
     return result
 
 
+class _CallThreads:
+    """Reusable daemon threads for connector calls (starting a thread per call costs
+    about as much as a no-op step). A thread idle for ``idle_seconds`` exits; when none is
+    idle a new one starts, so a call stuck past its timeout never delays another."""
+
+    def __init__(self, idle_seconds: float = 60.0) -> None:
+        self.idle_seconds = idle_seconds
+        self._tasks: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._idle = 0  # waiting threads not yet promised a task
+        self._lock = threading.Lock()
+
+    def submit(self, task: Callable[[], None]) -> None:
+        with self._lock:
+            spawn = self._idle == 0
+            if not spawn:
+                self._idle -= 1
+        self._tasks.put(task)
+        if spawn:
+            threading.Thread(target=self._loop, name="automate-call", daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                task = self._tasks.get(timeout=self.idle_seconds)
+            except queue.Empty:
+                with self._lock:
+                    if self._idle > 0:  # nobody counts on this thread: it may go
+                        self._idle -= 1
+                        return
+                continue  # a task was promised to a waiting thread: keep waiting
+            task()
+            with self._lock:
+                self._idle += 1
+
+
+_call_threads = _CallThreads()
+
+
 def call_with_timeout(fn: Callable[[], Any], *, timeout: float, name: str) -> Any:
-    """Run ``fn`` in its own thread and give up waiting after ``timeout`` seconds.
+    """Run ``fn`` in a thread of its own and give up waiting after ``timeout`` seconds.
 
     Python cannot kill a thread: a step past its timeout is failed (retryably) and its
-    thread is abandoned; connectors should also pass the deadline to their own I/O.
+    thread is abandoned (it returns to the pool when ``fn`` finally returns); connectors
+    should also pass the deadline to their own I/O. ``name`` names the call in logs.
     """
     box: dict[str, Any] = {}
+    done = threading.Event()
 
     def target() -> None:
         try:
@@ -100,12 +144,13 @@ def call_with_timeout(fn: Callable[[], Any], *, timeout: float, name: str) -> An
         except BaseException as exc:  # handed to the waiting thread, which re-raises it
             box["error"] = exc
         finally:
+            # A connector that used the ORM leaves no connection open in a pooled thread.
             connections.close_all()
+            done.set()
 
-    thread = threading.Thread(target=target, name=name, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
+    _call_threads.submit(target)
+    if not done.wait(timeout):
+        logger.warning("%s ran past its timeout of %gs", name, timeout)
         raise StepTimeoutError(f"The step ran past its timeout of {timeout:g} seconds.")
     if "error" in box:
         raise box["error"]
