@@ -15,7 +15,9 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -28,6 +30,7 @@ from automate.execution.exceptions import LeaseLostError
 from automate.execution.models import ExecutionRun, OutboxJob, StepRun
 from automate.execution.run_state import (
     advance_run,
+    claiming_new_jobs,
     fail_run,
     fail_runs_of_dead_jobs,
     graph_of,
@@ -71,14 +74,65 @@ StepStatus = StepRun.Status
 
 
 def process_job(job: OutboxJob, *, store: OutboxStore, worker_id: str) -> None:
-    """Run one claimed job to its end. Step failures are recorded, not raised."""
-    process_batch([job], store=store, worker_id=worker_id)
+    """Run one claimed job to its end (an event job's first steps stay queued, for any
+    worker to claim). Step failures are recorded, not raised."""
+    process_batch([job], store=store, worker_id=worker_id, hop=False)
 
 
-def process_batch(jobs: list[OutboxJob], *, store: OutboxStore, worker_id: str) -> None:
+def process_batch(
+    jobs: list[OutboxJob],
+    *,
+    store: OutboxStore,
+    worker_id: str,
+    on_claimed: Callable[[list[OutboxJob]], None] | None = None,
+    hop: bool = True,
+    stopping: Callable[[], bool] | None = None,
+) -> None:
     """Run claimed jobs to their end: step jobs together (``step_batch``), then event jobs
-    one by one. Step failures are recorded, not raised."""
+    one by one, then (one hop) the first steps of the runs those events started, which
+    were written already claimed by this worker; ``on_claimed`` is told about those (the
+    worker keeps their leases alive); without ``hop`` those steps are queued for any
+    worker instead. When ``stopping()`` turns true (a graceful stop), claimed steps not
+    yet started are handed back. Step failures are recorded, not raised."""
     steps = [job for job in jobs if job.kind == OutboxJob.Kind.STEP]
+    if steps:
+        _run_steps(steps, store=store, worker_id=worker_id)
+    hopped: list[OutboxJob] = []
+    for job in jobs:
+        if job.kind == OutboxJob.Kind.STEP:
+            continue
+        if not hop:
+            _guarded(
+                job, partial(_run_other, job, store, worker_id), store=store, worker_id=worker_id
+            )
+            continue
+        with claiming_new_jobs(worker_id, store.lease_seconds) as claimed:
+            ok = _guarded(
+                job, partial(_run_other, job, store, worker_id), store=store, worker_id=worker_id
+            )
+        if ok:
+            hopped.extend(claimed)
+    if hopped:
+        if on_claimed is not None:
+            on_claimed(hopped)
+        # In groups no bigger than the claimed batch: a worker killed mid-group repeats at
+        # most that many side effects (steps are at least once; each has one idempotency key).
+        size = max(1, len(jobs))
+        for start in range(0, len(hopped), size):
+            if stopping is not None and stopping():
+                for job in hopped[start:]:
+                    _guarded(
+                        job,
+                        partial(store.release, job.pk, worker_id),
+                        store=store,
+                        worker_id=worker_id,
+                    )
+                break
+            _run_steps(hopped[start : start + size], store=store, worker_id=worker_id)
+
+
+def _run_steps(steps: list[OutboxJob], *, store: OutboxStore, worker_id: str) -> None:
+    """Run claimed step jobs together, each alone when that fails."""
     if steps:
 
         def fail_alone(item: Prepared, exc: Exception) -> None:
@@ -133,6 +187,7 @@ def process_batch(jobs: list[OutboxJob], *, store: OutboxStore, worker_id: str) 
                 alone=alone,
                 fail_alone=fail_alone,
                 succeed_alone=succeed_alone,
+                guard=lambda job, body: _guarded(job, body, store=store, worker_id=worker_id),
             )
         except Exception:
             # Preparing the batch failed (a database error): each job is run (or given
@@ -143,12 +198,6 @@ def process_batch(jobs: list[OutboxJob], *, store: OutboxStore, worker_id: str) 
                 if not _still_claimed(job, worker_id):
                     continue
                 alone(job)
-    for job in jobs:
-        if job.kind == OutboxJob.Kind.STEP:
-            continue
-        _guarded(
-            job, lambda job=job: _run_other(job, store, worker_id), store=store, worker_id=worker_id
-        )
 
 
 def _still_claimed(job: OutboxJob, worker_id: str) -> bool:
@@ -168,10 +217,12 @@ def _run_other(job: OutboxJob, store: OutboxStore, worker_id: str) -> None:
         store.mark_failed(job.pk, worker_id, f"Unknown job kind {job.kind!r}.")
 
 
-def _guarded(job: OutboxJob, body: Any, *, store: OutboxStore, worker_id: str) -> None:
-    """Run ``body`` for ``job``: a lost lease is logged; any other error retries the job."""
+def _guarded(job: OutboxJob, body: Any, *, store: OutboxStore, worker_id: str) -> bool:
+    """Run ``body`` for ``job``: a lost lease is logged; any other error retries the job.
+    Returns whether ``body`` ran to its end."""
     try:
         body()
+        return True
     except LeaseLostError:
         logger.warning(
             "Lost the lease on job %s; its result was discarded",
@@ -191,6 +242,7 @@ def _guarded(job: OutboxJob, body: Any, *, store: OutboxStore, worker_id: str) -
         else:
             logger.exception("Job %s failed", job.pk, extra={"trace_id": job.trace_id})
         give_back(job, store=store, worker_id=worker_id, reason=_describe(exc), at_once=lost)
+    return False
 
 
 #: Attempts at writing a job's retry bookkeeping when the connection keeps dying.

@@ -34,6 +34,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from automate import signals
+from automate.execution.exceptions import LeaseLostError
 from automate.execution.hotsql import finish_runs, finish_steps
 from automate.execution.models import ExecutionRun, OutboxJob, StepRun
 from automate.execution.notify import jobs_written
@@ -70,6 +71,19 @@ class Prepared:
     started: float
     output: dict[str, Any] | None = None
     error: Exception | None = None
+    cancelled: bool = False
+
+
+def _not_run(item: Prepared, status: str, store: OutboxStore, worker_id: str) -> None:
+    """Record a prepared step whose run stopped before it started as not run."""
+    step = item.step
+    step.status = StepStatus.CANCELLED
+    step.error = f"Not run: the run had {status} before this step started."
+    step.finished_at = timezone.now()
+    with transaction.atomic():
+        step.save(update_fields=["status", "error", "finished_at"])
+        if not store.mark_success(item.job.pk, worker_id):
+            raise LeaseLostError(f"Lost the lease on step job {item.job.pk}.")
 
 
 def run_step_batch(
@@ -80,12 +94,24 @@ def run_step_batch(
     alone: Alone,
     fail_alone: FailAlone,
     succeed_alone: Callable[[Prepared], None],
+    guard: Callable[[OutboxJob, Callable[[], None]], bool],
 ) -> None:
-    """Run claimed step jobs of ``worker_id`` together (see the module docstring)."""
+    """Run claimed step jobs of ``worker_id`` together (see the module docstring).
+
+    Steps run one after another in this thread; a step that fails its run (a failure
+    that will not be retried) stops the steps of that run not yet started in this batch:
+    they are recorded as not run (CANCELLED), as a step claimed after the failure is.
+    ``guard(job, body)`` runs ``body`` for ``job`` as the one-job path does (a lost lease
+    logged, another error giving the job back)."""
     prepared, leftovers = _prepare(jobs)
     for item in prepared:
         signals.send(signals.step_started, sender=StepRun, step=item.step, execution=item.run)
+    stopped: dict[Any, str] = {}  # run id -> the status that stopped it in this batch
     for item in prepared:
+        if item.run.pk in stopped:
+            item.cancelled = True
+            guard(item.job, partial(_not_run, item, stopped[item.run.pk], store, worker_id))
+            continue
         try:
             item.output = execute_node(
                 item.node,
@@ -97,10 +123,10 @@ def run_step_batch(
             )
         except Exception as exc:
             item.error = exc
-    succeeded = [item for item in prepared if item.error is None]
-    for item in prepared:
-        if item.error is not None:
-            fail_alone(item, item.error)
+            fail_alone(item, exc)
+            if item.step.status == StepStatus.FAILED:
+                stopped[item.run.pk] = RunStatus.FAILED
+    succeeded = [item for item in prepared if item.error is None and not item.cancelled]
     if succeeded:
         try:
             _finish_group(succeeded, store=store, worker_id=worker_id)

@@ -123,6 +123,7 @@ class Worker:
         self._inflight: dict[int, _InFlight] = {}
         self._lock = threading.Lock()
         self._thread_connections: list[Any] = []
+        self._hopped: set[int] = set()
 
     # -- single-threaded, for synchronous mode and tests ------------------------------------
 
@@ -133,7 +134,9 @@ class Worker:
             jobs = self.store.claim_batch(self.worker_id, 1)
             if not jobs:
                 break
-            process_batch(jobs, store=self.store, worker_id=self.worker_id)
+            # One job at a time, without the hop: an event's first steps are queued, so a
+            # caller counting jobs (max_jobs) sees each step as a job of its own.
+            process_batch(jobs, store=self.store, worker_id=self.worker_id, hop=False)
             ran += 1
         self.processed += ran
         return ran
@@ -229,14 +232,29 @@ class Worker:
 
     def _submit(self, pool: ThreadPoolExecutor, jobs: list[OutboxJob]) -> None:
         started = threading.Event()
+        hopped: set[int] = set()
+
+        def track(claimed: list[OutboxJob]) -> None:
+            # Steps of runs this chunk started, claimed for it directly: keep their leases.
+            hopped.update(job.pk for job in claimed)
+            with self._lock:
+                self._hopped.update(hopped)
 
         def work() -> None:
             started.set()
             self._remember_connections()
             reset_broken_connections()
             try:
-                process_batch(jobs, store=self.store, worker_id=self.worker_id)
+                process_batch(
+                    jobs,
+                    store=self.store,
+                    worker_id=self.worker_id,
+                    on_claimed=track,
+                    stopping=self._stopping.is_set,
+                )
             finally:
+                with self._lock:
+                    self._hopped.difference_update(hopped)
                 reset_broken_connections()
 
         future = pool.submit(work)
@@ -287,7 +305,7 @@ class Worker:
 
     def _heartbeat(self) -> None:
         with self._lock:
-            ids = list(self._inflight)
+            ids = sorted({*self._inflight, *self._hopped})
         if ids:
             self.store.heartbeat(ids, self.worker_id)
 

@@ -11,6 +11,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from automate.execution.models import ExecutionRun, OutboxJob
+from automate.execution.runner import process_job
 from automate.execution.worker import Worker
 from automate.outbox import default_store
 from automate.runtime import emit_event
@@ -56,11 +57,11 @@ def test_step_jobs_created_later_are_claimed_before_older_event_jobs():
     for i in range(53):
         emit_event("thing.happened", {"i": i})
     store = default_store()
-    # Match three events: their runs queue one step job each, newer than every event job.
-    worker = Worker(worker_id="matcher", concurrency=1)
+    # Match three events (one job at a time: no hop), queueing one step job each, newer
+    # than every event job.
     for job in store.claim_batch("matcher", 3):
         assert job.kind == OutboxJob.Kind.EVENT
-        worker.process_claimed([job])
+        process_job(job, store=store, worker_id="matcher")
     assert OutboxJob.objects.filter(kind="event", status="PENDING").count() == 50
     steps = list(
         OutboxJob.objects.filter(kind="step", status="PENDING")
@@ -83,15 +84,31 @@ def test_step_jobs_not_yet_due_do_not_block_event_jobs():
     for i in range(4):
         emit_event("thing.happened", {"i": i})
     store = default_store()
-    worker = Worker(worker_id="matcher", concurrency=1)
-    worker.process_claimed(store.claim_batch("matcher", 1))
+    process_job(store.claim_batch("matcher", 1)[0], store=store, worker_id="matcher")
     later = timezone.now() + timedelta(minutes=5)
     OutboxJob.objects.filter(kind="step").update(next_attempt_at=later)
     batch = store.claim_batch("w1", 10)
     assert [job.kind for job in batch] == ["event"] * 3
 
 
-def test_runs_complete_from_the_first_batches_under_a_backlog():
+def test_runs_complete_from_the_first_batches_under_a_backlog_without_the_hop():
+    publish_one_step()
+    for i in range(200):
+        emit_event("thing.happened", {"i": i})
+    store = default_store()
+    completed_after: list[int] = []
+    for _ in range(5):
+        for job in store.claim_batch("w1", 10):
+            process_job(job, store=store, worker_id="w1")
+        completed_after.append(ExecutionRun.objects.filter(status="succeeded").count())
+    # Batch 1 matches 10 events; batch 2 runs their 10 steps before any new event.
+    assert completed_after[0] == 0
+    assert completed_after[1] >= 10
+    assert completed_after[-1] >= 20
+    assert OutboxJob.objects.filter(kind="event", status="PENDING").count() >= 170
+
+
+def test_a_worker_runs_the_first_steps_of_the_runs_it_starts_in_the_same_batch():
     publish_one_step()
     for i in range(200):
         emit_event("thing.happened", {"i": i})
@@ -101,9 +118,11 @@ def test_runs_complete_from_the_first_batches_under_a_backlog():
     for _ in range(5):
         worker.process_claimed(store.claim_batch("w1", 10))
         completed_after.append(ExecutionRun.objects.filter(status="succeeded").count())
-    # Batch 1 matches 10 events; batch 2 runs their 10 steps before any new event.
-    assert completed_after[0] == 0
-    assert completed_after[1] >= 10
-    assert completed_after[-1] >= 20
-    # The backlog is still mostly there: runs did not wait for it to drain.
-    assert OutboxJob.objects.filter(kind="event", status="PENDING").count() >= 170
+    # One hop: the steps of the runs a batch starts are claimed for it and run at once.
+    assert completed_after == [10, 20, 30, 40, 50]
+    assert OutboxJob.objects.filter(kind="event", status="PENDING").count() == 150
+    assert not OutboxJob.objects.exclude(status__in=["COMPLETED", "PENDING"]).exists()
+    step_jobs = OutboxJob.objects.filter(kind="step")
+    assert {(job.status, job.locked_by, job.attempts) for job in step_jobs} == {
+        ("COMPLETED", "w1", 1)
+    }
