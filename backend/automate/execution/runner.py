@@ -98,9 +98,26 @@ def process_batch(
     if steps:
         _run_steps(steps, store=store, worker_id=worker_id)
     hopped: list[OutboxJob] = []
-    for job in jobs:
-        if job.kind == OutboxJob.Kind.STEP:
-            continue
+    others = [job for job in jobs if job.kind != OutboxJob.Kind.STEP]
+    events = [job for job in others if job.kind == OutboxJob.Kind.EVENT]
+    if hop and len(events) > 1:
+        matched = False
+        with claiming_new_jobs(worker_id, store.lease_seconds) as claimed:
+            try:
+                match_events(events, store=store, worker_id=worker_id)
+                matched = True
+            except Exception:
+                # Nothing of the batch was written: each job is matched alone below.
+                logger.warning(
+                    "Matching %s event jobs together failed; matching each alone",
+                    len(events),
+                    exc_info=True,
+                )
+                heal_connection()
+        if matched:
+            hopped.extend(claimed)
+            others = [job for job in others if job.kind != OutboxJob.Kind.EVENT]
+    for job in others:
         if not hop:
             _guarded(
                 job, partial(_run_other, job, store, worker_id), store=store, worker_id=worker_id
@@ -303,6 +320,15 @@ def _describe(exc: BaseException) -> str:
 
 
 # --- events ------------------------------------------------------------------------------
+
+
+def match_events(
+    jobs: list[OutboxJob], *, store: OutboxStore, worker_id: str
+) -> list[ExecutionRun]:
+    """Match several event jobs in one transaction (see ``automate.execution.matching``)."""
+    from automate.execution.matching import match_events as match_together
+
+    return match_together(jobs, store=store, worker_id=worker_id)
 
 
 def match_event(job: OutboxJob, *, store: OutboxStore, worker_id: str) -> list[ExecutionRun]:

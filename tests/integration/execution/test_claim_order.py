@@ -126,3 +126,44 @@ def test_a_worker_runs_the_first_steps_of_the_runs_it_starts_in_the_same_batch()
     assert {(job.status, job.locked_by, job.attempts) for job in step_jobs} == {
         ("COMPLETED", "w1", 1)
     }
+
+
+def test_a_batch_of_events_with_one_lost_lease_falls_back_to_one_job_at_a_time():
+    publish_one_step()
+    for i in range(5):
+        emit_event("thing.happened", {"i": i})
+    worker = Worker(worker_id="w1", concurrency=1, batch_size=5)
+    batch = worker.store.claim_batch("w1", 5)
+    stolen = batch[2]
+    OutboxJob.objects.filter(pk=stolen.pk).update(locked_by="someone-else")
+    worker.process_claimed(batch)
+    # The four jobs still held started their runs (and ran their steps); the stolen one
+    # wrote nothing.
+    assert ExecutionRun.objects.filter(status="succeeded").count() == 4
+    assert not ExecutionRun.objects.filter(event_id=stolen.event_id).exists()
+    assert OutboxJob.objects.get(pk=stolen.pk).status == "CLAIMED"
+    assert OutboxJob.objects.filter(kind="event", status="COMPLETED").count() == 4
+
+
+def test_a_batch_of_events_matches_each_live_workflow_once_per_event():
+    publish_one_step()
+    make_published(
+        slug="other",
+        rule_spec={">": [{"var": "i"}, 2]},
+        trigger_spec={"event_type": "thing.happened"},
+        graph={
+            "nodes": [
+                {"id": "trigger", "type": "trigger"},
+                {"id": "t", "type": "transform", "inputs": {"x": "{{ event.payload.i }}"}},
+            ],
+            "edges": [{"source": "trigger", "target": "t"}],
+        },
+    )
+    for i in range(5):
+        emit_event("thing.happened", {"i": i})
+    worker = Worker(worker_id="w1", concurrency=1, batch_size=10)
+    worker.process_claimed(worker.store.claim_batch("w1", 10))
+    worker.process_claimed(worker.store.claim_batch("w1", 10))  # replays nothing
+    # 5 runs of one-step, 2 of other (i = 3, 4), all finished in the first batch.
+    assert ExecutionRun.objects.filter(status="succeeded").count() == 7
+    assert not OutboxJob.objects.exclude(status="COMPLETED").exists()
