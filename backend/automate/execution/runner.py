@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from automate import conf, signals
 from automate.execution.backoff import backoff_delay
+from automate.execution.dbgate import DbGate, phase
 from automate.execution.dbhealth import heal_connection
 from automate.execution.exceptions import LeaseLostError
 from automate.execution.models import ExecutionRun, OutboxJob, StepRun
@@ -87,48 +88,57 @@ def process_batch(
     on_claimed: Callable[[list[OutboxJob]], None] | None = None,
     hop: bool = True,
     stopping: Callable[[], bool] | None = None,
+    gate: DbGate | None = None,
 ) -> None:
     """Run claimed jobs to their end: step jobs together (``step_batch``), then event jobs
     one by one, then (one hop) the first steps of the runs those events started, which
     were written already claimed by this worker; ``on_claimed`` is told about those (the
     worker keeps their leases alive); without ``hop`` those steps are queued for any
     worker instead. When ``stopping()`` turns true (a graceful stop), claimed steps not
-    yet started are handed back. Step failures are recorded, not raised."""
+    yet started are handed back. ``gate``: see ``run_step_batch``. Step
+    failures are recorded, not raised."""
     steps = [job for job in jobs if job.kind == OutboxJob.Kind.STEP]
     if steps:
-        _run_steps(steps, store=store, worker_id=worker_id)
+        _run_steps(steps, store=store, worker_id=worker_id, gate=gate)
     hopped: list[OutboxJob] = []
-    others = [job for job in jobs if job.kind != OutboxJob.Kind.STEP]
-    events = [job for job in others if job.kind == OutboxJob.Kind.EVENT]
-    if hop and len(events) > 1:
-        matched = False
-        with claiming_new_jobs(worker_id, store.lease_seconds) as claimed:
-            try:
-                match_events(events, store=store, worker_id=worker_id)
-                matched = True
-            except Exception:
-                # Nothing of the batch was written: each job is matched alone below.
-                logger.warning(
-                    "Matching %s event jobs together failed; matching each alone",
-                    len(events),
-                    exc_info=True,
+    with phase(gate):
+        others = [job for job in jobs if job.kind != OutboxJob.Kind.STEP]
+        events = [job for job in others if job.kind == OutboxJob.Kind.EVENT]
+        if hop and len(events) > 1:
+            matched = False
+            with claiming_new_jobs(worker_id, store.lease_seconds) as claimed:
+                try:
+                    match_events(events, store=store, worker_id=worker_id)
+                    matched = True
+                except Exception:
+                    # Nothing of the batch was written: each job is matched alone below.
+                    logger.warning(
+                        "Matching %s event jobs together failed; matching each alone",
+                        len(events),
+                        exc_info=True,
+                    )
+                    heal_connection()
+            if matched:
+                hopped.extend(claimed)
+                others = [job for job in others if job.kind != OutboxJob.Kind.EVENT]
+        for job in others:
+            if not hop:
+                _guarded(
+                    job,
+                    partial(_run_other, job, store, worker_id),
+                    store=store,
+                    worker_id=worker_id,
                 )
-                heal_connection()
-        if matched:
-            hopped.extend(claimed)
-            others = [job for job in others if job.kind != OutboxJob.Kind.EVENT]
-    for job in others:
-        if not hop:
-            _guarded(
-                job, partial(_run_other, job, store, worker_id), store=store, worker_id=worker_id
-            )
-            continue
-        with claiming_new_jobs(worker_id, store.lease_seconds) as claimed:
-            ok = _guarded(
-                job, partial(_run_other, job, store, worker_id), store=store, worker_id=worker_id
-            )
-        if ok:
-            hopped.extend(claimed)
+                continue
+            with claiming_new_jobs(worker_id, store.lease_seconds) as claimed:
+                ok = _guarded(
+                    job,
+                    partial(_run_other, job, store, worker_id),
+                    store=store,
+                    worker_id=worker_id,
+                )
+            if ok:
+                hopped.extend(claimed)
     if hopped:
         if on_claimed is not None:
             on_claimed(hopped)
@@ -137,18 +147,26 @@ def process_batch(
         size = max(1, len(jobs))
         for start in range(0, len(hopped), size):
             if stopping is not None and stopping():
-                for job in hopped[start:]:
-                    _guarded(
-                        job,
-                        partial(store.release, job.pk, worker_id),
-                        store=store,
-                        worker_id=worker_id,
-                    )
+                with phase(gate):
+                    for job in hopped[start:]:
+                        _guarded(
+                            job,
+                            partial(store.release, job.pk, worker_id),
+                            store=store,
+                            worker_id=worker_id,
+                        )
                 break
-            _run_steps(hopped[start : start + size], store=store, worker_id=worker_id)
+            _run_steps(
+                hopped[start : start + size],
+                store=store,
+                worker_id=worker_id,
+                gate=gate,
+            )
 
 
-def _run_steps(steps: list[OutboxJob], *, store: OutboxStore, worker_id: str) -> None:
+def _run_steps(
+    steps: list[OutboxJob], *, store: OutboxStore, worker_id: str, gate: DbGate | None = None
+) -> None:
     """Run claimed step jobs together, each alone when that fails."""
     if steps:
 
@@ -205,16 +223,18 @@ def _run_steps(steps: list[OutboxJob], *, store: OutboxStore, worker_id: str) ->
                 fail_alone=fail_alone,
                 succeed_alone=succeed_alone,
                 guard=lambda job, body: _guarded(job, body, store=store, worker_id=worker_id),
+                gate=gate,
             )
         except Exception:
             # Preparing the batch failed (a database error): each job is run (or given
             # back) alone, so the batch is never left CLAIMED.
             logger.exception("Running %s step jobs together failed", len(steps))
-            heal_connection()
-            for job in steps:
-                if not _still_claimed(job, worker_id):
-                    continue
-                alone(job)
+            with phase(gate):
+                heal_connection()
+                for job in steps:
+                    if not _still_claimed(job, worker_id):
+                        continue
+                    alone(job)
 
 
 def _still_claimed(job: OutboxJob, worker_id: str) -> bool:

@@ -34,6 +34,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from automate import signals
+from automate.execution.dbgate import DbGate, phase
 from automate.execution.exceptions import LeaseLostError
 from automate.execution.hotsql import finish_runs, finish_steps
 from automate.execution.models import ExecutionRun, OutboxJob, StepRun
@@ -95,6 +96,7 @@ def run_step_batch(
     fail_alone: FailAlone,
     succeed_alone: Callable[[Prepared], None],
     guard: Callable[[OutboxJob, Callable[[], None]], bool],
+    gate: DbGate | None = None,
 ) -> None:
     """Run claimed step jobs of ``worker_id`` together (see the module docstring).
 
@@ -102,15 +104,19 @@ def run_step_batch(
     that will not be retried) stops the steps of that run not yet started in this batch:
     they are recorded as not run (CANCELLED), as a step claimed after the failure is.
     ``guard(job, body)`` runs ``body`` for ``job`` as the one-job path does (a lost lease
-    logged, another error giving the job back)."""
-    prepared, leftovers = _prepare(jobs)
-    for item in prepared:
-        signals.send(signals.step_started, sender=StepRun, step=item.step, execution=item.run)
+    logged, another error giving the job back). With a ``gate`` (``automate.execution.
+    dbgate``) every database phase holds a permit and the connection is closed after it,
+    so the steps execute without a connection."""
+    with phase(gate):
+        prepared, leftovers = _prepare(jobs)
+        for item in prepared:
+            signals.send(signals.step_started, sender=StepRun, step=item.step, execution=item.run)
     stopped: dict[Any, str] = {}  # run id -> the status that stopped it in this batch
     for item in prepared:
         if item.run.pk in stopped:
             item.cancelled = True
-            guard(item.job, partial(_not_run, item, stopped[item.run.pk], store, worker_id))
+            with phase(gate):
+                guard(item.job, partial(_not_run, item, stopped[item.run.pk], store, worker_id))
             continue
         try:
             item.output = execute_node(
@@ -123,26 +129,28 @@ def run_step_batch(
             )
         except Exception as exc:
             item.error = exc
-            fail_alone(item, exc)
+            with phase(gate):
+                fail_alone(item, exc)
             if item.step.status == StepStatus.FAILED:
                 stopped[item.run.pk] = RunStatus.FAILED
     succeeded = [item for item in prepared if item.error is None and not item.cancelled]
-    if succeeded:
-        try:
-            _finish_group(succeeded, store=store, worker_id=worker_id)
-        except Exception:
-            logger.warning(
-                "Writing %s step outcomes together failed; writing each alone",
-                len(succeeded),
-                exc_info=True,
-            )
-            from automate.execution.dbhealth import heal_connection
+    with phase(gate):
+        if succeeded:
+            try:
+                _finish_group(succeeded, store=store, worker_id=worker_id)
+            except Exception:
+                logger.warning(
+                    "Writing %s step outcomes together failed; writing each alone",
+                    len(succeeded),
+                    exc_info=True,
+                )
+                from automate.execution.dbhealth import heal_connection
 
-            heal_connection()
-            for item in succeeded:
-                succeed_alone(item)
-    for job in leftovers:
-        alone(job)
+                heal_connection()
+                for item in succeeded:
+                    succeed_alone(item)
+        for job in leftovers:
+            alone(job)
 
 
 def _prepare(jobs: list[OutboxJob]) -> tuple[list[Prepared], list[OutboxJob]]:

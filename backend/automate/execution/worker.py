@@ -22,6 +22,7 @@ from django.db import connection, connections
 
 from automate import conf
 from automate.execution import duties
+from automate.execution.dbgate import DbGate
 from automate.execution.liveness import Liveness
 from automate.execution.models import OutboxJob
 from automate.execution.notify import CHANNEL
@@ -30,6 +31,9 @@ from automate.execution.runner import process_batch
 from automate.execution.store import OutboxStore, default_store
 
 logger = logging.getLogger("automate.worker")
+
+#: With more step threads than this, step threads share this many database connections.
+DB_SLOTS = 8
 
 
 def reset_broken_connections() -> None:
@@ -118,6 +122,10 @@ class Worker:
         self.reap_interval = reap_interval
         self.fire_schedules = fire_schedules
         self.schedule_interval = schedule_interval
+        #: Many threads (slow I/O) must not mean many database connections: above
+        #: DB_SLOTS threads, at most DB_SLOTS of them do database work at once, each
+        #: closing its connection after (``automate.execution.dbgate``).
+        self.gate = DbGate(DB_SLOTS) if self.concurrency > DB_SLOTS else None
         self.processed = 0
         self._stopping = threading.Event()
         self._inflight: dict[int, _InFlight] = {}
@@ -213,6 +221,8 @@ class Worker:
                 self._shutdown()
                 liveness.stop()
         self._close_thread_connections()
+        if self.gate is not None:
+            self.gate.close()
         logger.info("Worker %s stopped after %s jobs", self.worker_id, self.processed)
         return self.processed
 
@@ -251,6 +261,7 @@ class Worker:
                     worker_id=self.worker_id,
                     on_claimed=track,
                     stopping=self._stopping.is_set,
+                    gate=self.gate,
                 )
             finally:
                 with self._lock:
