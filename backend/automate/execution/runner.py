@@ -1,11 +1,12 @@
-"""Running claimed jobs: the entry point, and executing one step of a run.
+"""Running claimed jobs: the entry points (``process_batch``, ``process_job``) and the
+error handling every job shares (``_guarded``: a lost lease is logged, any other error
+gives the job back with backoff, at once when the thread's connection died).
 
-The orchestrator (``automate.execution.orchestrator``) decides what runs next; the run's
-state is written by ``automate.execution.run_state``, a step's inputs are prepared by
-``automate.execution.step_inputs`` and executed by ``automate.execution.step_exec``
-(connectors are the only code with side effects). Every state change of a run is written
-in one transaction together with the outbox mark of the job that caused it, with the run
-row locked, so a worker that lost its lease writes nothing.
+Step jobs run together (``automate.execution.step_batch``), the unusual ones and every
+failure alone (``automate.execution.step_alone``); event jobs are matched together
+(``automate.execution.matching``). The run's state is written by
+``automate.execution.run_state``; a step's inputs are prepared by
+``automate.execution.step_inputs`` and executed by ``automate.execution.step_exec``.
 
 The names other modules imported from here before the split are re-exported.
 """
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import time
-import traceback
 from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
@@ -23,7 +23,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from automate import conf, signals
+from automate import conf
 from automate.execution.backoff import backoff_delay
 from automate.execution.dbgate import DbGate, phase
 from automate.execution.dbhealth import heal_connection
@@ -37,8 +37,9 @@ from automate.execution.run_state import (
     graph_of,
     rule_of,
 )
+from automate.execution.step_alone import run_step, step_failed, step_succeeded
 from automate.execution.step_batch import Prepared, run_step_batch
-from automate.execution.step_exec import call_with_timeout, execute_node
+from automate.execution.step_exec import call_with_timeout
 from automate.execution.step_inputs import (
     build_context,
     mask_secret_fields,
@@ -47,8 +48,7 @@ from automate.execution.step_inputs import (
     stored_inputs,
 )
 from automate.execution.store import OutboxStore
-from automate.governance.redaction import redact, redact_text
-from automate.workflows.graph import Graph, Node
+from automate.governance.redaction import redact_text
 
 __all__ = [
     "advance_run",
@@ -173,7 +173,7 @@ def _run_steps(
         def fail_alone(item: Prepared, exc: Exception) -> None:
             _guarded(
                 item.job,
-                lambda: _step_failed(
+                lambda: step_failed(
                     exc,
                     job=item.job,
                     run=item.run,
@@ -192,7 +192,7 @@ def _run_steps(
             output = item.output
             _guarded(
                 item.job,
-                lambda: _step_succeeded(
+                lambda: step_succeeded(
                     output,
                     job=item.job,
                     run=item.run,
@@ -321,20 +321,6 @@ def _retry_or_bury(
             fail_runs_of_dead_jobs([job.pk])
 
 
-MAX_RETRY_DELAY_SECONDS = 7 * 24 * 3600
-
-
-def _finite_delay(value: Any) -> float:
-    """A retry delay in [0, one week]; nonsense (inf, NaN, huge, negative) is clamped."""
-    try:
-        seconds = float(value or 0)
-    except (TypeError, ValueError):
-        return 0.0
-    if seconds != seconds:  # NaN
-        return 0.0
-    return min(max(seconds, 0.0), MAX_RETRY_DELAY_SECONDS)
-
-
 def _describe(exc: BaseException) -> str:
     return redact_text(f"{type(exc).__name__}: {exc}")
 
@@ -357,189 +343,3 @@ def match_event(job: OutboxJob, *, store: OutboxStore, worker_id: str) -> list[E
     from automate.execution.matching import match_event as match_isolated
 
     return match_isolated(job, store=store, worker_id=worker_id)
-
-
-def run_step(job: OutboxJob, *, store: OutboxStore, worker_id: str) -> None:
-    """Execute the node of a step job and record the outcome."""
-    assert job.run_id is not None, "step jobs always name their run"
-    run = ExecutionRun.objects.select_related("workflow_version__workflow", "event", "tenant").get(
-        pk=job.run_id
-    )
-    graph = graph_of(run.workflow_version)
-    node = graph.nodes[job.node_id]
-    steps = list(StepRun.objects.filter(run=run).order_by("attempt"))
-    mine = [step for step in steps if step.node_id == node.id]
-    latest = next((step for step in reversed(mine) if step.is_current), None)
-    if run.status != RunStatus.RUNNING or (latest and latest.status == StepStatus.SUCCEEDED):
-        # A duplicate of a step that already ran, or the run failed or was cancelled while
-        # this job waited: it is not run, and the explorer says why.
-        with transaction.atomic():
-            if not (latest and latest.status == StepStatus.SUCCEEDED):
-                now = timezone.now()
-                StepRun.objects.filter(run=run, node_id=node.id, status=StepStatus.RUNNING).update(
-                    status=StepStatus.FAILED,
-                    error="The worker running this attempt stopped answering.",
-                    finished_at=now,
-                )
-                StepRun.objects.create(
-                    run=run,
-                    node_id=node.id,
-                    attempt=(mine[-1].attempt + 1) if mine else 1,
-                    status=StepStatus.CANCELLED,
-                    error=f"Not run: the run had {run.status} before this step started.",
-                    started_at=now,
-                    finished_at=now,
-                )
-            if not store.mark_success(job.pk, worker_id):
-                raise LeaseLostError(f"Lost the lease on step job {job.pk}.")
-        return
-
-    now = timezone.now()
-    if any(step.status == StepStatus.RUNNING for step in mine):
-        StepRun.objects.filter(run=run, node_id=node.id, status=StepStatus.RUNNING).update(
-            status=StepStatus.FAILED,
-            error="The worker running this attempt stopped answering (its lease expired).",
-            finished_at=now,
-        )
-    attempt = (mine[-1].attempt + 1) if mine else 1
-    started = time.monotonic()
-    context = build_context(run, attempt=attempt, steps=steps)
-    step = StepRun(
-        run=run, node_id=node.id, attempt=attempt, status=StepStatus.RUNNING, started_at=now
-    )
-    try:
-        resolved: dict[str, str] = {}
-        inputs = render_step_inputs(node, context, resolved, tenant=run.tenant)
-        step.inputs = stored_inputs(node, inputs)
-        step.save(force_insert=True)
-        signals.send(signals.step_started, sender=StepRun, step=step, execution=run)
-        output = execute_node(
-            node, run=run, step=step, context=context, inputs=inputs, secrets=resolved
-        )
-    except Exception as exc:
-        if step._state.adding:
-            step.save(force_insert=True)
-        _step_failed(
-            exc,
-            job=job,
-            run=run,
-            step=step,
-            node=node,
-            store=store,
-            worker_id=worker_id,
-            started=started,
-        )
-    else:
-        _step_succeeded(
-            output,
-            job=job,
-            run=run,
-            step=step,
-            graph=graph,
-            store=store,
-            worker_id=worker_id,
-            started=started,
-        )
-
-
-def _finish_step(step: StepRun, started: float, **fields: Any) -> None:
-    for name, value in fields.items():
-        setattr(step, name, value)
-    step.finished_at = timezone.now()
-    step.duration_ms = int((time.monotonic() - started) * 1000)
-    step.save(update_fields=[*fields, "finished_at", "duration_ms"])
-
-
-def _step_succeeded(
-    output: dict[str, Any],
-    *,
-    job: OutboxJob,
-    run: ExecutionRun,
-    step: StepRun,
-    graph: Graph,
-    store: OutboxStore,
-    worker_id: str,
-    started: float,
-) -> None:
-    with transaction.atomic():
-        locked = ExecutionRun.objects.select_for_update().get(pk=run.pk)
-        locked.event = run.event  # already loaded; the lock query does not fetch it
-        _finish_step(step, started, status=StepStatus.SUCCEEDED, outputs=redact(output))
-        if locked.status == RunStatus.RUNNING:
-            advance_run(locked, graph)
-        if not store.mark_success(job.pk, worker_id):
-            raise LeaseLostError(f"Lost the lease on step job {job.pk}.")
-        transaction.on_commit(
-            lambda: signals.send(
-                signals.step_completed, sender=StepRun, step=step, execution=locked
-            )
-        )
-
-
-def _step_failed(
-    exc: Exception,
-    *,
-    job: OutboxJob,
-    run: ExecutionRun,
-    step: StepRun,
-    node: Node,
-    store: OutboxStore,
-    worker_id: str,
-    started: float,
-) -> None:
-    message = redact_text(getattr(exc, "message", None) or str(exc) or type(exc).__name__)
-    stack = redact_text("".join(traceback.format_exception(exc)))
-    retryable = bool(getattr(exc, "retryable", False))
-    will_retry = retryable and job.attempts < job.max_attempts
-    retry = node.raw.get("retry") or {}
-    with transaction.atomic():
-        locked = ExecutionRun.objects.select_for_update().get(pk=run.pk)
-        _finish_step(
-            step,
-            started,
-            status=StepStatus.RETRYING if will_retry else StepStatus.FAILED,
-            error=message,
-            error_type=type(exc).__name__,
-            traceback=stack,
-        )
-        if will_retry:
-            delay = backoff_delay(
-                job.attempts,
-                base=float(
-                    retry.get("backoff_base_seconds", conf.get("EXECUTION", "backoff_base_seconds"))
-                ),
-                cap=float(
-                    retry.get("backoff_max_seconds", conf.get("EXECUTION", "backoff_max_seconds"))
-                ),
-            )
-            delay = _finite_delay(max(delay, _finite_delay(getattr(exc, "retry_after", None))))
-            marked = store.mark_retry(
-                job.pk, worker_id, timezone.now() + timedelta(seconds=delay), message
-            )
-        else:
-            if locked.status == RunStatus.RUNNING:
-                fail_run(locked, f"Step {node.id!r} failed: {message}")
-
-            # DEAD when retries ran out; FAILED when retrying could not help.
-            marked = store.mark_failed(job.pk, worker_id, message, dead=retryable)
-        if not marked:
-            raise LeaseLostError(f"Lost the lease on step job {job.pk}.")
-        transaction.on_commit(
-            lambda: signals.send(
-                signals.step_failed,
-                sender=StepRun,
-                step=step,
-                execution=locked,
-                error=message,
-                will_retry=will_retry,
-            )
-        )
-    logger.warning(
-        "Step %s of run %s failed (attempt %s%s): %s",
-        node.id,
-        run.pk,
-        step.attempt,
-        ", will retry" if will_retry else "",
-        message,
-        extra={"trace_id": run.trace_id, "run_id": str(run.pk), "node_id": node.id},
-    )

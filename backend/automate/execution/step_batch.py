@@ -14,7 +14,7 @@
    inserted in one statement with one NOTIFY. ``step_completed`` and the run signals are
    sent after commit.
 
-Anything unusual is handed to the one-job path (``runner.run_step``), which knows every
+Anything unusual is handed to the one-job path (``step_alone.run_step``), which knows every
 case: a job whose run stopped or whose step already ran or is marked RUNNING, two jobs of
 one node, an input that fails to render, a step that failed (retry, dead letter and run
 failure are rare and written per job, through the same fencing). When writing the group
@@ -53,7 +53,7 @@ StepStatus = StepRun.Status
 
 #: Runs one job alone (``runner.process_job``-like: never raises for a job's own failure).
 Alone = Callable[[OutboxJob], None]
-#: Writes the failure of a prepared step alone (``runner._step_failed`` with its context).
+#: Writes the failure of a prepared step alone (``step_alone.step_failed`` with its context).
 FailAlone = Callable[["Prepared", Exception], None]
 
 

@@ -4,6 +4,15 @@ One loop per worker process (``manage.py automate_worker``) or per ASGI server p
 (``WORKER_MODE = "thread"``). Workers are stateless: PostgreSQL (or SQLite) is the queue.
 On PostgreSQL an idle worker sleeps on ``LISTEN automate_outbox`` and wakes the moment a
 job commits; every worker also polls, so a lost notification only costs latency.
+
+The loop claims ``min(batch_size, free capacity)`` jobs at a time (step jobs first, see
+``automate.execution.store``) and splits the batch over its idle threads: with one thread
+the whole batch runs together (``runner.process_batch``: two commits per batch of steps,
+events matched in one transaction, the first steps of the runs they start run at once by
+the same thread without a second claim). With many threads (``worker_threads`` sized for
+slow I/O, e.g. 64) each thread takes a small share, and the threads share at most
+``DB_SLOTS`` database connections (``automate.execution.dbgate``). A thread whose
+connection died replaces it and gives its job back due at once (``execution.dbhealth``).
 """
 
 from __future__ import annotations
