@@ -159,8 +159,10 @@ def claiming_new_jobs(worker_id: str, lease_seconds: float) -> Iterator[list[Out
         _claiming.state = previous
 
 
-def _claim_for_this_worker(jobs: list[OutboxJob]) -> list[OutboxJob]:
-    """Mark the due ones of ``jobs`` (unsaved) claimed when ``claiming_new_jobs`` is on."""
+def _claim_for_this_worker(jobs: list[OutboxJob], latest: dict[str, StepRun]) -> list[OutboxJob]:
+    """Mark the due ones of ``jobs`` (unsaved) claimed when ``claiming_new_jobs`` is on;
+    each carries the run's current StepRuns (``known_steps``), so running it needs no
+    query for them."""
     state = getattr(_claiming, "state", None)
     if state is None:
         return []
@@ -172,6 +174,7 @@ def _claim_for_this_worker(jobs: list[OutboxJob]) -> list[OutboxJob]:
         job.locked_by = worker_id
         job.lease_expires_at = now + timedelta(seconds=lease_seconds)
         job.attempts = 1
+        job.known_steps = list(latest.values())  # type: ignore[attr-defined]
     return mine
 
 
@@ -209,7 +212,7 @@ def advance_run(
         jobs_out.extend(step_job(run, graph.nodes[n]) for n in decision.ready)
     elif decision.ready:
         jobs = [step_job(run, graph.nodes[n]) for n in decision.ready]
-        mine = _claim_for_this_worker(jobs)
+        mine = _claim_for_this_worker(jobs, latest) if known is not None else []
         OutboxJob.objects.bulk_create(jobs)
         if mine:
             _claiming.state[2].extend(mine)

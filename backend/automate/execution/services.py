@@ -33,7 +33,10 @@ def start_run(*, event: Event, version: WorkflowVersion) -> tuple[ExecutionRun, 
     """
     graph = graph_of(version)
     now = timezone.now()
-    with transaction.atomic():
+    # No savepoint of its own when nested: the caller's transaction (matching wraps each
+    # workflow in a savepoint) is what a failure rolls back; the inner savepoint is the one
+    # that recovers from a run that already exists.
+    with transaction.atomic(savepoint=False):
         try:
             with transaction.atomic():
                 run = ExecutionRun.objects.create(

@@ -155,13 +155,18 @@ def run_step_batch(
 
 def _prepare(jobs: list[OutboxJob]) -> tuple[list[Prepared], list[OutboxJob]]:
     """Render the batch's steps and insert their RUNNING StepRuns in one statement."""
-    run_ids = list({job.run_id for job in jobs if job.run_id is not None})
-    runs = ExecutionRun.objects.select_related(
-        "workflow_version__workflow", "event", "tenant"
-    ).in_bulk(run_ids)
-    steps_of: dict[Any, list[StepRun]] = {pk: [] for pk in run_ids}
-    for step in StepRun.objects.filter(run_id__in=run_ids).order_by("attempt"):
-        steps_of[step.run_id].append(step)
+    runs, steps_of = _known_runs(jobs)
+    run_ids = list({job.run_id for job in jobs if job.run_id not in runs})
+    if run_ids:
+        runs.update(
+            ExecutionRun.objects.select_related(
+                "workflow_version__workflow", "event", "tenant"
+            ).in_bulk(run_ids)
+        )
+        for pk in run_ids:
+            steps_of[pk] = []
+        for step in StepRun.objects.filter(run_id__in=run_ids).order_by("attempt"):
+            steps_of[step.run_id].append(step)
     prepared: list[Prepared] = []
     leftovers: list[OutboxJob] = []
     seen: set[tuple[Any, str]] = set()
@@ -186,6 +191,38 @@ def _prepare(jobs: list[OutboxJob]) -> tuple[list[Prepared], list[OutboxJob]]:
             # Another worker recorded an attempt of one of these steps: take the slow road.
             return [], jobs
     return prepared, leftovers
+
+
+def _known_runs(
+    jobs: list[OutboxJob],
+) -> tuple[dict[Any, ExecutionRun], dict[Any, list[StepRun]]]:
+    """Runs (and their StepRuns) the one hop already has in memory: a job claimed while
+    matching carries the run it was written for, just created with its version, workflow,
+    event and tenant, and every StepRun of that run (``run_state.claiming_new_jobs``)."""
+    runs: dict[Any, ExecutionRun] = {}
+    steps_of: dict[Any, list[StepRun]] = {}
+    for job in jobs:
+        known: list[StepRun] | None = getattr(job, "known_steps", None)
+        run = job._state.fields_cache.get("run") if known is not None else None
+        if known is None or run is None or run.pk in runs or not _fully_loaded(run):
+            continue
+        runs[run.pk] = run
+        steps_of[run.pk] = sorted(known, key=lambda step: step.attempt)
+    return runs, steps_of
+
+
+def _fully_loaded(run: ExecutionRun) -> bool:
+    cache = run._state.fields_cache
+    version = cache.get("workflow_version")
+    event = cache.get("event")
+    if version is None or event is None or "workflow" not in version._state.fields_cache:
+        return False
+    if "tenant" not in cache:
+        tenant = event._state.fields_cache.get("tenant")
+        if tenant is None:
+            return False
+        run.tenant = tenant
+    return True
 
 
 def _prepare_one(

@@ -167,3 +167,23 @@ def test_a_batch_of_events_matches_each_live_workflow_once_per_event():
     # 5 runs of one-step, 2 of other (i = 3, 4), all finished in the first batch.
     assert ExecutionRun.objects.filter(status="succeeded").count() == 7
     assert not OutboxJob.objects.exclude(status="COMPLETED").exists()
+
+
+def test_the_hop_runs_first_steps_without_loading_their_runs_again():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    publish_one_step()
+    for i in range(3):
+        emit_event("thing.happened", {"i": i})
+    worker = Worker(worker_id="w1", concurrency=1, batch_size=10)
+    batch = worker.store.claim_batch("w1", 10)
+    with CaptureQueriesContext(connection) as queries:
+        worker.process_claimed(batch)
+    assert ExecutionRun.objects.filter(status="succeeded").count() == 3
+    reloads = [
+        q["sql"]
+        for q in queries.captured_queries
+        if 'FROM "automate_executionrun"' in q["sql"] and 'JOIN "automate_event"' in q["sql"]
+    ]
+    assert reloads == []
