@@ -55,42 +55,78 @@ class _Candidate:
 def match_event(job: OutboxJob, *, store: OutboxStore, worker_id: str) -> list[ExecutionRun]:
     """Start a run of every live workflow whose trigger and rule match the job's event;
     a workflow that fails to load, match or start is recorded as broken and skipped."""
-    from automate.execution.runner import rule_of
-    from automate.execution.services import start_run
-
     assert job.event_id is not None, "event jobs always name their event"
     event = Event.objects.select_related("tenant").get(pk=job.event_id)
-    started = []
     with transaction.atomic():
-        for candidate in _candidates(event):
-            stage = "load"
-            try:
-                with transaction.atomic():  # a savepoint: a failure undoes this one only
-                    version = candidate.load()
-                    stage = "match"
-                    if not trigger_matches(
-                        version.trigger_spec, event_type=event.type, source=event.source
-                    ):
-                        continue
-                    if not rule_of(version).evaluate(event.payload):
-                        continue
-                    stage = "start"
-                    run, created = start_run(event=event, version=version)
-            except _TRANSIENT:
-                raise
-            except Exception as exc:  # any failure of one workflow is isolated
-                record_broken(
-                    version_id=candidate.version_id,
-                    workflow_id=candidate.workflow_id,
-                    event=event,
-                    stage=stage,
-                    error=exc,
-                )
-                continue
-            if created:
-                started.append(run)
+        started = _match(event, list(_candidates(event)))
         if not store.mark_success(job.pk, worker_id):
             raise LeaseLostError(f"Lost the lease on event job {job.pk}.")
+    return started
+
+
+def match_events(
+    jobs: list[OutboxJob], *, store: OutboxStore, worker_id: str
+) -> list[ExecutionRun]:
+    """``match_event`` for several event jobs in one transaction: one query loads the
+    events, the live versions are read once per tenant, the jobs are completed with one
+    fenced statement, and it all commits once.
+
+    Raises (rolling everything back) on a database error or when any of the jobs' leases
+    was lost; the caller then matches each job alone, which handles both per job.
+    """
+    events = Event.objects.select_related("tenant").in_bulk(
+        [job.event_id for job in jobs if job.event_id is not None]
+    )
+    started: list[ExecutionRun] = []
+    live: dict[Any, list[_Candidate]] = {}
+    with transaction.atomic():
+        for job in jobs:
+            event = events.get(job.event_id)
+            if event is None:
+                raise LookupError(f"Event job {job.pk} names no existing event.")
+            if event.tenant_id not in live:
+                live[event.tenant_id] = list(_candidates(event))
+            started += _match(event, live[event.tenant_id])
+        fenced = store.mark_success_many([job.pk for job in jobs], worker_id)
+        if len(fenced) != len(jobs):
+            raise LeaseLostError("Lost the lease on some event jobs of the batch.")
+    return started
+
+
+def _match(event: Event, candidates: list[_Candidate]) -> list[ExecutionRun]:
+    """Start the runs of ``event`` (inside the caller's transaction); each workflow in a
+    savepoint of its own."""
+    from automate.execution.run_state import rule_of
+    from automate.execution.services import start_run
+
+    started = []
+    for candidate in candidates:
+        stage = "load"
+        try:
+            with transaction.atomic():  # a savepoint: a failure undoes this one only
+                version = candidate.load()
+                stage = "match"
+                if not trigger_matches(
+                    version.trigger_spec, event_type=event.type, source=event.source
+                ):
+                    continue
+                if not rule_of(version).evaluate(event.payload):
+                    continue
+                stage = "start"
+                run, created = start_run(event=event, version=version)
+        except _TRANSIENT:
+            raise
+        except Exception as exc:  # any failure of one workflow is isolated
+            record_broken(
+                version_id=candidate.version_id,
+                workflow_id=candidate.workflow_id,
+                event=event,
+                stage=stage,
+                error=exc,
+            )
+            continue
+        if created:
+            started.append(run)
     return started
 
 

@@ -14,7 +14,7 @@ from automate.execution.exceptions import RunStateError
 from automate.execution.models import ExecutionRun, OutboxJob, StepRun
 from automate.execution.notify import jobs_written
 from automate.execution.orchestrator import NodeState, NodeStatus
-from automate.execution.runner import advance_run, graph_of
+from automate.execution.run_state import advance_run, graph_of
 from automate.governance import audit
 from automate.governance.redaction import redact
 from automate.typing import UserType
@@ -33,7 +33,10 @@ def start_run(*, event: Event, version: WorkflowVersion) -> tuple[ExecutionRun, 
     """
     graph = graph_of(version)
     now = timezone.now()
-    with transaction.atomic():
+    # No savepoint of its own when nested: the caller's transaction (matching wraps each
+    # workflow in a savepoint) is what a failure rolls back; the inner savepoint is the one
+    # that recovers from a run that already exists.
+    with transaction.atomic(savepoint=False):
         try:
             with transaction.atomic():
                 run = ExecutionRun.objects.create(

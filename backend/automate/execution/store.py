@@ -9,6 +9,14 @@ Two stores share one contract (``OutboxStore``):
   claims each with a compare-and-set ``UPDATE … WHERE id = %s AND status = 'PENDING'``;
   a row another worker took first simply updates nothing.
 
+**Claim order.** Both stores claim due STEP jobs first (oldest first), then fill what is
+left of the batch with due EVENT jobs (oldest first). Steps of runs already started never
+wait behind a backlog of new events, so under a backlog of 10,000 events runs start
+completing within the first batches, and the backlog drains at the rate the workers
+finish runs. Each kind is one range scan of the partial index ``(kind, id) WHERE status =
+'PENDING'``; the event query runs only when there were fewer due step jobs than the limit.
+Jobs due later (``next_attempt_at`` in the future: retries, delays) are skipped over.
+
 Every ``mark_*`` call is conditional on the caller still holding the lease (same worker,
 still CLAIMED, lease not expired) and returns whether it did; callers that write run state
 do it in the same transaction and roll back when the mark fails, so a worker that lost its
@@ -47,7 +55,17 @@ class OutboxStore:
         )
 
     def claim_batch(self, worker_id: str, limit: int) -> list[OutboxJob]:
-        """Lease up to ``limit`` due jobs to ``worker_id``, oldest first."""
+        """Lease up to ``limit`` due jobs to ``worker_id``: step jobs first, then event jobs,
+        each kind oldest first (the returned list is in that order)."""
+        if limit <= 0:
+            return []
+        jobs = self._claim_kind(worker_id, OutboxJob.Kind.STEP, limit)
+        if len(jobs) < limit:
+            jobs += self._claim_kind(worker_id, OutboxJob.Kind.EVENT, limit - len(jobs))
+        return jobs
+
+    def _claim_kind(self, worker_id: str, kind: str, limit: int) -> list[OutboxJob]:
+        """Lease up to ``limit`` due jobs of ``kind``, oldest first."""
         raise NotImplementedError
 
     def _owned(self, job_id: int, worker_id: str, now: datetime) -> QuerySet[OutboxJob]:
@@ -63,6 +81,25 @@ class OutboxStore:
                 status=Status.COMPLETED, lease_expires_at=None, updated_at=now
             )
         )
+
+    def mark_success_many(self, job_ids: list[int], worker_id: str) -> set[int]:
+        """Complete every job of ``job_ids`` whose lease ``worker_id`` still holds, in one
+        statement; returns the ids completed (the others' results must be discarded)."""
+        if not job_ids:
+            return set()
+        now = timezone.now()
+        table = OutboxJob._meta.db_table
+        marks = ", ".join(["%s"] * len(job_ids))
+        sql = (
+            f"UPDATE {table} SET status = %s, lease_expires_at = NULL, updated_at = %s "  # noqa: S608
+            f"WHERE id IN ({marks}) AND status = %s AND locked_by = %s AND lease_expires_at > %s "
+            "RETURNING id"
+        )
+        at = connection.ops.adapt_datetimefield_value(now)
+        params = [Status.COMPLETED, at, *job_ids, Status.CLAIMED, worker_id, at]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return {int(row[0]) for row in cursor.fetchall()}
 
     def mark_retry(
         self, job_id: int, worker_id: str, next_attempt_at: datetime, reason: str
@@ -122,10 +159,12 @@ class OutboxStore:
 class OptimisticClaimOutboxStore(OutboxStore):
     """Compare-and-set claims; correct on any database (used for SQLite)."""
 
-    def claim_batch(self, worker_id: str, limit: int) -> list[OutboxJob]:
+    def _claim_kind(self, worker_id: str, kind: str, limit: int) -> list[OutboxJob]:
         now = timezone.now()
         candidates = list(
-            OutboxJob.objects.filter(_due(now)).order_by("id").values_list("id", flat=True)[:limit]
+            OutboxJob.objects.filter(_due(now), kind=kind)
+            .order_by("id")
+            .values_list("id", flat=True)[:limit]
         )
         if not candidates:
             return []
@@ -149,7 +188,7 @@ class SkipLockedClaimOutboxStore(OutboxStore):
 
     supports_skip_locked = True
 
-    def claim_batch(self, worker_id: str, limit: int) -> list[OutboxJob]:
+    def _claim_kind(self, worker_id: str, kind: str, limit: int) -> list[OutboxJob]:
         table = OutboxJob._meta.db_table
         now = timezone.now()
         sql = f"""
@@ -157,7 +196,8 @@ class SkipLockedClaimOutboxStore(OutboxStore):
                    attempts = attempts + 1, updated_at = %s
             WHERE id IN (
                 SELECT id FROM {table}
-                WHERE status = %s AND (next_attempt_at IS NULL OR next_attempt_at <= %s)
+                WHERE status = %s AND kind = %s
+                  AND (next_attempt_at IS NULL OR next_attempt_at <= %s)
                 ORDER BY id
                 LIMIT %s
                 FOR UPDATE SKIP LOCKED
@@ -170,6 +210,7 @@ class SkipLockedClaimOutboxStore(OutboxStore):
             now + timedelta(seconds=self.lease_seconds),
             now,
             Status.PENDING,
+            kind,
             now,
             limit,
         ]

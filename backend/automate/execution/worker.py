@@ -4,6 +4,15 @@ One loop per worker process (``manage.py automate_worker``) or per ASGI server p
 (``WORKER_MODE = "thread"``). Workers are stateless: PostgreSQL (or SQLite) is the queue.
 On PostgreSQL an idle worker sleeps on ``LISTEN automate_outbox`` and wakes the moment a
 job commits; every worker also polls, so a lost notification only costs latency.
+
+The loop claims ``min(batch_size, free capacity)`` jobs at a time (step jobs first, see
+``automate.execution.store``) and splits the batch over its idle threads: with one thread
+the whole batch runs together (``runner.process_batch``: two commits per batch of steps,
+events matched in one transaction, the first steps of the runs they start run at once by
+the same thread without a second claim). With many threads (``worker_threads`` sized for
+slow I/O, e.g. 64) each thread takes a small share, and the threads share at most
+``DB_SLOTS`` database connections (``automate.execution.dbgate``). A thread whose
+connection died replaces it and gives its job back due at once (``execution.dbhealth``).
 """
 
 from __future__ import annotations
@@ -22,14 +31,18 @@ from django.db import connection, connections
 
 from automate import conf
 from automate.execution import duties
+from automate.execution.dbgate import DbGate
 from automate.execution.liveness import Liveness
 from automate.execution.models import OutboxJob
 from automate.execution.notify import CHANNEL
 from automate.execution.reaper import OutboxReaper
-from automate.execution.runner import process_job
+from automate.execution.runner import process_batch
 from automate.execution.store import OutboxStore, default_store
 
 logger = logging.getLogger("automate.worker")
+
+#: With more step threads than this, step threads share this many database connections.
+DB_SLOTS = 8
 
 
 def reset_broken_connections() -> None:
@@ -118,10 +131,16 @@ class Worker:
         self.reap_interval = reap_interval
         self.fire_schedules = fire_schedules
         self.schedule_interval = schedule_interval
+        #: Many threads (slow I/O) must not mean many database connections: above
+        #: DB_SLOTS threads, at most DB_SLOTS of them do database work at once, each
+        #: closing its connection after (``automate.execution.dbgate``).
+        self.gate = DbGate(DB_SLOTS) if self.concurrency > DB_SLOTS else None
         self.processed = 0
         self._stopping = threading.Event()
         self._inflight: dict[int, _InFlight] = {}
         self._lock = threading.Lock()
+        self._thread_connections: list[Any] = []
+        self._hopped: set[int] = set()
 
     # -- single-threaded, for synchronous mode and tests ------------------------------------
 
@@ -132,10 +151,19 @@ class Worker:
             jobs = self.store.claim_batch(self.worker_id, 1)
             if not jobs:
                 break
-            process_job(jobs[0], store=self.store, worker_id=self.worker_id)
+            # One job at a time, without the hop: an event's first steps are queued, so a
+            # caller counting jobs (max_jobs) sees each step as a job of its own.
+            process_batch(jobs, store=self.store, worker_id=self.worker_id, hop=False)
             ran += 1
         self.processed += ran
         return ran
+
+    def process_claimed(self, jobs: list[OutboxJob]) -> None:
+        """Run jobs already claimed by this worker, in this thread, to their end (the step
+        jobs together, as the real loop does)."""
+        if jobs:
+            process_batch(jobs, store=self.store, worker_id=self.worker_id)
+        self.processed += len(jobs)
 
     # -- the real loop ----------------------------------------------------------------------
 
@@ -186,8 +214,8 @@ class Worker:
                     if conf.get("ENABLED") and free > 0:
                         limit = min(self.batch_size, free)
                         claimed = self._safely(lambda n=limit: self._claim(n)) or []
-                    for job in claimed:
-                        self._submit(pool, job)
+                    for chunk in self._chunks(claimed):
+                        self._submit(pool, chunk)
                     if claimed:
                         continue
                     if once and not self._inflight:
@@ -201,25 +229,80 @@ class Worker:
                 listener.close()
                 self._shutdown()
                 liveness.stop()
+        self._close_thread_connections()
+        if self.gate is not None:
+            self.gate.close()
         logger.info("Worker %s stopped after %s jobs", self.worker_id, self.processed)
         return self.processed
 
     def _claim(self, limit: int) -> list[OutboxJob]:
         return self.store.claim_batch(self.worker_id, limit)
 
-    def _submit(self, pool: ThreadPoolExecutor, job: OutboxJob) -> None:
+    def _chunks(self, jobs: list[OutboxJob]) -> list[list[OutboxJob]]:
+        """Split a claimed batch over the idle threads: one chunk per thread, so a single
+        thread runs the whole batch together, and many threads run one step each."""
+        if not jobs:
+            return []
+        with self._lock:
+            busy = len({id(item.future) for item in self._inflight.values()})
+        threads = max(1, min(len(jobs), self.concurrency - busy))
+        size = -(-len(jobs) // threads)
+        return [jobs[i : i + size] for i in range(0, len(jobs), size)]
+
+    def _submit(self, pool: ThreadPoolExecutor, jobs: list[OutboxJob]) -> None:
         started = threading.Event()
+        hopped: set[int] = set()
+
+        def track(claimed: list[OutboxJob]) -> None:
+            # Steps of runs this chunk started, claimed for it directly: keep their leases.
+            hopped.update(job.pk for job in claimed)
+            with self._lock:
+                self._hopped.update(hopped)
 
         def work() -> None:
             started.set()
+            self._remember_connections()
             reset_broken_connections()
             try:
-                process_job(job, store=self.store, worker_id=self.worker_id)
+                process_batch(
+                    jobs,
+                    store=self.store,
+                    worker_id=self.worker_id,
+                    on_claimed=track,
+                    stopping=self._stopping.is_set,
+                    gate=self.gate,
+                )
             finally:
+                with self._lock:
+                    self._hopped.difference_update(hopped)
                 reset_broken_connections()
 
+        future = pool.submit(work)
         with self._lock:
-            self._inflight[job.pk] = _InFlight(job=job, future=pool.submit(work), started=started)
+            for job in jobs:
+                self._inflight[job.pk] = _InFlight(job=job, future=future, started=started)
+
+    def _remember_connections(self) -> None:
+        """Note this pool thread's connection wrappers, to close them when the pool ends."""
+        with self._lock:
+            for alias in connections:
+                wrapper = connections[alias]
+                if all(wrapper is not known for known in self._thread_connections):
+                    self._thread_connections.append(wrapper)
+
+    def _close_thread_connections(self) -> None:
+        """Close the pool threads' connections (the threads are gone; their connections
+        would otherwise stay open until garbage collection)."""
+        with self._lock:
+            wrappers, self._thread_connections = self._thread_connections, []
+        for wrapper in wrappers:
+            raw = wrapper.connection
+            if raw is None:
+                continue
+            try:
+                raw.close()
+            except Exception:
+                logger.debug("Closing a step thread's connection failed", exc_info=True)
 
     def _collect_finished(self) -> None:
         with self._lock:
@@ -242,7 +325,7 @@ class Worker:
 
     def _heartbeat(self) -> None:
         with self._lock:
-            ids = list(self._inflight)
+            ids = sorted({*self._inflight, *self._hopped})
         if ids:
             self.store.heartbeat(ids, self.worker_id)
 
@@ -251,7 +334,7 @@ class Worker:
         with self._lock:
             items = list(self._inflight.values())
         for item in items:
-            if not item.started.is_set() and item.future.cancel():
+            if not item.started.is_set() and (item.future.cancel() or item.future.cancelled()):
                 self._safely(lambda job=item.job: self.store.release(job.pk, self.worker_id))
         for item in items:
             if not item.future.cancelled():

@@ -1,0 +1,336 @@
+"""Running a claimed batch of step jobs together: three phases, two commits per batch.
+
+1. **Prepare** (one commit): one query loads the runs of the batch (with version,
+   workflow, event and tenant), one their StepRuns; each step's inputs are rendered and its
+   RUNNING StepRun is inserted with the others in one statement. That commit is what makes
+   "at least once" visible to the explorer; ``step_started`` is sent after it.
+2. **Execute**: each node runs (templates, connector call under its timeout); the engine
+   does no database work here.
+3. **Finish** (one commit): the runs of the steps that succeeded are locked in id order
+   (the run-first lock order every writer uses), the jobs are fenced in one statement
+   (``mark_success_many``: only jobs whose lease this worker still holds are completed; the
+   outcomes of the others are discarded), the StepRuns are updated, each run is planned
+   (``advance_run``) from states read under the lock, the next step jobs of all runs are
+   inserted in one statement with one NOTIFY. ``step_completed`` and the run signals are
+   sent after commit.
+
+Anything unusual is handed to the one-job path (``step_alone.run_step``), which knows every
+case: a job whose run stopped or whose step already ran or is marked RUNNING, two jobs of
+one node, an input that fails to render, a step that failed (retry, dead letter and run
+failure are rare and written per job, through the same fencing). When writing the group
+fails, each outcome is written alone, so one bad outcome cannot block the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from automate import signals
+from automate.execution.dbgate import DbGate, phase
+from automate.execution.exceptions import LeaseLostError
+from automate.execution.hotsql import finish_runs, finish_steps
+from automate.execution.models import ExecutionRun, OutboxJob, StepRun
+from automate.execution.notify import jobs_written
+from automate.execution.run_state import advance_run, graph_of, load_states_of
+from automate.execution.step_exec import execute_node
+from automate.execution.step_inputs import build_context, render_step_inputs, stored_inputs
+from automate.execution.store import OutboxStore
+from automate.governance.redaction import redact
+from automate.workflows.graph import Graph, Node
+
+logger = logging.getLogger("automate.execution")
+
+RunStatus = ExecutionRun.Status
+StepStatus = StepRun.Status
+
+#: Runs one job alone (``runner.process_job``-like: never raises for a job's own failure).
+Alone = Callable[[OutboxJob], None]
+#: Writes the failure of a prepared step alone (``step_alone.step_failed`` with its context).
+FailAlone = Callable[["Prepared", Exception], None]
+
+
+@dataclass
+class Prepared:
+    """A step job ready to execute: its run, node, rendered inputs and RUNNING StepRun."""
+
+    job: OutboxJob
+    run: ExecutionRun
+    graph: Graph
+    node: Node
+    step: StepRun
+    context: dict[str, Any]
+    inputs: Any
+    secrets: dict[str, str]
+    started: float
+    output: dict[str, Any] | None = None
+    error: Exception | None = None
+    cancelled: bool = False
+
+
+def _not_run(item: Prepared, status: str, store: OutboxStore, worker_id: str) -> None:
+    """Record a prepared step whose run stopped before it started as not run."""
+    step = item.step
+    step.status = StepStatus.CANCELLED
+    step.error = f"Not run: the run had {status} before this step started."
+    step.finished_at = timezone.now()
+    with transaction.atomic():
+        step.save(update_fields=["status", "error", "finished_at"])
+        if not store.mark_success(item.job.pk, worker_id):
+            raise LeaseLostError(f"Lost the lease on step job {item.job.pk}.")
+
+
+def run_step_batch(
+    jobs: list[OutboxJob],
+    *,
+    store: OutboxStore,
+    worker_id: str,
+    alone: Alone,
+    fail_alone: FailAlone,
+    succeed_alone: Callable[[Prepared], None],
+    guard: Callable[[OutboxJob, Callable[[], None]], bool],
+    gate: DbGate | None = None,
+) -> None:
+    """Run claimed step jobs of ``worker_id`` together (see the module docstring).
+
+    Steps run one after another in this thread; a step that fails its run (a failure
+    that will not be retried) stops the steps of that run not yet started in this batch:
+    they are recorded as not run (CANCELLED), as a step claimed after the failure is.
+    ``guard(job, body)`` runs ``body`` for ``job`` as the one-job path does (a lost lease
+    logged, another error giving the job back). With a ``gate`` (``automate.execution.
+    dbgate``) every database phase holds a permit and the connection is closed after it,
+    so the steps execute without a connection."""
+    with phase(gate):
+        prepared, leftovers = _prepare(jobs)
+        for item in prepared:
+            signals.send(signals.step_started, sender=StepRun, step=item.step, execution=item.run)
+    stopped: dict[Any, str] = {}  # run id -> the status that stopped it in this batch
+    for item in prepared:
+        if item.run.pk in stopped:
+            item.cancelled = True
+            with phase(gate):
+                guard(item.job, partial(_not_run, item, stopped[item.run.pk], store, worker_id))
+            continue
+        try:
+            item.output = execute_node(
+                item.node,
+                run=item.run,
+                step=item.step,
+                context=item.context,
+                inputs=item.inputs,
+                secrets=item.secrets,
+            )
+        except Exception as exc:
+            item.error = exc
+            with phase(gate):
+                fail_alone(item, exc)
+            if item.step.status == StepStatus.FAILED:
+                stopped[item.run.pk] = RunStatus.FAILED
+    succeeded = [item for item in prepared if item.error is None and not item.cancelled]
+    with phase(gate):
+        if succeeded:
+            try:
+                _finish_group(succeeded, store=store, worker_id=worker_id)
+            except Exception:
+                logger.warning(
+                    "Writing %s step outcomes together failed; writing each alone",
+                    len(succeeded),
+                    exc_info=True,
+                )
+                from automate.execution.dbhealth import heal_connection
+
+                heal_connection()
+                for item in succeeded:
+                    succeed_alone(item)
+        for job in leftovers:
+            alone(job)
+
+
+def _prepare(jobs: list[OutboxJob]) -> tuple[list[Prepared], list[OutboxJob]]:
+    """Render the batch's steps and insert their RUNNING StepRuns in one statement."""
+    runs, steps_of = _known_runs(jobs)
+    run_ids = list({job.run_id for job in jobs if job.run_id not in runs})
+    if run_ids:
+        runs.update(
+            ExecutionRun.objects.select_related(
+                "workflow_version__workflow", "event", "tenant"
+            ).in_bulk(run_ids)
+        )
+        for pk in run_ids:
+            steps_of[pk] = []
+        for step in StepRun.objects.filter(run_id__in=run_ids).order_by("attempt"):
+            steps_of[step.run_id].append(step)
+    prepared: list[Prepared] = []
+    leftovers: list[OutboxJob] = []
+    seen: set[tuple[Any, str]] = set()
+    now = timezone.now()
+    for job in jobs:
+        run = runs.get(job.run_id)
+        key = (job.run_id, job.node_id)
+        if run is None or key in seen:
+            leftovers.append(job)
+            continue
+        seen.add(key)
+        item = _prepare_one(job, run, steps_of[run.pk], now)
+        if item is None:
+            leftovers.append(job)
+        else:
+            prepared.append(item)
+    if prepared:
+        try:
+            with transaction.atomic():
+                StepRun.objects.bulk_create([item.step for item in prepared])
+        except IntegrityError:
+            # Another worker recorded an attempt of one of these steps: take the slow road.
+            return [], jobs
+    return prepared, leftovers
+
+
+def _known_runs(
+    jobs: list[OutboxJob],
+) -> tuple[dict[Any, ExecutionRun], dict[Any, list[StepRun]]]:
+    """Runs (and their StepRuns) the one hop already has in memory: a job claimed while
+    matching carries the run it was written for, just created with its version, workflow,
+    event and tenant, and every StepRun of that run (``run_state.claiming_new_jobs``)."""
+    runs: dict[Any, ExecutionRun] = {}
+    steps_of: dict[Any, list[StepRun]] = {}
+    for job in jobs:
+        known: list[StepRun] | None = getattr(job, "known_steps", None)
+        run = job._state.fields_cache.get("run") if known is not None else None
+        if known is None or run is None or run.pk in runs or not _fully_loaded(run):
+            continue
+        runs[run.pk] = run
+        steps_of[run.pk] = sorted(known, key=lambda step: step.attempt)
+    return runs, steps_of
+
+
+def _fully_loaded(run: ExecutionRun) -> bool:
+    cache = run._state.fields_cache
+    version = cache.get("workflow_version")
+    event = cache.get("event")
+    if version is None or event is None or "workflow" not in version._state.fields_cache:
+        return False
+    if "tenant" not in cache:
+        tenant = event._state.fields_cache.get("tenant")
+        if tenant is None:
+            return False
+        run.tenant = tenant
+    return True
+
+
+def _prepare_one(
+    job: OutboxJob, run: ExecutionRun, steps: list[StepRun], now: Any
+) -> Prepared | None:
+    """The prepared step, or None when the one-job path must handle it."""
+    if run.status != RunStatus.RUNNING:
+        return None
+    graph = graph_of(run.workflow_version)
+    node = graph.nodes.get(job.node_id)
+    if node is None:
+        return None
+    mine = [step for step in steps if step.node_id == node.id]
+    if any(step.status == StepStatus.RUNNING for step in mine):
+        return None
+    latest = next((step for step in reversed(mine) if step.is_current), None)
+    if latest is not None and latest.status == StepStatus.SUCCEEDED:
+        return None
+    attempt = (mine[-1].attempt + 1) if mine else 1
+    context = build_context(run, attempt=attempt, steps=steps)
+    resolved: dict[str, str] = {}
+    try:
+        inputs = render_step_inputs(node, context, resolved, tenant=run.tenant)
+        stored = stored_inputs(node, inputs)
+    except Exception:
+        return None  # the one-job path renders again and records the failure
+    step = StepRun(
+        run=run,
+        node_id=node.id,
+        attempt=attempt,
+        status=StepStatus.RUNNING,
+        started_at=now,
+        inputs=stored,
+    )
+    return Prepared(
+        job=job,
+        run=run,
+        graph=graph,
+        node=node,
+        step=step,
+        context=context,
+        inputs=inputs,
+        secrets=resolved,
+        started=time.monotonic(),
+    )
+
+
+def _finish_group(items: list[Prepared], *, store: OutboxStore, worker_id: str) -> None:
+    """Write the outcomes of succeeded steps in one transaction (see the module docstring)."""
+    now = timezone.now()
+    with transaction.atomic():
+        run_ids = sorted({item.run.pk for item in items}, key=str)
+        locked = {
+            run.pk: run
+            for run in ExecutionRun.objects.select_for_update()
+            .filter(pk__in=run_ids)
+            .order_by("pk")
+        }
+        fenced = store.mark_success_many([item.job.pk for item in items], worker_id)
+        kept = [item for item in items if item.job.pk in fenced]
+        for item in items:
+            if item.job.pk not in fenced:
+                logger.warning(
+                    "Lost the lease on step job %s; its result was discarded",
+                    item.job.pk,
+                    extra={"trace_id": item.job.trace_id},
+                )
+        for item in kept:
+            step = item.step
+            step.status = StepStatus.SUCCEEDED
+            step.outputs = redact(item.output)
+            step.finished_at = now
+            step.duration_ms = int((time.monotonic() - item.started) * 1000)
+        finish_steps(item.step for item in kept)
+        running = sorted(
+            {
+                item.run.pk
+                for item in kept
+                if item.run.pk in locked and locked[item.run.pk].status == RunStatus.RUNNING
+            },
+            key=str,
+        )
+        known = load_states_of(running) if running else {}
+        graphs = {item.run.pk: item.graph for item in kept}
+        sources = {item.run.pk: item.run for item in kept}
+        new_jobs: list[OutboxJob] = []
+        finished: list[ExecutionRun] = []
+        for run_id in running:
+            run = locked[run_id]
+            source = sources[run_id]
+            run.event = source.event  # already loaded; the lock query does not fetch it
+            run.workflow_version = source.workflow_version
+            run.tenant = source.tenant
+            advance_run(
+                run, graphs[run_id], known=known[run_id], jobs_out=new_jobs, runs_out=finished
+            )
+        finish_runs(finished)
+        if new_jobs:
+            OutboxJob.objects.bulk_create(new_jobs)
+            jobs_written()
+        for item in kept:
+            execution = locked.get(item.run.pk, item.run)
+            transaction.on_commit(
+                partial(
+                    signals.send,
+                    signals.step_completed,
+                    sender=StepRun,
+                    step=item.step,
+                    execution=execution,
+                )
+            )
