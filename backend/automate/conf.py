@@ -106,7 +106,11 @@ SCHEMA: dict[str, Option | dict[str, Option]] = {
         "poll_interval_seconds": Option(_NUMBER, 1.0, _at_least(0.01)),
         "backoff_base_seconds": Option(_NUMBER, 2.0, _at_least(0)),
         "backoff_max_seconds": Option(_NUMBER, 300.0, _at_least(0)),
-        "worker_threads": Option((int,), 2, _at_least(1)),
+        # Steps a worker keeps in flight (threads): sized for slow I/O (a step waiting on an
+        # HTTP answer holds a thread, not a database connection).
+        "worker_threads": Option((int,), 64, _at_least(1)),
+        # Database connections a worker's step threads share when it has more threads.
+        "worker_db_connections": Option((int,), 8, _at_least(1)),
         # Worker liveness (automate.execution.liveness): each worker beats this often, and
         # one silent for worker_timeout_seconds is dead: its claimed jobs go back at once.
         "heartbeat_interval_seconds": Option(_NUMBER, 2.0, _at_least(0.1)),

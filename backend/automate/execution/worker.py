@@ -10,9 +10,10 @@ The loop claims ``min(batch_size, free capacity)`` jobs at a time (step jobs fir
 the whole batch runs together (``runner.process_batch``: two commits per batch of steps,
 events matched in one transaction, the first steps of the runs they start run at once by
 the same thread without a second claim). With many threads (``worker_threads`` sized for
-slow I/O, e.g. 64) each thread takes a small share, and the threads share at most
-``DB_SLOTS`` database connections (``automate.execution.dbgate``). A thread whose
-connection died replaces it and gives its job back due at once (``execution.dbhealth``).
+slow I/O, the default 64) each thread takes a small share, and the threads share at most
+``EXECUTION["worker_db_connections"]`` database connections (``automate.execution.dbgate``).
+A thread whose connection died replaces it and gives its job back due at once
+(``execution.dbhealth``).
 """
 
 from __future__ import annotations
@@ -41,8 +42,6 @@ from automate.execution.store import OutboxStore, default_store
 
 logger = logging.getLogger("automate.worker")
 
-#: With more step threads than this, step threads share this many database connections.
-DB_SLOTS = 8
 
 
 def reset_broken_connections() -> None:
@@ -118,7 +117,7 @@ class Worker:
         batch_size: int | None = None,
         poll_interval: float | None = None,
         store: OutboxStore | None = None,
-        reap_interval: float = 15.0,
+        reap_interval: float = 5.0,
         fire_schedules: bool = True,
         schedule_interval: float = 5.0,
     ) -> None:
@@ -132,9 +131,10 @@ class Worker:
         self.fire_schedules = fire_schedules
         self.schedule_interval = schedule_interval
         #: Many threads (slow I/O) must not mean many database connections: above
-        #: DB_SLOTS threads, at most DB_SLOTS of them do database work at once, each
-        #: closing its connection after (``automate.execution.dbgate``).
-        self.gate = DbGate(DB_SLOTS) if self.concurrency > DB_SLOTS else None
+        #: ``worker_db_connections`` threads, at most that many do database work at once,
+        #: sharing that many connections (``automate.execution.dbgate``).
+        slots = int(conf.get("EXECUTION", "worker_db_connections"))
+        self.gate = DbGate(slots) if self.concurrency > slots else None
         self.processed = 0
         self._stopping = threading.Event()
         self._inflight: dict[int, _InFlight] = {}
@@ -211,7 +211,9 @@ class Worker:
                         self._safely(self._heartbeat)
                     claimed: list[OutboxJob] = []
                     free = capacity - len(self._inflight)
-                    if conf.get("ENABLED") and free > 0:
+                    # A worker whose own heartbeat is stale claims nothing: the others
+                    # are about to take it for dead and give its jobs back.
+                    if conf.get("ENABLED") and free > 0 and liveness.fresh:
                         limit = min(self.batch_size, free)
                         claimed = self._safely(lambda n=limit: self._claim(n)) or []
                     for chunk in self._chunks(claimed):
