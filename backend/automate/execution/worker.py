@@ -43,7 +43,6 @@ from automate.execution.store import OutboxStore, default_store
 logger = logging.getLogger("automate.worker")
 
 
-
 def reset_broken_connections() -> None:
     """Drop this thread's database connections that failed (e.g. the database restarted).
 
