@@ -242,7 +242,7 @@ def test_a_sigkilled_workers_http_step_runs_again_on_another_worker_within_secon
 
 
 def test_a_clean_stop_removes_the_workers_row(workers: Workers):
-    process = workers.start("clean", "--poll-interval", "0.2")
+    process = workers.start("clean", "--poll-interval", "0.2", "--concurrency", "3")
     wait_for(
         lambda: WorkerProcess.objects.filter(pk="clean").exists(),
         30,
@@ -250,7 +250,7 @@ def test_a_clean_stop_removes_the_workers_row(workers: Workers):
         workers,
     )
     row = WorkerProcess.objects.get(pk="clean")
-    assert (row.pid, row.concurrency) == (process.pid, 2)
+    assert (row.pid, row.concurrency) == (process.pid, 3)
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
     assert not WorkerProcess.objects.filter(pk="clean").exists()
