@@ -44,6 +44,25 @@ _beating: set[str] = set()
 _beating_lock = threading.Lock()
 
 
+#: The Liveness of each worker beating in this process, by worker id.
+_local: dict[str, Liveness] = {}
+
+
+def may_declare_dead() -> bool:
+    """Whether this process may take other workers for dead now.
+
+    A stale heartbeat means a dead worker only if the heartbeats themselves were getting
+    through: after a database outage every worker's beat is stale, and the first worker
+    back must not return the jobs its peers are still running. So a process with workers
+    of its own judges others only once one of them has beaten without a gap for a whole
+    ``worker_timeout_seconds`` (by then live peers have beaten again too). A process with
+    no worker of its own (an operator's reaper call) trusts the table.
+    """
+    with _beating_lock:
+        mine = list(_local.values())
+    return not mine or any(worker.steady for worker in mine)
+
+
 def local_worker_ids() -> frozenset[str]:
     """The ids of the workers beating in this process (never dead to this process)."""
     with _beating_lock:
@@ -81,6 +100,8 @@ class Liveness:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_beat: float | None = None  # time.monotonic() of the last beat written
+        # time.monotonic() of the first beat after the last gap (None before any beat).
+        self._fresh_since: float | None = None
 
     @property
     def fresh(self) -> bool:
@@ -92,6 +113,21 @@ class Liveness:
             return False
         limit = worker_timeout().total_seconds() / 2
         return time.monotonic() - self._last_beat < limit
+
+    @property
+    def steady(self) -> bool:
+        """Whether this worker has beaten without a gap (no two beats further apart than
+        half the worker timeout) for at least the worker timeout: see
+        :func:`may_declare_dead`."""
+        if not self.fresh or self._fresh_since is None:
+            return False
+        return time.monotonic() - self._fresh_since >= worker_timeout().total_seconds()
+
+    def _beaten(self, written: float) -> None:
+        gap = worker_timeout().total_seconds() / 2
+        if self._last_beat is None or written - self._last_beat >= gap:
+            self._fresh_since = written
+        self._last_beat = written
 
     @property
     def running(self) -> bool:
@@ -107,6 +143,7 @@ class Liveness:
             return
         with _beating_lock:
             _beating.add(self.worker_id)
+            _local[self.worker_id] = self
         self._stopping.clear()
         try:
             self._register()
@@ -141,7 +178,7 @@ class Liveness:
         missing: first beat, or the row was forgotten while this process was frozen)."""
         written = time.monotonic()
         if WorkerProcess.objects.filter(worker_id=self.worker_id).update(last_heartbeat_at=Now()):
-            self._last_beat = written
+            self._beaten(written)
             return
         if self._stopping.is_set():
             return  # stopping: the row is being deleted, do not write it again
@@ -158,7 +195,7 @@ class Liveness:
             ],
             ignore_conflicts=True,  # a row written meanwhile under this id is as good
         )
-        self._last_beat = written
+        self._beaten(written)
 
     def stop(self) -> None:
         """Stop beating and delete this worker's row (a clean exit is not a death)."""
@@ -172,6 +209,7 @@ class Liveness:
         finally:
             with _beating_lock:
                 _beating.discard(self.worker_id)
+                _local.pop(self.worker_id, None)
 
     def _run(self) -> None:
         failing = False

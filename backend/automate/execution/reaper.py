@@ -9,7 +9,9 @@ Two rules give a CLAIMED job back (to PENDING, due at once), whichever comes fir
 - **its worker is dead**: ``locked_by`` names a worker whose heartbeat is older than
   ``EXECUTION["worker_timeout_seconds"]`` (``automate.execution.liveness``), whatever the
   lease says. A SIGKILLed worker's jobs run again within seconds, while a live worker's
-  long step keeps its long lease.
+  long step keeps its long lease. A process judges others only when its own workers have
+  beaten without a gap for a whole worker timeout (``liveness.may_declare_dead``), so
+  after a database outage the first worker back does not take its live peers for dead.
 
 A returned job that has used all its attempts goes to DEAD instead and fails its run, so a
 job that kills every worker that touches it cannot loop forever. The attempt charged at
@@ -54,7 +56,9 @@ class OutboxReaper:
 
     def reap_stale_items(self) -> int:
         """One pass; returns how many jobs were returned to the queue or made dead."""
-        dead = liveness.dead_workers()
+        # After a database outage every heartbeat is stale: judge only once this process's
+        # own beats have been getting through for a whole worker timeout.
+        dead = liveness.dead_workers() if liveness.may_declare_dead() else []
         dead_ids = [worker.worker_id for worker in dead]
         reaped = self._reap(dead_ids)
         forgotten = liveness.forget([worker.worker_id for worker in dead if worker.forgotten])

@@ -151,6 +151,57 @@ def test_a_worker_never_takes_itself_for_dead():
     assert "me" not in liveness.local_worker_ids()
 
 
+def test_after_an_outage_the_first_worker_back_does_not_take_its_peers_for_dead():
+    """Every heartbeat is stale after the database was out: a worker whose own beats only
+    just got through again waits a whole worker timeout of steady beats before it returns
+    a silent peer's jobs (by then a live peer has beaten again too)."""
+    worker_row("peer", silent_for=5)
+    (job,) = claimed_jobs("peer")
+    me = Liveness("back-from-outage", interval=0.05)
+    me.start()
+    try:
+        assert me.fresh
+        assert not me.steady
+        assert not liveness.may_declare_dead()
+        assert OutboxReaper().reap_stale_items() == 0
+        job.refresh_from_db()
+        assert (job.status, job.locked_by) == ("CLAIMED", "peer")
+
+        # The peer beats again (it was alive all along) and keeps beating.
+        deadline = time.monotonic() + 5
+        while not me.steady and time.monotonic() < deadline:
+            WorkerProcess.objects.filter(pk="peer").update(last_heartbeat_at=Now())
+            time.sleep(0.05)
+        assert me.steady, "a worker beating without a gap for the timeout is steady"
+        assert OutboxReaper().reap_stale_items() == 0
+        job.refresh_from_db()
+        assert job.status == "CLAIMED"
+
+        # A peer that stays silent while this worker is steady is dead.
+        WorkerProcess.objects.filter(pk="peer").update(
+            last_heartbeat_at=timezone.now() - timedelta(seconds=5)
+        )
+        assert OutboxReaper().reap_stale_items() == 1
+        job.refresh_from_db()
+        assert (job.status, job.locked_by) == ("PENDING", "")
+    finally:
+        me.stop()
+
+
+def test_a_gap_in_a_workers_own_beats_makes_it_wait_again():
+    me = Liveness("gappy", interval=60)
+    me.start()  # one beat now, then none for a minute
+    try:
+        me._fresh_since = time.monotonic() - 5  # steady for 5 s, then 0.9 s of silence
+        me._last_beat = time.monotonic() - 0.9
+        assert not me.fresh
+        me.beat()
+        assert me.fresh
+        assert not me.steady, "0.9 s without a beat is a gap (timeout 1 s)"
+    finally:
+        me.stop()
+
+
 def test_workers_silent_for_an_hour_are_forgotten_after_their_jobs_are_returned():
     worker_row("long-gone", silent_for=2 * 3600)
     worker_row("just-died", silent_for=5)
