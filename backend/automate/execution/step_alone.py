@@ -85,12 +85,6 @@ def run_step(job: OutboxJob, *, store: OutboxStore, worker_id: str) -> None:
         return
 
     now = timezone.now()
-    if any(step.status == StepStatus.RUNNING for step in mine):
-        StepRun.objects.filter(run=run, node_id=node.id, status=StepStatus.RUNNING).update(
-            status=StepStatus.FAILED,
-            error="The worker running this attempt stopped answering (its lease expired).",
-            finished_at=now,
-        )
     attempt = (mine[-1].attempt + 1) if mine else 1
     started = time.monotonic()
     context = build_context(run, attempt=attempt, steps=steps)
@@ -101,14 +95,16 @@ def run_step(job: OutboxJob, *, store: OutboxStore, worker_id: str) -> None:
         resolved: dict[str, str] = {}
         inputs = render_step_inputs(node, context, resolved, tenant=run.tenant)
         step.inputs = stored_inputs(node, inputs)
-        step.save(force_insert=True)
+        _start_step(step, job=job, store=store, worker_id=worker_id)
         signals.send(signals.step_started, sender=StepRun, step=step, execution=run)
         output = execute_node(
             node, run=run, step=step, context=context, inputs=inputs, secrets=resolved
         )
+    except LeaseLostError:
+        raise
     except Exception as exc:
         if step._state.adding:
-            step.save(force_insert=True)
+            _start_step(step, job=job, store=store, worker_id=worker_id)
         step_failed(
             exc,
             job=job,
@@ -132,12 +128,38 @@ def run_step(job: OutboxJob, *, store: OutboxStore, worker_id: str) -> None:
         )
 
 
+def _start_step(step: StepRun, *, job: OutboxJob, store: OutboxStore, worker_id: str) -> None:
+    """Insert the RUNNING attempt ``step`` (an earlier attempt still marked RUNNING is
+    marked FAILED: its worker lost the lease) in one transaction, fenced: the run row
+    locked first, then the job's lease checked. Raises LeaseLostError (nothing written)
+    when ``worker_id`` no longer holds the job."""
+    with transaction.atomic():
+        list(ExecutionRun.objects.select_for_update().filter(pk=step.run_id).values_list("pk"))
+        if not store.fence([job.pk], worker_id):
+            raise LeaseLostError(f"Lost the lease on step job {job.pk}.")
+        StepRun.objects.filter(
+            run_id=step.run_id, node_id=step.node_id, status=StepStatus.RUNNING
+        ).update(
+            status=StepStatus.FAILED,
+            error="The worker running this attempt stopped answering (its lease expired).",
+            finished_at=timezone.now(),
+        )
+        step.save(force_insert=True)
+
+
 def _finish_step(step: StepRun, started: float, **fields: Any) -> None:
+    """Write the outcome of ``step``, only while it is still RUNNING (another worker that
+    took the job over marks it FAILED): otherwise LeaseLostError, the caller's transaction
+    rolled back."""
     for name, value in fields.items():
         setattr(step, name, value)
     step.finished_at = timezone.now()
     step.duration_ms = int((time.monotonic() - started) * 1000)
-    step.save(update_fields=[*fields, "finished_at", "duration_ms"])
+    written = StepRun.objects.filter(pk=step.pk, status=StepStatus.RUNNING).update(
+        **fields, finished_at=step.finished_at, duration_ms=step.duration_ms
+    )
+    if not written:
+        raise LeaseLostError(f"Step {step.node_id} attempt {step.attempt} is no longer running.")
 
 
 def step_succeeded(

@@ -1,0 +1,114 @@
+"""Regression tests for the reviewed bugs of the batched engine.
+
+- A step failure whose write was rolled back (lost lease) does not stop its siblings.
+- A worker that lost its lease writes no StepRun (prepare, one-job path, finish), so a
+  run is never left RUNNING with nothing queued.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from automate.execution import step_batch
+from automate.execution.models import ExecutionRun, OutboxJob, StepRun
+from automate.execution.runner import process_batch
+from automate.execution.step_exec import execute_node
+from automate.execution.worker import Worker
+from automate.outbox import OutboxReaper, default_store
+from automate.runtime import emit_event
+from tests.factories import make_published
+from tests.support import connectors as kit
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def process_mode():
+    with override_settings(
+        DJANGO_AUTOMATE={
+            "WORKER_MODE": "process",
+            "CONNECTORS": ["tests.support.connectors.TestKitConnector"],
+        }
+    ):
+        kit.CALLS.clear()
+        yield
+
+
+def _publish(nodes: list[dict], edges: list[tuple[str, str]]) -> None:
+    make_published(
+        slug="wf",
+        rule_spec={},
+        trigger_spec={"event_type": "thing.happened"},
+        graph={
+            "nodes": [{"id": "trigger", "type": "trigger"}, *nodes],
+            "edges": [{"source": s, "target": t} for s, t in edges],
+        },
+    )
+
+
+def _lose_lease(**filters: object) -> None:
+    OutboxJob.objects.filter(status="CLAIMED", **filters).update(lease_expires_at=timezone.now())
+    OutboxReaper().reap_stale_items()
+
+
+def _chain() -> tuple[object, OutboxJob]:
+    _publish(
+        [
+            {"id": "a", "type": "action", "connector": "testkit", "action": "echo"},
+            {"id": "b", "type": "action", "connector": "testkit", "action": "echo"},
+        ],
+        [("trigger", "a"), ("a", "b")],
+    )
+    emit_event("thing.happened", {})
+    store = default_store()
+    process_batch(store.claim_batch("w0", 1), store=store, worker_id="w0", hop=False)
+    [stale] = store.claim_batch("w1", 10)  # w1 claims a, then is taken for dead
+    _lose_lease(pk=stale.pk)
+    return store, stale
+
+
+def test_zombie_one_job_path_writes_nothing():
+    store, stale = _chain()
+    [job] = store.claim_batch("w2", 10)  # w2 claims a again and starts it
+    prepared, left = step_batch._prepare([job], store=store, worker_id="w2")
+    assert len(prepared) == 1
+    assert not left
+    # The zombie w1 gets to its lost job (the one-job path: a RUNNING attempt exists).
+    process_batch([stale], store=store, worker_id="w1", hop=False)
+    assert list(StepRun.objects.filter(node_id="a").values_list("attempt", "status")) == [
+        (1, StepRun.Status.RUNNING)
+    ]
+    item = prepared[0]
+    item.output = execute_node(
+        item.node,
+        run=item.run,
+        step=item.step,
+        context=item.context,
+        inputs=item.inputs,
+        secrets=item.secrets,
+    )
+    step_batch._finish_group([item], store=store, worker_id="w2")
+    Worker(worker_id="w9", concurrency=1).run_until_idle()
+    run = ExecutionRun.objects.get()
+    assert run.status == ExecutionRun.Status.SUCCEEDED, run.error
+    assert not OutboxJob.objects.filter(status__in=["PENDING", "CLAIMED"]).exists()
+
+
+def test_zombie_prepare_writes_nothing():
+    store, stale = _chain()
+    prepared, left = step_batch._prepare([stale], store=store, worker_id="w1")
+    assert prepared == []
+    assert left == []
+    assert not StepRun.objects.filter(node_id="a").exists()
+
+
+def test_finish_does_not_revive_a_failed_attempt():
+    store, _stale = _chain()
+    prepared, _ = step_batch._prepare(store.claim_batch("w2", 10), store=store, worker_id="w2")
+    [item] = prepared
+    StepRun.objects.filter(pk=item.step.pk).update(status=StepRun.Status.FAILED)
+    item.output = {"ok": True}
+    step_batch._finish_group([item], store=store, worker_id="w2")
+    assert StepRun.objects.get(pk=item.step.pk).status == StepRun.Status.FAILED
