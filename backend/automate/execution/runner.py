@@ -170,8 +170,8 @@ def _run_steps(
     """Run claimed step jobs together, each alone when that fails."""
     if steps:
 
-        def fail_alone(item: Prepared, exc: Exception) -> None:
-            _guarded(
+        def fail_alone(item: Prepared, exc: Exception) -> bool:
+            return _guarded(
                 item.job,
                 lambda: step_failed(
                     exc,

@@ -54,7 +54,7 @@ StepStatus = StepRun.Status
 #: Runs one job alone (``runner.process_job``-like: never raises for a job's own failure).
 Alone = Callable[[OutboxJob], None]
 #: Writes the failure of a prepared step alone (``step_alone.step_failed`` with its context).
-FailAlone = Callable[["Prepared", Exception], None]
+FailAlone = Callable[["Prepared", Exception], bool | None]
 
 
 @dataclass
@@ -130,8 +130,9 @@ def run_step_batch(
         except Exception as exc:
             item.error = exc
             with phase(gate):
-                fail_alone(item, exc)
-            if item.step.status == StepStatus.FAILED:
+                written = fail_alone(item, exc)
+            # Only a failure that committed stops the run (a lost lease rolls it back).
+            if written and item.step.status == StepStatus.FAILED:
                 stopped[item.run.pk] = RunStatus.FAILED
     succeeded = [item for item in prepared if item.error is None and not item.cancelled]
     with phase(gate):

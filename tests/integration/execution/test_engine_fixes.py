@@ -53,6 +53,75 @@ def _lose_lease(**filters: object) -> None:
     OutboxReaper().reap_stale_items()
 
 
+def test_rolled_back_failure_does_not_cancel_siblings(monkeypatch):
+    original = kit.TestKitConnector.execute
+
+    def execute(self, action, params, context):
+        if action == "fail" and kit.CALLS[context.idempotency_key] == 0:
+            # The worker is taken for dead while it runs a: its failure write is fenced out.
+            _lose_lease(run_id=context.run_id, node_id=context.node_id)
+        return original(self, action, params, context)
+
+    monkeypatch.setattr(kit.TestKitConnector, "execute", execute)
+    _publish(
+        [
+            {
+                "id": "a",
+                "type": "action",
+                "connector": "testkit",
+                "action": "fail",
+                "inputs": {"retryable": False, "times": 1},
+            },
+            {"id": "b", "type": "action", "connector": "testkit", "action": "echo"},
+        ],
+        [("trigger", "a"), ("trigger", "b")],
+    )
+    emit_event("thing.happened", {})
+    store = default_store()
+    process_batch(store.claim_batch("w1", 1), store=store, worker_id="w1", hop=False)
+    jobs = sorted(store.claim_batch("w1", 10), key=lambda j: j.node_id)
+    assert [j.node_id for j in jobs] == ["a", "b"]
+    process_batch(jobs, store=store, worker_id="w1", hop=False)
+
+    run = ExecutionRun.objects.get()
+    assert run.status == ExecutionRun.Status.RUNNING
+    assert OutboxJob.objects.get(node_id="a").status == "PENDING"
+    b = StepRun.objects.get(run=run, node_id="b")
+    assert b.status == StepRun.Status.SUCCEEDED
+    assert kit.CALLS[f"{run.pk}:b"] == 1
+
+    Worker(worker_id="w9", concurrency=1).run_until_idle()
+    run.refresh_from_db()
+    assert run.status == ExecutionRun.Status.SUCCEEDED, run.error
+    assert kit.CALLS[f"{run.pk}:b"] == 1
+    assert not StepRun.objects.filter(status=StepRun.Status.CANCELLED).exists()
+
+
+def test_committed_failure_still_stops_siblings():
+    _publish(
+        [
+            {
+                "id": "a",
+                "type": "action",
+                "connector": "testkit",
+                "action": "fail",
+                "inputs": {"retryable": False},
+            },
+            {"id": "b", "type": "action", "connector": "testkit", "action": "echo"},
+        ],
+        [("trigger", "a"), ("trigger", "b")],
+    )
+    emit_event("thing.happened", {})
+    store = default_store()
+    process_batch(store.claim_batch("w1", 1), store=store, worker_id="w1", hop=False)
+    jobs = sorted(store.claim_batch("w1", 10), key=lambda j: j.node_id)
+    process_batch(jobs, store=store, worker_id="w1", hop=False)
+    run = ExecutionRun.objects.get()
+    assert run.status == ExecutionRun.Status.FAILED
+    assert StepRun.objects.get(node_id="b").status == StepRun.Status.CANCELLED
+    assert kit.CALLS.get(f"{run.pk}:b", 0) == 0
+
+
 def _chain() -> tuple[object, OutboxJob]:
     _publish(
         [
