@@ -181,3 +181,43 @@ def test_finish_does_not_revive_a_failed_attempt():
     item.output = {"ok": True}
     step_batch._finish_group([item], store=store, worker_id="w2")
     assert StepRun.objects.get(pk=item.step.pk).status == StepRun.Status.FAILED
+
+
+@pytest.mark.parametrize("events", [1, 2])
+def test_rolled_back_workflow_hops_none_of_its_jobs(monkeypatch, events):
+    from automate.execution import services
+
+    original = services.start_run
+
+    def start_run(*, event, version):
+        result = original(event=event, version=version)
+        if version.workflow.slug == "bad":
+            raise ValueError("broken after its first steps were queued")
+        return result
+
+    monkeypatch.setattr(services, "start_run", start_run)
+    for slug in ("good", "bad"):
+        make_published(
+            slug=slug,
+            rule_spec={},
+            trigger_spec={"event_type": "thing.happened"},
+            graph={
+                "nodes": [
+                    {"id": "trigger", "type": "trigger"},
+                    {"id": "a", "type": "action", "connector": "testkit", "action": "echo"},
+                ],
+                "edges": [{"source": "trigger", "target": "a"}],
+            },
+        )
+    for _ in range(events):
+        emit_event("thing.happened", {})
+    store = default_store()
+    hopped: list[OutboxJob] = []
+    process_batch(
+        store.claim_batch("w1", 10), store=store, worker_id="w1", on_claimed=hopped.extend
+    )
+    runs = ExecutionRun.objects.all()
+    assert {run.workflow_version.workflow.slug for run in runs} == {"good"}
+    assert len(hopped) == events
+    assert {job.run_id for job in hopped} == {run.pk for run in runs}
+    assert all(run.status == ExecutionRun.Status.SUCCEEDED for run in runs)
