@@ -20,7 +20,6 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
 from automate import conf
@@ -316,9 +315,17 @@ def _retry_or_bury(
             )
         store.mark_retry(job.pk, worker_id, timezone.now() + timedelta(seconds=delay), reason)
         return
-    with transaction.atomic():
-        if store.mark_failed(job.pk, worker_id, reason, dead=True):
-            fail_runs_of_dead_jobs([job.pk])
+    # The dead letter commits before the run is locked (the run-first lock order every
+    # writer uses, as the reaper does); a retry after the run could not be failed finds the
+    # job already buried by this worker and fails the run again (that is idempotent).
+    buried = store.mark_failed(job.pk, worker_id, reason, dead=True)
+    if (
+        buried
+        or OutboxJob.objects.filter(
+            pk=job.pk, status=OutboxJob.Status.DEAD, locked_by=worker_id
+        ).exists()
+    ):
+        fail_runs_of_dead_jobs([job.pk])
 
 
 def _describe(exc: BaseException) -> str:

@@ -221,3 +221,29 @@ def test_rolled_back_workflow_hops_none_of_its_jobs(monkeypatch, events):
     assert len(hopped) == events
     assert {job.run_id for job in hopped} == {run.pk for run in runs}
     assert all(run.status == ExecutionRun.Status.SUCCEEDED for run in runs)
+
+
+def test_dead_letter_commits_before_the_run_is_locked(monkeypatch):
+    from django.db import connection
+
+    from automate.execution import runner
+
+    store, _stale = _chain()
+    OutboxJob.objects.filter(node_id="a").update(max_attempts=1)
+    [job] = store.claim_batch("w2", 10)
+    seen: list[tuple[bool, str]] = []
+    original = runner.fail_runs_of_dead_jobs
+
+    def fail_runs(job_ids):
+        ids = list(job_ids)
+        seen.append((connection.in_atomic_block, OutboxJob.objects.get(pk=ids[0]).status))
+        return original(ids)
+
+    monkeypatch.setattr(runner, "fail_runs_of_dead_jobs", fail_runs)
+
+    def boom():
+        raise RuntimeError("engine bug")
+
+    assert not runner._guarded(job, boom, store=store, worker_id="w2")
+    assert seen == [(False, OutboxJob.Status.DEAD)]
+    assert ExecutionRun.objects.get().status == ExecutionRun.Status.FAILED
