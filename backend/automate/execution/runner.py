@@ -14,8 +14,10 @@ The names other modules imported from here before the split are re-exported.
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -277,8 +279,47 @@ def _guarded(job: OutboxJob, body: Any, *, store: OutboxStore, worker_id: str) -
             )
         else:
             logger.exception("Job %s failed", job.pk, extra={"trace_id": job.trace_id})
-        give_back(job, store=store, worker_id=worker_id, reason=_describe(exc), at_once=lost)
+        reason = _describe(exc)
+        try:
+            give_back(job, store=store, worker_id=worker_id, reason=reason, at_once=lost)
+        except Exception:
+            # The database is out longer than give_back's retries: the job stays CLAIMED;
+            # the worker keeps its lease and gives it back when the database answers again.
+            heal_connection()
+            sink = getattr(_stranded, "jobs", None)
+            logger.warning(
+                "Could not give job %s back (the database does not answer)%s",
+                job.pk,
+                "; the worker gives it back later" if sink is not None else "",
+                exc_info=True,
+                extra={"trace_id": job.trace_id},
+            )
+            if sink is not None:
+                sink.append((job, reason))
     return False
+
+
+_stranded = threading.local()
+
+
+@contextmanager
+def stranded_jobs() -> Iterator[list[tuple[OutboxJob, str]]]:
+    """Collect, in this thread, the jobs ``_guarded`` could not give back (``(job,
+    reason)``: still CLAIMED by this worker) for the caller to give back later with
+    ``give_back_now``; without it such a job waits for its lease to expire."""
+    previous = getattr(_stranded, "jobs", None)
+    jobs: list[tuple[OutboxJob, str]] = []
+    _stranded.jobs = jobs
+    try:
+        yield jobs
+    finally:
+        _stranded.jobs = previous
+
+
+def give_back_now(job: OutboxJob, *, store: OutboxStore, worker_id: str, reason: str) -> None:
+    """One attempt at giving back a stranded job, due at once (or burying it when its
+    attempts ran out); a database error propagates (the caller tries again later)."""
+    _retry_or_bury(job, store=store, worker_id=worker_id, reason=reason, at_once=True)
 
 
 #: Attempts at writing a job's retry bookkeeping when the connection keeps dying.

@@ -247,3 +247,56 @@ def test_dead_letter_commits_before_the_run_is_locked(monkeypatch):
     assert not runner._guarded(job, boom, store=store, worker_id="w2")
     assert seen == [(False, OutboxJob.Status.DEAD)]
     assert ExecutionRun.objects.get().status == ExecutionRun.Status.FAILED
+
+
+def test_outage_longer_than_give_back_strands_jobs_the_worker_gives_back(monkeypatch):
+    from django.db import OperationalError
+
+    from automate.execution import runner
+    from automate.execution.runner import stranded_jobs
+
+    _publish(
+        [{"id": "a", "type": "action", "connector": "testkit", "action": "echo"}],
+        [("trigger", "a")],
+    )
+    emit_event("thing.happened", {})
+    store = default_store()
+    process_batch(store.claim_batch("w", 1), store=store, worker_id="w", hop=False)
+    [job] = store.claim_batch("w", 10)
+
+    def boom(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    # The database is out for longer than give_back's retries: every statement fails.
+    monkeypatch.setattr(step_batch, "_prepare", boom)
+    monkeypatch.setattr(runner, "run_step", boom)
+    monkeypatch.setattr(runner, "heal_connection", lambda: True)
+    monkeypatch.setattr(runner, "_still_claimed", lambda job, w: True)
+    real_retry = store.mark_retry
+    monkeypatch.setattr(store, "mark_retry", boom)
+    with stranded_jobs() as stranded:
+        process_batch([job], store=store, worker_id="w")  # does not raise
+    assert [(j.pk, reason.split(":")[0]) for j, reason in stranded] == [
+        (job.pk, "OperationalError")
+    ]
+    worker = Worker(worker_id="w", concurrency=1, store=store)
+    worker._strand(stranded)
+    beats: list[list[int]] = []
+    monkeypatch.setattr(store, "heartbeat", lambda ids, w: beats.append(ids) or len(ids))
+    worker._heartbeat()
+    assert beats == [[job.pk]]  # its lease is kept alive
+
+    worker._give_back_stranded()  # still out: kept, tried again later
+    assert job.pk in worker._stranded
+    assert worker._stranded[job.pk][2] == 1
+    assert OutboxJob.objects.get(pk=job.pk).status == "CLAIMED"
+
+    monkeypatch.setattr(store, "mark_retry", real_retry)  # the database is back
+    entry = worker._stranded[job.pk]
+    worker._stranded[job.pk] = (*entry[:3], 0.0, entry[4])
+    worker._give_back_stranded()
+    assert not worker._stranded
+    assert OutboxJob.objects.get(pk=job.pk).status == "PENDING"
+    monkeypatch.undo()
+    Worker(worker_id="w9", concurrency=1).run_until_idle()
+    assert ExecutionRun.objects.get().status == ExecutionRun.Status.SUCCEEDED
