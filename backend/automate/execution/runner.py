@@ -208,11 +208,13 @@ def _run_steps(
             )
 
         def alone(job: OutboxJob) -> None:
+            # Not inside a gate phase: run_step enters it for its database work only.
             _guarded(
                 job,
-                lambda: run_step(job, store=store, worker_id=worker_id),
+                lambda: run_step(job, store=store, worker_id=worker_id, gate=gate),
                 store=store,
                 worker_id=worker_id,
+                gate=gate,
             )
 
         try:
@@ -232,9 +234,10 @@ def _run_steps(
             logger.exception("Running %s step jobs together failed", len(steps))
             with phase(gate):
                 heal_connection()
-                for job in steps:
-                    if not _still_claimed(job, worker_id):
-                        continue
+            for job in steps:
+                with phase(gate):
+                    held = _still_claimed(job, worker_id)
+                if held:
                     alone(job)
 
 
@@ -255,9 +258,11 @@ def _run_other(job: OutboxJob, store: OutboxStore, worker_id: str) -> None:
         store.mark_failed(job.pk, worker_id, f"Unknown job kind {job.kind!r}.")
 
 
-def _guarded(job: OutboxJob, body: Any, *, store: OutboxStore, worker_id: str) -> bool:
-    """Run ``body`` for ``job``: a lost lease is logged; any other error retries the job.
-    Returns whether ``body`` ran to its end."""
+def _guarded(
+    job: OutboxJob, body: Any, *, store: OutboxStore, worker_id: str, gate: DbGate | None = None
+) -> bool:
+    """Run ``body`` for ``job``: a lost lease is logged; any other error retries the job
+    (inside a ``gate`` phase). Returns whether ``body`` ran to its end."""
     try:
         body()
         return True
@@ -270,32 +275,33 @@ def _guarded(job: OutboxJob, body: Any, *, store: OutboxStore, worker_id: str) -
     except Exception as exc:
         # A database error or an engine bug: the whole job is retried with backoff. When
         # the thread's connection died, the job is given back on a fresh one, due at once.
-        lost = heal_connection()
-        if lost:
-            logger.warning(
-                "Job %s hit a dead database connection; it is retried at once",
-                job.pk,
-                extra={"trace_id": job.trace_id},
-            )
-        else:
-            logger.exception("Job %s failed", job.pk, extra={"trace_id": job.trace_id})
-        reason = _describe(exc)
-        try:
-            give_back(job, store=store, worker_id=worker_id, reason=reason, at_once=lost)
-        except Exception:
-            # The database is out longer than give_back's retries: the job stays CLAIMED;
-            # the worker keeps its lease and gives it back when the database answers again.
-            heal_connection()
-            sink = getattr(_stranded, "jobs", None)
-            logger.warning(
-                "Could not give job %s back (the database does not answer)%s",
-                job.pk,
-                "; the worker gives it back later" if sink is not None else "",
-                exc_info=True,
-                extra={"trace_id": job.trace_id},
-            )
-            if sink is not None:
-                sink.append((job, reason))
+        with phase(gate):
+            lost = heal_connection()
+            if lost:
+                logger.warning(
+                    "Job %s hit a dead database connection; it is retried at once",
+                    job.pk,
+                    extra={"trace_id": job.trace_id},
+                )
+            else:
+                logger.exception("Job %s failed", job.pk, extra={"trace_id": job.trace_id})
+            reason = _describe(exc)
+            try:
+                give_back(job, store=store, worker_id=worker_id, reason=reason, at_once=lost)
+            except Exception:
+                # The database is out longer than give_back's retries: the job stays CLAIMED;
+                # the worker keeps its lease and gives it back when the database answers again.
+                heal_connection()
+                sink = getattr(_stranded, "jobs", None)
+                logger.warning(
+                    "Could not give job %s back (the database does not answer)%s",
+                    job.pk,
+                    "; the worker gives it back later" if sink is not None else "",
+                    exc_info=True,
+                    extra={"trace_id": job.trace_id},
+                )
+                if sink is not None:
+                    sink.append((job, reason))
     return False
 
 

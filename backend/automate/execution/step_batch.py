@@ -150,8 +150,8 @@ def run_step_batch(
                 heal_connection()
                 for item in succeeded:
                     succeed_alone(item)
-        for job in leftovers:
-            alone(job)
+    for job in leftovers:
+        alone(job)  # outside the gate: it enters it for its database work only
 
 
 def _prepare(

@@ -300,3 +300,36 @@ def test_outage_longer_than_give_back_strands_jobs_the_worker_gives_back(monkeyp
     monkeypatch.undo()
     Worker(worker_id="w9", concurrency=1).run_until_idle()
     assert ExecutionRun.objects.get().status == ExecutionRun.Status.SUCCEEDED
+
+
+def test_one_job_path_calls_the_connector_outside_the_gate(monkeypatch):
+    from automate.execution.dbgate import DbGate
+
+    gate = DbGate(1)
+    free_during_call: list[bool] = []
+    original = kit.TestKitConnector.execute
+
+    def execute(self, action, params, context):
+        got = gate._permits.acquire(blocking=False)
+        if got:
+            gate._permits.release()
+        free_during_call.append(got)
+        return original(self, action, params, context)
+
+    monkeypatch.setattr(kit.TestKitConnector, "execute", execute)
+    store, stale = _chain()
+    step_batch._prepare([stale], store=store, worker_id="w1")  # nothing: lease lost
+    # An attempt left RUNNING by a dead worker sends the job down the one-job path.
+    run = ExecutionRun.objects.get()
+    StepRun.objects.create(
+        run=run, node_id="a", attempt=1, status=StepRun.Status.RUNNING, started_at=timezone.now()
+    )
+    jobs = store.claim_batch("w2", 10)
+    try:
+        process_batch(jobs, store=store, worker_id="w2", hop=False, gate=gate)
+    finally:
+        gate.close()
+    assert free_during_call == [True]
+    assert list(
+        StepRun.objects.filter(node_id="a").order_by("attempt").values_list("status", flat=True)
+    ) == [StepRun.Status.FAILED, StepRun.Status.SUCCEEDED]
