@@ -26,8 +26,8 @@ _RUN_TABLE = ExecutionRun._meta.db_table
 
 _FINISH_STEP = (
     f"UPDATE {_STEP_TABLE} SET status = %s, outputs = %s, finished_at = %s, "  # noqa: S608
-    "duration_ms = %s WHERE id = %s"
-)
+    f"duration_ms = %s WHERE id = %s AND status = '{StepRun.Status.RUNNING}'"
+)  # only while still running: a worker that took the job over may have marked it FAILED
 _FINISH_RUN = (
     f"UPDATE {_RUN_TABLE} SET status = %s, finished_at = %s, outputs = %s "  # noqa: S608
     "WHERE id = %s"

@@ -96,12 +96,14 @@ def match_events(
 def _match(event: Event, candidates: list[_Candidate]) -> list[ExecutionRun]:
     """Start the runs of ``event`` (inside the caller's transaction); each workflow in a
     savepoint of its own."""
-    from automate.execution.run_state import rule_of
+    from automate.execution.run_state import claimed_so_far, rule_of
     from automate.execution.services import start_run
 
     started = []
+    claimed = claimed_so_far()
     for candidate in candidates:
         stage = "load"
+        mark = len(claimed) if claimed is not None else 0
         try:
             with transaction.atomic():  # a savepoint: a failure undoes this one only
                 version = candidate.load()
@@ -117,6 +119,8 @@ def _match(event: Event, candidates: list[_Candidate]) -> list[ExecutionRun]:
         except _TRANSIENT:
             raise
         except Exception as exc:  # any failure of one workflow is isolated
+            if claimed is not None:
+                del claimed[mark:]  # the jobs the rolled-back savepoint had written
             record_broken(
                 version_id=candidate.version_id,
                 workflow_id=candidate.workflow_id,

@@ -159,6 +159,13 @@ def claiming_new_jobs(worker_id: str, lease_seconds: float) -> Iterator[list[Out
         _claiming.state = previous
 
 
+def claimed_so_far() -> list[OutboxJob] | None:
+    """The list ``claiming_new_jobs`` fills in this thread (None outside it): a caller
+    whose savepoint rolls back truncates it to its length before the savepoint."""
+    state = getattr(_claiming, "state", None)
+    return state[2] if state is not None else None
+
+
 def _claim_for_this_worker(jobs: list[OutboxJob], latest: dict[str, StepRun]) -> list[OutboxJob]:
     """Mark the due ones of ``jobs`` (unsaved) claimed when ``claiming_new_jobs`` is on;
     each carries the run's current StepRuns (``known_steps``), so running it needs no

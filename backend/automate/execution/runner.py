@@ -14,13 +14,14 @@ The names other modules imported from here before the split are re-exported.
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
 from automate import conf
@@ -170,8 +171,8 @@ def _run_steps(
     """Run claimed step jobs together, each alone when that fails."""
     if steps:
 
-        def fail_alone(item: Prepared, exc: Exception) -> None:
-            _guarded(
+        def fail_alone(item: Prepared, exc: Exception) -> bool:
+            return _guarded(
                 item.job,
                 lambda: step_failed(
                     exc,
@@ -207,11 +208,13 @@ def _run_steps(
             )
 
         def alone(job: OutboxJob) -> None:
+            # Not inside a gate phase: run_step enters it for its database work only.
             _guarded(
                 job,
-                lambda: run_step(job, store=store, worker_id=worker_id),
+                lambda: run_step(job, store=store, worker_id=worker_id, gate=gate),
                 store=store,
                 worker_id=worker_id,
+                gate=gate,
             )
 
         try:
@@ -231,9 +234,10 @@ def _run_steps(
             logger.exception("Running %s step jobs together failed", len(steps))
             with phase(gate):
                 heal_connection()
-                for job in steps:
-                    if not _still_claimed(job, worker_id):
-                        continue
+            for job in steps:
+                with phase(gate):
+                    held = _still_claimed(job, worker_id)
+                if held:
                     alone(job)
 
 
@@ -254,9 +258,11 @@ def _run_other(job: OutboxJob, store: OutboxStore, worker_id: str) -> None:
         store.mark_failed(job.pk, worker_id, f"Unknown job kind {job.kind!r}.")
 
 
-def _guarded(job: OutboxJob, body: Any, *, store: OutboxStore, worker_id: str) -> bool:
-    """Run ``body`` for ``job``: a lost lease is logged; any other error retries the job.
-    Returns whether ``body`` ran to its end."""
+def _guarded(
+    job: OutboxJob, body: Any, *, store: OutboxStore, worker_id: str, gate: DbGate | None = None
+) -> bool:
+    """Run ``body`` for ``job``: a lost lease is logged; any other error retries the job
+    (inside a ``gate`` phase). Returns whether ``body`` ran to its end."""
     try:
         body()
         return True
@@ -269,17 +275,57 @@ def _guarded(job: OutboxJob, body: Any, *, store: OutboxStore, worker_id: str) -
     except Exception as exc:
         # A database error or an engine bug: the whole job is retried with backoff. When
         # the thread's connection died, the job is given back on a fresh one, due at once.
-        lost = heal_connection()
-        if lost:
-            logger.warning(
-                "Job %s hit a dead database connection; it is retried at once",
-                job.pk,
-                extra={"trace_id": job.trace_id},
-            )
-        else:
-            logger.exception("Job %s failed", job.pk, extra={"trace_id": job.trace_id})
-        give_back(job, store=store, worker_id=worker_id, reason=_describe(exc), at_once=lost)
+        with phase(gate):
+            lost = heal_connection()
+            if lost:
+                logger.warning(
+                    "Job %s hit a dead database connection; it is retried at once",
+                    job.pk,
+                    extra={"trace_id": job.trace_id},
+                )
+            else:
+                logger.exception("Job %s failed", job.pk, extra={"trace_id": job.trace_id})
+            reason = _describe(exc)
+            try:
+                give_back(job, store=store, worker_id=worker_id, reason=reason, at_once=lost)
+            except Exception:
+                # The database is out longer than give_back's retries: the job stays CLAIMED;
+                # the worker keeps its lease and gives it back when the database answers again.
+                heal_connection()
+                sink = getattr(_stranded, "jobs", None)
+                logger.warning(
+                    "Could not give job %s back (the database does not answer)%s",
+                    job.pk,
+                    "; the worker gives it back later" if sink is not None else "",
+                    exc_info=True,
+                    extra={"trace_id": job.trace_id},
+                )
+                if sink is not None:
+                    sink.append((job, reason))
     return False
+
+
+_stranded = threading.local()
+
+
+@contextmanager
+def stranded_jobs() -> Iterator[list[tuple[OutboxJob, str]]]:
+    """Collect, in this thread, the jobs ``_guarded`` could not give back (``(job,
+    reason)``: still CLAIMED by this worker) for the caller to give back later with
+    ``give_back_now``; without it such a job waits for its lease to expire."""
+    previous = getattr(_stranded, "jobs", None)
+    jobs: list[tuple[OutboxJob, str]] = []
+    _stranded.jobs = jobs
+    try:
+        yield jobs
+    finally:
+        _stranded.jobs = previous
+
+
+def give_back_now(job: OutboxJob, *, store: OutboxStore, worker_id: str, reason: str) -> None:
+    """One attempt at giving back a stranded job, due at once (or burying it when its
+    attempts ran out); a database error propagates (the caller tries again later)."""
+    _retry_or_bury(job, store=store, worker_id=worker_id, reason=reason, at_once=True)
 
 
 #: Attempts at writing a job's retry bookkeeping when the connection keeps dying.
@@ -316,9 +362,17 @@ def _retry_or_bury(
             )
         store.mark_retry(job.pk, worker_id, timezone.now() + timedelta(seconds=delay), reason)
         return
-    with transaction.atomic():
-        if store.mark_failed(job.pk, worker_id, reason, dead=True):
-            fail_runs_of_dead_jobs([job.pk])
+    # The dead letter commits before the run is locked (the run-first lock order every
+    # writer uses, as the reaper does); a retry after the run could not be failed finds the
+    # job already buried by this worker and fails the run again (that is idempotent).
+    buried = store.mark_failed(job.pk, worker_id, reason, dead=True)
+    if (
+        buried
+        or OutboxJob.objects.filter(
+            pk=job.pk, status=OutboxJob.Status.DEAD, locked_by=worker_id
+        ).exists()
+    ):
+        fail_runs_of_dead_jobs([job.pk])
 
 
 def _describe(exc: BaseException) -> str:

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from automate import conf, signals
 from automate.execution.backoff import backoff_delay
+from automate.execution.dbgate import DbGate, phase
 from automate.execution.exceptions import LeaseLostError
 from automate.execution.models import ExecutionRun, OutboxJob, StepRun
 from automate.execution.run_state import advance_run, fail_run, graph_of
@@ -49,95 +50,134 @@ def _finite_delay(value: Any) -> float:
     return min(max(seconds, 0.0), MAX_RETRY_DELAY_SECONDS)
 
 
-def run_step(job: OutboxJob, *, store: OutboxStore, worker_id: str) -> None:
-    """Execute the node of a step job and record the outcome."""
+def run_step(
+    job: OutboxJob, *, store: OutboxStore, worker_id: str, gate: DbGate | None = None
+) -> None:
+    """Execute the node of a step job and record the outcome. With a ``gate``
+    (``automate.execution.dbgate``) only the database work holds a permit, not the
+    connector call."""
     assert job.run_id is not None, "step jobs always name their run"
-    run = ExecutionRun.objects.select_related("workflow_version__workflow", "event", "tenant").get(
-        pk=job.run_id
-    )
-    graph = graph_of(run.workflow_version)
-    node = graph.nodes[job.node_id]
-    steps = list(StepRun.objects.filter(run=run).order_by("attempt"))
-    mine = [step for step in steps if step.node_id == node.id]
-    latest = next((step for step in reversed(mine) if step.is_current), None)
-    if run.status != RunStatus.RUNNING or (latest and latest.status == StepStatus.SUCCEEDED):
-        # A duplicate of a step that already ran, or the run failed or was cancelled while
-        # this job waited: it is not run, and the explorer says why.
-        with transaction.atomic():
-            if not (latest and latest.status == StepStatus.SUCCEEDED):
-                now = timezone.now()
-                StepRun.objects.filter(run=run, node_id=node.id, status=StepStatus.RUNNING).update(
-                    status=StepStatus.FAILED,
-                    error="The worker running this attempt stopped answering.",
-                    finished_at=now,
-                )
-                StepRun.objects.create(
-                    run=run,
-                    node_id=node.id,
-                    attempt=(mine[-1].attempt + 1) if mine else 1,
-                    status=StepStatus.CANCELLED,
-                    error=f"Not run: the run had {run.status} before this step started.",
-                    started_at=now,
-                    finished_at=now,
-                )
-            if not store.mark_success(job.pk, worker_id):
-                raise LeaseLostError(f"Lost the lease on step job {job.pk}.")
-        return
+    with phase(gate):
+        run = ExecutionRun.objects.select_related(
+            "workflow_version__workflow", "event", "tenant"
+        ).get(pk=job.run_id)
+        graph = graph_of(run.workflow_version)
+        node = graph.nodes[job.node_id]
+        steps = list(StepRun.objects.filter(run=run).order_by("attempt"))
+        mine = [step for step in steps if step.node_id == node.id]
+        latest = next((step for step in reversed(mine) if step.is_current), None)
+        if run.status != RunStatus.RUNNING or (latest and latest.status == StepStatus.SUCCEEDED):
+            # A duplicate of a step that already ran, or the run failed or was cancelled
+            # while this job waited: it is not run, and the explorer says why.
+            with transaction.atomic():
+                if not (latest and latest.status == StepStatus.SUCCEEDED):
+                    now = timezone.now()
+                    StepRun.objects.filter(
+                        run=run, node_id=node.id, status=StepStatus.RUNNING
+                    ).update(
+                        status=StepStatus.FAILED,
+                        error="The worker running this attempt stopped answering.",
+                        finished_at=now,
+                    )
+                    StepRun.objects.create(
+                        run=run,
+                        node_id=node.id,
+                        attempt=(mine[-1].attempt + 1) if mine else 1,
+                        status=StepStatus.CANCELLED,
+                        error=f"Not run: the run had {run.status} before this step started.",
+                        started_at=now,
+                        finished_at=now,
+                    )
+                if not store.mark_success(job.pk, worker_id):
+                    raise LeaseLostError(f"Lost the lease on step job {job.pk}.")
+            return
 
-    now = timezone.now()
-    if any(step.status == StepStatus.RUNNING for step in mine):
-        StepRun.objects.filter(run=run, node_id=node.id, status=StepStatus.RUNNING).update(
+        now = timezone.now()
+        attempt = (mine[-1].attempt + 1) if mine else 1
+        started = time.monotonic()
+        context = build_context(run, attempt=attempt, steps=steps)
+        step = StepRun(
+            run=run, node_id=node.id, attempt=attempt, status=StepStatus.RUNNING, started_at=now
+        )
+        failure: Exception | None = None
+        try:
+            resolved: dict[str, str] = {}
+            inputs = render_step_inputs(node, context, resolved, tenant=run.tenant)
+            step.inputs = stored_inputs(node, inputs)
+            _start_step(step, job=job, store=store, worker_id=worker_id)
+            signals.send(signals.step_started, sender=StepRun, step=step, execution=run)
+        except LeaseLostError:
+            raise
+        except Exception as exc:
+            failure = exc
+    if failure is None:
+        try:
+            output = execute_node(
+                node, run=run, step=step, context=context, inputs=inputs, secrets=resolved
+            )
+        except LeaseLostError:
+            raise
+        except Exception as exc:
+            failure = exc
+    with phase(gate):
+        if failure is not None:
+            if step._state.adding:
+                _start_step(step, job=job, store=store, worker_id=worker_id)
+            step_failed(
+                failure,
+                job=job,
+                run=run,
+                step=step,
+                node=node,
+                store=store,
+                worker_id=worker_id,
+                started=started,
+            )
+        else:
+            step_succeeded(
+                output,
+                job=job,
+                run=run,
+                step=step,
+                graph=graph,
+                store=store,
+                worker_id=worker_id,
+                started=started,
+            )
+
+
+def _start_step(step: StepRun, *, job: OutboxJob, store: OutboxStore, worker_id: str) -> None:
+    """Insert the RUNNING attempt ``step`` (an earlier attempt still marked RUNNING is
+    marked FAILED: its worker lost the lease) in one transaction, fenced: the run row
+    locked first, then the job's lease checked. Raises LeaseLostError (nothing written)
+    when ``worker_id`` no longer holds the job."""
+    with transaction.atomic():
+        list(ExecutionRun.objects.select_for_update().filter(pk=step.run_id).values_list("pk"))
+        if not store.fence([job.pk], worker_id):
+            raise LeaseLostError(f"Lost the lease on step job {job.pk}.")
+        StepRun.objects.filter(
+            run_id=step.run_id, node_id=step.node_id, status=StepStatus.RUNNING
+        ).update(
             status=StepStatus.FAILED,
             error="The worker running this attempt stopped answering (its lease expired).",
-            finished_at=now,
+            finished_at=timezone.now(),
         )
-    attempt = (mine[-1].attempt + 1) if mine else 1
-    started = time.monotonic()
-    context = build_context(run, attempt=attempt, steps=steps)
-    step = StepRun(
-        run=run, node_id=node.id, attempt=attempt, status=StepStatus.RUNNING, started_at=now
-    )
-    try:
-        resolved: dict[str, str] = {}
-        inputs = render_step_inputs(node, context, resolved, tenant=run.tenant)
-        step.inputs = stored_inputs(node, inputs)
         step.save(force_insert=True)
-        signals.send(signals.step_started, sender=StepRun, step=step, execution=run)
-        output = execute_node(
-            node, run=run, step=step, context=context, inputs=inputs, secrets=resolved
-        )
-    except Exception as exc:
-        if step._state.adding:
-            step.save(force_insert=True)
-        step_failed(
-            exc,
-            job=job,
-            run=run,
-            step=step,
-            node=node,
-            store=store,
-            worker_id=worker_id,
-            started=started,
-        )
-    else:
-        step_succeeded(
-            output,
-            job=job,
-            run=run,
-            step=step,
-            graph=graph,
-            store=store,
-            worker_id=worker_id,
-            started=started,
-        )
 
 
 def _finish_step(step: StepRun, started: float, **fields: Any) -> None:
+    """Write the outcome of ``step``, only while it is still RUNNING (another worker that
+    took the job over marks it FAILED): otherwise LeaseLostError, the caller's transaction
+    rolled back."""
     for name, value in fields.items():
         setattr(step, name, value)
     step.finished_at = timezone.now()
     step.duration_ms = int((time.monotonic() - started) * 1000)
-    step.save(update_fields=[*fields, "finished_at", "duration_ms"])
+    written = StepRun.objects.filter(pk=step.pk, status=StepStatus.RUNNING).update(
+        **fields, finished_at=step.finished_at, duration_ms=step.duration_ms
+    )
+    if not written:
+        raise LeaseLostError(f"Step {step.node_id} attempt {step.attempt} is no longer running.")
 
 
 def step_succeeded(

@@ -54,7 +54,7 @@ StepStatus = StepRun.Status
 #: Runs one job alone (``runner.process_job``-like: never raises for a job's own failure).
 Alone = Callable[[OutboxJob], None]
 #: Writes the failure of a prepared step alone (``step_alone.step_failed`` with its context).
-FailAlone = Callable[["Prepared", Exception], None]
+FailAlone = Callable[["Prepared", Exception], bool | None]
 
 
 @dataclass
@@ -108,7 +108,7 @@ def run_step_batch(
     dbgate``) every database phase holds a permit and the connection is closed after it,
     so the steps execute without a connection."""
     with phase(gate):
-        prepared, leftovers = _prepare(jobs)
+        prepared, leftovers = _prepare(jobs, store=store, worker_id=worker_id)
         for item in prepared:
             signals.send(signals.step_started, sender=StepRun, step=item.step, execution=item.run)
     stopped: dict[Any, str] = {}  # run id -> the status that stopped it in this batch
@@ -130,8 +130,9 @@ def run_step_batch(
         except Exception as exc:
             item.error = exc
             with phase(gate):
-                fail_alone(item, exc)
-            if item.step.status == StepStatus.FAILED:
+                written = fail_alone(item, exc)
+            # Only a failure that committed stops the run (a lost lease rolls it back).
+            if written and item.step.status == StepStatus.FAILED:
                 stopped[item.run.pk] = RunStatus.FAILED
     succeeded = [item for item in prepared if item.error is None and not item.cancelled]
     with phase(gate):
@@ -149,12 +150,15 @@ def run_step_batch(
                 heal_connection()
                 for item in succeeded:
                     succeed_alone(item)
-        for job in leftovers:
-            alone(job)
+    for job in leftovers:
+        alone(job)  # outside the gate: it enters it for its database work only
 
 
-def _prepare(jobs: list[OutboxJob]) -> tuple[list[Prepared], list[OutboxJob]]:
-    """Render the batch's steps and insert their RUNNING StepRuns in one statement."""
+def _prepare(
+    jobs: list[OutboxJob], *, store: OutboxStore, worker_id: str
+) -> tuple[list[Prepared], list[OutboxJob]]:
+    """Render the batch's steps and insert their RUNNING StepRuns in one statement, fenced:
+    only for the jobs whose lease ``worker_id`` still holds (the others are dropped)."""
     runs, steps_of = _known_runs(jobs)
     run_ids = list({job.run_id for job in jobs if job.run_id not in runs})
     if run_ids:
@@ -186,6 +190,15 @@ def _prepare(jobs: list[OutboxJob]) -> tuple[list[Prepared], list[OutboxJob]]:
     if prepared:
         try:
             with transaction.atomic():
+                held = store.fence([item.job.pk for item in prepared], worker_id)
+                for item in prepared:
+                    if item.job.pk not in held:
+                        logger.warning(
+                            "Lost the lease on step job %s before it started",
+                            item.job.pk,
+                            extra={"trace_id": item.job.trace_id},
+                        )
+                prepared = [item for item in prepared if item.job.pk in held]
                 StepRun.objects.bulk_create([item.step for item in prepared])
         except IntegrityError:
             # Another worker recorded an attempt of one of these steps: take the slow road.

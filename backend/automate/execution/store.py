@@ -101,6 +101,26 @@ class OutboxStore:
             cursor.execute(sql, params)
             return {int(row[0]) for row in cursor.fetchall()}
 
+    def fence(self, job_ids: list[int], worker_id: str) -> set[int]:
+        """The ids of ``job_ids`` whose lease ``worker_id`` still holds, their rows locked
+        (touched) until the caller's transaction ends: call it inside the transaction that
+        writes for those jobs, before the writes; the others' writes must not be made."""
+        if not job_ids:
+            return set()
+        now = timezone.now()
+        table = OutboxJob._meta.db_table
+        marks = ", ".join(["%s"] * len(job_ids))
+        sql = (
+            f"UPDATE {table} SET updated_at = %s "  # noqa: S608
+            f"WHERE id IN ({marks}) AND status = %s AND locked_by = %s AND lease_expires_at > %s "
+            "RETURNING id"
+        )
+        at = connection.ops.adapt_datetimefield_value(now)
+        params = [at, *job_ids, Status.CLAIMED, worker_id, at]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return {int(row[0]) for row in cursor.fetchall()}
+
     def mark_retry(
         self, job_id: int, worker_id: str, next_attempt_at: datetime, reason: str
     ) -> bool:

@@ -37,7 +37,7 @@ from automate.execution.liveness import Liveness
 from automate.execution.models import OutboxJob
 from automate.execution.notify import CHANNEL
 from automate.execution.reaper import OutboxReaper
-from automate.execution.runner import process_batch
+from automate.execution.runner import give_back_now, process_batch, stranded_jobs
 from automate.execution.store import OutboxStore, default_store
 
 logger = logging.getLogger("automate.worker")
@@ -140,6 +140,10 @@ class Worker:
         self._lock = threading.Lock()
         self._thread_connections: list[Any] = []
         self._hopped: set[int] = set()
+        #: Jobs a thread could not give back (the database was out): job id -> (job,
+        #: reason, tries, monotonic time of the next try, monotonic deadline). Their leases
+        #: are kept alive; the loop gives them back when the database answers again.
+        self._stranded: dict[int, tuple[OutboxJob, str, int, float, float]] = {}
 
     # -- single-threaded, for synchronous mode and tests ------------------------------------
 
@@ -208,6 +212,8 @@ class Worker:
                     if now - last_beat >= beat_every:
                         last_beat = now
                         self._safely(self._heartbeat)
+                    if self._stranded:
+                        self._give_back_stranded()
                     claimed: list[OutboxJob] = []
                     free = capacity - len(self._inflight)
                     # A worker whose own heartbeat is stale claims nothing: the others
@@ -229,6 +235,8 @@ class Worker:
             finally:
                 listener.close()
                 self._shutdown()
+                if self._stranded:
+                    self._safely(self._give_back_stranded)
                 liveness.stop()
         self._close_thread_connections()
         if self.gate is not None:
@@ -265,15 +273,17 @@ class Worker:
             self._remember_connections()
             reset_broken_connections()
             try:
-                process_batch(
-                    jobs,
-                    store=self.store,
-                    worker_id=self.worker_id,
-                    on_claimed=track,
-                    stopping=self._stopping.is_set,
-                    gate=self.gate,
-                )
+                with stranded_jobs() as stranded:
+                    process_batch(
+                        jobs,
+                        store=self.store,
+                        worker_id=self.worker_id,
+                        on_claimed=track,
+                        stopping=self._stopping.is_set,
+                        gate=self.gate,
+                    )
             finally:
+                self._strand(stranded)
                 with self._lock:
                     self._hopped.difference_update(hopped)
                 reset_broken_connections()
@@ -324,9 +334,38 @@ class Worker:
 
             wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
 
+    def _strand(self, stranded: list[tuple[OutboxJob, str]]) -> None:
+        """Keep the leases of jobs a thread could not give back, for the loop to give
+        them back (``_give_back_stranded``) until their lease would have run out."""
+        now = time.monotonic()
+        with self._lock:
+            for job, reason in stranded:
+                self._stranded[job.pk] = (job, reason, 0, now, now + self.store.lease_seconds)
+
+    def _give_back_stranded(self) -> None:
+        """Try to give back the due stranded jobs (due at once); on a database error try
+        again later with backoff (0.5 s doubling, at most 30 s), until the lease's end."""
+        now = time.monotonic()
+        with self._lock:
+            due = [entry for entry in self._stranded.values() if entry[3] <= now]
+        for job, reason, tries, _, deadline in due:
+            try:
+                give_back_now(job, store=self.store, worker_id=self.worker_id, reason=reason)
+            except Exception:
+                reset_broken_connections()
+                if time.monotonic() < deadline:
+                    wait = min(30.0, 0.5 * 2**tries)
+                    with self._lock:
+                        self._stranded[job.pk] = (job, reason, tries + 1, now + wait, deadline)
+                    logger.warning("Job %s not given back yet (database still out)", job.pk)
+                    continue
+                logger.exception("Job %s could not be given back; its lease expires", job.pk)
+            with self._lock:
+                self._stranded.pop(job.pk, None)
+
     def _heartbeat(self) -> None:
         with self._lock:
-            ids = sorted({*self._inflight, *self._hopped})
+            ids = sorted({*self._inflight, *self._hopped, *self._stranded})
         if ids:
             self.store.heartbeat(ids, self.worker_id)
 
