@@ -2,7 +2,9 @@
 
 The ORM costs about as much as the round trip for the small statements a step writes
 (``bulk_update`` builds a CASE expression per field, ``save`` compiles an UPDATE per row),
-so the group commit of ``step_batch`` writes its rows with ``executemany`` of fixed SQL.
+so the group commit of ``step_batch`` writes its rows in one ``UPDATE … FROM (VALUES …)``
+on PostgreSQL (one statement for the batch, not one per row) and with ``executemany`` of
+fixed SQL elsewhere.
 Values go through the model fields' own ``get_db_prep_value`` (JSON, UUIDs, datetimes),
 so the rows are exactly what the ORM would have written, on PostgreSQL and SQLite alike.
 """
@@ -34,6 +36,49 @@ _FINISH_RUN = (
 )
 
 
+def _values_update(
+    table: str, columns: tuple[tuple[str, str], ...], rows: list[tuple[Any, ...]]
+) -> str:
+    """PostgreSQL: one ``UPDATE … FROM (VALUES …)`` for all ``rows`` (the last column is the
+    id); ``columns`` are ``(name, type)`` pairs, every value cast to its column's type."""
+    names = ", ".join(name for name, _ in columns)
+    sets = ", ".join(f"{name} = v.{name}::{kind}" for name, kind in columns[:-1])
+    id_name, id_kind = columns[-1]
+    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    values = ", ".join([row] * len(rows))
+    return (
+        f"UPDATE {table} AS t SET {sets} FROM (VALUES {values}) AS v({names}) "  # noqa: S608
+        f"WHERE t.{id_name} = v.{id_name}::{id_kind}"
+    )
+
+
+def _write(sql: str, table: str, columns: tuple[tuple[str, str], ...], rows: list[Any]) -> None:
+    if not rows:
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                _values_update(table, columns, rows), [value for row in rows for value in row]
+            )
+        else:
+            cursor.executemany(sql, rows)
+
+
+_STEP_COLUMNS = (
+    ("status", "varchar"),
+    ("outputs", "jsonb"),
+    ("finished_at", "timestamptz"),
+    ("duration_ms", "integer"),
+    ("id", "uuid"),
+)
+_RUN_COLUMNS = (
+    ("status", "varchar"),
+    ("finished_at", "timestamptz"),
+    ("outputs", "jsonb"),
+    ("id", "uuid"),
+)
+
+
 def finish_steps(steps: Iterable[StepRun]) -> None:
     """Write status, outputs, finished_at and duration_ms of each step (one ``executemany``)."""
     rows = [
@@ -46,9 +91,7 @@ def finish_steps(steps: Iterable[StepRun]) -> None:
         )
         for step in steps
     ]
-    if rows:
-        with connection.cursor() as cursor:
-            cursor.executemany(_FINISH_STEP, rows)
+    _write(_FINISH_STEP, _STEP_TABLE, _STEP_COLUMNS, rows)
 
 
 def finish_runs(runs: Iterable[ExecutionRun]) -> None:
@@ -62,6 +105,4 @@ def finish_runs(runs: Iterable[ExecutionRun]) -> None:
         )
         for run in runs
     ]
-    if rows:
-        with connection.cursor() as cursor:
-            cursor.executemany(_FINISH_RUN, rows)
+    _write(_FINISH_RUN, _RUN_TABLE, _RUN_COLUMNS, rows)
