@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Model
 
 from automate.events.models import Event
@@ -116,6 +116,51 @@ def _fetch(sql: str, params: list[Any]) -> list[Any]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return list(cursor.fetchall())
+
+
+def insert(objs: Sequence[Model]) -> None:
+    """INSERT new instances of one model in one statement, as ``bulk_create`` writes them
+    (each field's ``pre_save`` and ``get_db_prep_save``), without its transaction: one
+    statement is atomic on its own, so this is one round trip, not BEGIN, INSERT, COMMIT.
+    Inside an atomic block it takes a savepoint, so an ``IntegrityError`` leaves the outer
+    transaction usable. Instances must have their primary key set (UUIDs)."""
+    if not objs:
+        return
+    model = type(objs[0])
+    table, fields = _INSERTS.get(model, (None, None))
+    if table is None or fields is None:
+        fields = list(model._meta.concrete_fields)
+        table = _quote(model._meta.db_table)
+        _INSERTS[model] = (table, fields)
+    size = max(1, connection.ops.bulk_batch_size(fields, objs))
+    if len(objs) > size:  # SQLite's limit on parameters per statement
+        for start in range(0, len(objs), size):
+            insert(objs[start : start + size])
+        return
+    columns = ", ".join(_quote(str(field.column)) for field in fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sql = f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(objs))}"  # noqa: S608
+    params = [
+        field.get_db_prep_save(field.pre_save(obj, True), connection)
+        for obj in objs
+        for field in fields
+    ]
+    if connection.in_atomic_block:
+        with transaction.atomic():
+            _execute(sql, params)
+    else:
+        _execute(sql, params)
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+
+_INSERTS: dict[type[Model], tuple[str, list[Any]]] = {}
+
+
+def _execute(sql: str, params: list[Any]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def runs_with_related(run_ids: Sequence[Any]) -> dict[Any, ExecutionRun]:

@@ -182,8 +182,7 @@ def _prepare(jobs: list[OutboxJob]) -> tuple[list[Prepared], list[OutboxJob]]:
             prepared.append(item)
     if prepared:
         try:
-            with transaction.atomic():
-                StepRun.objects.bulk_create([item.step for item in prepared])
+            rowload.insert([item.step for item in prepared])
         except IntegrityError:
             # Another worker recorded an attempt of one of these steps: take the slow road.
             return [], jobs
