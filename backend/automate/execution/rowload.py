@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Model
 
 from automate.events.models import Event
@@ -45,33 +45,32 @@ class Columns:
     def __len__(self) -> int:
         return len(self.fields)
 
-    def _converters_for(self) -> list[tuple[int, list[Converter], Any]]:
-        found = self._converters.get(connection.vendor)
+    def _converters_for(self, conn: Any) -> list[tuple[int, list[Converter], Any]]:
+        found = self._converters.get(conn.vendor)
         if found is None:
             found = []
             for index, field in enumerate(self.fields):
                 column = field.get_col(self.alias)
-                converters = connection.ops.get_db_converters(column) + field.get_db_converters(
-                    connection
-                )
+                converters = conn.ops.get_db_converters(column) + field.get_db_converters(conn)
                 if converters:
                     found.append((index, converters, column))
-            self._converters[connection.vendor] = found
+            self._converters[conn.vendor] = found
         return found
 
-    def values(self, row: Sequence[Any], offset: int = 0) -> list[Any]:
-        """This model's values of ``row`` (from ``offset``), converted as the ORM does."""
+    def values(self, conn: Any, row: Sequence[Any], offset: int = 0) -> list[Any]:
+        """This model's values of ``row`` (from ``offset``), converted as the ORM does;
+        ``conn`` is the connection that read it."""
         values = list(row[offset : offset + len(self.fields)])
-        for index, converters, column in self._converters_for():
+        for index, converters, column in self._converters_for(conn):
             value = values[index]
             for convert in converters:
-                value = convert(value, column, connection)
+                value = convert(value, column, conn)
             values[index] = value
         return values
 
-    def build(self, row: Sequence[Any], offset: int = 0) -> Any:
+    def build(self, conn: Any, row: Sequence[Any], offset: int = 0) -> Any:
         """The instance of this model read from ``row`` (all concrete columns)."""
-        return self.model.from_db(connection.alias, self.attnames, self.values(row, offset))
+        return self.model.from_db(conn.alias, self.attnames, self.values(conn, row, offset))
 
 
 _RUN = Columns(ExecutionRun, "r")
@@ -105,15 +104,15 @@ _QUEUED_OF = (
 )
 
 
-def _ids(run_ids: Sequence[Any]) -> tuple[str, list[Any]]:
+def _ids(conn: Any, run_ids: Sequence[Any]) -> tuple[str, list[Any]]:
     pk = ExecutionRun._meta.pk
     assert pk is not None
-    params = [pk.get_db_prep_value(run_id, connection, prepared=False) for run_id in run_ids]
+    params = [pk.get_db_prep_value(run_id, conn, prepared=False) for run_id in run_ids]
     return ", ".join(["%s"] * len(params)), params
 
 
-def _fetch(sql: str, params: list[Any]) -> list[Any]:
-    with connection.cursor() as cursor:
+def _fetch(conn: Any, sql: str, params: list[Any]) -> list[Any]:
+    with conn.cursor() as cursor:
         cursor.execute(sql, params)
         return list(cursor.fetchall())
 
@@ -126,13 +125,14 @@ def insert(objs: Sequence[Model]) -> None:
     transaction usable. Instances must have their primary key set (UUIDs)."""
     if not objs:
         return
+    conn = connections[DEFAULT_DB_ALIAS]
     model = type(objs[0])
     table, fields = _INSERTS.get(model, (None, None))
     if table is None or fields is None:
         fields = list(model._meta.concrete_fields)
         table = _quote(model._meta.db_table)
         _INSERTS[model] = (table, fields)
-    size = max(1, connection.ops.bulk_batch_size(fields, objs))
+    size = max(1, conn.ops.bulk_batch_size(fields, objs))
     if len(objs) > size:  # SQLite's limit on parameters per statement
         for start in range(0, len(objs), size):
             insert(objs[start : start + size])
@@ -141,25 +141,23 @@ def insert(objs: Sequence[Model]) -> None:
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     sql = f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(objs))}"  # noqa: S608
     params = [
-        field.get_db_prep_save(field.pre_save(obj, True), connection)
-        for obj in objs
-        for field in fields
+        field.get_db_prep_save(field.pre_save(obj, True), conn) for obj in objs for field in fields
     ]
-    if connection.in_atomic_block:
+    if conn.in_atomic_block:
         with transaction.atomic():
-            _execute(sql, params)
+            _execute(conn, sql, params)
     else:
-        _execute(sql, params)
+        _execute(conn, sql, params)
     for obj in objs:
         obj._state.adding = False
-        obj._state.db = connection.alias
+        obj._state.db = conn.alias
 
 
 _INSERTS: dict[type[Model], tuple[str, list[Any]]] = {}
 
 
-def _execute(sql: str, params: list[Any]) -> None:
-    with connection.cursor() as cursor:
+def _execute(conn: Any, sql: str, params: list[Any]) -> None:
+    with conn.cursor() as cursor:
         cursor.execute(sql, params)
 
 
@@ -167,20 +165,21 @@ def runs_with_related(run_ids: Sequence[Any]) -> dict[Any, ExecutionRun]:
     """``{pk: run}`` with version, workflow, event and tenant loaded (one query)."""
     if not run_ids:
         return {}
-    marks, params = _ids(run_ids)
+    conn = connections[DEFAULT_DB_ALIAS]
+    marks, params = _ids(conn, run_ids)
     found: dict[Any, ExecutionRun] = {}
-    for row in _fetch(_RUNS_WITH.format(ids=marks), params):
+    for row in _fetch(conn, _RUNS_WITH.format(ids=marks), params):
         offset = 0
-        run = _RUN.build(row, offset)
+        run = _RUN.build(conn, row, offset)
         offset += len(_RUN)
-        version = _VERSION.build(row, offset)
+        version = _VERSION.build(conn, row, offset)
         offset += len(_VERSION)
-        version.workflow = _WORKFLOW.build(row, offset)
+        version.workflow = _WORKFLOW.build(conn, row, offset)
         offset += len(_WORKFLOW)
         run.workflow_version = version
-        run.event = _EVENT.build(row, offset)
+        run.event = _EVENT.build(conn, row, offset)
         offset += len(_EVENT)
-        run.tenant = _TENANT.build(row, offset)
+        run.tenant = _TENANT.build(conn, row, offset)
         found[run.pk] = run
     return found
 
@@ -189,11 +188,12 @@ def lock_runs(run_ids: Sequence[Any]) -> dict[Any, ExecutionRun]:
     """``{pk: run}`` of the runs, locked (``FOR UPDATE`` where supported) in id order."""
     if not run_ids:
         return {}
-    marks, params = _ids(run_ids)
+    conn = connections[DEFAULT_DB_ALIAS]
+    marks, params = _ids(conn, run_ids)
     sql = _RUNS_LOCK.format(ids=marks)
-    if connection.features.has_select_for_update:
+    if conn.features.has_select_for_update:
         sql += " FOR UPDATE"
-    runs = (_RUN.build(row) for row in _fetch(sql, params))
+    runs = (_RUN.build(conn, row) for row in _fetch(conn, sql, params))
     return {run.pk: run for run in runs}
 
 
@@ -201,24 +201,26 @@ def steps_of(run_ids: Sequence[Any], *, current_only: bool = False) -> list[Step
     """The StepRuns of the runs (only ``is_current`` ones if asked), by attempt."""
     if not run_ids:
         return []
-    marks, params = _ids(run_ids)
+    conn = connections[DEFAULT_DB_ALIAS]
+    marks, params = _ids(conn, run_ids)
     current = ""
     if current_only:
         current = " AND s.is_current = %s"
         params.append(True)
-    rows = _fetch(_STEPS_OF.format(ids=marks, current=current), params)
-    return [_STEP.build(row) for row in rows]
+    rows = _fetch(conn, _STEPS_OF.format(ids=marks, current=current), params)
+    return [_STEP.build(conn, row) for row in rows]
 
 
 def queued_nodes(run_ids: Sequence[Any]) -> list[tuple[Any, str]]:
     """``(run_id, node_id)`` of every PENDING or CLAIMED step job of the runs."""
     if not run_ids:
         return []
-    marks, params = _ids(run_ids)
+    conn = connections[DEFAULT_DB_ALIAS]
+    marks, params = _ids(conn, run_ids)
     params += [
         OutboxJob.Kind.STEP.value,
         OutboxJob.Status.PENDING.value,
         OutboxJob.Status.CLAIMED.value,
     ]
-    rows = _fetch(_QUEUED_OF.format(ids=marks), params)
-    return [(values[0], values[1]) for values in (_QUEUED.values(row) for row in rows)]
+    rows = _fetch(conn, _QUEUED_OF.format(ids=marks), params)
+    return [(values[0], values[1]) for values in (_QUEUED.values(conn, row) for row in rows)]
