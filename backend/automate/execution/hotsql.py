@@ -2,7 +2,9 @@
 
 The ORM costs about as much as the round trip for the small statements a step writes
 (``bulk_update`` builds a CASE expression per field, ``save`` compiles an UPDATE per row),
-so the group commit of ``step_batch`` writes its rows with ``executemany`` of fixed SQL.
+so the group commit of ``step_batch`` writes its rows in one ``UPDATE … FROM (VALUES …)``
+on PostgreSQL (one statement for the batch, not one per row) and with ``executemany`` of
+fixed SQL elsewhere.
 Values go through the model fields' own ``get_db_prep_value`` (JSON, UUIDs, datetimes),
 so the rows are exactly what the ORM would have written, on PostgreSQL and SQLite alike.
 """
@@ -24,13 +26,63 @@ def _prep(model: Any, name: str, value: Any) -> Any:
 _STEP_TABLE = StepRun._meta.db_table
 _RUN_TABLE = ExecutionRun._meta.db_table
 
+# Only while still running: a worker that took the job over may have marked it FAILED.
+_STILL_RUNNING = f"status = '{StepRun.Status.RUNNING}'"
 _FINISH_STEP = (
     f"UPDATE {_STEP_TABLE} SET status = %s, outputs = %s, finished_at = %s, "  # noqa: S608
-    f"duration_ms = %s WHERE id = %s AND status = '{StepRun.Status.RUNNING}'"
-)  # only while still running: a worker that took the job over may have marked it FAILED
+    f"duration_ms = %s WHERE id = %s AND {_STILL_RUNNING}"
+)
 _FINISH_RUN = (
     f"UPDATE {_RUN_TABLE} SET status = %s, finished_at = %s, outputs = %s "  # noqa: S608
     "WHERE id = %s"
+)
+
+
+def _values_update(
+    table: str, columns: tuple[tuple[str, str], ...], rows: list[tuple[Any, ...]], only: str = ""
+) -> str:
+    """PostgreSQL: one ``UPDATE … FROM (VALUES …)`` for all ``rows`` (the last column is the
+    id); ``columns`` are ``(name, type)`` pairs, every value cast to its column's type."""
+    names = ", ".join(name for name, _ in columns)
+    sets = ", ".join(f"{name} = v.{name}::{kind}" for name, kind in columns[:-1])
+    id_name, id_kind = columns[-1]
+    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    values = ", ".join([row] * len(rows))
+    return (
+        f"UPDATE {table} AS t SET {sets} FROM (VALUES {values}) AS v({names}) "  # noqa: S608
+        f"WHERE t.{id_name} = v.{id_name}::{id_kind}{f' AND t.{only}' if only else ''}"
+    )
+
+
+def _write(
+    sql: str, table: str, columns: tuple[tuple[str, str], ...], rows: list[Any], only: str = ""
+) -> None:
+    """``sql`` once per row (``executemany``), or on PostgreSQL one ``UPDATE … FROM
+    (VALUES …)`` with the same extra condition ``only`` (a condition on the target row)."""
+    if not rows:
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                _values_update(table, columns, rows, only),
+                [value for row in rows for value in row],
+            )
+        else:
+            cursor.executemany(sql, rows)
+
+
+_STEP_COLUMNS = (
+    ("status", "varchar"),
+    ("outputs", "jsonb"),
+    ("finished_at", "timestamptz"),
+    ("duration_ms", "integer"),
+    ("id", "uuid"),
+)
+_RUN_COLUMNS = (
+    ("status", "varchar"),
+    ("finished_at", "timestamptz"),
+    ("outputs", "jsonb"),
+    ("id", "uuid"),
 )
 
 
@@ -46,9 +98,7 @@ def finish_steps(steps: Iterable[StepRun]) -> None:
         )
         for step in steps
     ]
-    if rows:
-        with connection.cursor() as cursor:
-            cursor.executemany(_FINISH_STEP, rows)
+    _write(_FINISH_STEP, _STEP_TABLE, _STEP_COLUMNS, rows, _STILL_RUNNING)
 
 
 def finish_runs(runs: Iterable[ExecutionRun]) -> None:
@@ -62,6 +112,4 @@ def finish_runs(runs: Iterable[ExecutionRun]) -> None:
         )
         for run in runs
     ]
-    if rows:
-        with connection.cursor() as cursor:
-            cursor.executemany(_FINISH_RUN, rows)
+    _write(_FINISH_RUN, _RUN_TABLE, _RUN_COLUMNS, rows)

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from automate import conf, signals
+from automate.execution import rowload
 from automate.execution.models import ExecutionRun, OutboxJob, StepRun
 from automate.execution.notify import jobs_written
 from automate.execution.orchestrator import NodeState, NodeStatus, plan
@@ -95,12 +96,10 @@ def load_states_of(
 ) -> dict[Any, tuple[dict[str, NodeState], dict[str, StepRun]]]:
     """``load_states`` for several runs in two queries: ``{run_id: (states, latest)}``."""
     latest_of: dict[Any, dict[str, StepRun]] = {pk: {} for pk in run_ids}
-    for step in StepRun.objects.filter(run_id__in=run_ids, is_current=True).order_by("attempt"):
+    for step in rowload.steps_of(run_ids, current_only=True):
         latest_of[step.run_id][step.node_id] = step
     queued_of: dict[Any, set[str]] = {pk: set() for pk in run_ids}
-    for run_id, node_id in OutboxJob.objects.filter(
-        run_id__in=run_ids, kind=OutboxJob.Kind.STEP, status__in=_ACTIVE_JOB
-    ).values_list("run_id", "node_id"):
+    for run_id, node_id in rowload.queued_nodes(run_ids):
         queued_of[run_id].add(node_id)
     found = {}
     for run_id in run_ids:

@@ -34,6 +34,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from automate import signals
+from automate.execution import rowload
 from automate.execution.dbgate import DbGate, phase
 from automate.execution.exceptions import LeaseLostError
 from automate.execution.hotsql import finish_runs, finish_steps
@@ -162,14 +163,10 @@ def _prepare(
     runs, steps_of = _known_runs(jobs)
     run_ids = list({job.run_id for job in jobs if job.run_id not in runs})
     if run_ids:
-        runs.update(
-            ExecutionRun.objects.select_related(
-                "workflow_version__workflow", "event", "tenant"
-            ).in_bulk(run_ids)
-        )
+        runs.update(rowload.runs_with_related(run_ids))
         for pk in run_ids:
             steps_of[pk] = []
-        for step in StepRun.objects.filter(run_id__in=run_ids).order_by("attempt"):
+        for step in rowload.steps_of(run_ids):
             steps_of[step.run_id].append(step)
     prepared: list[Prepared] = []
     leftovers: list[OutboxJob] = []
@@ -199,7 +196,9 @@ def _prepare(
                             extra={"trace_id": item.job.trace_id},
                         )
                 prepared = [item for item in prepared if item.job.pk in held]
-                StepRun.objects.bulk_create([item.step for item in prepared])
+                # The fence and the insert commit together; an IntegrityError rolls both
+                # back (the atomic block is left), so no savepoint is needed.
+                rowload.insert([item.step for item in prepared], savepoint=False)
         except IntegrityError:
             # Another worker recorded an attempt of one of these steps: take the slow road.
             return [], jobs
@@ -288,12 +287,7 @@ def _finish_group(items: list[Prepared], *, store: OutboxStore, worker_id: str) 
     now = timezone.now()
     with transaction.atomic():
         run_ids = sorted({item.run.pk for item in items}, key=str)
-        locked = {
-            run.pk: run
-            for run in ExecutionRun.objects.select_for_update()
-            .filter(pk__in=run_ids)
-            .order_by("pk")
-        }
+        locked = rowload.lock_runs(run_ids)
         fenced = store.mark_success_many([item.job.pk for item in items], worker_id)
         kept = [item for item in items if item.job.pk in fenced]
         for item in items:

@@ -115,7 +115,8 @@ class SecretSlots:
     def __init__(self) -> None:
         nonce = random_tokens.token_hex(12)
         self._prefix = f"\x1e@secret-{nonce}-"
-        self._pattern = re.compile(re.escape(self._prefix) + r"(\d+)@\x1e")
+        # Compiled on first use: most renders print no secret and never need it.
+        self._pattern: re.Pattern[str] | None = None
         self._names: list[str] = []
         self._values: list[str] = []
         #: How many placeholders the render has printed so far.
@@ -164,6 +165,8 @@ class SecretSlots:
                 raise TemplateViolation(f"{HOW_TO_USE}; a secret was altered", kind="secret")
             return self._values[slot]
 
+        if self._pattern is None:
+            self._pattern = re.compile(re.escape(self._prefix) + r"(\d+)@\x1e")
         result = self._pattern.sub(value_of, text)
         if found != expected or self._prefix in result:
             raise TemplateViolation(

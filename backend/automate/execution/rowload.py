@@ -1,0 +1,227 @@
+"""Precompiled SELECTs for a step batch's loads: model instances without ORM compilation.
+
+Compiling a ``select_related`` query costs more CPU than its round trip for the small loads
+a batch makes (its runs with version, workflow, event and tenant; their StepRuns; the runs
+locked at finish; the latest StepRuns and queued jobs of ``run_state.load_states_of``). The
+SQL here is built once per shape (and per length of the id list); rows become instances
+through each field's own database converters and ``Model.from_db``, exactly as the ORM
+builds them, on PostgreSQL and SQLite alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.models import Model
+
+from automate.events.models import Event
+from automate.execution.models import ExecutionRun, OutboxJob, StepRun
+from automate.tenants.models import Tenant
+from automate.workflows.models import Workflow, WorkflowVersion
+
+Converter = Callable[[Any, Any, Any], Any]
+
+
+def _quote(name: str) -> str:
+    return f'"{name}"'
+
+
+class Columns:
+    """The concrete columns of ``model`` (or the ``only`` ones) under ``alias``."""
+
+    def __init__(self, model: type[Model], alias: str, only: Sequence[str] | None = None) -> None:
+        self.model = model
+        fields = list(model._meta.concrete_fields)
+        if only is not None:
+            fields = [model._meta.get_field(name) for name in only]  # type: ignore[misc]
+        self.fields = fields
+        self.attnames = [field.attname for field in fields]
+        self.sql = ", ".join(f"{alias}.{_quote(str(field.column))}" for field in fields)
+        self.alias = alias
+        self._converters: dict[str, list[tuple[int, list[Converter], Any]]] = {}
+
+    def __len__(self) -> int:
+        return len(self.fields)
+
+    def _converters_for(self, conn: Any) -> list[tuple[int, list[Converter], Any]]:
+        found = self._converters.get(conn.vendor)
+        if found is None:
+            found = []
+            for index, field in enumerate(self.fields):
+                column = field.get_col(self.alias)
+                converters = conn.ops.get_db_converters(column) + field.get_db_converters(conn)
+                if converters:
+                    found.append((index, converters, column))
+            self._converters[conn.vendor] = found
+        return found
+
+    def values(self, conn: Any, row: Sequence[Any], offset: int = 0) -> list[Any]:
+        """This model's values of ``row`` (from ``offset``), converted as the ORM does;
+        ``conn`` is the connection that read it."""
+        values = list(row[offset : offset + len(self.fields)])
+        for index, converters, column in self._converters_for(conn):
+            value = values[index]
+            for convert in converters:
+                value = convert(value, column, conn)
+            values[index] = value
+        return values
+
+    def build(self, conn: Any, row: Sequence[Any], offset: int = 0) -> Any:
+        """The instance of this model read from ``row`` (all concrete columns)."""
+        return self.model.from_db(conn.alias, self.attnames, self.values(conn, row, offset))
+
+
+_RUN = Columns(ExecutionRun, "r")
+_VERSION = Columns(WorkflowVersion, "v")
+_WORKFLOW = Columns(Workflow, "w")
+_EVENT = Columns(Event, "e")
+_TENANT = Columns(Tenant, "t")
+_STEP = Columns(StepRun, "s")
+_QUEUED = Columns(OutboxJob, "j", only=("run", "node_id"))
+
+_RUNS_WITH = (
+    f"SELECT {_RUN.sql}, {_VERSION.sql}, {_WORKFLOW.sql}, {_EVENT.sql}, {_TENANT.sql} "  # noqa: S608
+    f"FROM {_quote(ExecutionRun._meta.db_table)} r "
+    f"JOIN {_quote(WorkflowVersion._meta.db_table)} v ON v.id = r.workflow_version_id "
+    f"JOIN {_quote(Workflow._meta.db_table)} w ON w.id = v.workflow_id "
+    f"JOIN {_quote(Event._meta.db_table)} e ON e.id = r.event_id "
+    f"JOIN {_quote(Tenant._meta.db_table)} t ON t.id = r.tenant_id "
+    "WHERE r.id IN ({ids})"
+)
+_RUNS_LOCK = (
+    f"SELECT {_RUN.sql} FROM {_quote(ExecutionRun._meta.db_table)} r "  # noqa: S608
+    "WHERE r.id IN ({ids}) ORDER BY r.id"
+)
+_STEPS_OF = (
+    f"SELECT {_STEP.sql} FROM {_quote(StepRun._meta.db_table)} s "  # noqa: S608
+    "WHERE s.run_id IN ({ids}){current} ORDER BY s.attempt"
+)
+_QUEUED_OF = (
+    f"SELECT {_QUEUED.sql} FROM {_quote(OutboxJob._meta.db_table)} j "  # noqa: S608
+    "WHERE j.run_id IN ({ids}) AND j.kind = %s AND j.status IN (%s, %s)"
+)
+
+
+def _ids(conn: Any, run_ids: Sequence[Any]) -> tuple[str, list[Any]]:
+    pk = ExecutionRun._meta.pk
+    assert pk is not None
+    params = [pk.get_db_prep_value(run_id, conn, prepared=False) for run_id in run_ids]
+    return ", ".join(["%s"] * len(params)), params
+
+
+def _fetch(conn: Any, sql: str, params: list[Any]) -> list[Any]:
+    with conn.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
+def insert(objs: Sequence[Model], *, savepoint: bool = True) -> None:
+    """INSERT new instances of one model in one statement, as ``bulk_create`` writes them
+    (each field's ``pre_save`` and ``get_db_prep_save``), without its transaction: one
+    statement is atomic on its own, so this is one round trip, not BEGIN, INSERT, COMMIT.
+    Inside an atomic block it takes a savepoint, so an ``IntegrityError`` leaves the outer
+    transaction usable (``savepoint=False`` when the caller leaves the block on an error
+    anyway). Instances must have their primary key set (UUIDs)."""
+    if not objs:
+        return
+    conn = connections[DEFAULT_DB_ALIAS]
+    model = type(objs[0])
+    table, fields = _INSERTS.get(model, (None, None))
+    if table is None or fields is None:
+        fields = list(model._meta.concrete_fields)
+        table = _quote(model._meta.db_table)
+        _INSERTS[model] = (table, fields)
+    size = max(1, conn.ops.bulk_batch_size(fields, objs))
+    if len(objs) > size:  # SQLite's limit on parameters per statement
+        for start in range(0, len(objs), size):
+            insert(objs[start : start + size], savepoint=savepoint)
+        return
+    columns = ", ".join(_quote(str(field.column)) for field in fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sql = f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(objs))}"  # noqa: S608
+    params = [
+        field.get_db_prep_save(field.pre_save(obj, True), conn) for obj in objs for field in fields
+    ]
+    if conn.in_atomic_block and savepoint:
+        with transaction.atomic():
+            _execute(conn, sql, params)
+    else:
+        _execute(conn, sql, params)
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = conn.alias
+
+
+_INSERTS: dict[type[Model], tuple[str, list[Any]]] = {}
+
+
+def _execute(conn: Any, sql: str, params: list[Any]) -> None:
+    with conn.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def runs_with_related(run_ids: Sequence[Any]) -> dict[Any, ExecutionRun]:
+    """``{pk: run}`` with version, workflow, event and tenant loaded (one query)."""
+    if not run_ids:
+        return {}
+    conn = connections[DEFAULT_DB_ALIAS]
+    marks, params = _ids(conn, run_ids)
+    found: dict[Any, ExecutionRun] = {}
+    for row in _fetch(conn, _RUNS_WITH.format(ids=marks), params):
+        offset = 0
+        run = _RUN.build(conn, row, offset)
+        offset += len(_RUN)
+        version = _VERSION.build(conn, row, offset)
+        offset += len(_VERSION)
+        version.workflow = _WORKFLOW.build(conn, row, offset)
+        offset += len(_WORKFLOW)
+        run.workflow_version = version
+        run.event = _EVENT.build(conn, row, offset)
+        offset += len(_EVENT)
+        run.tenant = _TENANT.build(conn, row, offset)
+        found[run.pk] = run
+    return found
+
+
+def lock_runs(run_ids: Sequence[Any]) -> dict[Any, ExecutionRun]:
+    """``{pk: run}`` of the runs, locked (``FOR UPDATE`` where supported) in id order."""
+    if not run_ids:
+        return {}
+    conn = connections[DEFAULT_DB_ALIAS]
+    marks, params = _ids(conn, run_ids)
+    sql = _RUNS_LOCK.format(ids=marks)
+    if conn.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    runs = (_RUN.build(conn, row) for row in _fetch(conn, sql, params))
+    return {run.pk: run for run in runs}
+
+
+def steps_of(run_ids: Sequence[Any], *, current_only: bool = False) -> list[StepRun]:
+    """The StepRuns of the runs (only ``is_current`` ones if asked), by attempt."""
+    if not run_ids:
+        return []
+    conn = connections[DEFAULT_DB_ALIAS]
+    marks, params = _ids(conn, run_ids)
+    current = ""
+    if current_only:
+        current = " AND s.is_current = %s"
+        params.append(True)
+    rows = _fetch(conn, _STEPS_OF.format(ids=marks, current=current), params)
+    return [_STEP.build(conn, row) for row in rows]
+
+
+def queued_nodes(run_ids: Sequence[Any]) -> list[tuple[Any, str]]:
+    """``(run_id, node_id)`` of every PENDING or CLAIMED step job of the runs."""
+    if not run_ids:
+        return []
+    conn = connections[DEFAULT_DB_ALIAS]
+    marks, params = _ids(conn, run_ids)
+    params += [
+        OutboxJob.Kind.STEP.value,
+        OutboxJob.Status.PENDING.value,
+        OutboxJob.Status.CLAIMED.value,
+    ]
+    rows = _fetch(conn, _QUEUED_OF.format(ids=marks), params)
+    return [(values[0], values[1]) for values in (_QUEUED.values(conn, row) for row in rows)]
