@@ -80,6 +80,8 @@ _EVENT = Columns(Event, "e")
 _TENANT = Columns(Tenant, "t")
 _STEP = Columns(StepRun, "s")
 _QUEUED = Columns(OutboxJob, "j", only=("run", "node_id"))
+#: Every column of an outbox job under the alias ``j`` (``RETURNING`` of the claim).
+JOB_COLUMNS = Columns(OutboxJob, "j")
 
 _RUNS_WITH = (
     f"SELECT {_RUN.sql}, {_VERSION.sql}, {_WORKFLOW.sql}, {_EVENT.sql}, {_TENANT.sql} "  # noqa: S608
@@ -242,3 +244,9 @@ def states_of(run_ids: Sequence[Any]) -> tuple[list[StepRun], list[tuple[Any, st
             run_id, node_id = _QUEUED.values(conn, row, len(_STEP))
             queued.append((run_id, node_id))
     return steps, queued
+
+
+def fetch_jobs(sql: str, params: list[Any]) -> list[OutboxJob]:
+    """The jobs a statement returns as ``JOB_COLUMNS`` (``… RETURNING {JOB_COLUMNS.sql}``)."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    return [JOB_COLUMNS.build(conn, row) for row in _fetch(conn, sql, params)]
