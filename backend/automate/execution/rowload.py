@@ -80,6 +80,8 @@ _EVENT = Columns(Event, "e")
 _TENANT = Columns(Tenant, "t")
 _STEP = Columns(StepRun, "s")
 _QUEUED = Columns(OutboxJob, "j", only=("run", "node_id"))
+#: Every column of an outbox job under the alias ``j`` (``RETURNING`` of the claim).
+JOB_COLUMNS = Columns(OutboxJob, "j")
 
 _RUNS_WITH = (
     f"SELECT {_RUN.sql}, {_VERSION.sql}, {_WORKFLOW.sql}, {_EVENT.sql}, {_TENANT.sql} "  # noqa: S608
@@ -98,9 +100,16 @@ _STEPS_OF = (
     f"SELECT {_STEP.sql} FROM {_quote(StepRun._meta.db_table)} s "  # noqa: S608
     "WHERE s.run_id IN ({ids}){current} ORDER BY s.attempt"
 )
-_QUEUED_OF = (
-    f"SELECT {_QUEUED.sql} FROM {_quote(OutboxJob._meta.db_table)} j "  # noqa: S608
-    "WHERE j.run_id IN ({ids}) AND j.kind = %s AND j.status IN (%s, %s)"
+
+
+_STATES_OF = (
+    f"SELECT {_STEP.sql}, {', '.join(['NULL'] * len(_QUEUED))} "  # noqa: S608
+    f"FROM {_quote(StepRun._meta.db_table)} s "
+    "WHERE s.run_id IN ({ids}) AND s.is_current = %s "
+    f"UNION ALL SELECT {', '.join(['NULL'] * len(_STEP))}, {_QUEUED.sql} "
+    f"FROM {_quote(OutboxJob._meta.db_table)} j "
+    "WHERE j.run_id IN ({ids}) AND j.kind = %s AND j.status IN (%s, %s) "
+    f"ORDER BY {StepRun._meta.concrete_fields.index(StepRun._meta.get_field('attempt')) + 1}"
 )
 
 
@@ -212,16 +221,33 @@ def steps_of(run_ids: Sequence[Any], *, current_only: bool = False) -> list[Step
     return [_STEP.build(conn, row) for row in rows]
 
 
-def queued_nodes(run_ids: Sequence[Any]) -> list[tuple[Any, str]]:
-    """``(run_id, node_id)`` of every PENDING or CLAIMED step job of the runs."""
+def states_of(run_ids: Sequence[Any]) -> tuple[list[StepRun], list[tuple[Any, str]]]:
+    """The current StepRuns of the runs (by attempt) and ``(run_id, node_id)`` of their
+    PENDING or CLAIMED step jobs, in one query (one round trip while the runs are locked)."""
     if not run_ids:
-        return []
+        return [], []
     conn = connections[DEFAULT_DB_ALIAS]
-    marks, params = _ids(conn, run_ids)
-    params += [
+    marks, ids = _ids(conn, run_ids)
+    params = [
+        *ids,
+        True,
+        *ids,
         OutboxJob.Kind.STEP.value,
         OutboxJob.Status.PENDING.value,
         OutboxJob.Status.CLAIMED.value,
     ]
-    rows = _fetch(conn, _QUEUED_OF.format(ids=marks), params)
-    return [(values[0], values[1]) for values in (_QUEUED.values(conn, row) for row in rows)]
+    steps: list[StepRun] = []
+    queued: list[tuple[Any, str]] = []
+    for row in _fetch(conn, _STATES_OF.format(ids=marks), params):
+        if row[0] is not None:
+            steps.append(_STEP.build(conn, row))
+        else:
+            run_id, node_id = _QUEUED.values(conn, row, len(_STEP))
+            queued.append((run_id, node_id))
+    return steps, queued
+
+
+def fetch_jobs(sql: str, params: list[Any]) -> list[OutboxJob]:
+    """The jobs a statement returns as ``JOB_COLUMNS`` (``… RETURNING {JOB_COLUMNS.sql}``)."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    return [JOB_COLUMNS.build(conn, row) for row in _fetch(conn, sql, params)]

@@ -94,12 +94,13 @@ def load_states(run: ExecutionRun) -> tuple[dict[str, NodeState], dict[str, Step
 def load_states_of(
     run_ids: list[Any],
 ) -> dict[Any, tuple[dict[str, NodeState], dict[str, StepRun]]]:
-    """``load_states`` for several runs in two queries: ``{run_id: (states, latest)}``."""
+    """``load_states`` for several runs in one query: ``{run_id: (states, latest)}``."""
     latest_of: dict[Any, dict[str, StepRun]] = {pk: {} for pk in run_ids}
-    for step in rowload.steps_of(run_ids, current_only=True):
+    steps, queued_rows = rowload.states_of(run_ids)
+    for step in steps:
         latest_of[step.run_id][step.node_id] = step
     queued_of: dict[Any, set[str]] = {pk: set() for pk in run_ids}
-    for run_id, node_id in rowload.queued_nodes(run_ids):
+    for run_id, node_id in queued_rows:
         queued_of[run_id].add(node_id)
     found = {}
     for run_id in run_ids:

@@ -32,6 +32,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from automate import conf
+from automate.execution import rowload
 from automate.execution.models import OutboxJob
 
 Status = OutboxJob.Status
@@ -212,7 +213,7 @@ class SkipLockedClaimOutboxStore(OutboxStore):
         table = OutboxJob._meta.db_table
         now = timezone.now()
         sql = f"""
-            UPDATE {table} SET status = %s, locked_by = %s, lease_expires_at = %s,
+            UPDATE {table} AS j SET status = %s, locked_by = %s, lease_expires_at = %s,
                    attempts = attempts + 1, updated_at = %s
             WHERE id IN (
                 SELECT id FROM {table}
@@ -222,7 +223,7 @@ class SkipLockedClaimOutboxStore(OutboxStore):
                 LIMIT %s
                 FOR UPDATE SKIP LOCKED
             )
-            RETURNING *
+            RETURNING {rowload.JOB_COLUMNS.sql}
         """  # noqa: S608 (the table name is ours, every value is a parameter)
         params = [
             Status.CLAIMED,
@@ -234,7 +235,7 @@ class SkipLockedClaimOutboxStore(OutboxStore):
             now,
             limit,
         ]
-        jobs = list(OutboxJob.objects.raw(sql, params))
+        jobs = rowload.fetch_jobs(sql, params)
         jobs.sort(key=lambda job: job.pk)
         return jobs
 
