@@ -15,7 +15,7 @@ import traceback
 from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from automate import conf, signals
@@ -106,7 +106,9 @@ def run_step(
             step.inputs = stored_inputs(node, inputs)
             _start_step(step, job=job, store=store, worker_id=worker_id)
             signals.send(signals.step_started, sender=StepRun, step=step, execution=run)
-        except LeaseLostError:
+        except (LeaseLostError, DatabaseError):
+            # A database error here is the engine's (a terminated connection, a failover),
+            # not the step's: the job is given back and runs again, the run goes on.
             raise
         except Exception as exc:
             failure = exc

@@ -333,3 +333,41 @@ def test_one_job_path_calls_the_connector_outside_the_gate(monkeypatch):
     assert list(
         StepRun.objects.filter(node_id="a").order_by("attempt").values_list("status", flat=True)
     ) == [StepRun.Status.FAILED, StepRun.Status.SUCCEEDED]
+
+
+def test_a_database_error_while_starting_a_step_is_not_the_steps_failure(monkeypatch):
+    """Seen in bench/chaos.py: a connection terminated while the one-job path recorded the
+    attempt failed the step for good ("server closed the connection unexpectedly") and
+    with it the run. The engine's own database error gives the job back instead."""
+    from django.db import OperationalError
+
+    from automate.execution import step_alone
+
+    store, _ = _chain()
+    [taken] = store.claim_batch("w2", 10)  # w2 starts attempt 1, then dies
+    prepared, _ = step_batch._prepare([taken], store=store, worker_id="w2")
+    assert len(prepared) == 1
+    _lose_lease(pk=taken.pk)
+    [job] = store.claim_batch("w3", 10)  # the one-job path: attempt 1 is marked RUNNING
+    real = step_alone._start_step
+    calls = []
+
+    def broken_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(step_alone, "_start_step", broken_once)
+    process_batch([job], store=store, worker_id="w3", hop=False)
+    job.refresh_from_db()
+    assert job.status == "PENDING", job.last_error
+    assert "server closed the connection" in job.last_error
+    run = ExecutionRun.objects.get()
+    assert run.status == ExecutionRun.Status.RUNNING
+    assert not StepRun.objects.filter(node_id="a", status="failed").exists()
+
+    OutboxJob.objects.filter(pk=job.pk).update(next_attempt_at=None)
+    Worker(worker_id="w9", concurrency=1).run_until_idle()
+    run.refresh_from_db()
+    assert run.status == ExecutionRun.Status.SUCCEEDED, run.error
