@@ -13,8 +13,10 @@ Two rules give a CLAIMED job back (to PENDING, due at once), whichever comes fir
   beaten without a gap for a whole worker timeout (``liveness.may_declare_dead``), so
   after a database outage the first worker back does not take its live peers for dead.
 
-A returned job that has used all its attempts goes to DEAD instead and fails its run, so a
-job that kills every worker that touches it cannot loop forever. The attempt charged at
+A returned job that has used all its attempts and ``WORKER_DEATHS_ALLOWED`` more goes to
+DEAD instead and fails its run, so a job that kills every worker that touches it cannot
+loop forever, while a job that merely was on a worker killed from outside (every job it
+held goes down with it) gets more claims than its retry budget. The attempt charged at
 claim time is not refunded.
 
 A pass is cheap when nothing is stale (the usual case): one query for dead workers (the
@@ -45,6 +47,11 @@ Status = OutboxJob.Status
 LEASE_EXPIRED = "Lease expired: the worker holding this job stopped answering."
 WORKER_DEAD = "The worker holding this job stopped answering (no heartbeat): returned."
 GAVE_UP = "The worker holding this job stopped answering on every attempt."
+#: Claims a job may use beyond its ``max_attempts`` when the workers holding it die: a
+#: worker killed from outside (a deploy, the OOM killer) takes every job it holds with it,
+#: and that is not the step's failure; but a job that kills every worker that touches it
+#: must still end, so after this many more it is buried.
+WORKER_DEATHS_ALLOWED = 6
 
 
 class OutboxReaper:
@@ -81,8 +88,9 @@ class OutboxReaper:
         found = list(claimed.values_list("pk", "attempts", "max_attempts", "locked_by"))
         if not found:
             return 0
-        exhausted = [pk for pk, attempts, most, _ in found if attempts >= most]
-        returnable = [pk for pk, attempts, most, _ in found if attempts < most]
+        limit = WORKER_DEATHS_ALLOWED
+        exhausted = [pk for pk, attempts, most, _ in found if attempts >= most + limit]
+        returnable = [pk for pk, attempts, most, _ in found if attempts < most + limit]
         reason = (
             Case(
                 When(locked_by__in=dead_ids, then=Value(WORKER_DEAD)), default=Value(LEASE_EXPIRED)
@@ -95,12 +103,16 @@ class OutboxReaper:
             # by a live worker since the read above is left alone.
             buried = 0
             if exhausted:
-                buried = claimed.filter(pk__in=exhausted, attempts__gte=F("max_attempts")).update(
+                buried = claimed.filter(
+                    pk__in=exhausted, attempts__gte=F("max_attempts") + limit
+                ).update(
                     status=Status.DEAD, lease_expires_at=None, last_error=GAVE_UP, updated_at=now
                 )
             returned = 0
             if returnable:
-                returned = claimed.filter(pk__in=returnable, attempts__lt=F("max_attempts")).update(
+                returned = claimed.filter(
+                    pk__in=returnable, attempts__lt=F("max_attempts") + limit
+                ).update(
                     status=Status.PENDING,
                     lease_expires_at=None,
                     locked_by="",
