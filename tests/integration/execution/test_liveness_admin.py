@@ -50,6 +50,9 @@ def test_the_list_shows_every_worker_and_whether_it_is_alive(client, rows):
     html = page.content.decode()
     for column in ("worker-host", "4242", "8", "icon-yes.svg", "icon-no.svg"):
         assert column in html
+    # Heartbeats come every few seconds: their age is told in seconds, then minutes.
+    assert "0 seconds ago" in html or "1 second ago" in html
+    assert "1\xa0minute ago" in html
 
     alive_only = client.get(reverse(LIST), {"alive": "yes"})
     assert [row.worker_id for row in alive_only.context["cl"].result_list] == ["alive-1"]
