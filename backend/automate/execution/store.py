@@ -86,41 +86,15 @@ class OutboxStore:
     def mark_success_many(self, job_ids: list[int], worker_id: str) -> set[int]:
         """Complete every job of ``job_ids`` whose lease ``worker_id`` still holds, in one
         statement; returns the ids completed (the others' results must be discarded)."""
-        if not job_ids:
-            return set()
-        now = timezone.now()
-        table = OutboxJob._meta.db_table
-        marks = ", ".join(["%s"] * len(job_ids))
-        sql = (
-            f"UPDATE {table} SET status = %s, lease_expires_at = NULL, updated_at = %s "  # noqa: S608
-            f"WHERE id IN ({marks}) AND status = %s AND locked_by = %s AND lease_expires_at > %s "
-            "RETURNING id"
+        return _update_held(
+            job_ids, worker_id, "status = %s, lease_expires_at = NULL,", [Status.COMPLETED]
         )
-        at = connection.ops.adapt_datetimefield_value(now)
-        params = [Status.COMPLETED, at, *job_ids, Status.CLAIMED, worker_id, at]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return {int(row[0]) for row in cursor.fetchall()}
 
     def fence(self, job_ids: list[int], worker_id: str) -> set[int]:
         """The ids of ``job_ids`` whose lease ``worker_id`` still holds, their rows locked
         (touched) until the caller's transaction ends: call it inside the transaction that
         writes for those jobs, before the writes; the others' writes must not be made."""
-        if not job_ids:
-            return set()
-        now = timezone.now()
-        table = OutboxJob._meta.db_table
-        marks = ", ".join(["%s"] * len(job_ids))
-        sql = (
-            f"UPDATE {table} SET updated_at = %s "  # noqa: S608
-            f"WHERE id IN ({marks}) AND status = %s AND locked_by = %s AND lease_expires_at > %s "
-            "RETURNING id"
-        )
-        at = connection.ops.adapt_datetimefield_value(now)
-        params = [at, *job_ids, Status.CLAIMED, worker_id, at]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return {int(row[0]) for row in cursor.fetchall()}
+        return _update_held(job_ids, worker_id, "", [])
 
     def mark_retry(
         self, job_id: int, worker_id: str, next_attempt_at: datetime, reason: str
@@ -175,6 +149,25 @@ class OutboxStore:
                 updated_at=now,
             )
         )
+
+
+def _update_held(job_ids: list[int], worker_id: str, sets: str, values: list[str]) -> set[int]:
+    """One ``UPDATE … SET <sets> updated_at = now WHERE id IN (…)`` on the jobs of
+    ``job_ids`` that ``worker_id`` still holds (CLAIMED by it, lease not expired), with
+    ``values`` for the placeholders of ``sets``; returns the ids it updated."""
+    if not job_ids:
+        return set()
+    at = connection.ops.adapt_datetimefield_value(timezone.now())
+    marks = ", ".join(["%s"] * len(job_ids))
+    sql = (
+        f"UPDATE {OutboxJob._meta.db_table} SET {sets} updated_at = %s "  # noqa: S608
+        f"WHERE id IN ({marks}) AND status = %s AND locked_by = %s AND lease_expires_at > %s "
+        "RETURNING id"
+    )
+    params = [*values, at, *job_ids, Status.CLAIMED, worker_id, at]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {int(row[0]) for row in cursor.fetchall()}
 
 
 class OptimisticClaimOutboxStore(OutboxStore):
