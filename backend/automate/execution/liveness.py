@@ -39,13 +39,10 @@ logger = logging.getLogger("automate.worker")
 #: history for operators (the admin lists dead workers too), and a table that stays small.
 FORGET_AFTER_SECONDS = 3600.0
 
-# Worker ids whose heartbeat runs in this process (between ``start()`` and ``stop()``).
-_beating: set[str] = set()
+# The workers whose heartbeat runs in this process (between ``start()`` and ``stop()``),
+# by worker id.
+_beating: dict[str, Liveness] = {}
 _beating_lock = threading.Lock()
-
-
-#: The Liveness of each worker beating in this process, by worker id.
-_local: dict[str, Liveness] = {}
 
 
 def may_declare_dead() -> bool:
@@ -59,7 +56,7 @@ def may_declare_dead() -> bool:
     no worker of its own (an operator's reaper call) trusts the table.
     """
     with _beating_lock:
-        mine = list(_local.values())
+        mine = list(_beating.values())
     return not mine or any(worker.steady for worker in mine)
 
 
@@ -142,8 +139,7 @@ class Liveness:
         if self.running:
             return
         with _beating_lock:
-            _beating.add(self.worker_id)
-            _local[self.worker_id] = self
+            _beating[self.worker_id] = self
         self._stopping.clear()
         try:
             self._register()
@@ -208,8 +204,7 @@ class Liveness:
             logger.warning("Could not remove worker %s's liveness row", self.worker_id)
         finally:
             with _beating_lock:
-                _beating.discard(self.worker_id)
-                _local.pop(self.worker_id, None)
+                _beating.pop(self.worker_id, None)
 
     def _run(self) -> None:
         failing = False
