@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -123,15 +123,10 @@ def process_batch(
                 hopped.extend(claimed)
                 others = [job for job in others if job.kind != OutboxJob.Kind.EVENT]
         for job in others:
-            if not hop:
-                _guarded(
-                    job,
-                    partial(_run_other, job, store, worker_id),
-                    store=store,
-                    worker_id=worker_id,
-                )
-                continue
-            with claiming_new_jobs(worker_id, store.lease_seconds) as claimed:
+            # Without the hop the event's first steps are queued: nothing is claimed here.
+            no_hop: AbstractContextManager[list[OutboxJob]] = nullcontext([])
+            claiming = claiming_new_jobs(worker_id, store.lease_seconds) if hop else no_hop
+            with claiming as claimed:
                 ok = _guarded(
                     job,
                     partial(_run_other, job, store, worker_id),
