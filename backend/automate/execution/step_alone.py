@@ -50,6 +50,11 @@ def _finite_delay(value: Any) -> float:
     return min(max(seconds, 0.0), MAX_RETRY_DELAY_SECONDS)
 
 
+def not_run_reason(status: str) -> str:
+    """What the explorer says of a step not run because its run had ``status`` first."""
+    return f"Not run: the run had {status} before this step started."
+
+
 def run_step(
     job: OutboxJob, *, store: OutboxStore, worker_id: str, gate: DbGate | None = None
 ) -> None:
@@ -84,7 +89,7 @@ def run_step(
                         node_id=node.id,
                         attempt=(mine[-1].attempt + 1) if mine else 1,
                         status=StepStatus.CANCELLED,
-                        error=f"Not run: the run had {run.status} before this step started.",
+                        error=not_run_reason(run.status),
                         started_at=now,
                         finished_at=now,
                     )

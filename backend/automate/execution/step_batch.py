@@ -41,6 +41,7 @@ from automate.execution.hotsql import finish_runs, finish_steps
 from automate.execution.models import ExecutionRun, OutboxJob, StepRun
 from automate.execution.notify import jobs_written
 from automate.execution.run_state import advance_run, graph_of, load_states_of
+from automate.execution.step_alone import not_run_reason
 from automate.execution.step_exec import execute_node
 from automate.execution.step_inputs import build_context, render_step_inputs, stored_inputs
 from automate.execution.store import OutboxStore
@@ -80,7 +81,7 @@ def _not_run(item: Prepared, status: str, store: OutboxStore, worker_id: str) ->
     """Record a prepared step whose run stopped before it started as not run."""
     step = item.step
     step.status = StepStatus.CANCELLED
-    step.error = f"Not run: the run had {status} before this step started."
+    step.error = not_run_reason(status)
     step.finished_at = timezone.now()
     with transaction.atomic():
         step.save(update_fields=["status", "error", "finished_at"])
