@@ -17,6 +17,7 @@ from typing import Any
 from django.db import connection
 
 from automate.execution.models import ExecutionRun, StepRun
+from automate.execution.rowload import hot_cursor
 
 
 def _prep(model: Any, name: str, value: Any) -> Any:
@@ -61,7 +62,7 @@ def _write(
     (VALUES …)`` with the same extra condition ``only`` (a condition on the target row)."""
     if not rows:
         return
-    with connection.cursor() as cursor:
+    with hot_cursor(connection) as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 _values_update(table, columns, rows, only),

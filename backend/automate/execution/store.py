@@ -92,9 +92,22 @@ class OutboxStore:
 
     def fence(self, job_ids: list[int], worker_id: str) -> set[int]:
         """The ids of ``job_ids`` whose lease ``worker_id`` still holds, their rows locked
-        (touched) until the caller's transaction ends: call it inside the transaction that
-        writes for those jobs, before the writes; the others' writes must not be made."""
-        return _update_held(job_ids, worker_id, "", [])
+        until the caller's transaction ends: call it inside the transaction that writes for
+        those jobs, before the writes; the others' writes must not be made.
+
+        On PostgreSQL the rows are locked with ``SELECT … FOR UPDATE`` (a row lock writes
+        no new row version, so no index entry either); a reaper or another worker that
+        wants them waits for this transaction and then sees what it wrote. SQLite has no
+        row locks: there the rows are touched (``updated_at``), which takes the database's
+        write lock at once."""
+        if connection.vendor != "postgresql":
+            return _update_held(job_ids, worker_id, "", [])
+        if not job_ids:
+            return set()
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        with rowload.hot_cursor(connection) as cursor:
+            cursor.execute(_LOCK_HELD, [job_ids, Status.CLAIMED, worker_id, now])
+            return {int(row[0]) for row in cursor.fetchall()}
 
     def mark_retry(
         self, job_id: int, worker_id: str, next_attempt_at: datetime, reason: str
@@ -151,6 +164,12 @@ class OutboxStore:
         )
 
 
+_LOCK_HELD = (
+    f"SELECT id FROM {OutboxJob._meta.db_table} WHERE id = ANY(%s) AND status = %s "  # noqa: S608
+    "AND locked_by = %s AND lease_expires_at > %s ORDER BY id FOR UPDATE"
+)
+
+
 def _update_held(job_ids: list[int], worker_id: str, sets: str, values: list[str]) -> set[int]:
     """One ``UPDATE … SET <sets> updated_at = now WHERE id IN (…)`` on the jobs of
     ``job_ids`` that ``worker_id`` still holds (CLAIMED by it, lease not expired), with
@@ -165,7 +184,7 @@ def _update_held(job_ids: list[int], worker_id: str, sets: str, values: list[str
         "RETURNING id"
     )
     params = [*values, at, *job_ids, Status.CLAIMED, worker_id, at]
-    with connection.cursor() as cursor:
+    with rowload.hot_cursor(connection) as cursor:
         cursor.execute(sql, params)
         return {int(row[0]) for row in cursor.fetchall()}
 
