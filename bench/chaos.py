@@ -274,6 +274,16 @@ def report(conn: psycopg.Connection[Any], sink: RecordingServer) -> None:
     stuck_jobs = jobs.get("PENDING", 0) + jobs.get("CLAIMED", 0)
     dead = jobs.get("FAILED", 0) + jobs.get("DEAD", 0)
     print(f"   stuck: runs {stuck_runs}, jobs {stuck_jobs}; dead letters: {dead}")
+    # Enough to trace each dead letter after the scratch database is dropped.
+    for row in conn.execute(
+        "SELECT id, kind, node_id, status, attempts, max_attempts, lost_claims, last_error "
+        "FROM automate_outboxjob WHERE status IN ('FAILED', 'DEAD') ORDER BY id LIMIT 20"
+    ):
+        pk, kind, node, status, attempts, most, lost, error = row
+        print(
+            f"     #{pk} {kind} {node or '-'} {status}: attempts {attempts}/{most}, "
+            f"lost claims {lost}: {error[:200]!r}"
+        )
     broken = [
         f"{per_event[0]} events without a run" if per_event[0] else "",
         f"{per_event[1]} events with several runs" if per_event[1] else "",

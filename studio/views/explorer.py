@@ -59,6 +59,7 @@ DEAD_LETTER_FIELDS = (
     "status",
     "attempts",
     "max_attempts",
+    "lost_claims",
     "last_error",
     "updated_at",
     "node_id",

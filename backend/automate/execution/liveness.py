@@ -105,7 +105,7 @@ class Liveness:
         """Whether this worker's last beat was written less than half the worker timeout
         ago. A worker that is not fresh should stop claiming: other workers will soon take
         it for dead and give its jobs back (its writes are fenced, so nothing doubles,
-        but every such job costs an attempt)."""
+        but every such job counts a lost claim)."""
         if self._last_beat is None:
             return False
         limit = worker_timeout().total_seconds() / 2

@@ -49,8 +49,24 @@ class OutboxJob(models.Model):
     )
     node_id = models.CharField(max_length=100, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
+    # ``attempts`` is the step's retry budget (the claim charges one); a claim lost without
+    # an outcome (its worker died, its lease ran out) is refunded and counted apart, so
+    # deaths the job did not cause never shorten its step's retries (``execution.reaper``).
+    attempts = models.PositiveIntegerField(
+        default=0,
+        help_text=_(
+            "Claims that ran to an outcome (the one running now included); retries stop at "
+            "the maximum."
+        ),
+    )
     max_attempts = models.PositiveIntegerField(default=4)
+    lost_claims = models.PositiveIntegerField(
+        default=0,
+        help_text=_(
+            "Claims lost without an outcome: the worker died or its lease ran out. They do not "
+            "count as attempts; after too many the job is given up."
+        ),
+    )
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     locked_by = models.CharField(max_length=100, blank=True)

@@ -13,11 +13,13 @@ Two rules give a CLAIMED job back (to PENDING, due at once), whichever comes fir
   beaten without a gap for a whole worker timeout (``liveness.may_declare_dead``), so
   after a database outage the first worker back does not take its live peers for dead.
 
-A returned job that has used all its attempts and ``WORKER_DEATHS_ALLOWED`` more goes to
+A returned job is not charged for the claim it lost: the attempt charged at claim time is
+refunded and ``lost_claims`` counts the loss instead, so a job that merely was on a worker
+killed from outside (every job it held goes down with it) keeps its whole retry budget for
+its step's own errors (``attempts`` against ``max_attempts``: ``execution.step_alone``,
+``execution.runner``). A job that lost more than ``WORKER_DEATHS_ALLOWED`` claims goes to
 DEAD instead and fails its run, so a job that kills every worker that touches it cannot
-loop forever, while a job that merely was on a worker killed from outside (every job it
-held goes down with it) gets more claims than its retry budget. The attempt charged at
-claim time is not refunded.
+loop forever. Dead-letter replay resets both counts.
 
 A pass is cheap when nothing is stale (the usual case): one query for dead workers (the
 ``last_heartbeat_at`` index) and one for stale jobs (the ``automate_outbox_lease`` partial
@@ -34,7 +36,8 @@ import logging
 from datetime import timedelta
 
 from django.db import connection, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, F, PositiveIntegerField, Q, Value, When
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from automate.execution import liveness
@@ -46,12 +49,15 @@ Status = OutboxJob.Status
 
 LEASE_EXPIRED = "Lease expired: the worker holding this job stopped answering."
 WORKER_DEAD = "The worker holding this job stopped answering (no heartbeat): returned."
-GAVE_UP = "The worker holding this job stopped answering on every attempt."
-#: Claims a job may use beyond its ``max_attempts`` when the workers holding it die: a
-#: worker killed from outside (a deploy, the OOM killer) takes every job it holds with it,
-#: and that is not the step's failure; but a job that kills every worker that touches it
-#: must still end, so after this many more it is buried.
+#: Claims a job may lose to dead workers (or expired leases) and still be returned: a worker
+#: killed from outside (a deploy, the OOM killer) takes every job it holds with it, and that
+#: is not the step's failure; but a job that kills every worker that touches it must still
+#: end, so the next loss buries it.
 WORKER_DEATHS_ALLOWED = 6
+GAVE_UP = (
+    f"The worker holding this job stopped answering on {WORKER_DEATHS_ALLOWED + 1} of its "
+    "claims: given up."
+)
 
 
 class OutboxReaper:
@@ -85,12 +91,12 @@ class OutboxReaper:
         if dead_ids:
             stale |= Q(locked_by__in=dead_ids)
         claimed = OutboxJob.objects.filter(stale, status=Status.CLAIMED)
-        found = list(claimed.values_list("pk", "attempts", "max_attempts", "locked_by"))
+        found = list(claimed.values_list("pk", "lost_claims", "locked_by"))
         if not found:
             return 0
         limit = WORKER_DEATHS_ALLOWED
-        exhausted = [pk for pk, attempts, most, _ in found if attempts >= most + limit]
-        returnable = [pk for pk, attempts, most, _ in found if attempts < most + limit]
+        exhausted = [pk for pk, lost, _ in found if lost >= limit]
+        returnable = [pk for pk, lost, _ in found if lost < limit]
         reason = (
             Case(
                 When(locked_by__in=dead_ids, then=Value(WORKER_DEAD)), default=Value(LEASE_EXPIRED)
@@ -98,25 +104,31 @@ class OutboxReaper:
             if dead_ids
             else Value(LEASE_EXPIRED)
         )
+        # The lost claim is refunded and counted apart (never below zero: a job written
+        # CLAIMED by hand may not have been charged).
+        refund = Greatest(F("attempts") - 1, Value(0), output_field=PositiveIntegerField())
         with transaction.atomic():
             # Each UPDATE re-applies the stale condition: a job finished, returned or claimed
             # by a live worker since the read above is left alone.
             buried = 0
             if exhausted:
-                buried = claimed.filter(
-                    pk__in=exhausted, attempts__gte=F("max_attempts") + limit
-                ).update(
-                    status=Status.DEAD, lease_expires_at=None, last_error=GAVE_UP, updated_at=now
+                buried = claimed.filter(pk__in=exhausted, lost_claims__gte=limit).update(
+                    status=Status.DEAD,
+                    lease_expires_at=None,
+                    attempts=refund,
+                    lost_claims=F("lost_claims") + 1,
+                    last_error=GAVE_UP,
+                    updated_at=now,
                 )
             returned = 0
             if returnable:
-                returned = claimed.filter(
-                    pk__in=returnable, attempts__lt=F("max_attempts") + limit
-                ).update(
+                returned = claimed.filter(pk__in=returnable, lost_claims__lt=limit).update(
                     status=Status.PENDING,
                     lease_expires_at=None,
                     locked_by="",
                     next_attempt_at=now,
+                    attempts=refund,
+                    lost_claims=F("lost_claims") + 1,
                     last_error=reason,
                     updated_at=now,
                 )
@@ -131,7 +143,7 @@ class OutboxReaper:
             mine = OutboxJob.objects.filter(pk__in=exhausted, status=Status.DEAD, updated_at=now)
             fail_runs_of_dead_jobs(mine.values_list("pk", flat=True))
         if buried or returned:
-            holders = sorted({holder for _, _, _, holder in found if holder in dead_ids})
+            holders = sorted({holder for _, _, holder in found if holder in dead_ids})
             logger.warning(
                 "Reaper returned %d stale jobs and dead-lettered %d%s",
                 returned,

@@ -82,7 +82,8 @@ def _revive(run: ExecutionRun) -> None:
 
 
 def replay_job(job: OutboxJob, *, actor: UserType | None = None) -> OutboxJob:
-    """Put a dead-lettered (FAILED or DEAD) job back in the queue with fresh attempts.
+    """Put a dead-lettered (FAILED or DEAD) job back in the queue with fresh attempts (and
+    no lost claims).
 
     A step job's failed run is revived, so the run carries on from that step.
     """
@@ -113,6 +114,7 @@ def replay_job(job: OutboxJob, *, actor: UserType | None = None) -> OutboxJob:
                 _revive(run)
         job.status = JobStatus.PENDING
         job.attempts = 0
+        job.lost_claims = 0
         job.next_attempt_at = None
         job.locked_by = ""
         job.lease_expires_at = None

@@ -577,8 +577,24 @@ class Migration(migrations.Migration):
                         max_length=12,
                     ),
                 ),
-                ("attempts", models.PositiveIntegerField(default=0)),
+                (
+                    "attempts",
+                    models.PositiveIntegerField(
+                        default=0,
+                        help_text="Claims that ran to an outcome (the one running now included); "
+                        "retries stop at the maximum.",
+                    ),
+                ),
                 ("max_attempts", models.PositiveIntegerField(default=4)),
+                (
+                    "lost_claims",
+                    models.PositiveIntegerField(
+                        default=0,
+                        help_text="Claims lost without an outcome: the worker died or its lease "
+                        "ran out. They do not count as attempts; after too many the job is "
+                        "given up.",
+                    ),
+                ),
                 ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
                 ("lease_expires_at", models.DateTimeField(blank=True, null=True)),
                 ("locked_by", models.CharField(blank=True, max_length=100)),

@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from automate.execution.models import ExecutionRun
+from automate.execution.models import ExecutionRun, OutboxJob
 from automate.governance import audit
 from automate.runtime import emit_event, run_workflow
 from tests.factories import make_published, make_user
@@ -41,6 +41,18 @@ def test_every_changelist_and_change_page_renders(admin_client, model):
     obj = changelist.context["cl"].result_list[0]
     change = admin_client.get(reverse(f"admin:automate_{model}_change", args=[obj.pk]))
     assert change.status_code == 200
+
+
+def test_outbox_jobs_show_lost_claims_beside_attempts(admin_client):
+    make_published(slug="wf")
+    emit_event("invoice.paid", {"amount": 5})  # its job waits: on_commit never fires here
+    job = OutboxJob.objects.get()
+    OutboxJob.objects.filter(pk=job.pk).update(attempts=1, lost_claims=3)
+    changelist = admin_client.get(reverse("admin:automate_outboxjob_changelist"))
+    assert b"column-lost_claims" in changelist.content
+    assert b'<td class="field-lost_claims">3</td>' in changelist.content
+    change = admin_client.get(reverse("admin:automate_outboxjob_change", args=[job.pk]))
+    assert b"They do not count as attempts" in change.content
 
 
 def test_event_payload_is_redacted_without_the_raw_permission(client):

@@ -20,7 +20,7 @@ from django.utils import timezone
 from automate.execution import liveness
 from automate.execution.liveness import Liveness
 from automate.execution.models import ExecutionRun, OutboxJob, WorkerProcess
-from automate.execution.reaper import WORKER_DEATHS_ALLOWED, OutboxReaper
+from automate.execution.reaper import GAVE_UP, WORKER_DEATHS_ALLOWED, OutboxReaper
 from automate.execution.runner import process_job
 from automate.execution.store import default_store
 from automate.runtime import emit_event
@@ -75,7 +75,7 @@ def test_a_job_of_a_worker_whose_heartbeat_is_stale_is_returned_at_once():
 
     job.refresh_from_db()
     assert (job.status, job.locked_by, job.lease_expires_at) == ("PENDING", "", None)
-    assert job.attempts == 1, "the attempt stays charged (a job that kills workers ends DEAD)"
+    assert (job.attempts, job.lost_claims) == (0, 1), "the lost claim is refunded, counted apart"
     assert job.next_attempt_at <= timezone.now()
     assert "no heartbeat" in job.last_error
     # Another worker gets it at once.
@@ -123,13 +123,13 @@ def test_a_dead_workers_job_that_used_every_attempt_is_dead_and_fails_its_run():
     worker_row("dead-worker", silent_for=5)
     (job,) = store.claim_batch("dead-worker", 1)
     assert job.node_id == "a"
-    OutboxJob.objects.filter(pk=job.pk).update(attempts=4 + WORKER_DEATHS_ALLOWED, max_attempts=4)
+    OutboxJob.objects.filter(pk=job.pk).update(lost_claims=WORKER_DEATHS_ALLOWED)
 
     assert OutboxReaper().reap_stale_items() == 1
 
     job.refresh_from_db()
-    assert job.status == "DEAD"
-    assert "stopped answering on every attempt" in job.last_error
+    assert (job.status, job.last_error) == ("DEAD", GAVE_UP)
+    assert job.lost_claims == WORKER_DEATHS_ALLOWED + 1
     run = ExecutionRun.objects.get()
     assert run.status == "failed"
 
@@ -146,7 +146,7 @@ def test_a_job_whose_workers_died_past_its_retry_budget_gets_more_claims():
 
     job.refresh_from_db()
     assert job.status == "PENDING"
-    assert job.attempts == 4
+    assert (job.attempts, job.lost_claims) == (3, 1), "one attempt left for the step"
 
 
 def test_a_worker_never_takes_itself_for_dead():
@@ -326,7 +326,9 @@ def test_reapers_running_at_once_return_each_job_once(on_postgres):
         thread.join()
 
     assert sum(counts) == len(jobs)
-    assert set(OutboxJob.objects.values_list("status", "attempts")) == {("PENDING", 1)}
+    assert set(OutboxJob.objects.values_list("status", "attempts", "lost_claims")) == {
+        ("PENDING", 0, 1)
+    }
 
 
 def test_the_dead_worker_query_uses_the_database_clock():

@@ -228,7 +228,12 @@ def test_a_sigkilled_workers_http_step_runs_again_on_another_worker_within_secon
         workers,
     )
     job.refresh_from_db()
-    assert (job.status, job.locked_by, job.attempts) == ("COMPLETED", "rescuer", 2)
+    assert (job.status, job.locked_by, job.attempts, job.lost_claims) == (
+        "COMPLETED",
+        "rescuer",
+        1,
+        1,
+    ), "the claim the victim lost is counted apart from the step's attempts"
     assert (
         list(
             StepRun.objects.filter(node_id="call")

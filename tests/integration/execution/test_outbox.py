@@ -135,7 +135,7 @@ def test_reaper_returns_expired_leases_and_buries_exhausted_jobs():
     make_jobs(2)
     store = default_store()
     a, b = store.claim_batch("dead-worker", 2)
-    OutboxJob.objects.filter(pk=b.pk).update(attempts=4 + WORKER_DEATHS_ALLOWED, max_attempts=4)
+    OutboxJob.objects.filter(pk=b.pk).update(lost_claims=WORKER_DEATHS_ALLOWED)
     assert OutboxReaper().reap_stale_items() == 0, "leases still valid"
     OutboxJob.objects.update(lease_expires_at=timezone.now() - timedelta(seconds=5))
     assert OutboxReaper(stale_threshold_seconds=60).reap_stale_items() == 0, "inside the grace"

@@ -214,6 +214,18 @@ def test_dead_letters_are_listed_and_replayed(client, staff):
     assert "not dead-lettered" in again.content.decode()
 
 
+def test_a_dead_letter_shows_the_claims_its_workers_lost(client, staff):
+    publish([action("flaky", "fail", retryable=False)])
+    emit_event("invoice.paid", {})
+    job = OutboxJob.objects.get(kind="step", status="FAILED")
+    page = client.get("/studio/runs/?view=dead").content.decode()
+    assert "lost claim" not in page
+    OutboxJob.objects.filter(pk=job.pk).update(lost_claims=7)
+    page = client.get("/studio/runs/?view=dead").content.decode()
+    assert "1 / 4 <span" in page
+    assert "+ 7 lost claims" in page
+
+
 def test_explorer_needs_the_studio_permission(client):
     assert client.get("/studio/runs/").status_code == 302
     client.force_login(make_user())
