@@ -282,7 +282,7 @@ def _guarded(
                 logger.exception("Job %s failed", job.pk, extra={"trace_id": job.trace_id})
             reason = _describe(exc)
             try:
-                give_back(job, store=store, worker_id=worker_id, reason=reason, at_once=lost)
+                give_back(job, store=store, worker_id=worker_id, reason=reason, lost=lost)
             except Exception:
                 # The database is out longer than give_back's retries: the job stays CLAIMED;
                 # the worker keeps its lease and gives it back when the database answers again.
@@ -318,9 +318,11 @@ def stranded_jobs() -> Iterator[list[tuple[OutboxJob, str]]]:
 
 
 def give_back_now(job: OutboxJob, *, store: OutboxStore, worker_id: str, reason: str) -> None:
-    """One attempt at giving back a stranded job, due at once (or burying it when its
-    attempts ran out); a database error propagates (the caller tries again later)."""
-    _retry_or_bury(job, store=store, worker_id=worker_id, reason=reason, at_once=True)
+    """One attempt at giving back a stranded job (the database was out when its thread
+    tried): due at once and not charged, as a lost claim (``store.mark_lost``; buried when
+    it lost too many); a database error propagates (the caller tries again later)."""
+    if store.mark_lost(job.pk, worker_id, reason) == "buried":
+        fail_runs_of_dead_jobs([job.pk])
 
 
 #: Attempts at writing a job's retry bookkeeping when the connection keeps dying.
@@ -328,33 +330,35 @@ _BOOKKEEPING_TRIES = 4
 
 
 def give_back(
-    job: OutboxJob, *, store: OutboxStore, worker_id: str, reason: str, at_once: bool = False
+    job: OutboxJob, *, store: OutboxStore, worker_id: str, reason: str, lost: bool = False
 ) -> None:
-    """Retry the job (with backoff, or due now when ``at_once``) or bury it when its
-    attempts ran out; a dead connection met on the way is replaced and the write tried
-    again, so the job never stays CLAIMED because of it. Other errors propagate."""
+    """Retry the job with backoff, or bury it when its attempts ran out; with ``lost``
+    (the thread's database connection died: not the step's failure) give it back due at
+    once without charging it (``store.mark_lost``). A dead connection met on the way is
+    replaced and the write tried again, so the job never stays CLAIMED because of it.
+    Other errors propagate."""
     for tries in range(1, _BOOKKEEPING_TRIES + 1):
         try:
-            _retry_or_bury(job, store=store, worker_id=worker_id, reason=reason, at_once=at_once)
+            if lost:
+                if store.mark_lost(job.pk, worker_id, reason) == "buried":
+                    fail_runs_of_dead_jobs([job.pk])
+            else:
+                _retry_or_bury(job, store=store, worker_id=worker_id, reason=reason)
             return
         except Exception:
             if tries == _BOOKKEEPING_TRIES or not heal_connection():
                 raise
-            at_once = True
+            lost = True
             time.sleep(0.1 * tries)
 
 
-def _retry_or_bury(
-    job: OutboxJob, *, store: OutboxStore, worker_id: str, reason: str, at_once: bool = False
-) -> None:
+def _retry_or_bury(job: OutboxJob, *, store: OutboxStore, worker_id: str, reason: str) -> None:
     if job.attempts < job.max_attempts:
-        delay = 0.0
-        if not at_once:
-            delay = backoff_delay(
-                job.attempts,
-                base=conf.get("EXECUTION", "backoff_base_seconds"),
-                cap=conf.get("EXECUTION", "backoff_max_seconds"),
-            )
+        delay = backoff_delay(
+            job.attempts,
+            base=conf.get("EXECUTION", "backoff_base_seconds"),
+            cap=conf.get("EXECUTION", "backoff_max_seconds"),
+        )
         store.mark_retry(job.pk, worker_id, timezone.now() + timedelta(seconds=delay), reason)
         return
     # The dead letter commits before the run is locked (the run-first lock order every

@@ -28,7 +28,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, PositiveIntegerField, Q, QuerySet, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from automate import conf
@@ -124,6 +125,41 @@ class OutboxStore:
                 updated_at=now,
             )
         )
+
+    def mark_lost(self, job_id: int, worker_id: str, reason: str) -> str | None:
+        """Give back a claim lost to the engine, not to the step (its thread's database
+        connection died): due at once, the attempt it was charged refunded and the loss
+        counted in ``lost_claims``, as the reaper does for a dead worker's jobs; a job that
+        lost more than ``reaper.WORKER_DEATHS_ALLOWED`` claims is buried instead.
+
+        Returns ``"returned"``, ``"buried"`` (the caller fails its run), or None when
+        ``worker_id`` no longer holds the job."""
+        from automate.execution.reaper import GAVE_UP, WORKER_DEATHS_ALLOWED
+
+        now = timezone.now()
+        owned = self._owned(job_id, worker_id, now)
+        refund = Greatest(F("attempts") - 1, Value(0), output_field=PositiveIntegerField())
+        if owned.filter(lost_claims__lt=WORKER_DEATHS_ALLOWED).update(
+            status=Status.PENDING,
+            next_attempt_at=now,
+            lease_expires_at=None,
+            locked_by="",
+            attempts=refund,
+            lost_claims=F("lost_claims") + 1,
+            last_error=reason[:10_000],
+            updated_at=now,
+        ):
+            return "returned"
+        if owned.update(
+            status=Status.DEAD,
+            lease_expires_at=None,
+            attempts=refund,
+            lost_claims=F("lost_claims") + 1,
+            last_error=GAVE_UP,
+            updated_at=now,
+        ):
+            return "buried"
+        return None
 
     def mark_failed(self, job_id: int, worker_id: str, reason: str, *, dead: bool = False) -> bool:
         """Stop trying: FAILED for a permanent error, DEAD when retries ran out.

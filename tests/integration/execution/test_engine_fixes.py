@@ -272,8 +272,9 @@ def test_outage_longer_than_give_back_strands_jobs_the_worker_gives_back(monkeyp
     monkeypatch.setattr(runner, "run_step", boom)
     monkeypatch.setattr(runner, "heal_connection", lambda: True)
     monkeypatch.setattr(runner, "_still_claimed", lambda job, w: True)
-    real_retry = store.mark_retry
+    real_retry, real_lost = store.mark_retry, store.mark_lost
     monkeypatch.setattr(store, "mark_retry", boom)
+    monkeypatch.setattr(store, "mark_lost", boom)
     with stranded_jobs() as stranded:
         process_batch([job], store=store, worker_id="w")  # does not raise
     assert [(j.pk, reason.split(":")[0]) for j, reason in stranded] == [
@@ -292,11 +293,14 @@ def test_outage_longer_than_give_back_strands_jobs_the_worker_gives_back(monkeyp
     assert OutboxJob.objects.get(pk=job.pk).status == "CLAIMED"
 
     monkeypatch.setattr(store, "mark_retry", real_retry)  # the database is back
+    monkeypatch.setattr(store, "mark_lost", real_lost)
     entry = worker._stranded[job.pk]
     worker._stranded[job.pk] = (*entry[:3], 0.0, entry[4])
     worker._give_back_stranded()
     assert not worker._stranded
-    assert OutboxJob.objects.get(pk=job.pk).status == "PENDING"
+    back = OutboxJob.objects.get(pk=job.pk)
+    # The outage was not the step's failure: the claim is refunded and counted as lost.
+    assert (back.status, back.attempts, back.lost_claims) == ("PENDING", 0, 1)
     monkeypatch.undo()
     Worker(worker_id="w9", concurrency=1).run_until_idle()
     assert ExecutionRun.objects.get().status == ExecutionRun.Status.SUCCEEDED

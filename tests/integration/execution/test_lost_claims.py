@@ -9,9 +9,11 @@ PostgreSQL; a dead worker is a ``WorkerProcess`` row with a stale heartbeat.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from django.db import OperationalError
 from django.test import override_settings
 from django.utils import timezone
 
@@ -183,3 +185,49 @@ def test_replay_resets_the_attempts_and_the_lost_claims():
     job.refresh_from_db()
     assert (job.status, job.attempts, job.lost_claims) == ("PENDING", 0, 0)
     assert ExecutionRun.objects.get().status == "running", "the failed run is revived"
+
+
+def a_dead_connection(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
+    """A job body that fails as a terminated connection does, with the connection check
+    reporting it dead and replaced (``dbhealth.heal_connection``)."""
+    from automate.execution import runner
+
+    monkeypatch.setattr(runner, "heal_connection", lambda: True)
+
+    def body() -> None:
+        raise OperationalError("terminating connection due to administrator command")
+
+    return body
+
+
+def test_a_claim_lost_to_a_dead_connection_is_refunded_and_due_at_once(monkeypatch):
+    from automate.execution.runner import _guarded
+
+    job = a_queued_step(retryable=True)
+    store = default_store()
+    (claimed,) = store.claim_batch("w1", 1)
+
+    assert not _guarded(claimed, a_dead_connection(monkeypatch), store=store, worker_id="w1")
+
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.lost_claims) == ("PENDING", 0, 1)
+    assert job.next_attempt_at is not None
+    assert job.next_attempt_at <= timezone.now()
+    assert "terminating connection" in job.last_error
+    assert run_until_it_stops(job) == 3, "the lost claim left the retry budget whole"
+
+
+def test_a_job_whose_connection_keeps_dying_is_buried_at_the_same_limit(monkeypatch):
+    from automate.execution.runner import _guarded
+
+    job = a_queued_step(retryable=True)
+    OutboxJob.objects.filter(pk=job.pk).update(lost_claims=WORKER_DEATHS_ALLOWED)
+    store = default_store()
+    (claimed,) = store.claim_batch("w1", 1)
+
+    _guarded(claimed, a_dead_connection(monkeypatch), store=store, worker_id="w1")
+
+    job.refresh_from_db()
+    assert (job.status, job.last_error) == ("DEAD", GAVE_UP)
+    assert (job.attempts, job.lost_claims) == (0, WORKER_DEATHS_ALLOWED + 1)
+    assert ExecutionRun.objects.get().status == "failed"
