@@ -104,6 +104,10 @@ def _has_init_receivers(model: type[Model]) -> bool:
 
 
 _RUN = Columns(ExecutionRun, "r")
+#: What may change in a run's row while a worker runs its steps (``lock_runs``).
+_RUN_STATE = Columns(
+    ExecutionRun, "r", only=("id", "status", "outputs", "error", "started_at", "finished_at")
+)
 _VERSION = Columns(WorkflowVersion, "v")
 # Not what a step needs, and the largest columns: the draft's JSON and the raw request body.
 _WORKFLOW = Columns(
@@ -117,16 +121,20 @@ _QUEUED = Columns(OutboxJob, "j", only=("run", "node_id"))
 JOB_COLUMNS = Columns(OutboxJob, "j")
 
 _RUNS_WITH = (
-    f"SELECT {_RUN.sql}, {_VERSION.sql}, {_WORKFLOW.sql}, {_EVENT.sql}, {_TENANT.sql} "  # noqa: S608
+    f"SELECT {_RUN.sql}, {_EVENT.sql} "  # noqa: S608
     f"FROM {_quote(ExecutionRun._meta.db_table)} r "
-    f"JOIN {_quote(WorkflowVersion._meta.db_table)} v ON v.id = r.workflow_version_id "
-    f"JOIN {_quote(Workflow._meta.db_table)} w ON w.id = v.workflow_id "
     f"JOIN {_quote(Event._meta.db_table)} e ON e.id = r.event_id "
-    f"JOIN {_quote(Tenant._meta.db_table)} t ON t.id = r.tenant_id "
     "WHERE r.id IN ({ids})"
 )
+_VERSIONS_WITH = (
+    f"SELECT {_VERSION.sql}, {_WORKFLOW.sql}, {_TENANT.sql} "  # noqa: S608
+    f"FROM {_quote(WorkflowVersion._meta.db_table)} v "
+    f"JOIN {_quote(Workflow._meta.db_table)} w ON w.id = v.workflow_id "
+    f"JOIN {_quote(Tenant._meta.db_table)} t ON t.id = w.tenant_id "
+    "WHERE v.id IN ({ids})"
+)
 _RUNS_LOCK = (
-    f"SELECT {_RUN.sql} FROM {_quote(ExecutionRun._meta.db_table)} r "  # noqa: S608
+    f"SELECT {_RUN_STATE.sql} FROM {_quote(ExecutionRun._meta.db_table)} r "  # noqa: S608
     "WHERE r.id IN ({ids}) ORDER BY r.id"
 )
 _STEPS_OF = (
@@ -154,15 +162,15 @@ def _ids(conn: Any, run_ids: Sequence[Any]) -> tuple[str, list[Any]]:
 
 
 def hot_cursor(conn: Any) -> Any:
-    """A cursor of ``conn`` for the worker's hot statements: on PostgreSQL one that binds
-    parameters on the server (Django's ``ServerBindingCursor``), so psycopg sends the values
-    beside the statement instead of quoting each into its text in Python, which cost a
-    step batch about a fifth of its CPU (psycopg's own ``Cursor``, as Django's
-    ``server_side_binding`` option makes); elsewhere ``conn.cursor()``. Statements use
-    ``%s`` placeholders either way; query logging and error wrapping are Django's."""
+    """A cursor of ``conn`` for the worker's hot statements: on PostgreSQL psycopg's own
+    ``Cursor``, which binds parameters on the server (as Django's ``server_side_binding``
+    option makes every cursor do), so the values travel beside the statement instead of
+    being quoted into its text in Python (that quoting was about a sixth of a step batch's
+    CPU); elsewhere ``conn.cursor()``. Statements use ``%s`` placeholders either way; query
+    logging and error wrapping are Django's."""
     if conn.vendor != "postgresql":
         return conn.cursor()
-    import psycopg  # PostgreSQL runs on psycopg 3 here (the ``postgres`` extra)
+    import psycopg  # a dependency of the project (psycopg[binary])
 
     conn.ensure_connection()
     conn.validate_thread_sharing()
@@ -223,42 +231,59 @@ def _execute(conn: Any, sql: str, params: list[Any]) -> None:
 
 
 def runs_with_related(run_ids: Sequence[Any]) -> dict[Any, ExecutionRun]:
-    """``{pk: run}`` with version, workflow, event and tenant loaded (one query). Runs of
-    one version share its instances (and those of its workflow and tenant): a batch's
-    runs mostly belong to one workflow, and its definition is decoded once."""
+    """``{pk: run}`` with version, workflow, event and tenant loaded: one query for the runs
+    and their events, one for their distinct versions with workflow and tenant (a batch's
+    runs mostly share one version; its instances are shared and its rows read once)."""
     if not run_ids:
         return {}
     conn = connections[DEFAULT_DB_ALIAS]
     marks, params = _ids(conn, run_ids)
-    found: dict[Any, ExecutionRun] = {}
-    shared: dict[Any, tuple[WorkflowVersion, Tenant]] = {}
-    version_at = len(_RUN)
-    event_at = version_at + len(_VERSION) + len(_WORKFLOW)
-    tenant_at = event_at + len(_EVENT)
+    runs: list[ExecutionRun] = []
     for row in _fetch(conn, _RUNS_WITH.format(ids=marks), params):
         run = _RUN.build(conn, row)
-        key = (row[version_at], row[tenant_at])
-        if key not in shared:
-            version = _VERSION.build(conn, row, version_at)
-            version.workflow = _WORKFLOW.build(conn, row, version_at + len(_VERSION))
-            shared[key] = version, _TENANT.build(conn, row, tenant_at)
-        run.workflow_version, run.tenant = shared[key]
-        run.event = _EVENT.build(conn, row, event_at)
+        run.event = _EVENT.build(conn, row, len(_RUN))
+        runs.append(run)
+    version_ids = sorted({run.workflow_version_id for run in runs})
+    versions: dict[Any, WorkflowVersion] = {}
+    if version_ids:
+        marks = ", ".join(["%s"] * len(version_ids))
+        at_workflow, at_tenant = len(_VERSION), len(_VERSION) + len(_WORKFLOW)
+        for row in _fetch(conn, _VERSIONS_WITH.format(ids=marks), version_ids):
+            version = _VERSION.build(conn, row)
+            version.workflow = workflow = _WORKFLOW.build(conn, row, at_workflow)
+            workflow.tenant = _TENANT.build(conn, row, at_tenant)
+            versions[version.pk] = version
+    found: dict[Any, ExecutionRun] = {}
+    for run in runs:
+        version = versions.get(run.workflow_version_id)
+        if version is None:  # deleted meanwhile: the one-job path reports it
+            continue
+        run.workflow_version = version
+        if run.tenant_id == version.workflow.tenant_id:  # always, as events match their own
+            run.tenant = version.workflow.tenant  # tenant's workflows; else read when used
         found[run.pk] = run
     return found
 
 
-def lock_runs(run_ids: Sequence[Any]) -> dict[Any, ExecutionRun]:
-    """``{pk: run}`` of the runs, locked (``FOR UPDATE`` where supported) in id order."""
-    if not run_ids:
+def lock_runs(runs: dict[Any, ExecutionRun]) -> dict[Any, ExecutionRun]:
+    """Lock the rows of ``runs`` (``{pk: instance}``; ``FOR UPDATE`` where supported) in id
+    order and bring each instance's changing fields (status, outputs, error, started and
+    finished) up to date from its locked row; returns those still there. The other fields
+    never change once a run is created."""
+    if not runs:
         return {}
     conn = connections[DEFAULT_DB_ALIAS]
-    marks, params = _ids(conn, run_ids)
+    marks, params = _ids(conn, list(runs))
     sql = _RUNS_LOCK.format(ids=marks)
     if conn.features.has_select_for_update:
         sql += " FOR UPDATE"
-    runs = (_RUN.build(conn, row) for row in _fetch(conn, sql, params))
-    return {run.pk: run for run in runs}
+    locked: dict[Any, ExecutionRun] = {}
+    for row in _fetch(conn, sql, params):
+        pk, *values = _RUN_STATE.values(conn, row)
+        run = runs[pk]
+        run.__dict__.update(zip(_RUN_STATE.attnames[1:], values, strict=True))
+        locked[pk] = run
+    return locked
 
 
 def steps_of(run_ids: Sequence[Any], *, current_only: bool = False) -> list[StepRun]:

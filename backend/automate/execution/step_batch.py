@@ -287,8 +287,7 @@ def _finish_group(items: list[Prepared], *, store: OutboxStore, worker_id: str) 
     """Write the outcomes of succeeded steps in one transaction (see the module docstring)."""
     now = timezone.now()
     with transaction.atomic():
-        run_ids = sorted({item.run.pk for item in items}, key=str)
-        locked = rowload.lock_runs(run_ids)
+        locked = rowload.lock_runs({item.run.pk: item.run for item in items})
         fenced = store.mark_success_many([item.job.pk for item in items], worker_id)
         kept = [item for item in items if item.job.pk in fenced]
         for item in items:
@@ -315,15 +314,10 @@ def _finish_group(items: list[Prepared], *, store: OutboxStore, worker_id: str) 
         )
         known = load_states_of(running) if running else {}
         graphs = {item.run.pk: item.graph for item in kept}
-        sources = {item.run.pk: item.run for item in kept}
         new_jobs: list[OutboxJob] = []
         finished: list[ExecutionRun] = []
         for run_id in running:
-            run = locked[run_id]
-            source = sources[run_id]
-            run.event = source.event  # already loaded; the lock query does not fetch it
-            run.workflow_version = source.workflow_version
-            run.tenant = source.tenant
+            run = locked[run_id]  # the instance prepared, brought up to date under the lock
             advance_run(
                 run, graphs[run_id], known=known[run_id], jobs_out=new_jobs, runs_out=finished
             )
