@@ -67,7 +67,8 @@ def match_event(job: OutboxJob, *, store: OutboxStore, worker_id: str) -> list[E
         raise Event.DoesNotExist(f"Event job {job.pk} names no existing event.")
     with transaction.atomic():
         started = _match(event, _candidates(event))
-        if not store.mark_success(job.pk, worker_id):
+        # The fenced many-jobs mark: one precompiled statement (no ORM compilation).
+        if not store.mark_success_many([job.pk], worker_id):
             raise LeaseLostError(f"Lost the lease on event job {job.pk}.")
     return started
 
