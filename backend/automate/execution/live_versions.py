@@ -50,6 +50,14 @@ _MARKS_SQL = (
     f"FROM {_VERSIONS} v JOIN {_WORKFLOWS} w ON w.live_version_id = v.id "
     "WHERE w.tenant_id = %s AND w.is_active ORDER BY w.id"
 )
+_EVENT_WITH_MARKS_SQL = (
+    f"SELECT {_EVENT.sql}, {_TENANT.sql}, {_MARK.sql}, {_MARK_UPDATED.sql} "  # noqa: S608
+    f'FROM "{Event._meta.db_table}" e JOIN "{Tenant._meta.db_table}" t ON t.id = e.tenant_id '
+    f"LEFT JOIN {_WORKFLOWS} w ON w.tenant_id = e.tenant_id AND w.is_active "
+    "AND w.live_version_id IS NOT NULL "
+    f"LEFT JOIN {_VERSIONS} v ON v.id = w.live_version_id "
+    "WHERE e.id = %s ORDER BY w.id"
+)
 _VERSIONS_SQL = (
     f"SELECT {_VERSION.sql}, {_WORKFLOW.sql} "  # noqa: S608
     f"FROM {_VERSIONS} v JOIN {_WORKFLOWS} w ON w.id = v.workflow_id "
@@ -59,6 +67,8 @@ _VERSIONS_SQL = (
 #: Versions read earlier, by their mark (bounded: cleared when full).
 _kept: dict[LiveMark, WorkflowVersion] = {}
 _KEPT_LIMIT = 512
+#: Marks of versions that failed to match or start an event in this process.
+_broken: set[LiveMark] = set()
 
 
 def events_with_tenants(event_ids: Sequence[Any]) -> dict[Any, Event]:
@@ -76,6 +86,26 @@ def events_with_tenants(event_ids: Sequence[Any]) -> dict[Any, Event]:
         event.tenant = _TENANT.build(conn, row, len(_EVENT))
         found[event.pk] = event
     return found
+
+
+def event_with_marks(event_id: Any) -> tuple[Event | None, list[LiveMark]]:
+    """The event (its ``tenant`` loaded too; None when there is none) and the marks of its
+    tenant's live versions (as ``live_marks``), in one query."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    pk = Event._meta.pk
+    assert pk is not None
+    rows = _fetch(conn, _EVENT_WITH_MARKS_SQL, [pk.get_db_prep_value(event_id, conn, False)])
+    if not rows:
+        return None, []
+    event = _EVENT.build(conn, rows[0])
+    event.tenant = _TENANT.build(conn, rows[0], len(_EVENT))
+    at = len(_EVENT) + len(_TENANT)
+    marks: list[LiveMark] = [
+        (*_MARK.values(conn, row, at), *_MARK_UPDATED.values(conn, row, at + len(_MARK)))
+        for row in rows
+        if row[at] is not None
+    ]
+    return event, marks
 
 
 def live_marks(tenant_id: Any) -> list[LiveMark]:
@@ -119,6 +149,18 @@ def keep(version: WorkflowVersion) -> None:
         _kept.clear()
     mark = (version.pk, version.workflow_id, version.published_at, version.workflow.updated_at)
     _kept[mark] = version
+
+
+def note_broken(mark: LiveMark) -> None:
+    """Remember that the version under ``mark`` failed on an event in this process."""
+    if len(_broken) >= _KEPT_LIMIT:
+        _broken.clear()
+    _broken.add(mark)
+
+
+def known_broken(mark: LiveMark) -> bool:
+    """Whether the version under ``mark`` failed on an event in this process."""
+    return mark in _broken
 
 
 def _fetch(conn: Any, sql: str, params: list[Any]) -> list[Any]:
