@@ -14,7 +14,9 @@ left of the batch with due EVENT jobs (oldest first). Steps of runs already star
 wait behind a backlog of new events, so under a backlog of 10,000 events runs start
 completing within the first batches, and the backlog drains at the rate the workers
 finish runs. Each kind is one range scan of the partial index ``(kind, id) WHERE status =
-'PENDING'``; the event query runs only when there were fewer due step jobs than the limit.
+'PENDING'``; the event scan runs only when there were fewer due step jobs than the limit.
+On PostgreSQL both scans are one statement (one round trip); SQLite reads each kind's
+candidates in a query of its own.
 Jobs due later (``next_attempt_at`` in the future: retries, delays) are skipped over.
 
 Every ``mark_*`` call is conditional on the caller still holding the lease (same worker,
@@ -257,35 +259,51 @@ class SkipLockedClaimOutboxStore(OutboxStore):
 
     supports_skip_locked = True
 
-    def _claim_kind(self, worker_id: str, kind: str, limit: int) -> list[OutboxJob]:
-        table = OutboxJob._meta.db_table
+    def claim_batch(self, worker_id: str, limit: int) -> list[OutboxJob]:
+        """One statement for both kinds: a ``UNION ALL`` of the step scan, then the event
+        scan, under one ``LIMIT``. The append node reads its branches in order and the
+        limit stops it, so the event scan runs (and locks rows) only for what the step
+        jobs left of the batch, as two statements would, in one round trip."""
+        if limit <= 0:
+            return []
+        jobs = rowload.fetch_jobs(_CLAIM_BOTH, self._claim_params(worker_id, limit))
+        step = OutboxJob.Kind.STEP
+        jobs.sort(key=lambda job: (job.kind != step, job.pk))
+        return jobs
+
+    def _claim_params(self, worker_id: str, limit: int) -> list[object]:
         now = timezone.now()
-        sql = f"""
-            UPDATE {table} AS j SET status = %s, locked_by = %s, lease_expires_at = %s,
-                   attempts = attempts + 1, updated_at = %s
-            WHERE id IN (
-                SELECT id FROM {table}
-                WHERE status = %s AND kind = %s
-                  AND (next_attempt_at IS NULL OR next_attempt_at <= %s)
-                ORDER BY id
-                LIMIT %s
-                FOR UPDATE SKIP LOCKED
-            )
-            RETURNING {rowload.JOB_COLUMNS.sql}
-        """  # noqa: S608 (the table name is ours, every value is a parameter)
-        params = [
-            Status.CLAIMED,
-            worker_id,
-            now + timedelta(seconds=self.lease_seconds),
-            now,
-            Status.PENDING,
-            kind,
-            now,
+        lease = now + timedelta(seconds=self.lease_seconds)
+        return [
+            *(Status.CLAIMED, worker_id, lease, now),
+            *(Status.PENDING, OutboxJob.Kind.STEP, now, limit),
+            *(Status.PENDING, OutboxJob.Kind.EVENT, now, limit),
             limit,
         ]
-        jobs = rowload.fetch_jobs(sql, params)
-        jobs.sort(key=lambda job: job.pk)
-        return jobs
+
+
+_TABLE = OutboxJob._meta.db_table
+#: Due jobs of one kind, oldest first, on the partial index ``(kind, id) WHERE status =
+#: 'PENDING'``; rows other workers hold locked are skipped, never waited for.
+_SCAN = f"""
+    SELECT id FROM {_TABLE}
+    WHERE status = %s AND kind = %s AND (next_attempt_at IS NULL OR next_attempt_at <= %s)
+    ORDER BY id
+    LIMIT %s
+    FOR UPDATE SKIP LOCKED
+"""  # noqa: S608 (the table name is ours, every value is a parameter)
+#: Step jobs first, then event jobs, at most ``limit`` in all.
+_CLAIM_BOTH = f"""
+    UPDATE {_TABLE} AS j SET status = %s, locked_by = %s, lease_expires_at = %s,
+           attempts = attempts + 1, updated_at = %s
+    WHERE id IN (
+        SELECT id FROM (
+            SELECT id FROM ({_SCAN}) AS steps UNION ALL SELECT id FROM ({_SCAN}) AS events
+        ) AS due
+        LIMIT %s
+    )
+    RETURNING {rowload.JOB_COLUMNS.sql}
+"""  # noqa: S608
 
 
 def default_store(lease_seconds: float | None = None) -> OutboxStore:
