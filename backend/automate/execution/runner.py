@@ -220,7 +220,6 @@ def _run_steps(
                 alone=alone,
                 fail_alone=fail_alone,
                 succeed_alone=succeed_alone,
-                guard=lambda job, body: _guarded(job, body, store=store, worker_id=worker_id),
                 gate=gate,
             )
         except Exception:

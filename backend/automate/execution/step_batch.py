@@ -1,29 +1,34 @@
-"""Running a claimed batch of step jobs together: three phases, two commits per batch.
+"""Running a claimed batch of step jobs together: two commits per group of outcomes.
 
-1. **Prepare** (one commit): one query loads the runs of the batch (with version,
-   workflow, event and tenant), one their StepRuns; each step's inputs are rendered and its
-   RUNNING StepRun is inserted with the others in one statement. That commit is what makes
-   "at least once" visible to the explorer; ``step_started`` is sent after it.
-2. **Execute**: each node runs (templates, connector call under its timeout); the engine
-   does no database work here.
-3. **Finish** (one commit): the runs of the steps that succeeded are locked in id order
-   (the run-first lock order every writer uses), the jobs are fenced in one statement
-   (``mark_success_many``: only jobs whose lease this worker still holds are completed; the
-   outcomes of the others are discarded), the StepRuns are updated, each run is planned
-   (``advance_run``) from states read under the lock, the next step jobs of all runs are
-   inserted in one statement with one NOTIFY. ``step_completed`` and the run signals are
-   sent after commit.
+1. **Prepare** (one commit): one query loads the runs of the batch with their events, one
+   their distinct versions (with workflow and tenant), one their StepRuns; each step's
+   inputs are rendered and its RUNNING StepRun is inserted with the others in one
+   statement, under the fence (the jobs' rows locked, only jobs whose lease this worker
+   still holds). That commit is what makes "at least once" visible to the explorer;
+   ``step_started`` is sent after it.
+2. **Execute**: every step starts at once (built-in nodes compute in this thread,
+   connector calls run on pooled threads, each under its timeout); the engine does no
+   database work here.
+3. **Finish** (one commit per group): the steps that have finished when this thread
+   looks are written together, so fast steps are not held back by a slow one. The runs
+   are locked in id order (the run-first lock order every writer uses), the jobs are
+   fenced in one statement (``mark_success_many``: only jobs whose lease this worker still
+   holds are completed; the outcomes of the others are discarded), the StepRuns are
+   updated, each run is planned (``advance_run``) from states read under the lock, the
+   next step jobs of all runs are inserted in one statement with one NOTIFY.
+   ``step_completed`` and the run signals are sent after commit.
 
 Anything unusual is handed to the one-job path (``step_alone.run_step``), which knows every
 case: a job whose run stopped or whose step already ran or is marked RUNNING, two jobs of
-one node, an input that fails to render, a step that failed (retry, dead letter and run
-failure are rare and written per job, through the same fencing). When writing the group
-fails, each outcome is written alone, so one bad outcome cannot block the others.
+one node, an input that fails to render. A step that failed (retry, dead letter and run
+failure are rare) is written alone through the same fencing. When writing a group fails,
+each outcome is written alone, so one bad outcome cannot block the others.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,13 +41,11 @@ from django.utils import timezone
 from automate import signals
 from automate.execution import rowload
 from automate.execution.dbgate import DbGate, phase
-from automate.execution.exceptions import LeaseLostError
 from automate.execution.hotsql import finish_runs, finish_steps
 from automate.execution.models import ExecutionRun, OutboxJob, StepRun
 from automate.execution.notify import jobs_written
 from automate.execution.run_state import advance_run, graph_of, load_states_of
-from automate.execution.step_alone import not_run_reason
-from automate.execution.step_exec import execute_node
+from automate.execution.step_exec import Call, start_node
 from automate.execution.step_inputs import build_context, render_step_inputs, stored_inputs
 from automate.execution.store import OutboxStore
 from automate.governance.redaction import redact
@@ -74,19 +77,9 @@ class Prepared:
     started: float
     output: dict[str, Any] | None = None
     error: Exception | None = None
-    cancelled: bool = False
-
-
-def _not_run(item: Prepared, status: str, store: OutboxStore, worker_id: str) -> None:
-    """Record a prepared step whose run stopped before it started as not run."""
-    step = item.step
-    step.status = StepStatus.CANCELLED
-    step.error = not_run_reason(status)
-    step.finished_at = timezone.now()
-    with transaction.atomic():
-        step.save(update_fields=["status", "error", "finished_at"])
-        if not store.mark_success(item.job.pk, worker_id):
-            raise LeaseLostError(f"Lost the lease on step job {item.job.pk}.")
+    call: Call | None = None
+    settled: bool = False
+    written: bool = False
 
 
 def run_step_batch(
@@ -97,63 +90,111 @@ def run_step_batch(
     alone: Alone,
     fail_alone: FailAlone,
     succeed_alone: Callable[[Prepared], None],
-    guard: Callable[[OutboxJob, Callable[[], None]], bool],
     gate: DbGate | None = None,
 ) -> None:
     """Run claimed step jobs of ``worker_id`` together (see the module docstring).
 
-    Steps run one after another in this thread; a step that fails its run (a failure
-    that will not be retried) stops the steps of that run not yet started in this batch:
-    they are recorded as not run (CANCELLED), as a step claimed after the failure is.
-    ``guard(job, body)`` runs ``body`` for ``job`` as the one-job path does (a lost lease
-    logged, another error giving the job back). With a ``gate`` (``automate.execution.
-    dbgate``) every database phase holds a permit and the connection is closed after it,
-    so the steps execute without a connection."""
+    Every prepared step starts at once (built-in nodes compute here, connector calls run
+    on pooled threads, each under its own timeout), so a batch of slow HTTP steps waits
+    for the slowest, not for their sum. Outcomes are written as they come in: whatever
+    has finished when this thread looks is written together, so a slow step never holds
+    back the outcomes of fast ones. With a ``gate`` (``automate.execution.dbgate``) every
+    database phase holds a permit and the connection is closed after it, so the steps
+    execute without a connection."""
     with phase(gate):
         prepared, leftovers = _prepare(jobs, store=store, worker_id=worker_id)
         for item in prepared:
             signals.send(signals.step_started, sender=StepRun, step=item.step, execution=item.run)
-    stopped: dict[Any, str] = {}  # run id -> the status that stopped it in this batch
+    finished: queue.SimpleQueue[Prepared] = queue.SimpleQueue()
     for item in prepared:
-        if item.run.pk in stopped:
-            item.cancelled = True
-            with phase(gate):
-                guard(item.job, partial(_not_run, item, stopped[item.run.pk], store, worker_id))
-            continue
-        try:
-            item.output = execute_node(
-                item.node,
-                run=item.run,
-                step=item.step,
-                context=item.context,
-                inputs=item.inputs,
-                secrets=item.secrets,
-            )
-        except Exception as exc:
-            item.error = exc
-            with phase(gate):
-                written = fail_alone(item, exc)
-            # Only a failure that committed stops the run (a lost lease rolls it back).
-            if written and item.step.status == StepStatus.FAILED:
-                stopped[item.run.pk] = RunStatus.FAILED
-    succeeded = [item for item in prepared if item.error is None and not item.cancelled]
-    with phase(gate):
-        if succeeded:
+        item.call = start_node(
+            item.node,
+            run=item.run,
+            step=item.step,
+            context=item.context,
+            inputs=item.inputs,
+            secrets=item.secrets,
+            notify=partial(finished.put, item),
+        )
+    pending = {id(item): item for item in prepared}
+    while pending:
+        for item in _next_outcomes(finished, pending):
+            assert item.call is not None
             try:
-                _finish_group(succeeded, store=store, worker_id=worker_id)
-            except Exception:
-                logger.warning(
-                    "Writing %s step outcomes together failed; writing each alone",
-                    len(succeeded),
-                    exc_info=True,
-                )
-                from automate.execution.dbhealth import heal_connection
-
-                heal_connection()
-                for item in succeeded:
-                    succeed_alone(item)
+                item.output = item.call.result(wait=False)
+            except Exception as exc:
+                item.error = exc
+        _write_outcomes(
+            [item for item in prepared if item.call is not None and item.settled],
+            store=store,
+            worker_id=worker_id,
+            fail_alone=fail_alone,
+            succeed_alone=succeed_alone,
+            gate=gate,
+        )
     for job in leftovers:
         alone(job)  # outside the gate: it enters it for its database work only
+
+
+def _next_outcomes(
+    finished: queue.SimpleQueue[Prepared], pending: dict[int, Prepared]
+) -> list[Prepared]:
+    """The pending steps that finished (blocking until one has) or whose time ran out,
+    removed from ``pending`` and marked settled."""
+    deadline = min(item.call.deadline for item in pending.values() if item.call is not None)
+    found: list[Prepared] = []
+    try:
+        found.append(finished.get(timeout=max(0.0, deadline - time.monotonic())))
+        while True:
+            found.append(finished.get_nowait())
+    except queue.Empty:
+        pass
+    now = time.monotonic()
+    found += [
+        item for item in pending.values() if item.call is not None and item.call.deadline <= now
+    ]
+    settled = []
+    for item in found:
+        if pending.pop(id(item), None) is not None:  # a late finish of a timed-out step: gone
+            item.settled = True
+            settled.append(item)
+    return settled
+
+
+def _write_outcomes(
+    items: list[Prepared],
+    *,
+    store: OutboxStore,
+    worker_id: str,
+    fail_alone: FailAlone,
+    succeed_alone: Callable[[Prepared], None],
+    gate: DbGate | None,
+) -> None:
+    """Write the outcomes of settled steps not yet written: each failure alone, the
+    successes together (each alone when that fails)."""
+    fresh = [item for item in items if not item.written]
+    for item in fresh:
+        item.written = True
+        if item.error is not None:
+            with phase(gate):
+                fail_alone(item, item.error)
+    succeeded = [item for item in fresh if item.error is None]
+    if not succeeded:
+        return
+    with phase(gate):
+        try:
+            _finish_group(succeeded, store=store, worker_id=worker_id)
+        except Exception:
+            logger.warning(
+                "Writing %s step outcomes together failed; writing each alone",
+                len(succeeded),
+                exc_info=True,
+            )
+            from automate.execution.dbhealth import heal_connection
+
+            heal_connection()
+            for item in succeeded:
+                succeed_alone(item)
 
 
 def _prepare(
@@ -302,7 +343,8 @@ def _finish_group(items: list[Prepared], *, store: OutboxStore, worker_id: str) 
             step.status = StepStatus.SUCCEEDED
             step.outputs = redact(item.output)
             step.finished_at = now
-            step.duration_ms = int((time.monotonic() - item.started) * 1000)
+            ended = item.call.ended if item.call is not None else None
+            step.duration_ms = int(((ended or time.monotonic()) - item.started) * 1000)
         finish_steps(item.step for item in kept)
         running = sorted(
             {

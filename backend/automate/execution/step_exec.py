@@ -1,7 +1,8 @@
 """Executing one node: built-in node types in Python, actions through their connector.
 
-No database work of the engine happens here; a connector call runs in a thread of its own
-bounded by the step's timeout (``call_with_timeout``).
+No database work of the engine happens here; a connector call runs in a pooled thread of
+its own bounded by the step's timeout (``start_call``), so a batch of steps can have all
+its calls in flight at once (``step_batch``) while one-job paths wait for theirs.
 """
 
 from __future__ import annotations
@@ -34,6 +35,42 @@ def execute_node(
     inputs: Any,
     secrets: dict[str, str],
 ) -> dict[str, Any]:
+    """Run ``node`` to its end (or its timeout) in this thread's stead: its output; raises
+    what the node raised, or ``StepTimeoutError``."""
+    call = start_node(node, run=run, step=step, context=context, inputs=inputs, secrets=secrets)
+    output: dict[str, Any] = call.result()
+    return output
+
+
+def start_node(
+    node: Node,
+    *,
+    run: ExecutionRun,
+    step: StepRun,
+    context: dict[str, Any],
+    inputs: Any,
+    secrets: dict[str, str],
+    notify: Callable[[], None] | None = None,
+) -> Call:
+    """Start ``node``: a built-in type computes here and now; an action's connector call
+    starts on a pooled thread under the step's timeout. ``notify`` is called (from the
+    thread that finished it) once the node's outcome is known; read it with
+    ``Call.result()``. Never raises: a failure to start is the call's outcome."""
+    try:
+        if node.type not in _BUILT_IN:
+            return call_connector(node, inputs, run=run, step=step, secrets=secrets, notify=notify)
+        value = _built_in(node, run=run, context=context, inputs=inputs)
+    except Exception as exc:
+        return Call.finished(error=exc, notify=notify)
+    return Call.finished(value=value, notify=notify)
+
+
+_BUILT_IN = frozenset({"condition", "delay", "merge", "trigger", "transform"})
+
+
+def _built_in(
+    node: Node, *, run: ExecutionRun, context: dict[str, Any], inputs: Any
+) -> dict[str, Any]:
     if node.type == "condition":
         result = compile_rule(node.raw.get("condition")).evaluate(context)
         return {"result": result, "branch": "true" if result else "false"}
@@ -51,9 +88,7 @@ def execute_node(
         }
     if node.type == "trigger":
         return dict(run.event.payload)
-    if node.type == "transform":
-        return inputs if isinstance(inputs, dict) else {"value": inputs}
-    return call_connector(node, inputs, run=run, step=step, secrets=secrets)
+    return inputs if isinstance(inputs, dict) else {"value": inputs}  # transform
 
 
 def call_connector(
@@ -63,7 +98,9 @@ def call_connector(
     run: ExecutionRun,
     step: StepRun,
     secrets: dict[str, str],
-) -> dict[str, Any]:
+    notify: Callable[[], None] | None = None,
+) -> Call:
+    """Start the node's connector action on a pooled thread (see ``start_node``)."""
     from automate.connectors import ExecutionContext, check_connector_allowed, get_connector
 
     code = str(node.raw.get("connector"))
@@ -82,12 +119,61 @@ def call_connector(
         deadline=time.monotonic() + timeout,
     )
     action = str(node.raw.get("action"))
-    result: dict[str, Any] = call_with_timeout(
+    return start_call(
         lambda: adapter.run(action, params, context),
         timeout=timeout,
         name=f"step {node.id} of run {run.pk}",
+        notify=notify,
     )
-    return result
+
+
+class Call:
+    """A call running on a pooled thread (``start_call``), or one that finished at once.
+
+    ``done`` is set when it returned or raised; ``ended`` is then its ``time.monotonic()``;
+    ``deadline`` is when waiting for it stops (``time.monotonic()`` seconds).
+    """
+
+    def __init__(self, name: str, timeout: float) -> None:
+        self.name = name
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout
+        self.done = threading.Event()
+        self.ended: float | None = None
+        self._value: Any = None
+        self._error: BaseException | None = None
+
+    @classmethod
+    def finished(
+        cls,
+        *,
+        value: Any = None,
+        error: BaseException | None = None,
+        notify: Callable[[], None] | None = None,
+    ) -> Call:
+        call = cls("", 0.0)
+        call._settle(value, error, notify)
+        return call
+
+    def _settle(
+        self, value: Any, error: BaseException | None, notify: Callable[[], None] | None
+    ) -> None:
+        self._value, self._error = value, error
+        self.ended = time.monotonic()
+        self.done.set()
+        if notify is not None:
+            notify()
+
+    def result(self, *, wait: bool = True) -> Any:
+        """The call's value (waiting until its deadline unless ``wait`` is false); raises
+        what it raised, or ``StepTimeoutError`` when it has not returned by then."""
+        remaining = max(0.0, self.deadline - time.monotonic()) if wait else 0.0
+        if not self.done.wait(remaining):
+            logger.warning("%s ran past its timeout of %gs", self.name, self.timeout)
+            raise StepTimeoutError(f"The step ran past its timeout of {self.timeout:g} seconds.")
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 class _CallThreads:
@@ -128,30 +214,40 @@ class _CallThreads:
 _call_threads = _CallThreads()
 
 
-def call_with_timeout(fn: Callable[[], Any], *, timeout: float, name: str) -> Any:
-    """Run ``fn`` in a thread of its own and give up waiting after ``timeout`` seconds.
+def start_call(
+    fn: Callable[[], Any],
+    *,
+    timeout: float,
+    name: str,
+    notify: Callable[[], None] | None = None,
+) -> Call:
+    """Start ``fn`` in a pooled thread of its own; wait for it with ``Call.result()``, which
+    gives up ``timeout`` seconds after the start.
 
     Python cannot kill a thread: a step past its timeout is failed (retryably) and its
     thread is abandoned (it returns to the pool when ``fn`` finally returns); connectors
-    should also pass the deadline to their own I/O. ``name`` names the call in logs.
+    should also pass the deadline to their own I/O. ``name`` names the call in logs;
+    ``notify`` is called from that thread when ``fn`` returned or raised.
     """
-    box: dict[str, Any] = {}
-    done = threading.Event()
+    call = Call(name, timeout)
 
     def target() -> None:
+        value: Any = None
+        error: BaseException | None = None
         try:
-            box["result"] = fn()
+            value = fn()
         except BaseException as exc:  # handed to the waiting thread, which re-raises it
-            box["error"] = exc
+            error = exc
         finally:
             # A connector that used the ORM leaves no connection open in a pooled thread.
             connections.close_all()
-            done.set()
+            call._settle(value, error, notify)
 
     _call_threads.submit(target)
-    if not done.wait(timeout):
-        logger.warning("%s ran past its timeout of %gs", name, timeout)
-        raise StepTimeoutError(f"The step ran past its timeout of {timeout:g} seconds.")
-    if "error" in box:
-        raise box["error"]
-    return box["result"]
+    return call
+
+
+def call_with_timeout(fn: Callable[[], Any], *, timeout: float, name: str) -> Any:
+    """Run ``fn`` in a thread of its own and give up waiting after ``timeout`` seconds
+    (``start_call``, then wait for it)."""
+    return start_call(fn, timeout=timeout, name=name).result()

@@ -6,12 +6,16 @@ On PostgreSQL an idle worker sleeps on ``LISTEN automate_outbox`` and wakes the 
 job commits; every worker also polls, so a lost notification only costs latency.
 
 The loop claims ``min(batch_size, free capacity)`` jobs at a time (step jobs first, see
-``automate.execution.store``) and splits the batch over its idle threads: with one thread
-the whole batch runs together (``runner.process_batch``: two commits per batch of steps,
-events matched in one transaction, the first steps of the runs they start run at once by
-the same thread without a second claim). With many threads (``worker_threads`` sized for
-slow I/O, the default 64) each thread takes a small share, and the threads share at most
-``EXECUTION["worker_db_connections"]`` database connections (``automate.execution.dbgate``).
+``automate.execution.store``) and hands each claimed batch whole to one idle thread
+(``runner.process_batch``: the batch's steps prepared and committed together, all their
+connector calls in flight at once, outcomes written together as they come in; events
+matched in one transaction, the first steps of the runs they start run at once by the same
+thread without a second claim). Capacity is ``max(batch_size, worker_threads)`` jobs in
+flight (``worker_threads`` sized for slow I/O, the default 64), so several batches run at
+once on several threads, which share at most ``EXECUTION["worker_db_connections"]``
+database connections (``automate.execution.dbgate``). A batch is never split over threads:
+one step per thread made every step a transaction of its own (a quarter of the
+throughput), and its calls run concurrently anyway.
 A thread whose connection died replaces it and gives its job back due at once
 (``execution.dbhealth``).
 """
@@ -221,8 +225,8 @@ class Worker:
                     if conf.get("ENABLED") and free > 0 and liveness.fresh:
                         limit = min(self.batch_size, free)
                         claimed = self._safely(lambda n=limit: self._claim(n)) or []
-                    for chunk in self._chunks(claimed):
-                        self._submit(pool, chunk)
+                    if claimed:
+                        self._submit(pool, claimed)
                     if claimed:
                         continue
                     if once and not self._inflight:
@@ -246,17 +250,6 @@ class Worker:
 
     def _claim(self, limit: int) -> list[OutboxJob]:
         return self.store.claim_batch(self.worker_id, limit)
-
-    def _chunks(self, jobs: list[OutboxJob]) -> list[list[OutboxJob]]:
-        """Split a claimed batch over the idle threads: one chunk per thread, so a single
-        thread runs the whole batch together, and many threads run one step each."""
-        if not jobs:
-            return []
-        with self._lock:
-            busy = len({id(item.future) for item in self._inflight.values()})
-        threads = max(1, min(len(jobs), self.concurrency - busy))
-        size = -(-len(jobs) // threads)
-        return [jobs[i : i + size] for i in range(0, len(jobs), size)]
 
     def _submit(self, pool: ThreadPoolExecutor, jobs: list[OutboxJob]) -> None:
         started = threading.Event()

@@ -115,11 +115,43 @@ def test_committed_failure_still_stops_siblings():
     store = default_store()
     process_batch(store.claim_batch("w1", 1), store=store, worker_id="w1", hop=False)
     jobs = sorted(store.claim_batch("w1", 10), key=lambda j: j.node_id)
-    process_batch(jobs, store=store, worker_id="w1", hop=False)
+    assert [j.node_id for j in jobs] == ["a", "b"]
+    # a's failure commits before b starts (b is in a later batch; steps of one batch all
+    # start at once, as parallel branches on parallel threads would).
+    process_batch(jobs[:1], store=store, worker_id="w1", hop=False)
+    process_batch(jobs[1:], store=store, worker_id="w1", hop=False)
     run = ExecutionRun.objects.get()
     assert run.status == ExecutionRun.Status.FAILED
     assert StepRun.objects.get(node_id="b").status == StepRun.Status.CANCELLED
     assert kit.CALLS.get(f"{run.pk}:b", 0) == 0
+    assert not OutboxJob.objects.filter(status="CLAIMED").exists()
+
+
+def test_a_sibling_in_the_same_batch_as_a_failure_runs_and_is_recorded():
+    """Steps of one batch start together: a sibling already in flight when its run fails
+    is recorded as what it did (succeeded), and the run stays failed."""
+    _publish(
+        [
+            {
+                "id": "a",
+                "type": "action",
+                "connector": "testkit",
+                "action": "fail",
+                "inputs": {"retryable": False},
+            },
+            {"id": "b", "type": "action", "connector": "testkit", "action": "echo"},
+        ],
+        [("trigger", "a"), ("trigger", "b")],
+    )
+    emit_event("thing.happened", {})
+    store = default_store()
+    process_batch(store.claim_batch("w1", 1), store=store, worker_id="w1", hop=False)
+    process_batch(store.claim_batch("w1", 10), store=store, worker_id="w1", hop=False)
+    run = ExecutionRun.objects.get()
+    assert run.status == ExecutionRun.Status.FAILED
+    assert StepRun.objects.get(node_id="b").status == StepRun.Status.SUCCEEDED
+    assert kit.CALLS[f"{run.pk}:b"] == 1
+    assert not OutboxJob.objects.filter(status__in=["PENDING", "CLAIMED"]).exists()
 
 
 def _chain() -> tuple[object, OutboxJob]:
