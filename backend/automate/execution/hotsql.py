@@ -2,9 +2,9 @@
 
 The ORM costs about as much as the round trip for the small statements a step writes
 (``bulk_update`` builds a CASE expression per field, ``save`` compiles an UPDATE per row),
-so the group commit of ``step_batch`` writes its rows in one ``UPDATE … FROM (VALUES …)``
-on PostgreSQL (one statement for the batch, not one per row) and with ``executemany`` of
-fixed SQL elsewhere.
+so the group commit of ``step_batch`` writes its rows in one ``UPDATE … FROM unnest(…)``
+on PostgreSQL (one statement for the batch, one array per column) and with ``executemany``
+of fixed SQL elsewhere.
 Values go through the model fields' own ``get_db_prep_value`` (JSON, UUIDs, datetimes),
 so the rows are exactly what the ORM would have written, on PostgreSQL and SQLite alike.
 """
@@ -39,19 +39,17 @@ _FINISH_RUN = (
 )
 
 
-def _values_update(
-    table: str, columns: tuple[tuple[str, str], ...], rows: list[tuple[Any, ...]], only: str = ""
-) -> str:
-    """PostgreSQL: one ``UPDATE … FROM (VALUES …)`` for all ``rows`` (the last column is the
-    id); ``columns`` are ``(name, type)`` pairs, every value cast to its column's type."""
+def _unnest_update(table: str, columns: tuple[tuple[str, str], ...], only: str = "") -> str:
+    """PostgreSQL: one ``UPDATE … FROM unnest(…)`` taking one array per column (the last
+    column is the id); ``columns`` are ``(name, type)`` pairs. Its text and parameters are
+    the same whatever the number of rows, so psycopg parses it once."""
     names = ", ".join(name for name, _ in columns)
-    sets = ", ".join(f"{name} = v.{name}::{kind}" for name, kind in columns[:-1])
-    id_name, id_kind = columns[-1]
-    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    values = ", ".join([row] * len(rows))
+    sets = ", ".join(f"{name} = v.{name}" for name, _ in columns[:-1])
+    arrays = ", ".join(f"%s::{kind}[]" for _, kind in columns)
+    id_name = columns[-1][0]
     return (
-        f"UPDATE {table} AS t SET {sets} FROM (VALUES {values}) AS v({names}) "  # noqa: S608
-        f"WHERE t.{id_name} = v.{id_name}::{id_kind}{f' AND t.{only}' if only else ''}"
+        f"UPDATE {table} AS t SET {sets} FROM unnest({arrays}) AS v({names}) "  # noqa: S608
+        f"WHERE t.{id_name} = v.{id_name}{f' AND t.{only}' if only else ''}"
     )
 
 
@@ -59,14 +57,14 @@ def _write(
     sql: str, table: str, columns: tuple[tuple[str, str], ...], rows: list[Any], only: str = ""
 ) -> None:
     """``sql`` once per row (``executemany``), or on PostgreSQL one ``UPDATE … FROM
-    (VALUES …)`` with the same extra condition ``only`` (a condition on the target row)."""
+    unnest(…)`` with the same extra condition ``only`` (a condition on the target row)."""
     if not rows:
         return
     with hot_cursor(connection) as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
-                _values_update(table, columns, rows, only),
-                [value for row in rows for value in row],
+                _unnest_update(table, columns, only),
+                [list(column) for column in zip(*rows, strict=True)],
             )
         else:
             cursor.executemany(sql, rows)

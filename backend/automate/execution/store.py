@@ -28,6 +28,7 @@ lease cannot complete the job. Times are the application's clock (``timezone.now
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import F, PositiveIntegerField, Q, QuerySet, Value
@@ -215,13 +216,17 @@ def _update_held(job_ids: list[int], worker_id: str, sets: str, values: list[str
     if not job_ids:
         return set()
     at = connection.ops.adapt_datetimefield_value(timezone.now())
-    marks = ", ".join(["%s"] * len(job_ids))
+    id_params: list[Any]
+    if connection.vendor == "postgresql":  # one text whatever the count: parsed once
+        ids, id_params = "= ANY(%s)", [list(job_ids)]
+    else:
+        ids, id_params = f"IN ({', '.join(['%s'] * len(job_ids))})", list(job_ids)
     sql = (
         f"UPDATE {OutboxJob._meta.db_table} SET {sets} updated_at = %s "  # noqa: S608
-        f"WHERE id IN ({marks}) AND status = %s AND locked_by = %s AND lease_expires_at > %s "
+        f"WHERE id {ids} AND status = %s AND locked_by = %s AND lease_expires_at > %s "
         "RETURNING id"
     )
-    params = [*values, at, *job_ids, Status.CLAIMED, worker_id, at]
+    params = [*values, at, *id_params, Status.CLAIMED, worker_id, at]
     with rowload.hot_cursor(connection) as cursor:
         cursor.execute(sql, params)
         return {int(row[0]) for row in cursor.fetchall()}
