@@ -31,8 +31,9 @@ class Command(BaseCommand):
             "--concurrency",
             type=int,
             metavar="N",
-            help="Steps run at once, each on a thread of its own (default: "
-            f"EXECUTION.worker_threads, {conf.get('EXECUTION', 'worker_threads')}).",
+            help="Jobs in flight at once (at least the batch size), and the threads that run "
+            "claimed batches, one whole batch each (default: EXECUTION.worker_threads, "
+            f"{conf.get('EXECUTION', 'worker_threads')}).",
         )
         parser.add_argument(
             "--batch-size",
