@@ -90,17 +90,19 @@ def process_batch(
     hop: bool = True,
     stopping: Callable[[], bool] | None = None,
     gate: DbGate | None = None,
+    on_settled: Callable[[list[OutboxJob]], None] | None = None,
 ) -> None:
     """Run claimed jobs to their end: step jobs together (``step_batch``), then event jobs
     one by one, then (one hop) the first steps of the runs those events started, which
     were written already claimed by this worker; ``on_claimed`` is told about those (the
     worker keeps their leases alive); without ``hop`` those steps are queued for any
     worker instead. When ``stopping()`` turns true (a graceful stop), claimed steps not
-    yet started are handed back. ``gate``: see ``run_step_batch``. Step
-    failures are recorded, not raised."""
+    yet started are handed back. ``gate``: see ``run_step_batch``; ``on_settled`` is told
+    which step jobs are done as their outcomes are written. Step failures are recorded,
+    not raised."""
     steps = [job for job in jobs if job.kind == OutboxJob.Kind.STEP]
     if steps:
-        _run_steps(steps, store=store, worker_id=worker_id, gate=gate)
+        _run_steps(steps, store=store, worker_id=worker_id, gate=gate, on_settled=on_settled)
     hopped: list[OutboxJob] = []
     with phase(gate):
         others = [job for job in jobs if job.kind != OutboxJob.Kind.STEP]
@@ -157,13 +159,19 @@ def process_batch(
                 store=store,
                 worker_id=worker_id,
                 gate=gate,
+                on_settled=on_settled,
             )
 
 
 def _run_steps(
-    steps: list[OutboxJob], *, store: OutboxStore, worker_id: str, gate: DbGate | None = None
+    steps: list[OutboxJob],
+    *,
+    store: OutboxStore,
+    worker_id: str,
+    gate: DbGate | None = None,
+    on_settled: Callable[[list[OutboxJob]], None] | None = None,
 ) -> None:
-    """Run claimed step jobs together, each alone when that fails."""
+    """Run claimed step jobs together, each alone when preparing them together fails."""
     if steps:
 
         def fail_alone(item: Prepared, exc: Exception) -> bool:
@@ -212,6 +220,14 @@ def _run_steps(
                 gate=gate,
             )
 
+        def lose(job: OutboxJob, reason: str) -> None:
+            def body() -> None:
+                with phase(gate):
+                    heal_connection()
+                    give_back(job, store=store, worker_id=worker_id, reason=reason, lost=True)
+
+            _guarded(job, body, store=store, worker_id=worker_id, gate=gate)
+
         try:
             run_step_batch(
                 steps,
@@ -220,11 +236,13 @@ def _run_steps(
                 alone=alone,
                 fail_alone=fail_alone,
                 succeed_alone=succeed_alone,
+                lose=lose,
                 gate=gate,
+                on_settled=on_settled,
             )
         except Exception:
-            # Preparing the batch failed (a database error): each job is run (or given
-            # back) alone, so the batch is never left CLAIMED.
+            # Preparing the batch failed (a database error) before any step started: each
+            # job is run (or given back) alone, so the batch is never left CLAIMED.
             logger.exception("Running %s step jobs together failed", len(steps))
             with phase(gate):
                 heal_connection()

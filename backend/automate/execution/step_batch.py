@@ -90,7 +90,9 @@ def run_step_batch(
     alone: Alone,
     fail_alone: FailAlone,
     succeed_alone: Callable[[Prepared], None],
+    lose: Callable[[OutboxJob, str], None],
     gate: DbGate | None = None,
+    on_settled: Callable[[list[OutboxJob]], None] | None = None,
 ) -> None:
     """Run claimed step jobs of ``worker_id`` together (see the module docstring).
 
@@ -98,13 +100,18 @@ def run_step_batch(
     on pooled threads, each under its own timeout), so a batch of slow HTTP steps waits
     for the slowest, not for their sum. Outcomes are written as they come in: whatever
     has finished when this thread looks is written together, so a slow step never holds
-    back the outcomes of fast ones. With a ``gate`` (``automate.execution.dbgate``) every
-    database phase holds a permit and the connection is closed after it, so the steps
-    execute without a connection."""
+    back the outcomes of fast ones; ``on_settled`` is told which jobs are done after each
+    group. Should writing fail past the start of the calls, the steps not written are
+    given back with ``lose(job, reason)`` (never run again here: their calls were made).
+    Raises only when preparing failed (nothing started). With a ``gate``
+    (``automate.execution.dbgate``) every database phase holds a permit and the connection
+    is closed after it, so the steps execute without a connection."""
     with phase(gate):
         prepared, leftovers = _prepare(jobs, store=store, worker_id=worker_id)
         for item in prepared:
             signals.send(signals.step_started, sender=StepRun, step=item.step, execution=item.run)
+    for job in leftovers:
+        alone(job)  # first, so recording them waits for no call; it enters the gate itself
     finished: queue.SimpleQueue[Prepared] = queue.SimpleQueue()
     for item in prepared:
         item.call = start_node(
@@ -116,24 +123,38 @@ def run_step_batch(
             secrets=item.secrets,
             notify=partial(finished.put, item),
         )
-    pending = {id(item): item for item in prepared}
-    while pending:
-        for item in _next_outcomes(finished, pending):
-            assert item.call is not None
-            try:
-                item.output = item.call.result(wait=False)
-            except Exception as exc:
-                item.error = exc
-        _write_outcomes(
-            [item for item in prepared if item.call is not None and item.settled],
-            store=store,
-            worker_id=worker_id,
-            fail_alone=fail_alone,
-            succeed_alone=succeed_alone,
-            gate=gate,
-        )
-    for job in leftovers:
-        alone(job)  # outside the gate: it enters it for its database work only
+    try:
+        pending = {id(item): item for item in prepared}
+        while pending:
+            for item in _next_outcomes(finished, pending):
+                assert item.call is not None
+                try:
+                    item.output = item.call.result(wait=False)
+                except Exception as exc:
+                    item.error = exc
+            done = _write_outcomes(
+                [item for item in prepared if item.settled],
+                store=store,
+                worker_id=worker_id,
+                fail_alone=fail_alone,
+                succeed_alone=succeed_alone,
+                gate=gate,
+            )
+            if on_settled is not None and done:
+                on_settled([item.job for item in done])
+    except Exception as exc:
+        # The calls have run (or still run): running these jobs alone would call their
+        # connectors again. Each step not written yet is given back as a lost claim.
+        logger.exception("Writing the outcomes of a step batch failed")
+        for item in prepared:
+            if not item.written:
+                item.written = True
+                lose(item.job, f"{type(exc).__name__}: {exc}")
+        if on_settled is not None:
+            on_settled([item.job for item in prepared])
+
+
+_LONGEST_WAIT = 60.0
 
 
 def _next_outcomes(
@@ -144,7 +165,9 @@ def _next_outcomes(
     deadline = min(item.call.deadline for item in pending.values() if item.call is not None)
     found: list[Prepared] = []
     try:
-        found.append(finished.get(timeout=max(0.0, deadline - time.monotonic())))
+        # Capped: a batch of built-in nodes only has no deadline (they are all queued).
+        wait = min(max(0.0, deadline - time.monotonic()), _LONGEST_WAIT)
+        found.append(finished.get(timeout=wait))
         while True:
             found.append(finished.get_nowait())
     except queue.Empty:
@@ -169,9 +192,9 @@ def _write_outcomes(
     fail_alone: FailAlone,
     succeed_alone: Callable[[Prepared], None],
     gate: DbGate | None,
-) -> None:
+) -> list[Prepared]:
     """Write the outcomes of settled steps not yet written: each failure alone, the
-    successes together (each alone when that fails)."""
+    successes together (each alone when that fails); returns those it wrote."""
     fresh = [item for item in items if not item.written]
     for item in fresh:
         item.written = True
@@ -180,7 +203,7 @@ def _write_outcomes(
                 fail_alone(item, item.error)
     succeeded = [item for item in fresh if item.error is None]
     if not succeeded:
-        return
+        return fresh
     with phase(gate):
         try:
             _finish_group(succeeded, store=store, worker_id=worker_id)
@@ -195,6 +218,7 @@ def _write_outcomes(
             heal_connection()
             for item in succeeded:
                 succeed_alone(item)
+    return fresh
 
 
 def _prepare(

@@ -127,6 +127,10 @@ def call_connector(
     )
 
 
+#: The longest a single wait blocks (a call without deadline: one that already ended).
+_LONGEST = 3600.0
+
+
 class Call:
     """A call running on a pooled thread (``start_call``), or one that finished at once.
 
@@ -151,7 +155,7 @@ class Call:
         error: BaseException | None = None,
         notify: Callable[[], None] | None = None,
     ) -> Call:
-        call = cls("", 0.0)
+        call = cls("", float("inf"))  # no deadline: it has ended
         call._settle(value, error, notify)
         return call
 
@@ -167,8 +171,11 @@ class Call:
     def result(self, *, wait: bool = True) -> Any:
         """The call's value (waiting until its deadline unless ``wait`` is false); raises
         what it raised, or ``StepTimeoutError`` when it has not returned by then."""
-        remaining = max(0.0, self.deadline - time.monotonic()) if wait else 0.0
-        if not self.done.wait(remaining):
+        remaining = min(max(0.0, self.deadline - time.monotonic()), _LONGEST) if wait else 0.0
+        # Past the deadline is a timeout even if the call returned since: its own end
+        # decides, not when the waiting thread looked.
+        returned = self.done.wait(remaining)
+        if not returned or (self.ended is not None and self.ended > self.deadline):
             logger.warning("%s ran past its timeout of %gs", self.name, self.timeout)
             raise StepTimeoutError(f"The step ran past its timeout of {self.timeout:g} seconds.")
         if self._error is not None:
@@ -236,8 +243,14 @@ def start_call(
         error: BaseException | None = None
         try:
             value = fn()
-        except BaseException as exc:  # handed to the waiting thread, which re-raises it
+        except Exception as exc:  # handed to the waiting thread, which re-raises it
             error = exc
+        except BaseException as exc:  # SystemExit, a stray CancelledError: still a failure
+            from automate.connectors import ConnectorError
+
+            error = ConnectorError(
+                f"The connector stopped with {type(exc).__name__}.", retryable=True
+            )
         finally:
             # A connector that used the ORM leaves no connection open in a pooled thread.
             connections.close_all()

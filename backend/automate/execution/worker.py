@@ -141,6 +141,9 @@ class Worker:
         self.processed = 0
         self._stopping = threading.Event()
         self._inflight: dict[int, _InFlight] = {}
+        #: Batches being run, one thread each (a batch's jobs leave ``_inflight`` as their
+        #: outcomes are written, its thread when it ends).
+        self._running: set[Future[None]] = set()
         self._lock = threading.Lock()
         self._thread_connections: list[Any] = []
         self._hopped: set[int] = set()
@@ -219,19 +222,26 @@ class Worker:
                     if self._stranded:
                         self._give_back_stranded()
                     claimed: list[OutboxJob] = []
-                    free = capacity - len(self._inflight)
+                    with self._lock:
+                        free = capacity - len(self._inflight)
+                        idle = self.concurrency - len(self._running)
                     # A worker whose own heartbeat is stale claims nothing: the others
                     # are about to take it for dead and give its jobs back.
-                    if conf.get("ENABLED") and free > 0 and liveness.fresh:
+                    if conf.get("ENABLED") and free > 0 and idle > 0 and liveness.fresh:
                         limit = min(self.batch_size, free)
                         claimed = self._safely(lambda n=limit: self._claim(n)) or []
-                    if claimed:
-                        self._submit(pool, claimed)
+                    # Step jobs and event jobs on threads of their own: matching an event
+                    # must not wait for a slow call of a step claimed with it.
+                    steps = [job for job in claimed if job.kind == OutboxJob.Kind.STEP]
+                    others = [job for job in claimed if job.kind != OutboxJob.Kind.STEP]
+                    for group in (steps, others):
+                        if group:
+                            self._submit(pool, group)
                     if claimed:
                         continue
-                    if once and not self._inflight:
+                    if once and not self._inflight and not self._running:
                         break
-                    if self._inflight:
+                    if self._inflight or self._running:
                         # Busy: check back soon for finished jobs and free capacity.
                         self._wait_any(timeout=min(self.poll_interval, 0.05))
                     else:
@@ -261,6 +271,15 @@ class Worker:
             with self._lock:
                 self._hopped.update(hopped)
 
+        def settled(done: list[OutboxJob]) -> None:
+            # Written: their capacity is free again, their leases need no more renewal.
+            with self._lock:
+                for job in done:
+                    hopped.discard(job.pk)
+                    self._hopped.discard(job.pk)
+                    if self._inflight.pop(job.pk, None) is not None:
+                        self.processed += 1
+
         def work() -> None:
             started.set()
             self._remember_connections()
@@ -274,6 +293,7 @@ class Worker:
                         on_claimed=track,
                         stopping=self._stopping.is_set,
                         gate=self.gate,
+                        on_settled=settled,
                     )
             finally:
                 self._strand(stranded)
@@ -283,6 +303,7 @@ class Worker:
 
         future = pool.submit(work)
         with self._lock:
+            self._running.add(future)
             for job in jobs:
                 self._inflight[job.pk] = _InFlight(job=job, future=future, started=started)
 
@@ -310,6 +331,7 @@ class Worker:
 
     def _collect_finished(self) -> None:
         with self._lock:
+            self._running = {future for future in self._running if not future.done()}
             done = [pk for pk, item in self._inflight.items() if item.future.done()]
             for pk in done:
                 item = self._inflight.pop(pk)
@@ -321,7 +343,7 @@ class Worker:
 
     def _wait_any(self, timeout: float) -> None:
         with self._lock:
-            futures = [item.future for item in self._inflight.values()]
+            futures = list(self._running)
         if futures:
             from concurrent.futures import FIRST_COMPLETED, wait
 

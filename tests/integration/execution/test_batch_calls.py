@@ -113,3 +113,44 @@ def test_a_step_past_its_timeout_fails_while_the_others_of_its_batch_succeed():
     assert slow.status in ("retrying", "failed")
     assert "timeout of 0.5 seconds" in slow.error
     assert ExecutionRun.objects.filter(status="succeeded").count() == 2
+
+
+def test_a_call_that_returns_after_its_deadline_is_a_timeout_whenever_it_is_read():
+    from automate.execution.exceptions import StepTimeoutError
+    from automate.execution.step_exec import start_call
+
+    call = start_call(lambda: time.sleep(0.3) or {"ok": 1}, timeout=0.1, name="late")
+    time.sleep(0.6)  # the batch's thread was busy writing other outcomes meanwhile
+    assert call.done.is_set()
+    with pytest.raises(StepTimeoutError, match=r"timeout of 0\.1 seconds"):
+        call.result(wait=False)
+
+
+def test_a_connector_that_raises_systemexit_fails_its_step_retryably():
+    from automate.connectors import ConnectorError
+    from automate.execution.step_exec import start_call
+
+    def rude() -> None:
+        raise SystemExit(3)
+
+    call = start_call(rude, timeout=5, name="rude")
+    with pytest.raises(ConnectorError, match="stopped with SystemExit") as caught:
+        call.result()
+    assert caught.value.retryable
+
+
+def test_a_slow_step_frees_the_capacity_of_the_fast_ones_of_its_batch():
+    """The worker is told each job's outcome as it is written, so a batch waiting on one
+    slow call holds one slot, not the whole batch's."""
+    jobs = queued_steps(1.5, 0.0, 0.0, 0.0)
+    settled: list[tuple[float, list[int]]] = []
+    started = time.monotonic()
+    process_batch(
+        jobs,
+        store=default_store(),
+        worker_id="w",
+        on_settled=lambda done: settled.append((time.monotonic() - started, [j.pk for j in done])),
+    )
+    early = [pk for at, pks in settled if at < 1.0 for pk in pks]
+    assert len(early) == 3, settled
+    assert sorted(pk for _, pks in settled for pk in pks) == sorted(job.pk for job in jobs)
