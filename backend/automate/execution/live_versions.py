@@ -23,7 +23,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from automate.events.models import Event
-from automate.execution.rowload import Columns
+from automate.execution.rowload import Columns, fetch_rows, pk_condition
 from automate.tenants.models import Tenant
 from automate.workflows.models import Workflow, WorkflowVersion
 
@@ -43,7 +43,7 @@ _WORKFLOWS = f'"{Workflow._meta.db_table}"'
 _EVENTS_SQL = (
     f"SELECT {_EVENT.sql}, {_TENANT.sql} "  # noqa: S608 (our names; values are parameters)
     f'FROM "{Event._meta.db_table}" e JOIN "{Tenant._meta.db_table}" t ON t.id = e.tenant_id '
-    "WHERE e.id IN ({ids})"
+    "WHERE e.id {ids}"
 )
 _MARKS_SQL = (
     f"SELECT {_MARK.sql}, {_MARK_UPDATED.sql} "  # noqa: S608
@@ -61,7 +61,7 @@ _EVENT_WITH_MARKS_SQL = (
 _VERSIONS_SQL = (
     f"SELECT {_VERSION.sql}, {_WORKFLOW.sql} "  # noqa: S608
     f"FROM {_VERSIONS} v JOIN {_WORKFLOWS} w ON w.id = v.workflow_id "
-    "WHERE v.id IN ({ids}) ORDER BY v.id"
+    "WHERE v.id {ids} ORDER BY v.id"
 )
 
 #: Versions read earlier, by their mark (bounded: cleared when full).
@@ -77,11 +77,9 @@ def events_with_tenants(event_ids: Sequence[Any]) -> dict[Any, Event]:
     if not event_ids:
         return {}
     conn = connections[DEFAULT_DB_ALIAS]
-    pk = Event._meta.pk
-    assert pk is not None
-    params = [pk.get_db_prep_value(event_id, conn, prepared=False) for event_id in event_ids]
+    ids, params = pk_condition(conn, event_ids, Event)
     found = {}
-    for row in _fetch(conn, _EVENTS_SQL.format(ids=", ".join(["%s"] * len(params))), params):
+    for row in fetch_rows(conn, _EVENTS_SQL.format(ids=ids), params):
         event = _EVENT.build(conn, row)
         event.tenant = _TENANT.build(conn, row, len(_EVENT))
         found[event.pk] = event
@@ -94,7 +92,7 @@ def event_with_marks(event_id: Any) -> tuple[Event | None, list[LiveMark]]:
     conn = connections[DEFAULT_DB_ALIAS]
     pk = Event._meta.pk
     assert pk is not None
-    rows = _fetch(conn, _EVENT_WITH_MARKS_SQL, [pk.get_db_prep_value(event_id, conn, False)])
+    rows = fetch_rows(conn, _EVENT_WITH_MARKS_SQL, [pk.get_db_prep_value(event_id, conn, False)])
     if not rows:
         return None, []
     event = _EVENT.build(conn, rows[0])
@@ -114,7 +112,7 @@ def live_marks(tenant_id: Any) -> list[LiveMark]:
     conn = connections[DEFAULT_DB_ALIAS]
     return [
         (*_MARK.values(conn, row), *_MARK_UPDATED.values(conn, row, len(_MARK)))
-        for row in _fetch(conn, _MARKS_SQL, [tenant_id])
+        for row in fetch_rows(conn, _MARKS_SQL, [tenant_id])
     ]
 
 
@@ -130,9 +128,9 @@ def read_versions(version_ids: Sequence[int]) -> dict[int, WorkflowVersion]:
     if not version_ids:
         return {}
     conn = connections[DEFAULT_DB_ALIAS]
-    sql = _VERSIONS_SQL.format(ids=", ".join(["%s"] * len(version_ids)))
+    ids, params = pk_condition(conn, version_ids, WorkflowVersion)
     found = {}
-    for row in _fetch(conn, sql, list(version_ids)):
+    for row in fetch_rows(conn, _VERSIONS_SQL.format(ids=ids), params):
         version = _VERSION.build(conn, row)
         version.workflow = _WORKFLOW.build(conn, row, len(_VERSION))
         found[version.pk] = version
@@ -161,9 +159,3 @@ def note_broken(mark: LiveMark) -> None:
 def known_broken(mark: LiveMark) -> bool:
     """Whether the version under ``mark`` failed on an event in this process."""
     return mark in _broken
-
-
-def _fetch(conn: Any, sql: str, params: list[Any]) -> list[Any]:
-    with conn.cursor() as cursor:
-        cursor.execute(sql, params)
-        return list(cursor.fetchall())

@@ -154,15 +154,15 @@ _STATES_OF = (
 )
 
 
-def _ids(
-    conn: Any, run_ids: Sequence[Any], model: type[Model] = ExecutionRun
+def pk_condition(
+    conn: Any, pks: Sequence[Any], model: type[Model] = ExecutionRun
 ) -> tuple[str, list[Any]]:
-    """``(condition, params)`` matching a column against the primary keys ``run_ids`` of
+    """``(condition, params)`` matching a column against the primary keys ``pks`` of
     ``model``: ``= ANY(%s)`` with one array on PostgreSQL (one statement text whatever the
     count, parsed once), ``IN (%s, …)`` elsewhere."""
     pk = model._meta.pk
     assert pk is not None
-    params = [pk.get_db_prep_value(run_id, conn, prepared=False) for run_id in run_ids]
+    params = [pk.get_db_prep_value(value, conn, prepared=False) for value in pks]
     if conn.vendor == "postgresql":
         return "= ANY(%s)", [params]
     return f"IN ({', '.join(['%s'] * len(params))})", params
@@ -186,7 +186,8 @@ def hot_cursor(conn: Any) -> Any:
     return conn.make_debug_cursor(cursor) if conn.queries_logged else conn.make_cursor(cursor)
 
 
-def _fetch(conn: Any, sql: str, params: list[Any]) -> list[Any]:
+def fetch_rows(conn: Any, sql: str, params: list[Any]) -> list[Any]:
+    """Every row ``sql`` returns, read through ``hot_cursor``."""
     with hot_cursor(conn) as cursor:
         cursor.execute(sql, params)
         return list(cursor.fetchall())
@@ -258,18 +259,18 @@ def runs_with_related(run_ids: Sequence[Any]) -> dict[Any, ExecutionRun]:
     if not run_ids:
         return {}
     conn = connections[DEFAULT_DB_ALIAS]
-    marks, params = _ids(conn, run_ids)
+    marks, params = pk_condition(conn, run_ids)
     runs: list[ExecutionRun] = []
-    for row in _fetch(conn, _RUNS_WITH.format(ids=marks), params):
+    for row in fetch_rows(conn, _RUNS_WITH.format(ids=marks), params):
         run = _RUN.build(conn, row)
         run.event = _EVENT.build(conn, row, len(_RUN))
         runs.append(run)
     version_ids = sorted({run.workflow_version_id for run in runs})
     versions: dict[Any, WorkflowVersion] = {}
     if version_ids:
-        marks, params = _ids(conn, version_ids, WorkflowVersion)
+        marks, params = pk_condition(conn, version_ids, WorkflowVersion)
         at_workflow, at_tenant = len(_VERSION), len(_VERSION) + len(_WORKFLOW)
-        for row in _fetch(conn, _VERSIONS_WITH.format(ids=marks), params):
+        for row in fetch_rows(conn, _VERSIONS_WITH.format(ids=marks), params):
             version = _VERSION.build(conn, row)
             version.workflow = workflow = _WORKFLOW.build(conn, row, at_workflow)
             workflow.tenant = _TENANT.build(conn, row, at_tenant)
@@ -294,12 +295,12 @@ def lock_runs(runs: dict[Any, ExecutionRun]) -> dict[Any, ExecutionRun]:
     if not runs:
         return {}
     conn = connections[DEFAULT_DB_ALIAS]
-    marks, params = _ids(conn, list(runs))
+    marks, params = pk_condition(conn, list(runs))
     sql = _RUNS_LOCK.format(ids=marks)
     if conn.features.has_select_for_update:
         sql += " FOR UPDATE"
     locked: dict[Any, ExecutionRun] = {}
-    for row in _fetch(conn, sql, params):
+    for row in fetch_rows(conn, sql, params):
         pk, *values = _RUN_STATE.values(conn, row)
         run = runs[pk]
         run.__dict__.update(zip(_RUN_STATE.attnames[1:], values, strict=True))
@@ -312,12 +313,12 @@ def steps_of(run_ids: Sequence[Any], *, current_only: bool = False) -> list[Step
     if not run_ids:
         return []
     conn = connections[DEFAULT_DB_ALIAS]
-    marks, params = _ids(conn, run_ids)
+    marks, params = pk_condition(conn, run_ids)
     current = ""
     if current_only:
         current = " AND s.is_current = %s"
         params.append(True)
-    rows = _fetch(conn, _STEPS_OF.format(ids=marks, current=current), params)
+    rows = fetch_rows(conn, _STEPS_OF.format(ids=marks, current=current), params)
     return [_STEP.build(conn, row) for row in rows]
 
 
@@ -327,7 +328,7 @@ def states_of(run_ids: Sequence[Any]) -> tuple[list[StepRun], list[tuple[Any, st
     if not run_ids:
         return [], []
     conn = connections[DEFAULT_DB_ALIAS]
-    marks, ids = _ids(conn, run_ids)
+    marks, ids = pk_condition(conn, run_ids)
     params = [
         *ids,
         True,
@@ -338,7 +339,7 @@ def states_of(run_ids: Sequence[Any]) -> tuple[list[StepRun], list[tuple[Any, st
     ]
     steps: list[StepRun] = []
     queued: list[tuple[Any, str]] = []
-    for row in _fetch(conn, _STATES_OF.format(ids=marks), params):
+    for row in fetch_rows(conn, _STATES_OF.format(ids=marks), params):
         if row[0] is not None:
             steps.append(_STEP.build(conn, row))
         else:
@@ -350,4 +351,4 @@ def states_of(run_ids: Sequence[Any]) -> tuple[list[StepRun], list[tuple[Any, st
 def fetch_jobs(sql: str, params: list[Any]) -> list[OutboxJob]:
     """The jobs a statement returns as ``JOB_COLUMNS`` (``… RETURNING {JOB_COLUMNS.sql}``)."""
     conn = connections[DEFAULT_DB_ALIAS]
-    return [JOB_COLUMNS.build(conn, row) for row in _fetch(conn, sql, params)]
+    return [JOB_COLUMNS.build(conn, row) for row in fetch_rows(conn, sql, params)]

@@ -28,7 +28,6 @@ lease cannot complete the job. Times are the application's clock (``timezone.now
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import F, PositiveIntegerField, Q, QuerySet, Value
@@ -210,17 +209,13 @@ _LOCK_HELD = (
 
 
 def _update_held(job_ids: list[int], worker_id: str, sets: str, values: list[str]) -> set[int]:
-    """One ``UPDATE … SET <sets> updated_at = now WHERE id IN (…)`` on the jobs of
+    """One ``UPDATE … SET <sets> updated_at = now WHERE id = ANY(…)`` on the jobs of
     ``job_ids`` that ``worker_id`` still holds (CLAIMED by it, lease not expired), with
     ``values`` for the placeholders of ``sets``; returns the ids it updated."""
     if not job_ids:
         return set()
     at = connection.ops.adapt_datetimefield_value(timezone.now())
-    id_params: list[Any]
-    if connection.vendor == "postgresql":  # one text whatever the count: parsed once
-        ids, id_params = "= ANY(%s)", [list(job_ids)]
-    else:
-        ids, id_params = f"IN ({', '.join(['%s'] * len(job_ids))})", list(job_ids)
+    ids, id_params = rowload.pk_condition(connection, job_ids, OutboxJob)
     sql = (
         f"UPDATE {OutboxJob._meta.db_table} SET {sets} updated_at = %s "  # noqa: S608
         f"WHERE id {ids} AND status = %s AND locked_by = %s AND lease_expires_at > %s "
