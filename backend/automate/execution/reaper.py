@@ -33,7 +33,8 @@ fact alive writes nothing more for a returned job (its ``mark_*`` calls are fenc
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Case, F, PositiveIntegerField, Q, Value, When
@@ -58,6 +59,30 @@ GAVE_UP = (
     f"The worker holding this job stopped answering on {WORKER_DEATHS_ALLOWED + 1} of its "
     "claims: given up."
 )
+
+
+def lost_claim(now: datetime, reason: Any, *, bury: bool) -> dict[str, Any]:
+    """The changes that give back a claim lost to the engine (a dead worker, an expired
+    lease, a dead connection), for ``QuerySet.update``: the attempt the claim was charged
+    refunded (never below zero: a job written CLAIMED by hand may not have been charged),
+    ``lost_claims`` + 1, and either PENDING due at once with ``reason`` as its last error,
+    or (``bury``) DEAD with ``GAVE_UP``."""
+    refund = Greatest(F("attempts") - 1, Value(0), output_field=PositiveIntegerField())
+    changes: dict[str, Any] = {
+        "lease_expires_at": None,
+        "attempts": refund,
+        "lost_claims": F("lost_claims") + 1,
+        "updated_at": now,
+    }
+    if bury:
+        return {**changes, "status": Status.DEAD, "last_error": GAVE_UP}
+    return {
+        **changes,
+        "status": Status.PENDING,
+        "locked_by": "",
+        "next_attempt_at": now,
+        "last_error": reason,
+    }
 
 
 class OutboxReaper:
@@ -104,33 +129,18 @@ class OutboxReaper:
             if dead_ids
             else Value(LEASE_EXPIRED)
         )
-        # The lost claim is refunded and counted apart (never below zero: a job written
-        # CLAIMED by hand may not have been charged).
-        refund = Greatest(F("attempts") - 1, Value(0), output_field=PositiveIntegerField())
         with transaction.atomic():
             # Each UPDATE re-applies the stale condition: a job finished, returned or claimed
             # by a live worker since the read above is left alone.
             buried = 0
             if exhausted:
                 buried = claimed.filter(pk__in=exhausted, lost_claims__gte=limit).update(
-                    status=Status.DEAD,
-                    lease_expires_at=None,
-                    attempts=refund,
-                    lost_claims=F("lost_claims") + 1,
-                    last_error=GAVE_UP,
-                    updated_at=now,
+                    **lost_claim(now, reason, bury=True)
                 )
             returned = 0
             if returnable:
                 returned = claimed.filter(pk__in=returnable, lost_claims__lt=limit).update(
-                    status=Status.PENDING,
-                    lease_expires_at=None,
-                    locked_by="",
-                    next_attempt_at=now,
-                    attempts=refund,
-                    lost_claims=F("lost_claims") + 1,
-                    last_error=reason,
-                    updated_at=now,
+                    **lost_claim(now, reason, bury=False)
                 )
             if returned and connection.vendor == "postgresql":
                 # Wake idle workers at commit, as a newly written job does.

@@ -357,8 +357,7 @@ def give_back(
     for tries in range(1, _BOOKKEEPING_TRIES + 1):
         try:
             if lost:
-                if store.mark_lost(job.pk, worker_id, reason) == "buried":
-                    fail_runs_of_dead_jobs([job.pk])
+                give_back_now(job, store=store, worker_id=worker_id, reason=reason)
             else:
                 _retry_or_bury(job, store=store, worker_id=worker_id, reason=reason)
             return

@@ -30,8 +30,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import F, PositiveIntegerField, Q, QuerySet, Value
-from django.db.models.functions import Greatest
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from automate import conf
@@ -136,30 +135,14 @@ class OutboxStore:
 
         Returns ``"returned"``, ``"buried"`` (the caller fails its run), or None when
         ``worker_id`` no longer holds the job."""
-        from automate.execution.reaper import GAVE_UP, WORKER_DEATHS_ALLOWED
+        from automate.execution.reaper import WORKER_DEATHS_ALLOWED, lost_claim
 
         now = timezone.now()
         owned = self._owned(job_id, worker_id, now)
-        refund = Greatest(F("attempts") - 1, Value(0), output_field=PositiveIntegerField())
-        if owned.filter(lost_claims__lt=WORKER_DEATHS_ALLOWED).update(
-            status=Status.PENDING,
-            next_attempt_at=now,
-            lease_expires_at=None,
-            locked_by="",
-            attempts=refund,
-            lost_claims=F("lost_claims") + 1,
-            last_error=reason[:10_000],
-            updated_at=now,
-        ):
+        returnable = owned.filter(lost_claims__lt=WORKER_DEATHS_ALLOWED)
+        if returnable.update(**lost_claim(now, reason[:10_000], bury=False)):
             return "returned"
-        if owned.update(
-            status=Status.DEAD,
-            lease_expires_at=None,
-            attempts=refund,
-            lost_claims=F("lost_claims") + 1,
-            last_error=GAVE_UP,
-            updated_at=now,
-        ):
+        if owned.update(**lost_claim(now, reason, bury=True)):
             return "buried"
         return None
 
