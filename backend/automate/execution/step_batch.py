@@ -78,7 +78,6 @@ class Prepared:
     output: dict[str, Any] | None = None
     error: Exception | None = None
     call: Call | None = None
-    settled: bool = False
     written: bool = False
 
 
@@ -126,22 +125,23 @@ def run_step_batch(
     try:
         pending = {id(item): item for item in prepared}
         while pending:
-            for item in _next_outcomes(finished, pending):
+            settled = _next_outcomes(finished, pending)
+            for item in settled:
                 assert item.call is not None
                 try:
                     item.output = item.call.result(wait=False)
                 except Exception as exc:
                     item.error = exc
-            done = _write_outcomes(
-                [item for item in prepared if item.settled],
+            _write_outcomes(
+                settled,
                 store=store,
                 worker_id=worker_id,
                 fail_alone=fail_alone,
                 succeed_alone=succeed_alone,
                 gate=gate,
             )
-            if on_settled is not None and done:
-                on_settled([item.job for item in done])
+            if on_settled is not None and settled:
+                on_settled([item.job for item in settled])
     except Exception as exc:
         # The calls have run (or still run): running these jobs alone would call their
         # connectors again. Each step not written yet is given back as a lost claim.
@@ -154,20 +154,15 @@ def run_step_batch(
             on_settled([item.job for item in prepared])
 
 
-_LONGEST_WAIT = 60.0
-
-
 def _next_outcomes(
     finished: queue.SimpleQueue[Prepared], pending: dict[int, Prepared]
 ) -> list[Prepared]:
     """The pending steps that finished (blocking until one has) or whose time ran out,
-    removed from ``pending`` and marked settled."""
+    each once: removed from ``pending``."""
     deadline = min(item.call.deadline for item in pending.values() if item.call is not None)
     found: list[Prepared] = []
     try:
-        # Capped: a batch of built-in nodes only has no deadline (they are all queued).
-        wait = min(max(0.0, deadline - time.monotonic()), _LONGEST_WAIT)
-        found.append(finished.get(timeout=wait))
+        found.append(finished.get(timeout=max(0.0, deadline - time.monotonic())))
         while True:
             found.append(finished.get_nowait())
     except queue.Empty:
@@ -179,7 +174,6 @@ def _next_outcomes(
     settled = []
     for item in found:
         if pending.pop(id(item), None) is not None:  # a late finish of a timed-out step: gone
-            item.settled = True
             settled.append(item)
     return settled
 
@@ -192,18 +186,17 @@ def _write_outcomes(
     fail_alone: FailAlone,
     succeed_alone: Callable[[Prepared], None],
     gate: DbGate | None,
-) -> list[Prepared]:
-    """Write the outcomes of settled steps not yet written: each failure alone, the
-    successes together (each alone when that fails); returns those it wrote."""
-    fresh = [item for item in items if not item.written]
-    for item in fresh:
+) -> None:
+    """Write the outcomes of settled steps: each failure alone, the successes together
+    (each alone when that fails)."""
+    for item in items:
         item.written = True
         if item.error is not None:
             with phase(gate):
                 fail_alone(item, item.error)
-    succeeded = [item for item in fresh if item.error is None]
+    succeeded = [item for item in items if item.error is None]
     if not succeeded:
-        return fresh
+        return
     with phase(gate):
         try:
             _finish_group(succeeded, store=store, worker_id=worker_id)
@@ -218,7 +211,6 @@ def _write_outcomes(
             heal_connection()
             for item in succeeded:
                 succeed_alone(item)
-    return fresh
 
 
 def _prepare(

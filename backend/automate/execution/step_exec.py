@@ -127,10 +127,6 @@ def call_connector(
     )
 
 
-#: The longest a single wait blocks (a call without deadline: one that already ended).
-_LONGEST = 3600.0
-
-
 class Call:
     """A call running on a pooled thread (``start_call``), or one that finished at once.
 
@@ -155,15 +151,20 @@ class Call:
         error: BaseException | None = None,
         notify: Callable[[], None] | None = None,
     ) -> Call:
-        call = cls("", float("inf"))  # no deadline: it has ended
-        call._settle(value, error, notify)
+        call = cls("", 0.0)
+        call._settle(value, error, notify, ended=call.deadline)  # its end is its deadline
         return call
 
     def _settle(
-        self, value: Any, error: BaseException | None, notify: Callable[[], None] | None
+        self,
+        value: Any,
+        error: BaseException | None,
+        notify: Callable[[], None] | None,
+        *,
+        ended: float | None = None,
     ) -> None:
         self._value, self._error = value, error
-        self.ended = time.monotonic()
+        self.ended = time.monotonic() if ended is None else ended
         self.done.set()
         if notify is not None:
             notify()
@@ -171,7 +172,7 @@ class Call:
     def result(self, *, wait: bool = True) -> Any:
         """The call's value (waiting until its deadline unless ``wait`` is false); raises
         what it raised, or ``StepTimeoutError`` when it has not returned by then."""
-        remaining = min(max(0.0, self.deadline - time.monotonic()), _LONGEST) if wait else 0.0
+        remaining = max(0.0, self.deadline - time.monotonic()) if wait else 0.0
         # Past the deadline is a timeout even if the call returned since: its own end
         # decides, not when the waiting thread looked.
         returned = self.done.wait(remaining)

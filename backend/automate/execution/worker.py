@@ -239,9 +239,9 @@ class Worker:
                             self._submit(pool, group)
                     if claimed:
                         continue
-                    if once and not self._inflight and not self._running:
+                    if once and not self._running:
                         break
-                    if self._inflight or self._running:
+                    if self._running:
                         # Busy: check back soon for finished jobs and free capacity.
                         self._wait_any(timeout=min(self.poll_interval, 0.05))
                     else:
