@@ -75,18 +75,25 @@ from _support import (
 
 GRAPH = ONE_STEP
 
-RAW_LOOP = r"""
+# What both raw loops share: their arguments (database URL, batch size) and the claim.
+RAW_PRELUDE = r"""
 import sys, json, uuid, psycopg
 url, batch = sys.argv[1], int(sys.argv[2])
+CLAIM = (
+    "UPDATE automate_outboxjob SET status='CLAIMED', locked_by='raw', attempts=attempts+1, "
+    "lease_expires_at=now()+interval '5 minutes', updated_at=now() "
+    "WHERE id IN (SELECT id FROM automate_outboxjob WHERE status='PENDING' "
+    "AND (next_attempt_at IS NULL OR next_attempt_at <= now()) ORDER BY id LIMIT %s "
+    "FOR UPDATE SKIP LOCKED) RETURNING id, run_id, node_id")
+"""
+
+RAW_LOOP = (
+    RAW_PRELUDE
+    + r"""
 with psycopg.connect(url) as conn:
     while True:
         with conn.transaction():
-            rows = conn.execute(
-                "UPDATE automate_outboxjob SET status='CLAIMED', locked_by='raw', attempts=attempts+1, "
-                "lease_expires_at=now()+interval '5 minutes', updated_at=now() "
-                "WHERE id IN (SELECT id FROM automate_outboxjob WHERE status='PENDING' "
-                "AND (next_attempt_at IS NULL OR next_attempt_at <= now()) ORDER BY id LIMIT %s "
-                "FOR UPDATE SKIP LOCKED) RETURNING id, run_id, node_id", [batch]).fetchall()
+            rows = conn.execute(CLAIM, [batch]).fetchall()
             if not rows:
                 break
             with conn.cursor() as cur:
@@ -101,6 +108,7 @@ with psycopg.connect(url) as conn:
             conn.execute("UPDATE automate_outboxjob SET status='COMPLETED', updated_at=now() "
                          "WHERE id = ANY(%s)", [[r[0] for r in rows]])
 """
+)
 
 
 # The same loop doing the worker's writes the worker's way (bench/drain.py part 1's limit):
@@ -108,17 +116,12 @@ with psycopg.connect(url) as conn:
 # rows locked) and committed before the steps run; the outcomes are written in a second
 # transaction (runs locked, jobs completed, steps and runs updated). RAW_LOOP above skips
 # the RUNNING commit and writes each step once: the floor of one commit per batch.
-RAW_SAME_WRITES = r"""
-import sys, json, uuid, psycopg
-url, batch = sys.argv[1], int(sys.argv[2])
+RAW_SAME_WRITES = (
+    RAW_PRELUDE
+    + r"""
 with psycopg.connect(url, autocommit=True) as conn:
     while True:
-        rows = conn.execute(
-            "UPDATE automate_outboxjob SET status='CLAIMED', locked_by='raw', attempts=attempts+1, "
-            "lease_expires_at=now()+interval '5 minutes', updated_at=now() "
-            "WHERE id IN (SELECT id FROM automate_outboxjob WHERE status='PENDING' "
-            "AND (next_attempt_at IS NULL OR next_attempt_at <= now()) ORDER BY id LIMIT %s "
-            "FOR UPDATE SKIP LOCKED) RETURNING id, run_id, node_id", [batch]).fetchall()
+        rows = conn.execute(CLAIM, [batch]).fetchall()
         if not rows:
             break
         jobs, steps = [r[0] for r in rows], [uuid.uuid4() for _ in rows]
@@ -145,6 +148,7 @@ with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("UPDATE automate_executionrun SET status='succeeded', finished_at=now() "
                          "WHERE id = ANY(%s)", [[r[1] for r in rows]])
 """
+)
 
 # The peer: procrastinate, each job an async no-op (its cheapest task: no thread hop), the
 # connection pool sized so that every job in flight has a connection besides LISTEN.

@@ -97,7 +97,8 @@ def test_rolled_back_failure_does_not_cancel_siblings(monkeypatch):
     assert not StepRun.objects.filter(status=StepRun.Status.CANCELLED).exists()
 
 
-def test_committed_failure_still_stops_siblings():
+def _publish_failure_beside_sibling() -> None:
+    """a fails for good; b, its sibling after the trigger, echoes."""
     _publish(
         [
             {
@@ -111,6 +112,10 @@ def test_committed_failure_still_stops_siblings():
         ],
         [("trigger", "a"), ("trigger", "b")],
     )
+
+
+def test_committed_failure_still_stops_siblings():
+    _publish_failure_beside_sibling()
     emit_event("thing.happened", {})
     store = default_store()
     process_batch(store.claim_batch("w1", 1), store=store, worker_id="w1", hop=False)
@@ -130,19 +135,7 @@ def test_committed_failure_still_stops_siblings():
 def test_a_sibling_in_the_same_batch_as_a_failure_runs_and_is_recorded():
     """Steps of one batch start together: a sibling already in flight when its run fails
     is recorded as what it did (succeeded), and the run stays failed."""
-    _publish(
-        [
-            {
-                "id": "a",
-                "type": "action",
-                "connector": "testkit",
-                "action": "fail",
-                "inputs": {"retryable": False},
-            },
-            {"id": "b", "type": "action", "connector": "testkit", "action": "echo"},
-        ],
-        [("trigger", "a"), ("trigger", "b")],
-    )
+    _publish_failure_beside_sibling()
     emit_event("thing.happened", {})
     store = default_store()
     process_batch(store.claim_batch("w1", 1), store=store, worker_id="w1", hop=False)
