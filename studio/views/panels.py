@@ -2,32 +2,25 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from automate.api.errors import json_error
 from automate.events.models import Event
 from automate.governance.egress import is_url_input, policy_for
 from automate.governance.redaction import redact
-from automate.governance.secrets import secret_names
-from automate.rules import RuleError, compile_rule
-from automate.templates import TemplateError, check_template
-from automate.triggers.cron import MISSED_POLICIES, schedule_problems
+from automate.triggers.cron import MISSED_POLICIES
 from automate.typing import acting_user
-from automate.workflows.exceptions import WorkflowValidationError
-from automate.workflows.graph import MAX_DELAY_SECONDS, NodeType
-from automate.workflows.limits import limit_problems_of
+from automate.workflows.graph import NodeType
 from automate.workflows.models import Workflow
 from automate.workflows.specs import trigger_problems
-from automate.workflows.template_checks import graph_template_problems
 from studio import services
 from studio.access import CHANGE_WORKFLOW, needs_permission, studio_guard, studio_view
-from studio.forms import SchemaField, finite_number, has_template, parse_inputs, schema_fields
+from studio.forms import SchemaField, schema_fields
 from studio.views.common import (
     draft_changed,
     event_of,
@@ -36,14 +29,18 @@ from studio.views.common import (
     pretty,
     workflow_or_404,
 )
+from studio.views.panel_autosave import STALE_MESSAGE, autosave_node, wants_json
+from studio.views.panel_form import (
+    RETRY_FIELDS,
+    condition_warning,
+    panel_node,
+    save_panel,
+    secret_names,
+    warnings_by_field,
+)
 
 TEMPLATE = "studio/partials/node_panel.html"
 RESULT_TEMPLATE = "studio/partials/step_test_result.html"
-_RETRY_FIELDS = (
-    ("max_retries", gettext_lazy("Retries"), "integer"),
-    ("backoff_base_seconds", gettext_lazy("Backoff base (s)"), "number"),
-    ("backoff_max_seconds", gettext_lazy("Backoff max (s)"), "number"),
-)
 _MAX_VARIABLES = 80
 _CONFIRMED = frozenset({"1", "on", "true", "yes"})
 
@@ -85,53 +82,6 @@ def _variables(workflow: Workflow, node_id: str, latest: Event | None) -> dict[s
     }
 
 
-def _secret_names(workflow: Workflow) -> tuple[list[str], str]:
-    """The names the picker offers: the workflow tenant's own secrets, never another's."""
-    try:
-        return secret_names(tenant=workflow.tenant), ""
-    except Exception as exc:  # a misconfigured backend must not break the panel
-        return [], gettext("The secrets backend cannot list its secrets: %(error)s.") % {
-            "error": type(exc).__name__
-        }
-
-
-# --- warnings (saved, but worth fixing) ------------------------------------------------------
-
-
-def _template_warnings(value: Any, path: str, out: dict[str, list[str]], top: str) -> None:
-    if isinstance(value, str) and has_template(value):
-        try:
-            check_template(value, path=path)
-        except TemplateError as exc:
-            out.setdefault(top, []).append(exc.message[:1].lower() + exc.message[1:])
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _template_warnings(item, f"{path}.{key}", out, top)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _template_warnings(item, f"{path}[{index}]", out, top)
-
-
-def _input_warnings(node: Mapping[str, Any]) -> dict[str, list[str]]:
-    """Per input name: template syntax errors and schema problems (templated values are
-    only checked once rendered, so they are not schema-checked here)."""
-    inputs = node.get("inputs") if isinstance(node.get("inputs"), dict) else {}
-    assert isinstance(inputs, dict)
-    out: dict[str, list[str]] = {}
-    for name, value in inputs.items():
-        _template_warnings(value, f"inputs.{name}", out, name)
-    spec = services.action_spec_of(node)
-    if spec is not None:
-        for problem in spec.input_errors(spec.with_defaults(inputs)):
-            parts = problem["path"].removeprefix("inputs").lstrip(".").split(".")
-            top = parts[0].split("[")[0] if parts and parts[0] else ""
-            value = inputs.get(top)
-            if has_template(value) or (isinstance(value, dict) and "$secret" in value):
-                continue
-            out.setdefault(top or "_", []).append(f"{problem['path']}: {problem['message']}")
-    return out
-
-
 # --- the panel ----------------------------------------------------------------------------
 
 
@@ -149,9 +99,9 @@ def _context(
     kind = node.get("type")
     recent = list(services.trigger_events(workflow)[: services.RECENT_EVENTS])
     latest = recent[0] if recent else None
-    names, secrets_error = _secret_names(workflow)
+    names, secrets_error = secret_names(workflow)
     spec = services.action_spec_of(node) if kind == NodeType.ACTION else None
-    warnings = _input_warnings(node) if kind in (NodeType.ACTION, NodeType.TRANSFORM) else {}
+    warnings = warnings_by_field(node)
     if spec is not None and fields is None:
         fields = schema_fields(
             spec.input_schema,
@@ -162,7 +112,7 @@ def _context(
     egress_hint = policy_for(workflow.tenant.slug).describe() if spec is not None else ""
     url_inputs = (spec.input_schema.get("properties") or {}) if spec is not None else {}
     for item in fields or []:
-        item.warnings = warnings.get(item.name, [])
+        item.warnings = warnings.get(item.html_name, [])
         prop = url_inputs.get(item.name)
         if egress_hint and isinstance(prop, Mapping) and is_url_input(item.name, prop):
             item.policy_hint = egress_hint
@@ -184,7 +134,7 @@ def _context(
         "seconds": node.get("seconds", ""),
         "mapping": pretty(redact(node.get("inputs") or {})),
         "timeout_seconds": node.get("timeout_seconds", ""),
-        **{key: retry.get(key, "") for key, _, _ in _RETRY_FIELDS},
+        **{key: retry.get(key, "") for key, _, _ in RETRY_FIELDS},
     }
     if posted is not None:
         values.update({key: posted.get(key, "") for key in values})
@@ -198,7 +148,7 @@ def _context(
         "connector_unknown": kind == NodeType.ACTION and spec is None,
         "fields": fields or [],
         "values": values,
-        "retry_fields": [(key, label, values[key]) for key, label, _ in _RETRY_FIELDS],
+        "retry_fields": [(key, label, values[key]) for key, label, _ in RETRY_FIELDS],
         "missed_policies": MISSED_POLICIES,
         "errors": errors or {},
         "general_warnings": warnings.get("_", []),
@@ -215,243 +165,52 @@ def _context(
     }
 
 
-def _number(
-    text: str,
-    *,
-    integer: bool,
-    minimum: float,
-    what: str,
-    errors: dict[str, list[str]],
-    key: str,
-    strict_min: bool = False,
-) -> float | int | None:
-    text = text.strip()
-    if not text:
-        return None
-    value = finite_number(text, integer=integer)
-    if value is None:
-        errors.setdefault(key, []).append(f"{what} must be a {'whole ' if integer else ''}number")
-        return None
-    if value < minimum or (strict_min and value == minimum):
-        errors.setdefault(key, []).append(
-            f"{what} must be {'above' if strict_min else 'at least'} {minimum:g}"
-        )
-        return None
-    if not integer and float(value).is_integer():
-        value = int(value)
-    return value
-
-
-def _read_post(
-    request: HttpRequest, workflow: Workflow, node: dict[str, Any]
-) -> tuple[
-    dict[str, Any], list[str], dict[str, Any] | None, dict[str, list[str]], list[SchemaField] | None
-]:
-    """``(changes, removed keys, new trigger spec, errors, schema fields)`` from the form."""
-    data = request.POST
-    kind = node.get("type")
-    errors: dict[str, list[str]] = {}
-    changes: dict[str, Any] = {}
-    remove: list[str] = []
-    trigger_spec: dict[str, Any] | None = None
-    fields: list[SchemaField] | None = None
-
-    label = data.get("label", "").strip()
-    if label:
-        changes["label"] = label[:200]
-    else:
-        remove.append("label")
-
-    if kind == NodeType.TRIGGER:
-        trigger_spec = (
-            copy.deepcopy(workflow.draft_trigger_spec)
-            if isinstance(workflow.draft_trigger_spec, dict)
-            else {}
-        )
-        trigger_spec["event_type"] = data.get("event_type", "").strip()
-        source = data.get("source", "").strip()
-        if source:
-            trigger_spec["source"] = source
-        else:
-            trigger_spec.pop("source", None)
-        cron = data.get("cron", "").strip()
-        if cron:
-            old = trigger_spec.get("schedule")
-            trigger_spec["schedule"] = {
-                **(old if isinstance(old, dict) else {}),
-                "cron": cron,
-                "timezone": data.get("timezone", "").strip() or "UTC",
-                "missed": data.get("missed", "skip"),
-            }
-            # A schedule that cannot run is refused here, not only at publish.
-            for found in schedule_problems(trigger_spec["schedule"]):
-                key = found["field"].rpartition(".")[2]
-                errors.setdefault(
-                    key if key in ("cron", "timezone", "missed") else "cron", []
-                ).append(found["message"])
-        else:
-            trigger_spec.pop("schedule", None)
-    elif kind == NodeType.CONDITION:
-        rule, problem = parse_json(data.get("condition", ""), "The condition")
-        if problem:
-            errors["condition"] = [problem]
-        else:
-            changes["condition"] = rule
-    elif kind == NodeType.DELAY:
-        seconds = _number(
-            data.get("seconds", ""),
-            integer=False,
-            minimum=0,
-            what="Seconds",
-            errors=errors,
-            key="seconds",
-        )
-        if seconds is None and "seconds" not in errors:
-            errors["seconds"] = [gettext("Seconds is required: how long to wait")]
-        elif seconds is not None and seconds > MAX_DELAY_SECONDS:
-            errors["seconds"] = [
-                gettext("Seconds must be at most %(max)s (30 days)") % {"max": MAX_DELAY_SECONDS}
-            ]
-        else:
-            changes["seconds"] = seconds
-    elif kind == NodeType.TRANSFORM:
-        mapping, problem = parse_json(data.get("mapping", ""), "The mapping")
-        if problem:
-            errors["mapping"] = [problem]
-        elif not isinstance(mapping, dict):
-            errors["mapping"] = [
-                gettext("The mapping must be a JSON object: output name → value or template")
-            ]
-        else:
-            changes["inputs"] = services.restore_masked(mapping, node.get("inputs") or {})
-    elif kind == NodeType.ACTION:
-        spec = services.action_spec_of(node)
-        if spec is None:  # an unknown connector: its inputs as one JSON object
-            mapping, problem = parse_json(data.get("mapping", "") or "{}", "The inputs")
-            if problem or not isinstance(mapping, dict):
-                errors["mapping"] = [problem or gettext("The inputs must be a JSON object")]
-            else:
-                changes["inputs"] = services.restore_masked(mapping, node.get("inputs") or {})
-        else:
-            old_inputs = node.get("inputs") if isinstance(node.get("inputs"), dict) else {}
-            assert isinstance(old_inputs, dict)
-            fields = schema_fields(
-                spec.input_schema,
-                old_inputs,
-                secret_fields=spec.secret_fields(),
-                secret_names=_secret_names(workflow)[0],
-            )
-            inputs, storable = parse_inputs(fields, data, spec.input_schema, old_inputs)
-            if storable:
-                changes["inputs"] = inputs
-            else:
-                errors["inputs"] = [gettext("Some inputs could not be saved; see the fields below")]
-                for item in fields:
-                    if item.kind != "secret":
-                        item.value = data.get(item.html_name, "")
-        retry: dict[str, Any] = {}
-        for key, label_text, number_kind in _RETRY_FIELDS:
-            value = _number(
-                data.get(key, ""),
-                integer=number_kind == "integer",
-                minimum=0,
-                what=str(label_text),
-                errors=errors,
-                key=key,
-            )
-            if value is not None:
-                retry[key] = value
-        if retry:
-            changes["retry"] = retry
-        else:
-            remove.append("retry")
-        timeout = _number(
-            data.get("timeout_seconds", ""),
-            integer=False,
-            minimum=0,
-            strict_min=True,
-            what="Timeout",
-            errors=errors,
-            key="timeout_seconds",
-        )
-        if timeout is not None:
-            changes["timeout_seconds"] = timeout
-        else:
-            remove.append("timeout_seconds")
-    return changes, remove, trigger_spec, errors, fields
+@studio_view
+@require_http_methods(["GET", "POST"])
+def node_panel(request: HttpRequest, workflow_id: int, node_id: str) -> HttpResponse:
+    """The node's settings form; POST saves them into the draft (answered in JSON when
+    JSON is asked for: the editor's autosave, see ``panel_autosave``)."""
+    if request.method == "POST" and wants_json(request):
+        return autosave_node(request, workflow_id, node_id)
+    return _node_panel_page(request, workflow_id, node_id)
 
 
 @studio_guard
-@studio_view
 @needs_permission(CHANGE_WORKFLOW)
-@require_http_methods(["GET", "POST"])
-def node_panel(request: HttpRequest, workflow_id: int, node_id: str) -> HttpResponse:
-    """The node's settings form; POST saves them into the draft."""
+def _node_panel_page(request: HttpRequest, workflow_id: int, node_id: str) -> HttpResponse:
     workflow = workflow_or_404(request, workflow_id)
-    node = services.find_node(workflow.draft_graph, node_id)
+    node, over = panel_node(workflow, node_id)
     if node is None:
         raise Http404(f"The draft has no step {node_id!r}.")
-    over = limit_problems_of(graph={"nodes": [node], "edges": []})
-    if over:
-        # Stored before the limits: too deep or large to show; the form starts empty and
-        # saving it replaces the stored inputs.
-        node = (
-            {**node, "inputs": {}, "condition": {}}
-            if "condition" in node
-            else {**node, "inputs": {}}
-        )
     if request.method == "GET":
         context = _context(request, workflow, node)
-        context["over_limits"] = [p["message"] for p in over]
+        context["over_limits"] = over
         return panel(request, TEMPLATE, context)
 
-    changes, remove, trigger_spec, errors, fields = _read_post(request, workflow, node)
-    if isinstance(changes.get("inputs"), dict):
-        # Unsafe templates (a secret transformed, a dynamic secret name) are not saved.
-        unsafe = {"nodes": [{"id": node_id, "inputs": changes["inputs"]}]}
-        for problem in graph_template_problems(unsafe, unsafe_only=True):
-            top = problem["field"].removeprefix("inputs").lstrip(".").split(".")[0]
-            field = next((f for f in fields or [] if f.name == top.split("[")[0]), None)
-            if field is not None:
-                field.errors.append(problem["message"])
-                errors.setdefault(
-                    "inputs", [gettext("Some inputs could not be saved; see the fields below")]
-                )
-            else:
-                errors.setdefault("mapping", []).append(problem["message"])
-    if errors:
+    outcome = save_panel(request, workflow, node)
+    if outcome.stale:
+        outcome.errors["limits"] = [str(STALE_MESSAGE)]
+    if not outcome.saved:
         context = _context(
-            request, workflow, node, fields=fields, posted=request.POST, errors=errors
+            request,
+            outcome.workflow,
+            node,
+            fields=outcome.fields,
+            posted=request.POST,
+            errors=outcome.errors,
         )
-        return panel(request, TEMPLATE, context)
-    try:
-        workflow = services.update_node(
-            workflow=workflow,
-            node_id=node_id,
-            changes=changes,
-            remove=remove,
-            trigger_spec=trigger_spec,
-        )
-    except WorkflowValidationError as exc:  # over the definition limits: nothing saved
-        errors = {"limits": [p["message"] for p in exc.problems]}
-        context = _context(
-            request, workflow, node, fields=fields, posted=request.POST, errors=errors
-        )
-        return panel(request, TEMPLATE, context, status=400)
-    node = services.find_node(workflow.draft_graph, node_id) or node
-    context = _context(request, workflow, node, saved=True)
-    if node.get("type") == NodeType.CONDITION:
-        try:
-            compile_rule(node.get("condition"))
-        except RuleError as exc:
-            where = f" at {exc.path}" if exc.path else ""
-            context["errors"] = {
-                "condition": [
-                    gettext("Saved as a draft, but the condition is not valid%(where)s: %(reason)s")
-                    % {"where": where, "reason": exc.reason}
-                ]
-            }
-    return draft_changed(panel(request, TEMPLATE, context), workflow)
+        status = 400 if outcome.stale or "limits" in outcome.errors else 200
+        return panel(request, TEMPLATE, context, status=status)
+    context = _context(request, outcome.workflow, outcome.node, saved=True)
+    warning = condition_warning(outcome.node)
+    if warning:
+        context["errors"] = {"condition": [warning]}
+    return draft_changed(panel(request, TEMPLATE, context), outcome.workflow)
+
+
+# The guard is chosen by what the request asks for: the page's HTML display, or the
+# error shape for the autosave (panel_autosave wears studio_json_guard).
+node_panel.input_guard = "html"  # type: ignore[attr-defined]
 
 
 # --- test a step --------------------------------------------------------------------------

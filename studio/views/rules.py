@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -22,6 +23,19 @@ CHECK = "studio/partials/rule_check.html"
 EXPLAIN = "studio/partials/rule_explain.html"
 BACKTEST = "studio/partials/rule_backtest.html"
 SAVED = "studio/partials/rule_saved.html"
+#: Each result of the tab, the hidden field its answer carries (the digest of the rule text
+#: it is about) and where it is shown.
+RESULTS = (
+    ("saved_rule", "rule-save-result"),
+    ("tested_rule", "rule-result"),
+    ("backtested_rule", "backtest-result"),
+)
+
+
+def _digest(request: HttpRequest) -> str:
+    """A short digest of the posted rule text: what a result is about."""
+    text = request.POST.get("rule_spec", "").strip()
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def _rule_from(request: HttpRequest) -> tuple[Any, str, str]:
@@ -107,7 +121,13 @@ def rules_validate(request: HttpRequest, workflow_id: int) -> HttpResponse:
     """As-you-type check of the rule text."""
     workflow = workflow_or_404(request, workflow_id)
     _, error, path = _rule_from(request)
-    return panel(request, CHECK, {"workflow": workflow, "error": error, "path": path})
+    # The save, test and backtest results shown for another text are stale: cleared with
+    # the check (out of band). A result says which text it is about; one about this very
+    # text stays ("Saved" must not vanish because the check of the same text came later).
+    digest = _digest(request)
+    stale = [target for field, target in RESULTS if request.POST.get(field, digest) != digest]
+    context = {"workflow": workflow, "error": error, "path": path, "stale": stale}
+    return panel(request, CHECK, context)
 
 
 @studio_guard
@@ -116,7 +136,7 @@ def rules_validate(request: HttpRequest, workflow_id: int) -> HttpResponse:
 def rules_test(request: HttpRequest, workflow_id: int) -> HttpResponse:
     """Explain the rule on a pasted payload or one of the recent events."""
     workflow = workflow_or_404(request, workflow_id)
-    context: dict[str, Any] = {"workflow": workflow}
+    context: dict[str, Any] = {"workflow": workflow, "digest": _digest(request)}
     rule, error, _ = _rule_from(request)
     if error:
         return panel(request, EXPLAIN, {**context, "error": error})
@@ -147,7 +167,11 @@ def rules_test(request: HttpRequest, workflow_id: int) -> HttpResponse:
 def rules_backtest(request: HttpRequest, workflow_id: int) -> HttpResponse:
     """How many of the last N events of the trigger's type the rule would have matched."""
     workflow = workflow_or_404(request, workflow_id)
-    context: dict[str, Any] = {"workflow": workflow, "max_limit": services.MAX_BACKTEST}
+    context: dict[str, Any] = {
+        "workflow": workflow,
+        "max_limit": services.MAX_BACKTEST,
+        "digest": _digest(request),
+    }
     rule, error, _ = _rule_from(request)
     if error:
         return panel(request, BACKTEST, {**context, "error": error})
@@ -193,8 +217,10 @@ def rules_save(request: HttpRequest, workflow_id: int) -> HttpResponse:
     """Store the rule in the draft (only a valid rule is stored)."""
     workflow = workflow_or_404(request, workflow_id)
     rule, error, path = _rule_from(request)
+    digest = _digest(request)
     if error:
-        return panel(request, SAVED, {"workflow": workflow, "error": error, "path": path})
+        context = {"workflow": workflow, "error": error, "path": path, "digest": digest}
+        return panel(request, SAVED, context)
     workflow = services.save_rule(workflow=workflow, rule_spec=rule)
-    response = panel(request, SAVED, {"workflow": workflow, "saved": True})
+    response = panel(request, SAVED, {"workflow": workflow, "saved": True, "digest": digest})
     return draft_changed(response, workflow)

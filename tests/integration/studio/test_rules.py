@@ -2,6 +2,7 @@
 
 import html
 import json
+import re
 
 import pytest
 from django.test import Client
@@ -62,7 +63,7 @@ def test_the_rules_tab_shows_the_rule_and_recent_events(client, workflow):
     assert "data.object.amount_paid" in page
     assert str(event.pk) in page
     assert page.count('<option value="') == 2  # "use the pasted payload" + one event
-    assert 'hx-trigger="keyup changed delay:400ms"' in page
+    assert 'hx-trigger="input changed delay:400ms"' in page  # typing and pasting
 
 
 def test_validate_as_you_type(client, workflow):
@@ -78,6 +79,38 @@ def test_validate_as_you_type(client, workflow):
     page = post(client, workflow, "validate", {"rule_spec": "{oops"}).content.decode()
     assert "not valid JSON" in page
     assert "line 1" in page
+
+
+def hidden(page, name):
+    return re.search(rf'name="{name}" value="([0-9a-f]+)"', page).group(1)
+
+
+def test_checking_changed_text_clears_the_results_about_the_old_text(client, workflow):
+    # "Not saved: invalid JSON" stayed next to "Valid rule" (issue 13): each result says
+    # which text it is about, and the check of another text clears it, out of band.
+    bad, good = "{oops", json.dumps(RULE)
+    saved = post(client, workflow, "save", {"rule_spec": bad}).content.decode()
+    assert "Not saved" in saved
+    tested = post(client, workflow, "test", {"rule_spec": bad, "payload": "{}"}).content.decode()
+    backtested = post(client, workflow, "backtest", {"rule_spec": bad}).content.decode()
+    shown = {
+        "saved_rule": hidden(saved, "saved_rule"),
+        "tested_rule": hidden(tested, "tested_rule"),
+        "backtested_rule": hidden(backtested, "backtested_rule"),
+    }
+    page = post(client, workflow, "validate", {"rule_spec": good, **shown}).content.decode()
+    assert "Valid rule" in page
+    for target in ("rule-save-result", "rule-result", "backtest-result"):
+        assert re.search(rf'<div id="{target}"[^>]*hx-swap-oob="true"></div>', page), target
+
+    # A result about the text as it is stays (the check of a just-saved text came later).
+    saved = post(client, workflow, "save", {"rule_spec": good}).content.decode()
+    assert "Saved to the draft" in saved
+    same = {"saved_rule": hidden(saved, "saved_rule")}
+    page = post(client, workflow, "validate", {"rule_spec": good, **same}).content.decode()
+    assert "hx-swap-oob" not in page
+    tab = client.get(f"/studio/workflows/{workflow.pk}/rules/", HTTP_HX_REQUEST="true")
+    assert "hx-swap-oob" not in tab.content.decode()
 
 
 def test_explain_tree_on_a_pasted_payload(client, workflow):

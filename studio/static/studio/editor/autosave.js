@@ -67,12 +67,9 @@ export class Autosaver {
   /** Save now (waits for a save already under way, then saves again if needed). */
   async flush() {
     clearTimeout(this.timer);
-    if (this.stale) return;
-    if (this.inFlight) {
-      await this.inFlight;
-      if (!this.pending) return;
-    }
-    if (!this.pending) return;
+    // A panel's write may hold the turn too (exclusive): wait until no write is running.
+    while (this.inFlight) await this.inFlight;
+    if (this.stale || !this.pending) return;
     this.pending = false;
     this.inFlight = this.put().finally(() => {
       this.inFlight = null;
@@ -119,6 +116,35 @@ export class Autosaver {
     this.setState("error");
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.flush(), SAVE_DELAY_MS * 4);
+  }
+
+  /**
+   * Run another write of this draft (a node panel's autosave) in turn with the canvas
+   * saves: the canvas's own changes are saved first, no canvas save runs while
+   * `write(revision)` does, and the write gets the revision the canvas is at. `write`
+   * adopts the new revision itself (it reloads the draft). Returns what `write` returns.
+   */
+  async exclusive(write) {
+    await this.flush();
+    while (this.inFlight) await this.inFlight;
+    const run = write(this.revision);
+    const held = run.then(
+      () => {},
+      () => {},
+    );
+    this.inFlight = held;
+    held.then(() => {
+      if (this.inFlight === held) this.inFlight = null;
+    });
+    return run;
+  }
+
+  /** Another write of this draft answered 409: stop saving, as after our own 409. */
+  markStale() {
+    clearTimeout(this.timer);
+    this.stale = true;
+    this.setState("stale");
+    this.onStale?.();
   }
 
   /** After a reload from the server: adopt its revision and forget local changes. */

@@ -4,6 +4,7 @@
 import { Autosaver } from "./autosave.js";
 import { createCanvas } from "./graph.js";
 import { tidyUp } from "./layout.js";
+import { mountPanelAutosave } from "./panel_autosave.js";
 import { buildCatalogue, mountPalette } from "./palette.js";
 import { installShortcuts } from "./shortcuts.js";
 import { mountCopilot } from "../copilot/panel.js";
@@ -201,6 +202,7 @@ async function start() {
   // --- the side panel -------------------------------------------------------------------
   const side = $(".ed-side");
   const panelBody = $("#panel-body");
+  const panelSaves = mountPanelAutosave({ panelBody, autosaver, reloadDraft, notify });
   async function openNode(id) {
     openNodeId = id;
     selectTab("node");
@@ -413,7 +415,7 @@ async function start() {
     autosaver.flush().then(() => event.detail.issueRequest());
   });
 
-  window.__editor = { canvas, graph, selection: canvas.selection, autosaver, actions, copilot, specs: () => specs };
+  window.__editor = { canvas, graph, selection: canvas.selection, autosaver, panelSaves, actions, copilot, specs: () => specs };
   if (graph.getCellCount()) await Promise.race([rendered, new Promise((r) => setTimeout(r, 10000))]);
   requestAnimationFrame(() => {
     window.__editorReady = performance.now();
