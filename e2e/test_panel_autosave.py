@@ -88,6 +88,15 @@ def test_typing_then_clicking_another_node_saves_the_edit(live_site, page):
     assert stored_node(live_site, "notify_slack")["inputs"]["channel"] == "#finance"
     screenshot(page, "panel-autosave-2-saved")
 
+    # A step test shown before a change is marked as made with the earlier settings.
+    page.fill("#step-test textarea[name=payload]", "{")  # refused before anything runs
+    page.check("#step-test input[name=confirm_side_effects]")
+    page.click("#btn-test-step")
+    page.wait_for_selector("#step-test-output")
+    assert page.locator("#step-test-output .pn-stale-note").count() == 0
+    page.fill("#id-input-channel", "#finance-ops")
+    page.wait_for_selector("#step-test-output.pn-result-stale .pn-stale-note")
+
     # Type and click another node at once: the edit is saved before the panel changes.
     page.fill("#id-input-channel", "#finance-team")
     open_node(page, "record_customer")

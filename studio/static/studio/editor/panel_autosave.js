@@ -129,6 +129,7 @@ class PanelForm {
       this.refused = false;
       this.showMessages({}, answer.warnings || {});
       this.showProblems(answer.problems || []);
+      this.markTestResultStale();
       this.setState(this.pending ? "dirty" : "saved");
       return;
     }
@@ -187,6 +188,17 @@ class PanelForm {
       }),
     );
     holder.hidden = problems.length === 0;
+  }
+
+  /** A "Test this step" result shown now was made with the settings before this save. */
+  markTestResultStale() {
+    const output = this.form.parentElement?.querySelector("#step-test-output");
+    if (!output || output.classList.contains("pn-result-stale")) return;
+    const note = document.createElement("p");
+    note.className = "pn-stale-note muted small";
+    note.textContent = gettext("Tested with earlier settings of this step: run the test again.");
+    output.classList.add("pn-result-stale");
+    output.prepend(note);
   }
 
   /** The page is going away: send what is not saved yet without waiting for an answer. */
