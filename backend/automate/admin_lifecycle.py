@@ -17,7 +17,6 @@ from automate.workflows import services
 from automate.workflows.models import Workflow
 
 
-
 def _apply(
     modeladmin: Any,
     request: HttpRequest,
