@@ -177,3 +177,59 @@ def test_the_diff_shows_old_and_new_values_with_secrets_masked(live_site, page):
     assert '"" → "********"' in text
     assert "canary" not in page.content()
     screenshot(page, "lifecycle-07-diff-old-new")
+
+
+WAITING_RUN = """
+from automate.tenants.services import resolve_tenant
+from automate.workflows.services import create_workflow, publish_version
+from automate.runtime import emit_event
+from automate.execution.models import ExecutionRun
+workflow = create_workflow(
+    name="Cancel e2e", slug="cancel-e2e", tenant=resolve_tenant(None),
+    trigger_spec={"event_type": "cancel.e2e"}, rule_spec={},
+    graph={"nodes": [{"id": "trigger", "type": "trigger"},
+                     {"id": "wait", "type": "delay", "seconds": 600}],
+           "edges": [{"source": "trigger", "target": "wait"}]},
+)
+publish_version(workflow=workflow)
+emit_event("cancel.e2e", {}, tenant=workflow.tenant)
+"""
+
+
+def test_cancelling_a_run_asks_first(live_site, page):
+    live_site.manage("shell", "-c", WAITING_RUN)
+    log_in(page, live_site)
+    page.goto(f"{live_site.url}/studio/runs/")
+    page.locator("#runs-body tr", has_text="Cancel e2e").locator("a").first.click()
+    page.wait_for_url(re.compile(r".*/studio/runs/[0-9a-f-]{36}/$"))
+    page.locator("#cancel-run").wait_for()
+    run_id = page.url.rstrip("/").rsplit("/", 1)[1]
+
+    def status() -> str:
+        rows = live_site.query(
+            "SELECT status FROM automate_executionrun WHERE replace(id, '-', '') = ?",
+            (run_id.replace("-", ""),),
+        )
+        return str(rows[0][0])
+
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.click("#cancel-run")
+    page.wait_for_timeout(500)
+    assert status() != "cancelled"
+    messages: list[str] = []
+
+    def accept(dialog):  # type: ignore[no-untyped-def]
+        messages.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
+    page.click("#cancel-run")
+    page.wait_for_function(
+        "!document.querySelector('#cancel-form') || document.querySelector('#cancel-form').hidden || document.querySelector('#action-result').textContent.trim() !== ''"
+    )
+    assert "Cancel this run?" in messages[0]
+    for _ in range(20):
+        if status() == "cancelled":
+            break
+        page.wait_for_timeout(250)
+    assert status() == "cancelled"

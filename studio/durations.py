@@ -16,8 +16,8 @@ from django.utils.translation import gettext
 def human_duration(ms: int | float | None) -> str:
     """``ms`` milliseconds as ``99 ms``, ``1.2 s``, ``3 min 4 s`` or ``2 h 5 min``; "" for
     None (not finished)."""
-    if ms is None:
-        return ""
+    if isinstance(ms, bool) or not isinstance(ms, int | float):
+        return ""  # not finished, or nothing known (a template variable that is missing)
     ms = max(0, int(ms))
     if ms < 1000:
         return gettext("%(ms)s ms") % {"ms": ms}

@@ -11,6 +11,8 @@ from studio.durations import human_duration
     ("ms", "shown"),
     [
         (None, ""),
+        ("", ""),
+        ("not a number", ""),
         (0, "0 ms"),
         (99, "99 ms"),
         (999, "999 ms"),

@@ -260,3 +260,25 @@ def test_the_favicon_is_served(client):
     assert icon.status_code == 200
     assert b"<svg" in b"".join(icon.streaming_content)
     assert 'rel="icon"' in page(client.get("/studio/"))
+
+
+def test_the_run_page_of_a_run_still_waiting_renders(client, tenant):
+    waiting = make_workflow(
+        slug="waiting",
+        tenant=tenant,
+        rule_spec={},
+        trigger_spec={"event_type": "order.placed"},
+        graph={
+            "nodes": [
+                {"id": "trigger", "type": "trigger"},
+                {"id": "wait", "type": "delay", "seconds": 600},
+            ],
+            "edges": [{"source": "trigger", "target": "wait"}],
+        },
+    )
+    publish_version(workflow=waiting)
+    emit_event("order.placed", {}, tenant=tenant)
+    run = ExecutionRun.objects.get()
+    response = client.get(f"/studio/runs/{run.pk}/")
+    assert response.status_code == 200
+    assert "hx-confirm=" in page(response).split('id="cancel-form"')[1].split(">")[0]
