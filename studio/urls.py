@@ -3,7 +3,7 @@ from django.urls import path
 from django.views.i18n import JavaScriptCatalog
 
 from studio.access import studio_guard
-from studio.views import copilot, dashboard, explorer, panels, rules, versions
+from studio.views import copilot, dashboard, explorer, lifecycle, panels, rules, versions
 from studio.views import editor as editor_views
 
 app_name = "studio"
@@ -68,6 +68,11 @@ urlpatterns = [
         versions.rollback,
         name="rollback",
     ),
+    path("workflows/<int:workflow_id>/status.json", lifecycle.status, name="lifecycle_status"),
+    path("workflows/<int:workflow_id>/activate/", lifecycle.activate, name="activate"),
+    path("workflows/<int:workflow_id>/deactivate/", lifecycle.deactivate, name="deactivate"),
+    path("workflows/<int:workflow_id>/archive/", lifecycle.archive, name="archive"),
+    path("workflows/<int:workflow_id>/restore/", lifecycle.restore, name="restore"),
     path("runs/", explorer.runs, name="runs"),
     path("runs/dead-letters/<int:job_id>/replay/", explorer.replay_dead_letter, name="replay_job"),
     path("runs/<uuid:run_id>/", explorer.run, name="run"),

@@ -24,6 +24,7 @@ from automate import (  # noqa: F401  (register admins)
     admin_workers,
 )
 from automate.admin_forms import WorkflowAdminForm
+from automate.admin_lifecycle import WORKFLOW_ACTIONS, ArchivedFilter, has_publish_permission
 from automate.admin_lists import ExactSearchMixin
 from automate.admin_tenancy import TenantScopedAdmin
 from automate.guard.forms import GuardedJSONFormField
@@ -156,11 +157,25 @@ class WorkflowAdmin(TenantScopedAdmin):
     form = WorkflowAdminForm
     list_display = ["name", "slug", "tenant", "is_active", "live_version", "updated_at"]
     list_select_related = ["tenant", "live_version__workflow"]
-    list_filter = ["is_active", "tenant"]
+    list_filter = [ArchivedFilter, "is_active", "tenant"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = ["live_version", "draft_revision", "created_by", "created_at", "updated_at"]
+    # Switching on/off and archiving go through the audited actions, not the form.
+    readonly_fields = [
+        "is_active",
+        "archived_at",
+        "live_version",
+        "draft_revision",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ]
+    actions = WORKFLOW_ACTIONS
     inlines = [VersionInline]
+
+    def has_publish_permission(self, request: HttpRequest) -> bool:
+        return has_publish_permission(request)
+
     # Drafts edited here go through the input guard too (and Workflow.clean's limits).
     formfield_overrides = {JSONField: {"form_class": GuardedJSONFormField}}
 

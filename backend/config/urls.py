@@ -1,5 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
+from django.http import HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
@@ -7,6 +9,14 @@ from automate.guard.http import guarded
 
 urlpatterns = [
     path("", guarded("html")(RedirectView.as_view(url="/studio/", permanent=False))),
+    # Browsers ask the site root for an icon; the studio's own is a static file (so a host
+    # project serving the studio under any prefix has it too, through its base template).
+    path(
+        "favicon.ico",
+        guarded("html")(
+            lambda request: HttpResponsePermanentRedirect(static("studio/favicon.svg"))
+        ),
+    ),
     path("studio/", include("studio.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("automate.api.urls")),

@@ -25,6 +25,7 @@ from automate.workflows.services import create_workflow
 from studio.access import CHANGE_WORKFLOW, needs_permission, studio_guard, studio_view, user_tenants
 from studio.services import drafter_info
 from studio.views.common import visible
+from studio.views.lifecycle import has_unpublished_changes
 
 STARTER_GRAPH: dict[str, Any] = {
     "nodes": [
@@ -104,16 +105,25 @@ def _run_figures(request: HttpRequest, since: datetime) -> tuple[dict[int, dict[
 @require_http_methods(["GET"])
 def index(request: HttpRequest) -> HttpResponse:
     since = timezone.now() - timedelta(days=SUMMARY_DAYS)
+    # Archived workflows are listed only when asked for (``?archived=1``), to restore them.
+    show_archived = request.GET.get("archived") == "1"
+    tenant_workflows = visible(Workflow.objects.all(), request)
+    archived_count = tenant_workflows.filter(archived_at__isnull=False).count()
     workflows = list(
-        visible(Workflow.objects.all(), request)
+        tenant_workflows.filter(archived_at__isnull=not show_archived)
         .select_related("live_version")
         .only(
             "name",
             "slug",
             "is_active",
+            "archived_at",
             "draft_trigger_spec",
+            "draft_rule_spec",
+            "draft_graph",
             "live_version__version_num",
             "live_version__trigger_spec",
+            "live_version__rule_spec",
+            "live_version__graph",
         )
         .order_by("name")
     )
@@ -134,6 +144,8 @@ def index(request: HttpRequest) -> HttpResponse:
                 if counts["runs"]
                 else None,
                 "broken": broken.get(wf.live_version_id) if wf.live_version_id else None,
+                "unpublished": has_unpublished_changes(wf),
+                "diff_url": reverse("studio:diff", args=[wf.pk]) + "?a=live&b=draft",
             }
         )
     # The explorer's run summary columns: no outputs, graph or event payload.
@@ -147,7 +159,13 @@ def index(request: HttpRequest) -> HttpResponse:
         note = gettext("Success covers the runs of the last %(days)s days.") % {
             "days": SUMMARY_DAYS
         }
-    context = {"rows": rows, "runs": runs, "summary_note": note}
+    context = {
+        "rows": rows,
+        "runs": runs,
+        "summary_note": note,
+        "show_archived": show_archived,
+        "archived_count": archived_count,
+    }
     return render(request, "studio/dashboard.html", context)
 
 

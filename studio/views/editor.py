@@ -36,6 +36,7 @@ from studio.access import (
 )
 from studio.services import drafter_info
 from studio.views.common import visible
+from studio.views.lifecycle import has_unpublished_changes, lifecycle_status
 
 _DEFINITION_KEYS = ("trigger_spec", "rule_spec", "graph")
 
@@ -140,7 +141,7 @@ def editor(request: HttpRequest, workflow_id: int) -> HttpResponse:
         {
             "workflow": workflow,
             "data": data,
-            "status": _status(workflow),
+            "status": lifecycle_status(workflow),
             "base_url": base,
             "broken": broken,
             "copilot": drafter_info(),
@@ -238,7 +239,14 @@ def draft(request: HttpRequest, workflow_id: int) -> HttpResponse:
             fields.append("draft_rule_spec")
         locked.draft_revision += 1
         locked.save(update_fields=fields)
-    return JsonResponse({"revision": locked.draft_revision, "problems": _problems(locked)})
+    locked.live_version = workflow.live_version  # select_for_update() did not join it
+    return JsonResponse(
+        {
+            "revision": locked.draft_revision,
+            "problems": _problems(locked),
+            "unpublished": has_unpublished_changes(locked),
+        }
+    )
 
 
 def _action_entries() -> list[dict[str, Any]]:

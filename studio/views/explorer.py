@@ -35,6 +35,7 @@ from automate.realtime.state import run_frame, run_summary, runs_with_details
 from automate.typing import acting_user
 from automate.workflows.models import Workflow, WorkflowVersion
 from studio.access import OPERATE_RUN, needs_permission, studio_guard, studio_view
+from studio.durations import human_duration as human_ms
 from studio.views.common import visible
 
 DEFAULT_LIMIT = 50
@@ -146,18 +147,6 @@ def filtered_runs(request: HttpRequest) -> tuple[QuerySet[ExecutionRun], dict[st
     if filters["trace"]:
         runs = runs.filter(trace_id=filters["trace"])
     return runs.order_by("-created_at", "-id"), filters
-
-
-def human_ms(ms: int | None) -> str:
-    """``850 ms``, ``12.3 s``, ``4 min 05 s``; empty for None."""
-    if ms is None:
-        return ""
-    if ms < 1000:
-        return f"{ms} ms"
-    if ms < 60_000:
-        return f"{ms / 1000:.1f} s"
-    minutes, seconds = divmod(ms // 1000, 60)
-    return f"{minutes} min {seconds:02d} s"
 
 
 def encode_job_cursor(job: OutboxJob) -> str:

@@ -16,6 +16,7 @@ from automate.workflows.exceptions import WorkflowValidationError
 from automate.workflows.models import Workflow, WorkflowVersion
 from studio import services
 from studio.access import PUBLISH_WORKFLOW, needs_permission, studio_guard, studio_view
+from studio.diff_values import graph_nodes, node_value_changes
 from studio.views.common import draft_changed, panel, workflow_or_404
 
 PUBLISH = "studio/partials/publish_result.html"
@@ -142,6 +143,16 @@ def diff(request: HttpRequest, workflow_id: int) -> HttpResponse:
         return panel(request, DIFF, {**context, "error": exc.message})
     result = services.diff_definitions(before, after)
     context["diff"] = result
+    old_nodes, new_nodes = graph_nodes(before.get("graph")), graph_nodes(after.get("graph"))
+    context["changed_nodes"] = [
+        {
+            "change": change,
+            "values": []
+            if change.layout_only
+            else node_value_changes(old_nodes.get(change.id, {}), new_nodes.get(change.id, {})),
+        }
+        for change in result.nodes_changed
+    ]
     if result.rule_changed:
         context["rule_before"] = json.dumps(result.rule_before, ensure_ascii=False)
         context["rule_after"] = json.dumps(result.rule_after, ensure_ascii=False)

@@ -241,6 +241,7 @@ class Migration(migrations.Migration):
                         help_text="Inactive workflows match no events and start no runs.",
                     ),
                 ),
+                ("archived_at", models.DateTimeField(blank=True, null=True)),
                 ("draft_trigger_spec", models.JSONField(blank=True, default=dict)),
                 ("draft_rule_spec", models.JSONField(blank=True, default=dict)),
                 ("draft_graph", models.JSONField(blank=True, default=dict)),

@@ -24,6 +24,8 @@ class Workflow(models.Model):
     is_active = models.BooleanField(
         default=True, help_text=_("Inactive workflows match no events and start no runs.")
     )
+    # Archived: hidden from the lists, inactive, runs and history kept; restorable.
+    archived_at = models.DateTimeField(null=True, blank=True)
     draft_trigger_spec = models.JSONField(default=dict, blank=True)
     draft_rule_spec = models.JSONField(default=dict, blank=True)
     draft_graph = models.JSONField(default=dict, blank=True)

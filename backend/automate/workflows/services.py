@@ -246,3 +246,73 @@ def publish_version(
         details={"slug": workflow.slug, "version": version.version_num, "notes": notes},
     )
     return version
+
+
+def _locked_workflow(workflow: Workflow) -> Workflow:
+    return Workflow.objects.select_related("tenant").select_for_update().get(pk=workflow.pk)
+
+
+def _audit_lifecycle(action: str, workflow: Workflow, actor: UserType | None) -> None:
+    audit.record(
+        action=action,
+        resource_type="workflow",
+        resource_id=workflow.pk,
+        actor=actor,
+        tenant=workflow.tenant,
+        details={"slug": workflow.slug},
+    )
+
+
+@transaction.atomic
+def set_workflow_active(
+    *, workflow: Workflow, active: bool, actor: UserType | None = None
+) -> Workflow:
+    """Switch a workflow on or off (audited as ``workflow.activate``/``workflow.deactivate``).
+
+    An inactive workflow matches no events and starts no new runs; runs already started go
+    on. An archived workflow cannot be switched on (restore it first: ConflictError).
+    Switching to the state it is already in changes and records nothing.
+    """
+    locked = _locked_workflow(workflow)
+    if active and locked.archived_at is not None:
+        raise ConflictError(
+            gettext("The workflow %(slug)r is archived; restore it before switching it on.")
+            % {"slug": locked.slug},
+            code="workflow_archived",
+            details={"workflow": locked.slug},
+        )
+    if locked.is_active != active:
+        locked.is_active = active
+        locked.save(update_fields=["is_active", "updated_at"])
+        _audit_lifecycle("workflow.activate" if active else "workflow.deactivate", locked, actor)
+    return locked
+
+
+@transaction.atomic
+def archive_workflow(*, workflow: Workflow, actor: UserType | None = None) -> Workflow:
+    """Archive a workflow instead of deleting it (audited as ``workflow.archive``).
+
+    It is switched off (no new runs), hidden from the studio's lists, and keeps its
+    versions, runs and audit history; ``restore_workflow`` brings it back, switched off.
+    """
+    locked = _locked_workflow(workflow)
+    if locked.archived_at is None:
+        locked.archived_at = timezone.now()
+        locked.is_active = False
+        locked.save(update_fields=["archived_at", "is_active", "updated_at"])
+        _audit_lifecycle("workflow.archive", locked, actor)
+    return locked
+
+
+@transaction.atomic
+def restore_workflow(*, workflow: Workflow, actor: UserType | None = None) -> Workflow:
+    """Bring an archived workflow back to the lists (audited as ``workflow.restore``).
+
+    It stays switched off until someone switches it on, so restoring never starts runs.
+    """
+    locked = _locked_workflow(workflow)
+    if locked.archived_at is not None:
+        locked.archived_at = None
+        locked.save(update_fields=["archived_at", "updated_at"])
+        _audit_lifecycle("workflow.restore", locked, actor)
+    return locked

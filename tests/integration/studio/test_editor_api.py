@@ -79,7 +79,7 @@ def test_draft_round_trip_keeps_keys_the_editor_does_not_know(editor):
 
     saved = put(editor, workflow, {"revision": 0, "graph": GRAPH, "name": "Renamed"})
     assert saved.status_code == 200
-    assert saved.json() == {"revision": 1, "problems": []}
+    assert saved.json() == {"revision": 1, "problems": [], "unpublished": False}
 
     again = editor.get(draft_url(workflow)).json()
     assert again["graph"] == GRAPH

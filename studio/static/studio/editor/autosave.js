@@ -108,6 +108,8 @@ export class Autosaver {
     this.revision = body.revision;
     this.setState(this.pending ? "dirty" : "saved");
     this.onSaved?.(body);
+    // Other parts of the page (the "unpublished changes" badge) follow saves too.
+    document.dispatchEvent(new CustomEvent("automate:draft-saved", { detail: body }));
     if (this.pending) this.schedule();
   }
 

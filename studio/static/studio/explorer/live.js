@@ -3,7 +3,7 @@
 // what it missed while offline; frames older than what is shown (lower seq) are dropped
 // by the page.
 
-import { gettext } from "../js/i18n.js";
+import { format, gettext } from "../js/i18n.js";
 
 const MIN_DELAY_MS = 500;
 const MAX_DELAY_MS = 15000;
@@ -70,10 +70,18 @@ export function showLiveState(element, state) {
   element.className = `live live-${state === "live" ? "on" : "off"}`;
 }
 
+// The same words as studio/durations.py human_duration: 99 ms, 1.2 s, 3 min 4 s, 2 h 5 min.
 export function humanMs(ms) {
   if (ms === null || ms === undefined) return "";
-  if (ms < 1000) return `${ms} ms`;
-  if (ms < 60000) return `${(ms / 1000).toFixed(1)} s`;
-  const total = Math.floor(ms / 1000);
-  return `${Math.floor(total / 60)} min ${String(total % 60).padStart(2, "0")} s`;
+  ms = Math.max(0, Math.floor(ms));
+  if (ms < 1000) return format(gettext("%(ms)s ms"), { ms });
+  const tenths = Math.floor((ms + 50) / 100);
+  if (tenths < 600) {
+    const seconds = (tenths / 10).toLocaleString(document.documentElement.lang || undefined, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+    return format(gettext("%(seconds)s s"), { seconds });
+  }
+  const minutes = Math.floor(ms / 60000);
+  const seconds = Math.floor(ms / 1000) % 60;
+  if (minutes < 60) return format(gettext("%(minutes)s min %(seconds)s s"), { minutes, seconds });
+  return format(gettext("%(hours)s h %(minutes)s min"), { hours: Math.floor(minutes / 60), minutes: minutes % 60 });
 }
