@@ -63,8 +63,9 @@ def run_workflow(
     ``synchronous`` mode); with a ``dedupe_key`` already used, returns the run that key
     started.
 
-    Raises ``NotFoundError`` for an unknown slug and ``NotPublishedError`` when the workflow
-    has no published version.
+    Raises ``NotFoundError`` for an unknown slug, ``WorkflowInactiveError`` (409
+    ``workflow_inactive``) when the workflow is switched off or archived, and
+    ``NotPublishedError`` when the workflow has no published version.
     """
     from automate.events.services import record_event
     from automate.execution.services import start_run

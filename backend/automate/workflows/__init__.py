@@ -1,5 +1,9 @@
 """Workflows and their immutable published versions."""
 
-from automate.workflows.exceptions import NotPublishedError, WorkflowValidationError
+from automate.workflows.exceptions import (
+    NotPublishedError,
+    WorkflowInactiveError,
+    WorkflowValidationError,
+)
 
-__all__ = ["NotPublishedError", "WorkflowValidationError"]
+__all__ = ["NotPublishedError", "WorkflowInactiveError", "WorkflowValidationError"]

@@ -21,3 +21,9 @@ class NotPublishedError(ConflictError):
     """The workflow has no live (published) version to run."""
 
     code = "workflow_not_published"
+
+
+class WorkflowInactiveError(ConflictError):
+    """The workflow is switched off or archived: it starts no new runs until switched on."""
+
+    code = "workflow_inactive"

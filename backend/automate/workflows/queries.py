@@ -7,7 +7,7 @@ from django.db.models import F
 from automate.exceptions import NotFoundError
 from automate.tenants.models import Tenant
 from automate.tenants.services import resolve_tenant
-from automate.workflows.exceptions import NotPublishedError
+from automate.workflows.exceptions import NotPublishedError, WorkflowInactiveError
 from automate.workflows.models import Workflow, WorkflowVersion
 
 
@@ -23,8 +23,19 @@ def get_workflow(slug: str, *, tenant: Tenant | str | None = None) -> Workflow:
 
 
 def get_live_version(slug: str, *, tenant: Tenant | str | None = None) -> WorkflowVersion:
-    """The published version that runs for workflow ``slug``."""
+    """The published version that runs for workflow ``slug``.
+
+    Raises ``NotFoundError`` (unknown slug), ``WorkflowInactiveError`` (409
+    ``workflow_inactive``: switched off or archived, ``details.state`` says which) and
+    ``NotPublishedError`` (409: nothing published yet).
+    """
     workflow = get_workflow(slug, tenant=tenant)
+    if not workflow.is_active or workflow.archived_at is not None:
+        state = "archived" if workflow.archived_at is not None else "switched off"
+        raise WorkflowInactiveError(
+            f"Workflow {slug!r} is {state}; switch it on to start runs.",
+            details={"workflow": slug, "state": state.replace(" ", "_")},
+        )
     if workflow.live_version is None:
         raise NotPublishedError(
             f"Workflow {slug!r} has no published version; publish it first.",

@@ -168,3 +168,23 @@ def test_nonsense_graphs_are_problems_not_crashes():
     for graph in ({"nodes": [1, "x"], "edges": []}, {"nodes": "abc", "edges": {}}, []):
         problems = definition_problems(trigger_spec={"event_type": "a"}, rule_spec={}, graph=graph)
         assert problems, graph
+
+
+@pytest.mark.parametrize("how", ["switched_off", "archived"])
+def test_run_workflow_refuses_a_workflow_that_is_switched_off_or_archived(how):
+    from automate.workflows.exceptions import WorkflowInactiveError
+    from automate.workflows.services import archive_workflow, set_workflow_active
+
+    version = make_published(slug="wf")
+    if how == "archived":
+        archive_workflow(workflow=version.workflow)
+    else:
+        set_workflow_active(workflow=version.workflow, active=False)
+
+    with pytest.raises(WorkflowInactiveError) as caught:
+        run_workflow("wf", {"amount": 5})
+
+    assert caught.value.code == "workflow_inactive"
+    assert caught.value.details["state"] == how
+    assert ExecutionRun.objects.count() == 0
+    assert not Event.objects.exists()  # nothing recorded for a run that cannot start
