@@ -236,6 +236,16 @@ for prefix, folder in [
 ]:
     if (NODE_MODULES_DIR / folder).is_dir():
         STATICFILES_DIRS.append((prefix, NODE_MODULES_DIR / folder))
+# Single files of packages whose folders hold much more (config/staticfinders.py).
+NPM_STATIC_FILES = {
+    "vendor/lucide/sprite.svg": "lucide-static/sprite.svg",
+    "vendor/lucide/LICENSE": "lucide-static/LICENSE",
+}
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "config.staticfinders.NpmFileFinder",
+]
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 

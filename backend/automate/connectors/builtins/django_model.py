@@ -336,7 +336,7 @@ class DjangoModelConnector(ConnectorAdapter):
     code = "django_model"
     name = "Django model"
     description = "Create or update records of this site's allow-listed Django models."
-    icon = "🗃️"
+    icon = "database"
     actions = {
         "create": ActionSpec(
             label="Create a record",
