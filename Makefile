@@ -6,6 +6,10 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The site's own address, for the demo (its Slack sandbox, --send-invoice): the port it is
+# served on (`make run PORT=8123`), reached on loopback when HOST listens everywhere.
+SITE_HOST := $(if $(filter 0.0.0.0 :: [::],$(HOST)),127.0.0.1,$(HOST))
+AUTOMATE_SITE_URL ?= http://$(SITE_HOST):$(PORT)
 export PYTHONPATH := $(CURDIR)/backend:$(CURDIR)
 
 .PHONY: run test install install-dev install-bench lint migrate demo clean
@@ -41,16 +45,17 @@ migrate: install
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
 
 demo: migrate
-	DJANGO_DEBUG=1 $(PY) manage.py automate_demo
+	DJANGO_DEBUG=1 AUTOMATE_SITE_URL=$(AUTOMATE_SITE_URL) $(PY) manage.py automate_demo
 
 ## make run: install, migrate, load the demo and serve the site (daphne, SQLite, worker threads).
+## Another port or address: make run PORT=8123 (HOST=0.0.0.0 to listen on every interface).
 run: demo
 	@echo ""
 	@echo "  Django Automate is starting on http://$(HOST):$(PORT)/"
 	@echo "  Admin:  http://$(HOST):$(PORT)/admin/   (credentials above)"
 	@echo "  Stop with Ctrl+C."
 	@echo ""
-	DJANGO_DEBUG=1 exec $(VENV)/bin/daphne -b $(HOST) -p $(PORT) config.asgi:application
+	DJANGO_DEBUG=1 AUTOMATE_SITE_URL=$(AUTOMATE_SITE_URL) exec $(VENV)/bin/daphne -b $(HOST) -p $(PORT) config.asgi:application
 
 ## make test: install what the tests need and run every tier (lint, unit, integration on
 ## SQLite and PostgreSQL, conformance, browser), ending with a summary line.

@@ -1,8 +1,9 @@
-"""Build hooks: the wheel carries the studio's third-party JavaScript.
+"""Build hooks: the wheel carries the studio's third-party JavaScript and icons.
 
-AntV X6, dagre and htmx come from the npm registry (package.json, ``npm ci``) and are never
-copied into the repository. A checkout serves them straight from ``node_modules`` (see
-``STATICFILES_DIRS`` in backend/config/settings.py); a wheel has no ``node_modules``, so
+AntV X6, dagre, htmx and the Lucide icon sprite come from the npm registry (package.json,
+``npm ci``) and are never copied into the repository. A checkout serves them straight from
+``node_modules`` (see ``STATICFILES_DIRS`` and ``NPM_STATIC_FILES`` in
+backend/config/settings.py); a wheel has no ``node_modules``, so
 building it copies the few files the studio loads into ``studio/static/vendor/``. Both
 serve them at the same static paths (``vendor/x6/x6.min.js``, ...).
 
@@ -23,7 +24,7 @@ ROOT = Path(__file__).resolve().parent
 NODE_MODULES = "node_modules"
 
 #: (npm file, path under the studio app's static folder). Keep in step with the
-#: ``vendor/...`` prefixes of STATICFILES_DIRS in backend/config/settings.py.
+#: ``vendor/...`` paths of STATICFILES_DIRS and NPM_STATIC_FILES (backend/config/settings.py).
 VENDOR_FILES = [
     ("@antv/x6/dist/x6.min.js", "vendor/x6/x6.min.js"),
     ("@antv/x6/LICENSE", "vendor/x6/LICENSE"),
@@ -33,6 +34,9 @@ VENDOR_FILES = [
     ("@dagrejs/dagre/LICENSE", "vendor/dagre/LICENSE"),
     ("htmx.org/dist/htmx.min.js", "vendor/htmx/htmx.min.js"),
     ("htmx.org/LICENSE", "vendor/htmx/LICENSE"),
+    # Every Lucide icon in one sprite: the studio's and any a connector names.
+    ("lucide-static/sprite.svg", "vendor/lucide/sprite.svg"),
+    ("lucide-static/LICENSE", "vendor/lucide/LICENSE"),
 ]
 
 

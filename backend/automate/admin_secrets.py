@@ -30,6 +30,7 @@ from django.utils.translation import gettext, gettext_lazy
 from automate.admin_tenancy import TenantScopedAdmin
 from automate.exceptions import AutomateError
 from automate.governance import secret_store
+from automate.governance.backend_info import active_backend
 from automate.governance.models import StoredSecret
 from automate.governance.redaction import MASK
 from automate.governance.secret_grants import secret_owner
@@ -226,6 +227,21 @@ class StoredSecretAdmin(TenantScopedAdmin):
             url,
             gettext("Rotate secret"),
         )
+
+    # -- which backend workflows read -------------------------------------------------------
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        # Stored here is not the same as used by workflows: say which backend is active.
+        extra = {"subtitle": active_backend().summary, **(extra_context or {})}
+        return super().changelist_view(request, extra)
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        extra = {"subtitle": active_backend().summary, **(extra_context or {})}
+        return super().add_view(request, form_url, extra)
 
     # -- writes, all through the services --------------------------------------------------
 

@@ -3,6 +3,8 @@
 Everything that differs between a laptop and production comes from the environment:
 
 - ``DJANGO_DEBUG`` (default off), ``DJANGO_SECRET_KEY`` (required unless DEBUG),
+  ``AUTOMATE_SECRETS_KEYS`` (the stored secrets' keys; with DEBUG, both are made once and
+  kept in ``var/``, mode 0600),
   ``DJANGO_ALLOWED_HOSTS`` (comma separated),
 - ``DATABASE_URL`` (default: SQLite in ``var/db.sqlite3``),
 - ``REDIS_URL`` (channel layer; in-memory when unset),
@@ -22,6 +24,7 @@ with it.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -58,20 +61,33 @@ def _int(name: str, default: int) -> int:
 DEBUG = _flag("DJANGO_DEBUG", False)
 
 
+def _dev_key(name: str, generate: Callable[[], str]) -> str:
+    """Development only: a per-checkout random key in ``var/<name>``, made once, readable
+    by its owner only (mode 0600), kept out of version control. Deleting the file loses
+    what the key protected (sessions, stored secrets)."""
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    path = VAR_DIR / name
+    try:
+        # O_EXCL: two processes starting at once (daphne and a worker) keep one key.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)  # made by an older version, with the umask's mode
+    else:
+        with os.fdopen(descriptor, "w") as file:
+            file.write(generate())
+    return path.read_text().strip()
+
+
 def _secret_key() -> str:
     key = os.environ.get("DJANGO_SECRET_KEY")
     if key:
         return key
     if not DEBUG:
         raise ImproperlyConfigured("Set DJANGO_SECRET_KEY (or DJANGO_DEBUG=1 for development).")
-    # Development only: a per-checkout random key kept out of version control.
     from django.core.management.utils import get_random_secret_key
 
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
-    path = VAR_DIR / "dev_secret_key"
-    if not path.exists():
-        path.write_text(get_random_secret_key())
-    return path.read_text().strip()
+    return _dev_key("dev_secret_key", get_random_secret_key)
 
 
 SECRET_KEY = _secret_key()
@@ -220,6 +236,16 @@ for prefix, folder in [
 ]:
     if (NODE_MODULES_DIR / folder).is_dir():
         STATICFILES_DIRS.append((prefix, NODE_MODULES_DIR / folder))
+# Single files of packages whose folders hold much more (config/staticfinders.py).
+NPM_STATIC_FILES = {
+    "vendor/lucide/sprite.svg": "lucide-static/sprite.svg",
+    "vendor/lucide/LICENSE": "lucide-static/LICENSE",
+}
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "config.staticfinders.NpmFileFinder",
+]
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 
@@ -281,6 +307,14 @@ if any(_COPILOT_ENV.values()):
 SITE_URL = os.environ.get("AUTOMATE_SITE_URL", "http://127.0.0.1:8000")
 if DEBUG:
     os.environ.setdefault("AUTOMATE_SLACK_TOKEN", "xoxb-demo-sandbox-not-a-real-token")
+    # The key of stored secrets (the admin's Stored secrets, the db backend), made once
+    # like the secret key above. Production has no such default: automate.E012.
+    if not os.environ.get("AUTOMATE_SECRETS_KEYS", "").strip():
+        from cryptography.fernet import Fernet
+
+        os.environ["AUTOMATE_SECRETS_KEYS"] = _dev_key(
+            "dev_secrets_key", lambda: Fernet.generate_key().decode()
+        )
     os.environ.setdefault("AUTOMATE_STRIPE_WEBHOOK_SECRET", "whsec_demo_sandbox_secret")
     # The Slack sandbox is this very site: allow its own address and port, nothing else
     # local (not the database, not another service on the laptop).

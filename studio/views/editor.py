@@ -34,6 +34,7 @@ from studio.access import (
     studio_json_guard,
     studio_view,
 )
+from studio.icons import NODE_TYPE_ICONS, connector_icon
 from studio.services import drafter_info
 from studio.views.common import visible
 from studio.views.lifecycle import has_unpublished_changes, lifecycle_status
@@ -46,7 +47,7 @@ CONTROL_NODES: list[dict[str, Any]] = [
         "type": "condition",
         "label": gettext_lazy("Condition"),
         "description": gettext_lazy("Go one way or the other (true / false) on a JSONLogic rule."),
-        "icon": "◇",
+        "icon": NODE_TYPE_ICONS["condition"],
         "defaults": {"condition": {"==": [1, 1]}},
     },
     {
@@ -54,7 +55,7 @@ CONTROL_NODES: list[dict[str, Any]] = [
         "type": "delay",
         "label": gettext_lazy("Delay"),
         "description": gettext_lazy("Wait a while before the next steps."),
-        "icon": "◷",
+        "icon": NODE_TYPE_ICONS["delay"],
         "defaults": {"seconds": 60},
     },
     {
@@ -62,7 +63,7 @@ CONTROL_NODES: list[dict[str, Any]] = [
         "type": "transform",
         "label": gettext_lazy("Transform"),
         "description": gettext_lazy("Reshape data for later steps."),
-        "icon": "ƒ",
+        "icon": NODE_TYPE_ICONS["transform"],
         "defaults": {"inputs": {}},
     },
     {
@@ -70,7 +71,7 @@ CONTROL_NODES: list[dict[str, Any]] = [
         "type": "merge",
         "label": gettext_lazy("Merge"),
         "description": gettext_lazy("Wait for every live branch, then continue."),
-        "icon": "⤝",
+        "icon": NODE_TYPE_ICONS["merge"],
         "defaults": {},
     },
 ]
@@ -81,7 +82,7 @@ TRIGGER_NODES: list[dict[str, Any]] = [
         "type": "trigger",
         "label": gettext_lazy("When an event arrives"),
         "description": gettext_lazy("Where every run starts (one per workflow)."),
-        "icon": "⚡",
+        "icon": NODE_TYPE_ICONS["trigger"],
         "defaults": {},
     },
 ]
@@ -253,6 +254,7 @@ def _action_entries() -> list[dict[str, Any]]:
     groups = []
     for adapter in all_connectors(allowed_only=True):
         described = adapter.describe()
+        described["icon"] = connector_icon(described["icon"])  # a Lucide name, never emoji
         groups.append(
             {
                 "code": described["code"],

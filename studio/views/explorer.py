@@ -36,6 +36,7 @@ from automate.typing import acting_user
 from automate.workflows.models import Workflow, WorkflowVersion
 from studio.access import OPERATE_RUN, needs_permission, studio_guard, studio_view
 from studio.durations import human_duration as human_ms
+from studio.icons import node_icon
 from studio.views.common import visible
 
 DEFAULT_LIMIT = 50
@@ -44,14 +45,6 @@ DEAD_COUNT_CAP = 99
 RUN_URL_PLACEHOLDER = uuid.UUID(int=0)
 MAX_LIMIT = 200
 _MAX_FILTER_LENGTH = 200
-NODE_ICONS = {
-    "trigger": "⚡",
-    "condition": "◆",
-    "delay": "⏱",
-    "transform": "ƒ",
-    "merge": "⋈",
-    "action": "▶",
-}
 
 
 #: What a dead letter row shows (no job payload, no run outputs, no event payload).
@@ -289,16 +282,16 @@ def run_or_404(request: HttpRequest, run_id: uuid.UUID) -> ExecutionRun:
 
 
 def _node_icon(node: dict[str, Any]) -> str:
+    """A Lucide icon name (studio.icons): the connector's for an action, else the type's."""
+    icon = ""
     if node.get("type") == "action" and node.get("connector"):
         from automate.connectors import get_connector
 
         try:
             icon = get_connector(str(node["connector"])).icon
         except Exception:  # an uninstalled connector still gets drawn
-            icon = ""
-        if icon:
-            return str(icon)
-    return NODE_ICONS.get(str(node.get("type")), "•")
+            icon = "?"  # not a Lucide name: the generic connector icon
+    return node_icon(node.get("type"), icon)
 
 
 def canvas_graph(run: ExecutionRun) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from automate.api.errors import json_error
 from automate.events.models import Event
+from automate.governance.backend_info import active_backend
 from automate.governance.egress import is_url_input, policy_for
 from automate.governance.redaction import redact
 from automate.triggers.cron import MISSED_POLICIES
@@ -156,6 +157,7 @@ def _context(
         "saved": saved,
         "variables": _variables(workflow, node_id, latest),
         "secrets_error": secrets_error,
+        "secrets_backend": active_backend().summary if spec is not None else "",
         "testable": kind in (NodeType.ACTION, NodeType.TRANSFORM, NodeType.CONDITION),
         "side_effects": services.side_effects_of(node),
         "confirm_field": services.CONFIRM_FIELD,

@@ -436,6 +436,8 @@ class ConnectorAdapter(ABC):
     code: ClassVar[str] = ""
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
+    #: A Lucide icon name (https://lucide.dev/icons, e.g. ``"globe"``); the studio draws
+    #: anything else (an emoji, an unknown name) as its generic connector icon.
     icon: ClassVar[str] = ""
     actions: ClassVar[dict[str, ActionSpec]] = {}
 

@@ -7,7 +7,8 @@ find only that tenant's rows, created rows belong to it, and a foreign key to an
 scoped model must point at a row of the same tenant (see ``django_model_scope``). Every
 write names its fields explicitly, must pass the model's ``full_clean()`` and runs in one
 transaction, so a workflow cannot write what the model's own validation would refuse.
-Saves go through ``Model.save()``: the model's signals fire as for any other save.
+Saves go through ``Model.save()``: the model's signals fire as for any other save, and an
+update writes the named fields plus the model's ``auto_now`` fields.
 """
 
 from __future__ import annotations
@@ -296,13 +297,23 @@ def _insert(
     return obj, True
 
 
+def _touched_fields(model: Model) -> list[str]:
+    """The ``auto_now`` columns: ``save(update_fields=…)`` writes them only when named."""
+    return [
+        field.attname for field in model._meta.concrete_fields if getattr(field, "auto_now", False)
+    ]
+
+
 def _update(obj: models.Model, values: Values) -> None:
     for attname, value in values.items():
         setattr(obj, attname, value)
     _validate(obj)
+    # An update is a change like any other save: "last modified" columns move with it
+    # (auto_now fields are not editable, so they are never in ``values``).
+    update_fields = [*values, *(name for name in _touched_fields(type(obj)) if name not in values)]
     try:
         with transaction.atomic():
-            obj.save(update_fields=list(values) or None)
+            obj.save(update_fields=update_fields or None)
     except IntegrityError as exc:
         raise ConnectorError(
             f"The database refused the {obj._meta.label} update: {exc}",
@@ -325,7 +336,7 @@ class DjangoModelConnector(ConnectorAdapter):
     code = "django_model"
     name = "Django model"
     description = "Create or update records of this site's allow-listed Django models."
-    icon = "🗃️"
+    icon = "database"
     actions = {
         "create": ActionSpec(
             label="Create a record",

@@ -120,7 +120,7 @@ class EmailConnector(ConnectorAdapter):
     code = "email"
     name = "Email"
     description = "Send an email through the site's email backend."
-    icon = "✉️"
+    icon = "mail"
     actions = {
         "send": ActionSpec(
             label="Send an email",

@@ -188,7 +188,7 @@ class HttpConnector(ConnectorAdapter):
     code = "http"
     name = "HTTP request"
     description = "Call any HTTP API: GET, POST, PUT, PATCH, DELETE or HEAD with JSON or text."
-    icon = "🌐"
+    icon = "globe"
     actions = {
         "request": ActionSpec(
             label="Send an HTTP request",

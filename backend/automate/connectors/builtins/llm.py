@@ -181,7 +181,7 @@ class LLMConnector(ConnectorAdapter):
     code = "llm"
     name = "LLM"
     description = "Ask a language model (any OpenAI-compatible chat API), within the budget."
-    icon = "🤖"
+    icon = "bot"
     actions = {
         "chat": ActionSpec(
             label="Chat completion",

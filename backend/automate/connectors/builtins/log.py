@@ -32,7 +32,7 @@ class LogConnector(ConnectorAdapter):
     code = "log"
     name = "Log"
     description = "Write a message to the application log, tagged with the run's trace id."
-    icon = "📝"
+    icon = "scroll-text"
     actions = {
         "write": ActionSpec(
             label="Write to the log",

@@ -84,7 +84,7 @@ class SlackConnector(ConnectorAdapter):
     code = "slack"
     name = "Slack"
     description = "Post messages to Slack channels with a bot token."
-    icon = "💬"
+    icon = "message-square"
     actions = {
         "post_message": ActionSpec(
             label="Post a message",

@@ -21,7 +21,7 @@ class TransformConnector(ConnectorAdapter):
     code = "transform"
     name = "Transform"
     description = "Build new values from the event and earlier steps with templates."
-    icon = "🔀"
+    icon = "shuffle"
     actions = {
         "map": ActionSpec(
             label="Map fields",

@@ -95,7 +95,7 @@ class WebhookConnector(ConnectorAdapter):
     code = "webhook"
     name = "Webhook"
     description = "POST a signed JSON payload to another system's webhook endpoint."
-    icon = "🪝"
+    icon = "webhook"
     actions = {
         "post": ActionSpec(
             label="Send a signed webhook",

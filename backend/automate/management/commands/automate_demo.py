@@ -1,8 +1,12 @@
 """Load the demo: a superuser with a generated password, a published workflow, sample events.
 
 Development only: refuses to run with DEBUG off unless ``--force`` is given, and never uses a
-fixed password (the generated one is kept in ``var/demo_credentials`` so it stays the same
-across restarts of ``make run``).
+fixed password. The generated one is kept in ``var/demo_credentials`` and set once, when the
+demo user is created (or the file is made anew): restarts of ``make run`` leave the user's
+password, and so every browser's session, alone.
+
+The demo talks to the site at ``settings.SITE_URL`` (``AUTOMATE_SITE_URL``; ``make run
+PORT=8123`` sets it to the port it serves on).
 """
 
 from __future__ import annotations
@@ -45,15 +49,21 @@ def _credentials_file() -> Path:
     return Path(getattr(settings, "VAR_DIR", Path("var"))) / "demo_credentials"
 
 
-def _demo_password() -> str:
+def _demo_password() -> tuple[str, bool]:
+    """The demo password and whether it was generated just now."""
     path = _credentials_file()
     if path.exists():
-        return path.read_text().strip()
+        return path.read_text().strip(), False
     password = secrets.token_urlsafe(12)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(password)
     path.chmod(0o600)
-    return password
+    return password, True
+
+
+def site_url() -> str:
+    """The running site's own address, without a trailing slash."""
+    return str(getattr(settings, "SITE_URL", "http://127.0.0.1:8000")).rstrip("/")
 
 
 def sample_invoice(number: int, amount_paid: int) -> dict[str, Any]:
@@ -96,9 +106,9 @@ class Command(BaseCommand):
         if options["send_invoice"] is not None:
             self._send_invoice(options["send_invoice"])
             return
-        password = _demo_password()
+        password, generated = _demo_password()
         with transaction.atomic():
-            user = self._ensure_user(password)
+            user, password_set = self._ensure_user(password, reset=generated)
             workflow = self._ensure_workflow(user)
             WebhookEndpoint.objects.get_or_create(
                 slug="stripe",
@@ -123,8 +133,21 @@ class Command(BaseCommand):
         assert live is not None
         self.stdout.write(f"Demo workflow: {workflow.name} (live v{live.version_num})")
         self.stdout.write(f"Sample events added: {new_events}")
+        login = demo_login(get_user_model())
+        if password_set:
+            self.stdout.write(self.style.SUCCESS(f"Log in as  {login} / {password}"))
+        else:
+            # Changed since (admin, changepassword): theirs stands, and it is not ours to show.
+            self.stdout.write(
+                self.style.WARNING(
+                    f"Log in as  {login}  with the password you set. To go back to a "
+                    f"generated one, delete {_credentials_file()} and run the demo again."
+                )
+            )
+        self.stdout.write(f"Site: {site_url()}/")
         self.stdout.write(
-            self.style.SUCCESS(f"Log in as  {demo_login(get_user_model())} / {password}")
+            f"Send a test invoice: AUTOMATE_SITE_URL={site_url()} DJANGO_DEBUG=1 "
+            "PYTHONPATH=backend .venv/bin/python manage.py automate_demo --send-invoice 4200"
         )
 
     def _send_invoice(self, cents: int) -> None:
@@ -143,25 +166,39 @@ class Command(BaseCommand):
         except AutomateError as exc:
             raise CommandError(exc.message) from exc
         signature = stripe_signature_header(secret, body)
-        site = getattr(settings, "SITE_URL", "http://127.0.0.1:8000")
-        response = safe_request(
-            "POST",
-            f"{site}/hooks/stripe/",
-            content=body,
-            headers={"Stripe-Signature": signature, "Content-Type": "application/json"},
-            raise_for_status=False,
-        )
-        answer = f"POST {site}/hooks/stripe/ -> {response.status_code} {response.text}"
+        url = f"{site_url()}/hooks/stripe/"
+        try:
+            response = safe_request(
+                "POST",
+                url,
+                content=body,
+                headers={"Stripe-Signature": signature, "Content-Type": "application/json"},
+                raise_for_status=False,
+            )
+        except AutomateError as exc:
+            raise CommandError(
+                f"Could not deliver the invoice webhook to {url}: {exc.message} Is the site "
+                "running there? The demo posts to AUTOMATE_SITE_URL (now "
+                f"{site_url()}); for a site served with `make run PORT=8123`, run this "
+                "command with AUTOMATE_SITE_URL=http://127.0.0.1:8123."
+            ) from exc
+        answer = f"POST {url} -> {response.status_code} {response.text}"
         if response.status_code >= 400:
             # 401: the signing secret differs from the site's, or the clocks are more than
             # the signature tolerance (300 s) apart; see docs/howto/webhooks.md.
             raise CommandError(f"The site refused the invoice webhook: {answer}")
         self.stdout.write(answer)
 
-    def _ensure_user(self, password: str) -> Any:
+    def _ensure_user(self, password: str, *, reset: bool) -> tuple[Any, bool]:
+        """The demo superuser, and whether its password is ``password``.
+
+        The password is set only for a new user or a new credentials file: setting it
+        again (a new salt, a new hash) would sign every browser out on each restart.
+        """
         User = get_user_model()
         login = demo_login(User)
         user = User._default_manager.filter(**{User.USERNAME_FIELD: login}).first()
+        created = user is None
         if user is None:
             user = User(**{User.USERNAME_FIELD: login})
             for name in User.REQUIRED_FIELDS:  # e.g. auth.User's email
@@ -171,9 +208,12 @@ class Command(BaseCommand):
         # publish_workflow, operate_run) and the admin's.
         user.is_staff = True
         user.is_superuser = True
-        user.set_password(password)
+        if created or reset:
+            user.set_password(password)
+            user.save()
+            return user, True
         user.save()
-        return user
+        return user, user.check_password(password)
 
     def _ensure_workflow(self, user: Any) -> Workflow:
         definition = json.loads(

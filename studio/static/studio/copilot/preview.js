@@ -6,6 +6,7 @@
 
 import { BRANCH_LABEL, CARD_LAYOUT, CARD_MARKUP, NODE_HEIGHT, NODE_WIDTH, branchLabel, describeNode, portsFor, truncate } from "../editor/graph.js";
 import { format, gettext } from "../js/i18n.js";
+import { iconHref } from "../js/icons.js";
 
 const X6 = window.X6;
 const SHAPE = "automate-preview-node";
@@ -127,7 +128,7 @@ export function showPreview({ container, proposal, positions, catalogue, viewpor
       attrs: {
         body: { stroke: style.stroke, fill: style.fill, strokeDasharray: state === "removed" ? "6 4" : null, title: explain[raw.id] || look.label },
         iconBox: { fill: look.tint },
-        icon: { text: look.icon },
+        icon: { href: iconHref(look.icon) },
         label: { text: truncate(look.label, 19) },
         subtitle: { text: truncate(look.subtitle, 25) },
         tag: { text: truncate(style.tag(keys), 34), fill: style.tagFill },

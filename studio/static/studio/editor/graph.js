@@ -4,7 +4,7 @@
 // `position`, which X6 owns) in `data.raw`, so keys the canvas does not understand
 // (`inputs`, `retry`, UI keys…) round-trip untouched. Edges keep theirs the same way.
 
-import { displayIcon } from "./icons.js";
+import { CARD_ICON_STYLE, iconHref } from "../js/icons.js";
 import { format, gettext } from "../js/i18n.js";
 
 const X6 = window.X6;
@@ -15,12 +15,12 @@ const NODE_SHAPE = "automate-node";
 const EDGE_SHAPE = "automate-edge";
 
 const TYPE_LOOK = {
-  trigger: { icon: "⚡", tint: "#fef3c7", subtitle: gettext("Trigger") },
-  action: { icon: "⚙", tint: "#eef0fe", subtitle: gettext("Action") },
-  condition: { icon: "◇", tint: "#e0f2fe", subtitle: gettext("Condition") },
-  delay: { icon: "◷", tint: "#f1f5f9", subtitle: gettext("Delay") },
-  transform: { icon: "ƒ", tint: "#f3e8ff", subtitle: gettext("Transform") },
-  merge: { icon: "⤝", tint: "#ecfdf5", subtitle: gettext("Merge") },
+  trigger: { icon: "zap", tint: "#fef3c7", subtitle: gettext("Trigger") },
+  action: { icon: "cog", tint: "#eef0fe", subtitle: gettext("Action") },
+  condition: { icon: "split", tint: "#e0f2fe", subtitle: gettext("Condition") },
+  delay: { icon: "timer", tint: "#f1f5f9", subtitle: gettext("Delay") },
+  transform: { icon: "square-function", tint: "#f3e8ff", subtitle: gettext("Transform") },
+  merge: { icon: "merge", tint: "#ecfdf5", subtitle: gettext("Merge") },
 };
 
 const PORT_CIRCLE = {
@@ -35,7 +35,7 @@ const PORT_CIRCLE = {
 export const CARD_MARKUP = [
   { tagName: "rect", selector: "body" },
   { tagName: "rect", selector: "iconBox" },
-  { tagName: "text", selector: "icon" },
+  { tagName: "use", selector: "icon" },
   { tagName: "text", selector: "label" },
   { tagName: "text", selector: "subtitle" },
 ];
@@ -44,7 +44,7 @@ export const CARD_MARKUP = [
 export const CARD_LAYOUT = {
   body: { width: NODE_WIDTH, height: NODE_HEIGHT, rx: 10, ry: 10 },
   iconBox: { x: 12, y: 12, width: 40, height: 40, rx: 8, ry: 8 },
-  icon: { x: 32, y: 33, textAnchor: "middle", textVerticalAnchor: "middle", fontSize: 20 },
+  icon: { x: 22, y: 22, width: 20, height: 20, ...CARD_ICON_STYLE },
   label: { x: 64, y: 26, fontSize: 13.5, fontWeight: 600, fill: "#1d2330", textVerticalAnchor: "middle" },
   subtitle: { x: 64, y: 45, fontSize: 11.5, fill: "#6b7383", textVerticalAnchor: "middle" },
 };
@@ -72,7 +72,7 @@ function registerShapes() {
           filter: { name: "dropShadow", args: { dx: 0, dy: 1, blur: 2, color: "#101828", opacity: 0.08 } },
         },
         iconBox: { ...CARD_LAYOUT.iconBox, fill: "#eef0fe" },
-        icon: { ...CARD_LAYOUT.icon, text: "" },
+        icon: { ...CARD_LAYOUT.icon, href: "" },
         label: { ...CARD_LAYOUT.label, textAnchor: "start", text: "" },
         subtitle: { ...CARD_LAYOUT.subtitle, textAnchor: "start", text: "" },
         badge: { cx: 2, cy: 2, r: 10, fill: "#dc2626", stroke: "#fff", strokeWidth: 2, display: "none" },
@@ -152,13 +152,13 @@ export function portsFor(type) {
 
 /** The text shown on a node card, from its JSON and the palette's catalogue. */
 export function describeNode(raw, catalogue) {
-  const look = TYPE_LOOK[raw.type] || { icon: "?", tint: "#fee2e2", subtitle: raw.type || gettext("Unknown") };
+  const look = TYPE_LOOK[raw.type] || { icon: "shapes", tint: "#fee2e2", subtitle: raw.type || gettext("Unknown") };
   let icon = look.icon;
   let subtitle = look.subtitle;
   if (raw.type === "action") {
     const connector = catalogue.connectors.get(raw.connector);
     const action = catalogue.actions.get(`${raw.connector}.${raw.action}`);
-    icon = displayIcon(connector?.icon, connector?.name || raw.connector);
+    icon = connector?.icon || "plug"; // a Lucide name (the server maps anything else to "plug")
     subtitle = `${connector?.name || raw.connector || "?"} · ${action?.label || raw.action || "?"}`;
   } else if (raw.type === "delay" && typeof raw.seconds === "number") {
     subtitle = format(gettext("Delay · %(seconds)ss"), { seconds: raw.seconds });
@@ -175,7 +175,7 @@ function nodeAttrs(raw, catalogue, problems) {
       title: count ? problems.join("\n") : look.label,
     },
     iconBox: { fill: look.tint },
-    icon: { text: look.icon },
+    icon: { href: iconHref(look.icon) },
     label: { text: truncate(look.label, 19) },
     subtitle: { text: truncate(look.subtitle, 25) },
     badge: { display: count ? "block" : "none" },

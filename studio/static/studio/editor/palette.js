@@ -1,6 +1,6 @@
 // The palette: node kinds from palette.json, grouped and searchable, dragged onto the canvas.
 
-import { displayIcon } from "./icons.js";
+import { icon as iconSvg } from "../js/icons.js";
 import { gettext } from "../js/i18n.js";
 
 const X6 = window.X6;
@@ -42,7 +42,7 @@ function itemHtml(entry) {
   item.title = entry.description || entry.label;
   const icon = document.createElement("span");
   icon.className = "ed-item-icon";
-  icon.textContent = displayIcon(entry.icon, entry.connector || entry.label);
+  icon.append(iconSvg(entry.icon || "plug"));
   const text = document.createElement("span");
   text.className = "ed-item-text";
   const label = document.createElement("span");

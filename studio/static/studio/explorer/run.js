@@ -1,6 +1,7 @@
 // One run, live: the version's graph drawn read-only with X6 and coloured by step status,
 // a timeline of steps, and the step panel (an htmx partial) for the clicked step.
 import { gettext } from "../js/i18n.js";
+import { CARD_ICON_STYLE, iconHref } from "../js/icons.js";
 import { humanMs, openLive, showLiveState } from "./live.js";
 
 const config = JSON.parse(document.getElementById("explorer-live").textContent);
@@ -28,7 +29,7 @@ X6.Graph.registerNode(
     markup: [
       { tagName: "rect", selector: "body" },
       { tagName: "rect", selector: "stripe" },
-      { tagName: "text", selector: "icon" },
+      { tagName: "use", selector: "icon" },
       { tagName: "text", selector: "label" },
       { tagName: "text", selector: "sub" },
       { tagName: "circle", selector: "dot" },
@@ -37,7 +38,7 @@ X6.Graph.registerNode(
       body: { width: NODE_W, height: NODE_H, rx: 10, ry: 10, fill: "#ffffff", stroke: "#e3e6eb", strokeWidth: 1.5, cursor: "pointer" },
       stripe: { width: 5, height: NODE_H - 16, x: 0, y: 8, rx: 2, fill: COLOURS.pending, stroke: "none", pointerEvents: "none" },
       // Absolute offsets (refX/refY above 1 are pixels), overriding the centred label of "rect".
-      icon: { refX: 26, refY: NODE_H / 2, fontSize: 18, textAnchor: "middle", textVerticalAnchor: "middle", pointerEvents: "none" },
+      icon: { x: 16, y: NODE_H / 2 - 10, width: 20, height: 20, ...CARD_ICON_STYLE, pointerEvents: "none" },
       label: { refX: 46, refY: 22, fontSize: 13, fontWeight: 600, fill: "#1d2330", textAnchor: "start", textVerticalAnchor: "middle", pointerEvents: "none" },
       sub: { refX: 46, refY: 40, fontSize: 11, fill: "#6b7383", textAnchor: "start", textVerticalAnchor: "middle", pointerEvents: "none" },
       dot: { cx: NODE_W - 16, cy: 16, r: 6, fill: COLOURS.pending, pointerEvents: "none" },
@@ -88,7 +89,7 @@ config.graph.nodes.forEach((n) => {
     x: positions[n.id].x,
     y: positions[n.id].y,
     attrs: {
-      icon: { text: n.icon },
+      icon: { href: iconHref(n.icon) },
       label: { text: truncate(n.label, 24) },
       sub: { text: truncate(n.subtitle || "", 30) },
       body: { "data-status": "pending", "data-node-id": n.id },
