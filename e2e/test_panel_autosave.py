@@ -68,7 +68,7 @@ def test_typing_then_clicking_another_node_saves_the_edit(live_site, page):
     log_in(page, live_site)
     open_editor(page, live_site)
     open_node(page, "notify_slack")
-    assert save_state(page) == "✓ Saved" or "Saved" in save_state(page)
+    assert save_state(page).strip() == "Saved"
 
     # Hold the save on its way, to see the panel say so.
     held = []
@@ -209,7 +209,7 @@ def test_rule_tester_shows_no_stale_status(live_site, page):
     assert page.locator("#rule-explain").count() == 0  # the test of the old text went too
     statuses = page.locator("#rules-panel .pn-error, #rules-panel .alert-error")
     assert statuses.count() == 0
-    assert page.inner_text("#rule-validation").strip() == "✓ Valid rule"
+    assert page.inner_text("#rule-validation").strip() == "Valid rule"
     screenshot(page, "rule-tester-no-stale-status")
 
     # A save of this text stays shown: the check that follows is about the same text.

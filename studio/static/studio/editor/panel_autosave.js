@@ -10,6 +10,7 @@
 
 import { csrfToken } from "./autosave.js";
 import { format, gettext } from "../js/i18n.js";
+import { icon } from "../js/icons.js";
 
 export const PANEL_SAVE_DELAY_MS = 600;
 const RETRY_DELAY_MS = 3000;
@@ -62,6 +63,7 @@ class PanelForm {
     if (!this.status) return;
     this.status.dataset.state = state;
     this.status.textContent = reason ? notSaved(reason) : LABELS[state];
+    if (state === "saved") this.status.prepend(icon("check"), " ");
     if (this.discardButton) this.discardButton.hidden = !["refused", "stale"].includes(state);
     // The banners of an earlier save ("Saved to the draft · revision 3") are history now.
     for (const banner of this.form.parentElement?.querySelectorAll("[data-save-banner]") || []) banner.remove();
