@@ -196,6 +196,16 @@ def test_minimap_paste_and_long_titles(live_site, page):
     page.mouse.up()
     page.wait_for_timeout(200)
     assert minimap_state(page)["viewInside"]
+    screenshot(page, "44-editor-minimap-zoomed-out")
+    # Dragging the outline in the minimap pans the canvas; the outline stays inside.
+    outline = page.locator("#minimap .x6-widget-minimap-viewport").bounding_box()
+    start = (outline["x"] + outline["width"] / 2, outline["y"] + outline["height"] / 2)
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(start[0] - 15, start[1] - 10, steps=5)
+    page.mouse.up()
+    page.wait_for_timeout(200)
+    assert minimap_state(page)["viewInside"]
 
     # A pasted copy lands 30px down-right of the original, the next paste 30px further.
     page.keyboard.press("Shift+!")

@@ -577,7 +577,13 @@ function useMiniMap(graph, container) {
     return this;
   };
   minimap.onModelUpdated = refit;
-  minimap.onTransform = refit;
+  // While the outline itself is dragged the thumbnail holds still (it refits on release).
+  minimap.onTransform = () => (minimap.targetGraphTransforming ? minimap.updateViewport() : refit());
+  const stopAction = minimap.stopAction;
+  minimap.stopAction = function (...args) {
+    stopAction.apply(this, args);
+    refit();
+  };
   graph.use(minimap);
   graph.on("cell:added", refit);
   graph.on("cell:removed", refit);
