@@ -17,8 +17,8 @@
 ``complete`` is true only when the whole answer passed and nothing had to be left out.
 Whatever ``complete`` says, the returned definition has no publish problem that ``before``
 did not have, but for required inputs left empty for the user to fill in (kind
-``"required"``: a secret to create, say), which the editor badges until they are. Notes and problems are passed through ``redact_text``, so they never hold a
-secret value.
+``"required"``: a secret to create, say), which the editor badges until they are. Notes
+and problems are passed through ``redact_text``, so they never hold a secret value.
 """
 
 from __future__ import annotations
