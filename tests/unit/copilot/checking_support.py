@@ -62,9 +62,7 @@ def assert_safe(checked: CheckedAnswer, before: dict, *, secrets: tuple[str, ...
     for secret in secrets:
         assert secret not in text
     # Required inputs left empty (a secret to create, say) are the user's to fill in.
-    problems = [
-        p for p in definition_problems(**checked.definition) if p.get("kind") != "required"
-    ]
+    problems = [p for p in definition_problems(**checked.definition) if p.get("kind") != "required"]
     if checked.complete:
         assert problems == []
         assert checked.problems == []
