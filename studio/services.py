@@ -15,7 +15,6 @@ from types import MappingProxyType
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils.translation import gettext
 
 from automate import conf
@@ -36,7 +35,8 @@ from automate.typing import UserType
 from automate.workflows.graph import Graph, Node, NodeType
 from automate.workflows.limits import check_definition_limits
 from automate.workflows.models import Workflow, WorkflowVersion
-from automate.workflows.services import definition_problems, publish_version
+from automate.workflows.queries import trigger_events as trigger_events
+from automate.workflows.services import publish_problems, publish_version
 from automate.workflows.template_checks import refuse_unsafe_templates
 
 MAX_BACKTEST = 5000
@@ -92,33 +92,9 @@ def upstream_ids(graph: Any, node_id: str) -> list[str]:
         return list(reversed(seen))
 
 
-def trigger_events(
-    workflow: Workflow, *, trigger_spec: Mapping[str, Any] | None = None
-) -> QuerySet[Event]:
-    """The workflow tenant's events that its (draft) trigger would fire on, newest first."""
-    spec = trigger_spec if trigger_spec is not None else workflow.draft_trigger_spec
-    events = Event.objects.filter(tenant=workflow.tenant).order_by("-created_at")
-    wanted = spec.get("event_type") if isinstance(spec, Mapping) else None
-    if not isinstance(wanted, str) or not wanted:
-        return events.none()
-    if wanted.endswith("*"):
-        events = events.filter(type__startswith=wanted[:-1])
-    else:
-        events = events.filter(type=wanted)
-    source = spec.get("source")
-    if isinstance(source, str) and source:
-        events = events.filter(source=source)
-    return events
-
-
 def draft_problems(workflow: Workflow) -> list[dict[str, str]]:
-    """Everything that keeps the draft from being published, the secret check included."""
-    return definition_problems(
-        trigger_spec=workflow.draft_trigger_spec,
-        rule_spec=workflow.draft_rule_spec,
-        graph=workflow.draft_graph,
-        tenant=workflow.tenant.slug,
-    )
+    """Everything that keeps the draft from being published (what publishing checks)."""
+    return publish_problems(workflow)
 
 
 # --- draft writes --------------------------------------------------------------------------

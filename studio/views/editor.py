@@ -25,7 +25,12 @@ from automate.triggers.cron import schedule_problems
 from automate.workflows.exceptions import WorkflowValidationError
 from automate.workflows.limits import check_definition_limits
 from automate.workflows.models import Workflow
-from automate.workflows.services import MAX_NAME_LENGTH, check_workflow_texts, definition_problems
+from automate.workflows.services import (
+    MAX_NAME_LENGTH,
+    check_workflow_texts,
+    publish_problems,
+    publish_warnings,
+)
 from automate.workflows.template_checks import refuse_unsafe_templates
 from studio.access import (
     CHANGE_WORKFLOW,
@@ -96,12 +101,8 @@ def _workflow_for(request: HttpRequest, workflow_id: int) -> Workflow:
 
 
 def _problems(workflow: Workflow) -> list[dict[str, str]]:
-    return definition_problems(
-        trigger_spec=workflow.draft_trigger_spec,
-        rule_spec=workflow.draft_rule_spec,
-        graph=workflow.draft_graph,
-        tenant=workflow.tenant.slug,
-    )
+    # The very checks publishing makes, so the canvas badges what publishing would refuse.
+    return publish_problems(workflow)
 
 
 def _draft_body(workflow: Workflow) -> dict[str, Any]:
@@ -112,6 +113,7 @@ def _draft_body(workflow: Workflow) -> dict[str, Any]:
         "rule_spec": workflow.draft_rule_spec,
         "graph": workflow.draft_graph,
         "problems": _problems(workflow),
+        "warnings": publish_warnings(workflow),
     }
 
 
@@ -246,6 +248,7 @@ def draft(request: HttpRequest, workflow_id: int) -> HttpResponse:
             "revision": locked.draft_revision,
             "problems": _problems(locked),
             "unpublished": has_unpublished_changes(locked),
+            "warnings": publish_warnings(locked),
         }
     )
 

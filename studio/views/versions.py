@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
+from automate.api.errors import json_error
 from automate.exceptions import AutomateError, NotFoundError
 from automate.typing import acting_user
 from automate.workflows.exceptions import WorkflowValidationError
 from automate.workflows.models import Workflow, WorkflowVersion
+from automate.workflows.services import publish_warnings
 from studio import services
 from studio.access import PUBLISH_WORKFLOW, needs_permission, studio_guard, studio_view
 from studio.diff_values import graph_nodes, node_value_changes
@@ -31,12 +33,8 @@ def _problems_response(
     template: str,
     context: dict[str, Any],
 ) -> HttpResponse:
-    by_node: dict[str, list[str]] = {}
-    for problem in problems:
-        if problem.get("node_id"):
-            by_node.setdefault(problem["node_id"], []).append(problem["message"])
     response = panel(request, template, {**context, "workflow": workflow, "problems": problems})
-    return trigger_client_event(response, "automate:problems", by_node)
+    return trigger_client_event(response, "automate:problems", _by_node(problems))
 
 
 def _published_response(
@@ -53,21 +51,74 @@ def _published_response(
     return response
 
 
+def node_line(problem: dict[str, str]) -> str:
+    """A problem as its node's badge lists it: the input it is about, then the message."""
+    field, message = problem.get("field", ""), problem["message"]
+    if field.startswith(("inputs", "condition")) and field not in message:
+        return f"{field}: {message}"
+    return message
+
+
+def _by_node(problems: list[dict[str, str]]) -> dict[str, list[str]]:
+    by_node: dict[str, list[str]] = {}
+    for problem in problems:
+        if problem.get("node_id"):
+            by_node.setdefault(problem["node_id"], []).append(node_line(problem))
+    return by_node
+
+
 @studio_guard
 @studio_view
 @needs_permission(PUBLISH_WORKFLOW)
 @require_POST
 def publish(request: HttpRequest, workflow_id: int) -> HttpResponse:
-    """Validate the draft and publish it as the next version."""
+    """Validate the draft and publish it as the next version.
+
+    Refused (400, nothing written) while ``publish_problems`` finds anything: htmx gets
+    the problems as a partial, each naming its node (and the canvas badges them through
+    ``automate:problems``); a client that accepts only JSON gets the error shape with
+    ``details.problems`` (and ``201 {"version", "warnings"}`` once published).
+    Warnings (``publish_warnings``) are listed either way and do not stop publishing.
+    """
     workflow = workflow_or_404(request, workflow_id)
     notes = request.POST.get("notes", "").strip()[:2000]
+    warnings = _labelled(workflow, publish_warnings(workflow))
     try:
         version = services.publish(
             workflow=workflow, published_by=acting_user(request), notes=notes
         )
     except WorkflowValidationError as exc:
-        return _problems_response(request, workflow, exc.problems, PUBLISH, {})
-    return _published_response(request, workflow, version, PUBLISH, {})
+        if _wants_json(request):
+            details = {**exc.details, "warnings": warnings}
+            return json_error(request, 400, exc.code, exc.message, details)
+        problems = _labelled(workflow, exc.problems)
+        response = _problems_response(request, workflow, problems, PUBLISH, {"warnings": warnings})
+        response.status_code = 400
+        return response
+    if _wants_json(request):
+        return JsonResponse({"version": version.version_num, "warnings": warnings}, status=201)
+    return _published_response(request, workflow, version, PUBLISH, {"warnings": warnings})
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return not getattr(request, "htmx", False) and "application/json" in request.headers.get(
+        "Accept", ""
+    )
+
+
+def _labelled(workflow: Workflow, problems: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The problems, each with its node's title as the canvas shows it (``label``)."""
+    graph = workflow.draft_graph if isinstance(workflow.draft_graph, dict) else {}
+    nodes = graph.get("nodes")
+    labels = {
+        node["id"]: node.get("label") or node["id"]
+        for node in (nodes if isinstance(nodes, list) else [])
+        if isinstance(node, dict) and isinstance(node.get("id"), str)
+    }
+    return [
+        {**problem, "label": str(labels.get(problem.get("node_id", ""), ""))}
+        for problem in problems
+    ]
 
 
 def _history_context(workflow: Workflow) -> dict[str, Any]:

@@ -160,6 +160,86 @@ def _missing_property(error: Any) -> str | None:
     return None
 
 
+_TEMPLATE_MARKERS = ("{{", "{%", "{#")
+_REFERENCE_PREFIXES = ("$secret:", "$env:")
+# Checks that combine sub-schemas: when any value below is decided at run time, so is the
+# check (a template may well render to whatever the other branch wants).
+_COMBINING = frozenset(
+    {"anyOf", "oneOf", "allOf", "not", "if", "then", "else", "contains", "dependentSchemas"}
+)
+
+
+def _run_time_value(value: object) -> bool:
+    """A template or a secret/env reference: its value is only known when the step runs."""
+    if isinstance(value, str):
+        return value.startswith(_REFERENCE_PREFIXES) or any(m in value for m in _TEMPLATE_MARKERS)
+    return (
+        isinstance(value, Mapping) and len(value) == 1 and ("$secret" in value or "$env" in value)
+    )
+
+
+def _holds_run_time_value(value: object) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if _run_time_value(item):
+            return True
+        if isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def _without_empty(value: Any) -> Any:
+    """``value`` with object fields holding ``null`` or empty text left out (the studio
+    stores an empty field that way; a required one is then reported as missing)."""
+    if isinstance(value, Mapping) and not _run_time_value(value):
+        return {
+            key: _without_empty(item)
+            for key, item in value.items()
+            if item is not None and item != ""
+        }
+    if isinstance(value, list):
+        return [_without_empty(item) for item in value]
+    return value
+
+
+def _decided_at_run_time(inputs: Any, path: list[str | int], error: Any) -> bool:
+    """Whether the value ``error`` is about (or one it is inside) is a template or a
+    reference, or the error combines sub-schemas over such a value."""
+    value = inputs
+    if _run_time_value(value):
+        return True
+    for part in path:
+        if isinstance(value, Mapping) and isinstance(part, str):
+            value = value.get(part)
+        elif isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
+            value = value[part]
+        else:
+            return False
+        if _run_time_value(value):
+            return True
+    return error.validator in _COMBINING and _holds_run_time_value(value)
+
+
+def _worded(error: Any, secret_paths: set[tuple[str, ...]]) -> dict[str, str]:
+    """One jsonschema error as ``{"path", "message"}`` (see ``ActionSpec.input_errors``)."""
+    path: list[str | int] = list(error.absolute_path)
+    message: str = error.message
+    if error.validator == "required":
+        missing = _missing_property(error)
+        if missing is not None:
+            path.append(missing)
+    elif any(tuple(path[: len(secret)]) == secret for secret in secret_paths):
+        # The default message starts with the value itself: the secret.
+        message = f"is not a valid value (fails the {error.validator!r} check)"
+    return {
+        "path": _format_path(path),
+        "message": _shorten(redact_text(message), _MAX_PROBLEM_CHARS),
+    }
+
+
 @dataclass(frozen=True)
 class ActionSpec:
     """One action a connector offers: its inputs, outputs and whether it is idempotent.
@@ -247,23 +327,41 @@ class ActionSpec:
         value of a secret field, and pass through ``redact_text``. Empty when valid.
         """
         secret_paths = set(_secret_paths(self._input_schema, ()))
+        problems = [_worded(error, secret_paths) for error in self._validator.iter_errors(params)]
+        problems.sort(key=lambda problem: (problem["path"], problem["message"]))
+        return problems
+
+    def publish_errors(self, inputs: Mapping[str, Any]) -> list[dict[str, str]]:
+        """What in a step's stored (unrendered) ``inputs`` already breaks the input schema.
+
+        Like :meth:`input_errors`, with each problem's ``kind``: ``"required"`` for a
+        required field that is absent, ``null`` or empty text (at any depth), ``"schema"``
+        for a wrong type, a value outside an ``enum``, an unknown field and the like. A value
+        that is still a template or a ``$secret``/``$env`` reference is only known when the
+        step runs, so it is not judged here (nor is a check that looks into one).
+        """
+        present = _without_empty(self.with_defaults(inputs))
+        secret_paths = set(_secret_paths(self._input_schema, ()))
         problems: list[dict[str, str]] = []
-        for error in self._validator.iter_errors(params):
+        for error in self._validator.iter_errors(present):
             path: list[str | int] = list(error.absolute_path)
-            message: str = error.message
-            if error.validator == "required":
-                missing = _missing_property(error)
-                if missing is not None:
-                    path.append(missing)
-            elif any(tuple(path[: len(secret)]) == secret for secret in secret_paths):
-                # The default message starts with the value itself: the secret.
-                message = f"is not a valid value (fails the {error.validator!r} check)"
-            problems.append(
-                {
-                    "path": _format_path(path),
-                    "message": _shorten(redact_text(message), _MAX_PROBLEM_CHARS),
-                }
-            )
+            if _decided_at_run_time(present, path, error):
+                continue
+            missing = _missing_property(error) if error.validator == "required" else None
+            if missing is not None:
+                where: list[str | int] = [*path, missing]
+                secret = tuple(where) in secret_paths
+                problems.append(
+                    {
+                        "path": _format_path(where),
+                        "message": "is required: pick a secret"
+                        if secret
+                        else "is required: enter a value or a template",
+                        "kind": "required",
+                    }
+                )
+                continue
+            problems.append({**_worded(error, secret_paths), "kind": "schema"})
         problems.sort(key=lambda problem: (problem["path"], problem["message"]))
         return problems
 

@@ -16,8 +16,9 @@
 
 ``complete`` is true only when the whole answer passed and nothing had to be left out.
 Whatever ``complete`` says, the returned definition has no publish problem that ``before``
-did not have. Notes and problems are passed through ``redact_text``, so they never hold a
-secret value.
+did not have, but for required inputs left empty for the user to fill in (kind
+``"required"``: a secret to create, say), which the editor badges until they are. Notes
+and problems are passed through ``redact_text``, so they never hold a secret value.
 """
 
 from __future__ import annotations
@@ -82,6 +83,17 @@ class Checker:
 
     secret_names: Collection[str]
     problems_of: Callable[[Definition], list[Problem]]
+
+    def __post_init__(self) -> None:
+        # A proposal may leave required inputs (a secret to create, a channel) for the user
+        # to fill in: the editor badges them and publishing refuses them until then, so
+        # they are not a reason to leave a step out or to ask the model again.
+        publish_problems = self.problems_of
+
+        def problems_of(definition: Definition) -> list[Problem]:
+            return [p for p in publish_problems(definition) if p.get("kind") != "required"]
+
+        object.__setattr__(self, "problems_of", problems_of)
 
     @classmethod
     def for_tenant(cls, tenant: Tenant, *, catalog: Catalog | None = None) -> Checker:

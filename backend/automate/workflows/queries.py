@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import F
+from collections.abc import Mapping
+from typing import Any
 
+from django.db.models import F, QuerySet
+
+from automate.events.models import Event
 from automate.exceptions import NotFoundError
 from automate.tenants.models import Tenant
 from automate.tenants.services import resolve_tenant
@@ -53,3 +57,31 @@ def live_versions_for(tenant: Tenant) -> list[WorkflowVersion]:
             workflow__live_version_id=F("id"),
         ).select_related("workflow")
     )
+
+
+#: How many recent events of a trigger the publish warnings look at.
+SAMPLE_EVENTS = 20
+
+
+def trigger_events(
+    workflow: Workflow, *, trigger_spec: Mapping[str, Any] | None = None
+) -> QuerySet[Event]:
+    """The workflow tenant's events that its (draft) trigger would fire on, newest first."""
+    spec = trigger_spec if trigger_spec is not None else workflow.draft_trigger_spec
+    events = Event.objects.filter(tenant=workflow.tenant).order_by("-created_at")
+    wanted = spec.get("event_type") if isinstance(spec, Mapping) else None
+    if not isinstance(wanted, str) or not wanted:
+        return events.none()
+    if wanted.endswith("*"):
+        events = events.filter(type__startswith=wanted[:-1])
+    else:
+        events = events.filter(type=wanted)
+    source = spec.get("source")
+    if isinstance(source, str) and source:
+        events = events.filter(source=source)
+    return events
+
+
+def sample_payloads(workflow: Workflow, *, limit: int = SAMPLE_EVENTS) -> list[Any]:
+    """The payloads of the most recent events the draft's trigger fires on."""
+    return list(trigger_events(workflow)[:limit].values_list("payload", flat=True))

@@ -21,11 +21,14 @@ from automate.tenants.services import resolve_tenant
 from automate.typing import UserType
 from automate.workflows.exceptions import WorkflowValidationError
 from automate.workflows.graph import graph_problems
+from automate.workflows.input_checks import input_problems
 from automate.workflows.limits import check_definition_limits, limit_problems_of
 from automate.workflows.models import Workflow, WorkflowVersion
+from automate.workflows.queries import sample_payloads
 from automate.workflows.secret_checks import unresolvable_secret_problems
 from automate.workflows.specs import trigger_problems
 from automate.workflows.template_checks import graph_template_problems, refuse_unsafe_templates
+from automate.workflows.variable_checks import unknown_variable_warnings
 
 
 def create_workflow(
@@ -171,6 +174,7 @@ def definition_problems(
         field = problem.get("field", "")
         problems.append({**problem, "field": f"graph.{field}" if field else "graph"})
     problems.extend(literal_secret_problems(graph=graph))
+    problems.extend(input_problems(graph))
     problems.extend(connector_publish_problems(graph))
     problems.extend(literal_url_problems(graph=graph, tenant=tenant))
     problems.extend(graph_template_problems(graph))
@@ -201,15 +205,11 @@ def _notes_problem(notes: str) -> dict[str, str] | None:
     return None
 
 
-@transaction.atomic
-def publish_version(
-    *,
-    workflow: Workflow,
-    published_by: UserType | None = None,
-    notes: str = "",
-) -> WorkflowVersion:
-    """Snapshot the workflow's draft as a new immutable version and make it live."""
-    workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
+def publish_problems(workflow: Workflow, *, notes: str = "") -> list[dict[str, str]]:
+    """Everything that keeps ``workflow``'s draft from being published: the definition
+    checks (graph, rule, trigger, required inputs, input schemas, template syntax, …), the
+    version notes and the secrets the tenant cannot resolve. The studio shows these on the
+    nodes; every publish path refuses them."""
     problems = definition_problems(
         trigger_spec=workflow.draft_trigger_spec,
         rule_spec=workflow.draft_rule_spec,
@@ -222,6 +222,31 @@ def publish_version(
     problems.extend(
         unresolvable_secret_problems(graph=workflow.draft_graph, tenant=workflow.tenant)
     )
+    return problems
+
+
+def publish_warnings(workflow: Workflow) -> list[dict[str, str]]:
+    """What may fail when ``workflow``'s draft runs but does not stop publishing: template
+    variables none of the trigger's recent sample events has, steps read before they run
+    (see :mod:`automate.workflows.variable_checks`)."""
+    return unknown_variable_warnings(workflow.draft_graph, samples=sample_payloads(workflow))
+
+
+@transaction.atomic
+def publish_version(
+    *,
+    workflow: Workflow,
+    published_by: UserType | None = None,
+    notes: str = "",
+) -> WorkflowVersion:
+    """Snapshot the workflow's draft as a new immutable version and make it live.
+
+    Raises :class:`WorkflowValidationError` listing every :func:`publish_problems` (each
+    with its node id, field and message); nothing is written then. Warnings
+    (:func:`publish_warnings`) do not stop it.
+    """
+    workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
+    problems = publish_problems(workflow, notes=notes)
     if problems:
         raise WorkflowValidationError(problems)
     last = workflow.versions.aggregate(n=Max("version_num"))["n"] or 0

@@ -82,7 +82,15 @@ def test_another_tenants_secret_is_never_picked(tenant):
     ]
     assert any("Create a secret named SLACK_BOT_TOKEN" in note for note in checked.notes)
     assert not checked.complete
-    assert publish_problems(tenant, checked.definition) == []
+    # Only the token the user has to pick is left to fill in before publishing.
+    assert publish_problems(tenant, checked.definition) == [
+        {
+            "node_id": "notify",
+            "field": "inputs.token",
+            "message": "is required: pick a secret",
+            "kind": "required",
+        }
+    ]
 
 
 def test_the_value_of_a_resolved_secret_never_comes_back(tenant):

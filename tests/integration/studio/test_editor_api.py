@@ -74,12 +74,20 @@ def test_editor_page_carries_its_data_and_the_panel_regions(editor):
 def test_draft_round_trip_keeps_keys_the_editor_does_not_know(editor):
     workflow = make_workflow(slug="flow", tenant=editor.tenant)
     first = editor.get(draft_url(workflow)).json()
-    assert set(first) == {"revision", "name", "trigger_spec", "rule_spec", "graph", "problems"}
+    assert set(first) == {
+        "revision",
+        "name",
+        "trigger_spec",
+        "rule_spec",
+        "graph",
+        "problems",
+        "warnings",
+    }
     assert first["revision"] == 0
 
     saved = put(editor, workflow, {"revision": 0, "graph": GRAPH, "name": "Renamed"})
     assert saved.status_code == 200
-    assert saved.json() == {"revision": 1, "problems": [], "unpublished": False}
+    assert saved.json() == {"revision": 1, "problems": [], "unpublished": False, "warnings": []}
 
     again = editor.get(draft_url(workflow)).json()
     assert again["graph"] == GRAPH

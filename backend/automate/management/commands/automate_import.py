@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from automate.exceptions import AutomateError
 from automate.workflows.exceptions import WorkflowValidationError
 from automate.workflows.files import import_workflow, parse_workflow_file, read_file
+from automate.workflows.services import publish_warnings
 
 
 class Command(BaseCommand):
@@ -56,3 +57,9 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"Published version {version.version_num}."))
         else:
             self.stdout.write("Saved as a draft; publish it with --publish or in the studio.")
+        for warning in publish_warnings(workflow):
+            self.stdout.write(
+                self.style.WARNING(
+                    f"Warning: node {warning['node_id']!r} {warning['field']}: {warning['message']}"
+                )
+            )

@@ -166,24 +166,71 @@ export function describeNode(raw, catalogue) {
   return { icon, tint: look.tint, label: raw.label || raw.id, subtitle };
 }
 
-function nodeAttrs(raw, catalogue, problems) {
+// Card text is measured, not counted in characters, so a long title wraps to a second
+// line (or ends in "…" past it) instead of being cut after a fixed number of letters.
+const TEXT_LEFT = CARD_LAYOUT.label.x;
+const TEXT_RIGHT_MARGIN = 14;
+const BRANCH_ROOM = 34; // a condition's "true"/"false" labels sit inside the card, right
+let measurer = null;
+
+function textWidth(text, font) {
+  measurer ||= document.createElement("canvas").getContext("2d");
+  const family = getComputedStyle(document.body).fontFamily || "sans-serif";
+  measurer.font = `${font} ${family}`;
+  return measurer.measureText(text).width;
+}
+
+function ellipsize(text, width, font) {
+  if (textWidth(text, font) <= width) return text;
+  let end = text.length;
+  while (end > 1 && textWidth(`${text.slice(0, end).trimEnd()}…`, font) > width) end -= 1;
+  return `${text.slice(0, end).trimEnd()}…`;
+}
+
+/** The title in at most two lines of `width`: words kept whole where they fit. */
+export function wrapTitle(text, width, font) {
+  const words = String(text).split(/\s+/).filter(Boolean);
+  let first = "";
+  while (words.length) {
+    const next = first ? `${first} ${words[0]}` : words[0];
+    if (textWidth(next, font) > width) break;
+    first = next;
+    words.shift();
+  }
+  if (!first) return [ellipsize(String(text), width, font)]; // one word longer than a line
+  return words.length ? [first, ellipsize(words.join(" "), width, font)] : [first];
+}
+
+function titleAttrs(label, width) {
+  if (textWidth(label, "600 13.5px") <= width) {
+    return { label: { text: label, fontSize: 13.5, y: CARD_LAYOUT.label.y, title: label }, subtitleY: CARD_LAYOUT.subtitle.y };
+  }
+  const lines = wrapTitle(label, width, "600 12.5px");
+  return { label: { text: lines.join("\n"), fontSize: 12.5, lineHeight: "1.15em", y: lines.length > 1 ? 23 : CARD_LAYOUT.label.y, title: label }, subtitleY: lines.length > 1 ? 49 : CARD_LAYOUT.subtitle.y };
+}
+
+function nodeAttrs(raw, catalogue, problems, warnings = []) {
   const look = describeNode(raw, catalogue);
   const count = problems.length;
+  const warned = !count && warnings.length > 0;
+  const width = NODE_WIDTH - TEXT_LEFT - TEXT_RIGHT_MARGIN - (raw.type === "condition" ? BRANCH_ROOM : 0);
+  const title = titleAttrs(String(look.label), width);
+  const lines = [...problems, ...warnings.map((w) => format(gettext("Warning: %(message)s"), { message: w }))];
   return {
     body: {
-      stroke: count ? "#f87171" : "#d5d9e0",
-      title: count ? problems.join("\n") : look.label,
+      stroke: count ? "#f87171" : warned ? "#f59e0b" : "#d5d9e0",
+      title: lines.length ? lines.join("\n") : look.label,
     },
     iconBox: { fill: look.tint },
     icon: { href: iconHref(look.icon) },
-    label: { text: truncate(look.label, 19) },
-    subtitle: { text: truncate(look.subtitle, 25) },
-    badge: { display: count ? "block" : "none" },
-    badgeText: { display: count ? "block" : "none", text: count > 9 ? "9+" : String(count) },
+    label: title.label,
+    subtitle: { text: ellipsize(String(look.subtitle), width, "11.5px"), y: title.subtitleY, title: look.subtitle },
+    badge: { display: count || warned ? "block" : "none", fill: warned ? "#f59e0b" : "#dc2626" },
+    badgeText: { display: count || warned ? "block" : "none", text: warned ? "!" : count > 9 ? "9+" : String(count) },
   };
 }
 
-function nodeMeta(raw, catalogue, problems = []) {
+function nodeMeta(raw, catalogue, problems = [], warnings = []) {
   const { position, ...rest } = raw;
   return {
     id: raw.id,
@@ -192,8 +239,8 @@ function nodeMeta(raw, catalogue, problems = []) {
     y: Number(position?.y) || 0,
     width: NODE_WIDTH,
     height: NODE_HEIGHT,
-    data: { raw: rest, problems },
-    attrs: nodeAttrs(raw, catalogue, problems),
+    data: { raw: rest, problems, warnings },
+    attrs: nodeAttrs(raw, catalogue, problems, warnings),
     ports: { items: portsFor(raw.type) },
   };
 }
@@ -299,17 +346,7 @@ export function createCanvas({ container, minimap, catalogue, onChange, onNodeOp
     });
   graph.use(selection);
   graph.use(new X6.Snapline({ enabled: true }));
-  if (minimap) {
-    graph.use(
-      new X6.MiniMap({
-        container: minimap,
-        width: 200,
-        height: 140,
-        padding: 10,
-        graphOptions: { async: true, grid: false, background: { color: "#ffffff" } },
-      }),
-    );
-  }
+  if (minimap) useMiniMap(graph, minimap);
 
   graph.on("edge:connected", ({ edge }) => {
     const source = edge.getSourceCell();
@@ -454,18 +491,20 @@ export function createCanvas({ container, minimap, catalogue, onChange, onNodeOp
     redraw() {
       for (const node of graph.getNodes()) {
         const data = node.getData() || {};
-        node.setAttrs(nodeAttrs({ ...data.raw, id: node.id }, catalogue, data.problems || []), { ignoreHistory: true });
+        node.setAttrs(nodeAttrs({ ...data.raw, id: node.id }, catalogue, data.problems || [], data.warnings || []), { ignoreHistory: true });
       }
     },
 
-    /** Badge nodes: `{node_id: ["message", …]}`; nodes not named lose their badge. */
-    setProblems(problemsByNode) {
+    /** Badge nodes: `{node_id: ["message", …]}` (red, publishing refuses them) and
+     *  warnings the same way (amber, publishing goes ahead); nodes not named lose theirs. */
+    setProblems(problemsByNode, warningsByNode = {}) {
       for (const node of graph.getNodes()) {
         const problems = problemsByNode[node.id] || [];
+        const warnings = warningsByNode[node.id] || [];
         const data = node.getData() || {};
-        if (JSON.stringify(data.problems || []) === JSON.stringify(problems)) continue;
-        node.setData({ ...data, problems }, { overwrite: true, ignoreHistory: true, silent: false });
-        node.setAttrs(nodeAttrs({ ...data.raw, id: node.id }, catalogue, problems), { ignoreHistory: true });
+        if (JSON.stringify([data.problems || [], data.warnings || []]) === JSON.stringify([problems, warnings])) continue;
+        node.setData({ ...data, problems, warnings }, { overwrite: true, ignoreHistory: true, silent: false });
+        node.setAttrs(nodeAttrs({ ...data.raw, id: node.id }, catalogue, problems, warnings), { ignoreHistory: true });
       }
     },
 
@@ -495,6 +534,62 @@ export function createCanvas({ container, minimap, catalogue, onChange, onNodeOp
     extraKeys: {},
   };
   return api;
+}
+
+/**
+ * The minimap: a thumbnail of every node with the visible part of the canvas outlined.
+ * X6's own fit looks only at the rendered cells and only on a full reload, so nodes added
+ * one by one (or not yet rendered) were missing and the outline could sit outside the
+ * thumbnail. Here the thumbnail shows the union of every node's box and the visible
+ * area, refitted after any change, so both always fit inside it.
+ */
+function useMiniMap(graph, container) {
+  const minimap = new X6.MiniMap({
+    container,
+    // The box's inner size (editor.css .ed-minimap), so no edge of the thumbnail is clipped.
+    width: container.clientWidth || 198,
+    height: container.clientHeight || 138,
+    padding: 8,
+    graphOptions: { async: false, virtual: false, grid: false, background: { color: "#ffffff" } },
+  });
+  let frame = 0;
+  const fit = () => {
+    const target = minimap.targetGraph;
+    if (!target) return;
+    const visible = graph.getGraphArea();
+    const nodes = graph.getNodes();
+    const area = nodes.length ? graph.getCellsBBox(nodes).union(visible) : visible;
+    target.zoomToRect(area.inflate(Math.max(area.width, area.height) * 0.02), { minScale: 0.001, maxScale: 1 });
+    minimap.updateViewport();
+  };
+  const refit = () => {
+    if (frame) return;
+    frame = requestAnimationFrame(() => {
+      frame = 0;
+      fit();
+    });
+  };
+  // The plugin's own hooks refit the whole thumbnail instead of fitting the cells alone.
+  const updatePaper = minimap.updatePaper;
+  minimap.updatePaper = function (...args) {
+    updatePaper.apply(this, args);
+    fit();
+    return this;
+  };
+  minimap.onModelUpdated = refit;
+  // While the outline itself is dragged the thumbnail holds still (it refits on release).
+  minimap.onTransform = () => (minimap.targetGraphTransforming ? minimap.updateViewport() : refit());
+  const stopAction = minimap.stopAction;
+  minimap.stopAction = function (...args) {
+    stopAction.apply(this, args);
+    refit();
+  };
+  graph.use(minimap);
+  graph.on("cell:added", refit);
+  graph.on("cell:removed", refit);
+  graph.on("node:change:position", refit);
+  graph.on("resize", refit);
+  return minimap;
 }
 
 /** Split the draft's nodes into those the canvas can draw and those it keeps aside

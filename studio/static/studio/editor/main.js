@@ -20,24 +20,41 @@ async function getJson(url) {
   return response.json();
 }
 
-/** `problems` from the server → `{node_id: [message, …]}` plus the graph-wide ones. */
+/** A problem as its node's badge lists it: the input it is about, then the message
+ *  (studio/views/versions.py `node_line` words the publish response's the same way). */
+function nodeLine(problem) {
+  const field = problem.field || "";
+  const message = String(problem.message);
+  return /^(inputs|condition)/.test(field) && !message.includes(field) ? `${field}: ${message}` : message;
+}
+
+/** `problems` (or warnings) from the server → `{node_id: [line, …]}` plus the graph-wide ones. */
 function groupProblems(problems) {
   const byNode = {};
   const general = [];
   for (const problem of problems || []) {
-    if (problem.node_id) (byNode[problem.node_id] ||= []).push(problem.message);
+    if (problem.node_id) (byNode[problem.node_id] ||= []).push(nodeLine(problem));
     else general.push(`${problem.field}: ${problem.message}`);
   }
   return { byNode, general };
 }
 
-function showProblemCount(byNode, general = []) {
+/** The top bar's count: problems (publishing refuses them) and warnings (it does not). */
+function showProblemCount(byNode, general = [], warningsByNode = {}) {
   const badge = $("#problem-count");
   const lines = [...general];
   for (const [node, messages] of Object.entries(byNode)) for (const m of messages) lines.push(`${node}: ${m}`);
-  badge.hidden = lines.length === 0;
-  badge.textContent = format(ngettext("%(count)s problem", "%(count)s problems", lines.length), { count: lines.length });
-  badge.title = lines.join("\n");
+  const warnings = [];
+  for (const [node, messages] of Object.entries(warningsByNode)) for (const m of messages) warnings.push(`${node}: ${m}`);
+  const parts = [];
+  if (lines.length) parts.push(format(ngettext("%(count)s problem", "%(count)s problems", lines.length), { count: lines.length }));
+  if (warnings.length) parts.push(format(ngettext("%(count)s warning", "%(count)s warnings", warnings.length), { count: warnings.length }));
+  badge.hidden = parts.length === 0;
+  badge.classList.toggle("ed-problems-warn", lines.length === 0 && warnings.length > 0);
+  badge.textContent = parts.join(" · ");
+  badge.dataset.problems = String(lines.length);
+  badge.dataset.warnings = String(warnings.length);
+  badge.title = [...lines, ...warnings.map((w) => format(gettext("Warning: %(message)s"), { message: w }))].join("\n");
 }
 
 function setStatus({ published, version }) {
@@ -90,11 +107,13 @@ async function start() {
   }
 
   let generalProblems = [];
-  function applyProblems(problems) {
+  let warningsByNode = {};
+  function applyProblems(problems, warnings = []) {
     const { byNode, general } = groupProblems(problems);
     generalProblems = general;
-    canvas.setProblems(byNode);
-    showProblemCount(byNode, general);
+    warningsByNode = groupProblems(warnings).byNode;
+    canvas.setProblems(byNode, warningsByNode);
+    showProblemCount(byNode, general, warningsByNode);
   }
 
   // The trigger and rule are not on the canvas; the copilot may change them, and then they
@@ -124,9 +143,9 @@ async function start() {
       specsSent = specsVersion;
       return body;
     },
-    onSaved: ({ problems }) => {
+    onSaved: ({ problems, warnings }) => {
       specsSaved = specsSent;
-      applyProblems(problems);
+      applyProblems(problems, warnings);
     },
     onStale: () => {
       $("#save-state").hidden = true;
@@ -139,7 +158,7 @@ async function start() {
   const rendered = new Promise((resolve) => graph.once("render:done", resolve));
   const { byNode } = groupProblems(draft.problems);
   canvas.load(draft.graph, byNode);
-  applyProblems(draft.problems);
+  applyProblems(draft.problems, draft.warnings);
   updateEmptyState();
   if (graph.getNodes().length) graph.zoomToFit({ padding: 80, minScale: 0.1, maxScale: 1, useCellGeometry: true });
   $("#canvas-loading").hidden = true;
@@ -165,7 +184,7 @@ async function start() {
     }
     if (fresh.name && document.activeElement !== nameInput) nameInput.value = fresh.name;
     if (specsVersion === specsSaved) specs = { trigger_spec: fresh.trigger_spec || {}, rule_spec: fresh.rule_spec || {} };
-    applyProblems(fresh.problems);
+    applyProblems(fresh.problems, fresh.warnings);
     updateEmptyState();
   }
 
@@ -175,7 +194,7 @@ async function start() {
     nameInput.value = fresh.name;
     specs = { trigger_spec: fresh.trigger_spec || {}, rule_spec: fresh.rule_spec || {} };
     specsSaved = specsVersion;
-    applyProblems(fresh.problems);
+    applyProblems(fresh.problems, fresh.warnings);
     autosaver.reset(fresh.revision);
     $("#stale-banner").hidden = true;
     $("#save-state").hidden = false;
@@ -192,8 +211,8 @@ async function start() {
     for (const [node, messages] of Object.entries(event.detail || {})) {
       if (Array.isArray(messages)) byNodeProblems[node] = messages.map(String);
     }
-    canvas.setProblems(byNodeProblems);
-    showProblemCount(byNodeProblems, generalProblems);
+    canvas.setProblems(byNodeProblems, warningsByNode);
+    showProblemCount(byNodeProblems, generalProblems, warningsByNode);
   });
   document.addEventListener("automate:published", (event) => {
     setStatus({ published: true, version: event.detail?.version });
@@ -252,6 +271,22 @@ async function start() {
     publishResult.prepend(close);
   });
 
+  // A problem's node link shows that node on the canvas and opens its panel.
+  publishResult.addEventListener("click", (event) => {
+    const link = event.target.closest?.("[data-node-id]");
+    if (!link) return;
+    event.preventDefault();
+    const cell = graph.getCellById(link.dataset.nodeId);
+    if (!cell) return;
+    graph.centerCell(cell);
+    canvas.selection.reset([cell]);
+    openNode(cell.id);
+  });
+  // A refused publish answers 400 with the problems, shown in place: not a failed request.
+  $("#btn-publish").addEventListener("htmx:responseError", (event) => {
+    if (event.detail?.xhr?.status === 400) event.stopPropagation();
+  });
+
   // --- name -----------------------------------------------------------------------------
   nameInput.addEventListener("input", () => autosaver.schedule());
   nameInput.addEventListener("keydown", (event) => {
@@ -264,7 +299,18 @@ async function start() {
 
   // --- commands ---------------------------------------------------------------------------
   let clipboard = null;
-  let pasteCount = 0;
+  // Copies land down and to the right of what was copied, clear of every node already
+  // there: each paste of the same nodes cascades one step further.
+  const PASTE_STEP = 30;
+  function pasteOffset(nodes) {
+    const taken = graph.getNodes().map((n) => n.position());
+    const first = nodes[0].position;
+    for (let step = 1; ; step += 1) {
+      const x = first.x + PASTE_STEP * step;
+      const y = first.y + PASTE_STEP * step;
+      if (!taken.some((p) => Math.abs(p.x - x) < PASTE_STEP / 2 && Math.abs(p.y - y) < PASTE_STEP / 2)) return PASTE_STEP * step;
+    }
+  }
   const help = $("#shortcuts");
   const actions = {
     undo: () => canvas.history.canUndo() && canvas.history.undo(),
@@ -295,13 +341,11 @@ async function start() {
         nodes: all.nodes.filter((n) => ids.has(n.id) && n.type !== "trigger"),
         edges: all.edges.filter((e) => ids.has(e.source) && ids.has(e.target)),
       };
-      pasteCount = 0;
       notify(format(ngettext("Copied %(count)s node.", "Copied %(count)s nodes.", clipboard.nodes.length), { count: clipboard.nodes.length }));
     },
     paste: () => {
       if (!clipboard?.nodes.length) return;
-      pasteCount += 1;
-      const offset = 32 * pasteCount;
+      const offset = pasteOffset(clipboard.nodes);
       const newIds = new Map();
       const added = [];
       graph.startBatch("paste");
