@@ -4,7 +4,9 @@ The engine's signals (sent after the transaction that made the change commits) t
 fresh read of the run's state (``automate.realtime.state.run_frame``), which goes to the
 groups ``run.<run_id>`` (the run page) and ``runs.tenant.<tenant_id>`` (the runs list).
 Reading from the database rather than trusting the signal's objects means every frame is a
-complete, current picture: a lost or reordered frame is healed by the next one.
+complete, current picture. Each is numbered by the run's database counter
+(``automate.realtime.sequence``), in the order the states were read: watchers drop a
+frame numbered below what they show and resync (ask for a snapshot) on a gap.
 
 Publishing never raises into the engine: a channel layer that is down costs a log line,
 not a step. Websockets only *show* state; the database stays the truth.
@@ -81,7 +83,7 @@ def publish_run(run_id: uuid.UUID | str, *, reason: str) -> None:
             return
         if isinstance(layer, InMemoryChannelLayer) and _consumer_loop() is None:
             return  # skip the database read too
-        frame = run_frame(run_id, reason=reason)
+        frame = run_frame(run_id, reason=reason, advance=True)
         if frame is None:
             return
         summary = {
