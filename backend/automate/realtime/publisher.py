@@ -27,6 +27,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.db import connections
 
 from automate import signals
 from automate.realtime.state import run_frame, run_group, tenant_group
@@ -75,7 +76,39 @@ def _send(layer: Any, messages: list[tuple[str, dict[str, Any]]]) -> None:
     async_to_sync(send_all)()
 
 
-def publish_run(run_id: uuid.UUID | str, *, reason: str) -> None:
+#: A run that has stopped while some of its jobs were still claimed gets a few more
+#: frames, this far apart (see ``_settle_later``).
+SETTLE_SECONDS = 1.5
+SETTLE_ROUNDS = 20
+_TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
+_IN_FLIGHT = frozenset({"running", "retrying"})
+
+
+def _in_flight(frame: dict[str, Any]) -> bool:
+    return any(step.get("queued") or step.get("status") in _IN_FLIGHT for step in frame["steps"])
+
+
+def _settle_later(run_id: uuid.UUID | str, rounds_left: int) -> None:
+    """Publish the run again in a moment.
+
+    When a run stops (a cancel, a failed sibling) while jobs of it are claimed, the
+    engine still writes their outcome ("not run", a step that finishes alone), and not
+    every such write sends a signal: without another frame the page would keep showing
+    them in flight. A few frames after the run stopped, until none is in flight, let the
+    page converge on the database."""
+
+    def again() -> None:
+        try:
+            publish_run(run_id, reason="settle", _rounds_left=rounds_left)
+        finally:
+            connections.close_all()  # this thread's connections end with it
+
+    timer = threading.Timer(SETTLE_SECONDS, again)
+    timer.daemon = True
+    timer.start()
+
+
+def publish_run(run_id: uuid.UUID | str, *, reason: str, _rounds_left: int = SETTLE_ROUNDS) -> None:
     """Read the run's state and send it to its watchers. Logs failures, never raises."""
     try:
         layer = get_channel_layer()
@@ -102,9 +135,13 @@ def publish_run(run_id: uuid.UUID | str, *, reason: str) -> None:
                 ),
             ],
         )
+        if frame["run"]["status"] in _TERMINAL and _in_flight(frame) and _rounds_left > 0:
+            _settle_later(run_id, _rounds_left - 1)
     except Exception:
         # The websocket view is a convenience; the run itself must never fail because of it.
         logger.warning("Could not publish the state of run %s", run_id, exc_info=True)
+        if reason == "settle" and _rounds_left > 0:
+            _settle_later(run_id, _rounds_left - 1)  # a busy database: try again
 
 
 def _on_run_signal(reason: str) -> Any:

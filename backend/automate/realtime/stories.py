@@ -55,7 +55,8 @@ def shown_time(value: datetime | None) -> str:
 
 
 def _quoted(error: str) -> str:
-    text = redact_text(" ".join(error.split()))
+    # The sentence ends with its own full stop.
+    text = redact_text(" ".join(error.split())).rstrip(".")
     return text if len(text) <= QUOTED_ERROR_CHARS else text[: QUOTED_ERROR_CHARS - 1] + "…"
 
 
@@ -112,7 +113,7 @@ def step_note(
     last_error = _quoted(errors[-1]) if errors else ""
     if queued:
         if not made:
-            return gettext("Queued: waiting for a worker.")
+            return gettext("Queued: waiting to start.")
         return gettext("Queued to run again after %(attempts)s.") % {
             "attempts": _attempts(len(made))
         }

@@ -12,6 +12,7 @@ from channels.db import database_sync_to_async
 from automate.execution.models import ExecutionRun, StepRun
 from automate.execution.services import cancel_run
 from automate.realtime import publish_run
+from automate.realtime import state as realtime_state
 from automate.realtime.state import run_frame
 from automate.runtime import emit_event
 from tests.factories import make_published, make_studio_user
@@ -88,11 +89,16 @@ async def test_a_publisher_with_a_clock_ahead_does_not_hide_the_cancel(monkeypat
     watcher = Watcher(page)
     await watcher.take(await page.receive_json_from(timeout=3))
 
-    # A worker on a machine whose clock runs 8 s ahead announces "retrying"...
+    # A worker on a machine whose clock runs 8 s ahead announces "retrying" (another
+    # process: its clock and whatever it keeps in memory are its own, not the site's)...
     real = time.time_ns
+    site_memory = dict(vars(realtime_state))
     monkeypatch.setattr(time, "time_ns", lambda: real() + 8_000_000_000)
     await asyncio.to_thread(publish_run, run.pk, reason="step_retrying")
     monkeypatch.setattr(time, "time_ns", real)
+    for name, value in site_memory.items():
+        if isinstance(value, int) and not isinstance(value, bool):
+            monkeypatch.setattr(realtime_state, name, value)
     # ...then the user cancels the run on the site.
     await database_sync_to_async(cancel_run)(run=run, actor=user)
     await asyncio.to_thread(publish_run, run.pk, reason="cancel")
@@ -156,4 +162,41 @@ async def test_a_gap_makes_the_client_resync_and_the_snapshot_is_current():
     assert watcher.resyncs == 1
     assert watcher.applied == [0, 2, 2]  # the frame after the gap, then the snapshot
     assert shown_state(watcher.shown)[0] == "cancelled"
+    await page.disconnect()
+
+
+async def test_a_run_stopped_with_a_job_in_flight_keeps_publishing_until_it_settles(
+    monkeypatch,
+):
+    from automate.execution.models import OutboxJob
+    from automate.realtime import publisher
+
+    monkeypatch.setattr(publisher, "SETTLE_SECONDS", 0.2)
+    run, user = await database_sync_to_async(waiting_run)()
+    # A worker holds the step's job when the run is cancelled...
+    await database_sync_to_async(
+        lambda: OutboxJob.objects.filter(run=run, node_id="call").update(status="CLAIMED")
+    )()
+    page = await open_socket(f"/ws/runs/{run.pk}/", user)
+    watcher = Watcher(page)
+    await watcher.take(await page.receive_json_from(timeout=3))
+    await database_sync_to_async(cancel_run)(run=run, actor=user)
+    # ...and then writes "not run" without sending any signal, as the engine does.
+    await database_sync_to_async(
+        lambda: (
+            OutboxJob.objects.filter(run=run, node_id="call").update(status="COMPLETED"),
+            StepRun.objects.create(
+                run=run,
+                node_id="call",
+                attempt=2,
+                status="cancelled",
+                error="Not run: the run had cancelled before this step started.",
+            ),
+        )
+    )()
+    await watcher.until_quiet(quiet=1.5)
+    steps = {s["node_id"]: s for s in watcher.shown["steps"]}
+    assert steps["call"]["queued"] is False
+    assert watcher.shown["reason"] in ("settle", "snapshot")
+    assert steps["call"]["note"].startswith("Stopped after 1 attempt (last error: HTTP 429)")
     await page.disconnect()
