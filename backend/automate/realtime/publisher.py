@@ -98,6 +98,8 @@ def _settle_later(run_id: uuid.UUID | str, rounds_left: int) -> None:
     page converge on the database."""
 
     def again() -> None:
+        with _timers_lock:
+            _timers.discard(timer)
         try:
             publish_run(run_id, reason="settle", _rounds_left=rounds_left)
         finally:
@@ -105,7 +107,22 @@ def _settle_later(run_id: uuid.UUID | str, rounds_left: int) -> None:
 
     timer = threading.Timer(SETTLE_SECONDS, again)
     timer.daemon = True
+    with _timers_lock:
+        _timers.add(timer)
     timer.start()
+
+
+_timers: set[threading.Timer] = set()
+_timers_lock = threading.Lock()
+
+
+def stop_settling() -> None:
+    """Cancel the follow-up publishes not sent yet (``disconnect`` does; tests too)."""
+    with _timers_lock:
+        pending = list(_timers)
+        _timers.clear()
+    for timer in pending:
+        timer.cancel()
 
 
 def publish_run(run_id: uuid.UUID | str, *, reason: str, _rounds_left: int = SETTLE_ROUNDS) -> None:
@@ -186,6 +203,7 @@ def connect() -> None:
 
 def disconnect() -> None:
     """Undo ``connect`` (for tests and embedders that want no live updates)."""
+    stop_settling()
     for name in _RECEIVERS:
         signal = getattr(signals, name, None)
         if signal is not None:

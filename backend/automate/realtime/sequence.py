@@ -30,7 +30,8 @@ def advance(run_id: uuid.UUID | str) -> int | None:
     """Move the run's counter on and return its new value (``None``: no such run).
 
     Call inside the transaction that then reads the state the number is for."""
-    counter = RunLiveSeq.objects.filter(run_id=run_id)
+    # The run's id as the model types it (the signals and views hand in str or UUID).
+    counter = RunLiveSeq.objects.filter(run_id=uuid.UUID(str(run_id)))
     if not counter.update(seq=F("seq") + 1):
         if not ExecutionRun.objects.filter(pk=run_id).exists():
             return None
@@ -51,7 +52,7 @@ def current_seq() -> Coalesce:
 
 def current_seqs(run_ids: Iterable[uuid.UUID | str]) -> dict[str, int]:
     """The frame number each run is at (0 for a run never published), for list snapshots."""
-    ids = list(run_ids)
+    ids = [uuid.UUID(str(run_id)) for run_id in run_ids]
     found = {
         str(run_id): seq
         for run_id, seq in RunLiveSeq.objects.filter(run_id__in=ids).values_list("run_id", "seq")

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from channels.db import database_sync_to_async
+from django.db import connections
 
 from automate.execution.models import ExecutionRun, StepRun
 from automate.execution.services import cancel_run
@@ -53,6 +54,19 @@ def shown_state(frame):
     return frame["run"]["status"], {s["node_id"]: s["status"] for s in frame["steps"]}
 
 
+async def publish_elsewhere(run_id, reason):
+    """``publish_run`` from another thread (as a worker thread does), closing its
+    connection after."""
+
+    def publish():
+        try:
+            publish_run(run_id, reason=reason)
+        finally:
+            connections.close_all()
+
+    await asyncio.to_thread(publish)
+
+
 class Watcher:
     """What run.js does with frames (``judgeFrame`` in live.js): drop what is not newer
     than the shown frame, apply the rest, and on a gap ask for a snapshot."""
@@ -94,14 +108,14 @@ async def test_a_publisher_with_a_clock_ahead_does_not_hide_the_cancel(monkeypat
     real = time.time_ns
     site_memory = dict(vars(realtime_state))
     monkeypatch.setattr(time, "time_ns", lambda: real() + 8_000_000_000)
-    await asyncio.to_thread(publish_run, run.pk, reason="step_retrying")
+    await publish_elsewhere(run.pk, "step_retrying")
     monkeypatch.setattr(time, "time_ns", real)
     for name, value in site_memory.items():
         if isinstance(value, int) and not isinstance(value, bool):
             monkeypatch.setattr(realtime_state, name, value)
     # ...then the user cancels the run on the site.
     await database_sync_to_async(cancel_run)(run=run, actor=user)
-    await asyncio.to_thread(publish_run, run.pk, reason="cancel")
+    await publish_elsewhere(run.pk, "cancel")
 
     await watcher.until_quiet()
     assert shown_state(watcher.shown) == (
@@ -131,9 +145,15 @@ async def test_a_burst_of_changes_converges_on_the_stored_state():
         )
         publish_run(run.pk, reason="step_retrying" if index % 2 == 0 else "step_started")
 
+    def transition_and_close(index):
+        try:
+            transition(index)
+        finally:
+            connections.close_all()
+
     def burst():
         with ThreadPoolExecutor(max_workers=4) as pool:
-            list(pool.map(transition, range(50)))
+            list(pool.map(transition_and_close, range(50)))
 
     await asyncio.to_thread(burst)
     await watcher.until_quiet()
@@ -154,7 +174,7 @@ async def test_a_gap_makes_the_client_resync_and_the_snapshot_is_current():
     await watcher.take(await page.receive_json_from(timeout=3))
     assert watcher.seq == 0
     # Two changes are published while this watcher's first frame is lost on the way.
-    await asyncio.to_thread(publish_run, run.pk, reason="step_retrying")
+    await publish_elsewhere(run.pk, "step_retrying")
     lost = await page.receive_json_from(timeout=3)
     assert lost["seq"] == 1
     await database_sync_to_async(cancel_run)(run=run, actor=user)  # its signal publishes
