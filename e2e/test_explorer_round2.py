@@ -176,6 +176,7 @@ def test_retry_names_the_version_and_re_run_uses_the_live_one(live_site, page, t
         page.goto(old_url)
         page.wait_for_selector("#open-live-run")
         assert page.locator("#rerun-live").count() == 0
+        screenshot(page, "44-old-run-links-to-live-run")
 
 
 def test_cancel_asks_for_confirmation_and_says_who_cancelled(live_site, page, tmp_path):

@@ -13,6 +13,7 @@ consecutive numbers, so a client that sees a gap knows it missed one and resyncs
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime
 from typing import Any
@@ -229,6 +230,9 @@ def _frame(run_id: uuid.UUID | str, reason: str, *, seq: int | None) -> dict[str
         "type": "run",
         "reason": reason,
         "seq": seq if seq is not None else run.live_seq,
+        # When the state was read, by this process's clock: for latency measurements
+        # (bench/live_latency.py), never for ordering (that is ``seq``).
+        "read_at_ms": time.time_ns() // 1_000_000,
         "run": summary,
         "steps": current_steps(run, cancel),
     }
