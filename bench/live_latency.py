@@ -76,7 +76,8 @@ def emit(url: str) -> None:
     urllib.request.urlopen(request, timeout=10).read()
 
 
-#: From the publisher reading the state (``seq``) to the browser: the channel layer's share.
+#: From the publisher reading the state (``read_at_ms``) to the browser: the channel
+#: layer's share.
 PUBLISH_TO_BROWSER: list[float] = []
 
 
@@ -121,7 +122,7 @@ def measure(url: str, steps: int, *, bare: bool) -> list[float]:
         if frame.get("type") != "run":  # the runs list page's own socket
             continue
         if frame["reason"] != "snapshot":
-            PUBLISH_TO_BROWSER.append(received_ms - frame["seq"] / 1000)
+            PUBLISH_TO_BROWSER.append(received_ms - frame["read_at_ms"])
         for step in frame["steps"]:
             node = step["node_id"]
             if node.startswith("s") and step["status"] == "succeeded" and node not in seen:

@@ -3,8 +3,10 @@
 Both refuse anonymous users (close code 4401) and users without the studio permission or
 outside the run's tenant (4403). On connect they join their channel groups FIRST, then send
 a snapshot read from the database, then stream the frames the publisher sends
-(``automate.realtime``). Frames older than what was already sent (lower ``seq``) are
-dropped, so a client never goes back in time. Frames carry statuses, ids, timings and
+(``automate.realtime``). Frames are numbered per run by a database counter
+(``automate.realtime.sequence``); one not newer than what was already sent is dropped, so
+a client never goes back in time, and a client that sees a gap in the numbers sends
+``{"type": "resync"}`` and gets a fresh snapshot. Frames carry statuses, ids, timings and
 redacted error messages only.
 """
 
@@ -22,7 +24,6 @@ from automate.guard.parse import InputRejected, JsonLimits, load_json
 from automate.observability.tracing import new_trace_id
 from automate.realtime.publisher import bind_loop
 from automate.realtime.state import (
-    next_seq,
     run_frame,
     run_group,
     runs_list_frame,
@@ -117,9 +118,12 @@ class RunConsumer(_ExplorerConsumer):
         )
 
     async def send_snapshot(self) -> None:
+        # Always sent: a snapshot is at least as new as any frame numbered up to its seq
+        # (the client asked for it, or has just connected).
         frame = await database_sync_to_async(run_frame)(self.run_id)
         if frame is not None:
-            await self._forward(frame)
+            self.last_seq = max(self.last_seq, frame["seq"])
+            await self.send_json(frame)
 
     async def _forward(self, frame: dict[str, Any]) -> None:
         if frame["seq"] <= self.last_seq:
@@ -152,17 +156,16 @@ class RunsConsumer(_ExplorerConsumer):
     async def send_snapshot(self) -> None:
         frame = await database_sync_to_async(self._snapshot)()
         for run in frame["runs"]:
-            self.last_seq[run["id"]] = frame["seq"]
+            self.last_seq[run["id"]] = max(self.last_seq.get(run["id"], 0), run["seq"])
         await self.send_json(frame)
 
     def _snapshot(self) -> dict[str, Any]:
-        seq = next_seq()
         runs = list(
             runs_with_details()
             .filter(tenant_id__in=self.tenant_ids)
             .order_by("-created_at", "-id")[:LIST_SNAPSHOT_SIZE]
         )
-        return runs_list_frame(runs, seq)
+        return runs_list_frame(runs)
 
     async def run_frame(self, message: dict[str, Any]) -> None:
         """Group message ``run.frame``: one run's summary."""

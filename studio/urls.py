@@ -80,4 +80,5 @@ urlpatterns = [
     path("runs/<uuid:run_id>/retry/", explorer.retry, name="run_retry"),
     path("runs/<uuid:run_id>/resume/", explorer.resume, name="run_resume"),
     path("runs/<uuid:run_id>/cancel/", explorer.cancel, name="run_cancel"),
+    path("runs/<uuid:run_id>/rerun-live/", explorer.rerun_live, name="run_rerun_live"),
 ]

@@ -9,6 +9,7 @@ from automate.governance.models import (
     RateLimitWindow,
     StoredSecret,
 )
+from automate.realtime.models import RunLiveSeq
 from automate.tenants.models import Tenant
 from automate.triggers.models import ScheduleState, WebhookEndpoint
 from automate.workflows.models import Workflow, WorkflowVersion
@@ -21,6 +22,7 @@ __all__ = [
     "LLMUsage",
     "OutboxJob",
     "RateLimitWindow",
+    "RunLiveSeq",
     "ScheduleState",
     "StepRun",
     "StoredSecret",

@@ -24,14 +24,23 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from automate.exceptions import AutomateError
 from automate.execution.models import ExecutionRun, OutboxJob, StepRun
-from automate.execution.services import DEAD_LETTER, cancel_run, replay_job, resume_run, retry_step
+from automate.execution.services import (
+    DEAD_LETTER,
+    cancel_run,
+    replay_job,
+    rerun_on_live,
+    resume_run,
+    retry_step,
+)
 from automate.governance.redaction import redact, redact_text
 from automate.guard.http import query_int, query_text
 from automate.realtime import publish_run
-from automate.realtime.state import run_frame, run_summary, runs_with_details
+from automate.realtime.state import cancellation_of, run_frame, run_summary, runs_with_details
+from automate.realtime.stories import Attempt, step_note
 from automate.typing import acting_user
 from automate.workflows.models import Workflow, WorkflowVersion
 from studio.access import OPERATE_RUN, needs_permission, studio_guard, studio_view
@@ -189,6 +198,13 @@ def _dead_letter_page(
     return page, params.urlencode()
 
 
+def dead_letters_of(jobs: QuerySet[OutboxJob]) -> QuerySet[OutboxJob]:
+    """The jobs that gave up (FAILED or DEAD). A job dropped because its run was cancelled
+    did not give up: it is no dead letter (jobs a cancel dropped before cancels wrote them
+    COMPLETED are left out here)."""
+    return jobs.filter(status__in=DEAD_LETTER).exclude(run__status=ExecutionRun.Status.CANCELLED)
+
+
 # --- runs list ------------------------------------------------------------------------------
 
 
@@ -223,7 +239,7 @@ def runs(request: HttpRequest) -> HttpResponse:
         params = request.GET.copy()
         params["cursor"] = encode_cursor(page[-1])
         next_query = params.urlencode()
-    dead = visible(OutboxJob.objects.all(), request).filter(status__in=DEAD_LETTER)
+    dead = dead_letters_of(visible(OutboxJob.objects.all(), request))
     dead_letters = None
     dead_next_query = ""
     if dead_view:
@@ -343,8 +359,37 @@ def run(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
         "event_url": reverse("admin:automate_event_change", args=[execution.event_id]),
         "can_cancel": execution.status
         in (ExecutionRun.Status.PENDING, ExecutionRun.Status.RUNNING),
+        **versions_of(execution),
     }
     return render(request, "studio/explorer/run.html", context)
+
+
+def versions_of(execution: ExecutionRun) -> dict[str, Any]:
+    """What the retry, resume and re-run buttons say about versions: the run's own, the
+    live one (if another), and the run this event already has on the live version."""
+    # Loaded with the run (``run_or_404``): no query of its own.
+    workflow = execution.workflow_version.workflow
+    live = workflow.live_version
+    live_id, live_num = (live.pk, live.version_num) if live is not None else (None, None)
+    is_active = workflow.is_active
+    newer_live = live_id is not None and live_id != execution.workflow_version_id
+    live_run = None
+    if newer_live:
+        live_run = (
+            ExecutionRun.objects.filter(event_id=execution.event_id, workflow_version_id=live_id)
+            .values_list("pk", flat=True)
+            .first()
+        )
+    return {
+        "run_version": execution.workflow_version.version_num,
+        "live_version": live_num,
+        "newer_live": newer_live,
+        "workflow_active": is_active,
+        "live_run_url": reverse("studio:run", args=[live_run]) if live_run else "",
+    }
+
+
+_STOPPED = (StepRun.Status.FAILED, StepRun.Status.CANCELLED)
 
 
 def _pretty(value: Any) -> str:
@@ -374,6 +419,20 @@ def run_step(request: HttpRequest, run_id: uuid.UUID, node_id: str) -> HttpRespo
         for step in reversed(attempts)
     ]
     latest = next((s for s in reversed(attempts) if s.is_current), None)
+    current = [s for s in sorted(attempts, key=lambda s: s.attempt) if s.is_current]
+    # Only a stopped (or never run) step can be waiting for a worker again.
+    queued = (latest is None or latest.status in _STOPPED) and OutboxJob.objects.filter(
+        run=execution,
+        node_id=node_id,
+        status__in=(OutboxJob.Status.PENDING, OutboxJob.Status.CLAIMED),
+    ).exists()
+    note = step_note(
+        [Attempt(status=s.status, error=s.error) for s in current],
+        run_status=execution.status,
+        run_error=execution.error,
+        queued=queued,
+        cancel=cancellation_of(execution),
+    )
     payload = None
     raw_allowed = request.user.has_perm("automate.view_raw_payload")
     if node.get("type") == "trigger":
@@ -398,6 +457,8 @@ def run_step(request: HttpRequest, run_id: uuid.UUID, node_id: str) -> HttpRespo
         and execution.status in (ExecutionRun.Status.FAILED, ExecutionRun.Status.RUNNING),
         "can_resume": node.get("type") != "trigger"
         and execution.status in (ExecutionRun.Status.FAILED, ExecutionRun.Status.SUCCEEDED),
+        "note": note,
+        **versions_of(execution),
     }
     return render(request, "studio/explorer/step_panel.html", context)
 
@@ -405,13 +466,20 @@ def run_step(request: HttpRequest, run_id: uuid.UUID, node_id: str) -> HttpRespo
 def _act(request: HttpRequest, execution: ExecutionRun, action: str) -> tuple[bool, str]:
     node_id = request.POST.get("node_id", "")
     user = acting_user(request)
+    version = execution.workflow_version.version_num
     try:
         if action == "retry":
             retry_step(run=execution, node_id=node_id, actor=user)
-            message = gettext("Retrying step %(node_id)r.") % {"node_id": node_id}
+            message = gettext("Retrying step %(node_id)r on v%(version)s.") % {
+                "node_id": node_id,
+                "version": version,
+            }
         elif action == "resume":
             resume_run(run=execution, from_node=node_id, actor=user)
-            message = gettext("Resuming the run from step %(node_id)r.") % {"node_id": node_id}
+            message = gettext("Resuming the run from step %(node_id)r on v%(version)s.") % {
+                "node_id": node_id,
+                "version": version,
+            }
         else:
             cancel_run(run=execution, actor=user)
             message = gettext("The run was cancelled.")
@@ -447,3 +515,31 @@ def _action_view(action: str) -> Any:
 retry = _action_view("retry")
 resume = _action_view("resume")
 cancel = _action_view("cancel")
+
+
+@studio_guard
+@studio_view
+@needs_permission(OPERATE_RUN)
+@require_POST
+def rerun_live(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
+    """POST: run this run's event again on the live version (``rerun_on_live`` audits);
+    the new run's page opens, or this one says why not."""
+    execution = run_or_404(request, run_id)
+    try:
+        new_run = rerun_on_live(run=execution, actor=acting_user(request))
+    except AutomateError as exc:
+        messages.error(request, exc.message)
+        target = reverse("studio:run", args=[execution.pk])
+    else:
+        messages.success(
+            request,
+            gettext("Re-running the event on v%(version)s (from the run on v%(old)s).")
+            % {
+                "version": new_run.workflow_version.version_num,
+                "old": execution.workflow_version.version_num,
+            },
+        )
+        target = reverse("studio:run", args=[new_run.pk])
+    if getattr(request, "htmx", False):
+        return HttpResponseClientRedirect(target)
+    return redirect(target)

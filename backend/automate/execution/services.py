@@ -18,7 +18,7 @@ from automate.execution.run_state import advance_run, graph_of
 from automate.governance import audit
 from automate.governance.redaction import redact
 from automate.typing import UserType
-from automate.workflows.models import WorkflowVersion
+from automate.workflows.models import Workflow, WorkflowVersion
 
 RunStatus = ExecutionRun.Status
 JobStatus = OutboxJob.Status
@@ -247,8 +247,10 @@ def cancel_run(*, run: ExecutionRun, actor: UserType | None = None) -> Execution
                 signals.workflow_cancelled, sender=ExecutionRun, execution=cancelled
             )
         )
+        # COMPLETED, not FAILED: a job dropped by a cancel did not give up, so it is no
+        # dead letter (the explorer's tab lists the jobs that gave up).
         dropped = OutboxJob.objects.filter(run=run, status=JobStatus.PENDING).update(
-            status=JobStatus.FAILED, last_error="The run was cancelled.", updated_at=now
+            status=JobStatus.COMPLETED, last_error="The run was cancelled.", updated_at=now
         )
         StepRun.objects.filter(run=run, status=StepRun.Status.RETRYING).update(
             status=StepRun.Status.CANCELLED, finished_at=now
@@ -263,6 +265,60 @@ def cancel_run(*, run: ExecutionRun, actor: UserType | None = None) -> Execution
             trace_id=run.trace_id,
         )
     return run
+
+
+def rerun_on_live(*, run: ExecutionRun, actor: UserType | None = None) -> ExecutionRun:
+    """Start a new run of ``run``'s event on the workflow's live version.
+
+    Retry and resume keep the run's own version (a run is pinned to the version it started
+    on); this is how a fix published since reaches an event that failed. The rule is not
+    evaluated again: the user asked for this event to run. Refused (``RunStateError``)
+    when the workflow is inactive or has no live version, and when the live version
+    already has a run for this event (the run itself, or an earlier re-run): one run per
+    (event, version) stays the rule, and that run's details name it so the user can open
+    it and retry or resume it there, explicitly.
+    """
+    with transaction.atomic():
+        workflow = Workflow.objects.select_for_update().get(pk=run.workflow_version.workflow_id)
+        live = workflow.live_version
+        if not workflow.is_active or live is None:
+            message = (
+                gettext("The workflow %(name)s is switched off; switch it on to re-run events.")
+                if not workflow.is_active
+                else gettext("The workflow %(name)s has no live version: publish one first.")
+            )
+            raise RunStateError(
+                message % {"name": workflow.name},
+                details={"run": str(run.pk), "workflow": workflow.pk},
+            )
+        existing = ExecutionRun.objects.filter(event_id=run.event_id, workflow_version=live).first()
+        if existing is None:
+            new_run, created = start_run(event=Event.objects.get(pk=run.event_id), version=live)
+            if created:
+                audit.record(
+                    action="run.rerun_live",
+                    resource_type="execution_run",
+                    resource_id=new_run.pk,
+                    actor=actor,
+                    tenant=new_run.tenant,
+                    details={
+                        "from_run": str(run.pk),
+                        "from_version": run.workflow_version.version_num,
+                        "version": live.version_num,
+                        "event": str(run.event_id),
+                    },
+                    trace_id=new_run.trace_id,
+                )
+                return new_run
+            existing = new_run  # the matcher started this pair's run meanwhile
+        raise RunStateError(
+            gettext(
+                "This event already has a run on the live version v%(version)s; open that run "
+                "to retry or resume it."
+            )
+            % {"version": live.version_num},
+            details={"run": str(run.pk), "existing_run": str(existing.pk)},
+        )
 
 
 def run_summary(run: ExecutionRun) -> dict[str, Any]:

@@ -50,6 +50,7 @@ from automate.connectors.exceptions import ConnectorError
 from automate.governance.egress import EgressNotAllowed, check_egress, record_refusal
 from automate.governance.policy import HostResolutionError, PolicyViolation, check_host
 from automate.governance.redaction import redact_text
+from automate.governance.url_text import shown_url
 from automate.observability.tracing import format_traceparent
 
 __all__ = [
@@ -245,27 +246,28 @@ def _default_ssl_context() -> ssl.SSLContext:
 class _CappedStream(httpx.SyncByteStream):
     """A response body that raises ``ResponseTooLargeError`` past ``limit`` wire bytes."""
 
-    def __init__(self, inner: httpx.SyncByteStream, limit: int, origin: str) -> None:
+    def __init__(self, inner: httpx.SyncByteStream, limit: int, url: httpx.URL) -> None:
         self._inner = inner
         self._limit = limit
-        self._origin = origin
+        self._url = url
 
     def __iter__(self) -> Iterator[bytes]:
         received = 0
         for chunk in self._inner:
             received += len(chunk)
             if received > self._limit:
-                raise _too_large(self._origin, self._limit)
+                raise _too_large(self._url, self._limit)
             yield chunk
 
     def close(self) -> None:
         self._inner.close()
 
 
-def _too_large(origin: str, limit: int) -> ResponseTooLargeError:
+def _too_large(url: httpx.URL, limit: int) -> ResponseTooLargeError:
+    shown = shown_url(url)
     return ResponseTooLargeError(
-        f"The response from {origin} is larger than {limit} bytes.",
-        details={"url": origin, "max_response_bytes": limit},
+        f"The response from {shown} is larger than {limit} bytes.",
+        details={"url": shown, "max_response_bytes": limit},
     )
 
 
@@ -333,16 +335,15 @@ class SafeTransport(httpx.HTTPTransport):
             response = super().handle_request(request)
         finally:
             _pinned_target.reset(token)
-        origin = _origin(url)
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self.max_response_bytes:
             response.close()
-            raise _too_large(origin, self.max_response_bytes)
+            raise _too_large(url, self.max_response_bytes)
         assert isinstance(response.stream, httpx.SyncByteStream)
         return httpx.Response(
             status_code=response.status_code,
             headers=response.headers,
-            stream=_CappedStream(response.stream, self.max_response_bytes, origin),
+            stream=_CappedStream(response.stream, self.max_response_bytes, url),
             extensions=response.extensions,
         )
 
@@ -401,7 +402,7 @@ class SafeClient(httpx.Client):
         for chunk in response.iter_bytes():
             received += len(chunk)
             if received > self.max_response_bytes:
-                raise _too_large(_origin(response.request.url), self.max_response_bytes)
+                raise _too_large(response.request.url, self.max_response_bytes)
             chunks.append(chunk)
         # What Response.read() stores; read() itself would decode without a limit.
         response._content = b"".join(chunks)
@@ -500,21 +501,21 @@ def error_for_status(response: httpx.Response) -> ConnectorError | None:
     * 5xx: ``http_server_error``, retryable (``retry_after`` when given);
     * other 4xx: ``http_client_error``, not retryable.
 
-    ``details`` has ``status``, ``method``, ``url`` (scheme, host and port only) and
+    ``details`` has ``status``, ``method``, ``url`` (path kept, secrets masked: ``shown_url``) and
     ``response`` (the first 500 characters of the body, secrets masked).
     """
     status = response.status_code
     if status < 400:
         return None
     request = response.request
-    origin = _origin(request.url)
+    url = shown_url(request.url)
     details: dict[str, Any] = {
         "status": status,
         "method": request.method,
-        "url": origin,
+        "url": url,
         "response": _excerpt(response),
     }
-    what = f"{request.method} {origin} answered HTTP {status} {response.reason_phrase}".rstrip()
+    what = f"{request.method} {url} answered HTTP {status} {response.reason_phrase}".rstrip()
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
     if status == 429:
         return ConnectorError(
@@ -545,7 +546,7 @@ def check_status(response: httpx.Response) -> httpx.Response:
 
 def _describe(method: str, url: str) -> str:
     try:
-        return f"{method.upper()} {_origin(httpx.URL(url))}"
+        return f"{method.upper()} {shown_url(httpx.URL(url))}"
     except (httpx.InvalidURL, TypeError):
         return method.upper()
 
@@ -666,7 +667,8 @@ def safe_request(
       (``http_client_error``), ``too_many_redirects`` and ``response_too_large``.
       With ``raise_for_status=False`` error statuses are returned instead.
 
-    Messages name the method and the origin, never the path, query or credentials.
+    Messages name the method and the URL with its path (``url_text.shown_url``): user-info,
+    secret-looking query values and resolved secret values are masked.
     """
     with build_client(
         timeout=timeout,

@@ -842,4 +842,24 @@ class Migration(migrations.Migration):
                 "ordering": ["-started_at"],
             },
         ),
+        migrations.CreateModel(
+            name="RunLiveSeq",
+            fields=[
+                (
+                    "run",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="+",
+                        serialize=False,
+                        to="automate.executionrun",
+                    ),
+                ),
+                ("seq", models.PositiveBigIntegerField(default=0)),
+            ],
+            options={
+                "verbose_name": "live frame counter",
+                "verbose_name_plural": "live frame counters",
+            },
+        ),
     ]

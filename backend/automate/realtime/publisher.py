@@ -4,7 +4,9 @@ The engine's signals (sent after the transaction that made the change commits) t
 fresh read of the run's state (``automate.realtime.state.run_frame``), which goes to the
 groups ``run.<run_id>`` (the run page) and ``runs.tenant.<tenant_id>`` (the runs list).
 Reading from the database rather than trusting the signal's objects means every frame is a
-complete, current picture: a lost or reordered frame is healed by the next one.
+complete, current picture. Each is numbered by the run's database counter
+(``automate.realtime.sequence``), in the order the states were read: watchers drop a
+frame numbered below what they show and resync (ask for a snapshot) on a gap.
 
 Publishing never raises into the engine: a channel layer that is down costs a log line,
 not a step. Websockets only *show* state; the database stays the truth.
@@ -25,6 +27,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.db import connections
 
 from automate import signals
 from automate.realtime.state import run_frame, run_group, tenant_group
@@ -73,7 +76,56 @@ def _send(layer: Any, messages: list[tuple[str, dict[str, Any]]]) -> None:
     async_to_sync(send_all)()
 
 
-def publish_run(run_id: uuid.UUID | str, *, reason: str) -> None:
+#: A run that has stopped while some of its jobs were still claimed gets a few more
+#: frames, this far apart (see ``_settle_later``).
+SETTLE_SECONDS = 1.5
+SETTLE_ROUNDS = 20
+_TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
+_IN_FLIGHT = frozenset({"running", "retrying"})
+
+
+def _in_flight(frame: dict[str, Any]) -> bool:
+    return any(step.get("queued") or step.get("status") in _IN_FLIGHT for step in frame["steps"])
+
+
+def _settle_later(run_id: uuid.UUID | str, rounds_left: int) -> None:
+    """Publish the run again in a moment.
+
+    When a run stops (a cancel, a failed sibling) while jobs of it are claimed, the
+    engine still writes their outcome ("not run", a step that finishes alone), and not
+    every such write sends a signal: without another frame the page would keep showing
+    them in flight. A few frames after the run stopped, until none is in flight, let the
+    page converge on the database."""
+
+    def again() -> None:
+        with _timers_lock:
+            _timers.discard(timer)
+        try:
+            publish_run(run_id, reason="settle", _rounds_left=rounds_left)
+        finally:
+            connections.close_all()  # this thread's connections end with it
+
+    timer = threading.Timer(SETTLE_SECONDS, again)
+    timer.daemon = True
+    with _timers_lock:
+        _timers.add(timer)
+    timer.start()
+
+
+_timers: set[threading.Timer] = set()
+_timers_lock = threading.Lock()
+
+
+def stop_settling() -> None:
+    """Cancel the follow-up publishes not sent yet (``disconnect`` does; tests too)."""
+    with _timers_lock:
+        pending = list(_timers)
+        _timers.clear()
+    for timer in pending:
+        timer.cancel()
+
+
+def publish_run(run_id: uuid.UUID | str, *, reason: str, _rounds_left: int = SETTLE_ROUNDS) -> None:
     """Read the run's state and send it to its watchers. Logs failures, never raises."""
     try:
         layer = get_channel_layer()
@@ -81,7 +133,7 @@ def publish_run(run_id: uuid.UUID | str, *, reason: str) -> None:
             return
         if isinstance(layer, InMemoryChannelLayer) and _consumer_loop() is None:
             return  # skip the database read too
-        frame = run_frame(run_id, reason=reason)
+        frame = run_frame(run_id, reason=reason, advance=True)
         if frame is None:
             return
         summary = {
@@ -100,9 +152,13 @@ def publish_run(run_id: uuid.UUID | str, *, reason: str) -> None:
                 ),
             ],
         )
+        if frame["run"]["status"] in _TERMINAL and _in_flight(frame) and _rounds_left > 0:
+            _settle_later(run_id, _rounds_left - 1)
     except Exception:
         # The websocket view is a convenience; the run itself must never fail because of it.
         logger.warning("Could not publish the state of run %s", run_id, exc_info=True)
+        if reason == "settle" and _rounds_left > 0:
+            _settle_later(run_id, _rounds_left - 1)  # a busy database: try again
 
 
 def _on_run_signal(reason: str) -> Any:
@@ -147,6 +203,7 @@ def connect() -> None:
 
 def disconnect() -> None:
     """Undo ``connect`` (for tests and embedders that want no live updates)."""
+    stop_settling()
     for name in _RECEIVERS:
         signal = getattr(signals, name, None)
         if signal is not None:

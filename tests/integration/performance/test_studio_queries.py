@@ -72,7 +72,9 @@ PAGES = [
     ("runs, next page", lambda w: f"{reverse('studio:runs')}?cursor={far_cursor()}", False, 8, 5),
     ("dead letters", lambda w: f"{reverse('studio:runs')}?view=dead", False, 7, 4),
     ("run", lambda w: reverse("studio:run", args=[w.run.pk]), False, 10, 7),
-    ("step panel", lambda w: reverse("studio:run_step", args=[w.run.pk, "retry"]), True, 7, 4),
+    # The step panel of a failed step asks whether a job waits for it (its sentence then
+    # says "queued to run again").
+    ("step panel", lambda w: reverse("studio:run_step", args=[w.run.pk, "retry"]), True, 8, 5),
 ]
 IDS = [page[0] for page in PAGES]
 

@@ -17,6 +17,11 @@ def _publisher():
     # AutomateConfig.ready() connects it in the real site; make sure tests do not depend
     # on that line being there.
     realtime.connect()
+    yield
+    # Follow-up publishes of runs that stopped mid-flight must not outlive the test.
+    from automate.realtime.publisher import stop_settling
+
+    stop_settling()
 
 
 @pytest.fixture

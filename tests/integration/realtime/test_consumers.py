@@ -234,6 +234,7 @@ async def test_a_client_can_ask_for_a_fresh_snapshot():
     first = await page.receive_json_from(timeout=3)
     await page.send_json_to({"type": "resync"})
     again = await page.receive_json_from(timeout=3)
-    assert again["seq"] > first["seq"]
+    # Nothing changed: the counter did not move, and the snapshot is sent all the same.
+    assert again["seq"] == first["seq"]
     assert again["run"] == first["run"]
     await page.disconnect()

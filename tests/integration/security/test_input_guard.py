@@ -234,6 +234,7 @@ SAMPLES: dict[str, Sample] = {
         "POST", kwargs=_run, body="form", data=lambda w: {"node_id": "shape"}
     ),
     "studio:run_cancel": Sample("POST", kwargs=_run, body="form", data=lambda w: {}),
+    "studio:run_rerun_live": Sample("POST", kwargs=_run, body="form", data=lambda w: {}),
 }
 
 

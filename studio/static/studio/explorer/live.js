@@ -1,7 +1,8 @@
 // A websocket that reconnects with backoff and hands each frame to the page.
 // The server sends a full snapshot on every (re)connect, so a page never needs to replay
-// what it missed while offline; frames older than what is shown (lower seq) are dropped
-// by the page.
+// what it missed while offline. Frames are numbered per run by a database counter: the
+// page drops frames not newer than what it shows (`isStale`) and, on a gap in the numbers
+// or when it becomes visible again, asks for a fresh snapshot (`resync`).
 
 import { format, gettext } from "../js/i18n.js";
 
@@ -48,13 +49,31 @@ export function openLive(path, { onFrame, onState }) {
     });
   }
 
+  const resync = () => {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "resync" }));
+  };
+  // A tab that slept may have missed the last frame of a burst: ask again when it wakes.
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") resync();
+  });
+
   connect();
   return {
+    resync,
     close() {
       stopped = true;
       if (socket) socket.close();
     },
   };
+}
+
+// What to do with a frame numbered `seq` when the page shows `shown` (-1: nothing yet):
+// "drop" it (stale), "apply" it, or apply it and "resync" (frames were missed).
+// Snapshots are applied unless older than what is shown.
+export function judgeFrame(shown, seq, { snapshot = false } = {}) {
+  if (snapshot) return seq >= shown ? "apply" : "drop";
+  if (seq <= shown) return "drop";
+  return shown >= 0 && seq > shown + 1 ? "resync" : "apply";
 }
 
 export function showLiveState(element, state) {

@@ -2,7 +2,7 @@
 // a timeline of steps, and the step panel (an htmx partial) for the clicked step.
 import { gettext } from "../js/i18n.js";
 import { CARD_ICON_STYLE, iconHref } from "../js/icons.js";
-import { humanMs, openLive, showLiveState } from "./live.js";
+import { humanMs, judgeFrame, openLive, showLiveState } from "./live.js";
 
 const config = JSON.parse(document.getElementById("explorer-live").textContent);
 const X6 = window.X6;
@@ -12,7 +12,8 @@ const COLOURS = Object.fromEntries(STATES.map((s) => [s, css.getPropertyValue(`-
 const NODE_W = 210;
 const NODE_H = 58;
 
-let shownSeq = 0;
+let shownSeq = -1;
+let live = null;
 let selected = null;
 let lastFrame = null;
 let lastStatusOf = {};
@@ -161,7 +162,7 @@ function timelineRow(nodeId) {
   name.append(Object.assign(document.createElement("code"), { textContent: nodeId }));
   const status = cell();
   const badge = document.createElement("span");
-  const error = Object.assign(document.createElement("div"), { className: "small error-text" });
+  const error = Object.assign(document.createElement("div"), { className: "small step-note" });
   status.append(badge, error);
   const attempts = cell();
   const duration = cell();
@@ -191,7 +192,7 @@ function renderTimeline(frame) {
   const ran = new Set(frame.steps.map((s) => s.node_id));
   const notRun = config.graph.nodes
     .filter((n) => !ran.has(n.id))
-    .map((n) => ({ node_id: n.id, status: "pending", attempts: 0, notRun: true }));
+    .map((n) => ({ node_id: n.id, status: "pending", attempts: 0, notRun: true, note: frame.run.not_run_note }));
   [...frame.steps, ...notRun].forEach((step, index) => {
     const status = statusOf(step);
     const row = timelineRow(step.node_id);
@@ -201,8 +202,11 @@ function renderTimeline(frame) {
     row.tr.classList.toggle("not-run", Boolean(step.notRun));
     row.badge.className = `status status-${status}`;
     setText(row.badge, step.notRun ? gettext("not run") : step.queued ? gettext("queued") : status);
-    setText(row.error, step.error ? truncate(step.error, 120) : "");
-    row.error.hidden = !step.error;
+    // The sentence says what happened (attempts, last error, who stopped it).
+    const note = step.note || step.error || "";
+    setText(row.error, truncate(note, 200));
+    row.error.hidden = !note;
+    row.error.className = `small step-note${status === "failed" ? " error-text" : ""}`;
     setText(row.attempts, String(step.attempts ?? ""));
     setText(row.duration, humanMs(step.duration_ms) || (status === "running" ? "…" : ""));
     row.bar.hidden = !step.started_at;
@@ -224,12 +228,21 @@ function renderRun(run) {
   const error = document.getElementById("run-error");
   error.textContent = run.error || "";
   error.hidden = !run.error;
+  const note = document.getElementById("run-note");
+  setText(note, run.note || "");
+  note.hidden = !run.note;
   document.getElementById("cancel-form").hidden = !["pending", "running"].includes(run.status);
 }
 
 function apply(frame) {
-  if (frame.type !== "run" || frame.seq <= shownSeq) return; // older than what is shown
+  if (frame.type !== "run") return;
+  const verdict = judgeFrame(shownSeq, frame.seq, { snapshot: frame.reason === "snapshot" });
+  if (verdict === "drop") return; // older than what is shown
+  // Frames carry the whole state, so the newest is right to show; a gap means frames were
+  // lost on the way, so ask for a snapshot too (the last frame of a burst may be next).
+  if (verdict === "resync" && live) live.resync();
   shownSeq = frame.seq;
+  document.body.dataset.liveSeq = String(frame.seq);
   lastFrame = frame;
   // Frames can come faster than the page paints: draw the newest once per animation frame.
   if (!scheduled) {
@@ -274,7 +287,7 @@ function select(nodeId) {
 }
 
 if (config.frame) apply(config.frame);
-openLive(`/ws/runs/${config.run_id}/`, {
+live = openLive(`/ws/runs/${config.run_id}/`, {
   onState: (state) => showLiveState(document.getElementById("live-indicator"), state),
   onFrame: apply,
 });

@@ -1,6 +1,6 @@
 // The runs list: rows update in place and new runs are prepended as they start.
 import { format, gettext } from "../js/i18n.js";
-import { humanMs, openLive, showLiveState } from "./live.js";
+import { humanMs, judgeFrame, openLive, showLiveState } from "./live.js";
 
 const config = JSON.parse(document.getElementById("explorer-live").textContent);
 const body = document.getElementById("runs-body");
@@ -64,8 +64,13 @@ function paint(tr, run) {
   tr.querySelector('[data-field="duration"]').textContent = humanMs(run.duration_ms) || "—";
 }
 
-function apply(run, seq, { isNew }) {
-  if ((seen.get(run.id) || 0) >= seq) return;
+let live = null;
+
+function apply(run, seq, { isNew, snapshot = false }) {
+  // Each run's frames are numbered by the server (a database counter).
+  const verdict = judgeFrame(seen.has(run.id) ? seen.get(run.id) : -1, seq, { snapshot });
+  if (verdict === "drop") return;
+  if (verdict === "resync" && live) live.resync();
   seen.set(run.id, seq);
   let tr = body.querySelector(`tr[data-run-id="${CSS.escape(run.id)}"]`);
   if (!tr) {
@@ -82,12 +87,12 @@ function apply(run, seq, { isNew }) {
   empty.hidden = body.rows.length > 0;
 }
 
-if (body) openLive("/ws/runs/", {
+if (body) live = openLive("/ws/runs/", {
   onState: (state) => showLiveState(indicator, state),
   onFrame(frame) {
     if (frame.type === "runs") {
       // Snapshot: oldest first so prepending keeps newest on top.
-      [...frame.runs].reverse().forEach((run) => apply(run, frame.seq, { isNew: false }));
+      [...frame.runs].reverse().forEach((run) => apply(run, run.seq, { isNew: false, snapshot: true }));
     } else if (frame.type === "run_summary") {
       apply(frame.run, frame.seq, { isNew: true });
     }
