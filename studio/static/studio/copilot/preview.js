@@ -4,9 +4,13 @@
 // the changed keys), removed ones red, dashed and faded; each step's one-line
 // explanation sits under its card.
 
-import { BRANCH_LABEL, CARD_LAYOUT, CARD_MARKUP, NODE_HEIGHT, NODE_WIDTH, branchLabel, describeNode, portsFor, truncate } from "../editor/graph.js";
+import { BRANCH_LABEL, CARD_LAYOUT, CARD_MARKUP, NODE_HEIGHT, NODE_WIDTH, TEXT_LEFT, TEXT_RIGHT_MARGIN, branchLabel, describeNode, portsFor, titleAttrs } from "../editor/graph.js";
+import { ellipsize } from "../js/cardtext.js";
 import { format, gettext } from "../js/i18n.js";
 import { iconHref } from "../js/icons.js";
+
+/** Room for a card's title and subtitle (the editor's cards, read-only here). */
+const TEXT_WIDTH = NODE_WIDTH - TEXT_LEFT - TEXT_RIGHT_MARGIN;
 
 const X6 = window.X6;
 const SHAPE = "automate-preview-node";
@@ -119,6 +123,7 @@ export function showPreview({ container, proposal, positions, catalogue, viewpor
     const position = positions.get(raw.id) || raw.position || { x: 0, y: 0 };
     types.set(raw.id, raw.type);
     const keys = (changed.get(raw.id) || []).join(", ");
+    const title = titleAttrs(String(look.label), TEXT_WIDTH);
     return {
       id: raw.id,
       shape: SHAPE,
@@ -129,10 +134,10 @@ export function showPreview({ container, proposal, positions, catalogue, viewpor
         body: { stroke: style.stroke, fill: style.fill, strokeDasharray: state === "removed" ? "6 4" : null, title: explain[raw.id] || look.label },
         iconBox: { fill: look.tint },
         icon: { href: iconHref(look.icon) },
-        label: { text: truncate(look.label, 19) },
-        subtitle: { text: truncate(look.subtitle, 25) },
-        tag: { text: truncate(style.tag(keys), 34), fill: style.tagFill },
-        caption: { text: truncate(explain[raw.id] || "", 40) },
+        label: title.label,
+        subtitle: { text: ellipsize(look.subtitle, TEXT_WIDTH, "11.5px"), y: title.subtitleY, title: look.subtitle },
+        tag: { text: ellipsize(style.tag(keys), NODE_WIDTH - 8, "600 11px"), fill: style.tagFill, title: style.tag(keys) },
+        caption: { text: ellipsize(explain[raw.id] || "", NODE_WIDTH + 40, "11.5px"), title: explain[raw.id] || "" },
       },
       ports: { items: portsFor(raw.type) },
       opacity: state === "removed" ? 0.6 : 1,

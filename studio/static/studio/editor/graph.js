@@ -5,6 +5,7 @@
 // (`inputs`, `retry`, UI keys…) round-trip untouched. Edges keep theirs the same way.
 
 import { CARD_ICON_STYLE, iconHref } from "../js/icons.js";
+import { ellipsize, textWidth, wrapTitle } from "../js/cardtext.js";
 import { format, gettext } from "../js/i18n.js";
 
 const X6 = window.X6;
@@ -122,11 +123,6 @@ function registerShapes() {
   );
 }
 
-export function truncate(text, max) {
-  const value = String(text ?? "");
-  return value.length > max ? `${value.slice(0, max - 1)}…` : value;
-}
-
 export function portsFor(type) {
   const items = [];
   if (type !== "trigger") items.push({ id: "in", group: "in" });
@@ -166,42 +162,13 @@ export function describeNode(raw, catalogue) {
   return { icon, tint: look.tint, label: raw.label || raw.id, subtitle };
 }
 
-// Card text is measured, not counted in characters, so a long title wraps to a second
-// line (or ends in "…" past it) instead of being cut after a fixed number of letters.
-const TEXT_LEFT = CARD_LAYOUT.label.x;
-const TEXT_RIGHT_MARGIN = 14;
+// Card text is measured (../js/cardtext.js), so a long title wraps to a second line (or
+// ends in "…" past it) instead of being cut after a fixed number of letters.
+export const TEXT_LEFT = CARD_LAYOUT.label.x;
+export const TEXT_RIGHT_MARGIN = 14;
 const BRANCH_ROOM = 34; // a condition's "true"/"false" labels sit inside the card, right
-let measurer = null;
-
-function textWidth(text, font) {
-  measurer ||= document.createElement("canvas").getContext("2d");
-  const family = getComputedStyle(document.body).fontFamily || "sans-serif";
-  measurer.font = `${font} ${family}`;
-  return measurer.measureText(text).width;
-}
-
-function ellipsize(text, width, font) {
-  if (textWidth(text, font) <= width) return text;
-  let end = text.length;
-  while (end > 1 && textWidth(`${text.slice(0, end).trimEnd()}…`, font) > width) end -= 1;
-  return `${text.slice(0, end).trimEnd()}…`;
-}
-
-/** The title in at most two lines of `width`: words kept whole where they fit. */
-export function wrapTitle(text, width, font) {
-  const words = String(text).split(/\s+/).filter(Boolean);
-  let first = "";
-  while (words.length) {
-    const next = first ? `${first} ${words[0]}` : words[0];
-    if (textWidth(next, font) > width) break;
-    first = next;
-    words.shift();
-  }
-  if (!first) return [ellipsize(String(text), width, font)]; // one word longer than a line
-  return words.length ? [first, ellipsize(words.join(" "), width, font)] : [first];
-}
-
-function titleAttrs(label, width) {
+/** A card's title attributes: one line when it fits, else two smaller lines (then "…"). */
+export function titleAttrs(label, width) {
   if (textWidth(label, "600 13.5px") <= width) {
     return { label: { text: label, fontSize: 13.5, y: CARD_LAYOUT.label.y, title: label }, subtitleY: CARD_LAYOUT.subtitle.y };
   }

@@ -1,5 +1,6 @@
 // One run, live: the version's graph drawn read-only with X6 and coloured by step status,
 // a timeline of steps, and the step panel (an htmx partial) for the clicked step.
+import { ellipsize } from "../js/cardtext.js";
 import { gettext } from "../js/i18n.js";
 import { CARD_ICON_STYLE, iconHref } from "../js/icons.js";
 import { humanMs, judgeFrame, openLive, showLiveState } from "./live.js";
@@ -48,6 +49,9 @@ X6.Graph.registerNode(
   true,
 );
 
+// Room for the title and subtitle: from their left edge to the status dot.
+const TEXT_WIDTH = NODE_W - 46 - 30;
+
 function truncate(text, n) {
   return text.length > n ? `${text.slice(0, n - 1)}…` : text;
 }
@@ -91,8 +95,8 @@ config.graph.nodes.forEach((n) => {
     y: positions[n.id].y,
     attrs: {
       icon: { href: iconHref(n.icon) },
-      label: { text: truncate(n.label, 24) },
-      sub: { text: truncate(n.subtitle || "", 30) },
+      label: { text: ellipsize(n.label, TEXT_WIDTH, "600 13px"), title: n.label },
+      sub: { text: ellipsize(n.subtitle || "", TEXT_WIDTH, "11px"), title: n.subtitle || "" },
       body: { "data-status": "pending", "data-node-id": n.id },
     },
   });
