@@ -136,3 +136,30 @@ def test_an_invalid_rule_is_not_saved_and_stays_with_its_error(live_site, page):
         " && document.querySelector('#rule-save-result').dataset.state === 'clean'"
     )
     assert stored_rule(live_site) == rule_of(6000)
+
+
+def leaving_asks(page) -> bool:  # type: ignore[no-untyped-def]
+    """Whether the page would make the browser ask before unloading now."""
+    return page.evaluate(
+        "(() => { const e = new Event('beforeunload', {cancelable: true});"
+        " window.dispatchEvent(e); return e.defaultPrevented; })()"
+    )
+
+
+def test_leaving_asks_first_for_a_refused_rule_and_an_unasked_prompt(live_site, page):
+    log_in(page, live_site)
+    open_editor(page, live_site)
+    assert not leaving_asks(page)
+    open_rules(page)
+    page.fill("#rule-spec", "{oops")
+    page.wait_for_selector("#rule-save-result[data-state='refused']")
+    assert leaving_asks(page)
+    page.click("#btn-discard-rule")
+    page.wait_for_function("document.querySelector('#rule-save-result')?.dataset.state === 'clean'")
+    assert not leaving_asks(page)
+
+    page.click("#tab-copilot")
+    page.fill("#copilot-prompt", "When an invoice is paid, email finance@example.com")
+    assert leaving_asks(page)
+    page.fill("#copilot-prompt", "")
+    assert not leaving_asks(page)
