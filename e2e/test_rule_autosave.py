@@ -163,3 +163,26 @@ def test_leaving_asks_first_for_a_refused_rule_and_an_unasked_prompt(live_site, 
     assert leaving_asks(page)
     page.fill("#copilot-prompt", "")
     assert not leaving_asks(page)
+
+
+def test_a_rule_changed_in_another_tab_is_a_conflict_not_an_overwrite(live_site, page):
+    log_in(page, live_site)
+    open_editor(page, live_site)
+    open_rules(page)
+    other = page.context.new_page()
+    open_editor(other, live_site)
+    open_rules(other)
+
+    page.fill("#rule-spec", json.dumps(rule_of(7000)))
+    page.wait_for_selector("#rule-save-result[data-state='saved']")
+    other.fill("#rule-spec", json.dumps(rule_of(8000)))
+    other.wait_for_selector("#rule-save-result[data-state='stale']")
+    assert "someone else changed this workflow" in other.inner_text("#rule-save-result")
+    assert other.locator("#stale-banner").is_visible()
+    assert json.loads(other.input_value("#rule-spec")) == rule_of(8000)  # kept to copy
+    assert stored_rule(live_site) == rule_of(7000)
+    screenshot(other, "rule-autosave-3-conflict")
+    # Reload shows the rule as the other tab saved it.
+    other.click("#reload-draft")
+    other.wait_for_function("document.querySelector('#rule-spec')?.value.includes('7000')")
+    other.close()
