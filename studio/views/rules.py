@@ -1,4 +1,9 @@
-"""The rule tester: edit the trigger's rule, test it on a payload, backtest it, save it."""
+"""The rule tester: edit the trigger's rule, test it on a payload, backtest it, save it.
+
+The editor saves the rule as it is typed (``rules_save`` with ``Accept: application/json``
+and the draft ``revision``, like the node panels): an invalid rule is answered 400 and
+not saved, a revision that is not the draft's 409.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,27 @@ import hashlib
 import json
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
+from automate.api.errors import json_error
 from automate.governance.redaction import redact
 from automate.rules import RuleError, compile_rule
 from automate.workflows.limits import limit_problems_of
 from automate.workflows.models import Workflow
 from studio import services
-from studio.access import CHANGE_WORKFLOW, needs_permission, studio_guard, studio_view
+from studio.access import (
+    CHANGE_WORKFLOW,
+    needs_permission,
+    studio_guard,
+    studio_json_guard,
+    studio_view,
+)
 from studio.views.common import draft_changed, event_of, panel, parse_json, pretty, workflow_or_404
+from studio.views.panel_autosave import STALE_MESSAGE, wants_json
+from studio.views.panel_form import posted_revision
 
 TAB = "studio/partials/rules.html"
 CHECK = "studio/partials/rule_check.html"
@@ -209,18 +224,68 @@ def rules_backtest(request: HttpRequest, workflow_id: int) -> HttpResponse:
     )
 
 
-@studio_guard
 @studio_view
-@needs_permission(CHANGE_WORKFLOW)
 @require_POST
 def rules_save(request: HttpRequest, workflow_id: int) -> HttpResponse:
-    """Store the rule in the draft (only a valid rule is stored)."""
+    """Store the rule in the draft (only a valid rule is stored); answered in JSON when
+    JSON is asked for (the editor's rule autosave, ``editor/rule_autosave.js``)."""
+    if wants_json(request):
+        return _autosave_rule(request, workflow_id)
+    return _save_rule_page(request, workflow_id)
+
+
+# The guard is chosen by what the request asks for, as for the node panel.
+rules_save.input_guard = "html"  # type: ignore[attr-defined]
+
+
+def _store_rule(request: HttpRequest, workflow: Workflow, rule: Any) -> tuple[Workflow, bool]:
+    """``(workflow, stale)``: the rule stored in the draft, unless the posted ``revision``
+    is not the draft's (then nothing is stored). The same rule again stores nothing and
+    keeps the revision, so leaving the editor does not move the draft on."""
+    revision = posted_revision(request.POST)
+    with transaction.atomic():
+        locked = Workflow.objects.select_for_update().get(pk=workflow.pk)
+        if revision is not None and revision != locked.draft_revision:
+            return locked, True
+        if (locked.draft_rule_spec or {}) == (rule or {}):
+            return locked, False
+        return services.save_rule(workflow=locked, rule_spec=rule), False
+
+
+@studio_json_guard
+@needs_permission(CHANGE_WORKFLOW, json=True)
+def _autosave_rule(request: HttpRequest, workflow_id: int) -> HttpResponse:
+    """200 ``{"revision"}``; 400 ``invalid_rule`` (``details.path``: where in the rule),
+    409 ``stale_draft``; nothing is saved but on a 200."""
+    workflow = workflow_or_404(request, workflow_id)
+    if posted_revision(request.POST) == -1:
+        message = gettext("The draft revision is not a whole number: reload the editor.")
+        return json_error(request, 400, "invalid_request", message, {"field": "revision"})
+    rule, error, path = _rule_from(request)
+    if error:
+        return json_error(request, 400, "invalid_rule", error, {"path": path})
+    workflow, stale = _store_rule(request, workflow, rule)
+    if stale:
+        return json_error(
+            request, 409, "stale_draft", str(STALE_MESSAGE), {"revision": workflow.draft_revision}
+        )
+    return JsonResponse({"revision": workflow.draft_revision})
+
+
+@studio_guard
+@needs_permission(CHANGE_WORKFLOW)
+def _save_rule_page(request: HttpRequest, workflow_id: int) -> HttpResponse:
     workflow = workflow_or_404(request, workflow_id)
     rule, error, path = _rule_from(request)
     digest = _digest(request)
+    if not error and posted_revision(request.POST) == -1:
+        error = gettext("The draft revision is not a whole number: reload the editor.")
     if error:
         context = {"workflow": workflow, "error": error, "path": path, "digest": digest}
         return panel(request, SAVED, context)
-    workflow = services.save_rule(workflow=workflow, rule_spec=rule)
+    workflow, stale = _store_rule(request, workflow, rule)
+    if stale:
+        context = {"workflow": workflow, "error": str(STALE_MESSAGE), "digest": digest}
+        return panel(request, SAVED, context, status=400)  # shown, like a refusal
     response = panel(request, SAVED, {"workflow": workflow, "saved": True, "digest": digest})
     return draft_changed(response, workflow)

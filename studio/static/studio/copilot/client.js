@@ -120,15 +120,27 @@ export function mountPromptBox({ onAsk, focusWhenEmpty = false }) {
   const errorBox = $("#copilot-error");
   const info = $("#copilot-info");
   let controller = null;
+  // A prompt typed and not asked yet is not kept anywhere: the browser asks before leaving.
+  let typed = false;
+  const ask = () => {
+    typed = false;
+    onAsk();
+  };
+  prompt.addEventListener("input", () => {
+    typed = prompt.value.trim() !== "";
+  });
+  window.addEventListener("beforeunload", (event) => {
+    if (typed && prompt.value.trim()) event.preventDefault();
+  });
 
   $("#copilot-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    onAsk();
+    ask();
   });
   prompt.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
-      onAsk();
+      ask();
     }
   });
   $("#copilot-cancel").addEventListener("click", () => controller?.abort());

@@ -6,6 +6,7 @@ import { createCanvas } from "./graph.js";
 import { tidyUp } from "./layout.js";
 import { mountPanelAutosave } from "./panel_autosave.js";
 import { buildCatalogue, mountPalette } from "./palette.js";
+import { mountRuleAutosave } from "./rule_autosave.js";
 import { installShortcuts } from "./shortcuts.js";
 import { mountCopilot } from "../copilot/panel.js";
 import { format, gettext, ngettext } from "../js/i18n.js";
@@ -222,6 +223,7 @@ async function start() {
   const side = $(".ed-side");
   const panelBody = $("#panel-body");
   const panelSaves = mountPanelAutosave({ panelBody, autosaver, reloadDraft, notify });
+  const ruleSaves = mountRuleAutosave({ panelBody, autosaver, reloadDraft, notify, onHeld: () => selectTab("rules") });
   async function openNode(id) {
     openNodeId = id;
     selectTab("node");
@@ -251,7 +253,7 @@ async function start() {
       const selected = canvas.selection.getSelectedCells().find((cell) => cell.isNode());
       const id = selected?.id || (openNodeId && graph.getCellById(openNodeId) ? openNodeId : null);
       if (id) openNode(id);
-      else panelBody.innerHTML = '<p class="muted">Select a node on the canvas to edit its settings.</p>';
+      else ruleSaves.whenSaved(() => (panelBody.innerHTML = '<p class="muted">Select a node on the canvas to edit its settings.</p>'));
     });
   }
   graph.on("blank:click", () => {
@@ -329,7 +331,7 @@ async function start() {
       graph.removeCells(cells);
       if (openNodeId && !graph.getCellById(openNodeId)) {
         openNodeId = null;
-        panelBody.innerHTML = '<p class="muted">Select a node on the canvas to edit its settings.</p>';
+        ruleSaves.whenSaved(() => (panelBody.innerHTML = '<p class="muted">Select a node on the canvas to edit its settings.</p>'));
       }
     },
     copy: () => {
@@ -459,7 +461,7 @@ async function start() {
     autosaver.flush().then(() => event.detail.issueRequest());
   });
 
-  window.__editor = { canvas, graph, selection: canvas.selection, autosaver, panelSaves, actions, copilot, specs: () => specs };
+  window.__editor = { canvas, graph, selection: canvas.selection, autosaver, panelSaves, ruleSaves, actions, copilot, specs: () => specs };
   if (graph.getCellCount()) await Promise.race([rendered, new Promise((r) => setTimeout(r, 10000))]);
   requestAnimationFrame(() => {
     window.__editorReady = performance.now();
