@@ -35,6 +35,7 @@ def test_pick_a_template_and_the_editor_opens_with_its_steps(live_site, page):
     detail.wait_for()
     assert "Announce it" in detail.inner_text()
     assert "The channel to post to" in detail.inner_text()
+    assert page.get_attribute('.tg-card[data-template="github-push"]', "aria-current") == "true"
     detail.scroll_into_view_if_needed()
     screenshot(page, "gallery-02-preview")
 
@@ -47,6 +48,7 @@ def test_pick_a_template_and_the_editor_opens_with_its_steps(live_site, page):
     assert page.input_value("#wf-name") == "Pushes to Slack"
     # The placeholders still to fill are problems: channel and token of "announce".
     page.wait_for_selector("#problem-count:not([hidden])")
+    viewport_shot(page, "gallery-06-editor-from-template")
     workflow_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
     ((graph,),) = live_site.query(
         "SELECT draft_graph FROM automate_workflow WHERE id = ?", (workflow_id,)

@@ -102,6 +102,16 @@ def test_an_export_holds_secret_references_never_values(author):
                 "inputs": {"channel": "#a", "text": "hi", "token": "xoxb-real-token-value"},
             },
             {
+                "id": "fetch",
+                "type": "action",
+                "connector": "http",
+                "action": "request",
+                "inputs": {
+                    "url": "https://api.example.com/",
+                    "auth": {"type": "bearer", "token": "nested-literal-token"},
+                },
+            },
+            {
                 "id": "notify2",
                 "type": "action",
                 "connector": "slack",
@@ -112,13 +122,16 @@ def test_an_export_holds_secret_references_never_values(author):
         "edges": [
             {"source": "trigger", "target": "notify"},
             {"source": "trigger", "target": "notify2"},
+            {"source": "trigger", "target": "fetch"},
         ],
     }
     workflow = make_workflow(tenant=author.tenant, graph=graph)
     text = author.get(f"/studio/workflows/{workflow.pk}/export.json").content.decode()
     assert "xoxb-real-token-value" not in text
     nodes = {n["id"]: n for n in json.loads(text)["graph"]["nodes"]}
+    assert "nested-literal-token" not in text
     assert "token" not in nodes["notify"]["inputs"]
+    assert nodes["fetch"]["inputs"]["auth"] == {"type": "bearer"}
     assert nodes["notify2"]["inputs"]["token"] == {"$secret": "SLACK_TOKEN"}
     workflow.refresh_from_db()
     assert workflow.draft_graph == graph, "the export does not change the draft"
