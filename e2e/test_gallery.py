@@ -104,3 +104,48 @@ def test_export_downloads_a_file_that_imports_back(live_site, page, tmp_path):
     )
     assert json.loads(graph) == exported["graph"]
     assert name == exported["name"]
+
+
+def test_import_into_the_open_draft_replaces_it(live_site, page):
+    log_in(page, live_site)
+    page.goto(f"{live_site.url}/studio/wizard/")
+    page.fill("#new-workflow input[name=name]", "Replace me")
+    page.click("#new-workflow button[type=submit]")
+    page.wait_for_url(re.compile(r".*/studio/workflows/\d+/$"))
+    wait_ready(page)
+    workflow_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
+    document = {
+        "slug": "ignored-slug",
+        "name": "Replaced from a file",
+        "trigger_spec": {"event_type": "order.created"},
+        "rule_spec": {},
+        "graph": {
+            "nodes": [
+                {"id": "trigger", "type": "trigger"},
+                {
+                    "id": "say",
+                    "type": "action",
+                    "connector": "log",
+                    "action": "write",
+                    "inputs": {"message": "Order {{ event.payload.id }}"},
+                },
+            ],
+            "edges": [{"source": "trigger", "target": "say"}],
+        },
+    }
+    page.click("#file-menu summary")
+    page.click("#open-import")
+    page.wait_for_selector("#import-dialog[open]")
+    assert "Import into this draft" in page.inner_text("#import-title")
+    page.fill("#import-text", json.dumps(document))
+    page.click("#import-submit")
+    page.wait_for_function(
+        "document.querySelector('#wf-name').value === 'Replaced from a file'", timeout=15000
+    )
+    wait_ready(page)
+    page.wait_for_selector('#canvas g.x6-node[data-cell-id="say"]')
+    ((slug, name),) = live_site.query(
+        "SELECT slug, name FROM automate_workflow WHERE id = ?", (workflow_id,)
+    )
+    assert slug != "ignored-slug"
+    assert name == "Replaced from a file"
