@@ -3,7 +3,17 @@ from django.urls import path
 from django.views.i18n import JavaScriptCatalog
 
 from studio.access import studio_guard
-from studio.views import copilot, dashboard, explorer, lifecycle, panels, rules, versions
+from studio.views import (
+    copilot,
+    dashboard,
+    explorer,
+    lifecycle,
+    panels,
+    rules,
+    templates_gallery,
+    transfer,
+    versions,
+)
 from studio.views import editor as editor_views
 
 app_name = "studio"
@@ -32,6 +42,9 @@ urlpatterns = [
     path("", dashboard.index, name="dashboard"),
     path("wizard/", dashboard.new_workflow, name="wizard"),
     path("wizard/from-proposal/", copilot.create_from_proposal, name="wizard_from_proposal"),
+    path("wizard/templates/<slug:key>/", templates_gallery.preview, name="template_preview"),
+    path("wizard/templates/<slug:key>/use/", templates_gallery.use, name="template_use"),
+    path("import/", transfer.import_new, name="import_new"),
     path("copilot/", copilot.propose_new, name="copilot_new"),
     path("copilot/<str:proposal_id>/decision/", copilot.decide_new, name="copilot_new_decision"),
     path("workflows/<int:workflow_id>/copilot/", copilot.propose, name="copilot"),
@@ -42,6 +55,8 @@ urlpatterns = [
     ),
     path("workflows/<int:workflow_id>/", editor_views.editor, name="editor"),
     path("workflows/<int:workflow_id>/draft.json", editor_views.draft, name="draft"),
+    path("workflows/<int:workflow_id>/export.json", transfer.export_file, name="export"),
+    path("workflows/<int:workflow_id>/import/", transfer.import_into, name="import_into"),
     path("palette.json", editor_views.palette, name="palette"),
     path(
         "workflows/<int:workflow_id>/nodes/<str:node_id>/panel/",

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import copy
+import json
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 from django.db import transaction
 
+from automate.exceptions import ConflictError
 from automate.guard.parse import InputRejected, JsonLimits, load_json
 from automate.tenants.models import Tenant
 from automate.tenants.services import resolve_tenant
@@ -21,6 +24,7 @@ from automate.workflows.services import (
     check_workflow_texts,
     create_workflow,
     definition_problems,
+    literal_secret_problems,
     publish_version,
 )
 
@@ -84,13 +88,43 @@ def import_workflow(
     publish: bool = False,
     actor: UserType | None = None,
     notes: str = "",
+    create_only: bool = False,
+    replace: Workflow | None = None,
+    revision: int | None = None,
 ) -> tuple[Workflow, bool, WorkflowVersion | None]:
     """Create or update (the draft of) a workflow from parsed file data.
 
+    By default the file's slug picks the workflow of ``tenant`` to update, or names a new
+    one. ``create_only`` refuses a slug already taken (``ConflictError``,
+    ``workflow_exists``) instead of updating it. ``replace`` updates that workflow's
+    draft whatever the file's slug (its own slug is kept); with ``revision``, only if
+    its draft is still at that revision (``ConflictError``, ``stale_draft``).
+
     Returns ``(workflow, created, published_version_or_None)``.
     """
-    tenant_obj = resolve_tenant(tenant)
-    workflow = Workflow.objects.filter(tenant=tenant_obj, slug=data["slug"]).first()
+    if replace is not None:
+        workflow: Workflow | None = Workflow.objects.select_for_update().get(pk=replace.pk)
+        assert workflow is not None
+        if revision is not None and workflow.draft_revision != revision:
+            raise ConflictError(
+                "Someone else changed this workflow's draft since you opened it; "
+                "reload to see it, then import again.",
+                code="stale_draft",
+                details={"revision": workflow.draft_revision},
+            )
+    else:
+        tenant_obj = resolve_tenant(tenant)
+        workflow = (
+            Workflow.objects.select_for_update()
+            .filter(tenant=tenant_obj, slug=data["slug"])
+            .first()
+        )
+        if workflow is not None and create_only:
+            raise ConflictError(
+                f"A workflow with slug {data['slug']!r} already exists; choose another slug.",
+                code="workflow_exists",
+                details={"slug": data["slug"]},
+            )
     created = workflow is None
     if workflow is None:
         workflow = create_workflow(
@@ -117,10 +151,32 @@ def import_workflow(
     return workflow, created, version
 
 
+def without_secret_values(graph: Any) -> Any:
+    """``graph`` without literal values typed into secret fields (a copy when there are
+    any): a file holds secrets only as ``{"$secret": "NAME"}`` references."""
+    found = literal_secret_problems(graph=graph)
+    if not found:
+        return graph
+    graph = copy.deepcopy(graph)
+    nodes = {str(node.get("id", "")): node for node in graph["nodes"] if isinstance(node, dict)}
+    for problem in found:
+        *parents, last = problem["field"].split(".")
+        holder: Any = nodes.get(problem["node_id"], {})
+        for part in parents:
+            holder = holder.get(part) if isinstance(holder, dict) else None
+        if isinstance(holder, dict):
+            holder.pop(last, None)
+    return graph
+
+
 def export_workflow(
     workflow: Workflow, *, version: WorkflowVersion | None = None
 ) -> dict[str, Any]:
-    """The workflow file for ``version`` (or for the draft when ``version`` is None)."""
+    """The workflow file for ``version`` (or for the draft when ``version`` is None).
+
+    A literal value in a secret field (a draft may hold one until publish refuses it) is
+    left out: files carry secret references, never secret values.
+    """
     if version is not None:
         spec = (version.trigger_spec, version.rule_spec, version.graph)
     else:
@@ -131,9 +187,14 @@ def export_workflow(
         "description": workflow.description,
         "trigger_spec": spec[0],
         "rule_spec": spec[1],
-        "graph": spec[2],
+        "graph": without_secret_values(spec[2]),
     }
     return data
+
+
+def export_text(workflow: Workflow, *, version: WorkflowVersion | None = None) -> str:
+    """The workflow file as text, exactly as ``automate_export`` writes it."""
+    return json.dumps(export_workflow(workflow, version=version), indent=2, ensure_ascii=False)
 
 
 def read_file(path: str | Path) -> str:

@@ -24,6 +24,7 @@ from automate.workflows.graph import graph_problems
 from automate.workflows.input_checks import input_problems
 from automate.workflows.limits import check_definition_limits, limit_problems_of
 from automate.workflows.models import Workflow, WorkflowVersion
+from automate.workflows.placeholders import placeholder_problems
 from automate.workflows.queries import sample_payloads
 from automate.workflows.secret_checks import unresolvable_secret_problems
 from automate.workflows.specs import trigger_problems
@@ -178,6 +179,7 @@ def definition_problems(
     problems.extend(connector_publish_problems(graph))
     problems.extend(literal_url_problems(graph=graph, tenant=tenant))
     problems.extend(graph_template_problems(graph))
+    problems.extend(placeholder_problems(graph))
     nodes = graph.get("nodes") if isinstance(graph, dict) else None
     for node in nodes if isinstance(nodes, list) else []:
         if not isinstance(node, dict):

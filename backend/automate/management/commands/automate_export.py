@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from automate.exceptions import AutomateError
-from automate.workflows.files import export_workflow
+from automate.workflows.files import export_text
 from automate.workflows.queries import get_workflow
 
 
@@ -36,7 +35,7 @@ class Command(BaseCommand):
                 raise CommandError(f"{workflow.slug!r} has no version {options['version_number']}.")
         elif not options["draft"]:
             version = workflow.live_version
-        text = json.dumps(export_workflow(workflow, version=version), indent=2, ensure_ascii=False)
+        text = export_text(workflow, version=version)
         if options["file"]:
             Path(options["file"]).write_text(text + "\n", encoding="utf-8")
             which = f"version {version.version_num}" if version else "the draft"
