@@ -175,11 +175,18 @@ def definition_problems(
         field = problem.get("field", "")
         problems.append({**problem, "field": f"graph.{field}" if field else "graph"})
     problems.extend(literal_secret_problems(graph=graph))
-    problems.extend(input_problems(graph))
+    to_fill = placeholder_problems(graph)
+    # A placeholder's hint says more than "required": the input is reported once, with it.
+    hinted = {(p.get("node_id"), p.get("field")) for p in to_fill}
+    problems.extend(
+        p
+        for p in input_problems(graph)
+        if p.get("kind") != "required" or (p.get("node_id"), p.get("field")) not in hinted
+    )
     problems.extend(connector_publish_problems(graph))
     problems.extend(literal_url_problems(graph=graph, tenant=tenant))
     problems.extend(graph_template_problems(graph))
-    problems.extend(placeholder_problems(graph))
+    problems.extend(to_fill)
     nodes = graph.get("nodes") if isinstance(graph, dict) else None
     for node in nodes if isinstance(nodes, list) else []:
         if not isinstance(node, dict):
