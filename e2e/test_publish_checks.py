@@ -237,9 +237,10 @@ def test_minimap_paste_and_long_titles(live_site, page):
     assert state["viewInside"]
 
     # The long title wraps to two lines that keep its words, with the whole as a tooltip.
-    label = page.locator('#canvas g.x6-node[data-cell-id="notify"] text[joint-selector="label"]')
-    if label.count() == 0:
-        label = page.locator('#canvas g.x6-node[data-cell-id="notify"] text').nth(1)
+    # The card's title is the <text> whose tooltip (<title>) is the whole title.
+    label = page.locator('#canvas g.x6-node[data-cell-id="notify"] text').filter(
+        has=page.locator("title", has_text=LONG_TITLE)
+    )
     lines = [
         t.replace("\xa0", " ") for t in label.locator("tspan").all_text_contents() if t.strip()
     ]
