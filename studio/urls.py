@@ -3,7 +3,16 @@ from django.urls import path
 from django.views.i18n import JavaScriptCatalog
 
 from studio.access import studio_guard
-from studio.views import copilot, dashboard, explorer, lifecycle, panels, rules, versions
+from studio.views import (
+    copilot,
+    dashboard,
+    explorer,
+    expressions,
+    lifecycle,
+    panels,
+    rules,
+    versions,
+)
 from studio.views import editor as editor_views
 
 app_name = "studio"
@@ -50,6 +59,11 @@ urlpatterns = [
     ),
     path(
         "workflows/<int:workflow_id>/nodes/<str:node_id>/test/", panels.node_test, name="node_test"
+    ),
+    path(
+        "workflows/<int:workflow_id>/nodes/<str:node_id>/preview/",
+        expressions.preview,
+        name="node_preview",
     ),
     path("workflows/<int:workflow_id>/rules/", rules.rules_tab, name="rules"),
     path(
