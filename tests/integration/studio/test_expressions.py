@@ -278,3 +278,17 @@ def test_a_test_of_the_step_shows_as_its_last_data(client, workflow, sample):
 def test_the_editor_links_to_this_workflows_runs(client, workflow):
     page = client.get(f"/studio/workflows/{workflow.pk}/").content.decode()
     assert f'href="/studio/runs/?workflow={workflow.pk}"' in page
+
+
+def test_a_tested_condition_shows_its_output_without_an_empty_input(client, workflow, sample):
+    graph = json.loads(json.dumps(GRAPH))
+    graph["nodes"].append(
+        {"id": "big", "type": "condition", "condition": {">": [{"var": "event.payload.n"}, 1]}}
+    )
+    graph["edges"].append({"source": "shape", "target": "big"})
+    workflow.draft_graph = graph
+    workflow.save(update_fields=["draft_graph"])
+    client.post(url(workflow, "big", "test"), {"payload": '{"n": 5}'}, HTTP_HX_REQUEST="true")
+    page = panel(client, workflow, "big")
+    assert '"branch": "true"' in page
+    assert 'data-part="input"' not in page
