@@ -167,3 +167,34 @@ def test_a_tested_step_shows_its_input_and_output(live_site, page, workflow_id):
     page.locator("#node-variables").scroll_into_view_if_needed()
     screenshot(page, "expressions-variables")
     field.fill("")
+
+
+def test_a_real_run_shows_in_the_panel_with_a_link_to_it(live_site, page):
+    """The demo's sample invoices ran through the demo workflow when the site started."""
+    ((demo_id,),) = live_site.query(
+        "SELECT id FROM automate_workflow WHERE slug = ?", ("invoice-paid-to-slack",)
+    )
+    for _ in range(100):  # the site's worker threads run the demo's events as it starts
+        if live_site.query(
+            "SELECT 1 FROM automate_steprun WHERE node_id = 'record_customer' LIMIT 1"
+        ):
+            break
+        page.wait_for_timeout(200)
+    log_in(page, live_site)
+    page.goto(f"{live_site.url}/studio/workflows/{demo_id}/")
+    page.wait_for_function("window.__editorReady !== undefined", timeout=15000)
+    open_node(page, "record_customer")
+    last_run = page.locator('#node-run-data [data-run-data="run"]')
+    last_run.wait_for()
+    assert "Last run" in last_run.inner_text()
+    assert "stripe_id" in last_run.locator('[data-part="input"]').inner_text()
+    last_run.scroll_into_view_if_needed()
+    screenshot(page, "expressions-run-data-real-run")
+    href = last_run.locator("[data-run-link]").get_attribute("href") or ""
+    assert re.fullmatch(r"/studio/runs/[0-9a-f-]{36}/", href)
+    last_run.locator("[data-run-link]").click()
+    page.wait_for_url(f"{live_site.url}{href}")
+    page.go_back()
+    page.wait_for_function("window.__editorReady !== undefined", timeout=15000)
+    page.click("#wf-runs")
+    page.wait_for_url(re.compile(rf".*/studio/runs/\?workflow={demo_id}$"))
