@@ -7,6 +7,7 @@ from studio.views import (
     copilot,
     dashboard,
     explorer,
+    expressions,
     lifecycle,
     panels,
     rules,
@@ -65,6 +66,11 @@ urlpatterns = [
     ),
     path(
         "workflows/<int:workflow_id>/nodes/<str:node_id>/test/", panels.node_test, name="node_test"
+    ),
+    path(
+        "workflows/<int:workflow_id>/nodes/<str:node_id>/preview/",
+        expressions.preview,
+        name="node_preview",
     ),
     path("workflows/<int:workflow_id>/rules/", rules.rules_tab, name="rules"),
     path(

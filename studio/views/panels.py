@@ -22,6 +22,7 @@ from automate.workflows.specs import trigger_problems
 from studio import services
 from studio.access import CHANGE_WORKFLOW, needs_permission, studio_guard, studio_view
 from studio.forms import SchemaField, schema_fields
+from studio.views import expressions, run_data
 from studio.views.common import (
     draft_changed,
     event_of,
@@ -42,45 +43,7 @@ from studio.views.panel_form import (
 
 TEMPLATE = "studio/partials/node_panel.html"
 RESULT_TEMPLATE = "studio/partials/step_test_result.html"
-_MAX_VARIABLES = 80
 _CONFIRMED = frozenset({"1", "on", "true", "yes"})
-
-
-# --- what a template in this node can use ---------------------------------------------------
-
-
-def _flatten(value: Any, prefix: str, out: list[str], depth: int = 0) -> None:
-    if len(out) >= _MAX_VARIABLES:
-        return
-    if isinstance(value, dict) and value and depth < 5:
-        for key, item in value.items():
-            _flatten(item, f"{prefix}.{key}", out, depth + 1)
-    elif isinstance(value, list) and value and depth < 5:
-        _flatten(value[0], f"{prefix}.0", out, depth + 1)
-    else:
-        out.append(prefix)
-
-
-def _variables(workflow: Workflow, node_id: str, latest: Event | None) -> dict[str, Any]:
-    payload_keys: list[str] = []
-    _flatten(latest.payload if latest else {}, "event.payload", payload_keys)
-    if payload_keys == ["event.payload"]:
-        payload_keys = []
-    return {
-        "payload": payload_keys,
-        "payload_from": f"the latest {latest.type} event" if latest else "",
-        "event": ["event.id", "event.type", "event.source", "event.created_at", "event.trace_id"],
-        "execution": [
-            "execution.id",
-            "execution.workflow",
-            "execution.version",
-            "execution.attempt",
-        ],
-        "steps": [
-            f"steps.{other}.output"
-            for other in services.upstream_ids(workflow.draft_graph, node_id)
-        ],
-    }
 
 
 # --- the panel ----------------------------------------------------------------------------
@@ -155,7 +118,8 @@ def _context(
         "general_warnings": warnings.get("_", []),
         "problems": node_problems,
         "saved": saved,
-        "variables": _variables(workflow, node_id, latest),
+        "variables": expressions.variables(request, workflow, node_id, latest),
+        "run_data": run_data.node_data(request, workflow, node_id),
         "secrets_error": secrets_error,
         "secrets_backend": active_backend().summary if spec is not None else "",
         "testable": kind in (NodeType.ACTION, NodeType.TRANSFORM, NodeType.CONDITION),
@@ -262,9 +226,19 @@ def node_test(request: HttpRequest, workflow_id: int, node_id: str) -> HttpRespo
         )
     except services.ConfirmationRequiredError as exc:
         return json_error(request, exc.http_status, exc.code, exc.message, exc.details)
+    run_data.remember_test(
+        request,
+        workflow,
+        node_id,
+        ok=result.ok,
+        inputs=result.inputs,
+        output=result.output,
+        error=result.error,
+    )
     context.update(
         {
             "result": result,
+            "run_data": run_data.node_data(request, workflow, node_id),
             "output_json": pretty(result.output) if result.ok else "",
             "inputs_json": pretty(result.inputs) if result.inputs is not None else "",
         }

@@ -179,6 +179,14 @@ SAMPLES: dict[str, Sample] = {
         data=lambda w: {"payload": '{"amount": 3}', "steps": "{}"},
         json_fields=("payload", "steps"),
     ),
+    # A JSON field's hostile text is covered in tests/integration/studio/test_expressions.py
+    # (a preview answers a 4xx in the error shape, not a panel's "Nothing was saved").
+    "studio:node_preview": Sample(
+        "POST",
+        kwargs=_node,
+        body="form",
+        data=lambda w: {"template": "{{ event.type }}", "field": "total", "kind": "text"},
+    ),
     "studio:rules": Sample("GET", kwargs=_wf),
     "studio:rules_validate": Sample(
         "POST",
