@@ -91,12 +91,20 @@ def _node(world):
     return {"workflow_id": world.workflow.pk, "node_id": "shape"}
 
 
+def _workflow_file(world):
+    """The world's workflow as ``automate_export`` writes it (what an import reads)."""
+    from automate.workflows.files import export_text
+
+    return json.loads(export_text(world.workflow))
+
+
 def _run(world):
     return {"run_id": world.run.pk}
 
 
 SAMPLES: dict[str, Sample] = {
     "(unnamed '')": Sample("GET"),
+    "(unnamed 'favicon.ico')": Sample("GET"),
     "automate_api:health": Sample("GET"),
     "automate_api:events": Sample(
         "POST", body="json", data=lambda w: {"type": "invoice.paid", "payload": {"amount": 1}}
@@ -215,6 +223,26 @@ SAMPLES: dict[str, Sample] = {
         body="form",
         data=lambda w: {"rule_spec": '{"==": [1, 1]}'},
         json_fields=("rule_spec",),
+    ),
+    "studio:lifecycle_status": Sample("GET", kwargs=_wf),
+    "studio:activate": Sample("POST", kwargs=_wf, body="form", data=lambda w: {}),
+    "studio:deactivate": Sample("POST", kwargs=_wf, body="form", data=lambda w: {}),
+    "studio:archive": Sample("POST", kwargs=_wf, body="form", data=lambda w: {}),
+    "studio:restore": Sample("POST", kwargs=_wf, body="form", data=lambda w: {}),
+    "studio:export": Sample("GET", kwargs=_wf, query={"version": "1"}),
+    "studio:import_new": Sample(
+        "POST", body="json", data=lambda w: _workflow_file(w), query={"slug": "imported"}
+    ),
+    "studio:import_into": Sample(
+        "POST", kwargs=_wf, body="json", data=lambda w: _workflow_file(w), query={"revision": "0"}
+    ),
+    "studio:template_preview": Sample("GET", kwargs=lambda w: {"key": "webhook-to-slack"}),
+    "studio:template_use": Sample(
+        "POST",
+        kwargs=lambda w: {"key": "webhook-to-slack"},
+        body="form",
+        data=lambda w: {"name": "From a template"},
+        name_fields=("name",),
     ),
     "studio:publish": Sample("POST", kwargs=_wf, body="form", data=lambda w: {"notes": "v2"}),
     "studio:history": Sample("GET", kwargs=_wf),
