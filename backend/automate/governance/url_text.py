@@ -13,7 +13,7 @@ Pure Python (no Django), like ``redaction``.
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
 from automate.governance.redaction import MASK, is_sensitive_key, redact_text
 
@@ -46,6 +46,36 @@ def _secret_param(name: str) -> bool:
     return is_sensitive_key(name) or name.lower() in _SIGNATURE_PARAMS
 
 
+def _spellings(raw: str) -> set[str]:
+    # A client encodes a URL partly (httpx: a space becomes %20, but ":", "@", "!", "+"
+    # stay), and a secret is registered in its raw and fully encoded forms only: so each
+    # part is judged as sent and decoded both ways.
+    return {raw, unquote(raw), unquote_plus(raw)}
+
+
+def _holds_secret(raw: str) -> bool:
+    return any(redact_text(form) != form for form in _spellings(raw))
+
+
+def _shown_path(raw: str) -> str:
+    if not _holds_secret(raw):
+        return raw
+    decoded = unquote(raw)
+    masked = redact_text(decoded)
+    # The decoded path with the secret replaced; if only another spelling held it (it
+    # cannot be cut out of this one), the path as a whole.
+    return masked if masked != decoded else f"/{MASK}"
+
+
+def _shown_pair(pair: str) -> str:
+    raw_name, _, raw_value = pair.partition("=")
+    name = unquote_plus(raw_name)
+    value = MASK if _secret_param(name) or _holds_secret(raw_value) else unquote_plus(raw_value)
+    if value == MASK:
+        return f"{quote(name, safe='')}={MASK}"
+    return f"{quote(name, safe='')}={quote(value, safe='')}"
+
+
 def shown_url(url: object) -> str:
     """``url`` (a ``str`` or an ``httpx.URL``) as an error message may show it."""
     text = str(url)
@@ -56,11 +86,8 @@ def shown_url(url: object) -> str:
     origin = origin_of(text)
     if not origin:
         return redact_text(text[:MAX_SHOWN_URL_CHARS])
-    query = "&".join(
-        f"{quote(name, safe='')}={MASK if _secret_param(name) else quote(value, safe='')}"
-        for name, value in parse_qsl(parts.query, keep_blank_values=True)
-    )
-    shown = origin + parts.path + (f"?{query}" if query else "")
+    query = "&".join(_shown_pair(pair) for pair in parts.query.split("&") if pair)
+    shown = origin + _shown_path(parts.path) + (f"?{query}" if query else "")
     if len(shown) > MAX_SHOWN_URL_CHARS:
         shown = shown[: MAX_SHOWN_URL_CHARS - 1] + "…"
     masked = redact_text(shown)

@@ -91,3 +91,33 @@ def test_a_too_large_response_names_the_path(serve, allow_local):
         safe_request("GET", f"{server.url}/export?password=pw1", max_response_bytes=100)
     assert f"{server.url}/export?password={MASK}" in caught.value.message
     assert "pw1" not in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["p@ss w0rd!Q", "Zq9 rT:ab+Xy7/Kp", "a+b c@d", "plain0alnum0secret"],
+    ids=["space-at-bang", "space-colon-plus-slash", "plus-space-at", "alphanumeric"],
+)
+@pytest.mark.parametrize("where", ["path", "query"])
+def test_a_secret_a_client_encodes_partly_is_masked_wherever_it_sits(
+    serve, allow_local, step_context, masker, secret, where
+):
+    """httpx sends a space as %20 but keeps ":", "@", "!" and "+": the mixed spelling
+    that reaches the error message must be recognised as the secret."""
+    from urllib.parse import quote
+
+    masker.add(secret)
+    server = serve(lambda request: Reply(403))
+    url = (
+        f"{server.url}/v1/{secret}/x"
+        if where == "path"
+        else f"{server.url}/v1/x?page=2&q={quote(secret, safe=':@!+/')}"
+    )
+    error = failing_call(url, step_context)
+    assert "/v1/" in error.message  # the path is still named
+    for spelling in {secret, quote(secret, safe=""), quote(secret, safe=":@!+/")} | set(
+        secret.replace(" ", "%20").split("/")
+    ):
+        if len(spelling) >= 6:
+            assert spelling not in error.message, spelling
+            assert spelling not in str(error.details), spelling
