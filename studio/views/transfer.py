@@ -81,7 +81,7 @@ def _read(request: HttpRequest) -> dict[str, object]:
             [{"field": "(file)", "message": "the file is not UTF-8 text"}],
             message=gettext("The file is not UTF-8 text; nothing was imported."),
         ) from None
-    return parse_workflow_file(text)
+    return parse_workflow_file(text, draft=True)
 
 
 def _invalid(request: HttpRequest, exc: WorkflowValidationError) -> HttpResponse:
@@ -95,13 +95,13 @@ def _invalid(request: HttpRequest, exc: WorkflowValidationError) -> HttpResponse
 
 
 def _slug_problem(slug: str) -> str:
-    pattern = load_schema()["properties"]["slug"]["pattern"]
-    if re.fullmatch(pattern, slug):
+    schema = load_schema()["properties"]["slug"]
+    if re.fullmatch(schema["pattern"], slug) and len(slug) <= schema.get("maxLength", 100):
         return ""
     return gettext("A slug has letters, digits, - and _ only (at most 100 characters).")
 
 
-def _imported(workflow: Workflow, created: bool) -> JsonResponse:
+def _imported(workflow: Workflow, created: bool, data: dict[str, object]) -> JsonResponse:
     return JsonResponse(
         {
             "workflow_id": workflow.pk,
@@ -109,6 +109,8 @@ def _imported(workflow: Workflow, created: bool) -> JsonResponse:
             "name": workflow.name,
             "created": created,
             "url": editor_url(workflow),
+            # What is still to fill in before it can be published (badged in the editor).
+            "problems": data.get("problems", []),
         },
         status=201 if created else 200,
     )
@@ -148,7 +150,7 @@ def import_new(request: HttpRequest) -> HttpResponse:
         if exc.code == "workflow_exists":
             details["suggestion"] = unique_slug(tenant, str(data["slug"]))
         return json_error(request, exc.http_status, exc.code, exc.message, details)
-    return _imported(workflow, created)
+    return _imported(workflow, created, data)
 
 
 @studio_json_guard
@@ -178,4 +180,4 @@ def import_into(request: HttpRequest, workflow_id: int) -> HttpResponse:
         return _invalid(request, exc)
     except AutomateError as exc:
         return json_error(request, exc.http_status, exc.code, exc.message, exc.details)
-    return _imported(workflow, created)
+    return _imported(workflow, created, data)

@@ -38,8 +38,20 @@ def _json_path(path: Any) -> str:
     return out or "(top level)"
 
 
-def parse_workflow_file(text: str) -> dict[str, Any]:
-    """Parse and validate a workflow file; raise WorkflowValidationError listing every problem."""
+#: Problems that say what is still to be filled in (a required input left empty, a
+#: template's placeholder): a draft may hold them, as the studio's editor lets it; they
+#: only stop a publish.
+TO_FILL_IN = frozenset({"required", "placeholder"})
+
+
+def parse_workflow_file(text: str, *, draft: bool = False) -> dict[str, Any]:
+    """Parse and validate a workflow file; raise WorkflowValidationError listing every problem.
+
+    ``draft=True`` reads it as a draft: inputs still to be filled in (``TO_FILL_IN``) do
+    not refuse it (an exported draft imports again, as the editor saved it), and they
+    are listed under the returned data's ``"problems"`` key instead; every other problem
+    (shape, limits, template syntax, unsafe templates, schema) still refuses it.
+    """
     limits = configured_limits()
     try:
         data = load_json(
@@ -74,10 +86,12 @@ def parse_workflow_file(text: str) -> dict[str, Any]:
         rule_spec=data.get("rule_spec") or {},
         graph=data["graph"],
     )
-    if problems:
-        raise WorkflowValidationError(problems)
+    to_fill = [p for p in problems if draft and p.get("kind") in TO_FILL_IN]
+    refused = [p for p in problems if p not in to_fill]
+    if refused:
+        raise WorkflowValidationError(refused)
     check_workflow_texts(name=data["name"], description=data.get("description", ""))
-    return dict(data)
+    return {**data, "problems": to_fill} if draft else dict(data)
 
 
 @transaction.atomic

@@ -55,6 +55,7 @@ def placeholder_problems(graph: Any) -> list[dict[str, str]]:
                         "node_id": node_id,
                         "field": f"inputs.{path}",
                         "message": f"fill in {path}: {hint}" if hint else f"fill in {path}",
+                        "kind": "placeholder",
                     }
                 )
     return problems

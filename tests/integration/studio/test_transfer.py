@@ -299,3 +299,90 @@ def test_a_studio_user_without_tenants_of_their_own_gets_the_default(db):
     client = Client()
     client.force_login(make_studio_user("solo"))
     assert post_file(client, "/studio/import/", FILE).status_code == 201
+
+
+# --- round trips: what the studio exports, it imports -------------------------------------
+
+
+def test_an_exported_draft_with_inputs_to_fill_in_imports_again(author):
+    """A draft from a starter template (placeholders empty) and a draft whose typed-in
+    token the export left out both import as drafts, listing what is still to fill in."""
+    from automate.workflows.models import Workflow as WorkflowModel
+
+    use = author.post("/studio/wizard/templates/webhook-to-slack/use/", {"name": "From tpl"})
+    assert use.status_code in (200, 201, 302), use.content
+    from_template = WorkflowModel.objects.get(name="From tpl")
+    leaky = make_workflow(
+        slug="leaky",
+        tenant=author.tenant,
+        graph={
+            "nodes": [
+                {"id": "trigger", "type": "trigger"},
+                {
+                    "id": "notify",
+                    "type": "action",
+                    "connector": "slack",
+                    "action": "post_message",
+                    "inputs": {"channel": "#a", "text": "hi", "token": "xoxb-typed-in-value"},
+                },
+            ],
+            "edges": [{"source": "trigger", "target": "notify"}],
+        },
+    )
+    for workflow in (from_template, leaky):
+        text = author.get(f"/studio/workflows/{workflow.pk}/export.json").content.decode()
+        assert "xoxb-typed-in-value" not in text
+        response = post_file(author, f"/studio/import/?slug={workflow.slug}-copy", text)
+        assert response.status_code == 201, response.content
+        problems = response.json()["problems"]
+        assert problems, "what is still to fill in is said"
+        assert {p["kind"] for p in problems} <= {"required", "placeholder"}
+        copy = WorkflowModel.objects.get(slug=f"{workflow.slug}-copy")
+        assert copy.live_version is None  # a draft: publishing still refuses it
+        # Replacing its own draft with the same file (a backup) works too.
+        again = post_file(
+            author,
+            f"/studio/workflows/{copy.pk}/import/?revision={copy.draft_revision}",
+            text,
+        )
+        assert again.status_code == 200, again.content
+
+
+def test_automate_import_takes_a_draft_to_fill_in_but_refuses_to_publish_it(tmp_path):
+    from django.core.management.base import CommandError
+
+    document = {
+        **FILE,
+        "slug": "to-fill",
+        "graph": {
+            "nodes": [
+                GRAPH["nodes"][0],
+                {
+                    "id": "say",
+                    "type": "action",
+                    "connector": "log",
+                    "action": "write",
+                    "inputs": {},
+                },
+            ],
+            "edges": GRAPH["edges"],
+        },
+    }
+    path = tmp_path / "flow.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(CommandError, match="message"):
+        call_command("automate_import", "--file", str(path), "--publish", stdout=StringIO())
+    assert not Workflow.objects.filter(slug="to-fill").exists()
+    out = StringIO()
+    call_command("automate_import", "--file", str(path), stdout=out)
+    assert Workflow.objects.get(slug="to-fill").live_version is None
+    assert "To fill in before publishing: node 'say' inputs.message" in out.getvalue()
+
+
+@pytest.mark.parametrize("slug", ["a" * 101, "a" * 150, "bad slug", "ümlaut"])
+def test_a_slug_the_format_does_not_allow_is_refused_before_anything_is_written(author, slug):
+    from urllib.parse import quote
+
+    response = post_file(author, f"/studio/import/?slug={quote(slug)}", FILE)
+    assert_error(response, 400, "invalid_request")
+    assert not Workflow.objects.exists()

@@ -18,6 +18,7 @@ def test_each_blank_placeholder_is_a_problem_until_it_holds_a_value():
         "node_id": "notify",
         "field": "inputs.channel",
         "message": "fill in channel: e.g. #alerts",
+        "kind": "placeholder",  # still to fill in: a draft may hold it, a publish may not
     }
     node["inputs"] = {"channel": "#a", "token": {"$secret": "T"}, "auth": {"token": "{{ x }}"}}
     assert placeholder_problems(graph(node)) == []

@@ -28,7 +28,8 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror}.") from None
         try:
-            data = parse_workflow_file(text)
+            # A draft may still have inputs to fill in; a publish may not.
+            data = parse_workflow_file(text, draft=not options["publish"])
             workflow, created, version = import_workflow(
                 data, tenant=options["tenant"], publish=options["publish"], notes=options["notes"]
             )
@@ -57,6 +58,13 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"Published version {version.version_num}."))
         else:
             self.stdout.write("Saved as a draft; publish it with --publish or in the studio.")
+        for problem in data.get("problems", []):
+            node = f"node {problem['node_id']!r} " if problem.get("node_id") else ""
+            self.stdout.write(
+                self.style.WARNING(
+                    f"To fill in before publishing: {node}{problem['field']}: {problem['message']}"
+                )
+            )
         for warning in publish_warnings(workflow):
             self.stdout.write(
                 self.style.WARNING(
