@@ -19,13 +19,39 @@ MAX_SHOWN = 160
 _MISSING = object()
 
 
-def _shown(key: str, value: Any, *, secret: bool) -> str | None:
-    """``value`` (the setting ``key``) as short, redacted text; None when it is absent."""
+def _literal(value: Any) -> bool:
+    return value not in (None, "") and not is_secret_ref(value)
+
+
+def _mask_paths(value: Any, paths: list[list[str]]) -> Any:
+    """``value`` with the literal at each of ``paths`` (keys inside it) masked."""
+    if not isinstance(value, dict):
+        return value
+    masked = dict(value)
+    for path in paths:
+        head, rest = path[0], path[1:]
+        if head not in masked:
+            continue
+        if not rest:
+            masked[head] = MASK if _literal(masked[head]) else masked[head]
+        else:
+            masked[head] = _mask_paths(masked[head], [rest])
+    return masked
+
+
+def _shown(
+    key: str, value: Any, *, secret: bool, inner: list[list[str]] | None = None
+) -> str | None:
+    """``value`` (the setting ``key``) as short, redacted text; None when it is absent.
+
+    ``secret``: the setting is a secret field; ``inner``: paths of secret fields inside it
+    (``auth.token`` of an ``auth`` object). A literal there is masked whole; a reference
+    (``{"$secret": NAME}``) is a name, shown."""
     if value is _MISSING:
         return None
-    if secret and value not in (None, "") and not is_secret_ref(value):
-        # A literal in a secret field is masked whole; a reference is a name, shown.
+    if secret and _literal(value):
         return json.dumps(MASK)
+    value = _mask_paths(value, inner or [])
     # Redacted under its own key, so a sensitive name (api_key, password) masks it whole.
     text = json.dumps(redact({key: value})[key], ensure_ascii=False, sort_keys=True)
     return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"
@@ -47,12 +73,14 @@ def _pairs(
         if old == new:
             continue
         field = f"{prefix}{key}"
-        secret = field.removeprefix("inputs.") in secrets if prefix else False
+        name = field.removeprefix("inputs.")
+        secret = name in secrets if prefix else False
+        inner = [p.split(".")[1:] for p in secrets if prefix and p.startswith(f"{name}.")]
         changes.append(
             {
                 "field": field,
-                "before": _shown(str(key), old, secret=secret),
-                "after": _shown(str(key), new, secret=secret),
+                "before": _shown(str(key), old, secret=secret, inner=inner),
+                "after": _shown(str(key), new, secret=secret, inner=inner),
             }
         )
     return changes
