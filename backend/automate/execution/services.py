@@ -19,6 +19,7 @@ from automate.governance import audit
 from automate.governance.redaction import redact
 from automate.typing import UserType
 from automate.workflows.models import Workflow, WorkflowVersion
+from automate.workflows.specs import trigger_matches
 
 RunStatus = ExecutionRun.Status
 JobStatus = OutboxJob.Status
@@ -273,7 +274,8 @@ def rerun_on_live(*, run: ExecutionRun, actor: UserType | None = None) -> Execut
     Retry and resume keep the run's own version (a run is pinned to the version it started
     on); this is how a fix published since reaches an event that failed. The rule is not
     evaluated again: the user asked for this event to run. Refused (``RunStateError``)
-    when the workflow is inactive or has no live version, and when the live version
+    when the workflow is inactive or has no live version, when the live version's trigger
+    does not fire on this event's type and source (it was changed since), and when the live version
     already has a run for this event (the run itself, or an earlier re-run): one run per
     (event, version) stays the rule, and that run's details name it so the user can open
     it and retry or resume it there, explicitly.
@@ -291,9 +293,24 @@ def rerun_on_live(*, run: ExecutionRun, actor: UserType | None = None) -> Execut
                 message % {"name": workflow.name},
                 details={"run": str(run.pk), "workflow": workflow.pk},
             )
+        event = Event.objects.get(pk=run.event_id)
+        if not trigger_matches(live.trigger_spec, event_type=event.type, source=event.source):
+            raise RunStateError(
+                gettext(
+                    "The live version v%(version)s starts on %(wanted)s events; this event is "
+                    "%(type)s (from %(source)s), so it cannot run there."
+                )
+                % {
+                    "version": live.version_num,
+                    "wanted": live.trigger_spec.get("event_type", "?"),
+                    "type": event.type,
+                    "source": event.source,
+                },
+                details={"run": str(run.pk), "event_type": event.type},
+            )
         existing = ExecutionRun.objects.filter(event_id=run.event_id, workflow_version=live).first()
         if existing is None:
-            new_run, created = start_run(event=Event.objects.get(pk=run.event_id), version=live)
+            new_run, created = start_run(event=event, version=live)
             if created:
                 audit.record(
                     action="run.rerun_live",

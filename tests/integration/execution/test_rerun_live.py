@@ -131,6 +131,25 @@ def test_a_workflow_without_a_live_version_is_refused():
     assert ExecutionRun.objects.count() == 1
 
 
+@pytest.mark.parametrize(
+    "trigger_spec",
+    [{"event_type": "refund.issued"}, {"event_type": "order.*", "source": "shop"}],
+    ids=["another-type", "another-source"],
+)
+def test_a_live_version_whose_trigger_no_longer_fires_on_the_event_is_refused(trigger_spec):
+    run, _, _ = failed_run_then_fix()
+    workflow = run.workflow_version.workflow
+    workflow.draft_trigger_spec = trigger_spec
+    workflow.save(update_fields=["draft_trigger_spec"])
+    v3 = publish_version(workflow=workflow)
+    with pytest.raises(RunStateError) as caught:
+        rerun_on_live(run=run)
+    assert f"v{v3.version_num} starts on" in caught.value.message
+    assert "order.placed" in caught.value.message
+    assert not ExecutionRun.objects.filter(workflow_version=v3).exists()
+    assert not AuditLogEntry.objects.filter(action="run.rerun_live").exists()
+
+
 # --- the studio -------------------------------------------------------------------------
 
 
