@@ -3,7 +3,16 @@ from django.urls import path
 from django.views.i18n import JavaScriptCatalog
 
 from studio.access import studio_guard
-from studio.views import copilot, dashboard, explorer, lifecycle, panels, rules, versions
+from studio.views import (
+    copilot,
+    dashboard,
+    explorer,
+    insights,
+    lifecycle,
+    panels,
+    rules,
+    versions,
+)
 from studio.views import editor as editor_views
 
 app_name = "studio"
@@ -31,6 +40,18 @@ urlpatterns = [
     ),
     path("", dashboard.index, name="dashboard"),
     path("wizard/", dashboard.new_workflow, name="wizard"),
+    path("insights/", insights.tenant_insights, name="insights"),
+    path("insights.json", insights.tenant_insights_json, name="insights_json"),
+    path(
+        "workflows/<int:workflow_id>/insights/",
+        insights.workflow_insights,
+        name="workflow_insights",
+    ),
+    path(
+        "workflows/<int:workflow_id>/insights.json",
+        insights.workflow_insights_json,
+        name="workflow_insights_json",
+    ),
     path("wizard/from-proposal/", copilot.create_from_proposal, name="wizard_from_proposal"),
     path("copilot/", copilot.propose_new, name="copilot_new"),
     path("copilot/<str:proposal_id>/decision/", copilot.decide_new, name="copilot_new_decision"),
