@@ -4,6 +4,7 @@ the same figures as JSON (``insights.json``). Figures: automate.observability.in
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -14,6 +15,7 @@ from django.views.decorators.http import require_GET
 
 from automate.execution.models import ExecutionRun, OutboxJob
 from automate.guard.http import query_text
+from automate.guard.parse import InputRejected
 from automate.observability.insights import RANGES, Window, insights, parse_window
 from automate.workflows.models import Workflow
 from studio.access import studio_guard, studio_json_guard, studio_view
@@ -65,9 +67,23 @@ def _panel_context(url: str, window: Window, data: dict[str, Any]) -> dict[str, 
         "ranges": list(RANGES),
         "data": data,
         "rows": rows,
+        # The custom end date as typed: the window ends before the next day starts.
+        "end_day": window.end - timedelta(microseconds=1),
         "slowest_max": max((row["p95_ms"] or 0 for row in data["slowest_steps"]), default=0),
         "failing_max": max((row["failures"] for row in data["failing_steps"]), default=0),
     }
+
+
+def _refused_range(request: HttpRequest, url: str, exc: InputRejected) -> HttpResponse:
+    """The panel with its picker as the user left it and the reason, 400: the user can
+    correct the dates where they typed them."""
+    context = {
+        "url": url,
+        "ranges": list(RANGES),
+        "error": exc,
+        "asked": {key: request.GET.get(key, "")[:40] for key in ("range", "start", "end")},
+    }
+    return render(request, PANEL, context, status=exc.http_status)
 
 
 @studio_guard
@@ -75,10 +91,11 @@ def _panel_context(url: str, window: Window, data: dict[str, Any]) -> dict[str, 
 @require_GET
 def tenant_insights(request: HttpRequest) -> HttpResponse:
     """The insights panel of every workflow the user can see (the dashboard loads it)."""
-    window = _window(request)
-    context = _panel_context(
-        reverse("studio:insights"), window, _tenant_figures(request, window)
-    )
+    try:
+        window = _window(request)
+    except InputRejected as exc:
+        return _refused_range(request, reverse("studio:insights"), exc)
+    context = _panel_context(reverse("studio:insights"), window, _tenant_figures(request, window))
     return render(request, PANEL, context)
 
 
@@ -88,9 +105,17 @@ def tenant_insights(request: HttpRequest) -> HttpResponse:
 def workflow_insights(request: HttpRequest, workflow_id: int) -> HttpResponse:
     """One workflow's insights page; the range picker swaps its panel."""
     workflow = workflow_or_404(request, workflow_id)
-    window = _window(request)
     url = reverse("studio:workflow_insights", args=[workflow.pk])
-    context = _panel_context(url, window, _workflow_figures(workflow, window))
+    try:
+        window = _window(request)
+    except InputRejected as exc:
+        if getattr(request, "htmx", False):
+            return _refused_range(request, url, exc)
+        raise
+    context = {
+        **_panel_context(url, window, _workflow_figures(workflow, window)),
+        "one_workflow": True,
+    }
     if getattr(request, "htmx", False):
         return render(request, PANEL, context)
     return render(request, "studio/insights/workflow.html", {**context, "workflow": workflow})

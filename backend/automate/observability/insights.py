@@ -28,6 +28,7 @@ from django.db import connections
 from django.db.models import Count, DurationField, ExpressionWrapper, F, QuerySet
 from django.db.models.functions import Trunc
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
 
 from automate.execution.models import ExecutionRun, OutboxJob, StepRun
 from automate.execution.services import DEAD_LETTER
@@ -78,9 +79,7 @@ class Window:
         return out
 
 
-def parse_window(
-    range_key: str, *, start: str = "", end: str = "", now: datetime
-) -> Window:
+def parse_window(range_key: str, *, start: str = "", end: str = "", now: datetime) -> Window:
     """The window a request names: ``24h``, ``7d``, ``30d`` (ending ``now``) or ``custom``
     with ``start`` and ``end`` (ISO dates, ``end`` inclusive, or ISO date-times).
     Anything else raises ``InputRejected`` (400, code ``invalid_range``)."""
@@ -88,13 +87,15 @@ def parse_window(
     if key in RANGES:
         return _window(key, now - RANGES[key], now)
     if key != "custom":
-        raise _bad_range(f"Unknown range “{key}”: use 24h, 7d, 30d or custom.")
+        raise _bad_range(
+            _("Unknown range “%(range)s”: use 24h, 7d, 30d or custom.") % {"range": key[:20]}
+        )
     first = _parse_moment(start, "start", end_of_day=False)
     last = _parse_moment(end, "end", end_of_day=True)
     if first >= last:
-        raise _bad_range("The range's start must be before its end.")
+        raise _bad_range(_("The range's start must be before its end."))
     if last - first > MAX_SPAN:
-        raise _bad_range(f"A custom range spans at most {MAX_SPAN.days} days.")
+        raise _bad_range(_("A custom range spans at most %(days)s days.") % {"days": MAX_SPAN.days})
     return _window("custom", first, last)
 
 
@@ -105,7 +106,11 @@ def _window(key: str, start: datetime, end: datetime) -> Window:
 def _parse_moment(text: str, name: str, *, end_of_day: bool) -> datetime:
     text = text.strip()
     if not text:
-        raise _bad_range(f"A custom range needs a {name} date.")
+        raise _bad_range(
+            _("A custom range needs a start date.")
+            if name == "start"
+            else _("A custom range needs an end date.")
+        )
     try:
         moment = parse_datetime(text) if "T" in text or " " in text else None
         day: date | None = None if moment else parse_date(text)
@@ -115,7 +120,7 @@ def _parse_moment(text: str, name: str, *, end_of_day: bool) -> datetime:
         # An end date includes its whole day.
         moment = datetime.combine(day + timedelta(days=end_of_day), time(), tzinfo=UTC)
     if moment is None:
-        raise _bad_range(f"The range's {name} “{text[:40]}” is not a date (YYYY-MM-DD).")
+        raise _bad_range(_("“%(text)s” is not a date (YYYY-MM-DD).") % {"text": text[:40]})
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -185,9 +190,7 @@ def _dead_letters_per_bucket(
     index = {b: i for i, b in enumerate(buckets)}
     counts = [0] * len(buckets)
     rows = (
-        jobs.filter(
-            status__in=DEAD_LETTER, updated_at__gte=window.start, updated_at__lt=window.end
-        )
+        jobs.filter(status__in=DEAD_LETTER, updated_at__gte=window.start, updated_at__lt=window.end)
         .annotate(bucket=Trunc("updated_at", window.bucket, tzinfo=UTC))
         .values_list("bucket")
         .annotate(n=Count("*"))
@@ -214,13 +217,8 @@ def _durations(in_window: QuerySet[ExecutionRun]) -> dict[str, Any]:
     if connection.vendor == "postgresql":
         sql, params = sample.query.get_compiler(using=sample.db).as_sql()
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*), "
-                "percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM s.took)), "
-                "percentile_cont(0.95) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM s.took)) "
-                f"FROM ({sql}) s",
-                params,
-            )
+            # Django's own compiled SQL, its values passed as parameters.
+            cursor.execute(f"{_RUN_PERCENTILES} FROM ({sql}) s", params)
             n, p50, p95 = cursor.fetchone()
         p50_ms = None if p50 is None else round(float(p50) * 1000)
         p95_ms = None if p95 is None else round(float(p95) * 1000)
@@ -230,6 +228,13 @@ def _durations(in_window: QuerySet[ExecutionRun]) -> dict[str, Any]:
         p50_ms = _rounded(percentile(took, 0.5))
         p95_ms = _rounded(percentile(took, 0.95))
     return {"p50_ms": p50_ms, "p95_ms": p95_ms, "sample": n, "capped": n >= SAMPLE_RUNS}
+
+
+_RUN_PERCENTILES = (
+    "SELECT count(*), "
+    "percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM s.took)), "
+    "percentile_cont(0.95) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM s.took))"
+)
 
 
 def _rounded(value: float | None) -> int | None:
@@ -252,49 +257,108 @@ def _step_figures(
     """The TOP_STEPS slowest steps (by p95) and most-failing steps (failed attempts) among
     the steps of the newest finished and failed runs; and how many runs they cover."""
     newest = in_window.order_by("-created_at", "-id").values_list("id", "workflow_version_id")
-    version_of = dict(newest.filter(status__in=FINISHED)[:STEP_SAMPLE_RUNS])
-    version_of.update(newest.filter(status=ExecutionRun.Status.FAILED)[:STEP_SAMPLE_RUNS])
-    if not version_of:
-        return [], [], 0
-    steps = StepRun.objects.using(in_window.db).filter(run_id__in=list(version_of))
-    took: dict[tuple[int, str], list[float]] = defaultdict(list)
-    failures: dict[tuple[int, str], int] = defaultdict(int)
-    for run_id, node_id, status, duration_ms in steps.values_list(
-        "run_id", "node_id", "status", "duration_ms"
-    ):
-        key = (version_of[run_id], node_id)
-        if duration_ms is not None:
-            took[key].append(duration_ms)
-        if status == StepRun.Status.FAILED:
-            failures[key] += 1
-    names = _node_names({version for version, _ in [*took, *failures]}, in_window.db)
-    slow_by_node: dict[tuple[int, str], list[float]] = defaultdict(list)
-    for (version, node_id), values in took.items():
-        slow_by_node[(names[version][0], node_id)].extend(values)
-    fail_by_node: dict[tuple[int, str], int] = defaultdict(int)
-    for (version, node_id), n in failures.items():
-        fail_by_node[(names[version][0], node_id)] += n
+    finished = newest.filter(status__in=FINISHED)[:STEP_SAMPLE_RUNS]
+    failed = newest.filter(status=ExecutionRun.Status.FAILED)[:STEP_SAMPLE_RUNS]
+    if connections[in_window.db].vendor == "postgresql":
+        rows, sampled = _step_rows_in_sql(finished, failed)
+    else:
+        rows, sampled = _step_rows_in_python(finished, failed, in_window.db)
+    names = _node_names({row[2] for row in rows}, in_window.db)
     labels = _labels(names)
     slowest = sorted(
         (
-            {
-                **labels(workflow_id, node_id),
-                "p95_ms": _rounded(percentile(sorted(values), 0.95)),
-                "p50_ms": _rounded(percentile(sorted(values), 0.5)),
-                "attempts": len(values),
-            }
-            for (workflow_id, node_id), values in slow_by_node.items()
+            {**labels(workflow_id, node_id), "p95_ms": p95, "p50_ms": p50, "attempts": n}
+            for workflow_id, node_id, _, n, _, p50, p95 in rows
+            if n
         ),
         key=lambda row: -(row["p95_ms"] or 0),
     )[:TOP_STEPS]
     failing = sorted(
         (
-            {**labels(workflow_id, node_id), "failures": n}
-            for (workflow_id, node_id), n in fail_by_node.items()
+            {**labels(workflow_id, node_id), "failures": failures}
+            for workflow_id, node_id, _, _, failures, _, _ in rows
+            if failures
         ),
         key=lambda row: -row["failures"],
     )[:TOP_STEPS]
-    return slowest, failing, len(version_of)
+    return slowest, failing, sampled
+
+
+#: One step row: workflow id, node id, newest version id that ran it, steps with a
+#: duration, failed attempts, p50 and p95 duration (ms).
+StepRow = tuple[int, str, int, int, int, int | None, int | None]
+
+
+def _step_rows_in_sql(finished: QuerySet[Any], failed: QuerySet[Any]) -> tuple[list[StepRow], int]:
+    """PostgreSQL: one query joins the two samples to their steps (through the unique
+    ``(run, node_id, attempt)`` index) and aggregates them, percentiles included."""
+    db = finished.db
+    finished_sql, finished_params = finished.query.get_compiler(using=db).as_sql()
+    failed_sql, failed_params = failed.query.get_compiler(using=db).as_sql()
+    # Django's compiled SQL and model table names; every value is a parameter.
+    sample = f"WITH sample AS (({finished_sql}) UNION ({failed_sql}))"
+    sql = f"""{sample}
+        SELECT v.workflow_id, s.node_id, max(v.id), count(s.duration_ms),
+               count(*) FILTER (WHERE s.status = %s),
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY s.duration_ms),
+               percentile_cont(0.95) WITHIN GROUP (ORDER BY s.duration_ms),
+               (SELECT count(*) FROM sample)
+        FROM sample
+        JOIN {StepRun._meta.db_table} s ON s.run_id = sample.id
+        JOIN {WorkflowVersion._meta.db_table} v ON v.id = sample.workflow_version_id
+        GROUP BY v.workflow_id, s.node_id
+    """  # noqa: S608
+    with connections[db].cursor() as cursor:
+        cursor.execute(sql, [*finished_params, *failed_params, StepRun.Status.FAILED])
+        fetched = cursor.fetchall()
+    rows: list[StepRow] = [
+        (wf, node, version, n, failures, _rounded(p50), _rounded(p95))
+        for wf, node, version, n, failures, p50, p95, _ in fetched
+    ]
+    return rows, fetched[0][7] if fetched else 0
+
+
+def _step_rows_in_python(
+    finished: QuerySet[Any], failed: QuerySet[Any], db: str
+) -> tuple[list[StepRow], int]:
+    """Other databases: the samples' ids, then their steps, aggregated here."""
+    version_of: dict[Any, int] = dict(finished)
+    version_of.update(failed)
+    if not version_of:
+        return [], 0
+    workflow_of = dict(
+        WorkflowVersion.objects.using(db)
+        .filter(pk__in=set(version_of.values()))
+        .values_list("pk", "workflow_id")
+    )
+    took: dict[tuple[int, str], list[float]] = defaultdict(list)
+    failures: dict[tuple[int, str], int] = defaultdict(int)
+    newest: dict[tuple[int, str], int] = {}
+    steps = StepRun.objects.using(db).filter(run_id__in=list(version_of))
+    for run_id, node_id, status, duration_ms in steps.values_list(
+        "run_id", "node_id", "status", "duration_ms"
+    ):
+        version = version_of[run_id]
+        key = (workflow_of[version], node_id)
+        newest[key] = max(newest.get(key, version), version)
+        if duration_ms is not None:
+            took[key].append(duration_ms)
+        if status == StepRun.Status.FAILED:
+            failures[key] += 1
+    rows: list[StepRow] = []
+    for key, version in newest.items():
+        ordered = sorted(took[key])
+        rows.append(
+            (
+                *key,
+                version,
+                len(ordered),
+                failures[key],
+                _rounded(percentile(ordered, 0.5)),
+                _rounded(percentile(ordered, 0.95)),
+            )
+        )
+    return rows, len(version_of)
 
 
 def _node_names(versions: Iterable[int], db: str) -> dict[int, tuple[int, str, dict[str, str]]]:
