@@ -46,6 +46,7 @@ def test_dashboard_charts_are_drawn_and_the_range_redraws_them(live_site, page):
     assert page.locator("#insights [data-figure=runs] .ins-figure").inner_text().strip()
     page.locator("#insights").scroll_into_view_if_needed()
     screenshot(page, "insights-dashboard-7d")
+    page.locator("#insights").screenshot(path=str(screenshot(page, "insights-panel")))
 
     page.select_option("#ins-range-select", "24h")
     assert_charts_drawn(page, "24h")
@@ -66,7 +67,10 @@ def test_dashboard_charts_are_drawn_and_the_range_redraws_them(live_site, page):
     # A bad range shows the refusal where the panel was.
     page.fill("#insights input[name=start]", "2026-02-01")
     page.click("#insights .ins-custom button[type=submit]")
-    page.wait_for_selector('[data-code="invalid_range"]', timeout=10_000)
+    page.wait_for_selector('#insights [data-code="invalid_range"]', timeout=10_000)
+    # The picker stays, with the dates as typed, to correct them.
+    assert page.locator("#insights input[name=start]").input_value() == "2026-02-01"
+    page.locator("#insights").screenshot(path=str(screenshot(page, "insights-bad-range")))
     assert errors == []
 
 

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET
 from automate.execution.models import ExecutionRun, OutboxJob
 from automate.guard.http import query_text
 from automate.guard.parse import InputRejected
-from automate.observability.insights import RANGES, Window, insights, parse_window
+from automate.observability.insights import COUNT_RUNS, RANGES, Window, insights, parse_window
 from automate.workflows.models import Workflow
 from studio.access import studio_guard, studio_json_guard, studio_view
 from studio.views.common import visible, workflow_or_404
@@ -49,6 +49,7 @@ def _workflow_figures(workflow: Workflow, window: Window) -> dict[str, Any]:
 
 def _panel_context(url: str, window: Window, data: dict[str, Any]) -> dict[str, Any]:
     series = data["series"]
+    counted_from = data["counted_from"]
     # The charts' numbers as a table, for screen readers and for reading exact figures.
     rows = [
         {
@@ -58,6 +59,7 @@ def _panel_context(url: str, window: Window, data: dict[str, Any]) -> dict[str, 
             "cancelled": series["cancelled"][i],
             "unfinished": series["pending"][i] + series["running"][i],
             "dead": data["dead_letters"][i],
+            "counted": counted_from is None or start.isoformat() >= counted_from,
         }
         for i, start in enumerate(window.buckets())
     ]
@@ -69,6 +71,7 @@ def _panel_context(url: str, window: Window, data: dict[str, Any]) -> dict[str, 
         "rows": rows,
         # The custom end date as typed: the window ends before the next day starts.
         "end_day": window.end - timedelta(microseconds=1),
+        "count_cap": f"{COUNT_RUNS:,}",
         "slowest_max": max((row["p95_ms"] or 0 for row in data["slowest_steps"]), default=0),
         "failing_max": max((row["failures"] for row in data["failing_steps"]), default=0),
     }

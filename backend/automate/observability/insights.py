@@ -3,8 +3,9 @@ steps and dead letters over time, for a tenant's (or one workflow's) runs in a t
 
 Every query is bounded, whatever the number of runs (docs/discussions/0006-scale.md):
 
-* the counts per bucket and status are exact: one ``GROUP BY`` over the window's slice of
-  the ``(tenant, created_at, id)`` or ``(workflow_version, created_at, id)`` index;
+* the counts per bucket and status cover the newest ``COUNT_RUNS`` runs of the window
+  (exact below that): one ``GROUP BY`` over a walk of at most that many entries of the
+  ``(tenant, created_at, id)`` or ``(workflow_version, created_at, id)`` index;
 * the duration percentiles cover the newest ``SAMPLE_RUNS`` finished runs of the window
   (``percentile_cont`` in PostgreSQL; the same interpolation in Python on other databases);
 * the step figures cover the steps of the newest ``STEP_SAMPLE_RUNS`` finished runs and of
@@ -46,6 +47,9 @@ DEFAULT_RANGE = "7d"
 MAX_SPAN = timedelta(days=92)
 #: Windows up to this long are bucketed by hour, longer ones by day.
 HOURLY_UP_TO = timedelta(hours=48)
+#: The run counts cover at most this many of the window's newest runs: about 0.1 s of
+#: counting in PostgreSQL on this project's 2-core test machine (0006-scale.md#insights).
+COUNT_RUNS = 50_000
 #: The duration percentiles cover at most this many of the window's newest finished runs.
 SAMPLE_RUNS = 5000
 #: The step figures cover the steps of at most this many finished and as many failed runs.
@@ -135,7 +139,7 @@ def insights(
     ``window``, as JSON-ready values: seven queries, whatever the number of runs."""
     in_window = runs.filter(created_at__gte=window.start, created_at__lt=window.end)
     buckets = window.buckets()
-    series = _runs_per_bucket(in_window, window, buckets)
+    series, counted_from = _runs_per_bucket(in_window, window, buckets)
     totals = {status: sum(counts) for status, counts in series.items()}
     finished = totals["succeeded"] + totals["failed"]
     durations = _durations(in_window)
@@ -148,6 +152,8 @@ def insights(
         "bucket": window.bucket,
         "labels": [b.isoformat() for b in buckets],
         "series": series,
+        # Set when the COUNT_RUNS cap cut the counts short: the buckets before it are empty.
+        "counted_from": counted_from.isoformat() if counted_from else None,
         "totals": totals,
         "total": sum(totals.values()),
         "failure_rate": round(100 * totals["failed"] / finished, 1) if finished else None,
@@ -168,20 +174,41 @@ def _bucket_of(when: datetime, window: Window) -> datetime:
 
 def _runs_per_bucket(
     in_window: QuerySet[ExecutionRun], window: Window, buckets: list[datetime]
-) -> dict[str, list[int]]:
+) -> tuple[dict[str, list[int]], datetime | None]:
+    """Runs per bucket and status among the newest COUNT_RUNS runs of the window; and,
+    when that cap cut the window short, the start of the oldest bucket counted (the
+    buckets before it are not counted, the one holding it only in part)."""
     index = {b: i for i, b in enumerate(buckets)}
     series = {status: [0] * len(buckets) for status in OUTCOMES}
-    rows = (
-        in_window.annotate(bucket=Trunc("created_at", window.bucket, tzinfo=UTC))
-        .values_list("bucket", "status")
-        .annotate(n=Count("*"))
-        .order_by()
+    newest = (
+        in_window.order_by("-created_at", "-id")
+        .annotate(bucket=Trunc("created_at", window.bucket, tzinfo=UTC))
+        .values_list("bucket", "status")[:COUNT_RUNS]
     )
+    sql, params = newest.query.get_compiler(using=newest.db).as_sql()
+    with connections[newest.db].cursor() as cursor:
+        # Django's own compiled SQL, its values passed as parameters.
+        cursor.execute(f"{_COUNT_PER_BUCKET} FROM ({sql}) s GROUP BY 1, 2", params)
+        rows = cursor.fetchall()
+    counted = 0
+    oldest: datetime | None = None
     for bucket, status, n in rows:
-        slot = index.get(_bucket_of(bucket, window))
+        start = _bucket_of(_as_datetime(bucket), window)
+        counted += n
+        oldest = start if oldest is None or start < oldest else oldest
+        slot = index.get(start)
         if slot is not None and status in series:
             series[status][slot] += n
-    return series
+    return series, oldest if counted >= COUNT_RUNS else None
+
+
+_COUNT_PER_BUCKET = "SELECT s.bucket, s.status, count(*)"
+
+
+def _as_datetime(value: datetime | str) -> datetime:
+    """A bucket read through a raw cursor: SQLite gives text, PostgreSQL a naive UTC time."""
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _dead_letters_per_bucket(

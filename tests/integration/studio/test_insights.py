@@ -12,7 +12,8 @@ from automate.events.models import Event
 from automate.execution.models import ExecutionRun, OutboxJob, StepRun
 from automate.guard.parse import InputRejected
 from automate.observability.insights import parse_window, percentile
-from tests.factories import make_published, make_studio_user, make_tenant
+from automate.tenants.models import Tenant
+from tests.factories import make_published, make_studio_user, make_tenant, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -244,14 +245,21 @@ def test_workflow_page_is_reachable_from_the_dashboard_and_editor(seeded):
 
 def test_a_user_without_the_studio_permission_is_refused(seeded):
     client = Client()
-    client.force_login(make_studio_user("nobody", perms=[]) if False else _plain_user())
+    client.force_login(make_user("plain"))
     assert client.get("/studio/insights.json").status_code == 403
+    assert client.get("/studio/insights/").status_code == 403
 
 
-def _plain_user():
-    from tests.factories import make_user
-
-    return make_user("plain")
+def test_a_user_sees_only_their_tenants_runs(seeded):
+    globex = make_studio_user("gina")
+    Tenant.objects.get(slug="globex").members.add(globex)
+    client = Client()
+    client.force_login(globex)
+    data = figures(client, range="24h")
+    assert data["totals"]["failed"] == 3
+    assert data["totals"]["succeeded"] == 0
+    assert data["dead_total"] == 1
+    assert [s["workflow"] for s in data["failing_steps"]] == ["Globex sync"]
 
 
 def _query_count(client, url):
@@ -281,3 +289,20 @@ def test_queries_do_not_grow_with_the_runs(seeded, path):
     many = _query_count(seeded, url)
     assert few == many
     assert many <= 15, "\n".join(q["sql"][:150] for q in CAPTURED)
+
+
+def test_counts_stop_at_the_cap_and_say_so(seeded, monkeypatch):
+    monkeypatch.setattr("automate.observability.insights.COUNT_RUNS", 5)
+    data = figures(seeded, range="24h")
+    # The newest five runs: the four of 3 h ago and one of 5 h ago.
+    assert sum(sum(counts) for counts in data["series"].values()) == 5
+    assert data["series"]["succeeded"][-4] == 4
+    assert data["counted_from"] == data["labels"][-6]
+    page = seeded.get("/studio/insights/", {"range": "24h"}, HTTP_HX_REQUEST="true")
+    assert b'id="ins-capped"' in page.content
+    assert b"not counted" in page.content
+    assert figures(seeded, range="7d", start="")["counted_from"] is not None
+
+
+def test_counts_below_the_cap_are_not_marked(seeded):
+    assert figures(seeded, range="30d")["counted_from"] is None

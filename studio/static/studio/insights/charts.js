@@ -49,6 +49,8 @@ function drawPanel(panel) {
   if (!source || typeof window.Chart !== "function") return;
   const data = JSON.parse(source.textContent);
   const labels = data.labels.map((iso) => bucketLabel(iso, data.bucket));
+  // Periods before the count cap's cut are not counted: drawn as gaps, not as zeros.
+  const counted = (values) => values.map((v, i) => (data.counted_from && data.labels[i] < data.counted_from ? null : v));
   const runs = panel.querySelector("#ins-runs-chart");
   if (runs) {
     draw(runs, {
@@ -56,7 +58,7 @@ function drawPanel(panel) {
       data: {
         labels,
         datasets: OUTCOMES.filter(([status]) => data.totals[status] > 0 || status === "succeeded" || status === "failed")
-          .map(([status, label]) => ({ label, data: data.series[status], backgroundColor: colour(status), stack: "runs" })),
+          .map(([status, label]) => ({ label, data: counted(data.series[status]), backgroundColor: colour(status), stack: "runs" })),
       },
       options: barOptions(true),
     });
