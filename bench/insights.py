@@ -119,7 +119,7 @@ INSERT INTO automate_outboxjob (tenant_id, kind, run_id, node_id, status, attemp
   max_attempts, lost_claims, locked_by, last_error, trace_id, created_at, updated_at)
 SELECT tenant_id, 'step', run_id, 'notify', 'DEAD', 4, 4, 0, '', 'HTTP 500', '', created,
   created + interval '1 minute'
-FROM plan WHERE n %% 200 = 0;
+FROM plan WHERE n %% 200 = 1;
 """
 
 TIMER = r"""

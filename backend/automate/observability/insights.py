@@ -49,11 +49,11 @@ MAX_SPAN = timedelta(days=92)
 HOURLY_UP_TO = timedelta(hours=48)
 #: The run counts cover at most this many of the window's newest runs: about 0.1 s of
 #: counting in PostgreSQL on this project's 2-core test machine (0006-scale.md#insights).
-COUNT_RUNS = 50_000
+COUNT_RUNS = 30_000
 #: The duration percentiles cover at most this many of the window's newest finished runs.
-SAMPLE_RUNS = 5000
+SAMPLE_RUNS = 2000
 #: The step figures cover the steps of at most this many finished and as many failed runs.
-STEP_SAMPLE_RUNS = 1000
+STEP_SAMPLE_RUNS = 500
 #: How many steps each of the two step lists shows.
 TOP_STEPS = 5
 #: The outcomes the chart stacks, bottom up (the run statuses).
