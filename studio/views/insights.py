@@ -22,6 +22,8 @@ from studio.access import studio_guard, studio_json_guard, studio_view
 from studio.views.common import visible, workflow_or_404
 
 PANEL = "studio/insights/panel.html"
+#: A plain GET (a bookmarked or reloaded panel URL) gets the panel in a studio page.
+PAGE = "studio/insights/page.html"
 
 
 def _window(request: HttpRequest) -> Window:
@@ -97,9 +99,11 @@ def tenant_insights(request: HttpRequest) -> HttpResponse:
     try:
         window = _window(request)
     except InputRejected as exc:
-        return _refused_range(request, reverse("studio:insights"), exc)
+        if getattr(request, "htmx", False):
+            return _refused_range(request, reverse("studio:insights"), exc)
+        raise
     context = _panel_context(reverse("studio:insights"), window, _tenant_figures(request, window))
-    return render(request, PANEL, context)
+    return render(request, PANEL if getattr(request, "htmx", False) else PAGE, context)
 
 
 @studio_guard
@@ -121,7 +125,7 @@ def workflow_insights(request: HttpRequest, workflow_id: int) -> HttpResponse:
     }
     if getattr(request, "htmx", False):
         return render(request, PANEL, context)
-    return render(request, "studio/insights/workflow.html", {**context, "workflow": workflow})
+    return render(request, PAGE, {**context, "workflow": workflow})
 
 
 @studio_json_guard

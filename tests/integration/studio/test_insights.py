@@ -306,3 +306,12 @@ def test_counts_stop_at_the_cap_and_say_so(seeded, monkeypatch):
 
 def test_counts_below_the_cap_are_not_marked(seeded):
     assert figures(seeded, range="30d")["counted_from"] is None
+
+
+def test_a_plain_get_of_the_panel_is_a_studio_page(seeded):
+    page = seeded.get("/studio/insights/", {"range": "24h"})
+    assert page.status_code == 200
+    assert b"vendor/chartjs/chart.umd.min.js" in page.content
+    assert b'id="insights-data"' in page.content
+    refused = seeded.get("/studio/insights/", {"range": "1y"})
+    assert refused.status_code == 400
