@@ -84,3 +84,8 @@ def test_each_workflow_has_an_insights_page(live_site, page):
     screenshot(page, "insights-workflow-30d")
     page.click("#open-editor")
     page.wait_for_selector("#open-insights")
+    page.wait_for_selector("#canvas-loading", state="hidden")
+    box = page.locator("#open-insights").bounding_box()
+    assert box is not None
+    assert box["x"] + box["width"] <= 1280, "the editor's Insights button is off screen"
+    screenshot(page, "insights-editor-topbar")
