@@ -37,6 +37,10 @@ VENDOR_FILES = [
     # Every Lucide icon in one sprite: the studio's and any a connector names.
     ("lucide-static/sprite.svg", "vendor/lucide/sprite.svg"),
     ("lucide-static/LICENSE", "vendor/lucide/LICENSE"),
+    # The insights charts; chart.umd.min.js names its source map.
+    ("chart.js/dist/chart.umd.min.js", "vendor/chartjs/chart.umd.min.js"),
+    ("chart.js/dist/chart.umd.min.js.map", "vendor/chartjs/chart.umd.min.js.map"),
+    ("chart.js/LICENSE.md", "vendor/chartjs/LICENSE.md"),
 ]
 
 

@@ -240,6 +240,10 @@ for prefix, folder in [
 NPM_STATIC_FILES = {
     "vendor/lucide/sprite.svg": "lucide-static/sprite.svg",
     "vendor/lucide/LICENSE": "lucide-static/LICENSE",
+    # The insights charts (studio/static/studio/insights/); the map the file names too.
+    "vendor/chartjs/chart.umd.min.js": "chart.js/dist/chart.umd.min.js",
+    "vendor/chartjs/chart.umd.min.js.map": "chart.js/dist/chart.umd.min.js.map",
+    "vendor/chartjs/LICENSE.md": "chart.js/LICENSE.md",
 }
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",

@@ -246,6 +246,10 @@ SAMPLES: dict[str, Sample] = {
     ),
     "studio:publish": Sample("POST", kwargs=_wf, body="form", data=lambda w: {"notes": "v2"}),
     "studio:history": Sample("GET", kwargs=_wf),
+    "studio:insights": Sample("GET", query={"range": "7d"}),
+    "studio:insights_json": Sample("GET", query={"range": "7d"}),
+    "studio:workflow_insights": Sample("GET", kwargs=_wf, query={"range": "7d"}),
+    "studio:workflow_insights_json": Sample("GET", kwargs=_wf, query={"range": "7d"}),
     "studio:diff": Sample("GET", kwargs=_wf, query={"a": "1", "b": "draft"}),
     "studio:rollback": Sample(
         "POST",
