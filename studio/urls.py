@@ -3,7 +3,7 @@ from django.urls import path
 from django.views.i18n import JavaScriptCatalog
 
 from studio.access import studio_guard
-from studio.views import copilot, dashboard, explorer, panels, rules, versions
+from studio.views import copilot, dashboard, explorer, panels, rules, trigger_panels, versions
 from studio.views import editor as editor_views
 
 app_name = "studio"
@@ -50,6 +50,26 @@ urlpatterns = [
     ),
     path(
         "workflows/<int:workflow_id>/nodes/<str:node_id>/test/", panels.node_test, name="node_test"
+    ),
+    path(
+        "workflows/<int:workflow_id>/trigger/webhook/",
+        trigger_panels.webhook_panel,
+        name="webhook_panel",
+    ),
+    path(
+        "workflows/<int:workflow_id>/trigger/webhook/secret/",
+        trigger_panels.webhook_secret,
+        name="webhook_secret",
+    ),
+    path(
+        "workflows/<int:workflow_id>/trigger/webhook/deliveries/",
+        trigger_panels.webhook_deliveries,
+        name="webhook_deliveries",
+    ),
+    path(
+        "workflows/<int:workflow_id>/trigger/schedule/preview/",
+        trigger_panels.schedule_preview,
+        name="schedule_preview",
     ),
     path("workflows/<int:workflow_id>/rules/", rules.rules_tab, name="rules"),
     path(

@@ -10,7 +10,7 @@ from automate.governance.models import (
     StoredSecret,
 )
 from automate.tenants.models import Tenant
-from automate.triggers.models import ScheduleState, WebhookEndpoint
+from automate.triggers.models import ScheduleState, WebhookDelivery, WebhookEndpoint
 from automate.workflows.models import Workflow, WorkflowVersion
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "StepRun",
     "StoredSecret",
     "Tenant",
+    "WebhookDelivery",
     "WebhookEndpoint",
     "WorkerProcess",
     "Workflow",
