@@ -71,7 +71,8 @@ def test_a_bad_cron_or_time_zone_is_a_clear_4xx(editor, cron, tz, field, message
         {"cron": cron, "timezone": tz},
         headers={"HX-Request": "true"},
     ).content.decode()
-    assert message in html and "<li>" not in html
+    assert message in html
+    assert "<li>" not in html
 
 
 def save(client, **fields):
@@ -94,7 +95,8 @@ def test_saving_a_schedule_trigger_stores_cron_zone_and_missed_policy(editor):
         "missed": "run_once",
     }
     assert spec["event_type"] == "schedule.tick"
-    assert "webhook" not in spec and "source" not in spec
+    assert "webhook" not in spec
+    assert "source" not in spec
 
 
 @pytest.mark.parametrize(

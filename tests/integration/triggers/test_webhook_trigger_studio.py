@@ -221,7 +221,8 @@ def test_the_secret_is_shown_once_and_never_again(editor, workflow, db_secrets, 
     caplog.set_level(logging.DEBUG)
     save_trigger(editor, workflow)
     value = create_secret(editor, workflow)
-    assert value.startswith("whsec_") and len(value) > 40
+    assert value.startswith("whsec_")
+    assert len(value) > 40
     stored = StoredSecret.objects.get(name="WEBHOOK_SHOP_ORDERS")
     assert stored.tenant.slug == "acme"
 
