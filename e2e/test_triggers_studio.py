@@ -205,7 +205,7 @@ def test_a_webhook_trigger_made_in_the_studio_verifies_and_starts_runs(hook_site
             break
         page.wait_for_timeout(250)
     assert runs_of(hook_site, "Shop orders") == 1
-    page.locator("#webhook-deliveries").scroll_into_view_if_needed()
+    page.locator("#webhook-delivery-list").evaluate("e => e.scrollIntoView({block: 'end'})")
     screenshot(page, "triggers-03-webhook-deliveries")
 
 
