@@ -14,6 +14,7 @@ from studio.views import (
     rules,
     templates_gallery,
     transfer,
+    trigger_panels,
     versions,
 )
 from studio.views import editor as editor_views
@@ -84,6 +85,26 @@ urlpatterns = [
         "workflows/<int:workflow_id>/nodes/<str:node_id>/preview/",
         expressions.preview,
         name="node_preview",
+    ),
+    path(
+        "workflows/<int:workflow_id>/trigger/webhook/",
+        trigger_panels.webhook_panel,
+        name="webhook_panel",
+    ),
+    path(
+        "workflows/<int:workflow_id>/trigger/webhook/secret/",
+        trigger_panels.webhook_secret,
+        name="webhook_secret",
+    ),
+    path(
+        "workflows/<int:workflow_id>/trigger/webhook/deliveries/",
+        trigger_panels.webhook_deliveries,
+        name="webhook_deliveries",
+    ),
+    path(
+        "workflows/<int:workflow_id>/trigger/schedule/preview/",
+        trigger_panels.schedule_preview,
+        name="schedule_preview",
     ),
     path("workflows/<int:workflow_id>/rules/", rules.rules_tab, name="rules"),
     path(

@@ -11,7 +11,7 @@ from automate.governance.models import (
 )
 from automate.realtime.models import RunLiveSeq
 from automate.tenants.models import Tenant
-from automate.triggers.models import ScheduleState, WebhookEndpoint
+from automate.triggers.models import ScheduleState, WebhookDelivery, WebhookEndpoint
 from automate.workflows.models import Workflow, WorkflowVersion
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "StepRun",
     "StoredSecret",
     "Tenant",
+    "WebhookDelivery",
     "WebhookEndpoint",
     "WorkerProcess",
     "Workflow",

@@ -90,6 +90,24 @@ TRIGGER_NODES: list[dict[str, Any]] = [
         "icon": NODE_TYPE_ICONS["trigger"],
         "defaults": {},
     },
+    {
+        "kind": "webhook",
+        "type": "trigger",
+        "label": gettext_lazy("When a webhook arrives"),
+        "description": gettext_lazy(
+            "Start on a signed POST to this workflow's own URL (generic HMAC, Stripe, GitHub)."
+        ),
+        "icon": "webhook",
+        "defaults": {"trigger_kind": "webhook"},
+    },
+    {
+        "kind": "schedule",
+        "type": "trigger",
+        "label": gettext_lazy("On a schedule"),
+        "description": gettext_lazy("Start at cron times in a time zone."),
+        "icon": "clock",
+        "defaults": {"trigger_kind": "schedule"},
+    },
 ]
 
 

@@ -6,7 +6,6 @@ Shared by the panel page (``panels.node_panel``, an HTML form) and its autosave
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +17,8 @@ from django.utils.translation import gettext, gettext_lazy
 from automate.governance.secrets import secret_names as backend_secret_names
 from automate.rules import RuleError, compile_rule
 from automate.templates import TemplateError, check_template
-from automate.triggers.cron import schedule_problems
+from automate.triggers.services import WebhookSlugTakenError, sync_webhook_endpoint
+from automate.typing import acting_user
 from automate.workflows.exceptions import WorkflowValidationError
 from automate.workflows.graph import MAX_DELAY_SECONDS, NodeType
 from automate.workflows.limits import limit_problems_of
@@ -34,6 +34,7 @@ from studio.forms import (
     schema_fields,
 )
 from studio.views.common import parse_json
+from studio.views.trigger_form import read_trigger
 
 RETRY_FIELDS = (
     ("max_retries", gettext_lazy("Retries"), "integer"),
@@ -138,34 +139,7 @@ def read_post(
         remove.append("label")
 
     if kind == NodeType.TRIGGER:
-        trigger_spec = (
-            copy.deepcopy(workflow.draft_trigger_spec)
-            if isinstance(workflow.draft_trigger_spec, dict)
-            else {}
-        )
-        trigger_spec["event_type"] = data.get("event_type", "").strip()
-        source = data.get("source", "").strip()
-        if source:
-            trigger_spec["source"] = source
-        else:
-            trigger_spec.pop("source", None)
-        cron = data.get("cron", "").strip()
-        if cron:
-            old = trigger_spec.get("schedule")
-            trigger_spec["schedule"] = {
-                **(old if isinstance(old, dict) else {}),
-                "cron": cron,
-                "timezone": data.get("timezone", "").strip() or "UTC",
-                "missed": data.get("missed", "skip"),
-            }
-            # A schedule that cannot run is refused here, not only at publish.
-            for found in schedule_problems(trigger_spec["schedule"]):
-                key = found["field"].rpartition(".")[2]
-                errors.setdefault(
-                    key if key in ("cron", "timezone", "missed") else "cron", []
-                ).append(found["message"])
-        else:
-            trigger_spec.pop("schedule", None)
+        trigger_spec = read_trigger(data, workflow, node, errors)
     elif kind == NodeType.CONDITION:
         rule, problem = parse_json(data.get("condition", ""), "The condition")
         if problem:
@@ -396,8 +370,17 @@ def save_panel(request: HttpRequest, workflow: Workflow, node: dict[str, Any]) -
                 remove=remove,
                 trigger_spec=trigger_spec,
             )
+            if trigger_spec is not None and "webhook" in trigger_spec:
+                # The endpoint follows the saved trigger, in the same transaction.
+                sync_webhook_endpoint(
+                    workflow=saved, webhook=trigger_spec["webhook"], actor=acting_user(request)
+                )
         except WorkflowValidationError as exc:  # over the definition limits: nothing saved
             errors["limits"] = [p["message"] for p in exc.problems]
+            return outcome
+        except WebhookSlugTakenError as exc:  # taken since the form was read
+            transaction.set_rollback(True)
+            errors["slug"] = [exc.message]
             return outcome
     outcome.workflow = saved
     outcome.node = services.find_node(saved.draft_graph, node_id) or node

@@ -15,6 +15,7 @@ from automate.governance.backend_info import active_backend
 from automate.governance.egress import is_url_input, policy_for
 from automate.governance.redaction import redact
 from automate.triggers.cron import MISSED_POLICIES
+from automate.triggers.models import WebhookEndpoint
 from automate.typing import acting_user
 from automate.workflows.graph import NodeType
 from automate.workflows.models import Workflow
@@ -40,6 +41,7 @@ from studio.views.panel_form import (
     secret_names,
     warnings_by_field,
 )
+from studio.views.trigger_form import trigger_kind
 
 TEMPLATE = "studio/partials/node_panel.html"
 RESULT_TEMPLATE = "studio/partials/step_test_result.html"
@@ -47,6 +49,15 @@ _CONFIRMED = frozenset({"1", "on", "true", "yes"})
 
 
 # --- the panel ----------------------------------------------------------------------------
+
+
+def _trigger_event_type(node: dict[str, Any], trigger: dict[str, Any]) -> str:
+    """The event type the trigger form shows: a webhook or schedule trigger just dropped
+    in place of an event trigger starts empty (its own default), not with the old type."""
+    kind = trigger_kind(node) if node.get("type") == NodeType.TRIGGER else "event"
+    if kind != "event" and kind not in trigger:
+        return ""
+    return str(trigger.get("event_type", ""))
 
 
 def _context(
@@ -85,15 +96,19 @@ def _context(
     )
     schedule: dict[str, Any] = trigger.get("schedule") or {}
     schedule = schedule if isinstance(schedule, dict) else {}
+    webhook: dict[str, Any] = trigger.get("webhook") or {}
+    webhook = webhook if isinstance(webhook, dict) else {}
     retry: dict[str, Any] = node.get("retry") or {}
     retry = retry if isinstance(retry, dict) else {}
     values: dict[str, Any] = {
         "label": node.get("label", ""),
-        "event_type": trigger.get("event_type", ""),
+        "event_type": _trigger_event_type(node, trigger),
         "source": trigger.get("source", ""),
         "cron": schedule.get("cron", ""),
         "timezone": schedule.get("timezone", "UTC"),
         "missed": schedule.get("missed", "skip"),
+        "slug": webhook.get("slug", "") or workflow.slug,
+        "scheme": webhook.get("scheme", "generic"),
         "condition": pretty(node["condition"]) if "condition" in node else "",
         "seconds": node.get("seconds", ""),
         "mapping": pretty(redact(node.get("inputs") or {})),
@@ -114,6 +129,8 @@ def _context(
         "values": values,
         "retry_fields": [(key, label, values[key]) for key, label, _ in RETRY_FIELDS],
         "missed_policies": MISSED_POLICIES,
+        "trigger_kind": trigger_kind(node) if kind == NodeType.TRIGGER else "",
+        "schemes": WebhookEndpoint.Scheme.choices,
         "errors": errors or {},
         "general_warnings": warnings.get("_", []),
         "problems": node_problems,

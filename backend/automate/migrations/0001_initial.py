@@ -862,4 +862,45 @@ class Migration(migrations.Migration):
                 "verbose_name_plural": "live frame counters",
             },
         ),
+        migrations.AddField(
+            model_name="webhookendpoint",
+            name="workflow",
+            field=models.OneToOneField(
+                blank=True,
+                help_text="The workflow whose webhook trigger owns this endpoint (set by the studio); empty for endpoints made in code or here.",
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="webhook_endpoint",
+                to="automate.workflow",
+            ),
+        ),
+        migrations.CreateModel(
+            name="WebhookDelivery",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("received_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("status_code", models.PositiveSmallIntegerField()),
+                ("result", models.CharField(max_length=64)),
+                ("event_id", models.UUIDField(blank=True, null=True)),
+                (
+                    "endpoint",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="automate.webhookendpoint",
+                    ),
+                ),
+            ],
+            options={
+                "ordering": ["-received_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["endpoint", "-id"], name="automate_hookdelivery_recent")
+                ],
+            },
+        ),
     ]

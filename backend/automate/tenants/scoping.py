@@ -43,6 +43,7 @@ TENANT_PATHS: dict[str, str] = {
     "automate.auditlogentry": "tenant",
     "automate.storedsecret": "tenant",
     "automate.webhookendpoint": "tenant",
+    "automate.webhookdelivery": "endpoint__tenant",
     "automate.schedulestate": "workflow__tenant",
     "automate.llmusage": "tenant",
     "automate.llmbudgetday": "tenant",

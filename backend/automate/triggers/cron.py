@@ -199,3 +199,27 @@ def due_ticks(cron: str, *, tz: str, after: datetime, now: datetime) -> tuple[da
     if latest is None:
         return None, 0
     return latest.astimezone(zone), min(count, _MAX_TICKS_COUNTED)
+
+
+def next_ticks(cron: str, *, tz: str, now: datetime, count: int = 5) -> list[datetime]:
+    """The next ``count`` firing instants strictly after ``now``, in the schedule's zone.
+
+    The same instants the worker fires at (clock changes included), for showing a
+    schedule before it is published. ``cron`` and ``tz`` must be valid
+    (``schedule_problems`` says why not).
+    """
+    zone = ZoneInfo(tz)
+    expression = five_fields(cron)
+    fixed = is_fixed_time(expression)
+    now = now.astimezone(UTC)
+    found: list[datetime] = []
+    # Start a clock change's worth early: a repeated hour can put ticks after now at
+    # wall times before now's.
+    start = _wall(now, zone) - _shift_near(now, zone) - timedelta(minutes=1)
+    for wall in _walls(expression, start, backwards=False):
+        for instant in _instants(wall, zone, fixed=fixed):
+            if instant > now and instant not in found:
+                found.append(instant)
+        if len(found) >= count:
+            break
+    return [instant.astimezone(zone) for instant in sorted(found)[:count]]

@@ -43,6 +43,17 @@ class WebhookEndpoint(models.Model):
         ),
     )
     source = models.CharField(max_length=100, blank=True, help_text=_("Defaults to the slug."))
+    workflow = models.OneToOneField(
+        "automate.Workflow",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="webhook_endpoint",
+        help_text=_(
+            "The workflow whose webhook trigger owns this endpoint (set by the studio); "
+            "empty for endpoints made in code or here."
+        ),
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -53,6 +64,40 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self) -> str:
         return f"/hooks/{self.slug}/"
+
+
+class WebhookDelivery(models.Model):
+    """One delivery to an endpoint and how it was answered: time, status and result code.
+
+    Bounded per endpoint (``MAX_DELIVERIES_KEPT``, oldest dropped) and never holding the
+    body, the headers or anything secret, so refused deliveries can be shown to the
+    endpoint's owner without giving strangers a way to fill the database.
+    """
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    status_code = models.PositiveSmallIntegerField()
+    result = models.CharField(max_length=64)
+    event_id = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["endpoint", "-id"], name="automate_hookdelivery_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} {self.status_code} {self.result}"
+
+    @property
+    def verified(self) -> bool:
+        """The signature was checked and good (whatever happened to the delivery next)."""
+        return self.result not in UNVERIFIED_RESULTS
+
+
+#: Results of deliveries that never got past the signature check.
+UNVERIFIED_RESULTS = frozenset({"invalid_signature", "payload_too_large"})
+MAX_DELIVERIES_KEPT = 50
 
 
 class ScheduleState(models.Model):

@@ -1,4 +1,5 @@
-"""``POST /hooks/<slug>/``: verify, rate-limit, deduplicate and record an inbound webhook.
+"""``POST /hooks/<slug>/``: verify, rate-limit, deduplicate and record an inbound webhook;
+every answer to a known endpoint goes in its bounded delivery log (no body, no secret).
 
 Order matters: an unknown endpoint, a misconfigured one and a bad signature get the same
 401 before anything is stored (so outsiders cannot list endpoint names); the rate limit
@@ -9,6 +10,7 @@ and a delivery seen before returns the first event.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import secrets
 from typing import Any
@@ -24,6 +26,7 @@ from automate.events.services import record_event
 from automate.exceptions import AutomateError
 from automate.governance.ratelimit import hit
 from automate.guard.http import guarded, json_body
+from automate.guard.parse import InputRejected
 from automate.triggers.models import WebhookEndpoint
 from automate.triggers.signatures import (
     GENERIC_DELIVERY_ID_HEADER,
@@ -165,14 +168,43 @@ def _not_verified(request: HttpRequest) -> JsonResponse:
 @csrf_exempt
 @require_POST
 def receive(request: HttpRequest, slug: str) -> JsonResponse:
-    """Receive one webhook delivery."""
+    """Receive one webhook delivery; a known endpoint's answer goes in its delivery log."""
+    # Looked up before anything else, the same way for every slug (known or not).
+    endpoint = (
+        WebhookEndpoint.objects.select_related("tenant").filter(slug=slug, is_active=True).first()
+    )
+    try:
+        response = _answer(request, slug, endpoint)
+    except InputRejected as exc:
+        _log_delivery(endpoint, exc.http_status, exc.code)
+        raise
+    _log_delivery(endpoint, response.status_code, *_result_of(response))
+    return response
+
+
+def _result_of(response: JsonResponse) -> tuple[str, str | None]:
+    """The answer's result code (``verified``, ``duplicate`` or the error code) and event."""
+    answer = json.loads(response.content)
+    if response.status_code < 300:
+        return ("duplicate" if answer.get("duplicate") else "verified"), answer.get("id")
+    return str(answer.get("code") or "unknown"), None
+
+
+def _log_delivery(
+    endpoint: WebhookEndpoint | None, status_code: int, result: str, event_id: str | None = None
+) -> None:
+    if endpoint is None:
+        return  # an unknown slug has no log; nothing is stored for strangers
+    from automate.triggers.services import record_delivery
+
+    record_delivery(endpoint=endpoint, status_code=status_code, result=result, event_id=event_id)
+
+
+def _answer(request: HttpRequest, slug: str, endpoint: WebhookEndpoint | None) -> JsonResponse:
     body = request.body
     max_bytes = conf.get("RETENTION", "max_payload_bytes")
     if len(body) > max_bytes:
         return json_error(request, 413, "payload_too_large", f"The body is over {max_bytes} bytes.")
-    endpoint = (
-        WebhookEndpoint.objects.select_related("tenant").filter(slug=slug, is_active=True).first()
-    )
     if not _verified(endpoint, slug, request):
         return _not_verified(request)
     assert endpoint is not None

@@ -18,6 +18,7 @@ from automate.governance import audit
 from automate.rules import RuleError, compile_rule, to_jsonlogic
 from automate.tenants.models import Tenant
 from automate.tenants.services import resolve_tenant
+from automate.triggers.services import sync_webhook_endpoint, webhook_publish_problems
 from automate.typing import UserType
 from automate.workflows.exceptions import WorkflowValidationError
 from automate.workflows.graph import graph_problems
@@ -231,6 +232,7 @@ def publish_problems(workflow: Workflow, *, notes: str = "") -> list[dict[str, s
     problems.extend(
         unresolvable_secret_problems(graph=workflow.draft_graph, tenant=workflow.tenant)
     )
+    problems.extend(webhook_publish_problems(workflow))
     return problems
 
 
@@ -271,6 +273,11 @@ def publish_version(
     )
     workflow.live_version = version
     workflow.save(update_fields=["live_version", "updated_at"])
+    if isinstance(version.trigger_spec, dict) and "webhook" in version.trigger_spec:
+        # The published trigger's endpoint verifies deliveries from now on.
+        sync_webhook_endpoint(
+            workflow=workflow, webhook=version.trigger_spec["webhook"], actor=published_by
+        )
     audit.record(
         action="workflow.publish",
         resource_type="workflow",

@@ -34,6 +34,10 @@ def trigger_problems(spec: Any) -> list[dict[str, str]]:
         from automate.triggers.cron import schedule_problems
 
         problems.extend(schedule_problems(spec["schedule"]))
+    if "webhook" in spec:
+        from automate.triggers.webhook_spec import webhook_problems
+
+        problems.extend(webhook_problems(spec["webhook"]))
     unknown = sorted(set(spec) - {"event_type", "source", "schedule", "webhook"})
     if unknown:
         problems.append({"field": "trigger_spec", "message": f"unknown keys: {', '.join(unknown)}"})

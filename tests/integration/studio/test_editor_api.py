@@ -221,7 +221,8 @@ def test_only_get_and_put_are_allowed(editor):
 
 def test_palette_lists_logic_nodes_and_builtin_connectors(editor):
     palette = editor.get("/studio/palette.json").json()
-    assert [t["type"] for t in palette["triggers"]] == ["trigger"]
+    assert [t["kind"] for t in palette["triggers"]] == ["trigger", "webhook", "schedule"]
+    assert {t["type"] for t in palette["triggers"]} == {"trigger"}
     assert [n["type"] for n in palette["logic"]] == ["condition", "delay", "transform", "merge"]
     codes = {group["code"] for group in palette["connectors"]}
     assert {"http", "slack", "log", "email", "webhook"} <= codes

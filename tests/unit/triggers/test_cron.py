@@ -51,3 +51,25 @@ def test_due_ticks_follow_the_time_zone():
         "0 9 * * *", tz="Europe/Paris", after=after, now=datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
     )
     assert latest.astimezone(UTC) == datetime(2026, 6, 1, 7, 0, tzinfo=UTC)  # 09:00 CEST
+
+
+def test_next_ticks_are_the_instants_the_worker_fires_at_across_clock_changes():
+    from datetime import UTC, datetime
+
+    from automate.triggers.cron import next_ticks
+
+    spring = next_ticks("30 2 * * *", tz="Europe/Paris", now=datetime(2026, 3, 27, 12, tzinfo=UTC))
+    assert [t.isoformat() for t in spring[:3]] == [
+        "2026-03-28T02:30:00+01:00",
+        "2026-03-29T03:00:00+02:00",  # 02:30 does not exist that night: right after the gap
+        "2026-03-30T02:30:00+02:00",
+    ]
+    autumn = next_ticks(
+        "0 * * * *", tz="Europe/Paris", now=datetime(2026, 10, 24, 23, 30, tzinfo=UTC)
+    )
+    assert [t.isoformat() for t in autumn[:3]] == [
+        "2026-10-25T02:00:00+02:00",
+        "2026-10-25T02:00:00+01:00",  # the repeated hour fires twice for a wildcard schedule
+        "2026-10-25T03:00:00+01:00",
+    ]
+    assert len(next_ticks("@daily", tz="UTC", now=datetime(2026, 1, 1, tzinfo=UTC))) == 5

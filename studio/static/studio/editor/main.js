@@ -5,6 +5,7 @@ import { Autosaver } from "./autosave.js";
 import { createCanvas } from "./graph.js";
 import { tidyUp } from "./layout.js";
 import { mountPanelAutosave } from "./panel_autosave.js";
+import "./trigger_panel.js";
 import { buildCatalogue, mountPalette } from "./palette.js";
 import { mountRuleAutosave } from "./rule_autosave.js";
 import { installShortcuts } from "./shortcuts.js";
