@@ -58,3 +58,36 @@ def test_a_second_tenant_needs_the_grant_for_the_demo_secret(demo):
     with override_settings(DEBUG=True, DJANGO_AUTOMATE=granted):
         call_command("automate_demo", "--send-invoice", "2500", stdout=StringIO())
     assert len(demo) == 1
+
+
+def test_with_the_db_backend_the_demo_stores_its_sandbox_secrets_once(
+    tmp_path, settings, monkeypatch
+):
+    """A site on the ``db`` secrets backend gets a working demo: its workflow publishes
+    (its Slack token resolves) and its sample invoice is signed with the stored secret."""
+    from cryptography.fernet import Fernet
+
+    from automate.governance.models import AuditLogEntry, StoredSecret
+    from automate.secrets import resolve
+    from automate.workflows.models import Workflow
+
+    settings.VAR_DIR = tmp_path
+    monkeypatch.setenv("AUTOMATE_SECRETS_KEYS", Fernet.generate_key().decode())
+    monkeypatch.setenv("AUTOMATE_STRIPE_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("AUTOMATE_SLACK_TOKEN", "xoxb-demo-sandbox-not-a-real-token")
+    db_backend = {"SECRETS": {"backend": "db"}}
+    with override_settings(DEBUG=True, DJANGO_AUTOMATE=db_backend):
+        out = StringIO()
+        call_command("automate_demo", stdout=out)
+        call_command("automate_demo", stdout=StringIO())  # again: nothing stored twice
+        assert Workflow.objects.get(slug="invoice-paid-to-slack").live_version is not None
+        assert resolve({"$secret": "STRIPE_WEBHOOK_SECRET"}) == SECRET
+    assert sorted(StoredSecret.objects.values_list("name", flat=True)) == [
+        "SLACK_TOKEN",
+        "STRIPE_WEBHOOK_SECRET",
+    ]
+    assert "Stored the demo's SLACK_TOKEN" in out.getvalue()
+    assert SECRET not in out.getvalue()
+    created = AuditLogEntry.objects.filter(action="secret.create")
+    assert created.count() == 2
+    assert SECRET not in str(list(created.values()))

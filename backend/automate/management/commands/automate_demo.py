@@ -12,6 +12,7 @@ PORT=8123`` sets it to the port it serves on).
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from importlib import resources
 from pathlib import Path
@@ -28,6 +29,10 @@ from automate.tenants.services import get_default_tenant
 from automate.triggers.models import WebhookEndpoint
 from automate.workflows.models import Workflow
 from automate.workflows.services import create_workflow, publish_version
+
+#: The secrets the demo's workflow and webhook endpoint use (sandbox values, DEBUG only:
+#: backend/config/settings.py sets them as AUTOMATE_<NAME> in the environment).
+DEMO_SECRETS = ("SLACK_TOKEN", "STRIPE_WEBHOOK_SECRET")
 
 DEMO_USERNAME = "demo"
 DEMO_EMAIL = "demo@example.com"
@@ -109,6 +114,7 @@ class Command(BaseCommand):
         password, generated = _demo_password()
         with transaction.atomic():
             user, password_set = self._ensure_user(password, reset=generated)
+            self._ensure_stored_secrets(user)
             workflow = self._ensure_workflow(user)
             WebhookEndpoint.objects.get_or_create(
                 slug="stripe",
@@ -214,6 +220,24 @@ class Command(BaseCommand):
             return user, True
         user.save()
         return user, user.check_password(password)
+
+    def _ensure_stored_secrets(self, user: Any) -> None:
+        """With the ``db`` secrets backend, the demo's sandbox secrets (the Slack token and
+        the Stripe signing secret, the development values of the settings) are stored as
+        the default tenant's secrets, once; the ``env`` backend reads them from the
+        environment the settings prepared."""
+        from automate.governance.models import StoredSecret
+        from automate.governance.secret_store import DatabaseSecretsBackend, create_secret
+        from automate.governance.secrets import get_backend
+
+        if not isinstance(get_backend(), DatabaseSecretsBackend):
+            return
+        tenant = get_default_tenant()
+        for name in DEMO_SECRETS:
+            value = os.environ.get(f"AUTOMATE_{name}", "")
+            if value and not StoredSecret.objects.filter(tenant=tenant, name=name).exists():
+                create_secret(name, value, tenant=tenant, actor=user, description="demo sandbox")
+                self.stdout.write(f"Stored the demo's {name} as a secret of {tenant.slug!r}.")
 
     def _ensure_workflow(self, user: Any) -> Workflow:
         definition = json.loads(
