@@ -23,13 +23,20 @@ with it.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+try:
+    import fcntl
+except ImportError:  # Windows: no lock, the link into place still never shows a half-made key
+    fcntl = None  # type: ignore[assignment]
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = Path(os.environ.get("AUTOMATE_VAR_DIR", BASE_DIR / "var"))
@@ -64,19 +71,47 @@ DEBUG = _flag("DJANGO_DEBUG", False)
 def _dev_key(name: str, generate: Callable[[], str]) -> str:
     """Development only: a per-checkout random key in ``var/<name>``, made once, readable
     by its owner only (mode 0600), kept out of version control. Deleting the file loses
-    what the key protected (sessions, stored secrets)."""
+    what the key protected (sessions, stored secrets).
+
+    Two processes starting at once (daphne and a worker) keep one key: the key is written
+    in full to a private temporary file first and only then linked into place, under a lock
+    on ``var/<name>.lock``, so nobody reads a half-made file. An empty file (left by a crash
+    of an older version) counts as missing and is replaced."""
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     path = VAR_DIR / name
+    with _locked(VAR_DIR / f"{name}.lock"):
+        try:
+            key = path.read_text().strip()
+        except FileNotFoundError:
+            key = ""
+        if key:
+            if path.stat().st_mode & 0o077:
+                path.chmod(0o600)  # made by an older version, with the umask's mode
+            return key
+        key = generate().strip()
+        descriptor, temporary = tempfile.mkstemp(dir=VAR_DIR, prefix=f".{name}.")
+        try:
+            with os.fdopen(descriptor, "w") as file:  # mkstemp's file is mode 0600
+                file.write(key)
+                file.flush()
+                os.fsync(file.fileno())
+            path.unlink(missing_ok=True)  # an empty leftover
+            os.link(temporary, path)
+        finally:
+            os.unlink(temporary)
+        return key
+
+
+@contextlib.contextmanager
+def _locked(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_path`` (released by the system if the process dies)."""
+    descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        # O_EXCL: two processes starting at once (daphne and a worker) keep one key.
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        if path.stat().st_mode & 0o077:
-            path.chmod(0o600)  # made by an older version, with the umask's mode
-    else:
-        with os.fdopen(descriptor, "w") as file:
-            file.write(generate())
-    return path.read_text().strip()
+        if fcntl is not None:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
 
 
 def _secret_key() -> str:

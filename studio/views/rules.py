@@ -224,6 +224,18 @@ def rules_backtest(request: HttpRequest, workflow_id: int) -> HttpResponse:
     )
 
 
+def _missing_field(request: HttpRequest, names: tuple[str, ...]) -> HttpResponse | None:
+    """400 ``invalid_request`` naming the first of ``names`` not posted at all: a save
+    without the rule is not the empty rule (that is posted as ``{}`` or a blank field)."""
+    for name in names:
+        if name not in request.POST:
+            message = gettext("The request has no %(field)s field: nothing was saved.")
+            return json_error(
+                request, 400, "invalid_request", message % {"field": name}, {"field": name}
+            )
+    return None
+
+
 @studio_view
 @require_POST
 def rules_save(request: HttpRequest, workflow_id: int) -> HttpResponse:
@@ -255,10 +267,15 @@ def _store_rule(request: HttpRequest, workflow: Workflow, rule: Any) -> tuple[Wo
 @studio_json_guard
 @needs_permission(CHANGE_WORKFLOW, json=True)
 def _autosave_rule(request: HttpRequest, workflow_id: int) -> HttpResponse:
-    """200 ``{"revision"}``; 400 ``invalid_rule`` (``details.path``: where in the rule),
-    409 ``stale_draft``; nothing is saved but on a 200."""
+    """200 ``{"revision"}``; 400 ``invalid_request`` (``details.field``: ``rule_spec`` or
+    ``revision`` missing, or a revision that is not a number), 400 ``invalid_rule``
+    (``details.path``: where in the rule), 409 ``stale_draft``; nothing is saved but on a
+    200. The revision is required: an autosave is always a compare-and-set."""
     workflow = workflow_or_404(request, workflow_id)
-    if posted_revision(request.POST) == -1:
+    missing = _missing_field(request, ("rule_spec", "revision"))
+    if missing:
+        return missing
+    if posted_revision(request.POST) is None or posted_revision(request.POST) == -1:
         message = gettext("The draft revision is not a whole number: reload the editor.")
         return json_error(request, 400, "invalid_request", message, {"field": "revision"})
     rule, error, path = _rule_from(request)
@@ -276,6 +293,9 @@ def _autosave_rule(request: HttpRequest, workflow_id: int) -> HttpResponse:
 @needs_permission(CHANGE_WORKFLOW)
 def _save_rule_page(request: HttpRequest, workflow_id: int) -> HttpResponse:
     workflow = workflow_or_404(request, workflow_id)
+    missing = _missing_field(request, ("rule_spec",))
+    if missing:
+        return missing
     rule, error, path = _rule_from(request)
     digest = _digest(request)
     if not error and posted_revision(request.POST) == -1:

@@ -22,7 +22,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 import uuid
+from collections import OrderedDict
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -80,12 +82,32 @@ def _send(layer: Any, messages: list[tuple[str, dict[str, Any]]]) -> None:
 #: frames, this far apart (see ``_settle_later``).
 SETTLE_SECONDS = 1.5
 SETTLE_ROUNDS = 20
+#: At most this many runs are being settled at once in a process; past it the one waiting
+#: longest is dropped (its page converges on its next signal or a reload).
+MAX_SETTLING = 200
 _TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
 _IN_FLIGHT = frozenset({"running", "retrying"})
 
 
 def _in_flight(frame: dict[str, Any]) -> bool:
     return any(step.get("queued") or step.get("status") in _IN_FLIGHT for step in frame["steps"])
+
+
+class _Settle:
+    """The next settle publish of one run: when it is due and how many rounds are left."""
+
+    __slots__ = ("due", "rounds_left")
+
+    def __init__(self, due: float, rounds_left: int) -> None:
+        self.due = due
+        self.rounds_left = rounds_left
+
+
+#: The pending settle of each run (at most one per run), oldest request first; served by
+#: one scheduler thread, started when there is something to settle and ended when not.
+_settling: OrderedDict[str, _Settle] = OrderedDict()
+_settling_changed = threading.Condition()
+_scheduler: threading.Thread | None = None
 
 
 def _settle_later(run_id: uuid.UUID | str, rounds_left: int) -> None:
@@ -95,34 +117,66 @@ def _settle_later(run_id: uuid.UUID | str, rounds_left: int) -> None:
     engine still writes their outcome ("not run", a step that finishes alone), and not
     every such write sends a signal: without another frame the page would keep showing
     them in flight. A few frames after the run stopped, until none is in flight, let the
-    page converge on the database."""
+    page converge on the database.
 
-    def again() -> None:
-        with _timers_lock:
-            _timers.discard(timer)
+    A run has at most one pending settle: another request (each signal of a stopped run
+    asks) extends its rounds instead of starting a second chain. At most ``MAX_SETTLING``
+    runs are pending; a new one drops the one waiting longest."""
+    global _scheduler
+    key = str(run_id)
+    with _settling_changed:
+        pending = _settling.get(key)
+        if pending is not None:
+            pending.rounds_left = max(pending.rounds_left, rounds_left)
+            return
+        while len(_settling) >= MAX_SETTLING:
+            dropped, _ = _settling.popitem(last=False)
+            logger.debug("Too many runs settling: run %s gets no more settle frames", dropped)
+        _settling[key] = _Settle(time.monotonic() + SETTLE_SECONDS, rounds_left)
+        if _scheduler is None:
+            _scheduler = threading.Thread(
+                target=_run_scheduler, name="automate-realtime-settle", daemon=True
+            )
+            _scheduler.start()
+        _settling_changed.notify()
+
+
+def _due_settles() -> list[tuple[str, int]] | None:
+    """Wait for the settles that are due and take them; None when nothing is left."""
+    global _scheduler
+    with _settling_changed:
+        while True:
+            if not _settling:
+                _scheduler = None  # under the lock: the next request starts a new thread
+                return None
+            now = time.monotonic()
+            due = [key for key, settle in _settling.items() if settle.due <= now]
+            if due:
+                return [(key, _settling.pop(key).rounds_left) for key in due]
+            _settling_changed.wait(min(s.due for s in _settling.values()) - now)
+
+
+def _run_scheduler() -> None:
+    while (due := _due_settles()) is not None:
+        for run_id, rounds_left in due:
+            publish_run(run_id, reason="settle", _rounds_left=rounds_left)  # never raises
         try:
-            publish_run(run_id, reason="settle", _rounds_left=rounds_left)
-        finally:
-            connections.close_all()  # this thread's connections end with it
-
-    timer = threading.Timer(SETTLE_SECONDS, again)
-    timer.daemon = True
-    with _timers_lock:
-        _timers.add(timer)
-    timer.start()
+            connections.close_all()  # each round closes this thread's connections
+        except Exception:
+            logger.warning("Could not close the settle thread's connections", exc_info=True)
 
 
-_timers: set[threading.Timer] = set()
-_timers_lock = threading.Lock()
+def settling() -> dict[str, int]:
+    """The runs with a settle pending and their rounds left (for tests and diagnostics)."""
+    with _settling_changed:
+        return {key: settle.rounds_left for key, settle in _settling.items()}
 
 
 def stop_settling() -> None:
-    """Cancel the follow-up publishes not sent yet (``disconnect`` does; tests too)."""
-    with _timers_lock:
-        pending = list(_timers)
-        _timers.clear()
-    for timer in pending:
-        timer.cancel()
+    """Drop the follow-up publishes not sent yet (``disconnect`` does; tests too)."""
+    with _settling_changed:
+        _settling.clear()
+        _settling_changed.notify()
 
 
 def publish_run(run_id: uuid.UUID | str, *, reason: str, _rounds_left: int = SETTLE_ROUNDS) -> None:

@@ -128,3 +128,85 @@ def test_the_stored_secrets_admin_works_in_the_default_set_up(tmp_path):
     assert python(ADD_IN_ADMIN, DEVELOPMENT, tmp_path) == "added"
     # Another process (a restart) decrypts it with the same kept key.
     assert python(READ_BACK, DEVELOPMENT, tmp_path) == "crm-token-value-1234"
+
+
+def test_an_empty_leftover_key_file_is_replaced_by_a_real_key(tmp_path):
+    # A crash between creating the file and writing it (an older version) left it empty:
+    # the site must not start with an empty secret key or stored-secrets key.
+    (tmp_path / "dev_secret_key").write_text("")
+    (tmp_path / "dev_secrets_key").write_text("  \n")
+    key = python(KEY_PROBE, DEVELOPMENT, tmp_path)
+
+    from cryptography.fernet import Fernet
+
+    Fernet(key)  # a real key, not ""
+    assert (tmp_path / "dev_secrets_key").read_text().strip() == key
+    assert len((tmp_path / "dev_secret_key").read_text().strip()) >= 50
+    assert mode(tmp_path / "dev_secrets_key") == 0o600
+    assert mode(tmp_path / "dev_secret_key") == 0o600
+    assert python(KEY_PROBE, DEVELOPMENT, tmp_path) == key  # and kept from then on
+
+
+def test_processes_starting_at_once_share_one_non_empty_key(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    from config import settings as site_settings
+
+    monkeypatch.setattr(site_settings, "VAR_DIR", tmp_path)
+    made = iter(f"key-{n}" for n in range(100))
+    made_lock = threading.Lock()
+
+    def slow_generate():
+        time.sleep(0.2)  # another start arrives while the first is still making the key
+        with made_lock:
+            return next(made)
+
+    keys = []
+
+    def start():
+        keys.append(site_settings._dev_key("dev_secrets_key", slow_generate))
+
+    starts = [threading.Thread(target=start) for _ in range(5)]
+    for thread in starts:
+        thread.start()
+    for thread in starts:
+        thread.join()
+
+    assert len(keys) == 5
+    assert len(set(keys)) == 1
+    assert keys[0].startswith("key-")
+    assert (tmp_path / "dev_secrets_key").read_text() == keys[0]
+    assert mode(tmp_path / "dev_secrets_key") == 0o600
+    # No temporary file is left next to it.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dev_secrets_key", "dev_secrets_key.lock"]
+
+
+def test_concurrent_site_starts_keep_one_key(tmp_path):
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", KEY_PROBE],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env={
+                "PATH": "/usr/bin:/bin",
+                "PYTHONPATH": f"{ROOT / 'backend'}:{ROOT}",
+                "DJANGO_SETTINGS_MODULE": "config.settings",
+                "AUTOMATE_VAR_DIR": str(tmp_path),
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+                "AUTOMATE_WORKER_MODE": "synchronous",
+                **DEVELOPMENT,
+            },
+        )
+        for _ in range(4)
+    ]
+    keys = set()
+    for proc in procs:
+        out, err = proc.communicate(timeout=180)
+        assert proc.returncode == 0, err
+        keys.add(out.strip().splitlines()[-1])
+    assert len(keys) == 1
+    assert keys != {""}
+    assert (tmp_path / "dev_secrets_key").read_text().strip() in keys

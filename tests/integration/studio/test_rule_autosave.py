@@ -152,3 +152,42 @@ def test_the_tab_carries_its_autosave_hooks(client, workflow):
     assert f'data-autosave-url="{url(workflow)}"' in page
     assert 'id="btn-discard-rule"' in page
     assert 'id="rule-save-result"' in page
+
+
+@pytest.mark.parametrize("accept", [JSON, {"HTTP_HX_REQUEST": "true"}], ids=["autosave", "page"])
+def test_a_save_without_the_rule_field_is_refused_and_keeps_the_rule(client, workflow, accept):
+    # A post that lost its rule_spec (a broken client, a truncated form) must not clear
+    # the trigger's rule into "match everything".
+    before = stored(workflow)
+    response = client.post(url(workflow), {"revision": workflow.draft_revision}, **accept)
+    assert response.status_code == 400
+    body = response.json()
+    assert set(body) == ERROR_KEYS
+    assert body["code"] == "invalid_request"
+    assert body["details"] == {"field": "rule_spec"}
+    assert "rule_spec" in body["message"]
+    assert stored(workflow) == before
+
+
+@pytest.mark.parametrize("text", ["{}", "", "  "])
+def test_an_explicitly_empty_rule_is_still_saved_as_match_everything(client, workflow, text):
+    revision = workflow.draft_revision
+    response = client.post(url(workflow), {"rule_spec": text, "revision": revision}, **JSON)
+    assert response.status_code == 200
+    assert stored(workflow) == ({}, revision + 1)
+
+
+@pytest.mark.parametrize("revision", [None, "", "  "], ids=["absent", "empty", "blank"])
+def test_the_autosave_requires_the_revision(client, workflow, revision):
+    # Without the revision the save would overwrite whatever another tab saved meanwhile.
+    before = stored(workflow)
+    data = {"rule_spec": '{"==": [1, 1]}'}
+    if revision is not None:
+        data["revision"] = revision
+    response = client.post(url(workflow), data, **JSON)
+    assert response.status_code == 400
+    body = response.json()
+    assert set(body) == ERROR_KEYS
+    assert body["code"] == "invalid_request"
+    assert body["details"] == {"field": "revision"}
+    assert stored(workflow) == before

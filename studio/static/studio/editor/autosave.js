@@ -44,7 +44,10 @@ export class Autosaver {
     this.stale = false;
     this.setState("saved");
     window.addEventListener("beforeunload", (event) => {
-      if (this.pending || this.inFlight) event.preventDefault();
+      if (this.busy) {
+        event.preventDefault();
+        event.returnValue = ""; // older browsers ask only with this
+      }
     });
   }
 
@@ -129,6 +132,35 @@ export class Autosaver {
   async exclusive(write) {
     await this.flush();
     while (this.inFlight) await this.inFlight;
+    const run = write(this.revision);
+    const held = run.then(
+      () => {},
+      () => {},
+    );
+    this.inFlight = held;
+    held.then(() => {
+      if (this.inFlight === held) this.inFlight = null;
+    });
+    return run;
+  }
+
+  /**
+   * A write of this draft is under way (a canvas save, a panel's) or the canvas has changes
+   * not saved yet: a write sent now, without waiting its turn, could carry a revision the
+   * server is already past (a 409: the user's own change taken for someone else's).
+   */
+  get busy() {
+    return Boolean(this.inFlight) || this.pending;
+  }
+
+  /**
+   * The page is going away (pagehide): start `write(revision)` (a keepalive request) now,
+   * holding the turn like `exclusive` until it is answered (a page that comes back from the
+   * back-forward cache saves after it). Not started while `busy` or stale: returns null;
+   * beforeunload asked the browser to warn instead.
+   */
+  writeOnUnload(write) {
+    if (this.busy || this.stale) return null;
     const run = write(this.revision);
     const held = run.then(
       () => {},

@@ -1,6 +1,6 @@
 // The node panel saves itself, like the canvas: debounced while typing, at once when a
 // field is left, before another panel replaces it, before "Test this step" runs, and
-// (keepalive) when the page unloads. Each save takes its turn with the canvas autosave
+// (keepalive) when the page unloads, unless a save is under way then (the browser asks). Each save takes its turn with the canvas autosave
 // and carries the same draft revision, so another tab's change is a conflict, not an
 // overwrite (studio/views/panel_autosave.py answers; docs/howto/studio.md describes it).
 //
@@ -99,31 +99,45 @@ class PanelForm {
     this.setState("saving");
     let outcome;
     try {
-      outcome = await this.autosaver.exclusive(async (revision) => {
-        body.set("revision", String(revision));
-        const response = await fetch(this.url, {
-          method: "POST",
-          credentials: "same-origin",
-          headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
-          body,
-        });
-        const answer = await response.json().catch(() => ({}));
-        // The canvas takes the saved node (and the new revision) before its next save.
-        if (response.ok) {
-          try {
-            await this.reloadDraft({ keepLocal: this.autosaver.pending });
-          } catch (error) {
-            // Saved, but the canvas could not fetch it: at least do not conflict with ourselves.
-            this.autosaver.revision = answer.revision;
-            this.notify(String(error), "error");
-          }
-        }
-        return { status: response.status, answer };
-      });
+      outcome = await this.autosaver.exclusive((revision) => this.post(body, revision));
     } catch (_) {
       outcome = { status: 0, answer: {} };
     }
     this.show(outcome);
+  }
+
+  /** POST `body` at `revision`; `{status, answer}`. The canvas takes the saved node. */
+  async post(body, revision, { keepalive = false } = {}) {
+    body.set("revision", String(revision));
+    const response = await fetch(this.url, {
+      method: "POST",
+      credentials: "same-origin",
+      keepalive,
+      headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
+      body,
+    });
+    const answer = await response.json().catch(() => ({}));
+    // The canvas takes the saved node (and the new revision) before its next save.
+    if (response.ok) {
+      try {
+        await this.reloadDraft({ keepLocal: this.autosaver.pending });
+      } catch (error) {
+        // Saved, but the canvas could not fetch it: at least do not conflict with ourselves.
+        this.autosaver.revision = answer.revision;
+        this.notify(String(error), "error");
+      }
+    }
+    return { status: response.status, answer };
+  }
+
+  /**
+   * Leaving now could lose an edit silently: refused input, or an edit that cannot be sent
+   * on unload because a save is under way or the canvas has changes of its own (its
+   * revision could be one the server is already past).
+   */
+  get leavingLoses() {
+    if (this.refused && !this.pending) return true;
+    return this.unsaved && !this.stale && (Boolean(this.sending) || this.autosaver.busy);
   }
 
   show({ status, answer }) {
@@ -203,19 +217,25 @@ class PanelForm {
     output.prepend(note);
   }
 
-  /** The page is going away: send what is not saved yet without waiting for an answer. */
-  sendBeforeUnload() {
-    if (!this.pending || this.stale) return;
+  /**
+   * The page is going away (pagehide, so not when the user chose to stay): send what is not
+   * saved yet with keepalive, in turn with the canvas (nothing is sent while another write
+   * is under way: beforeunload asked the browser to warn). The answer is read like any
+   * save's, should the page come back.
+   */
+  sendOnUnload() {
+    if (!this.pending || this.stale || this.sending) return;
     const body = new URLSearchParams(new FormData(this.form));
-    body.set("revision", String(this.autosaver.revision));
-    fetch(this.url, {
-      method: "POST",
-      credentials: "same-origin",
-      keepalive: true,
-      headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
-      body,
-    }).catch(() => {});
+    const run = this.autosaver.writeOnUnload((revision) => this.post(body, revision, { keepalive: true }));
+    if (!run) return;
+    clearTimeout(this.timer);
     this.pending = false;
+    this.sending = run
+      .catch(() => ({ status: 0, answer: {} }))
+      .then((outcome) => this.show(outcome))
+      .finally(() => {
+        this.sending = null;
+      });
   }
 
   focusRefused() {
@@ -301,11 +321,15 @@ export function mountPanelAutosave({ panelBody, autosaver, reloadDraft, notify }
     });
   });
 
+  // Before leaving: the browser asks when the edit could be lost. Only once the page is
+  // really going (pagehide: no "Stay" any more) is the edit sent, so a user who stays
+  // never has a save the canvas does not know about.
   window.addEventListener("beforeunload", (event) => {
-    if (!current) return;
-    if (current.refused && !current.pending) event.preventDefault();
-    else current.sendBeforeUnload();
+    if (!current?.leavingLoses) return;
+    event.preventDefault();
+    event.returnValue = "";
   });
+  window.addEventListener("pagehide", () => current?.sendOnUnload());
 
   return {
     get panel() {

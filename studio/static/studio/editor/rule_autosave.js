@@ -1,6 +1,7 @@
 // The Rules tab's rule saves itself, like a node panel (panel_autosave.js): debounced while
 // typing, at once when the field is left or "Save rule" is pressed, before anything
-// replaces the tab (another tab, a node's panel) and (keepalive) when the page unloads.
+// replaces the tab (another tab, a node's panel) and (keepalive) when the page unloads
+// (unless a save is under way then: the browser asks).
 // Each save takes its turn with the canvas autosave and carries the same draft revision
 // (studio/views/rules.py answers), so another tab's change is a conflict, not an overwrite.
 //
@@ -88,29 +89,33 @@ class RuleEditor {
     this.setState("saving");
     let outcome;
     try {
-      outcome = await this.autosaver.exclusive(async (revision) => {
-        const response = await fetch(this.url, {
-          method: "POST",
-          credentials: "same-origin",
-          headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
-          body: new URLSearchParams({ rule_spec: text, revision: String(revision) }),
-        });
-        const answer = await response.json().catch(() => ({}));
-        // The canvas takes the new revision (and rule) before its next save.
-        if (response.ok && answer.revision !== revision) {
-          try {
-            await this.reloadDraft({ keepLocal: this.autosaver.pending });
-          } catch (error) {
-            this.autosaver.revision = answer.revision;
-            this.notify(String(error), "error");
-          }
-        }
-        return { status: response.status, answer };
-      });
+      outcome = await this.autosaver.exclusive((revision) => this.post(text, revision));
     } catch (_) {
       outcome = { status: 0, answer: {} };
     }
     this.show(outcome);
+  }
+
+  /** POST the rule `text` at `revision`; `{status, answer}`. The canvas takes the rule. */
+  async post(text, revision, { keepalive = false } = {}) {
+    const response = await fetch(this.url, {
+      method: "POST",
+      credentials: "same-origin",
+      keepalive,
+      headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
+      body: new URLSearchParams({ rule_spec: text, revision: String(revision) }),
+    });
+    const answer = await response.json().catch(() => ({}));
+    // The canvas takes the new revision (and rule) before its next save.
+    if (response.ok && answer.revision !== revision) {
+      try {
+        await this.reloadDraft({ keepLocal: this.autosaver.pending });
+      } catch (error) {
+        this.autosaver.revision = answer.revision;
+        this.notify(String(error), "error");
+      }
+    }
+    return { status: response.status, answer };
   }
 
   show({ status, answer }) {
@@ -151,17 +156,37 @@ class RuleEditor {
     }
   }
 
-  /** The page is going away: send what is not saved yet without waiting for an answer. */
-  sendBeforeUnload() {
-    if (!this.pending || this.stale) return;
-    fetch(this.url, {
-      method: "POST",
-      credentials: "same-origin",
-      keepalive: true,
-      headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
-      body: new URLSearchParams({ rule_spec: this.field.value, revision: String(this.autosaver.revision) }),
-    }).catch(() => {});
+  /**
+   * Leaving now could lose an edit silently: a rule that is not saveable, or one that cannot
+   * be sent on unload because a save is under way or the canvas has changes of its own (its
+   * revision could be one the server is already past).
+   */
+  get leavingLoses() {
+    if (this.stale) return false;
+    if (this.refused || (this.pending && this.knownInvalid)) return true;
+    return this.unsaved && (Boolean(this.sending) || this.autosaver.busy);
+  }
+
+  /**
+   * The page is going away (pagehide, so not when the user chose to stay): send the rule
+   * not saved yet with keepalive, in turn with the canvas (nothing is sent while another
+   * write is under way: beforeunload asked the browser to warn). The answer is read like
+   * any save's, should the page come back.
+   */
+  sendOnUnload() {
+    if (!this.pending || this.stale || this.sending || this.knownInvalid) return;
+    const text = this.field.value;
+    const run = this.autosaver.writeOnUnload((revision) => this.post(text, revision, { keepalive: true }));
+    if (!run) return;
+    clearTimeout(this.timer);
     this.pending = false;
+    this.sent = text;
+    this.sending = run
+      .catch(() => ({ status: 0, answer: {} }))
+      .then((outcome) => this.show(outcome))
+      .finally(() => {
+        this.sending = null;
+      });
   }
 }
 
@@ -242,11 +267,15 @@ export function mountRuleAutosave({ panelBody, autosaver, reloadDraft, notify, o
     whenSaved(() => event.detail.issueRequest(true));
   });
 
+  // As for the node panel: the browser asks when the rule could be lost; it is sent only
+  // once the page is really going (pagehide), so a user who stays never conflicts with
+  // their own save.
   window.addEventListener("beforeunload", (event) => {
-    if (!current || current.stale) return;
-    if (current.refused || (current.pending && current.knownInvalid)) event.preventDefault();
-    else current.sendBeforeUnload();
+    if (!current?.leavingLoses) return;
+    event.preventDefault();
+    event.returnValue = "";
   });
+  window.addEventListener("pagehide", () => current?.sendOnUnload());
 
   return {
     get editor() {
