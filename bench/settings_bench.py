@@ -27,3 +27,12 @@ DJANGO_AUTOMATE["POLICY"] = _policy
 if os.environ.get("AUTOMATE_BENCH_DB_APP_NAME") and "postgresql" in DATABASES["default"]["ENGINE"]:
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"]["application_name"] = os.environ["AUTOMATE_BENCH_DB_APP_NAME"]
+
+if (
+    os.environ.get("AUTOMATE_BENCH_PREPARE_THRESHOLD")
+    and "postgresql" in DATABASES["default"]["ENGINE"]
+):
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = int(
+        os.environ["AUTOMATE_BENCH_PREPARE_THRESHOLD"]
+    )

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db import connection
 
+from automate.execution import pgarray
 from automate.execution.models import ExecutionRun, StepRun
 from automate.execution.rowload import hot_cursor
 
@@ -64,7 +65,7 @@ def _write(
         if connection.vendor == "postgresql":
             cursor.execute(
                 _unnest_update(table, columns, only),
-                [list(column) for column in zip(*rows, strict=True)],
+                [pgarray.param(column) for column in zip(*rows, strict=True)],
             )
         else:
             cursor.executemany(sql, rows)

@@ -28,13 +28,14 @@ lease cannot complete the job. Times are the application's clock (``timezone.now
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from automate import conf
-from automate.execution import rowload
+from automate.execution import pgarray, rowload
 from automate.execution.models import OutboxJob
 
 Status = OutboxJob.Status
@@ -108,8 +109,14 @@ class OutboxStore:
             return set()
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         with rowload.hot_cursor(connection) as cursor:
-            cursor.execute(_LOCK_HELD, [job_ids, Status.CLAIMED, worker_id, now])
+            cursor.execute(_LOCK_HELD, [pgarray.param(job_ids), Status.CLAIMED, worker_id, now])
             return {int(row[0]) for row in cursor.fetchall()}
+
+    def fence_query(self, job_ids: list[int], worker_id: str) -> tuple[str, list[Any]]:
+        """PostgreSQL: ``fence``'s query and its parameters, for a statement that writes
+        for the jobs it returns (``rowload.insert_fenced``): ``SELECT id … FOR UPDATE``."""
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        return _LOCK_HELD, [pgarray.param(job_ids), Status.CLAIMED, worker_id, now]
 
     def mark_retry(
         self, job_id: int, worker_id: str, next_attempt_at: datetime, reason: str
@@ -186,7 +193,7 @@ class OutboxStore:
 
 
 _LOCK_HELD = (
-    f"SELECT id FROM {OutboxJob._meta.db_table} WHERE id = ANY(%s) AND status = %s "  # noqa: S608
+    f"SELECT id FROM {OutboxJob._meta.db_table} WHERE id = ANY(%s::bigint[]) AND status = %s "  # noqa: S608
     "AND locked_by = %s AND lease_expires_at > %s ORDER BY id FOR UPDATE"
 )
 
