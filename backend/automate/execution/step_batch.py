@@ -2,21 +2,23 @@
 
 1. **Prepare** (one commit): one query loads the runs of the batch with their events, one
    their distinct versions (with workflow and tenant), one their StepRuns; each step's
-   inputs are rendered and its RUNNING StepRun is inserted with the others in one
-   statement, under the fence (the jobs' rows locked, only jobs whose lease this worker
-   still holds). That commit is what makes "at least once" visible to the explorer;
-   ``step_started`` is sent after it.
+   inputs are rendered and its RUNNING StepRun is inserted with the others under the
+   fence (the jobs' rows locked, only jobs whose lease this worker still holds): on
+   PostgreSQL fence and insert are one statement, its own transaction
+   (``rowload.insert_fenced``). That commit is what makes "at least once" visible to the
+   explorer; ``step_started`` is sent after it.
 2. **Execute**: every step starts at once (built-in nodes compute in this thread,
    connector calls run on pooled threads, each under its timeout); the engine does no
    database work here.
 3. **Finish** (one commit per group): the steps that have finished when this thread
-   looks are written together, so fast steps are not held back by a slow one. The runs
-   are locked in id order (the run-first lock order every writer uses), the jobs are
-   fenced in one statement (``mark_success_many``: only jobs whose lease this worker still
-   holds are completed; the outcomes of the others are discarded), the StepRuns are
-   updated, each run is planned (``advance_run``) from states read under the lock, the
-   next step jobs of all runs are inserted in one statement with one NOTIFY.
-   ``step_completed`` and the run signals are sent after commit.
+   looks (and those finishing within ``GATHER_SECONDS`` of the first) are written
+   together, so fast steps are not held back by a slow one. The runs are locked in id
+   order (the run-first lock order every writer uses), the jobs are fenced in one
+   statement (only jobs whose lease this worker still holds are completed; the outcomes of
+   the others are discarded) that on PostgreSQL also writes the StepRuns of the jobs it
+   completed (``hotsql.complete_steps``), each run is planned (``advance_run``) from
+   states read under the lock, the next step jobs of all runs are inserted in one
+   statement with one NOTIFY. ``step_completed`` and the run signals are sent after commit.
 
 Anything unusual is handed to the one-job path (``step_alone.run_step``), which knows every
 case: a job whose run stopped or whose step already ran or is marked RUNNING, two jobs of
@@ -41,7 +43,7 @@ from django.utils import timezone
 from automate import signals
 from automate.execution import rowload
 from automate.execution.dbgate import DbGate, phase
-from automate.execution.hotsql import finish_runs, finish_steps
+from automate.execution.hotsql import complete_steps, finish_runs, finish_steps
 from automate.execution.models import ExecutionRun, OutboxJob, StepRun
 from automate.execution.notify import jobs_written
 from automate.execution.run_state import advance_run, graph_of, load_states_of
@@ -367,7 +369,21 @@ def _finish_group(items: list[Prepared], *, store: OutboxStore, worker_id: str) 
     now = timezone.now()
     with transaction.atomic():
         locked = rowload.lock_runs({item.run.pk: item.run for item in items})
-        fenced = store.mark_success_many([item.job.pk for item in items], worker_id)
+        for item in items:
+            step = item.step
+            step.status = StepStatus.SUCCEEDED
+            step.outputs = redact(item.output)
+            step.finished_at = now
+            ended = item.call.ended if item.call is not None else None
+            step.duration_ms = int(((ended or time.monotonic()) - item.started) * 1000)
+        job_ids = [item.job.pk for item in items]
+        if connection.vendor == "postgresql":
+            # The jobs completed (fenced) and their steps written in one statement.
+            held, params = store.success_query(job_ids, worker_id)
+            fenced = complete_steps([item.step for item in items], job_ids, held, params)
+        else:
+            fenced = store.mark_success_many(job_ids, worker_id)
+            finish_steps(item.step for item in items if item.job.pk in fenced)
         kept = [item for item in items if item.job.pk in fenced]
         for item in items:
             if item.job.pk not in fenced:
@@ -376,14 +392,6 @@ def _finish_group(items: list[Prepared], *, store: OutboxStore, worker_id: str) 
                     item.job.pk,
                     extra={"trace_id": item.job.trace_id},
                 )
-        for item in kept:
-            step = item.step
-            step.status = StepStatus.SUCCEEDED
-            step.outputs = redact(item.output)
-            step.finished_at = now
-            ended = item.call.ended if item.call is not None else None
-            step.duration_ms = int(((ended or time.monotonic()) - item.started) * 1000)
-        finish_steps(item.step for item in kept)
         running = sorted(
             {
                 item.run.pk
