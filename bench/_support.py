@@ -54,8 +54,9 @@ def free_port() -> int:
 def scratch_database(
     *, migrate: bool = True, extra_env: dict[str, str] | None = None
 ) -> Iterator[tuple[str, dict[str, str]]]:
-    """A fresh database ``automate_bench_<random>``, dropped on exit: ``(url, child env)``."""
-    name = f"automate_bench_{uuid.uuid4().hex[:8]}"
+    """A fresh database ``automate_bench_<random>`` (``$AUTOMATE_BENCH_DB_PREFIX_<random>``
+    when set), dropped on exit: ``(url, child env)``."""
+    name = f"{os.environ.get('AUTOMATE_BENCH_DB_PREFIX', 'automate_bench')}_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
@@ -65,6 +66,9 @@ def scratch_database(
         "AUTOMATE_TEST_DATABASE_URL": url,
         "AUTOMATE_WORKER_MODE": "process",
         "PYTHONPATH": f"{ROOT / 'backend'}:{ROOT}",
+        # Server-side prepared statements, as psycopg's own default (the raw loops and
+        # procrastinate use it); Django's default is off. Empty: off.
+        "AUTOMATE_BENCH_PREPARE_THRESHOLD": os.environ.get("AUTOMATE_BENCH_PREPARE_THRESHOLD", "5"),
         **(extra_env or {}),
     }
     try:

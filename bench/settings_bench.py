@@ -9,6 +9,9 @@ Every knob comes from the environment the bench gives its children (``bench/_sup
   verified deliveries a minute per tenant would throttle the front-door bench to 1.7/s).
 - ``AUTOMATE_BENCH_DB_APP_NAME``: the PostgreSQL ``application_name`` of every connection
   the process opens, so ``bench/chaos.py`` can terminate the workers' connections only.
+- ``AUTOMATE_BENCH_PREPARE_THRESHOLD``: Django's ``OPTIONS["prepare_threshold"]`` (psycopg
+  prepares a statement on the server after that many executions; ``bench/_support`` sets
+  5, psycopg's own default, unless the environment says otherwise; empty: off).
 """
 
 import os
@@ -27,3 +30,12 @@ DJANGO_AUTOMATE["POLICY"] = _policy
 if os.environ.get("AUTOMATE_BENCH_DB_APP_NAME") and "postgresql" in DATABASES["default"]["ENGINE"]:
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"]["application_name"] = os.environ["AUTOMATE_BENCH_DB_APP_NAME"]
+
+if (
+    os.environ.get("AUTOMATE_BENCH_PREPARE_THRESHOLD")
+    and "postgresql" in DATABASES["default"]["ENGINE"]
+):
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = int(
+        os.environ["AUTOMATE_BENCH_PREPARE_THRESHOLD"]
+    )

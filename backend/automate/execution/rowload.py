@@ -18,6 +18,7 @@ from django.db.models import Model, signals
 from django.db.models.base import ModelState
 
 from automate.events.models import Event
+from automate.execution import pgarray
 from automate.execution.models import ExecutionRun, OutboxJob, StepRun
 from automate.tenants.models import Tenant
 from automate.workflows.models import Workflow, WorkflowVersion
@@ -164,7 +165,7 @@ def pk_condition(
     assert pk is not None
     params = [pk.get_db_prep_value(value, conn, prepared=False) for value in pks]
     if conn.vendor == "postgresql":
-        return "= ANY(%s)", [params]
+        return f"= ANY(%s::{pk.rel_db_type(conn)}[])", [pgarray.param(params)]
     return f"IN ({', '.join(['%s'] * len(params))})", params
 
 
@@ -229,7 +230,7 @@ def insert(objs: Sequence[Model], *, savepoint: bool = True) -> None:
     if postgres:
         arrays = ", ".join(f"%s::{field.db_type(conn)}[]" for field in fields)
         sql = f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays})"  # noqa: S608
-        params = [list(column) for column in zip(*rows, strict=True)]
+        params = [pgarray.param(column) for column in zip(*rows, strict=True)]
     else:
         row = "(" + ", ".join(["%s"] * len(fields)) + ")"
         sql = f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(objs))}"  # noqa: S608
@@ -245,6 +246,48 @@ def insert(objs: Sequence[Model], *, savepoint: bool = True) -> None:
 
 
 _INSERTS: dict[type[Model], tuple[str, list[Any]]] = {}
+
+
+def insert_fenced(
+    objs: Sequence[Model], keys: Sequence[int], fence: str, fence_params: list[Any]
+) -> set[Any]:
+    """PostgreSQL, outside a transaction: INSERT the instances whose key (``keys[i]`` for
+    ``objs[i]``) is an id the ``fence`` query returns, in one statement with that query
+    (``WITH held AS (fence) INSERT … SELECT … FROM unnest(…) JOIN held``); returns the
+    primary keys inserted. One statement is one transaction: the fence's row locks and the
+    rows commit together, with no BEGIN and COMMIT round trips. The join reads every row
+    the fence returns, so every key is checked (and its row locked) before the commit.
+    Raises ``IntegrityError`` with nothing written when a row is refused."""
+    if not objs:
+        return set()
+    conn = connections[DEFAULT_DB_ALIAS]
+    assert conn.vendor == "postgresql"
+    assert not conn.in_atomic_block
+    model = type(objs[0])
+    fields = list(model._meta.concrete_fields)
+    pk = model._meta.pk
+    assert pk is not None
+    names = [_quote(str(field.column)) for field in fields]
+    arrays = ", ".join(f"%s::{field.db_type(conn)}[]" for field in fields)
+    picked = ", ".join(f"v.{name}" for name in names)
+    sql = (
+        f"WITH held AS ({fence}) INSERT INTO {_quote(model._meta.db_table)} "  # noqa: S608
+        f"({', '.join(names)}) SELECT {picked} FROM unnest(%s::bigint[], {arrays}) "
+        f"AS v(held_key, {', '.join(names)}) JOIN held ON held.id = v.held_key "
+        f"RETURNING {_quote(str(pk.column))}"
+    )
+    rows = [
+        [field.get_db_prep_save(field.pre_save(obj, True), conn) for field in fields]
+        for obj in objs
+    ]
+    columns = (pgarray.param(column) for column in zip(*rows, strict=True))
+    params = [*fence_params, pgarray.param(keys), *columns]
+    inserted = {pk.to_python(row[0]) for row in fetch_rows(conn, sql, params)}
+    for obj in objs:
+        if obj.pk in inserted:
+            obj._state.adding = False
+            obj._state.db = conn.alias
+    return inserted
 
 
 def _execute(conn: Any, sql: str, params: list[Any]) -> None:

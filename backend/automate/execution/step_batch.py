@@ -2,21 +2,23 @@
 
 1. **Prepare** (one commit): one query loads the runs of the batch with their events, one
    their distinct versions (with workflow and tenant), one their StepRuns; each step's
-   inputs are rendered and its RUNNING StepRun is inserted with the others in one
-   statement, under the fence (the jobs' rows locked, only jobs whose lease this worker
-   still holds). That commit is what makes "at least once" visible to the explorer;
-   ``step_started`` is sent after it.
+   inputs are rendered and its RUNNING StepRun is inserted with the others under the
+   fence (the jobs' rows locked, only jobs whose lease this worker still holds): on
+   PostgreSQL fence and insert are one statement, its own transaction
+   (``rowload.insert_fenced``). That commit is what makes "at least once" visible to the
+   explorer; ``step_started`` is sent after it.
 2. **Execute**: every step starts at once (built-in nodes compute in this thread,
    connector calls run on pooled threads, each under its timeout); the engine does no
    database work here.
 3. **Finish** (one commit per group): the steps that have finished when this thread
-   looks are written together, so fast steps are not held back by a slow one. The runs
-   are locked in id order (the run-first lock order every writer uses), the jobs are
-   fenced in one statement (``mark_success_many``: only jobs whose lease this worker still
-   holds are completed; the outcomes of the others are discarded), the StepRuns are
-   updated, each run is planned (``advance_run``) from states read under the lock, the
-   next step jobs of all runs are inserted in one statement with one NOTIFY.
-   ``step_completed`` and the run signals are sent after commit.
+   looks (and those finishing within ``GATHER_SECONDS`` of the first) are written
+   together, so fast steps are not held back by a slow one. The runs are locked in id
+   order (the run-first lock order every writer uses), the jobs are fenced in one
+   statement (only jobs whose lease this worker still holds are completed; the outcomes of
+   the others are discarded) that on PostgreSQL also writes the StepRuns of the jobs it
+   completed (``hotsql.complete_steps``), each run is planned (``advance_run``) from
+   states read under the lock, the next step jobs of all runs are inserted in one
+   statement with one NOTIFY. ``step_completed`` and the run signals are sent after commit.
 
 Anything unusual is handed to the one-job path (``step_alone.run_step``), which knows every
 case: a job whose run stopped or whose step already ran or is marked RUNNING, two jobs of
@@ -35,13 +37,13 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from automate import signals
 from automate.execution import rowload
 from automate.execution.dbgate import DbGate, phase
-from automate.execution.hotsql import finish_runs, finish_steps
+from automate.execution.hotsql import complete_steps, finish_runs, finish_steps
 from automate.execution.models import ExecutionRun, OutboxJob, StepRun
 from automate.execution.notify import jobs_written
 from automate.execution.run_state import advance_run, graph_of, load_states_of
@@ -55,6 +57,10 @@ logger = logging.getLogger("automate.execution")
 
 RunStatus = ExecutionRun.Status
 StepStatus = StepRun.Status
+
+#: How long the outcomes that come in after a batch's first are waited for, to be written
+#: with it: calls started together mostly end together, and each group costs a commit.
+GATHER_SECONDS = 0.002
 
 #: Runs one job alone (``runner.process_job``-like: never raises for a job's own failure).
 Alone = Callable[[OutboxJob], None]
@@ -163,8 +169,11 @@ def _next_outcomes(
     found: list[Prepared] = []
     try:
         found.append(finished.get(timeout=max(0.0, deadline - time.monotonic())))
-        while True:
-            found.append(finished.get_nowait())
+        # Calls started together mostly end together: the ones ending within GATHER_SECONDS
+        # of the first are written with it (one commit, not one per wake-up).
+        gather_until = time.monotonic() + GATHER_SECONDS
+        while len(found) < len(pending):
+            found.append(finished.get(timeout=max(0.0, gather_until - time.monotonic())))
     except queue.Empty:
         pass
     now = time.monotonic()
@@ -242,17 +251,26 @@ def _prepare(
             leftovers.append(job)
         else:
             prepared.append(item)
+    if prepared and connection.vendor == "postgresql" and not connection.in_atomic_block:
+        # The fence and the insert are one statement (one transaction, no BEGIN/COMMIT).
+        fence, params = store.fence_query([item.job.pk for item in prepared], worker_id)
+        try:
+            inserted = rowload.insert_fenced(
+                [item.step for item in prepared], [item.job.pk for item in prepared], fence, params
+            )
+        except IntegrityError:
+            return [], jobs  # another worker recorded an attempt of one: the slow road
+        for item in prepared:
+            if item.step.pk not in inserted:
+                _lost_before_start(item.job)
+        return [item for item in prepared if item.step.pk in inserted], leftovers
     if prepared:
         try:
             with transaction.atomic():
                 held = store.fence([item.job.pk for item in prepared], worker_id)
                 for item in prepared:
                     if item.job.pk not in held:
-                        logger.warning(
-                            "Lost the lease on step job %s before it started",
-                            item.job.pk,
-                            extra={"trace_id": item.job.trace_id},
-                        )
+                        _lost_before_start(item.job)
                 prepared = [item for item in prepared if item.job.pk in held]
                 # The fence and the insert commit together; an IntegrityError rolls both
                 # back (the atomic block is left), so no savepoint is needed.
@@ -261,6 +279,12 @@ def _prepare(
             # Another worker recorded an attempt of one of these steps: take the slow road.
             return [], jobs
     return prepared, leftovers
+
+
+def _lost_before_start(job: OutboxJob) -> None:
+    logger.warning(
+        "Lost the lease on step job %s before it started", job.pk, extra={"trace_id": job.trace_id}
+    )
 
 
 def _known_runs(
@@ -345,7 +369,21 @@ def _finish_group(items: list[Prepared], *, store: OutboxStore, worker_id: str) 
     now = timezone.now()
     with transaction.atomic():
         locked = rowload.lock_runs({item.run.pk: item.run for item in items})
-        fenced = store.mark_success_many([item.job.pk for item in items], worker_id)
+        for item in items:
+            step = item.step
+            step.status = StepStatus.SUCCEEDED
+            step.outputs = redact(item.output)
+            step.finished_at = now
+            ended = item.call.ended if item.call is not None else None
+            step.duration_ms = int(((ended or time.monotonic()) - item.started) * 1000)
+        job_ids = [item.job.pk for item in items]
+        if connection.vendor == "postgresql":
+            # The jobs completed (fenced) and their steps written in one statement.
+            held, params = store.success_query(job_ids, worker_id)
+            fenced = complete_steps([item.step for item in items], job_ids, held, params)
+        else:
+            fenced = store.mark_success_many(job_ids, worker_id)
+            finish_steps(item.step for item in items if item.job.pk in fenced)
         kept = [item for item in items if item.job.pk in fenced]
         for item in items:
             if item.job.pk not in fenced:
@@ -354,14 +392,6 @@ def _finish_group(items: list[Prepared], *, store: OutboxStore, worker_id: str) 
                     item.job.pk,
                     extra={"trace_id": item.job.trace_id},
                 )
-        for item in kept:
-            step = item.step
-            step.status = StepStatus.SUCCEEDED
-            step.outputs = redact(item.output)
-            step.finished_at = now
-            ended = item.call.ended if item.call is not None else None
-            step.duration_ms = int(((ended or time.monotonic()) - item.started) * 1000)
-        finish_steps(item.step for item in kept)
         running = sorted(
             {
                 item.run.pk

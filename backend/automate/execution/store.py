@@ -28,13 +28,14 @@ lease cannot complete the job. Times are the application's clock (``timezone.now
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from automate import conf
-from automate.execution import rowload
+from automate.execution import pgarray, rowload
 from automate.execution.models import OutboxJob
 
 Status = OutboxJob.Status
@@ -92,6 +93,13 @@ class OutboxStore:
             job_ids, worker_id, "status = %s, lease_expires_at = NULL,", [Status.COMPLETED]
         )
 
+    def success_query(self, job_ids: list[int], worker_id: str) -> tuple[str, list[Any]]:
+        """``mark_success_many``'s statement and its parameters (``… RETURNING id``), for a
+        statement that also writes for the jobs it completes (``hotsql.complete_steps``)."""
+        return _held_update(
+            job_ids, worker_id, "status = %s, lease_expires_at = NULL,", [Status.COMPLETED]
+        )
+
     def fence(self, job_ids: list[int], worker_id: str) -> set[int]:
         """The ids of ``job_ids`` whose lease ``worker_id`` still holds, their rows locked
         until the caller's transaction ends: call it inside the transaction that writes for
@@ -108,8 +116,14 @@ class OutboxStore:
             return set()
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         with rowload.hot_cursor(connection) as cursor:
-            cursor.execute(_LOCK_HELD, [job_ids, Status.CLAIMED, worker_id, now])
+            cursor.execute(_LOCK_HELD, [pgarray.param(job_ids), Status.CLAIMED, worker_id, now])
             return {int(row[0]) for row in cursor.fetchall()}
+
+    def fence_query(self, job_ids: list[int], worker_id: str) -> tuple[str, list[Any]]:
+        """PostgreSQL: ``fence``'s query and its parameters, for a statement that writes
+        for the jobs it returns (``rowload.insert_fenced``): ``SELECT id … FOR UPDATE``."""
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        return _LOCK_HELD, [pgarray.param(job_ids), Status.CLAIMED, worker_id, now]
 
     def mark_retry(
         self, job_id: int, worker_id: str, next_attempt_at: datetime, reason: str
@@ -186,17 +200,17 @@ class OutboxStore:
 
 
 _LOCK_HELD = (
-    f"SELECT id FROM {OutboxJob._meta.db_table} WHERE id = ANY(%s) AND status = %s "  # noqa: S608
+    f"SELECT id FROM {OutboxJob._meta.db_table} WHERE id = ANY(%s::bigint[]) AND status = %s "  # noqa: S608
     "AND locked_by = %s AND lease_expires_at > %s ORDER BY id FOR UPDATE"
 )
 
 
-def _update_held(job_ids: list[int], worker_id: str, sets: str, values: list[str]) -> set[int]:
-    """One ``UPDATE … SET <sets> updated_at = now WHERE id = ANY(…)`` on the jobs of
-    ``job_ids`` that ``worker_id`` still holds (CLAIMED by it, lease not expired), with
-    ``values`` for the placeholders of ``sets``; returns the ids it updated."""
-    if not job_ids:
-        return set()
+def _held_update(
+    job_ids: list[int], worker_id: str, sets: str, values: list[str]
+) -> tuple[str, list[Any]]:
+    """``UPDATE … SET <sets> updated_at = now WHERE id = ANY(…) … RETURNING id`` on the jobs
+    of ``job_ids`` that ``worker_id`` still holds (CLAIMED by it, lease not expired), with
+    ``values`` for the placeholders of ``sets``: the statement and its parameters."""
     at = connection.ops.adapt_datetimefield_value(timezone.now())
     ids, id_params = rowload.pk_condition(connection, job_ids, OutboxJob)
     sql = (
@@ -204,7 +218,14 @@ def _update_held(job_ids: list[int], worker_id: str, sets: str, values: list[str
         f"WHERE id {ids} AND status = %s AND locked_by = %s AND lease_expires_at > %s "
         "RETURNING id"
     )
-    params = [*values, at, *id_params, Status.CLAIMED, worker_id, at]
+    return sql, [*values, at, *id_params, Status.CLAIMED, worker_id, at]
+
+
+def _update_held(job_ids: list[int], worker_id: str, sets: str, values: list[str]) -> set[int]:
+    """Run ``_held_update``; returns the ids it updated."""
+    if not job_ids:
+        return set()
+    sql, params = _held_update(job_ids, worker_id, sets, values)
     with rowload.hot_cursor(connection) as cursor:
         cursor.execute(sql, params)
         return {int(row[0]) for row in cursor.fetchall()}

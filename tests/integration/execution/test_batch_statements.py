@@ -1,0 +1,148 @@
+"""What a batch of step jobs costs the database, and the hot path's own writes (issue 12,
+round three). A batch's statements do not grow with its size (a per-job query added to the
+hot path fails here); the fenced RUNNING insert writes for held jobs only; array parameters
+written as literals arrive intact. SQLite and PostgreSQL unless marked.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import uuid
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from psycopg.types.json import Jsonb
+
+from automate.execution import pgarray, step_batch
+from automate.execution.models import ExecutionRun, OutboxJob, StepRun
+from automate.execution.runner import process_batch
+from automate.outbox import default_store
+from automate.runtime import emit_event
+from tests.factories import make_published
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+ONE_STEP = {
+    "nodes": [
+        {"id": "trigger", "type": "trigger"},
+        {"id": "noop", "type": "action", "connector": "testkit", "action": "echo"},
+    ],
+    "edges": [{"source": "trigger", "target": "noop"}],
+}
+
+
+@pytest.fixture(autouse=True)
+def process_mode(monkeypatch):
+    # Every outcome of a batch in one group, however slowly this machine runs the calls.
+    monkeypatch.setattr(step_batch, "GATHER_SECONDS", 5.0)
+    with override_settings(
+        DJANGO_AUTOMATE={
+            "WORKER_MODE": "process",
+            "CONNECTORS": ["tests.support.connectors.TestKitConnector"],
+        }
+    ):
+        yield
+
+
+def _claimed_steps(count: int, worker: str) -> list[OutboxJob]:
+    store = default_store()
+    for i in range(count):
+        emit_event("thing.happened", {"i": i})
+    process_batch(store.claim_batch("m", count), store=store, worker_id="m", hop=False)
+    return store.claim_batch(worker, count)
+
+
+def _statements_of_a_batch(size: int) -> int:
+    store = default_store()
+    for i in range(size):
+        emit_event("thing.happened", {"i": i})
+    process_batch(store.claim_batch("m", size), store=store, worker_id="m", hop=False)
+    with CaptureQueriesContext(connection) as claiming:
+        jobs = store.claim_batch("w", size)
+    assert len(jobs) == size
+    if connection.vendor == "postgresql":
+        assert len(claiming) == 1  # SQLite claims row by row (compare-and-set)
+    with CaptureQueriesContext(connection) as queries:
+        process_batch(jobs, store=store, worker_id="w", hop=False)
+    return len(queries)
+
+
+def test_a_batch_of_step_jobs_costs_the_same_statements_whatever_its_size():
+    """Running a claimed batch (prepare, calls, outcomes) issues no statement per job."""
+    make_published(
+        slug="one", rule_spec={}, trigger_spec={"event_type": "thing.happened"}, graph=ONE_STEP
+    )
+    three = _statements_of_a_batch(3)
+    ten = _statements_of_a_batch(10)
+    assert ten == three, (three, ten)
+    assert ExecutionRun.objects.filter(status="succeeded").count() == 13
+
+
+@pytest.mark.postgres
+def test_a_batch_of_ten_step_jobs_issues_at_most_eleven_statements_on_postgresql():
+    """The claim; the runs with their events, their versions, their steps; the fenced
+    RUNNING insert (one statement, no BEGIN/COMMIT); then one transaction for the
+    outcomes: BEGIN, lock the runs, complete the jobs with their steps (one statement),
+    read the states, the runs, COMMIT."""
+    make_published(
+        slug="one", rule_spec={}, trigger_spec={"event_type": "thing.happened"}, graph=ONE_STEP
+    )
+    assert _statements_of_a_batch(10) <= 10  # and the claim: one
+
+
+def test_the_running_rows_are_written_for_the_jobs_still_held_only():
+    make_published(
+        slug="one", rule_spec={}, trigger_spec={"event_type": "thing.happened"}, graph=ONE_STEP
+    )
+    jobs = _claimed_steps(3, "w")
+    lost = jobs[1]
+    OutboxJob.objects.filter(pk=lost.pk).update(lease_expires_at=timezone.now())
+    prepared, left = step_batch._prepare(jobs, store=default_store(), worker_id="w")
+    assert sorted(item.job.pk for item in prepared) == sorted([jobs[0].pk, jobs[2].pk])
+    assert not left
+    running = StepRun.objects.filter(node_id="noop", status="running")
+    assert sorted(running.values_list("run_id", flat=True), key=str) == sorted(
+        [jobs[0].run_id, jobs[2].run_id], key=str
+    )
+
+
+AWKWARD = ["plain", 'a "quoted" word', "back\\slash", "{brace},comma", "", "NULL", "é ✓", " sp "]
+
+
+def test_array_literals_quote_what_needs_quoting():
+    assert pgarray.literal([1, None, True, False]) == "{1,NULL,t,f}"
+    assert pgarray.literal(['say "hi"', "a\\b"]) == '{"say \\"hi\\"","a\\\\b"}'
+    assert pgarray.literal([b"bytes"]) is None
+    assert pgarray.param([b"bytes"]) == [b"bytes"]  # psycopg dumps it, as before
+
+
+@pytest.mark.postgres
+def test_array_literals_arrive_intact_on_postgresql():
+    ids = [uuid.uuid4(), uuid.uuid4()]
+    when = [datetime.datetime(2026, 11, 30, 21, 0, 0, 123456, tzinfo=datetime.UTC), None]
+    documents = [Jsonb({"k": 'x"y\\z', "n": [1, None]}), Jsonb(None), None]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT %s::text[], %s::uuid[], %s::timestamptz[], %s::jsonb[]::text[], %s::bigint[]",
+            [
+                pgarray.param([*AWKWARD, None]),
+                pgarray.param(ids),
+                pgarray.param(when),
+                pgarray.param(documents),
+                pgarray.param([7, 2**40]),
+            ],
+        )
+        texts, uuids, times, jsons, numbers = cursor.fetchone()
+    assert texts == [*AWKWARD, None]
+    assert uuids == ids
+    assert times == when
+    assert [None if text is None else json.loads(text) for text in jsons] == [
+        {"k": 'x"y\\z', "n": [1, None]},
+        None,
+        None,
+    ]
+    assert numbers == [7, 2**40]
