@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.db.models import BooleanField, Case, F, Q, Value, When
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -52,6 +53,24 @@ def has_unpublished_changes(workflow: Workflow) -> bool:
         workflow.draft_trigger_spec != live.trigger_spec
         or (workflow.draft_rule_spec or {}) != (live.rule_spec or {})
         or workflow.draft_graph != live.graph
+    )
+
+
+def unpublished_changes() -> Case:
+    """``has_unpublished_changes`` as a query expression (a boolean annotation), so a
+    list compares definitions in the database instead of loading them: PostgreSQL
+    compares the ``jsonb`` values, SQLite the stored JSON text (a version's text is
+    written from the draft's, so equal definitions are equal texts)."""
+    same = (
+        Q(draft_trigger_spec=F("live_version__trigger_spec"))
+        & Q(draft_rule_spec=F("live_version__rule_spec"))
+        & Q(draft_graph=F("live_version__graph"))
+    )
+    return Case(
+        When(live_version__isnull=True, then=Value(False)),
+        When(same, then=Value(False)),
+        default=Value(True),
+        output_field=BooleanField(),
     )
 
 

@@ -78,10 +78,16 @@ def _pretty(value: Any) -> str:
 
 
 def _recent_run_ids(workflow: Workflow) -> list[Any]:
-    runs = ExecutionRun.objects.filter(workflow_version__workflow=workflow).order_by(
-        "-created_at", "-id"
-    )
-    return list(runs.values_list("pk", flat=True)[:RECENT_RUNS])
+    """The ids of the workflow's newest runs, read once per request (the panel asks for
+    its node's data and for its upstream nodes' outputs: both look among the same runs)."""
+    cached: list[Any] | None = getattr(workflow, "_recent_run_ids", None)
+    if cached is None:
+        runs = ExecutionRun.objects.filter(workflow_version__workflow=workflow).order_by(
+            "-created_at", "-id"
+        )
+        cached = list(runs.values_list("pk", flat=True)[:RECENT_RUNS])
+        workflow._recent_run_ids = cached  # type: ignore[attr-defined]
+    return cached
 
 
 def last_step_runs(

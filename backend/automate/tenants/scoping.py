@@ -44,6 +44,7 @@ TENANT_PATHS: dict[str, str] = {
     "automate.storedsecret": "tenant",
     "automate.webhookendpoint": "tenant",
     "automate.webhookdelivery": "endpoint__tenant",
+    "automate.runliveseq": "run__tenant",
     "automate.schedulestate": "workflow__tenant",
     "automate.llmusage": "tenant",
     "automate.llmbudgetday": "tenant",

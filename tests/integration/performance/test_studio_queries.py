@@ -33,22 +33,27 @@ PAGES = [
     # The dashboard also counts the archived workflows (its "N archived workflows" link).
     ("dashboard", lambda w: reverse("studio:dashboard"), False, 11, 8),
     ("wizard", lambda w: reverse("studio:wizard"), False, 4, 2),
-    ("editor", lambda w: reverse("studio:editor", args=[w.workflow.pk]), False, 7, 4),
-    ("draft.json", lambda w: reverse("studio:draft", args=[w.workflow.pk]), False, 6, 3),
+    # The editor: + the ten newest version numbers (its File menu's exports).
+    ("editor", lambda w: reverse("studio:editor", args=[w.workflow.pk]), False, 8, 5),
+    # The draft: + the trigger's recent sample payloads (publish warnings on variables).
+    ("draft.json", lambda w: reverse("studio:draft", args=[w.workflow.pk]), False, 7, 4),
     ("palette.json", lambda w: reverse("studio:palette"), False, 4, 2),
+    # A node panel: + whether the site has one tenant (the secrets backend's note), the
+    # workflow's newest run ids (once), the node's last step and each upstream node's last
+    # output (one indexed query per node, at most run_data.MAX_NODES).
     (
         "node panel",
         lambda w: reverse("studio:node_panel", args=[w.workflow.pk, "retry"]),
         True,
+        11,
         8,
-        5,
     ),
     (
         "node panel page",
         lambda w: reverse("studio:node_panel", args=[w.workflow.pk, "retry"]),
         False,
+        11,
         8,
-        5,
     ),
     ("rules tab", lambda w: reverse("studio:rules", args=[w.workflow.pk]), True, 7, 4),
     ("history", lambda w: reverse("studio:history", args=[w.workflow.pk]), True, 7, 4),

@@ -282,3 +282,41 @@ def test_the_run_page_of_a_run_still_waiting_renders(client, tenant):
     response = client.get(f"/studio/runs/{run.pk}/")
     assert response.status_code == 200
     assert "hx-confirm=" in page(response).split('id="cancel-form"')[1].split(">")[0]
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["none", "graph", "moved", "rule", "trigger", "never-published"],
+)
+def test_the_dashboards_database_comparison_agrees_with_the_editors(change):
+    """The dashboard compares definitions in the database (it reads none); the editor
+    compares them in Python: both say the same for every kind of change."""
+    from studio.views.lifecycle import has_unpublished_changes, unpublished_changes
+
+    graph = {
+        "nodes": [
+            {"id": "trigger", "type": "trigger", "position": {"x": 0, "y": 0}},
+            {"id": "say", "type": "transform", "inputs": {"a": 1}, "position": {"x": 200, "y": 0}},
+        ],
+        "edges": [{"source": "trigger", "target": "say"}],
+    }
+    workflow = make_workflow(slug=f"wf-{change}", graph=graph, rule_spec={"==": [1, 1]})
+    if change != "never-published":
+        publish_version(workflow=workflow)
+    workflow = Workflow.objects.get(pk=workflow.pk)
+    if change == "graph":
+        workflow.draft_graph = {**graph, "nodes": [graph["nodes"][0]], "edges": []}
+    elif change == "moved":
+        moved = json.loads(json.dumps(graph))
+        moved["nodes"][1]["position"] = {"x": 240, "y": 40}
+        workflow.draft_graph = moved
+    elif change == "rule":
+        workflow.draft_rule_spec = {"==": [1, 2]}
+    elif change == "trigger":
+        workflow.draft_trigger_spec = {"event_type": "other.type"}
+    workflow.save()
+    expected = change not in ("none", "never-published")
+    fresh = Workflow.objects.select_related("live_version").get(pk=workflow.pk)
+    assert has_unpublished_changes(fresh) is expected
+    annotated = Workflow.objects.annotate(u=unpublished_changes()).get(pk=workflow.pk)
+    assert annotated.u is expected
