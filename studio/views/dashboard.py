@@ -142,7 +142,7 @@ def index(request: HttpRequest) -> HttpResponse:
                 if counts["runs"]
                 else None,
                 "broken": broken.get(wf.live_version_id) if wf.live_version_id else None,
-                "unpublished": wf.unpublished,  # type: ignore[attr-defined]
+                "unpublished": wf.unpublished,
                 "diff_url": reverse("studio:diff", args=[wf.pk]) + "?a=live&b=draft",
             }
         )
