@@ -196,5 +196,6 @@ def test_a_real_run_shows_in_the_panel_with_a_link_to_it(live_site, page):
     page.wait_for_url(f"{live_site.url}{href}")
     page.go_back()
     page.wait_for_function("window.__editorReady !== undefined", timeout=15000)
+    page.click("#btn-more")  # Runs sits in the top bar's "More" menu
     page.click("#wf-runs")
     page.wait_for_url(re.compile(rf".*/studio/runs/\?workflow={demo_id}$"))

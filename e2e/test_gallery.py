@@ -63,8 +63,8 @@ def test_export_downloads_a_file_that_imports_back(live_site, page, tmp_path):
     )
     page.goto(f"{live_site.url}/studio/workflows/{workflow_id}/")
     wait_ready(page)
-    page.click("#file-menu summary")
-    page.wait_for_selector("#export-draft")
+    page.click("#btn-more")  # the File items sit in the top bar's "More" menu
+    page.wait_for_selector("#file-menu #export-draft")
     viewport_shot(page, "gallery-05-file-menu")
     with page.expect_download() as download_info:
         page.click("#export-draft")
@@ -133,7 +133,7 @@ def test_import_into_the_open_draft_replaces_it(live_site, page):
             "edges": [{"source": "trigger", "target": "say"}],
         },
     }
-    page.click("#file-menu summary")
+    page.click("#btn-more")
     page.click("#open-import")
     page.wait_for_selector("#import-dialog[open]")
     assert "Import into this draft" in page.inner_text("#import-title")

@@ -83,8 +83,9 @@ def test_each_workflow_has_an_insights_page(live_site, page):
     assert_charts_drawn(page, "30d")
     screenshot(page, "insights-workflow-30d")
     page.click("#open-editor")
-    page.wait_for_selector("#open-insights")
     page.wait_for_selector("#canvas-loading", state="hidden")
+    page.click("#btn-more")  # Insights sits in the top bar's "More" menu
+    page.wait_for_selector("#open-insights")
     box = page.locator("#open-insights").bounding_box()
     assert box is not None
     assert box["x"] + box["width"] <= 1280, "the editor's Insights button is off screen"

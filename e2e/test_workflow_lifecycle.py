@@ -74,6 +74,7 @@ def test_unpublished_changes_then_switch_off_and_archive(live_site, page):
 
     # Switching off asks first; dismissing changes nothing.
     page.once("dialog", lambda dialog: dialog.dismiss())
+    page.click("#btn-more")  # switch off / archive sit in the top bar's "More" menu
     page.click("#btn-deactivate")
     page.wait_for_timeout(300)
     assert page.locator("#wf-off").count() == 0
@@ -84,9 +85,11 @@ def test_unpublished_changes_then_switch_off_and_archive(live_site, page):
         dialog.accept()
 
     page.once("dialog", accept)
+    page.click("#btn-more")
     page.click("#btn-deactivate")
     page.wait_for_selector("#wf-off")
     assert "start no new runs" in messages[0]
+    page.click("#btn-more")
     assert page.locator("#btn-activate").is_visible()
     screenshot(page, "lifecycle-03-editor-switched-off")
     active = live_site.query(

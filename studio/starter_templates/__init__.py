@@ -4,7 +4,8 @@ Each template is a workflow file next to this module (``<key>.json``, the format
 ``automate_import`` reads); what only the user knows (a channel, an address, which
 secret holds a token) is a node ``placeholder`` (``automate.workflows.placeholders``), a
 problem until filled, never a made-up value. The card's title and summary are here, so
-they are translated.
+they are translated; so are the nodes' labels (``NODE_LABELS``), which a new workflow gets
+in its creator's language.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from importlib.resources import files
 from typing import Any
 
 from django.utils.functional import Promise
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from automate.connectors import connector_exists, get_connector
@@ -63,6 +65,29 @@ CATALOG: tuple[tuple[str, Promise, Promise], ...] = (
     ),
 )
 
+#: Every node label of the template files, for the message catalog (translated on use).
+NODE_LABELS: tuple[str, ...] = (
+    gettext_noop("Any order event"),
+    gettext_noop("Pick the fields"),
+    gettext_noop("Deliver it"),
+    gettext_noop("GitHub: push"),
+    gettext_noop("Log the push"),
+    gettext_noop("Announce it"),
+    gettext_noop("Ticket created"),
+    gettext_noop("Summarize it"),
+    gettext_noop("Email the summary"),
+    gettext_noop("Order created"),
+    gettext_noop("Update the CRM record"),
+    gettext_noop("Weekdays at 9:00"),
+    gettext_noop("Fetch the status"),
+    gettext_noop("Email the answer"),
+    gettext_noop("Stripe: invoice.paid"),
+    gettext_noop("Tell the team"),
+    gettext_noop("Record it on the customer"),
+    gettext_noop("Webhook received"),
+    gettext_noop("Post to Slack"),
+)
+
 
 @dataclass(frozen=True)
 class StarterTemplate:
@@ -73,8 +98,12 @@ class StarterTemplate:
     document: dict[str, Any]
 
     def definition(self) -> dict[str, Any]:
-        """A fresh copy of the workflow file."""
-        return copy.deepcopy(self.document)
+        """A fresh copy of the workflow file, its node labels in the active language."""
+        document = copy.deepcopy(self.document)
+        for node in document["graph"]["nodes"]:
+            if node.get("label"):
+                node["label"] = gettext(node["label"])
+        return document
 
     def trigger(self) -> dict[str, str]:
         """How it starts: ``{"icon", "kind", "what"}`` (schedule, webhook source or event)."""
@@ -93,7 +122,7 @@ class StarterTemplate:
     def steps(self) -> list[dict[str, Any]]:
         """The nodes after the trigger: id, label, icon, ``connector.action``, placeholders."""
         out = []
-        for node in self.document["graph"]["nodes"]:
+        for node in self.definition()["graph"]["nodes"]:
             if node["type"] == "trigger":
                 continue
             code = node.get("connector", "")

@@ -1,6 +1,7 @@
 """``{% starter_gallery %}``: the wizard's template cards; ``{% workflow_file_menu workflow %}``:
-the editor's Export / Import menu (the draft, each version, import into this draft);
-``{% import_dialog %}``: the import form (``studio.views.transfer``)."""
+the editor's Export / Import menu items (the draft, each version, import into this draft);
+``{% workflow_import_dialog workflow %}``: that menu's import dialog (kept outside the menu, which
+is hidden while closed); ``{% import_dialog %}``: the import form (``studio.views.transfer``)."""
 
 from __future__ import annotations
 
@@ -32,9 +33,17 @@ def workflow_file_menu(context: template.Context, workflow: Workflow) -> dict[st
         "workflow": workflow,
         "export_url": export_url,
         "versions": list(versions[:MENU_VERSIONS]),
-        "import_url": reverse("studio:import_into", args=[workflow.pk]),
-        "draft_url": reverse("studio:draft", args=[workflow.pk]),
     }
+
+
+@register.inclusion_tag("studio/partials/import_dialog.html", takes_context=True)
+def workflow_import_dialog(context: template.Context, workflow: Workflow) -> dict[str, Any]:
+    return import_dialog(
+        context,
+        url=reverse("studio:import_into", args=[workflow.pk]),
+        draft_url=reverse("studio:draft", args=[workflow.pk]),
+        replace=True,
+    )
 
 
 @register.inclusion_tag("studio/partials/import_dialog.html", takes_context=True)

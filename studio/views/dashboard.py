@@ -27,17 +27,20 @@ from studio.services import drafter_info
 from studio.views.common import visible
 from studio.views.lifecycle import unpublished_changes
 
-STARTER_GRAPH: dict[str, Any] = {
-    "nodes": [
-        {
-            "id": "trigger",
-            "type": "trigger",
-            "label": "When an event arrives",
-            "position": {"x": 80, "y": 160},
-        },
-    ],
-    "edges": [],
-}
+
+def starter_graph() -> dict[str, Any]:
+    """A new workflow's graph: its trigger, labelled in the creating user's language."""
+    return {
+        "nodes": [
+            {
+                "id": "trigger",
+                "type": "trigger",
+                "label": gettext("When an event arrives"),
+                "position": {"x": 80, "y": 160},
+            },
+        ],
+        "edges": [],
+    }
 
 
 def editor_url(workflow: Workflow) -> str:
@@ -186,7 +189,7 @@ def new_workflow(request: HttpRequest) -> HttpResponse:
                 slug=unique_slug(tenant, name),
                 tenant=tenant,
                 trigger_spec={"event_type": event_type} if event_type else {},
-                graph=STARTER_GRAPH,
+                graph=starter_graph(),
                 created_by=acting_user(request),
             )
         except AutomateError as exc:

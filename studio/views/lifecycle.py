@@ -38,7 +38,8 @@ from studio.access import (
 )
 from studio.views.common import workflow_or_404
 
-CONTROLS = "studio/partials/lifecycle.html"
+#: The menu's switch on/off, archive and restore items, plus (out of band) the top bar's badges.
+CONTROLS = "studio/partials/lifecycle_swap.html"
 
 
 def has_unpublished_changes(workflow: Workflow) -> bool:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Count, DurationField, ExpressionWrapper, F, QuerySet
 from django.db.models.functions import Trunc
@@ -185,11 +186,15 @@ def _runs_per_bucket(
         .annotate(bucket=Trunc("created_at", window.bucket, tzinfo=UTC))
         .values_list("bucket", "status")[:COUNT_RUNS]
     )
-    sql, params = newest.query.get_compiler(using=newest.db).as_sql()
-    with connections[newest.db].cursor() as cursor:
-        # Django's own compiled SQL, its values passed as parameters.
-        cursor.execute(f"{_COUNT_PER_BUCKET} FROM ({sql}) s GROUP BY 1, 2", params)
-        rows = cursor.fetchall()
+    try:
+        sql, params = newest.query.get_compiler(using=newest.db).as_sql()
+    except EmptyResultSet:  # a filter that matches nothing (a workflow never published)
+        rows = []
+    else:
+        with connections[newest.db].cursor() as cursor:
+            # Django's own compiled SQL, its values passed as parameters.
+            cursor.execute(f"{_COUNT_PER_BUCKET} FROM ({sql}) s GROUP BY 1, 2", params)
+            rows = cursor.fetchall()
     counted = 0
     oldest: datetime | None = None
     for bucket, status, n in rows:

@@ -13,7 +13,7 @@ from automate.execution.models import ExecutionRun, OutboxJob, StepRun
 from automate.guard.parse import InputRejected
 from automate.observability.insights import parse_window, percentile
 from automate.tenants.models import Tenant
-from tests.factories import make_published, make_studio_user, make_tenant, make_user
+from tests.factories import make_published, make_studio_user, make_tenant, make_user, make_workflow
 
 pytestmark = pytest.mark.django_db
 
@@ -315,3 +315,11 @@ def test_a_plain_get_of_the_panel_is_a_studio_page(seeded):
     assert b'id="insights-data"' in page.content
     refused = seeded.get("/studio/insights/", {"range": "1y"})
     assert refused.status_code == 400
+
+
+def test_a_workflow_never_published_shows_empty_insights(seeded):
+    # No version, so no run can match: the page and its figures are empty, not a 500.
+    fresh = make_workflow(slug="fresh", tenant=seeded.seed.workflow.tenant)
+    assert seeded.get(f"/studio/workflows/{fresh.pk}/insights/").status_code == 200
+    data = figures(seeded, f"/studio/workflows/{fresh.pk}/insights.json")
+    assert sum(sum(counts) for counts in data["series"].values()) == 0

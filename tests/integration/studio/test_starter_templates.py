@@ -14,7 +14,7 @@ from automate.workflows.exceptions import WorkflowValidationError
 from automate.workflows.files import import_workflow, parse_workflow_file
 from automate.workflows.models import Workflow
 from automate.workflows.services import definition_problems
-from studio.starter_templates import starter_template, starter_templates
+from studio.starter_templates import NODE_LABELS, starter_template, starter_templates
 from tests.factories import make_tenant, make_user
 
 pytestmark = pytest.mark.django_db
@@ -159,3 +159,29 @@ def test_a_bad_name_is_refused_in_the_preview_and_creates_nothing(author):
     assert response.status_code == 400
     assert 'id="template-error"' in response.content.decode()
     assert not Workflow.objects.exists()
+
+
+def test_every_template_node_label_is_in_the_catalog():
+    labels = {
+        node["label"]
+        for template in starter_templates()
+        for node in template.document["graph"]["nodes"]
+        if node.get("label")
+    }
+    assert labels <= set(NODE_LABELS), "add the new labels to NODE_LABELS (translated on use)"
+
+
+def test_a_template_used_in_german_gets_german_step_names(author):
+    author.post(
+        "/studio/wizard/templates/stripe-invoice-paid/use/",
+        {"name": "Rechnungen"},
+        HTTP_ACCEPT_LANGUAGE="de",
+    )
+    nodes = Workflow.objects.get(name="Rechnungen").draft_graph["nodes"]
+    assert [node["label"] for node in nodes] == [
+        "Stripe: invoice.paid",
+        "Dem Team Bescheid geben",
+        "Beim Kunden festhalten",
+    ]
+    preview = author.get("/studio/wizard/templates/stripe-invoice-paid/", HTTP_ACCEPT_LANGUAGE="de")
+    assert "Dem Team Bescheid geben" in preview.content.decode()

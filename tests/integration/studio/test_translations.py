@@ -13,8 +13,10 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import django
 import pytest
 from django.conf import settings
+from django.test import override_settings
 from django.utils import translation
 
 import automate
@@ -23,6 +25,7 @@ from automate.execution.exceptions import RunStateError
 from automate.execution.models import ExecutionRun
 from automate.execution.services import cancel_run
 from automate.runtime import emit_event
+from automate.workflows.models import Workflow
 from tests.factories import make_published, make_tenant, make_user, make_workflow
 
 REPO = Path(settings.BASE_DIR)
@@ -200,7 +203,13 @@ def _po_entries(path: Path) -> dict[str, str]:
             if current and line.startswith('"'):
                 fields[current] = fields.get(current, "") + _unquote(line)
         if fields.get("msgid") and "msgid_plural" not in fields:
-            entries[fields["msgid"]] = fields.get("msgstr", "")
+            # A context entry is keyed as gettext looks it up: "context\x04msgid".
+            key = (
+                f"{fields['msgctxt']}\x04{fields['msgid']}"
+                if "msgctxt" in fields
+                else fields["msgid"]
+            )
+            entries[key] = fields.get("msgstr", "")
     return entries
 
 
@@ -237,11 +246,64 @@ def test_the_studio_scripts_get_their_german_strings(studio_user):
 def test_every_translate_tag_of_the_templates_is_in_the_catalog():
     # The catalog is refreshed (scripts/messages) whenever a template gains a string.
     known = set(_po_entries(STUDIO_LOCALE / "de" / "LC_MESSAGES" / "django.po"))
-    literal = re.compile(r"""\{%\s*translate\s+(?:"([^"]*)"|'([^']*)')""")
+    literal = re.compile(
+        r"""\{%\s*translate\s+(?:"([^"]*)"|'([^']*)')(?:\s+context\s+"([^"]*)")?"""
+    )
     missing = sorted(
         f"{path.name}: {a or b!r}"
         for path in studio_templates()
-        for a, b in literal.findall(path.read_text())
-        if (a or b) not in known
+        for a, b, context in literal.findall(path.read_text())
+        if (f"{context}\x04{a or b}" if context else a or b) not in known
     )
     assert missing == []
+
+
+@pytest.mark.django_db
+def test_the_studio_wording_wins_over_the_admin_catalog_in_any_app_order(studio_user):
+    # Django merges the catalogs of INSTALLED_APPS and the first app wins a shared msgid:
+    # with the admin listed first, "History" would be its "Geschichte". A host project
+    # controls that order, so the studio's shared words carry a context of their own.
+    apps = list(settings.INSTALLED_APPS)
+    apps.remove("django.contrib.admin")
+    workflow = make_workflow(slug="flow", tenant=studio_user.tenant)
+    with override_settings(INSTALLED_APPS=["django.contrib.admin", *apps]):
+        page = studio_user.get(f"/studio/workflows/{workflow.pk}/", HTTP_ACCEPT_LANGUAGE="de")
+        runs = studio_user.get("/studio/runs/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    text = page.content.decode()
+    assert 'data-panel="history">Verlauf</button>' in text
+    assert "Geschichte" not in text
+    assert "<kbd>Entf</kbd>" in text
+    assert ">Filtern</button>" in runs
+
+
+@pytest.mark.django_db
+def test_a_new_workflow_names_its_trigger_in_the_creators_language(studio_user):
+    studio_user.post("/studio/wizard/", {"name": "Neu"}, HTTP_ACCEPT_LANGUAGE="de")
+    german = Workflow.objects.get(name="Neu").draft_graph["nodes"][0]
+    assert german["label"] == "Wenn ein Ereignis eintrifft"
+    studio_user.post("/studio/wizard/", {"name": "New"}, HTTP_ACCEPT_LANGUAGE="en")
+    english = Workflow.objects.get(name="New").draft_graph["nodes"][0]
+    assert english["label"] == "When an event arrives"
+
+
+def test_no_studio_string_shares_a_msgid_with_a_different_django_translation():
+    # Whichever catalog merges last would win such a msgid; a context keeps the studio's own.
+    django_dir = Path(django.__file__).resolve().parent
+    theirs: dict[str, set[str]] = {}
+    for mo in [
+        *django_dir.glob("contrib/*/locale/de/LC_MESSAGES/django.mo"),
+        django_dir / "conf/locale/de/LC_MESSAGES/django.mo",
+    ]:
+        with mo.open("rb") as handle:
+            catalog = pygettext.GNUTranslations(handle)._catalog  # type: ignore[attr-defined]
+        for key, value in catalog.items():
+            if isinstance(key, str):  # plural entries are keyed (msgid, n)
+                theirs.setdefault(key, set()).add(value)
+    with (STUDIO_LOCALE / "de" / "LC_MESSAGES" / "django.mo").open("rb") as handle:
+        ours = pygettext.GNUTranslations(handle)._catalog  # type: ignore[attr-defined]
+    clashes = {
+        key: (value, theirs[key])
+        for key, value in ours.items()
+        if isinstance(key, str) and key and theirs.get(key, {value}) != {value}
+    }
+    assert clashes == {}, 'give these studio strings a context (pgettext / context "studio")'
