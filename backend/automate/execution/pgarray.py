@@ -52,7 +52,9 @@ def literal(values: Iterable[Any]) -> str | None:
             text = dumped.decode() if isinstance(dumped, bytes) else dumped
         elif isinstance(value, datetime.datetime):
             text = value.isoformat()
-        elif isinstance(value, _PLAIN) and not isinstance(value, bool):
+        elif kind in _PLAIN:
+            # Exact types only: a subclass (an Enum on str or int) may print itself other
+            # than psycopg would send it, so it takes the list (``None`` below).
             text = str(value)
         else:
             return None

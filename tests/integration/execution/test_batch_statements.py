@@ -120,6 +120,21 @@ def test_array_literals_quote_what_needs_quoting():
     assert pgarray.param([b"bytes"]) == [b"bytes"]  # psycopg dumps it, as before
 
 
+def test_a_subclass_of_a_plain_type_takes_the_list_psycopg_dumps():
+    """An Enum on str prints "Kind.A" where psycopg sends "a": never written as text."""
+    import enum
+
+    class Kind(str, enum.Enum):
+        A = "a"
+
+    class Level(int, enum.Enum):
+        HIGH = 3
+
+    for values in ([Kind.A], [Level.HIGH], ["x", Kind.A]):
+        assert pgarray.literal(values) is None
+        assert pgarray.param(values) == values
+
+
 @pytest.mark.postgres
 def test_array_literals_arrive_intact_on_postgresql():
     ids = [uuid.uuid4(), uuid.uuid4()]
