@@ -15,6 +15,7 @@ from cryptography.fernet import Fernet
 
 from e2e.conftest import LiveSite, screenshot
 from e2e.site import free_port, manage, serve, site_env
+from studio.forms import INPUT_PREFIX
 
 pytestmark = pytest.mark.e2e
 
@@ -157,6 +158,16 @@ def test_a_webhook_trigger_made_in_the_studio_verifies_and_starts_runs(hook_site
     page.wait_for_selector('#canvas g.x6-node[data-cell-id="log_write"]')
     drag(page, port_center(page, "trigger", "out"), port_center(page, "log_write", "in"))
     wait_saved(page)
+    # The log step's message is required: publishing refuses it empty.
+    page.locator('#canvas g.x6-node[data-cell-id="log_write"]').click()
+    page.wait_for_selector(
+        '#node-panel[data-node-id="log_write"] #node-settings[data-autosave="on"]'
+    )
+    page.fill(f'#node-settings [name="{INPUT_PREFIX}message"]', "Order {{ event.payload.id }}")
+    page.click("#btn-save-node")
+    page.wait_for_function(
+        "document.querySelector('#panel-save-state').dataset.state === 'saved'", timeout=10000
+    )
 
     open_trigger_panel(page)
     page.fill("#webhook-settings input[name=slug]", "shop-orders")

@@ -247,7 +247,10 @@ def _durations(in_window: QuerySet[ExecutionRun]) -> dict[str, Any]:
     )
     connection = connections[sample.db]
     if connection.vendor == "postgresql":
-        sql, params = sample.query.get_compiler(using=sample.db).as_sql()
+        try:
+            sql, params = sample.query.get_compiler(using=sample.db).as_sql()
+        except EmptyResultSet:  # a filter that matches nothing (a workflow never published)
+            return {"p50_ms": None, "p95_ms": None, "sample": 0, "capped": False}
         with connection.cursor() as cursor:
             # Django's own compiled SQL, its values passed as parameters.
             cursor.execute(f"{_RUN_PERCENTILES} FROM ({sql}) s", params)
@@ -325,8 +328,11 @@ def _step_rows_in_sql(finished: QuerySet[Any], failed: QuerySet[Any]) -> tuple[l
     """PostgreSQL: one query joins the two samples to their steps (through the unique
     ``(run, node_id, attempt)`` index) and aggregates them, percentiles included."""
     db = finished.db
-    finished_sql, finished_params = finished.query.get_compiler(using=db).as_sql()
-    failed_sql, failed_params = failed.query.get_compiler(using=db).as_sql()
+    try:
+        finished_sql, finished_params = finished.query.get_compiler(using=db).as_sql()
+        failed_sql, failed_params = failed.query.get_compiler(using=db).as_sql()
+    except EmptyResultSet:  # a filter that matches nothing (a workflow never published)
+        return [], 0
     # Django's compiled SQL and model table names; every value is a parameter.
     sample = f"WITH sample AS (({finished_sql}) UNION ({failed_sql}))"
     sql = f"""{sample}
