@@ -91,3 +91,29 @@ def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+#: The demo's workflow, which the editor tests open (backend/automate/demo/).
+DEMO_SLUG = "invoice-paid-to-slack"
+_DEMO_DRAFT = ("name", "draft_trigger_spec", "draft_rule_spec", "draft_graph")
+
+
+@pytest.fixture
+def demo_draft_restored(live_site: LiveSite) -> Iterator[None]:
+    """Tests that edit the demo workflow's draft (its rule, its steps) leave it as they
+    found it: the site is shared by the whole session, and later tests read the demo."""
+    import sqlite3
+
+    columns = ", ".join(_DEMO_DRAFT)
+    ((*saved,),) = live_site.query(
+        f"SELECT {columns} FROM automate_workflow WHERE slug = ?", (DEMO_SLUG,)
+    )
+    yield
+    assert live_site.db_path is not None
+    with sqlite3.connect(live_site.db_path, timeout=10) as conn:
+        # A new revision, so an editor still open on the old one reloads, not overwrites.
+        conn.execute(
+            f"UPDATE automate_workflow SET {', '.join(f'{c} = ?' for c in _DEMO_DRAFT)},"
+            " draft_revision = draft_revision + 1 WHERE slug = ?",
+            (*saved, DEMO_SLUG),
+        )

@@ -19,7 +19,7 @@ from e2e.conftest import screenshot
 from e2e.test_panel_autosave import log_in, open_editor, open_node, stored_node, wait_for_value
 from e2e.test_rule_autosave import open_rules, rule_of, wait_for_rule
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("demo_draft_restored")]
 
 LABEL = "#node-settings input[name=label]"
 

@@ -81,7 +81,9 @@ def test_editor_palette_and_explorer_draw_svg_icons_not_emoji(live_site, page):
     assert assert_svg_icons(page, ".brand-mark", symbols, 1) == ["zap"]
 
     # The editor: node cards, palette, toolbar.
-    page.click("a[href*='/studio/workflows/']")
+    # The demo's workflow (the dashboard's first row may be another test's workflow).
+    ((demo_id,),) = live_site.query("SELECT id FROM automate_workflow WHERE slug = ?", (DEMO_SLUG,))
+    page.goto(f"{live_site.url}/studio/workflows/{demo_id}/")
     page.wait_for_function("window.__editorReady !== undefined", timeout=15000)
     page.wait_for_selector("#canvas g.x6-node use")
     nodes = page.locator("#canvas g.x6-node").count()

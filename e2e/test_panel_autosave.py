@@ -15,7 +15,7 @@ import pytest
 
 from e2e.conftest import screenshot
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("demo_draft_restored")]
 
 SLUG = "invoice-paid-to-slack"
 

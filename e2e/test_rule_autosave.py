@@ -13,7 +13,7 @@ import pytest
 from e2e.conftest import screenshot
 from e2e.test_panel_autosave import SLUG, log_in, open_editor
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("demo_draft_restored")]
 
 
 def stored_rule(live_site) -> object:  # type: ignore[no-untyped-def]
