@@ -132,3 +132,30 @@ def check_copilot(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     from automate.copilot.settings import setting_messages
 
     return list(setting_messages())
+
+
+@register(deploy=True)
+def check_static_collected(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """With DEBUG off and a manifest storage, the manifest exists (``check --deploy`` only).
+
+    A manifest storage (Django's ``ManifestStaticFilesStorage``, WhiteNoise's
+    ``CompressedManifestStaticFilesStorage``) names every file by its hash, read from the
+    manifest ``collectstatic`` writes: without it every page fails to render. Only checked
+    with ``--deploy``, so ``migrate`` may run before ``collectstatic`` in a deploy script.
+    """
+    from django.contrib.staticfiles.storage import ManifestFilesMixin
+    from django.core.files.storage import FileSystemStorage, storages
+
+    storage = storages["staticfiles"]
+    if settings.DEBUG or not isinstance(storage, ManifestFilesMixin):
+        return []
+    if not isinstance(storage, FileSystemStorage) or storage.exists(storage.manifest_name):
+        return []
+    return [
+        Error(
+            f"Static files are not collected: {storage.path(storage.manifest_name)} is missing, "
+            "so every page would fail to render.",
+            hint="Run `python manage.py collectstatic --noinput` (docs/howto/deploy.md).",
+            id="automate.E070",
+        )
+    ]

@@ -28,6 +28,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import dj_database_url
@@ -56,13 +57,26 @@ def _flag(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be 1/0, true/false, yes/no or on/off, not {value!r}.")
 
 
-def _int(name: str, default: int) -> int:
+def _int(name: str, default: int, unit: str = "seconds") -> int:
     value = os.environ.get(name, "").strip()
     if not value:
         return default
     if not value.isdigit():
-        raise ImproperlyConfigured(f"{name} must be a whole number of seconds, not {value!r}.")
+        raise ImproperlyConfigured(f"{name} must be a whole number of {unit}, not {value!r}.")
     return int(value)
+
+
+def _number(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not number >= 0 or number == float("inf"):
+        raise ImproperlyConfigured(f"{name} must be a number of seconds, not {value!r}.")
+    return number
 
 
 DEBUG = _flag("DJANGO_DEBUG", False)
@@ -233,11 +247,21 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
+    from automate.realtime.layers import DEFAULTS as _LAYER
+    from automate.realtime.layers import redis_channel_layer
+
+    # Socket timeout longer than channels-redis's 5 s blocking read (automate.realtime.layers).
     CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
-        }
+        "default": redis_channel_layer(
+            REDIS_URL,
+            socket_timeout=_number(
+                "AUTOMATE_CHANNEL_LAYER_SOCKET_TIMEOUT", _LAYER["socket_timeout"]
+            ),
+            prefix=os.environ.get("AUTOMATE_CHANNEL_LAYER_PREFIX", "").strip() or _LAYER["prefix"],
+            capacity=_int("AUTOMATE_CHANNEL_LAYER_CAPACITY", _LAYER["capacity"], "messages"),
+            expiry=_int("AUTOMATE_CHANNEL_LAYER_EXPIRY", _LAYER["expiry"]),
+            group_expiry=_int("AUTOMATE_CHANNEL_LAYER_GROUP_EXPIRY", _LAYER["group_expiry"]),
+        )
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
@@ -258,7 +282,18 @@ LANGUAGES = [("en", "English"), ("de", "Deutsch")]
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "staticfiles"
+# `collectstatic` gathers every file here; without DEBUG, WhiteNoise serves them from here
+# under names that carry their hash (cached for a year by browsers), read from the manifest
+# collectstatic writes. `check --deploy` fails (automate.E070) until it has run.
+STATIC_ROOT = Path(os.environ.get("AUTOMATE_STATIC_ROOT", "").strip() or VAR_DIR / "staticfiles")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 # The studio's own files are in studio/static/ (found through the app). Its third-party
 # front-end code, installed by `npm ci` (package.json), is served from its dist folders; a
 # wheel carries copies of the same files at the same paths (setup.py, VENDOR_FILES).
@@ -330,6 +365,43 @@ DJANGO_AUTOMATE: dict[str, object] = {
     "LOGGING_SCHEMA": os.environ.get("AUTOMATE_LOGGING_SCHEMA", "simple" if DEBUG else "ecs"),
 }
 
+# What a deployment tunes, from the environment (docs/reference/settings.md). Unset keeps the
+# engine's default (automate.conf.SCHEMA), which also validates the values at start-up.
+_TUNING: dict[str, dict[str, tuple[str, Callable[[str, Any], Any]]]] = {
+    "EXECUTION": {
+        "lease_seconds": ("AUTOMATE_LEASE_SECONDS", _number),
+        "worker_threads": ("AUTOMATE_WORKER_THREADS", lambda n, d: _int(n, d, "threads")),
+        "worker_db_connections": (
+            "AUTOMATE_WORKER_DB_CONNECTIONS",
+            lambda n, d: _int(n, d, "connections"),
+        ),
+        "batch_size": ("AUTOMATE_BATCH_SIZE", lambda n, d: _int(n, d, "jobs")),
+        "poll_interval_seconds": ("AUTOMATE_POLL_INTERVAL_SECONDS", _number),
+        "timeout_seconds": ("AUTOMATE_STEP_TIMEOUT_SECONDS", _number),
+        "max_retries": ("AUTOMATE_MAX_RETRIES", lambda n, d: _int(n, d, "retries")),
+        "heartbeat_interval_seconds": ("AUTOMATE_HEARTBEAT_INTERVAL_SECONDS", _number),
+        "worker_timeout_seconds": ("AUTOMATE_WORKER_TIMEOUT_SECONDS", _number),
+    },
+    "POLICY": {
+        "webhook_rate_limit_per_minute": (
+            "AUTOMATE_WEBHOOK_RATE_LIMIT_PER_MINUTE",
+            lambda n, d: _int(n, d, "requests"),
+        ),
+        "api_basic_auth_per_minute": (
+            "AUTOMATE_API_BASIC_AUTH_PER_MINUTE",
+            lambda n, d: _int(n, d, "requests"),
+        ),
+    },
+}
+for _section, _options in _TUNING.items():
+    _values = {
+        _key: _read(_env, None)
+        for _key, (_env, _read) in _options.items()
+        if os.environ.get(_env, "").strip()
+    }
+    if _values:
+        DJANGO_AUTOMATE[_section] = _values
+
 # The studio's copilot: unset, it is the offline drafter; set a base URL and a model to ask
 # any OpenAI-compatible API (docs/reference/copilot.md). The key is a secret *name*.
 _COPILOT_ENV = {
@@ -364,10 +436,11 @@ if DEBUG:
     # browser tests, whose fake services listen on ports chosen after the site started.
     _dev_extra = os.environ.get("AUTOMATE_DEV_HTTP_ALLOWLIST", "").split(",")
     DJANGO_AUTOMATE["POLICY"] = {
+        **DJANGO_AUTOMATE.get("POLICY", {}),  # type: ignore[dict-item]
         "http_allowlist": [
             f"{_site_host}:{_site_port}",
             *(p.strip() for p in _dev_extra if p.strip()),
-        ]
+        ],
     }
     DJANGO_AUTOMATE["CONNECTOR_OPTIONS"] = {
         "slack": {"base_url": f"{SITE_URL}/dev/slack/api"},

@@ -44,6 +44,17 @@ def run(args, env, tmp_path):
     )
 
 
+@pytest.fixture(scope="module", autouse=True)
+def collected_static(tmp_path_factory):
+    """The checklist's `collectstatic`, once: `check --deploy` wants it (automate.E070)."""
+    root = tmp_path_factory.mktemp("static")
+    PRODUCTION["AUTOMATE_STATIC_ROOT"] = str(root)
+    result = run(["manage.py", "collectstatic", "--noinput"], PRODUCTION, root)
+    assert result.returncode == 0, result.stderr
+    yield
+    del PRODUCTION["AUTOMATE_STATIC_ROOT"]
+
+
 def deploy_check(env, tmp_path):
     result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], env, tmp_path)
     return result.returncode, result.stdout + result.stderr

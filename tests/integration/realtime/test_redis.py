@@ -14,6 +14,7 @@ from django.test import override_settings
 
 from automate.execution.models import ExecutionRun
 from automate.execution.services import retry_step
+from automate.realtime.layers import redis_channel_layer
 from automate.runtime import emit_event
 from tests.factories import make_published, make_studio_user
 from tests.integration.realtime.conftest import frames_until, open_socket
@@ -21,15 +22,12 @@ from tests.integration.realtime.conftest import frames_until, open_socket
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
 REDIS = ("127.0.0.1", 6379)
+# Built as the standalone site builds it (automate.realtime.layers); other test runs may
+# share this Redis, so the prefix keeps our channels and groups apart.
 LAYERS = {
-    "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {
-            "hosts": [f"redis://{REDIS[0]}:{REDIS[1]}/0"],
-            # Other test runs may share this Redis: keep our channels and groups apart.
-            "prefix": f"automate-test-{os.getpid()}",
-        },
-    }
+    "default": redis_channel_layer(
+        f"redis://{REDIS[0]}:{REDIS[1]}/0", prefix=f"automate-test-{os.getpid()}"
+    )
 }
 
 
@@ -52,32 +50,33 @@ def redis_layer():
         yield
 
 
+@database_sync_to_async
+def failed_run():
+    make_published(
+        slug="wf",
+        rule_spec={},
+        trigger_spec={"event_type": "invoice.paid"},
+        graph={
+            "nodes": [
+                {"id": "trigger", "type": "trigger"},
+                {
+                    "id": "a",
+                    "type": "action",
+                    "connector": "testkit",
+                    "action": "fail",
+                    "inputs": {"retryable": False, "times": 1},
+                },
+            ],
+            "edges": [{"source": "trigger", "target": "a"}],
+        },
+    )
+    emit_event("invoice.paid", {})
+    return ExecutionRun.objects.get(), make_studio_user()
+
+
 async def test_frames_travel_through_redis(redis_layer):
     layer = get_channel_layer()
     assert type(layer).__name__ == "RedisChannelLayer"
-
-    @database_sync_to_async
-    def failed_run():
-        make_published(
-            slug="wf",
-            rule_spec={},
-            trigger_spec={"event_type": "invoice.paid"},
-            graph={
-                "nodes": [
-                    {"id": "trigger", "type": "trigger"},
-                    {
-                        "id": "a",
-                        "type": "action",
-                        "connector": "testkit",
-                        "action": "fail",
-                        "inputs": {"retryable": False, "times": 1},
-                    },
-                ],
-                "edges": [{"source": "trigger", "target": "a"}],
-            },
-        )
-        emit_event("invoice.paid", {})
-        return ExecutionRun.objects.get(), make_studio_user()
 
     run, user = await failed_run()
     page = await open_socket(f"/ws/runs/{run.pk}/", user)
@@ -87,6 +86,26 @@ async def test_frames_travel_through_redis(redis_layer):
         await database_sync_to_async(retry_step)(run=run, node_id="a", actor=user)
         frames = await frames_until(page, lambda f: f["run"]["status"] == "succeeded")
         assert {s["node_id"]: s["status"] for s in frames[-1]["steps"]}["a"] == "succeeded"
+    finally:
+        await page.disconnect()
+        await layer.flush()
+        await layer.close_pools()
+
+
+async def test_an_idle_page_keeps_its_websocket_for_30_seconds(redis_layer):
+    """redis-py's default 5 s socket timeout equals channels-redis's 5 s blocking read: with
+    a bare {"hosts": [url]} layer this page was closed (1011) after about 5.5 s idle."""
+    layer = get_channel_layer()
+    run, user = await failed_run()
+    page = await open_socket(f"/ws/runs/{run.pk}/", user)
+    try:
+        assert (await page.receive_json_from(timeout=5))["run"]["status"] == "failed"
+        # Nothing happens for 30 s: no frame, no close, no crash of the consumer.
+        assert await page.receive_nothing(timeout=30, interval=0.5)
+        # And the page still hears what happens next.
+        await database_sync_to_async(retry_step)(run=run, node_id="a", actor=user)
+        frames = await frames_until(page, lambda f: f["run"]["status"] == "succeeded")
+        assert frames[-1]["run"]["status"] == "succeeded"
     finally:
         await page.disconnect()
         await layer.flush()
