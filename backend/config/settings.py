@@ -159,7 +159,8 @@ SECURE_HSTS_SECONDS = _int("DJANGO_SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _flag("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = _flag("DJANGO_SECURE_HSTS_PRELOAD", False)
 # The liveness probe answers over plain HTTP too (load balancers probe the backend).
-SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/$"]
+# Probes of load balancers and orchestrators speak plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/$", r"^healthz$", r"^readyz$"]
 
 
 def _proxy_ssl_header() -> tuple[str, str] | None:

@@ -21,6 +21,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("automate.api.urls")),
     path("hooks/", include("automate.triggers.urls")),
+    path("", include("automate.observability.urls")),
 ]
 
 if settings.DEBUG:

@@ -108,6 +108,8 @@ SAMPLES: dict[str, Sample] = {
     "(unnamed '')": Sample("GET"),
     "(unnamed 'favicon.ico')": Sample("GET"),
     "automate_api:health": Sample("GET"),
+    "automate_health:healthz": Sample("GET"),
+    "automate_health:readyz": Sample("GET"),
     "automate_api:events": Sample(
         "POST", body="json", data=lambda w: {"type": "invoice.paid", "payload": {"amount": 1}}
     ),
