@@ -347,12 +347,15 @@ REST_FRAMEWORK = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "automate.observability.logging.RedactingFilter"}},
+    "filters": {
+        "redact": {"()": "automate.observability.logging.RedactingFilter"},
+        "context": {"()": "automate.observability.log_context.ContextFilter"},
+    },
     "formatters": {"schema": {"()": "automate.observability.logging.SchemaFormatter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "filters": ["redact"],
+            "filters": ["context", "redact"],
             "formatter": "schema",
         }
     },

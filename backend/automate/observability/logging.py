@@ -2,15 +2,16 @@
 
 ``RedactingFilter`` masks secrets in the message, its arguments and the ``extra`` fields of
 every record before any handler sees it; ``EcsFormatter`` writes Elastic Common Schema JSON
-lines with the trace id, so a run can be followed across processes.
+lines (through the ``ecs-logging`` library) with the trace id and the run being handled
+(``automate.observability.log_context``), so a run can be followed across processes.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from datetime import UTC, datetime
 from typing import Any
+
+import ecs_logging
 
 _STANDARD_ATTRS = frozenset(
     vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys() | {"message", "asctime"}
@@ -40,34 +41,50 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-class EcsFormatter(logging.Formatter):
-    """One JSON object per line in Elastic Common Schema field names."""
+class EcsFormatter(ecs_logging.StdlibFormatter):
+    """One JSON object per line in Elastic Common Schema, by the ``ecs-logging`` library.
 
-    def format(self, record: logging.LogRecord) -> str:
-        doc: dict[str, Any] = {
-            "@timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(
-                timespec="milliseconds"
-            ),
-            "log.level": record.levelname.lower(),
-            "log.logger": record.name,
-            "message": record.getMessage(),
-            "ecs.version": "8.11.0",
-            "process.pid": record.process,
-            "process.thread.name": record.threadName,
-        }
+    On top of the library's fields: the record's ``trace_id`` becomes ``trace.id``, the run
+    context of ``automate.observability.log_context`` becomes ``automate.run.id``,
+    ``automate.step.id``, ``automate.workflow.slug`` and ``automate.tenant.slug``; any other
+    ``extra`` goes under ``labels`` (ECS's place for ad-hoc keywords); and the exception's
+    message and stack trace are redacted (the library reads them from the exception, past
+    ``RedactingFilter``). ``log.original`` is left out: it repeats ``message``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(exclude_fields=("log.original",))
+
+    def format_to_ecs(self, record: logging.LogRecord) -> dict[str, Any]:
+        from automate.governance.redaction import redact_text
+        from automate.observability.log_context import FIELDS
+
         extra = _extra_fields(record)
-        trace_id = extra.pop("trace_id", None)
-        if trace_id:
-            doc["trace.id"] = trace_id
-        if extra:
-            doc["labels"] = {
-                k: v if isinstance(v, str | int | float | bool) else str(v)
-                for k, v in extra.items()
-            }
-        if record.exc_info:
-            doc["error.stack_trace"] = record.exc_text or self.formatException(record.exc_info)
-            doc["error.type"] = record.exc_info[0].__name__ if record.exc_info[0] else ""
-        return json.dumps(doc, default=str)
+        doc = super().format_to_ecs(record)
+        labels = dict(doc.get("labels") or {})
+        for key, value in extra.items():
+            if key in FIELDS:
+                doc.pop(key, None)
+                _put(doc, FIELDS[key], value)
+            elif "." not in key and key != "labels":
+                doc.pop(key, None)
+                labels[key] = value if isinstance(value, str | int | float | bool) else str(value)
+        if labels:
+            doc["labels"] = labels
+        error = doc.get("error")
+        if isinstance(error, dict):
+            for key in ("message", "stack_trace"):
+                if isinstance(error.get(key), str):
+                    error[key] = redact_text(error[key])
+        return doc
+
+
+def _put(doc: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``doc["a"]["b"]["c"]`` for ``"a.b.c"`` (ECS documents are nested objects)."""
+    *parents, last = dotted.split(".")
+    for part in parents:
+        doc = doc.setdefault(part, {})
+    doc[last] = value
 
 
 class SchemaFormatter(logging.Formatter):
