@@ -68,6 +68,19 @@ def _host_patterns(value: Any) -> str | None:
     return None
 
 
+def _networks(value: Any) -> str | None:
+    import ipaddress
+
+    for item in value:
+        if not isinstance(item, str):
+            return "must be a list of strings"
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            return f"has {item!r}, which is not an address or a network like 10.0.0.0/8"
+    return None
+
+
 def _tenant_host_patterns(value: Any) -> str | None:
     for tenant, patterns in value.items():
         if not isinstance(tenant, str) or not isinstance(patterns, list):
@@ -173,6 +186,12 @@ SCHEMA: dict[str, Option | dict[str, Option]] = {
     "MODEL_EVENTS": Option((list,), [], _model_events),
     "LOGGING_SCHEMA": Option((str,), "ecs", _choice("ecs", "simple")),
     "METRICS_EXPORT": Option((bool,), False),
+    "METRICS": {
+        # Who may read /metrics (automate.observability.metrics.allowed): these networks,
+        # or a scrape with "Authorization: Bearer <token>" when a token is set.
+        "allowed_networks": Option((list,), ["127.0.0.1/32", "::1/128"], _networks),
+        "token": Option((str,), ""),
+    },
 }
 
 

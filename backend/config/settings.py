@@ -397,6 +397,19 @@ _TUNING: dict[str, dict[str, tuple[str, Callable[[str, Any], Any]]]] = {
         ),
     },
 }
+# Prometheus metrics on /metrics (automate.observability.metrics; docs/howto/deploy.md).
+if _flag("AUTOMATE_METRICS_EXPORT", False):
+    DJANGO_AUTOMATE["METRICS_EXPORT"] = True
+_METRICS_ENV = {
+    "token": os.environ.get("AUTOMATE_METRICS_TOKEN", "").strip(),
+    "allowed_networks": [
+        n.strip()
+        for n in os.environ.get("AUTOMATE_METRICS_ALLOWED_NETWORKS", "").split(",")
+        if n.strip()
+    ],
+}
+if any(_METRICS_ENV.values()):
+    DJANGO_AUTOMATE["METRICS"] = {key: value for key, value in _METRICS_ENV.items() if value}
 for _section, _options in _TUNING.items():
     _values = {
         _key: _read(_env, None)

@@ -121,6 +121,9 @@ class Liveness:
         return time.monotonic() - self._fresh_since >= worker_timeout().total_seconds()
 
     def _beaten(self, written: float) -> None:
+        from automate.observability.metrics import WORKER_HEARTBEATS
+
+        WORKER_HEARTBEATS.inc()
         gap = worker_timeout().total_seconds() / 2
         if self._last_beat is None or written - self._last_beat >= gap:
             self._fresh_since = written

@@ -320,7 +320,7 @@ def record(
             spent_usd=F("spent_usd") + (cost - reservation.estimated_usd),
             calls=F("calls") + 1,
         )
-        return LLMUsage.objects.create(
+        usage = LLMUsage.objects.create(
             tenant_id=reservation.tenant_id,
             day=reservation.day,
             provider=provider[:50],
@@ -332,6 +332,13 @@ def record(
             node_id=node_id[:100],
             trace_id=trace_id[:32],
         )
+        from automate.observability.metrics import LLM_SPEND
+
+        # Counted once the ledger has it (Prometheus's counter never goes back).
+        transaction.on_commit(
+            lambda: LLM_SPEND.labels(usage.provider, usage.model).inc(float(cost))
+        )
+        return usage
 
 
 def release(reservation: Reservation) -> None:

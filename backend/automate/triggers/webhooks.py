@@ -193,6 +193,10 @@ def _result_of(response: JsonResponse) -> tuple[str, str | None]:
 def _log_delivery(
     endpoint: WebhookEndpoint | None, status_code: int, result: str, event_id: str | None = None
 ) -> None:
+    from automate.observability.metrics import WEBHOOK_DELIVERIES
+
+    # Counted for every delivery; an unknown slug under one label, never its text.
+    WEBHOOK_DELIVERIES.labels(result if endpoint is not None else "unknown_endpoint").inc()
     if endpoint is None:
         return  # an unknown slug has no log; nothing is stored for strangers
     from automate.triggers.services import record_delivery
