@@ -99,7 +99,12 @@ export class PartAutosave {
         this.sending = null;
       });
       await this.sending;
-      if (this.pending) return this.flush(); // typed while that save was under way
+      if (this.pending) {
+        // Typed while that save was under way: save again now. Not reached: again after a
+        // pause (at once would send request after request while the server is away).
+        if (this.state === "error") await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
+        return this.flush();
+      }
     }
     return !this.pending && !this.refused && !this.stale;
   }
