@@ -45,6 +45,14 @@ STALE_MESSAGE = gettext_lazy(
 )
 
 
+def stale_draft(request: HttpRequest, workflow: Workflow) -> HttpResponse:
+    """409 ``stale_draft`` in the error shape, ``details.revision`` the draft's revision now:
+    the answer of every autosave (a node panel's, the rule's) posted at an older revision."""
+    return json_error(
+        request, 409, "stale_draft", str(STALE_MESSAGE), {"revision": workflow.draft_revision}
+    )
+
+
 def wants_json(request: HttpRequest) -> bool:
     """The request asks for JSON (the autosave), not for the panel's HTML (htmx)."""
     accept = request.headers.get("Accept", "")
@@ -90,13 +98,7 @@ def autosave_node(request: HttpRequest, workflow_id: int, node_id: str) -> HttpR
         )
     outcome = save_panel(request, workflow, node)
     if outcome.stale:
-        return json_error(
-            request,
-            409,
-            "stale_draft",
-            str(STALE_MESSAGE),
-            {"revision": outcome.workflow.draft_revision},
-        )
+        return stale_draft(request, outcome.workflow)
     if not outcome.saved:
         fields = messages_by_field(outcome.errors, outcome.fields)
         general = [

@@ -324,6 +324,14 @@ def posted_revision(data: Mapping[str, str]) -> int | None:
     return int(text) if text.isdigit() and len(text) < 19 else -1
 
 
+def lock_at_revision(workflow: Workflow, revision: int | None) -> tuple[Workflow, bool]:
+    """``(locked, stale)``: the workflow row locked for the running transaction, and whether
+    the draft has moved past ``revision`` (the one a form was edited from; None: not said,
+    never stale). The compare-and-set of every autosave of the side panel."""
+    locked = Workflow.objects.select_for_update().get(pk=workflow.pk)
+    return locked, revision is not None and revision != locked.draft_revision
+
+
 @dataclass
 class PanelSave:
     """What saving a panel's form did: ``workflow`` (the saved one when ``saved``),
@@ -357,8 +365,8 @@ def save_panel(request: HttpRequest, workflow: Workflow, node: dict[str, Any]) -
     if errors:
         return outcome
     with transaction.atomic():
-        locked = Workflow.objects.select_for_update().get(pk=workflow.pk)
-        if revision is not None and revision != locked.draft_revision:
+        locked, stale = lock_at_revision(workflow, revision)
+        if stale:
             outcome.stale = True
             outcome.workflow = locked
             return outcome

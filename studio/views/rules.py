@@ -30,8 +30,8 @@ from studio.access import (
     studio_view,
 )
 from studio.views.common import draft_changed, event_of, panel, parse_json, pretty, workflow_or_404
-from studio.views.panel_autosave import STALE_MESSAGE, wants_json
-from studio.views.panel_form import posted_revision
+from studio.views.panel_autosave import STALE_MESSAGE, stale_draft, wants_json
+from studio.views.panel_form import lock_at_revision, posted_revision
 
 TAB = "studio/partials/rules.html"
 CHECK = "studio/partials/rule_check.html"
@@ -256,8 +256,8 @@ def _store_rule(request: HttpRequest, workflow: Workflow, rule: Any) -> tuple[Wo
     keeps the revision, so leaving the editor does not move the draft on."""
     revision = posted_revision(request.POST)
     with transaction.atomic():
-        locked = Workflow.objects.select_for_update().get(pk=workflow.pk)
-        if revision is not None and revision != locked.draft_revision:
+        locked, stale = lock_at_revision(workflow, revision)
+        if stale:
             return locked, True
         if (locked.draft_rule_spec or {}) == (rule or {}):
             return locked, False
@@ -283,9 +283,7 @@ def _autosave_rule(request: HttpRequest, workflow_id: int) -> HttpResponse:
         return json_error(request, 400, "invalid_rule", error, {"path": path})
     workflow, stale = _store_rule(request, workflow, rule)
     if stale:
-        return json_error(
-            request, 409, "stale_draft", str(STALE_MESSAGE), {"revision": workflow.draft_revision}
-        )
+        return stale_draft(request, workflow)
     return JsonResponse({"revision": workflow.draft_revision})
 
 

@@ -132,7 +132,11 @@ export class Autosaver {
   async exclusive(write) {
     await this.flush();
     while (this.inFlight) await this.inFlight;
-    const run = write(this.revision);
+    return this.holdTurn(write(this.revision));
+  }
+
+  /** Hold the turn until the write `run` (a promise) settles; returns `run`. */
+  holdTurn(run) {
     const held = run.then(
       () => {},
       () => {},
@@ -161,16 +165,7 @@ export class Autosaver {
    */
   writeOnUnload(write) {
     if (this.busy || this.stale) return null;
-    const run = write(this.revision);
-    const held = run.then(
-      () => {},
-      () => {},
-    );
-    this.inFlight = held;
-    held.then(() => {
-      if (this.inFlight === held) this.inFlight = null;
-    });
-    return run;
+    return this.holdTurn(write(this.revision));
   }
 
   /** Another write of this draft answered 409: stop saving, as after our own 409. */
