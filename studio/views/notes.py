@@ -18,7 +18,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
@@ -49,7 +48,14 @@ def notes_html(graph: Any) -> dict[str, str]:
 @require_POST
 def render_note(request: HttpRequest, workflow_id: int) -> HttpResponse:
     """The sanitized HTML of a sticky note's Markdown (see the module docstring)."""
-    get_object_or_404(visible(Workflow.objects.all(), request), pk=workflow_id)
+    if not visible(Workflow.objects.all(), request).filter(pk=workflow_id).exists():
+        return json_error(
+            request,
+            404,
+            "resource_not_found",
+            gettext("There is no such workflow."),
+            {"workflow_id": workflow_id},
+        )
     body = json_body(request, what=gettext("The note"), max_bytes=MAX_BODY_BYTES)
     text = body.get("text") if isinstance(body, dict) else None
     if not isinstance(text, str):

@@ -11,7 +11,8 @@ attacks:
 2. The HTML is then cleaned with bleach against :data:`ALLOWED_TAGS` and
    :data:`ALLOWED_ATTRIBUTES`; link targets keep only :data:`ALLOWED_PROTOCOLS`
    (``javascript:``, ``data:``, ``vbscript:`` in any case or entity encoding are dropped,
-   and a link left without a target becomes plain text); every link gets
+   so are relative targets, and a link left without a target becomes plain text); every
+   link gets
    ``rel="noopener noreferrer nofollow"`` and opens in a new tab; bare ``https://…``
    addresses become such links.
 
@@ -20,6 +21,7 @@ Pure Python (no Django). ``render_note_html(text)`` is cached by text.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache, partial
 from typing import Any, Final
 
@@ -66,6 +68,9 @@ _RAW_HTML_PARTS: Final = (
 )
 
 
+_ABSOLUTE: Final = re.compile(r"(?:https?://|mailto:)", re.IGNORECASE)
+
+
 def _markdown() -> markdown.Markdown:
     md = markdown.Markdown(extensions=["fenced_code", "sane_lists", "nl2br"])
     for registry, name in _RAW_HTML_PARTS:
@@ -76,8 +81,10 @@ def _markdown() -> markdown.Markdown:
 def _link_attributes(attrs: dict[Any, str], new: bool = False) -> dict[Any, str] | None:
     """bleach's linkify callback: every kept link gets our ``rel`` and opens in a new tab;
     a link whose target the cleaner dropped (``javascript:``…) becomes its text."""
-    href = attrs.get((None, "href"))
-    if not href:
+    href = attrs.get((None, "href")) or ""
+    # Absolute links only: bleach keeps relative ones ("%6Aavascript:…", "#top"), which in
+    # a note would only point into the studio itself.
+    if not _ABSOLUTE.match(href):
         return None
     attrs[(None, "rel")] = LINK_REL
     attrs[(None, "target")] = "_blank"
