@@ -41,7 +41,7 @@ __all__ = [
 
 ALLOWED_TAGS: Final = frozenset(
     {
-        "a", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5", "h6",
+        "a", "blockquote", "br", "code", "em", "h1", "h2", "h3", "h4", "h5", "h6",
         "hr", "li", "ol", "p", "pre", "strong", "ul",
     }
 )  # fmt: skip
