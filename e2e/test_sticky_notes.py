@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from e2e.conftest import screenshot
-from e2e.test_editor import drag, wait_ready, wait_saved
+from e2e.test_editor import drag, drag_from_palette, wait_ready, wait_saved
 from e2e.test_publish_checks import new_workflow, put_graph_and_reload
 
 pytestmark = pytest.mark.e2e
@@ -22,6 +22,13 @@ HOSTILE = (
     "<script>window.__pwned = 1</script> <img src=x onerror='window.__pwned = 2'>\n"
     "[bad](javascript:window.__pwned=3) and [docs](https://example.com/docs)"
 )
+FRIENDLY = {
+    "text": "### Before publishing\n- set `SLACK_TOKEN` in **Secrets**\n- test with a real"
+    " invoice\n\nRunbook: https://example.com/runbook",
+    "position": {"x": 380, "y": -60},
+    "size": {"width": 300, "height": 170},
+    "color": "yellow",
+}
 GRAPH = {
     "nodes": [
         {"id": "trigger", "type": "trigger", "position": {"x": 40, "y": 200}},
@@ -81,6 +88,7 @@ def test_add_write_render_and_reload_a_sticky_note(live_site, page):
     source.wait_for()
     source.fill(HOSTILE)
     page.locator(f'#canvas .sn[data-note-id="{note_id}"] .sn-swatch-green').last.click()
+    keep_shot(screenshot(page, "52-editor-sticky-note-editing"))
     page.locator(f'#canvas .sn[data-note-id="{note_id}"] .sn-done').click()
     content = page.locator(f'#canvas .sn[data-note-id="{note_id}"] .sn-content')
     content.locator("h1", has_text="Read me first").wait_for()
@@ -140,3 +148,34 @@ def test_add_write_render_and_reload_a_sticky_note(live_site, page):
     wait_saved(page)
     shot = screenshot(page, "51-editor-sticky-notes-reloaded")
     keep_shot(shot)
+
+    # Copy and paste a note: a new note with its own id and the same text.
+    count = "document.querySelectorAll('#canvas .sn').length"
+    assert page.evaluate(count) == 2
+    page.locator(f'#canvas g.x6-node[data-cell-id="{note_id}"]').click(position={"x": 60, "y": 12})
+    page.keyboard.press("Control+c")
+    page.keyboard.press("Control+v")
+    page.wait_for_function(f"{count} === 3")
+    # Shift+S adds one, and so does dragging "Sticky note" from the palette.
+    page.mouse.click(5, 400)  # nothing focused that takes keys
+    page.keyboard.press("Shift+S")
+    page.wait_for_function(f"{count} === 4")
+    canvas = page.locator("#canvas").bounding_box()
+    assert canvas
+    drag_from_palette(page, "Sticky note", (canvas["x"] + 120, canvas["y"] + canvas["height"] - 120))
+    page.wait_for_function(f"{count} === 5")
+    wait_saved(page)
+    saved = page.evaluate("window.__editor.canvas.toDraftGraph()")
+    ids = [n["id"] for n in saved["notes"]]
+    assert len(set(ids)) == 5
+    copies = [n for n in saved["notes"] if n["text"] == HOSTILE]
+    assert len(copies) == 2
+    assert [n["id"] for n in saved["nodes"]] == ["trigger", "log"]
+
+    # How a tidy canvas with notes looks (the how-to's picture).
+    tidy = {**GRAPH, "notes": [GRAPH["notes"][0], {**FRIENDLY, "id": "note_tip"}]}
+    put_graph_and_reload(page, tidy)
+    page.locator('#canvas .sn[data-note-id="note_tip"] h3').wait_for()
+    page.locator('#canvas .sn[data-note-id="note_tip"]').hover()
+    page.wait_for_timeout(300)  # the tools fade in
+    keep_shot(screenshot(page, "53-editor-sticky-notes-tidy"))

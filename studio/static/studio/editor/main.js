@@ -317,7 +317,8 @@ async function start() {
     }
   }
   /** Where a new note goes: in what the user sees, clear of the steps and notes there
-   *  (tried outwards from the middle; the middle when nothing is clear). */
+   *  (tried outwards from the middle); when nothing in view is clear, under everything
+   *  (`outside: true`: the caller brings it into view). */
   function freeSpotForNote() {
     const area = graph.getGraphArea();
     const centre = { x: area.x + area.width / 2 - NOTE_SIZE.width / 2, y: area.y + area.height / 2 - NOTE_SIZE.height / 2 };
@@ -332,7 +333,9 @@ async function start() {
         }
       }
     }
-    return { x: Math.round(centre.x), y: Math.round(centre.y) };
+    if (!boxes.length) return { x: Math.round(centre.x), y: Math.round(centre.y) };
+    const all = graph.getCellsBBox(graph.getNodes());
+    return { x: Math.round(all.x), y: Math.round(all.y + all.height + 40), outside: true };
   }
   const help = $("#shortcuts");
   const actions = {
@@ -351,8 +354,9 @@ async function start() {
         notify(format(gettext("A workflow holds at most %(count)s sticky notes."), { count: MAX_NOTES }), "error");
         return;
       }
-      const { x, y } = freeSpotForNote();
+      const { x, y, outside } = freeSpotForNote();
       const cell = canvas.addNote({ text: DEFAULT_NOTE_TEXT, position: { x, y }, size: NOTE_SIZE, color: "yellow" });
+      if (outside) graph.centerCell(cell);
       canvas.selection.reset([cell]);
     },
     remove: () => {
