@@ -162,7 +162,9 @@ def test_add_write_render_and_reload_a_sticky_note(live_site, page):
     page.wait_for_function(f"{count} === 4")
     canvas = page.locator("#canvas").bounding_box()
     assert canvas
-    drag_from_palette(page, "Sticky note", (canvas["x"] + 120, canvas["y"] + canvas["height"] - 120))
+    drag_from_palette(
+        page, "Sticky note", (canvas["x"] + 120, canvas["y"] + canvas["height"] - 120)
+    )
     page.wait_for_function(f"{count} === 5")
     wait_saved(page)
     saved = page.evaluate("window.__editor.canvas.toDraftGraph()")

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import copy
 import json
+from io import StringIO
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.test import Client
 
 from automate.execution.models import ExecutionRun
@@ -241,6 +243,7 @@ def test_notes_round_trip_through_a_workflow_file(editor):
     workflow = flow(editor.tenant)
     text = editor.get(f"/studio/workflows/{workflow.pk}/export.json").content.decode()
     assert json.loads(text)["graph"]["notes"] == [NOTE]
+    workflow.refresh_from_db()  # PostgreSQL's jsonb orders keys its own way
     assert text.strip() == export_text(workflow)
     data = json.loads(text)
     data["slug"] = "orders-copy"
@@ -261,3 +264,32 @@ def test_a_file_with_a_bad_note_is_refused_and_nothing_is_written(editor):
     assert not Workflow.objects.filter(slug="bad-notes").exists()
     data["graph"]["notes"][0]["text"] = "fine"
     assert parse_workflow_file(json.dumps(data))["graph"]["notes"][0]["text"] == "fine"
+
+
+def test_automate_export_and_automate_import_round_trip_notes(tmp_path):
+    tenant = make_tenant("acme")
+    flow(tenant)
+    out = tmp_path / "orders.json"
+    call_command(
+        "automate_export",
+        "--workflow",
+        "orders",
+        "--tenant",
+        "acme",
+        "--draft",
+        "--file",
+        str(out),
+        stdout=StringIO(),
+    )
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["graph"]["notes"] == [NOTE]
+    data["slug"] = "orders-again"
+    out.write_text(json.dumps(data), encoding="utf-8")
+    call_command("automate_import", "--file", str(out), "--tenant", "acme", stdout=StringIO())
+    assert Workflow.objects.get(slug="orders-again").draft_graph["notes"] == [NOTE]
+    data["slug"] = "orders-bad"
+    data["graph"]["notes"][0]["color"] = "teal"
+    out.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(CommandError, match=r"graph\.notes\[0\]\.color"):
+        call_command("automate_import", "--file", str(out), "--tenant", "acme", stdout=StringIO())
+    assert not Workflow.objects.filter(slug="orders-bad").exists()
