@@ -181,3 +181,22 @@ def test_add_write_render_and_reload_a_sticky_note(live_site, page):
     page.locator('#canvas .sn[data-note-id="note_tip"]').hover()
     page.wait_for_timeout(300)  # the tools fade in
     keep_shot(screenshot(page, "53-editor-sticky-notes-tidy"))
+
+    # Publish; then a note's new colour is an unpublished change the diff names.
+    page.click("#btn-publish")
+    page.wait_for_function("document.querySelector('#wf-status').textContent.includes('v1')")
+    tip = page.locator('#canvas .sn[data-note-id="note_tip"]')
+    tip.hover()
+    tip.locator(".sn-bar .sn-swatch-pink").click()
+    page.wait_for_function(
+        "document.querySelector('#canvas .sn[data-note-id=\"note_tip\"]').classList.contains('sn-pink')"
+    )
+    wait_saved(page)
+    changes = page.locator("#wf-changes")
+    changes.wait_for(state="visible", timeout=5000)
+    changes.click()
+    page.wait_for_selector("#diff-panel")
+    line = page.locator('#diff-panel li[data-note-id="note_tip"]').inner_text()
+    assert "Sticky note Before publishing note_tip changed:" in line
+    assert "color" in line
+    keep_shot(screenshot(page, "54-editor-sticky-note-diff"))
