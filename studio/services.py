@@ -35,6 +35,7 @@ from automate.typing import UserType
 from automate.workflows.graph import Graph, Node, NodeType
 from automate.workflows.limits import check_definition_limits
 from automate.workflows.models import Workflow, WorkflowVersion
+from automate.workflows.notes import note_changes
 from automate.workflows.queries import trigger_events as trigger_events
 from automate.workflows.services import publish_problems, publish_version
 from automate.workflows.template_checks import refuse_unsafe_templates
@@ -457,6 +458,8 @@ class DefinitionDiff:
     rule_changed: bool = False
     rule_before: Any = None
     rule_after: Any = None
+    # Sticky notes added, removed or changed (automate.workflows.notes.note_changes).
+    notes_changes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -468,6 +471,7 @@ class DefinitionDiff:
             or self.edges_removed
             or self.trigger_changes
             or self.rule_changed
+            or self.notes_changes
         )
 
 
@@ -542,6 +546,7 @@ def diff_definitions(before: Mapping[str, Any], after: Mapping[str, Any]) -> Def
     old_rule, new_rule = before.get("rule_spec") or {}, after.get("rule_spec") or {}
     if old_rule != new_rule:
         diff.rule_changed, diff.rule_before, diff.rule_after = True, old_rule, new_rule
+    diff.notes_changes = note_changes(before.get("graph"), after.get("graph"))
     return diff
 
 

@@ -10,6 +10,7 @@ from studio.views import (
     expressions,
     insights,
     lifecycle,
+    notes,
     panels,
     rules,
     templates_gallery,
@@ -73,6 +74,7 @@ urlpatterns = [
     path("workflows/<int:workflow_id>/export.json", transfer.export_file, name="export"),
     path("workflows/<int:workflow_id>/import/", transfer.import_into, name="import_into"),
     path("palette.json", editor_views.palette, name="palette"),
+    path("workflows/<int:workflow_id>/notes/render/", notes.render_note, name="note_render"),
     path(
         "workflows/<int:workflow_id>/nodes/<str:node_id>/panel/",
         panels.node_panel,

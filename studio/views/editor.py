@@ -43,6 +43,7 @@ from studio.icons import NODE_TYPE_ICONS, connector_icon
 from studio.services import drafter_info
 from studio.views.common import visible
 from studio.views.lifecycle import has_unpublished_changes, lifecycle_status
+from studio.views.notes import notes_html
 
 _DEFINITION_KEYS = ("trigger_spec", "rule_spec", "graph")
 
@@ -130,6 +131,8 @@ def _draft_body(workflow: Workflow) -> dict[str, Any]:
         "trigger_spec": workflow.draft_trigger_spec,
         "rule_spec": workflow.draft_rule_spec,
         "graph": workflow.draft_graph,
+        # The sticky notes' Markdown as sanitized HTML, by note id (studio/views/notes.py).
+        "notes_html": notes_html(workflow.draft_graph),
         "problems": _problems(workflow),
         "warnings": publish_warnings(workflow),
     }
@@ -153,6 +156,7 @@ def editor(request: HttpRequest, workflow_id: int) -> HttpResponse:
         "draftUrl": reverse("studio:draft", args=[workflow.pk]),
         "paletteUrl": reverse("studio:palette"),
         "copilotUrl": reverse("studio:copilot", args=[workflow.pk]),
+        "noteRenderUrl": reverse("studio:note_render", args=[workflow.pk]),
         "status": _status(workflow),
     }
     broken = broken_versions([workflow.live_version_id]).get(workflow.live_version_id or 0)

@@ -11,7 +11,9 @@ not crashed on (see ``automate.execution.matching``).
 
 Limits: ``DJANGO_AUTOMATE["LIMITS"]["max_definition_depth"]`` and
 ``["max_definition_bytes"]`` (each part on its own), plus the input guard's number size
-and text rules (no NUL, no unpaired surrogate: PostgreSQL cannot store them).
+and text rules (no NUL, no unpaired surrogate: PostgreSQL cannot store them). A graph's
+sticky notes are checked here too (shape, count and text size: ``automate.workflows.notes``),
+so every path that checks the limits refuses a bad note.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 
 from automate.guard.parse import InputRejected, JsonLimits, check_json_value
 from automate.workflows.exceptions import WorkflowValidationError
+from automate.workflows.notes import note_problems
 
 DEPTH_SETTING = "DJANGO_AUTOMATE['LIMITS']['max_definition_depth']"
 BYTES_SETTING = "DJANGO_AUTOMATE['LIMITS']['max_definition_bytes']"
@@ -54,7 +57,8 @@ def definition_limit_problems(
     **parts: Any,
 ) -> list[dict[str, str]]:
     """Problems of the given parts (``trigger_spec=``, ``rule_spec=``, ``graph=``) with the
-    limits, each as ``{"field", "message"}`` (plus ``node_id`` inside a graph's node)."""
+    limits, each as ``{"field", "message"}`` (plus ``node_id`` inside a graph's node), and
+    of the graph's sticky notes (``automate.workflows.notes.note_problems``)."""
     limits = limits or configured_limits()
     json_limits = JsonLimits(
         max_bytes=limits.max_bytes,
@@ -80,6 +84,8 @@ def definition_limit_problems(
                     f"{limits.max_bytes} ({BYTES_SETTING})",
                 }
             )
+        elif name == "graph":
+            problems.extend(note_problems(value))
     return problems
 
 

@@ -178,6 +178,7 @@ SAMPLES: dict[str, Sample] = {
         data=lambda w: {"revision": w.workflow.draft_revision, "name": "Renamed", "graph": GRAPH},
     ),
     "studio:palette": Sample("GET"),
+    "studio:note_render": Sample("POST", kwargs=_wf, body="json", data=lambda w: {"text": "# Hi"}),
     "studio:node_panel": Sample(
         "POST",
         kwargs=_node,

@@ -80,10 +80,12 @@ def test_draft_round_trip_keeps_keys_the_editor_does_not_know(editor):
         "trigger_spec",
         "rule_spec",
         "graph",
+        "notes_html",
         "problems",
         "warnings",
     }
     assert first["revision"] == 0
+    assert first["notes_html"] == {}
 
     saved = put(editor, workflow, {"revision": 0, "graph": GRAPH, "name": "Renamed"})
     assert saved.status_code == 200

@@ -3,10 +3,13 @@
 // A cell's id is the workflow node's id. Each node cell keeps the node's JSON (minus
 // `position`, which X6 owns) in `data.raw`, so keys the canvas does not understand
 // (`inputs`, `retry`, UI keys…) round-trip untouched. Edges keep theirs the same way.
+// Sticky notes (notes.js) are nodes of their own shape, saved in `graph.notes`: every step
+// operation here (badges, redraws, the copilot's changes, the saved `nodes`) skips them.
 
 import { CARD_ICON_STYLE, iconHref } from "../js/icons.js";
 import { ellipsize, textWidth, wrapTitle } from "../js/cardtext.js";
 import { format, gettext } from "../js/i18n.js";
+import { NOTE_MAX_SIZE, NOTE_MIN_SIZE, isNote, mountNotes } from "./notes.js";
 
 const X6 = window.X6;
 
@@ -52,6 +55,9 @@ export const CARD_LAYOUT = {
 
 /** Where a branch's name sits: inside the card, next to its out port. */
 export const BRANCH_LABEL = { position: { name: "left", args: { x: -12, y: 0 } } };
+
+/** The graph keys the canvas draws and writes itself; any other key is kept as it was. */
+const OWN_KEYS = new Set(["nodes", "edges", "notes"]);
 
 function registerShapes() {
   X6.Graph.registerNode(
@@ -250,7 +256,7 @@ export function branchLabel(branch) {
  * Create the canvas. `onChange()` is called after every user edit (for autosave),
  * `onNodeOpen(id)` when a node is clicked.
  */
-export function createCanvas({ container, minimap, catalogue, onChange, onNodeOpen, onHistory }) {
+export function createCanvas({ container, minimap, catalogue, onChange, onNodeOpen, onHistory, noteRenderUrl }) {
   registerShapes();
   let silent = 0; // > 0 while loading: model events are not user edits
 
@@ -313,6 +319,22 @@ export function createCanvas({ container, minimap, catalogue, onChange, onNodeOp
     });
   graph.use(selection);
   graph.use(new X6.Snapline({ enabled: true }));
+  // Notes (only) can be resized with handles; the steps keep one size.
+  graph.use(
+    new X6.Transform({
+      resizing: {
+        enabled: (node) => isNote(node),
+        minWidth: NOTE_MIN_SIZE,
+        minHeight: NOTE_MIN_SIZE,
+        maxWidth: NOTE_MAX_SIZE,
+        maxHeight: NOTE_MAX_SIZE,
+        orthogonal: false,
+      },
+    }),
+  );
+  const notes = mountNotes({ graph, renderUrl: noteRenderUrl });
+  /** The workflow's steps on the canvas: every node but the sticky notes. */
+  const stepNodes = () => graph.getNodes().filter((node) => !isNote(node));
   if (minimap) useMiniMap(graph, minimap);
 
   graph.on("edge:connected", ({ edge }) => {
@@ -329,7 +351,9 @@ export function createCanvas({ container, minimap, catalogue, onChange, onNodeOp
     onHistory?.(history.canUndo(), history.canRedo());
     if (!silent) onChange();
   });
-  graph.on("node:click", ({ node }) => onNodeOpen(node.id));
+  graph.on("node:click", ({ node }) => {
+    if (!isNote(node)) onNodeOpen(node.id);
+  });
   // Edges light up on hover and while selected, so it is clear which one Delete removes.
   const paintEdge = (edge, on) =>
     edge.attr("line/stroke", on ? "#4f46e5" : "#9aa3b2", { ignoreHistory: true });
@@ -344,8 +368,9 @@ export function createCanvas({ container, minimap, catalogue, onChange, onNodeOp
     selection,
     catalogue,
 
-    /** Replace everything with `draftGraph` (first load or reload). */
-    load(draftGraph, problemsByNode = {}) {
+    /** Replace everything with `draftGraph` (first load or reload); `notesHtml` is the
+     *  draft's `notes_html` (each note's sanitized HTML, by id). */
+    load(draftGraph, problemsByNode = {}, notesHtml = {}) {
       silent += 1;
       try {
         const { nodes, unusable } = drawableNodes(draftGraph);
@@ -353,15 +378,19 @@ export function createCanvas({ container, minimap, catalogue, onChange, onNodeOp
         const types = new Map(nodes.map((n) => [n.id, n.type]));
         const allEdges = Array.isArray(draftGraph?.edges) ? draftGraph.edges : [];
         const edges = allEdges.filter((e) => drawableEdge(e, types));
+        const drawn = notes.drawable(draftGraph, types.keys());
+        api.orphanNotes = drawn.unusable;
+        notes.renderer.seed(drawn.notes, notesHtml);
         graph.fromJSON({
           cells: [
+            ...drawn.notes.map((n) => notes.meta(n)),
             ...nodes.map((n) => nodeMeta(n, catalogue, problemsByNode[n.id] || [])),
             ...edges.map((e) => edgeMeta(e, types)),
           ],
         });
         // Edges the draft has but the canvas cannot draw (unknown ends) are kept as is.
         api.orphanEdges = allEdges.filter((e) => !drawableEdge(e, types));
-        api.extraKeys = Object.fromEntries(Object.entries(draftGraph || {}).filter(([k]) => k !== "nodes" && k !== "edges"));
+        api.extraKeys = Object.fromEntries(Object.entries(draftGraph || {}).filter(([k]) => !OWN_KEYS.has(k)));
         history.clean();
       } finally {
         silent -= 1;
@@ -373,14 +402,15 @@ export function createCanvas({ container, minimap, catalogue, onChange, onNodeOp
      * Update node data and labels from the server's draft without moving the viewport.
      * Adds and removes cells only where the server's graph differs.
      */
-    refresh(draftGraph, problemsByNode = {}) {
+    refresh(draftGraph, problemsByNode = {}, notesHtml = {}) {
       silent += 1;
       try {
         graph.batchUpdate(() => {
           const { nodes, unusable } = drawableNodes(draftGraph);
           api.orphanNodes = unusable;
           const wanted = new Set(nodes.map((n) => n.id));
-          for (const node of graph.getNodes()) if (!wanted.has(node.id)) graph.removeCell(node, { ignoreHistory: true });
+          for (const node of stepNodes()) if (!wanted.has(node.id)) graph.removeCell(node, { ignoreHistory: true });
+          api.refreshNotes(draftGraph, wanted, notesHtml);
           for (const raw of nodes) {
             const cell = graph.getCellById(raw.id);
             const meta = nodeMeta(raw, catalogue, problemsByNode[raw.id] || []);
@@ -420,7 +450,7 @@ export function createCanvas({ container, minimap, catalogue, onChange, onNodeOp
     applyGraph(draftGraph) {
       const { nodes } = drawableNodes(draftGraph);
       const wanted = new Map(nodes.map((n) => [n.id, n]));
-      for (const node of graph.getNodes()) {
+      for (const node of stepNodes()) {
         const next = wanted.get(node.id);
         // A node that changes type needs other ports: it is replaced.
         if (!next || next.type !== node.getData()?.raw?.type) graph.removeCell(node);
@@ -456,7 +486,7 @@ export function createCanvas({ container, minimap, catalogue, onChange, onNodeOp
 
     /** Redraw every card from its data (after an undo or redo changed the data). */
     redraw() {
-      for (const node of graph.getNodes()) {
+      for (const node of stepNodes()) {
         const data = node.getData() || {};
         node.setAttrs(nodeAttrs({ ...data.raw, id: node.id }, catalogue, data.problems || [], data.warnings || []), { ignoreHistory: true });
       }
@@ -465,7 +495,7 @@ export function createCanvas({ container, minimap, catalogue, onChange, onNodeOp
     /** Badge nodes: `{node_id: ["message", …]}` (red, publishing refuses them) and
      *  warnings the same way (amber, publishing goes ahead); nodes not named lose theirs. */
     setProblems(problemsByNode, warningsByNode = {}) {
-      for (const node of graph.getNodes()) {
+      for (const node of stepNodes()) {
         const problems = problemsByNode[node.id] || [];
         const warnings = warningsByNode[node.id] || [];
         const data = node.getData() || {};
@@ -477,16 +507,47 @@ export function createCanvas({ container, minimap, catalogue, onChange, onNodeOp
 
     /** The draft graph as the server stores it, keeping every key the canvas does not own. */
     toDraftGraph() {
-      const nodes = graph.getNodes().map((cell) => {
+      const nodes = stepNodes().map((cell) => {
         const { x, y } = cell.position();
         return { ...(cell.getData()?.raw || {}), id: cell.id, position: { x: Math.round(x), y: Math.round(y) } };
       });
       const edges = graph.getEdges().map(serialiseEdge).filter(Boolean);
-      return {
+      const drawnNotes = graph.getNodes().filter(isNote).map((cell) => notes.serialise(cell));
+      const out = {
         ...(api.extraKeys || {}),
         nodes: [...nodes, ...(api.orphanNodes || [])],
         edges: [...edges, ...(api.orphanEdges || [])],
       };
+      const allNotes = [...drawnNotes, ...(api.orphanNotes || [])];
+      if (allNotes.length) out.notes = allNotes;
+      return out;
+    },
+
+    /** Make the note cells match the server's `draftGraph.notes` (not a user edit). */
+    refreshNotes(draftGraph, stepIds, notesHtml = {}) {
+      const drawn = notes.drawable(draftGraph, stepIds);
+      api.orphanNotes = drawn.unusable;
+      notes.renderer.seed(drawn.notes, notesHtml);
+      const wanted = new Map(drawn.notes.map((n) => [n.id, n]));
+      for (const cell of graph.getNodes().filter(isNote)) if (!wanted.has(cell.id)) graph.removeCell(cell, { ignoreHistory: true });
+      for (const raw of wanted.values()) {
+        const meta = notes.meta(raw);
+        const cell = graph.getCellById(raw.id);
+        if (!cell) {
+          graph.addNode(meta, { ignoreHistory: true });
+          continue;
+        }
+        if (!isNote(cell)) continue;
+        if (JSON.stringify(notes.serialise(cell)) === JSON.stringify(notes.normalise(raw))) continue;
+        cell.setData(meta.data, { overwrite: true, ignoreHistory: true });
+        cell.position(meta.x, meta.y, { ignoreHistory: true });
+        cell.resize(meta.width, meta.height, { ignoreHistory: true });
+      }
+    },
+
+    /** Add a sticky note (draft JSON without `id`: one is made) as a user edit; returns the cell. */
+    addNote(raw) {
+      return graph.addNode(notes.meta({ ...raw, id: raw.id || uniqueId(graph, "note") }));
     },
 
     /** Add a node from a palette entry at a graph position; returns the cell. */
@@ -495,9 +556,14 @@ export function createCanvas({ container, minimap, catalogue, onChange, onNodeOp
     },
 
     nodeMeta: (raw) => nodeMeta(raw, catalogue),
+    noteMeta: (raw) => notes.meta(raw),
+    notes,
+    stepNodes,
+    isNote,
     uniqueId: (base) => uniqueId(graph, base),
     orphanNodes: [],
     orphanEdges: [],
+    orphanNotes: [],
     extraKeys: {},
   };
   return api;

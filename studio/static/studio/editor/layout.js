@@ -1,14 +1,16 @@
 // "Tidy up": lay the graph out left to right with dagre, as one undoable step.
 
 import { NODE_HEIGHT, NODE_WIDTH } from "./graph.js";
+import { isNote } from "./notes.js";
 
-/** Move every node to its dagre position (ranks left → right), in one history batch. */
+/** Move every step to its dagre position (ranks left → right), in one history batch.
+ *  Sticky notes stay where their author put them. */
 export function tidyUp(graph) {
   const dagre = window.dagre;
   const layout = new dagre.graphlib.Graph();
   layout.setGraph({ rankdir: "LR", nodesep: 40, ranksep: 90, marginx: 40, marginy: 40 });
   layout.setDefaultEdgeLabel(() => ({}));
-  const nodes = graph.getNodes();
+  const nodes = graph.getNodes().filter((node) => !isNote(node));
   for (const node of nodes) layout.setNode(node.id, { width: NODE_WIDTH, height: NODE_HEIGHT });
   for (const edge of graph.getEdges()) {
     const source = edge.getSourceCellId();

@@ -9,6 +9,7 @@ import "./trigger_panel.js";
 import { buildCatalogue, mountPalette } from "./palette.js";
 import { mountRuleAutosave } from "./rule_autosave.js";
 import { installShortcuts } from "./shortcuts.js";
+import { DEFAULT_NOTE_TEXT, MAX_NOTES, NOTE_SIZE } from "./notes.js";
 import { mountCopilot } from "../copilot/panel.js";
 import { format, gettext, ngettext } from "../js/i18n.js";
 
@@ -92,6 +93,7 @@ async function start() {
     container: $("#canvas"),
     minimap: $("#minimap"),
     catalogue,
+    noteRenderUrl: config.noteRenderUrl,
     onChange: () => {
       updateEmptyState();
       autosaver?.schedule();
@@ -105,7 +107,7 @@ async function start() {
   const graph = canvas.graph;
 
   function updateEmptyState() {
-    $("#canvas-empty").hidden = graph.getNodes().length > 0;
+    $("#canvas-empty").hidden = canvas.stepNodes().length > 0;
   }
 
   let generalProblems = [];
@@ -159,7 +161,7 @@ async function start() {
   // of the draft is done (what bench/editor_200_nodes.py measures).
   const rendered = new Promise((resolve) => graph.once("render:done", resolve));
   const { byNode } = groupProblems(draft.problems);
-  canvas.load(draft.graph, byNode);
+  canvas.load(draft.graph, byNode, draft.notes_html);
   applyProblems(draft.problems, draft.warnings);
   updateEmptyState();
   if (graph.getNodes().length) graph.zoomToFit({ padding: 80, minScale: 0.1, maxScale: 1, useCellGeometry: true });
@@ -177,11 +179,11 @@ async function start() {
       const local = canvas.toDraftGraph();
       const serverNodes = new Map((fresh.graph?.nodes || []).map((n) => [n.id, n]));
       local.nodes = local.nodes.map((n) => (serverNodes.has(n.id) ? { ...serverNodes.get(n.id), position: n.position } : n));
-      canvas.refresh(local, problems);
+      canvas.refresh(local, problems, fresh.notes_html);
       autosaver.revision = fresh.revision;
       autosaver.schedule();
     } else {
-      canvas.refresh(fresh.graph, problems);
+      canvas.refresh(fresh.graph, problems, fresh.notes_html);
       autosaver.reset(fresh.revision);
     }
     if (fresh.name && document.activeElement !== nameInput) nameInput.value = fresh.name;
@@ -192,7 +194,7 @@ async function start() {
 
   $("#reload-draft").addEventListener("click", async () => {
     const fresh = await getJson(config.draftUrl);
-    canvas.load(fresh.graph, groupProblems(fresh.problems).byNode);
+    canvas.load(fresh.graph, groupProblems(fresh.problems).byNode, fresh.notes_html);
     nameInput.value = fresh.name;
     specs = { trigger_spec: fresh.trigger_spec || {}, rule_spec: fresh.rule_spec || {} };
     specsSaved = specsVersion;
@@ -305,14 +307,35 @@ async function start() {
   // Copies land down and to the right of what was copied, clear of every node already
   // there: each paste of the same nodes cascades one step further.
   const PASTE_STEP = 30;
-  function pasteOffset(nodes) {
+  function pasteOffset(items) {
     const taken = graph.getNodes().map((n) => n.position());
-    const first = nodes[0].position;
+    const first = items[0].position;
     for (let step = 1; ; step += 1) {
       const x = first.x + PASTE_STEP * step;
       const y = first.y + PASTE_STEP * step;
       if (!taken.some((p) => Math.abs(p.x - x) < PASTE_STEP / 2 && Math.abs(p.y - y) < PASTE_STEP / 2)) return PASTE_STEP * step;
     }
+  }
+  /** Where a new note goes: in what the user sees, clear of the steps and notes there
+   *  (tried outwards from the middle); when nothing in view is clear, under everything
+   *  (`outside: true`: the caller brings it into view). */
+  function freeSpotForNote() {
+    const area = graph.getGraphArea();
+    const centre = { x: area.x + area.width / 2 - NOTE_SIZE.width / 2, y: area.y + area.height / 2 - NOTE_SIZE.height / 2 };
+    const boxes = graph.getNodes().map((n) => n.getBBox().inflate(16));
+    const step = 40;
+    for (let ring = 0; ring <= 8; ring += 1) {
+      for (let dx = -ring; dx <= ring; dx += 1) {
+        for (let dy = -ring; dy <= ring; dy += 1) {
+          if (Math.max(Math.abs(dx), Math.abs(dy)) !== ring) continue;
+          const spot = new window.X6.Rectangle(centre.x + dx * step * 2, centre.y + dy * step, NOTE_SIZE.width, NOTE_SIZE.height);
+          if (area.containsRect(spot) && !boxes.some((box) => box.isIntersectWithRect(spot))) return { x: Math.round(spot.x), y: Math.round(spot.y) };
+        }
+      }
+    }
+    if (!boxes.length) return { x: Math.round(centre.x), y: Math.round(centre.y) };
+    const all = graph.getCellsBBox(graph.getNodes());
+    return { x: Math.round(all.x), y: Math.round(all.y + all.height + 40), outside: true };
   }
   const help = $("#shortcuts");
   const actions = {
@@ -326,6 +349,16 @@ async function start() {
       actions.fit();
     },
     selectAll: () => canvas.selection.reset(graph.getNodes()),
+    addNote: () => {
+      if (graph.getNodes().filter(canvas.isNote).length >= MAX_NOTES) {
+        notify(format(gettext("A workflow holds at most %(count)s sticky notes."), { count: MAX_NOTES }), "error");
+        return;
+      }
+      const { x, y, outside } = freeSpotForNote();
+      const cell = canvas.addNote({ text: DEFAULT_NOTE_TEXT, position: { x, y }, size: NOTE_SIZE, color: "yellow" });
+      if (outside) graph.centerCell(cell);
+      canvas.selection.reset([cell]);
+    },
     remove: () => {
       const cells = canvas.selection.getSelectedCells();
       if (!cells.length) return;
@@ -343,15 +376,26 @@ async function start() {
       clipboard = {
         nodes: all.nodes.filter((n) => ids.has(n.id) && n.type !== "trigger"),
         edges: all.edges.filter((e) => ids.has(e.source) && ids.has(e.target)),
+        notes: (all.notes || []).filter((n) => ids.has(n.id)),
       };
-      notify(format(ngettext("Copied %(count)s node.", "Copied %(count)s nodes.", clipboard.nodes.length), { count: clipboard.nodes.length }));
+      const stepCount = clipboard.nodes.length;
+      const noteCount = clipboard.notes.length;
+      const parts = [];
+      if (stepCount || !noteCount) parts.push(format(ngettext("Copied %(count)s node.", "Copied %(count)s nodes.", stepCount), { count: stepCount }));
+      if (noteCount) parts.push(format(ngettext("Copied %(count)s sticky note.", "Copied %(count)s sticky notes.", noteCount), { count: noteCount }));
+      notify(parts.join(" "));
     },
     paste: () => {
-      if (!clipboard?.nodes.length) return;
-      const offset = pasteOffset(clipboard.nodes);
+      if (!clipboard || !(clipboard.nodes.length || clipboard.notes.length)) return;
+      const offset = pasteOffset(clipboard.nodes.length ? clipboard.nodes : clipboard.notes);
       const newIds = new Map();
       const added = [];
+      const room = MAX_NOTES - graph.getNodes().filter(canvas.isNote).length;
+      if (clipboard.notes.length > room) notify(format(gettext("A workflow holds at most %(count)s sticky notes."), { count: MAX_NOTES }), "error");
       graph.startBatch("paste");
+      for (const raw of clipboard.notes.slice(0, Math.max(0, room))) {
+        added.push(canvas.addNote({ ...structuredClone(raw), id: undefined, position: { x: raw.position.x + offset, y: raw.position.y + offset } }));
+      }
       for (const raw of clipboard.nodes) {
         const id = canvas.uniqueId(raw.id.replace(/_\d+$/, ""));
         newIds.set(raw.id, id);
@@ -401,7 +445,7 @@ async function start() {
     canvas.applyGraph(definition.graph);
     // A change the history records even when only the trigger or rule changed, so the
     // step can be undone (the mark is not part of the saved node).
-    const anchor = graph.getNodes()[0];
+    const anchor = canvas.stepNodes()[0] || graph.getNodes()[0];
     if (anchor) anchor.setData({ ...anchor.getData(), copilotStep: (anchor.getData()?.copilotStep || 0) + 1 }, { overwrite: true });
     graph.stopBatch("copilot");
     const command = canvas.history.undoStack[canvas.history.undoStack.length - 1];
@@ -416,7 +460,7 @@ async function start() {
     url: config.copilotUrl,
     catalogue,
     currentDefinition: () => ({ ...structuredClone(specs), graph: canvas.toDraftGraph() }),
-    canvasPositions: () => new Map(graph.getNodes().map((n) => [n.id, n.position()])),
+    canvasPositions: () => new Map(canvas.stepNodes().map((n) => [n.id, n.position()])),
     apply: applyProposal,
     setPreviewing: (on) => {
       document.body.classList.toggle("cp-previewing", on);
@@ -443,6 +487,7 @@ async function start() {
   button("#btn-zoom-out", actions.zoomOut);
   button("#btn-fit", actions.fit);
   button("#btn-tidy", actions.tidy);
+  button("#btn-note", actions.addNote);
   $("#btn-shortcuts").addEventListener("click", (event) => {
     event.stopPropagation();
     actions.toggleHelp();

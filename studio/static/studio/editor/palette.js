@@ -1,9 +1,19 @@
 // The palette: node kinds from palette.json, grouped and searchable, dragged onto the canvas.
 
 import { icon as iconSvg } from "../js/icons.js";
-import { gettext } from "../js/i18n.js";
+import { format, gettext } from "../js/i18n.js";
+import { DEFAULT_NOTE_TEXT, MAX_NOTES, NOTE_SIZE } from "./notes.js";
 
 const X6 = window.X6;
+
+/** The palette's sticky note: not a step (it never runs), drawn by notes.js. */
+const NOTE_ENTRY = {
+  kind: "note",
+  type: "note",
+  label: gettext("Sticky note"),
+  description: gettext("A Markdown note for the people reading this workflow; it never runs."),
+  icon: "sticky-note",
+};
 
 /** Index palette.json for the canvas: connectors and actions by code. */
 export function buildCatalogue(palette) {
@@ -83,6 +93,7 @@ export function mountPalette({ list, search, palette, canvas, notify }) {
   };
   add(gettext("Triggers"), palette.triggers || []);
   add(gettext("Logic"), palette.logic || []);
+  add(gettext("Notes"), [NOTE_ENTRY]);
   for (const group of palette.connectors || []) add(group.name, group.actions);
   if (!entries.size) list.innerHTML = `<p class="muted small">${gettext("No node kinds are available.")}</p>`;
 
@@ -105,11 +116,19 @@ export function mountPalette({ list, search, palette, canvas, notify }) {
     scaled: true,
     getDropNode(draggingNode) {
       const entry = entries.get(draggingNode.getData()?.kind);
+      if (entry.kind === NOTE_ENTRY.kind) {
+        const { x, y } = draggingNode.position();
+        return graph.createNode(canvas.noteMeta({ id: canvas.uniqueId("note"), text: DEFAULT_NOTE_TEXT, position: { x, y }, size: NOTE_SIZE }));
+      }
       const raw = { ...newNodeJson(entry), id: canvas.uniqueId(idBase(entry)) };
       const { x, y } = draggingNode.position();
       return graph.createNode(canvas.nodeMeta({ ...raw, position: { x, y } }));
     },
     validateNode(droppingNode) {
+      if (canvas.isNote(droppingNode) && graph.getNodes().filter(canvas.isNote).length >= MAX_NOTES) {
+        notify(format(gettext("A workflow holds at most %(count)s sticky notes."), { count: MAX_NOTES }), "error");
+        return false;
+      }
       const type = droppingNode.getData()?.raw?.type;
       if (type === "trigger" && graph.getNodes().some((n) => n.getData()?.raw?.type === "trigger")) {
         notify(gettext("A workflow has exactly one trigger."), "error");
@@ -124,7 +143,10 @@ export function mountPalette({ list, search, palette, canvas, notify }) {
     if (!item || event.button !== 0) return;
     event.preventDefault();
     const entry = entries.get(item.dataset.kind);
-    const meta = canvas.nodeMeta({ ...newNodeJson(entry), id: "preview" });
+    const meta =
+      entry.kind === NOTE_ENTRY.kind
+        ? canvas.noteMeta({ id: "preview", text: DEFAULT_NOTE_TEXT, size: NOTE_SIZE })
+        : canvas.nodeMeta({ ...newNodeJson(entry), id: "preview" });
     delete meta.id; // X6 gives the drag preview its own id
     const preview = graph.createNode(meta);
     preview.setData({ ...preview.getData(), kind: entry.kind }, { overwrite: true });

@@ -24,6 +24,7 @@ export function installShortcuts(actions) {
     else if (key === "-" || key === "_") actions.zoomOut();
     else if (event.shiftKey && (key === "!" || event.code === "Digit1")) actions.fit();
     else if (event.shiftKey && key === "t") actions.tidy();
+    else if (event.shiftKey && key === "s") actions.addNote();
     else if (key === "?") actions.toggleHelp();
     else if (key === "escape") actions.escape();
     else handled = false;
