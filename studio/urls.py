@@ -11,6 +11,7 @@ from studio.views import (
     insights,
     lifecycle,
     panels,
+    pins,
     rules,
     templates_gallery,
     transfer,
@@ -81,6 +82,7 @@ urlpatterns = [
     path(
         "workflows/<int:workflow_id>/nodes/<str:node_id>/test/", panels.node_test, name="node_test"
     ),
+    path("workflows/<int:workflow_id>/nodes/<str:node_id>/pin/", pins.node_pin, name="node_pin"),
     path(
         "workflows/<int:workflow_id>/nodes/<str:node_id>/preview/",
         expressions.preview,

@@ -82,6 +82,7 @@ def test_draft_round_trip_keeps_keys_the_editor_does_not_know(editor):
         "graph",
         "problems",
         "warnings",
+        "pinned",
     }
     assert first["revision"] == 0
 
