@@ -24,9 +24,12 @@ Answers, never a partial write:
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from django.utils.timesince import timesince
 from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_POST
 
@@ -191,6 +194,12 @@ def node_pin(request: HttpRequest, workflow_id: int, node_id: str) -> HttpRespon
 PINNABLE = ("trigger", "action", "transform", "condition")
 
 
+def _ago(when: datetime) -> str:
+    if timezone.now() - when < timedelta(minutes=1):
+        return gettext("just now")
+    return gettext("%(since)s ago") % {"since": timesince(when)}
+
+
 def pin_context(
     request: HttpRequest,
     sample: SampleData,
@@ -215,6 +224,7 @@ def pin_context(
     return {
         "pinnable": kind in PINNABLE,
         "pin": pin,
+        "pin_ago": _ago(pin.pinned_at) if pin is not None else "",
         "pin_prefill": prefill,
         "pin_last": last,
         "pin_limit": pin_limit(),

@@ -20,22 +20,22 @@ function markerTool() {
     args: {
       x: "100%",
       y: 0,
-      offset: { x: -14, y: 0 },
+      offset: { x: -16, y: 0 },
       markup: [
         {
           tagName: "circle",
           selector: "button",
-          attrs: { r: 10, fill: "#4f46e5", stroke: "#fff", "stroke-width": 2, cursor: "pointer", "data-pin-marker": "true" },
+          attrs: { r: 11, fill: "#4f46e5", stroke: "#fff", "stroke-width": 2, cursor: "pointer", "data-pin-marker": "true" },
         },
         {
           tagName: "use",
           selector: "icon",
           attrs: {
             href: iconHref("pin"),
-            x: -6,
-            y: -6,
-            width: 12,
-            height: 12,
+            x: -7,
+            y: -7,
+            width: 14,
+            height: 14,
             fill: "none",
             stroke: "#fff",
             "stroke-width": 2.2,
@@ -56,7 +56,7 @@ function canvasMarkers(graph, onOpen) {
   const paint = (node) => {
     const wanted = pinned.has(node.id);
     const has = node.getTools()?.name === TOOL;
-    if (wanted && !has) node.addTools([{ ...markerTool(), args: { ...markerTool().args, onClick: () => onOpen(node.id) } }], TOOL, { local: true, ignoreHistory: true });
+    if (wanted && !has) node.addTools([{ ...markerTool(), args: { ...markerTool().args, onClick: () => onOpen(node.id) } }], TOOL, { ignoreHistory: true });
     else if (!wanted && has) node.removeTools({ ignoreHistory: true });
   };
   const paintAll = () => graph.getNodes().forEach(paint);
@@ -146,7 +146,8 @@ export function mountPins({ panelBody, autosaver, canvas, openNode, notify, pinn
     let outcome;
     try {
       outcome = await autosaver.exclusive(async (revision) => {
-        const result = await postPin(form.action, body, revision);
+        // getAttribute: the form's "action" field would shadow form.action.
+        const result = await postPin(form.getAttribute("action"), body, revision);
         // Adopt the new revision before the next canvas save can start.
         if (result.status === 200) autosaver.revision = result.answer.revision;
         return result;
