@@ -50,7 +50,9 @@ ACTIONS = ("pin", "unpin")
 SOURCES = ("json", "event", "last")
 
 
-def _refused(request: HttpRequest, status: int, code: str, reason: str, **details: Any) -> Any:
+def _refused(
+    request: HttpRequest, status: int, code: str, reason: str, **details: Any
+) -> HttpResponse:
     message = gettext("Nothing was saved: %(reason)s") % {"reason": reason}
     return json_error(request, status, code, message, details)
 

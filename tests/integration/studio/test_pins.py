@@ -398,3 +398,25 @@ def test_pins_of_removed_nodes_are_not_used(client, workflow, sample):
     # The next pin write drops the orphan row.
     assert pin(client, workflow, data={"amount": 3}).status_code == 200
     assert list(PinnedData.objects.values_list("node_id", flat=True)) == ["trigger"]
+
+
+def test_a_panel_opened_as_a_page_shows_the_pin_and_points_to_the_editor(client, workflow):
+    assert pin(client, workflow, data={"amount": 7}).status_code == 200
+    page = html.unescape(client.get(url(workflow, "trigger", "panel")).content.decode())
+    assert '"amount": 7' in page
+    assert "data-pin-marker" in page
+    assert 'id="node-pin-form"' not in page
+    assert "Open this workflow in the editor to change or unpin it." in page
+
+
+def test_importing_a_file_into_the_draft_keeps_the_pins_and_the_file_has_none(client, workflow):
+    assert pin(client, workflow, "shape", data={"cents": PINNED_MARK}).status_code == 200
+    exported = client.get(f"/studio/workflows/{workflow.pk}/export.json").content
+    assert PINNED_MARK.encode() not in exported
+    imported = client.post(
+        f"/studio/workflows/{workflow.pk}/import/?revision={revision(workflow)}",
+        exported,
+        content_type="application/json",
+    )
+    assert imported.status_code == 200, imported.content
+    assert client.get(f"/studio/workflows/{workflow.pk}/draft.json").json()["pinned"] == ["shape"]
