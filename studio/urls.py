@@ -12,6 +12,7 @@ from studio.views import (
     lifecycle,
     notes,
     panels,
+    pins,
     rules,
     templates_gallery,
     transfer,
@@ -83,6 +84,7 @@ urlpatterns = [
     path(
         "workflows/<int:workflow_id>/nodes/<str:node_id>/test/", panels.node_test, name="node_test"
     ),
+    path("workflows/<int:workflow_id>/nodes/<str:node_id>/pin/", pins.node_pin, name="node_pin"),
     path(
         "workflows/<int:workflow_id>/nodes/<str:node_id>/preview/",
         expressions.preview,

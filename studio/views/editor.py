@@ -25,6 +25,7 @@ from automate.triggers.cron import schedule_problems
 from automate.workflows.exceptions import WorkflowValidationError
 from automate.workflows.limits import check_definition_limits
 from automate.workflows.models import Workflow
+from automate.workflows.pins import pins_of
 from automate.workflows.services import (
     MAX_NAME_LENGTH,
     check_workflow_texts,
@@ -135,6 +136,8 @@ def _draft_body(workflow: Workflow) -> dict[str, Any]:
         "notes_html": notes_html(workflow.draft_graph),
         "problems": _problems(workflow),
         "warnings": publish_warnings(workflow),
+        # Nodes holding pinned data (the canvas marks them; the data stays server-side).
+        "pinned": sorted(pins_of(workflow)),
     }
 
 

@@ -2,14 +2,18 @@
 preview (``nodes/<id>/preview/``) of one field rendered against sample data.
 
 The preview renders through ``automate.templates.render_inputs``: the same sandbox, static
-secret check and time, output and memory limits as a real run. What it renders against is
-what a run would see: the newest event the trigger fires on (``event``), the newest output
-of each upstream step from a run or a "Test this step" (``steps``, see ``run_data``) and
-the execution globals. Secrets are never resolved: each one renders as ``«secret NAME»``.
-Every value shown is redacted as the Execution Explorer redacts it.
+secret check and time, output and memory limits as a run. What it renders against is
+what a run would see, taken from ``studio.sample_data``: the trigger's pinned data or the
+newest event the trigger fires on (``event``), each upstream step's pinned data or newest
+output from a run or a "Test this step" (``steps``), and the execution globals. Secrets
+are never resolved: each one renders as ``«secret NAME»``. Every value shown is redacted
+as the Execution Explorer redacts it.
 
-Answers ``{"value", "error", "kind", "warnings"}`` (200, also when the template is wrong:
-the error is the preview's content); bad requests answer in the error shape.
+Answers ``{"value", "error", "kind", "warnings", "source", "sources"}`` (200, also when
+the template is wrong: the error is the preview's content). ``sources`` lists where the
+data the template reads came from (``[{"name": "event" | "steps.<id>", "from": "pinned" |
+"event" | "run" | "test", "label"}]``) and ``source`` says it in one line ("pinned data",
+"sample event", "last run", …). Bad requests answer in the error shape.
 """
 
 from __future__ import annotations
@@ -23,15 +27,14 @@ from django.views.decorators.http import require_POST
 
 from automate import conf
 from automate.api.errors import json_error
-from automate.events.models import Event
 from automate.governance.redaction import redact, redact_text
 from automate.governance.secrets import secret_ref_name
 from automate.templates import TemplateError, render_inputs
 from automate.workflows.models import Workflow
 from studio import services
 from studio.access import CHANGE_WORKFLOW, needs_permission, studio_json_guard, studio_view
+from studio.sample_data import SampleData, describe, sample_data, trigger_ids
 from studio.views.common import parse_json, visible
-from studio.views.run_data import upstream_outputs
 
 #: How many variables the list offers at most (the autocomplete filters the same list).
 MAX_VARIABLES = 120
@@ -80,23 +83,25 @@ def flatten(value: Any, prefix: str, out: dict[str, str], depth: int = 0) -> Non
 
 
 def variables(
-    request: HttpRequest, workflow: Workflow, node_id: str, latest: Event | None
+    request: HttpRequest, workflow: Workflow, node_id: str, *, sample: SampleData | None = None
 ) -> dict[str, Any]:
-    """What a template in ``node_id`` can use, grouped for the panel's variables list."""
+    """What a template in ``node_id`` can use, grouped for the panel's variables list:
+    payload keys from the trigger's pinned data or the latest event, output keys from
+    each upstream step's pinned data or newest output (``studio.sample_data``)."""
+    sample = sample or sample_data(request, workflow, node_id)
     payload: dict[str, str] = {}
-    flatten(redact(latest.payload) if latest else {}, "event.payload", payload)
+    flatten(redact(sample.payload) if sample.event_from else {}, "event.payload", payload)
     payload.pop("event.payload", None)  # an empty payload has no keys to offer
-    upstream = services.upstream_ids(workflow.draft_graph, node_id)
-    outputs = upstream_outputs(request, workflow, upstream)
+    upstream = sample.upstream
+    triggers = trigger_ids(workflow.draft_graph)
     steps: dict[str, str] = {}
     for other in upstream:
-        data = outputs.get(other)
         prefix = f"steps.{other}.output"
-        if data is None:
+        if other not in sample.steps:
             steps[prefix] = ""
             continue
         found: dict[str, str] = {}
-        flatten(data.output, prefix, found)
+        flatten(sample.steps[other], prefix, found)
         steps.update(found or {prefix: ""})
     env = [f"env.{name}" for name in conf.get("TEMPLATES", "env_allowlist")]
     groups = [
@@ -111,52 +116,59 @@ def variables(
         for group, paths in groups
         for path, hint in paths.items()
     ][:MAX_VARIABLES]
+    if sample.event_from == "pinned":
+        payload_from = gettext("the trigger's pinned data")
+    elif sample.event is not None:
+        payload_from = gettext("the latest %(type)s event") % {"type": sample.event.type}
+    else:
+        payload_from = ""
     return {
         "items": items,
         "payload": list(payload),
-        "payload_from": (
-            gettext("the latest %(type)s event") % {"type": latest.type} if latest else ""
-        ),
+        "payload_from": payload_from,
         "steps_without_output": [
-            o for o in upstream if o not in outputs and o not in _trigger_ids(workflow)
+            o for o in upstream if o not in sample.steps and o not in triggers
         ],
+        "pinned_steps": [o for o in upstream if sample.step_from.get(o) == "pinned"],
     }
-
-
-def _trigger_ids(workflow: Workflow) -> set[str]:
-    nodes = (workflow.draft_graph or {}).get("nodes") or []
-    return {str(n.get("id")) for n in nodes if isinstance(n, dict) and n.get("type") == "trigger"}
 
 
 # --- the preview ----------------------------------------------------------------------------
 
 
-def _warnings(
-    source: str, upstream: list[str], outputs: dict[str, Any], latest: Event | None
-) -> list[str]:
+def _warnings(source: str, sample: SampleData) -> list[str]:
     found: list[str] = []
-    if latest is None and "event.payload" in source:
+    if not sample.event_from and "event.payload" in source:
         found.append(
             gettext(
-                "No event has arrived for this trigger yet: event.payload is empty in the preview."
+                "No event has arrived for this trigger yet: event.payload is empty in the "
+                "preview. Pin a sample event on the trigger to preview with it."
             )
         )
     for name in dict.fromkeys(_STEP_REFERENCE.findall(source)):
-        if name not in upstream:
+        if name not in sample.upstream:
             found.append(
                 gettext("Step %(step)s does not run before this one: it has no output here.")
                 % {"step": name}
             )
-        elif name not in outputs:
+        elif name not in sample.steps:
             found.append(
                 gettext(
-                    "Step %(step)s has no output yet: test it or run the workflow to preview it."
+                    "Step %(step)s has no output yet: test it, pin data on it or run the "
+                    "workflow to preview it."
                 )
                 % {"step": name}
             )
     if "secret" in source:
         found.append(gettext("Secrets are shown as «secret NAME»: the preview never reads them."))
     return found
+
+
+def _used_sources(source: str, sample: SampleData) -> list[dict[str, str]]:
+    """Where the data a template reads came from (``event`` and the steps it names)."""
+    names = ["event"] if re.search(r"\bevent\b", source) else []
+    names += [n for n in _STEP_REFERENCE.findall(source) if n in sample.steps]
+    return sample.sources(names)
 
 
 @studio_json_guard
@@ -184,13 +196,13 @@ def preview(request: HttpRequest, workflow_id: int, node_id: str) -> HttpRespons
         value, problem = parse_json(source or "null", gettext("This field"))
         if problem:
             return JsonResponse({"value": None, "error": problem, "kind": "json", "warnings": []})
-    latest = services.trigger_events(found).first()
-    upstream = services.upstream_ids(found.draft_graph, node_id)
-    outputs = {key: data.output for key, data in upstream_outputs(request, found, upstream).items()}
+    sample = sample_data(request, found, node_id)
     context = services.sample_context(
-        workflow=found, payload=latest.payload if latest else {}, steps=outputs, event=latest
+        workflow=found, payload=sample.payload, steps=sample.steps, event=sample.event
     )
-    warnings = _warnings(source, upstream, outputs, latest)
+    warnings = _warnings(source, sample)
+    used = _used_sources(source, sample)
+    said = {"sources": used, "source": describe(used)}
     try:
         rendered = render_inputs(value, context, secret_resolver=masked_secret, path=path)
     except TemplateError as exc:
@@ -200,6 +212,9 @@ def preview(request: HttpRequest, workflow_id: int, node_id: str) -> HttpRespons
                 "error": redact_text(exc.message),
                 "kind": exc.kind,
                 "warnings": warnings,
+                **said,
             }
         )
-    return JsonResponse({"value": redact(rendered), "error": "", "kind": "", "warnings": warnings})
+    return JsonResponse(
+        {"value": redact(rendered), "error": "", "kind": "", "warnings": warnings, **said}
+    )

@@ -23,6 +23,7 @@ from automate.workflows.specs import trigger_problems
 from studio import services
 from studio.access import CHANGE_WORKFLOW, needs_permission, studio_guard, studio_view
 from studio.forms import SchemaField, schema_fields
+from studio.sample_data import sample_data
 from studio.views import expressions, run_data
 from studio.views.common import (
     draft_changed,
@@ -41,6 +42,7 @@ from studio.views.panel_form import (
     secret_names,
     warnings_by_field,
 )
+from studio.views.pins import pin_context
 from studio.views.trigger_form import trigger_kind
 
 TEMPLATE = "studio/partials/node_panel.html"
@@ -118,6 +120,8 @@ def _context(
     if posted is not None:
         values.update({key: posted.get(key, "") for key in values})
     node_problems = [p for p in services.draft_problems(workflow) if p.get("node_id") == node_id]
+    sample = sample_data(request, workflow, node_id, latest=latest)
+    node_run_data = run_data.node_data(request, workflow, node_id)
     return {
         "workflow": workflow,
         "node": node,
@@ -135,15 +139,22 @@ def _context(
         "general_warnings": warnings.get("_", []),
         "problems": node_problems,
         "saved": saved,
-        "variables": expressions.variables(request, workflow, node_id, latest),
-        "run_data": run_data.node_data(request, workflow, node_id),
+        "variables": expressions.variables(request, workflow, node_id, sample=sample),
+        "run_data": node_run_data,
         "secrets_error": secrets_error,
         "secrets_backend": active_backend().summary if spec is not None else "",
         "testable": kind in (NodeType.ACTION, NodeType.TRANSFORM, NodeType.CONDITION),
         "side_effects": services.side_effects_of(node),
         "confirm_field": services.CONFIRM_FIELD,
         "recent_events": recent,
-        "sample_payload": pretty(redact(latest.payload)) if latest else "{}",
+        "sample_payload": (
+            pretty(sample.payload)
+            if sample.event_from == "pinned"
+            else pretty(redact(latest.payload))
+            if latest
+            else "{}"
+        ),
+        **pin_context(request, sample, node, kind, node_run_data, latest),
         "trigger_problems": trigger_problems(trigger) if kind == NodeType.TRIGGER else [],
     }
 
@@ -209,28 +220,45 @@ def node_test(request: HttpRequest, workflow_id: int, node_id: str) -> HttpRespo
     if services.find_node(workflow.draft_graph, node_id) is None:
         raise Http404(f"The draft has no step {node_id!r}.")
     context: dict[str, Any] = {"workflow": workflow, "node_id": node_id}
+    sample = sample_data(request, workflow, node_id)
     event: Event | None = None
     event_id = request.POST.get("event_id", "").strip()
     payload_text = request.POST.get("payload", "").strip()
-    if event_id:
+    event_from = "typed"
+    if event_id == "pinned":
+        if sample.event_from != "pinned":
+            context["error"] = gettext(
+                "The trigger has no pinned event any more (unpinned in another tab?): "
+                "reopen this panel."
+            )
+            return panel(request, RESULT_TEMPLATE, context)
+        payload: Any = sample.payload
+        event_from = "pinned"
+    elif event_id:
         event = event_of(workflow, event_id)
         if event is None:
             context["error"] = gettext("That event does not exist (or belongs to another tenant).")
             return panel(request, RESULT_TEMPLATE, context)
-        payload: Any = event.payload
+        payload = event.payload
+        event_from = "event"
     else:
         payload, problem = parse_json(payload_text or "{}", "The sample payload")
         if problem:
             context["error"] = problem
             return panel(request, RESULT_TEMPLATE, context)
-    steps, problem = parse_json(
+    typed, problem = parse_json(
         request.POST.get("steps", "").strip() or "{}", "The pinned step outputs"
     )
-    if problem or not isinstance(steps, dict):
+    if problem or not isinstance(typed, dict):
         context["error"] = problem or gettext(
             'Pinned step outputs must be a JSON object: {"step_id": {...output...}}.'
         )
         return panel(request, RESULT_TEMPLATE, context)
+    # Steps the form leaves out use their pinned data, else their last run or test.
+    steps = {**sample.steps, **typed}
+    sample.event_from = event_from
+    sample.step_from.update(dict.fromkeys(typed, "typed"))
+    context["sources"] = sample.sources(["event", *steps])
     try:
         result = services.try_step(
             workflow=workflow,

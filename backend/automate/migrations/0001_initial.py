@@ -903,4 +903,60 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
+        migrations.CreateModel(
+            name="PinnedData",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("node_id", models.CharField(max_length=100)),
+                ("data", models.JSONField()),
+                (
+                    "origin",
+                    models.CharField(
+                        choices=[
+                            ("event", "an event"),
+                            ("run", "a run"),
+                            ("test", "a test of the step"),
+                            ("edited", "typed or edited JSON"),
+                        ],
+                        default="edited",
+                        max_length=10,
+                    ),
+                ),
+                ("origin_id", models.CharField(blank=True, max_length=64)),
+                ("pinned_at", models.DateTimeField(auto_now=True)),
+                (
+                    "pinned_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "workflow",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="pins",
+                        to="automate.workflow",
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "pinned data",
+                "verbose_name_plural": "pinned data",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("workflow", "node_id"), name="automate_pin_unique_node"
+                    )
+                ],
+            },
+        ),
     ]

@@ -46,6 +46,7 @@ TENANT_PATHS: dict[str, str] = {
     "automate.webhookdelivery": "endpoint__tenant",
     "automate.runliveseq": "run__tenant",
     "automate.schedulestate": "workflow__tenant",
+    "automate.pinneddata": "workflow__tenant",
     "automate.llmusage": "tenant",
     "automate.llmbudgetday": "tenant",
 }

@@ -140,3 +140,44 @@ class WorkflowVersion(models.Model):
     @property
     def is_published(self) -> bool:
         return self.published_at is not None
+
+
+class PinnedData(models.Model):
+    """Sample data pinned to one node of a workflow's draft, for the studio's tests.
+
+    For the trigger node, ``data`` is an event payload (a JSON object); for a step, its
+    output (any JSON value). "Test this step" and the expression preview use it before the
+    last run's data. It belongs to the draft only: a published ``WorkflowVersion`` is
+    made of ``trigger_spec``, ``rule_spec`` and ``graph`` and never holds it, and the
+    workflow file (export/import) leaves it out. Values are stored redacted.
+    """
+
+    class Origin(models.TextChoices):
+        EVENT = "event", _("an event")
+        RUN = "run", _("a run")
+        TEST = "test", _("a test of the step")
+        EDITED = "edited", _("typed or edited JSON")
+
+    # Indexed by the unique (workflow, node_id) constraint, which leads with it.
+    workflow = models.ForeignKey(
+        Workflow, on_delete=models.CASCADE, related_name="pins", db_index=False
+    )
+    node_id = models.CharField(max_length=100)
+    data = models.JSONField()
+    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.EDITED)
+    # The event or run it was pinned from ("" for edited JSON and tests).
+    origin_id = models.CharField(max_length=64, blank=True)
+    pinned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    pinned_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("pinned data")
+        verbose_name_plural = _("pinned data")
+        constraints = [
+            models.UniqueConstraint(fields=["workflow", "node_id"], name="automate_pin_unique_node")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workflow} · {self.node_id}"

@@ -35,8 +35,9 @@ PAGES = [
     ("wizard", lambda w: reverse("studio:wizard"), False, 4, 2),
     # The editor: + the ten newest version numbers (its File menu's exports).
     ("editor", lambda w: reverse("studio:editor", args=[w.workflow.pk]), False, 8, 5),
-    # The draft: + the trigger's recent sample payloads (publish warnings on variables).
-    ("draft.json", lambda w: reverse("studio:draft", args=[w.workflow.pk]), False, 7, 4),
+    # The draft: + the trigger's recent sample payloads (publish warnings on variables)
+    # and its pinned node ids (the canvas's pin markers).
+    ("draft.json", lambda w: reverse("studio:draft", args=[w.workflow.pk]), False, 8, 5),
     ("palette.json", lambda w: reverse("studio:palette"), False, 4, 2),
     # A node panel: + whether the site has one tenant (the secrets backend's note), the
     # workflow's newest run ids (once), the node's last step and each upstream node's last

@@ -193,6 +193,14 @@ SAMPLES: dict[str, Sample] = {
         data=lambda w: {"payload": '{"amount": 3}', "steps": "{}"},
         json_fields=("payload", "steps"),
     ),
+    # The world's workflow is published and never edited: its draft is at revision 0.
+    "studio:node_pin": Sample(
+        "POST",
+        kwargs=_node,
+        body="form",
+        data=lambda w: {"revision": "0", "source": "json", "data": '{"total": 2}'},
+        json_fields=("data",),
+    ),
     # A JSON field's hostile text is covered in tests/integration/studio/test_expressions.py
     # (a preview answers a 4xx in the error shape, not a panel's "Nothing was saved").
     "studio:node_preview": Sample(

@@ -83,6 +83,7 @@ def test_draft_round_trip_keeps_keys_the_editor_does_not_know(editor):
         "notes_html",
         "problems",
         "warnings",
+        "pinned",
     }
     assert first["revision"] == 0
     assert first["notes_html"] == {}

@@ -100,6 +100,9 @@ def test_preview_renders_against_the_latest_sample_event(client, workflow, sampl
         "error": "",
         "kind": "",
         "warnings": [],
+        # It says where the data came from (pinned data would come first).
+        "source": "sample event",
+        "sources": [{"name": "event", "from": "event", "label": "sample event"}],
     }
     # One expression keeps its type, as in a run.
     assert preview(client, workflow, "{{ event.payload.amount }}").json()["value"] == 42

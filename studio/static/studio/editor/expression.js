@@ -6,7 +6,8 @@
 //   (arrows move, Enter or Tab insert, Escape closes);
 // * a live preview under the field: the value rendered on the server through the same
 //   sandbox and limits as a run (studio/views/expressions.py), against the sample event
-//   and the last outputs of earlier steps. Errors show there, with their message.
+//   and the last outputs of earlier steps (pinned data first), saying which it used.
+//   Errors show there, with their message.
 //
 // Inserting text fires an `input` event, so the panel's autosave sees it like typing.
 
@@ -227,7 +228,7 @@ class ExpressionField {
     if (sequence === this.sequence) this.show(answer);
   }
 
-  show({ pending = false, value = null, error = "", warnings = [] }) {
+  show({ pending = false, value = null, error = "", warnings = [], source = "", sources = [] }) {
     this.preview.hidden = false;
     this.preview.classList.toggle("is-error", Boolean(error));
     this.preview.classList.toggle("is-pending", pending);
@@ -235,6 +236,14 @@ class ExpressionField {
     const label = document.createElement("span");
     label.className = "pn-expr-label";
     label.textContent = error ? gettext("Error") : gettext("Preview");
+    if (source) {
+      // Where the data came from: "pinned data", "sample event", "last run"…
+      const from = document.createElement("span");
+      from.className = "pn-expr-source muted";
+      from.dataset.source = [...new Set(sources.map((s) => s.from))].join(" ");
+      from.textContent = format(gettext("with %(source)s"), { source });
+      label.append(from);
+    }
     const out = document.createElement(error ? "p" : "pre");
     out.className = error ? "pn-expr-error" : "pn-expr-value";
     if (error) out.setAttribute("role", "alert");

@@ -5,6 +5,7 @@ import { Autosaver } from "./autosave.js";
 import { createCanvas } from "./graph.js";
 import { tidyUp } from "./layout.js";
 import { mountPanelAutosave } from "./panel_autosave.js";
+import { mountPins } from "./pins.js";
 import "./trigger_panel.js";
 import { buildCatalogue, mountPalette } from "./palette.js";
 import { mountRuleAutosave } from "./rule_autosave.js";
@@ -110,6 +111,7 @@ async function start() {
     $("#canvas-empty").hidden = canvas.stepNodes().length > 0;
   }
 
+  let pins = null; // the pin markers (pins.js), mounted with the side panel
   let generalProblems = [];
   let warningsByNode = {};
   function applyProblems(problems, warnings = []) {
@@ -189,6 +191,7 @@ async function start() {
     if (fresh.name && document.activeElement !== nameInput) nameInput.value = fresh.name;
     if (specsVersion === specsSaved) specs = { trigger_spec: fresh.trigger_spec || {}, rule_spec: fresh.rule_spec || {} };
     applyProblems(fresh.problems, fresh.warnings);
+    pins?.show(fresh.pinned);
     updateEmptyState();
   }
 
@@ -199,6 +202,7 @@ async function start() {
     specs = { trigger_spec: fresh.trigger_spec || {}, rule_spec: fresh.rule_spec || {} };
     specsSaved = specsVersion;
     applyProblems(fresh.problems, fresh.warnings);
+    pins?.show(fresh.pinned);
     autosaver.reset(fresh.revision);
     $("#stale-banner").hidden = true;
     $("#save-state").hidden = false;
@@ -227,6 +231,7 @@ async function start() {
   const panelBody = $("#panel-body");
   const panelSaves = mountPanelAutosave({ panelBody, autosaver, reloadDraft, notify });
   const ruleSaves = mountRuleAutosave({ panelBody, autosaver, reloadDraft, notify, onHeld: () => selectTab("rules") });
+  pins = mountPins({ panelBody, autosaver, canvas, openNode: (id) => openNode(id), notify, pinned: draft.pinned });
   async function openNode(id) {
     openNodeId = id;
     selectTab("node");
@@ -507,7 +512,7 @@ async function start() {
     autosaver.flush().then(() => event.detail.issueRequest());
   });
 
-  window.__editor = { canvas, graph, selection: canvas.selection, autosaver, panelSaves, ruleSaves, actions, copilot, specs: () => specs };
+  window.__editor = { canvas, graph, selection: canvas.selection, autosaver, panelSaves, ruleSaves, pins, actions, copilot, specs: () => specs };
   if (graph.getCellCount()) await Promise.race([rendered, new Promise((r) => setTimeout(r, 10000))]);
   requestAnimationFrame(() => {
     window.__editorReady = performance.now();
