@@ -108,7 +108,8 @@ def test_the_studio_is_dark_when_the_system_is(browser, live_site, demo):  # typ
     # The dashboard: a dark page, light text, dark cards, readable chart labels.
     page.wait_for_selector("#ins-runs-chart")
     colours = page.evaluate(PAGE_COLOURS)
-    assert colours["background"] < 0.02 and colours["card"] < 0.03, colours
+    assert colours["background"] < 0.02, colours
+    assert colours["card"] < 0.03, colours
     assert colours["text"] > 0.7, colours
     assert "dark" in colours["scheme"]
     assert chart_text(page, "ins-runs-chart") > 0.3  # light grey labels on a dark card
@@ -117,7 +118,9 @@ def test_the_studio_is_dark_when_the_system_is(browser, live_site, demo):  # typ
     # The editor: dark canvas, dark cards with light titles, a dark minimap.
     open_editor(page, demo["editor"])
     card = page.evaluate(CARD_COLOURS, '#canvas [data-cell-id="trigger"]')
-    assert card["canvas"] < 0.02 and card["card"] < 0.03 and card["label"] > 0.7, card
+    assert card["canvas"] < 0.02, card
+    assert card["card"] < 0.03, card
+    assert card["label"] > 0.7, card
     minimap = page.evaluate(
         f"({LUMINANCE})(getComputedStyle(document.querySelector('#minimap')).backgroundColor)"
     )
@@ -126,7 +129,8 @@ def test_the_studio_is_dark_when_the_system_is(browser, live_site, demo):  # typ
         f"""[...document.querySelectorAll('#canvas .x6-port-body')]
               .map((port) => ({LUMINANCE})(getComputedStyle(port).fill))"""
     )
-    assert ports and max(ports) < 0.03  # not white dots
+    assert ports
+    assert max(ports) < 0.03  # not white dots
     page.click('#canvas [data-cell-id="trigger"]')
     page.wait_for_selector("#panel-body .pn")
     panel = page.evaluate(
@@ -134,14 +138,17 @@ def test_the_studio_is_dark_when_the_system_is(browser, live_site, demo):  # typ
               const input = document.querySelector('#panel-body input[type=text], #panel-body textarea');
               return [l(getComputedStyle(input).backgroundColor), l(getComputedStyle(input).color)]; }})()"""
     )
-    assert panel[0] < 0.03 and panel[1] > 0.7, panel  # no white form fields
+    assert panel[0] < 0.03, panel  # no white form fields
+    assert panel[1] > 0.7, panel
     screenshot(page, "dark-editor")
 
     # The run page: the graph's cards and the timeline.
     page.goto(demo["run"])
     page.wait_for_selector('#run-canvas [data-cell-id="trigger"]')
     card = page.evaluate(CARD_COLOURS, '#run-canvas [data-cell-id="trigger"]')
-    assert card["canvas"] < 0.03 and card["card"] < 0.03 and card["label"] > 0.7, card
+    assert card["canvas"] < 0.03, card
+    assert card["card"] < 0.03, card
+    assert card["label"] > 0.7, card
     screenshot(page, "dark-run")
     page.context.close()
 
@@ -151,7 +158,8 @@ def test_the_studio_follows_a_switch_of_the_system_setting(browser, live_site, d
     open_editor(page, demo["editor"])
     selector = '#canvas [data-cell-id="trigger"]'
     light = page.evaluate(CARD_COLOURS, selector)
-    assert light["card"] > 0.9 and light["label"] < 0.1, light
+    assert light["card"] > 0.9, light
+    assert light["label"] < 0.1, light
     edges = "[...document.querySelectorAll('#canvas .x6-edge path:last-of-type')].map((p) => p.getAttribute('stroke'))"
     light_edges = page.evaluate(edges)
 
@@ -160,7 +168,8 @@ def test_the_studio_follows_a_switch_of_the_system_setting(browser, live_site, d
         f"({LUMINANCE})(document.querySelector('{selector} rect').getAttribute('fill')) < 0.03"
     )
     dark = page.evaluate(CARD_COLOURS, selector)
-    assert dark["canvas"] < 0.02 and dark["label"] > 0.7, dark
+    assert dark["canvas"] < 0.02, dark
+    assert dark["label"] > 0.7, dark
     assert page.evaluate(edges) != light_edges
     # Switching redraws colours only: nothing to save, nothing to undo.
     assert page.locator("#save-state").get_attribute("data-state") == "saved"
@@ -196,8 +205,9 @@ def test_every_screen_is_usable_at_1024(browser, live_site, demo, scheme):  # ty
         for selector in selectors:
             box = page.locator(selector).first.bounding_box()
             assert box, f"{name}: {selector} is not shown"
-            assert box["x"] >= 0 and box["x"] + box["width"] <= 1024, f"{name}: {selector} {box}"
-            assert box["width"] > 0 and box["height"] > 0, f"{name}: {selector} {box}"
+            assert box["x"] >= 0, f"{name}: {selector} {box}"
+            assert box["x"] + box["width"] <= 1024, f"{name}: {selector} {box}"
+            assert min(box["width"], box["height"]) > 0, f"{name}: {selector} {box}"
         screenshot(page, f"{scheme}-1024-{name}")
 
     for name, path, selectors in SCREENS:
@@ -210,9 +220,11 @@ def test_every_screen_is_usable_at_1024(browser, live_site, demo, scheme):  # ty
     page.wait_for_selector("#panel-body .pn")
     fits("editor", ["#btn-publish", "#btn-more", "#tab-copilot", "#palette-search", "#minimap"])
     canvas = page.locator(".ed-canvas-wrap").bounding_box()
-    assert canvas and canvas["width"] >= 500, canvas
+    assert canvas
+    assert canvas["width"] >= 500, canvas
     minimap = page.locator("#minimap").bounding_box()
-    assert minimap and minimap["x"] >= canvas["x"], (minimap, canvas)  # inside the canvas
+    assert minimap
+    assert minimap["x"] >= canvas["x"], (minimap, canvas)  # inside the canvas
 
     # The run page: graph, timeline (its bars have room) and the step panel, one above the other.
     page.goto(demo["run"])
@@ -221,7 +233,8 @@ def test_every_screen_is_usable_at_1024(browser, live_site, demo, scheme):  # ty
     page.wait_for_selector("#step-panel h2")
     fits("run", ["#run-canvas", ".timeline th:last-child", "#step-panel h2"])
     bars = page.locator(".timeline .bar-col").first.bounding_box()
-    assert bars and bars["width"] >= 250, bars
+    assert bars
+    assert bars["width"] >= 250, bars
 
     # The error page (a refused request) and, logged out, the login page.
     page.goto(f"{live_site.url}/studio/login/?next=%00")

@@ -104,10 +104,7 @@ def _block(css: str, start: int) -> tuple[str, int]:
 
 def _declarations(block: str) -> dict[str, str]:
     block = re.sub(r"/\*.*?\*/", "", block, flags=re.S)
-    return {
-        name: value.strip()
-        for name, value in re.findall(r"(--[\w-]+)\s*:\s*([^;]+);", block)
-    }
+    return {name: value.strip() for name, value in re.findall(r"(--[\w-]+)\s*:\s*([^;]+);", block)}
 
 
 def _tokens() -> dict[str, dict[str, str]]:
