@@ -4,22 +4,27 @@
 // the changed keys), removed ones red, dashed and faded; each step's one-line
 // explanation sits under its card.
 
-import { BRANCH_LABEL, CARD_LAYOUT, CARD_MARKUP, NODE_HEIGHT, NODE_WIDTH, TEXT_LEFT, TEXT_RIGHT_MARGIN, branchLabel, describeNode, portsFor, titleAttrs } from "../editor/graph.js";
+import { BRANCH_LABEL, CARD_LAYOUT, CARD_MARKUP, NODE_HEIGHT, NODE_WIDTH, TEXT_LEFT, TEXT_RIGHT_MARGIN, branchLabel, cardColours, describeNode, portsFor, readColours, titleAttrs } from "../editor/graph.js";
 import { ellipsize } from "../js/cardtext.js";
 import { format, gettext } from "../js/i18n.js";
 import { iconHref } from "../js/icons.js";
+import { cssColours } from "../js/theme.js";
 
 /** Room for a card's title and subtitle (the editor's cards, read-only here). */
 const TEXT_WIDTH = NODE_WIDTH - TEXT_LEFT - TEXT_RIGHT_MARGIN;
 
 const X6 = window.X6;
 const SHAPE = "automate-preview-node";
+// Each state's colours are custom properties of css/studio.css (light or dark), read when
+// the preview is drawn.
 const LOOK = {
-  added: { stroke: "#16a34a", fill: "#f0fdf4", tag: () => gettext("+ added"), tagFill: "#15803d" },
-  changed: { stroke: "#d97706", fill: "#fffbeb", tag: (keys) => format(gettext("~ changed: %(keys)s"), { keys }), tagFill: "#b45309" },
-  removed: { stroke: "#dc2626", fill: "#fef2f2", tag: () => gettext("− removed"), tagFill: "#b91c1c" },
-  same: { stroke: "#d5d9e0", fill: "#ffffff", tag: () => "", tagFill: "#6b7383" },
+  added: { stroke: "--st-succeeded", fill: "--ok-bg", tag: () => gettext("+ added"), tagFill: "--ok-text" },
+  changed: { stroke: "--st-retrying", fill: "--warn-bg", tag: (keys) => format(gettext("~ changed: %(keys)s"), { keys }), tagFill: "--warn-text" },
+  removed: { stroke: "--st-failed", fill: "--err-bg", tag: () => gettext("− removed"), tagFill: "--err-text" },
+  same: { stroke: "--node-border", fill: "--node-bg", tag: () => "", tagFill: "--muted" },
 };
+const NAMES = ["--st-succeeded", "--st-retrying", "--st-failed", "--node-border", "--node-bg", "--muted", "--text",
+  "--ok-bg", "--warn-bg", "--err-bg", "--ok-text", "--warn-text", "--err-text", "--edge", "--canvas-bg", "--canvas-grid"];
 
 let registered = false;
 function register() {
@@ -35,10 +40,11 @@ function register() {
         ...structuredClone(CARD_LAYOUT),
         body: { ...CARD_LAYOUT.body, strokeWidth: 2 },
         tag: { x: NODE_WIDTH, y: -9, textAnchor: "end", fontSize: 11, fontWeight: 700 },
-        caption: { x: 4, y: NODE_HEIGHT + 15, fontSize: 11.5, fill: "#374151", fontStyle: "italic" },
+        caption: { x: 4, y: NODE_HEIGHT + 15, fontSize: 11.5, fontStyle: "italic" },
       },
       ports: {
         groups: {
+          // Filled by CSS (.x6-port-body in editor.css), stroked with the edges' colour.
           in: { position: "left", attrs: { circle: { r: 5, stroke: "#9aa3b2", fill: "#fff", strokeWidth: 1.5 } } },
           out: { position: "right", attrs: { circle: { r: 5, stroke: "#9aa3b2", fill: "#fff", strokeWidth: 1.5 } }, label: BRANCH_LABEL },
         },
@@ -106,12 +112,14 @@ export function showPreview({ container, proposal, positions, catalogue, viewpor
   const changed = new Map((diff.nodes_changed || []).filter((n) => !n.layout_only).map((n) => [n.id, n.keys || []]));
   const removed = (proposal.before?.graph?.nodes || []).filter((n) => (diff.nodes_removed || []).some((r) => r.id === n.id));
   const explain = proposal.explanations || {};
+  readColours(); // the cards' colours (graph.js), as the system setting is now
+  const C = cssColours(Object.fromEntries(NAMES.map((n) => [n, n])));
   const graph = new X6.Graph({
     container,
     autoResize: true,
     interacting: false,
-    grid: { visible: true, size: 16, type: "dot", args: { color: "#dcdfe6", thickness: 1.2 } },
-    background: { color: "#f8f9fb" },
+    grid: { visible: true, size: 16, type: "dot", args: { color: C["--canvas-grid"], thickness: 1.2 } },
+    background: { color: C["--canvas-bg"] },
     panning: { enabled: true, eventTypes: ["leftMouseDown"] },
     mousewheel: { enabled: true, factor: 1.1, minScale: 0.1, maxScale: 2.5, zoomAtMousePosition: true },
   });
@@ -124,6 +132,7 @@ export function showPreview({ container, proposal, positions, catalogue, viewpor
     types.set(raw.id, raw.type);
     const keys = (changed.get(raw.id) || []).join(", ");
     const title = titleAttrs(String(look.label), TEXT_WIDTH);
+    const colours = cardColours();
     return {
       id: raw.id,
       shape: SHAPE,
@@ -131,13 +140,13 @@ export function showPreview({ container, proposal, positions, catalogue, viewpor
       y: position.y,
       data: { state },
       attrs: {
-        body: { stroke: style.stroke, fill: style.fill, strokeDasharray: state === "removed" ? "6 4" : null, title: explain[raw.id] || look.label },
+        body: { stroke: C[style.stroke], fill: C[style.fill], strokeDasharray: state === "removed" ? "6 4" : null, title: explain[raw.id] || look.label },
         iconBox: { fill: look.tint },
-        icon: { href: iconHref(look.icon) },
-        label: title.label,
-        subtitle: { text: ellipsize(look.subtitle, TEXT_WIDTH, "11.5px"), y: title.subtitleY, title: look.subtitle },
-        tag: { text: ellipsize(style.tag(keys), NODE_WIDTH - 8, "600 11px"), fill: style.tagFill, title: style.tag(keys) },
-        caption: { text: ellipsize(explain[raw.id] || "", NODE_WIDTH + 40, "11.5px"), title: explain[raw.id] || "" },
+        icon: { ...colours.icon, href: iconHref(look.icon) },
+        label: { ...colours.label, ...title.label },
+        subtitle: { ...colours.subtitle, text: ellipsize(look.subtitle, TEXT_WIDTH, "11.5px"), y: title.subtitleY, title: look.subtitle },
+        tag: { text: ellipsize(style.tag(keys), NODE_WIDTH - 8, "600 11px"), fill: C[style.tagFill], title: style.tag(keys) },
+        caption: { text: ellipsize(explain[raw.id] || "", NODE_WIDTH + 40, "11.5px"), fill: C["--text"], title: explain[raw.id] || "" },
       },
       ports: { items: portsFor(raw.type) },
       opacity: state === "removed" ? 0.6 : 1,
@@ -156,7 +165,7 @@ export function showPreview({ container, proposal, positions, catalogue, viewpor
   const addedEdges = new Set((diff.edges_added || []).map(edgeKey));
   const edgeCell = (raw, state) => {
     const fromCondition = types.get(raw.source) === "condition";
-    const colour = state === "added" ? "#16a34a" : state === "removed" ? "#dc2626" : "#9aa3b2";
+    const colour = C[state === "added" ? "--st-succeeded" : state === "removed" ? "--st-failed" : "--edge"];
     const cell = {
       shape: "edge",
       source: { cell: raw.source, port: fromCondition ? raw.branch || "true" : "out" },

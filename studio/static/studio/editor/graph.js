@@ -10,6 +10,7 @@ import { CARD_ICON_STYLE, iconHref } from "../js/icons.js";
 import { ellipsize, textWidth, wrapTitle } from "../js/cardtext.js";
 import { format, gettext } from "../js/i18n.js";
 import { NOTE_MAX_SIZE, NOTE_MIN_SIZE, isNote, mountNotes } from "./notes.js";
+import { cssColours, onThemeChange } from "../js/theme.js";
 
 const X6 = window.X6;
 
@@ -18,22 +19,50 @@ export const NODE_HEIGHT = 64;
 const NODE_SHAPE = "automate-node";
 const EDGE_SHAPE = "automate-edge";
 
+// The canvas colours: custom properties of css/studio.css (light or dark after the system
+// setting), read again when the setting changes (see `retheme` below).
+const COLOUR_NAMES = [
+  "--canvas-bg", "--canvas-grid", "--node-bg", "--node-border", "--node-shadow", "--text", "--muted", "--icon-ink",
+  "--edge", "--accent", "--node-problem", "--node-warn", "--branch-true", "--branch-false", "--st-failed",
+  "--tint-trigger", "--tint-action", "--tint-condition", "--tint-delay", "--tint-transform", "--tint-merge", "--tint-unknown",
+];
+const FALLBACK = { "--node-bg": "#ffffff", "--text": "#1d2330", "--muted": "#6b7383", "--edge": "#9aa3b2" };
+/** The canvas colours now: `{"--node-bg": "#ffffff", …}` (also for the copilot's preview). */
+export const COLOURS = {};
+export function readColours() {
+  const read = cssColours(Object.fromEntries(COLOUR_NAMES.map((n) => [n, n])));
+  for (const name of COLOUR_NAMES) COLOURS[name] = read[name] || FALLBACK[name] || "#9aa3b2";
+  return COLOURS;
+}
+readColours();
+
 const TYPE_LOOK = {
-  trigger: { icon: "zap", tint: "#fef3c7", subtitle: gettext("Trigger") },
-  action: { icon: "cog", tint: "#eef0fe", subtitle: gettext("Action") },
-  condition: { icon: "split", tint: "#e0f2fe", subtitle: gettext("Condition") },
-  delay: { icon: "timer", tint: "#f1f5f9", subtitle: gettext("Delay") },
-  transform: { icon: "square-function", tint: "#f3e8ff", subtitle: gettext("Transform") },
-  merge: { icon: "merge", tint: "#ecfdf5", subtitle: gettext("Merge") },
+  trigger: { icon: "zap", tint: "--tint-trigger", subtitle: gettext("Trigger") },
+  action: { icon: "cog", tint: "--tint-action", subtitle: gettext("Action") },
+  condition: { icon: "split", tint: "--tint-condition", subtitle: gettext("Condition") },
+  delay: { icon: "timer", tint: "--tint-delay", subtitle: gettext("Delay") },
+  transform: { icon: "square-function", tint: "--tint-transform", subtitle: gettext("Transform") },
+  merge: { icon: "merge", tint: "--tint-merge", subtitle: gettext("Merge") },
 };
 
+// Ports are filled by CSS (.x6-port-body in editor.css), so they follow the theme by themselves.
 const PORT_CIRCLE = {
   r: 6,
   magnet: true,
-  stroke: "#9aa3b2",
+  stroke: COLOURS["--edge"],
   strokeWidth: 1.5,
-  fill: "#fff",
+  fill: COLOURS["--node-bg"],
 };
+
+/** A card's colours (fill, text, icon), in the current theme: part of every card's attrs. */
+export function cardColours() {
+  return {
+    body: { fill: COLOURS["--node-bg"] },
+    label: { fill: COLOURS["--text"] },
+    subtitle: { fill: COLOURS["--muted"] },
+    icon: { stroke: COLOURS["--icon-ink"] },
+  };
+}
 
 /** A step's card, as the canvas and the copilot's preview draw it: the parts… */
 export const CARD_MARKUP = [
@@ -49,8 +78,8 @@ export const CARD_LAYOUT = {
   body: { width: NODE_WIDTH, height: NODE_HEIGHT, rx: 10, ry: 10 },
   iconBox: { x: 12, y: 12, width: 40, height: 40, rx: 8, ry: 8 },
   icon: { x: 22, y: 22, width: 20, height: 20, ...CARD_ICON_STYLE },
-  label: { x: 64, y: 26, fontSize: 13.5, fontWeight: 600, fill: "#1d2330", textVerticalAnchor: "middle" },
-  subtitle: { x: 64, y: 45, fontSize: 11.5, fill: "#6b7383", textVerticalAnchor: "middle" },
+  label: { x: 64, y: 26, fontSize: 13.5, fontWeight: 600, fill: COLOURS["--text"], textVerticalAnchor: "middle" },
+  subtitle: { x: 64, y: 45, fontSize: 11.5, fill: COLOURS["--muted"], textVerticalAnchor: "middle" },
 };
 
 /** Where a branch's name sits: inside the card, next to its out port. */
@@ -73,22 +102,22 @@ function registerShapes() {
       attrs: {
         body: {
           ...CARD_LAYOUT.body,
-          fill: "#ffffff",
-          stroke: "#d5d9e0",
+          fill: COLOURS["--node-bg"],
+          stroke: COLOURS["--node-border"],
           strokeWidth: 1.2,
-          filter: { name: "dropShadow", args: { dx: 0, dy: 1, blur: 2, color: "#101828", opacity: 0.08 } },
+          filter: { name: "dropShadow", args: { dx: 0, dy: 1, blur: 2, color: COLOURS["--node-shadow"], opacity: 0.08 } },
         },
-        iconBox: { ...CARD_LAYOUT.iconBox, fill: "#eef0fe" },
+        iconBox: { ...CARD_LAYOUT.iconBox, fill: COLOURS["--tint-action"] },
         icon: { ...CARD_LAYOUT.icon, href: "" },
         label: { ...CARD_LAYOUT.label, textAnchor: "start", text: "" },
         subtitle: { ...CARD_LAYOUT.subtitle, textAnchor: "start", text: "" },
-        badge: { cx: 2, cy: 2, r: 10, fill: "#dc2626", stroke: "#fff", strokeWidth: 2, display: "none" },
+        badge: { cx: 2, cy: 2, r: 10, fill: COLOURS["--st-failed"], stroke: COLOURS["--node-bg"], strokeWidth: 2, display: "none" },
         badgeText: {
           x: 2,
           y: 2,
           fontSize: 11,
           fontWeight: 700,
-          fill: "#fff",
+          fill: COLOURS["--node-bg"],
           textAnchor: "middle",
           textVerticalAnchor: "middle",
           display: "none",
@@ -118,7 +147,7 @@ function registerShapes() {
       connector: { name: "smooth" },
       attrs: {
         line: {
-          stroke: "#9aa3b2",
+          stroke: COLOURS["--edge"],
           strokeWidth: 2,
           targetMarker: { name: "block", width: 8, height: 6 },
         },
@@ -134,8 +163,8 @@ export function portsFor(type) {
   if (type !== "trigger") items.push({ id: "in", group: "in" });
   if (type === "condition") {
     for (const [branch, colour] of [
-      ["true", "#16a34a"],
-      ["false", "#dc2626"],
+      ["true", COLOURS["--branch-true"]],
+      ["false", COLOURS["--branch-false"]],
     ]) {
       items.push({
         id: branch,
@@ -154,7 +183,7 @@ export function portsFor(type) {
 
 /** The text shown on a node card, from its JSON and the palette's catalogue. */
 export function describeNode(raw, catalogue) {
-  const look = TYPE_LOOK[raw.type] || { icon: "shapes", tint: "#fee2e2", subtitle: raw.type || gettext("Unknown") };
+  const look = TYPE_LOOK[raw.type] || { icon: "shapes", tint: "--tint-unknown", subtitle: raw.type || gettext("Unknown") };
   let icon = look.icon;
   let subtitle = look.subtitle;
   if (raw.type === "action") {
@@ -165,7 +194,7 @@ export function describeNode(raw, catalogue) {
   } else if (raw.type === "delay" && typeof raw.seconds === "number") {
     subtitle = format(gettext("Delay · %(seconds)ss"), { seconds: raw.seconds });
   }
-  return { icon, tint: look.tint, label: raw.label || raw.id, subtitle };
+  return { icon, tint: COLOURS[look.tint], label: raw.label || raw.id, subtitle };
 }
 
 // Card text is measured (../js/cardtext.js), so a long title wraps to a second line (or
@@ -189,17 +218,19 @@ function nodeAttrs(raw, catalogue, problems, warnings = []) {
   const width = NODE_WIDTH - TEXT_LEFT - TEXT_RIGHT_MARGIN - (raw.type === "condition" ? BRANCH_ROOM : 0);
   const title = titleAttrs(String(look.label), width);
   const lines = [...problems, ...warnings.map((w) => format(gettext("Warning: %(message)s"), { message: w }))];
+  const colours = cardColours();
   return {
     body: {
-      stroke: count ? "#f87171" : warned ? "#f59e0b" : "#d5d9e0",
+      ...colours.body,
+      stroke: count ? COLOURS["--node-problem"] : warned ? COLOURS["--node-warn"] : COLOURS["--node-border"],
       title: lines.length ? lines.join("\n") : look.label,
     },
     iconBox: { fill: look.tint },
-    icon: { href: iconHref(look.icon) },
-    label: title.label,
-    subtitle: { text: ellipsize(String(look.subtitle), width, "11.5px"), y: title.subtitleY, title: look.subtitle },
-    badge: { display: count || warned ? "block" : "none", fill: warned ? "#f59e0b" : "#dc2626" },
-    badgeText: { display: count || warned ? "block" : "none", text: warned ? "!" : count > 9 ? "9+" : String(count) },
+    icon: { ...colours.icon, href: iconHref(look.icon) },
+    label: { ...colours.label, ...title.label },
+    subtitle: { ...colours.subtitle, text: ellipsize(String(look.subtitle), width, "11.5px"), y: title.subtitleY, title: look.subtitle },
+    badge: { display: count || warned ? "block" : "none", fill: warned ? COLOURS["--node-warn"] : COLOURS["--st-failed"], stroke: COLOURS["--node-bg"] },
+    badgeText: { fill: COLOURS["--node-bg"], display: count || warned ? "block" : "none", text: warned ? "!" : count > 9 ? "9+" : String(count) },
   };
 }
 
@@ -242,11 +273,11 @@ function drawableEdge(edge, types) {
 }
 
 export function branchLabel(branch) {
-  const colour = branch === "false" ? "#dc2626" : "#16a34a";
+  const colour = branch === "false" ? COLOURS["--branch-false"] : COLOURS["--branch-true"];
   return {
     attrs: {
       label: { text: branch, fill: colour, fontSize: 11, fontWeight: 600 },
-      body: { fill: "#fff", stroke: colour, strokeWidth: 1, rx: 4, ry: 4 },
+      body: { fill: COLOURS["--node-bg"], stroke: colour, strokeWidth: 1, rx: 4, ry: 4 },
     },
     position: 0.5,
   };
@@ -264,8 +295,8 @@ export function createCanvas({ container, minimap, catalogue, onChange, onNodeOp
     container,
     autoResize: true,
     async: false,
-    grid: { visible: true, size: 16, type: "dot", args: { color: "#d5d9e0", thickness: 1.2 } },
-    background: { color: "#f6f7f9" },
+    grid: { visible: true, size: 16, type: "dot", args: { color: COLOURS["--canvas-grid"], thickness: 1.2 } },
+    background: { color: COLOURS["--canvas-bg"] },
     panning: { enabled: true, eventTypes: ["leftMouseDown"] },
     mousewheel: { enabled: true, factor: 1.1, minScale: 0.1, maxScale: 2.5, zoomAtMousePosition: true },
     scaling: { min: 0.1, max: 2.5 },
@@ -291,8 +322,8 @@ export function createCanvas({ container, minimap, catalogue, onChange, onNodeOp
       },
     },
     highlighting: {
-      magnetAvailable: { name: "stroke", args: { padding: 3, attrs: { stroke: "#4f46e5", strokeWidth: 2 } } },
-      magnetAdsorbed: { name: "stroke", args: { padding: 4, attrs: { stroke: "#4f46e5", strokeWidth: 3 } } },
+      magnetAvailable: { name: "stroke", args: { padding: 3, attrs: { stroke: COLOURS["--accent"], strokeWidth: 2 } } },
+      magnetAdsorbed: { name: "stroke", args: { padding: 4, attrs: { stroke: COLOURS["--accent"], strokeWidth: 3 } } },
     },
   });
 
@@ -356,11 +387,32 @@ export function createCanvas({ container, minimap, catalogue, onChange, onNodeOp
   });
   // Edges light up on hover and while selected, so it is clear which one Delete removes.
   const paintEdge = (edge, on) =>
-    edge.attr("line/stroke", on ? "#4f46e5" : "#9aa3b2", { ignoreHistory: true });
+    edge.attr("line/stroke", on ? COLOURS["--accent"] : COLOURS["--edge"], { ignoreHistory: true });
   graph.on("edge:mouseenter", ({ edge }) => paintEdge(edge, true));
   graph.on("edge:mouseleave", ({ edge }) => paintEdge(edge, selection.isSelected(edge)));
   graph.on("edge:selected", ({ edge }) => paintEdge(edge, true));
   graph.on("edge:unselected", ({ edge }) => paintEdge(edge, false));
+  // Light or dark after the system setting: redraw what X6 drew with the old colours.
+  onThemeChange(() => {
+    readColours();
+    registerShapes(); // new cards and edges start in the new colours
+    graph.drawBackground({ color: COLOURS["--canvas-bg"] });
+    graph.drawGrid({ type: "dot", args: { color: COLOURS["--canvas-grid"], thickness: 1.2 } });
+    silent += 1;
+    try {
+      api.redraw();
+      for (const edge of graph.getEdges()) {
+        paintEdge(edge, selection.isSelected(edge));
+        const source = edge.getSourceCell();
+        if (source?.getData()?.raw?.type === "condition") edge.setLabels([branchLabel(edge.getSourcePortId())], { ignoreHistory: true });
+      }
+      for (const node of graph.getNodes()) {
+        for (const port of portsFor(node.getData()?.raw?.type)) if (port.attrs) node.setPortProp(port.id, "attrs", port.attrs, { ignoreHistory: true });
+      }
+    } finally {
+      silent -= 1;
+    }
+  });
 
   const api = {
     graph,
@@ -583,7 +635,8 @@ function useMiniMap(graph, container) {
     width: container.clientWidth || 198,
     height: container.clientHeight || 138,
     padding: 8,
-    graphOptions: { async: false, virtual: false, grid: false, background: { color: "#ffffff" } },
+    // No background of its own: the box's (editor.css .ed-minimap) follows the theme.
+    graphOptions: { async: false, virtual: false, grid: false },
   });
   let frame = 0;
   const fit = () => {

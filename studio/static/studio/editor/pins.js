@@ -9,6 +9,7 @@
 import { csrfToken } from "./autosave.js";
 import { format, gettext } from "../js/i18n.js";
 import { iconHref } from "../js/icons.js";
+import { cssColour } from "../js/theme.js";
 
 const TOOL = "pin";
 
@@ -25,7 +26,7 @@ function markerTool() {
         {
           tagName: "circle",
           selector: "button",
-          attrs: { r: 11, fill: "#4f46e5", stroke: "#fff", "stroke-width": 2, cursor: "pointer", "data-pin-marker": "true" },
+          attrs: { r: 11, fill: cssColour("--accent-strong", "#4f46e5"), stroke: cssColour("--node-bg", "#fff"), "stroke-width": 2, cursor: "pointer", "data-pin-marker": "true" },
         },
         {
           tagName: "use",
@@ -37,7 +38,7 @@ function markerTool() {
             width: 14,
             height: 14,
             fill: "none",
-            stroke: "#fff",
+            stroke: cssColour("--on-accent", "#fff"),
             "stroke-width": 2.2,
             "stroke-linecap": "round",
             "stroke-linejoin": "round",

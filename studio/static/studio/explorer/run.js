@@ -3,13 +3,26 @@
 import { ellipsize } from "../js/cardtext.js";
 import { gettext } from "../js/i18n.js";
 import { CARD_ICON_STYLE, iconHref } from "../js/icons.js";
+import { cssColours, onThemeChange } from "../js/theme.js";
 import { humanMs, judgeFrame, openLive, showLiveState } from "./live.js";
 
 const config = JSON.parse(document.getElementById("explorer-live").textContent);
 const X6 = window.X6;
 const STATES = ["pending", "running", "succeeded", "failed", "retrying", "skipped", "cancelled"];
-const css = getComputedStyle(document.documentElement);
-const COLOURS = Object.fromEntries(STATES.map((s) => [s, css.getPropertyValue(`--st-${s}`).trim() || "#9aa3b2"]));
+// Colours are custom properties of css/studio.css, light or dark after the system setting:
+// read again (and the graph redrawn) when the setting changes.
+const COLOURS = {};
+const INK = {};
+function readColours() {
+  const states = cssColours(Object.fromEntries(STATES.map((s) => [s, `--st-${s}`])));
+  for (const s of STATES) COLOURS[s] = states[s] || "#9aa3b2";
+  Object.assign(INK, cssColours({ node: "--node-bg", border: "--border", text: "--text", muted: "--muted", icon: "--icon-ink",
+    edge: "--edge-quiet", canvas: "--subtle", grid: "--border" }));
+}
+readColours();
+/** The parts of a card whose colour does not depend on the step's status. */
+const inkAttrs = () => ({ body: { fill: INK.node }, label: { fill: INK.text }, sub: { fill: INK.muted }, icon: { stroke: INK.icon } });
+const edgeLabel = (text) => ({ attrs: { label: { text, fontSize: 11, fill: INK.muted }, body: { fill: INK.node, stroke: INK.border, rx: 4, ry: 4 } } });
 const NODE_W = 210;
 const NODE_H = 58;
 
@@ -37,12 +50,12 @@ X6.Graph.registerNode(
       { tagName: "circle", selector: "dot" },
     ],
     attrs: {
-      body: { width: NODE_W, height: NODE_H, rx: 10, ry: 10, fill: "#ffffff", stroke: "#e3e6eb", strokeWidth: 1.5, cursor: "pointer" },
+      body: { width: NODE_W, height: NODE_H, rx: 10, ry: 10, fill: INK.node, stroke: INK.border, strokeWidth: 1.5, cursor: "pointer" },
       stripe: { width: 5, height: NODE_H - 16, x: 0, y: 8, rx: 2, fill: COLOURS.pending, stroke: "none", pointerEvents: "none" },
       // Absolute offsets (refX/refY above 1 are pixels), overriding the centred label of "rect".
-      icon: { x: 16, y: NODE_H / 2 - 10, width: 20, height: 20, ...CARD_ICON_STYLE, pointerEvents: "none" },
-      label: { refX: 46, refY: 22, fontSize: 13, fontWeight: 600, fill: "#1d2330", textAnchor: "start", textVerticalAnchor: "middle", pointerEvents: "none" },
-      sub: { refX: 46, refY: 40, fontSize: 11, fill: "#6b7383", textAnchor: "start", textVerticalAnchor: "middle", pointerEvents: "none" },
+      icon: { x: 16, y: NODE_H / 2 - 10, width: 20, height: 20, ...CARD_ICON_STYLE, stroke: INK.icon, pointerEvents: "none" },
+      label: { refX: 46, refY: 22, fontSize: 13, fontWeight: 600, fill: INK.text, textAnchor: "start", textVerticalAnchor: "middle", pointerEvents: "none" },
+      sub: { refX: 46, refY: 40, fontSize: 11, fill: INK.muted, textAnchor: "start", textVerticalAnchor: "middle", pointerEvents: "none" },
       dot: { cx: NODE_W - 16, cy: 16, r: 6, fill: COLOURS.pending, pointerEvents: "none" },
     },
   },
@@ -82,8 +95,8 @@ const graph = new X6.Graph({
   interacting: false,
   panning: { enabled: true },
   mousewheel: { enabled: true, modifiers: ["ctrl", "meta"], minScale: 0.3, maxScale: 2 },
-  background: { color: "#fafbfc" },
-  grid: { visible: true, size: 16, type: "dot", args: { color: "#e3e6eb" } },
+  background: { color: INK.canvas },
+  grid: { visible: true, size: 16, type: "dot", args: { color: INK.grid } },
 });
 
 const positions = layout(config.graph.nodes, config.graph.edges);
@@ -107,10 +120,8 @@ config.graph.edges.forEach((e) => {
     source: { cell: e.source },
     target: { cell: e.target },
     connector: { name: "smooth" },
-    attrs: { line: { stroke: "#b8bfcc", strokeWidth: 1.5, targetMarker: { name: "block", width: 8, height: 6 } } },
-    labels: e.branch
-      ? [{ attrs: { label: { text: e.branch, fontSize: 11, fill: "#6b7383" }, body: { fill: "#ffffff", stroke: "#e3e6eb", rx: 4, ry: 4 } } }]
-      : [],
+    attrs: { line: { stroke: INK.edge, strokeWidth: 1.5, targetMarker: { name: "block", width: 8, height: 6 } } },
+    labels: e.branch ? [edgeLabel(e.branch)] : [],
   });
 });
 // As tall as the drawing needs (within limits), so a wide chain leaves no empty band.
@@ -125,6 +136,19 @@ window.addEventListener("resize", () => {
   graph.zoomToFit({ padding: 30, maxScale: 1 });
 });
 graph.on("node:click", ({ node }) => select(node.id));
+onThemeChange(() => {
+  readColours();
+  graph.drawBackground({ color: INK.canvas });
+  graph.drawGrid({ type: "dot", args: { color: INK.grid } });
+  for (const node of graph.getNodes()) node.attr(inkAttrs());
+  for (const edge of graph.getEdges()) {
+    edge.attr("line/stroke", INK.edge);
+    const text = edge.getLabelAt(0)?.attrs?.label?.text;
+    if (text) edge.setLabels([edgeLabel(text)]);
+  }
+  for (const id of Object.keys(painted)) delete painted[id]; // repaint the status colours
+  if (lastFrame) render(lastFrame);
+});
 
 // --- state ------------------------------------------------------------------------------
 
@@ -146,7 +170,7 @@ function paintNode(nodeId, status) {
     dot: { fill: colour },
     stripe: { fill: colour },
     body: {
-      stroke: status === "pending" || status === "skipped" ? "#e3e6eb" : colour,
+      stroke: status === "pending" || status === "skipped" ? INK.border : colour,
       strokeWidth: nodeId === selected ? 3 : 1.5,
       opacity: status === "skipped" ? 0.6 : 1,
       "data-status": status,

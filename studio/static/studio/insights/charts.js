@@ -2,6 +2,7 @@
 // runs-by-outcome and dead-letter charts with Chart.js (window.Chart, vendor/chartjs).
 // Draws on page load and again each time the range picker swaps the panel in (HTMX).
 import { gettext } from "../js/i18n.js";
+import { cssColour, onThemeChange } from "../js/theme.js";
 
 const OUTCOMES = [
   ["succeeded", gettext("Succeeded")],
@@ -14,7 +15,13 @@ const OUTCOMES = [
 const charts = new Map();
 
 function colour(name) {
-  return getComputedStyle(document.documentElement).getPropertyValue(`--st-${name}`).trim() || "#9aa3b2";
+  return cssColour(`--st-${name}`, "#9aa3b2");
+}
+
+/** Axis labels, legend text and grid lines in the theme's colours (light or dark). */
+function themeDefaults() {
+  window.Chart.defaults.color = cssColour("--muted", "#626a7a");
+  window.Chart.defaults.borderColor = cssColour("--border", "#e3e6eb");
 }
 
 function bucketLabel(iso, bucket) {
@@ -47,6 +54,7 @@ function barOptions(stacked) {
 function drawPanel(panel) {
   const source = panel.querySelector("#insights-data");
   if (!source || typeof window.Chart !== "function") return;
+  themeDefaults();
   const data = JSON.parse(source.textContent);
   const labels = data.labels.map((iso) => bucketLabel(iso, data.bucket));
   // Periods before the count cap's cut are not counted: drawn as gaps, not as zeros.
@@ -97,6 +105,11 @@ function setUp(root) {
 function start() {
   setUp(document);
   document.body.addEventListener("htmx:afterSettle", (event) => setUp(event.detail.elt));
+  // The system switched between light and dark: draw again in the new colours.
+  onThemeChange(() => {
+    const panel = document.getElementById("insights");
+    if (panel) drawPanel(panel);
+  });
 }
 
 // chart.umd.min.js is a deferred classic script: it has run by DOMContentLoaded.
