@@ -245,3 +245,73 @@ def test_the_sample_dashboard_reads_only_metrics_that_exist(client, exported):
     assert len(used) >= 10
     missing = sorted(name for name in used if re.sub(r"_bucket$", "", name) not in described)
     assert not missing, f"the dashboard reads metrics /metrics does not serve: {missing}"
+
+
+# --- a worker on a machine of its own serves its own counts ---------------------------------
+
+
+@pytest.fixture
+def worker_processes(transactional_db, tmp_path):
+    from django.test import override_settings
+
+    from tests.integration.execution.test_liveness_processes import Workers
+
+    with override_settings(
+        DJANGO_AUTOMATE={
+            "WORKER_MODE": "process",
+            "CONNECTORS": ["tests.support.connectors.TestKitConnector"],
+        }
+    ):
+        group = Workers(tmp_path, {})
+        yield group
+        group.stop_all()
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_a_worker_serves_its_own_metrics_on_metrics_port(worker_processes):
+    import signal
+    import time
+    import urllib.request
+
+    port = _free_port()
+    process = worker_processes.start("metered", "--metrics-port", str(port))
+    deadline = time.monotonic() + 30
+    text = ""
+    while time.monotonic() < deadline:
+        assert process.poll() is None, worker_processes.log("metered")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as answer:
+                text = answer.read().decode()
+        except OSError:
+            time.sleep(0.2)
+            continue
+        if re.search(r"^automate_worker_heartbeats_total [1-9]", text, re.MULTILINE):
+            break
+        time.sleep(0.2)
+    assert re.search(r"^automate_worker_heartbeats_total [1-9]", text, re.MULTILINE), text[-500:]
+    # Its own counts only: the database's series are /metrics' alone (no double reports).
+    assert "automate_outbox_jobs" not in text
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--metrics-port", "0"], "--metrics-port must be a port number from 1 to 65535"),
+        (["--metrics-port", "70000"], "--metrics-port must be a port number from 1 to 65535"),
+        (["--metrics-port", "9464", "--metrics-address", "999.1.1.1"], "Cannot serve metrics"),
+    ],
+)
+def test_a_bad_metrics_option_names_the_problem(args, said):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match=re.escape(said)):
+        call_command("automate_worker", *args)

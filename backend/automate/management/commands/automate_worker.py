@@ -65,6 +65,21 @@ class Command(BaseCommand):
             "characters, unique among running workers (default: host:pid:random).",
         )
         parser.add_argument(
+            "--metrics-port",
+            type=int,
+            metavar="PORT",
+            help="Serve this process's Prometheus metrics on http://ADDRESS:PORT/metrics "
+            "(for a worker on a machine with no web process sharing its "
+            "PROMETHEUS_MULTIPROC_DIR; docs/reference/metrics.md).",
+        )
+        parser.add_argument(
+            "--metrics-address",
+            default="127.0.0.1",
+            metavar="ADDRESS",
+            help="The address --metrics-port listens on (default: %(default)s; 0.0.0.0 for "
+            "every interface, behind a firewall that lets only Prometheus in).",
+        )
+        parser.add_argument(
             "--once",
             action="store_true",
             help="Exit when no job is due and every claimed job has finished.",
@@ -95,6 +110,8 @@ class Command(BaseCommand):
         for name in ("concurrency", "batch_size", "poll_interval", "reap_interval"):
             if options[name] is not None and options[name] <= 0:
                 raise CommandError(f"--{name.replace('_', '-')} must be greater than 0.")
+        if options["metrics_port"] is not None:
+            self._serve_metrics(options["metrics_port"], options["metrics_address"])
         from automate.execution.worker import Worker
 
         worker = Worker(
@@ -114,3 +131,19 @@ class Command(BaseCommand):
         self.stdout.write(f"Worker {worker.worker_id} running.")
         processed = worker.run(once=options["once"])
         self.stdout.write(f"Worker {worker.worker_id} ran {processed} jobs.")
+
+    def _serve_metrics(self, port: int, address: str) -> None:
+        """Start the exporter thread, or stop with a CommandError naming the problem."""
+        if not 0 < port < 65536:
+            raise CommandError("--metrics-port must be a port number from 1 to 65535.")
+        from prometheus_client import start_http_server
+
+        from automate.observability.metrics import process_registry
+
+        try:
+            start_http_server(port, addr=address, registry=process_registry())
+        except OSError as exc:
+            raise CommandError(
+                f"Cannot serve metrics on {address}:{port}: {exc.strerror or exc}."
+            ) from exc
+        self.stdout.write(f"Metrics on http://{address}:{port}/metrics")
