@@ -146,6 +146,12 @@ SCHEMA: dict[str, Option | dict[str, Option]] = {
         "events_days": Option((int,), 30, _at_least(1)),
         "runs_days": Option((int,), 30, _at_least(1)),
         "raw_body_days": Option((int,), 7, _at_least(1)),
+        # Audit entries outlive the runs and events they tell about (validate: >= both).
+        "audit_days": Option((int,), 365, _at_least(1)),
+        # automate_prune's rows per transaction, and the worker's opt-in periodic prune
+        # (0 = off): one bounded pass every this many seconds, one worker at a time.
+        "prune_batch_size": Option((int,), 1000, _at_least(1)),
+        "prune_interval_seconds": Option(_NUMBER, 0, _at_least(0)),
         "max_payload_bytes": Option((int,), 256_000, _at_least(1024)),
     },
     "LIMITS": {
@@ -222,7 +228,24 @@ def validate(user: Any) -> list[str]:
             problem = _check_option(name, spec, value)
             if problem:
                 problems.append(problem)
+    if not problems:
+        problems.extend(_retention_problems(user.get("RETENTION", {})))
     return problems
+
+
+def _retention_problems(user: Mapping[str, Any]) -> list[str]:
+    """Audit entries are kept longest: ``audit_days`` at least ``runs_days`` and ``events_days``."""
+    spec = SCHEMA["RETENTION"]
+    assert isinstance(spec, dict)
+    days = {
+        key: user.get(key, spec[key].default) for key in ("audit_days", "runs_days", "events_days")
+    }
+    return [
+        f"DJANGO_AUTOMATE['RETENTION']['audit_days'] ({days['audit_days']}) must be at least "
+        f"{other} ({days[other]}): audit entries are kept longest"
+        for other in ("runs_days", "events_days")
+        if days["audit_days"] < days[other]
+    ]
 
 
 def defaults() -> dict[str, Any]:
