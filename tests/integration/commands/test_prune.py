@@ -217,3 +217,12 @@ def test_a_pause_between_batches_is_taken(monkeypatch):
     prune("--batch-size", "1", "--sleep", "0.25")
     # After each full batch (before looking for more): 3 runs and 3 events, one a batch.
     assert pauses.count(0.25) == 6
+
+
+@override_settings(DJANGO_AUTOMATE={"RETENTION": {"runs_days": 400}})
+def test_audit_kept_shorter_than_runs_fails_the_system_check():
+    from automate.checks import check_settings
+
+    [error] = check_settings()
+    assert error.id == "automate.E001"
+    assert "['audit_days'] (365) must be at least runs_days (400)" in error.msg
