@@ -153,9 +153,11 @@ def delete_rows(model: type[models.Model], ids: list[Any], dependents: dict[str,
     back whole.
     """
     for relation in get_candidate_relations_to_delete(model._meta):
-        child: type[models.Model] = relation.related_model
-        key = relation.field.name
-        on_delete = relation.on_delete
+        # A reverse relation (ForeignObjectRel): the model and key that point at ``model``.
+        rel: Any = relation
+        child: type[models.Model] = rel.related_model
+        key = rel.field.name
+        on_delete = rel.on_delete
         children = child._base_manager.filter(**{f"{key}__in": ids})
         if on_delete is SET_NULL:
             children.update(**{key: None})

@@ -123,7 +123,7 @@ def run_streams(cutoffs: Cutoffs) -> list[Stream]:
     own = Workflow.objects.filter(retention_days__isnull=False)
     versions = WorkflowVersion.objects.filter(workflow__in=own).order_by("workflow_id", "pk")
     for version_id, days in versions.values_list("pk", "workflow__retention_days"):
-        cutoff = cutoffs.now - timedelta(days=days)
+        cutoff = cutoffs.now - timedelta(days=days or 0)  # never 0: the filter above
         streams.append(
             Stream("runs", prunable_runs(cutoff).filter(workflow_version_id=version_id), cutoff)
         )
