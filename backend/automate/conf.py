@@ -146,7 +146,9 @@ SCHEMA: dict[str, Option | dict[str, Option]] = {
         "events_days": Option((int,), 30, _at_least(1)),
         "runs_days": Option((int,), 30, _at_least(1)),
         "raw_body_days": Option((int,), 7, _at_least(1)),
-        # Audit entries outlive the runs and events they tell about (validate: >= both).
+        # Dead letters (FAILED/DEAD jobs) keep their run and event replayable this long.
+        "dead_letter_days": Option((int,), 90, _at_least(1)),
+        # Audit entries outlive the runs and events they tell about (validate: >= all).
         "audit_days": Option((int,), 365, _at_least(1)),
         # automate_prune's rows per transaction, and the worker's opt-in periodic prune
         # (0 = off): one bounded pass every this many seconds, one worker at a time.
@@ -234,16 +236,16 @@ def validate(user: Any) -> list[str]:
 
 
 def _retention_problems(user: Mapping[str, Any]) -> list[str]:
-    """Audit entries are kept longest: ``audit_days`` at least ``runs_days`` and ``events_days``."""
+    """Audit entries are kept longest: ``audit_days`` at least ``runs_days``,
+    ``events_days`` and ``dead_letter_days``."""
     spec = SCHEMA["RETENTION"]
     assert isinstance(spec, dict)
-    days = {
-        key: user.get(key, spec[key].default) for key in ("audit_days", "runs_days", "events_days")
-    }
+    others = ("runs_days", "events_days", "dead_letter_days")
+    days = {key: user.get(key, spec[key].default) for key in ("audit_days", *others)}
     return [
         f"DJANGO_AUTOMATE['RETENTION']['audit_days'] ({days['audit_days']}) must be at least "
         f"{other} ({days[other]}): audit entries are kept longest"
-        for other in ("runs_days", "events_days")
+        for other in others
         if days["audit_days"] < days[other]
     ]
 

@@ -84,7 +84,7 @@ class Pruner:
         runs = [stream for stream in every if stream.table == "runs"]
         for stream in every:
             rows = (
-                events_freed_by(runs, stream.cutoff).count()
+                events_freed_by(runs, stream.cutoff, self.cutoffs.dead_letters).count()
                 if stream.table == "events"
                 else stream.rows.count()
             )

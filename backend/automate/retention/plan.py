@@ -10,9 +10,11 @@ so a batch reads only the rows it deletes (plus the few it must keep):
   entries past ``audit_days``, each along its table's time index.
 
 Kept whatever their age: runs not finished (pending, running), runs with an outbox job not
-finished (PENDING, CLAIMED) or dead-lettered (FAILED, DEAD: it can still be replayed, unless
-the run was cancelled), and events that a kept run refers to or whose own job is not
-finished or dead-lettered.
+finished (PENDING, CLAIMED), and events that a kept run refers to or whose own job is not
+finished. Kept for ``dead_letter_days`` (when longer than their own retention): runs and
+events with a dead-lettered job (FAILED, DEAD), which can still be replayed; a cancelled
+run's dead letters cannot, and keep nothing. Every step that fails for good leaves a FAILED
+job, so "until replayed" would keep every failed run for ever.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ class Cutoffs:
     events: datetime
     raw_bodies: datetime
     audit: datetime
+    dead_letters: datetime
     now: datetime
 
     @classmethod
@@ -76,12 +79,14 @@ class Cutoffs:
             events=days("events_days"),
             raw_bodies=days("raw_body_days"),
             audit=days("audit_days"),
+            dead_letters=days("dead_letter_days"),
             now=now,
         )
 
 
-def prunable_runs(cutoff: datetime) -> QuerySet[ExecutionRun]:
-    """Runs created and finished before ``cutoff`` that nothing still needs."""
+def prunable_runs(cutoff: datetime, dead_letters: datetime) -> QuerySet[ExecutionRun]:
+    """Runs created and finished before ``cutoff`` that nothing still needs (a dead letter:
+    until ``dead_letters``)."""
     jobs = OutboxJob.objects.filter(run=OuterRef("pk"))
     return (
         ExecutionRun.objects.filter(
@@ -90,30 +95,45 @@ def prunable_runs(cutoff: datetime) -> QuerySet[ExecutionRun]:
         .filter(~Exists(jobs.filter(status__in=NOT_DONE)))
         # A cancelled run's dead letters cannot be replayed (execution.services.replay_job).
         .filter(
-            Q(status=ExecutionRun.Status.CANCELLED) | ~Exists(jobs.filter(status__in=DEAD_LETTER))
+            Q(status=ExecutionRun.Status.CANCELLED)
+            | Q(created_at__lt=dead_letters)
+            | ~Exists(jobs.filter(status__in=DEAD_LETTER))
         )
     )
 
 
-def prunable_events(cutoff: datetime) -> QuerySet[Event]:
-    """Events before ``cutoff`` that no run refers to and whose jobs are all done."""
-    needed = OutboxJob.objects.filter(event=OuterRef("pk"), status__in=NOT_DONE + DEAD_LETTER)
-    return (
-        Event.objects.filter(created_at__lt=cutoff)
-        .filter(~Exists(ExecutionRun.objects.filter(event=OuterRef("pk"))))
-        .filter(~Exists(needed))
+def _needed_events(dead_letters: datetime) -> Q:
+    """Events whose own job still needs them (a filter to exclude)."""
+    jobs = OutboxJob.objects.filter(event=OuterRef("pk"))
+    return Q(Exists(jobs.filter(status__in=NOT_DONE))) | (
+        Q(created_at__gte=dead_letters) & Q(Exists(jobs.filter(status__in=DEAD_LETTER)))
     )
 
 
-def events_freed_by(run_streams: list[Stream], cutoff: datetime) -> QuerySet[Event]:
+def prunable_events(cutoff: datetime, dead_letters: datetime) -> QuerySet[Event]:
+    """Events before ``cutoff`` that no run refers to and whose jobs are all done (a dead
+    letter: until ``dead_letters``)."""
+    return (
+        Event.objects.filter(created_at__lt=cutoff)
+        .filter(~Exists(ExecutionRun.objects.filter(event=OuterRef("pk"))))
+        .exclude(_needed_events(dead_letters))
+    )
+
+
+def events_freed_by(
+    run_streams: list[Stream], cutoff: datetime, dead_letters: datetime
+) -> QuerySet[Event]:
     """The events a prune would delete once ``run_streams`` are gone (for a dry run's count:
     an event whose runs all go, goes too)."""
     going = Q(pk__in=[])
     for stream in run_streams:
         going |= Q(pk__in=stream.rows.values("pk"))
     kept_runs = ExecutionRun.objects.filter(event=OuterRef("pk")).exclude(going)
-    needed = OutboxJob.objects.filter(event=OuterRef("pk"), status__in=NOT_DONE + DEAD_LETTER)
-    return Event.objects.filter(created_at__lt=cutoff).filter(~Exists(kept_runs), ~Exists(needed))
+    return (
+        Event.objects.filter(created_at__lt=cutoff)
+        .filter(~Exists(kept_runs))
+        .exclude(_needed_events(dead_letters))
+    )
 
 
 def run_streams(cutoffs: Cutoffs) -> list[Stream]:
@@ -125,9 +145,13 @@ def run_streams(cutoffs: Cutoffs) -> list[Stream]:
     for version_id, days in versions.values_list("pk", "workflow__retention_days"):
         cutoff = cutoffs.now - timedelta(days=days or 0)  # never 0: the filter above
         streams.append(
-            Stream("runs", prunable_runs(cutoff).filter(workflow_version_id=version_id), cutoff)
+            Stream(
+                "runs",
+                prunable_runs(cutoff, cutoffs.dead_letters).filter(workflow_version_id=version_id),
+                cutoff,
+            )
         )
-    others = prunable_runs(cutoffs.runs).exclude(
+    others = prunable_runs(cutoffs.runs, cutoffs.dead_letters).exclude(
         workflow_version_id__in=WorkflowVersion.objects.filter(workflow__in=own).values("pk")
     )
     streams.append(Stream("runs", others, cutoffs.runs))
@@ -138,7 +162,7 @@ def streams(cutoffs: Cutoffs) -> list[Stream]:
     """Every stream of a prune, in the order of ``TABLES``."""
     return [
         *run_streams(cutoffs),
-        Stream("events", prunable_events(cutoffs.events), cutoffs.events),
+        Stream("events", prunable_events(cutoffs.events, cutoffs.dead_letters), cutoffs.events),
         Stream(
             "raw bodies",
             Event.objects.filter(raw_body__isnull=False, created_at__lt=cutoffs.raw_bodies),

@@ -105,8 +105,8 @@ def test_a_workflows_own_retention_wins_over_the_global_one():
     assert Event.objects.filter(pk__in=[r.event_id for r in short]).count() == 2
 
 
-def test_runs_still_needed_are_kept_whatever_their_age():
-    running, pending, waiting, dead, dead_cancelled, _done = make_runs("old", 6, days=400)
+def test_runs_still_needed_are_kept():
+    running, pending, waiting, dead, dead_cancelled, _done = make_runs("old", 6, days=40)
     ExecutionRun.objects.filter(pk=running.pk).update(status="running", finished_at=None)
     ExecutionRun.objects.filter(pk=pending.pk).update(status="pending", finished_at=None)
     ExecutionRun.objects.filter(pk=dead_cancelled.pk).update(status="cancelled")
@@ -122,6 +122,27 @@ def test_runs_still_needed_are_kept_whatever_their_age():
     # Their events stay with them; the pruned runs' events went.
     events = set(Event.objects.values_list("pk", flat=True))
     assert events == {run.event_id for run in (running, pending, waiting, dead)}
+
+
+@override_settings(DJANGO_AUTOMATE={"RETENTION": {"dead_letter_days": 60}})
+def test_dead_letters_keep_their_run_and_event_for_dead_letter_days_only():
+    dead_recent, dead_old = make_runs("old", 2, days=50)
+    age([dead_old], 61)
+    for run in (dead_recent, dead_old):
+        OutboxJob.objects.create(tenant_id=run.tenant_id, kind="step", run=run, status="FAILED")
+    waiting_event, dead_event, old_dead_event = (emit_event("x", {"n": n}) for n in range(3))
+    Event.objects.filter(pk__in=[waiting_event, dead_event]).update(
+        created_at=timezone.now() - timedelta(days=50)
+    )
+    Event.objects.filter(pk=old_dead_event).update(created_at=timezone.now() - timedelta(days=400))
+    OutboxJob.objects.filter(event_id__in=[dead_event, old_dead_event]).update(status="DEAD")
+
+    prune()
+
+    # Past runs_days (30) but within dead_letter_days (60): still replayable, kept.
+    assert list(ExecutionRun.objects.values_list("pk", flat=True)) == [dead_recent.pk]
+    kept = {str(pk) for pk in Event.objects.values_list("pk", flat=True)}
+    assert kept == {str(dead_recent.event_id), waiting_event, dead_event}
 
 
 def test_an_old_event_is_kept_while_its_job_is_waiting_or_dead_lettered():

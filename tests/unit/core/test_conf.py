@@ -64,8 +64,19 @@ def test_valid_settings_have_no_problems():
             "DJANGO_AUTOMATE['RETENTION']['audit_days'] (365) must be at least runs_days (400)",
         ),
         (
-            {"RETENTION": {"audit_days": 10, "events_days": 20, "runs_days": 5}},
+            {
+                "RETENTION": {
+                    "audit_days": 10,
+                    "events_days": 20,
+                    "runs_days": 5,
+                    "dead_letter_days": 5,
+                }
+            },
             "['audit_days'] (10) must be at least events_days (20)",
+        ),
+        (
+            {"RETENTION": {"dead_letter_days": 500}},
+            "['audit_days'] (365) must be at least dead_letter_days (500)",
         ),
         ({"RETENTION": {"prune_batch_size": 0}}, "['prune_batch_size'] must be at least 1"),
         (
