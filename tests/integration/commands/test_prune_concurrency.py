@@ -159,7 +159,8 @@ def test_prune_while_workers_run_loses_no_run_and_breaks_no_worker(tmp_path):
         conn.execute(f"CREATE DATABASE {name}")
     scratch = Scratch(f"postgres://postgres@127.0.0.1:5432/{name}", tmp_path)
     try:
-        scratch.migrate_and_seed(events=300, fanout=2)
+        # Steps of 30 ms: a drain takes seconds, so the prune runs in the middle of one.
+        scratch.migrate_and_seed(events=300, fanout=2, sleep=0.03)
         scratch.start_worker(concurrency=2, batch_size=10)
         scratch.wait_until_done(runs=300, timeout=240)
         scratch.run("-m", "tests.support.prunekit", "age", "--days", "40")
@@ -175,6 +176,8 @@ def test_prune_while_workers_run_loses_no_run_and_breaks_no_worker(tmp_path):
         )
         assert prune.returncode == 0, prune.stderr[-3000:]
         assert "runs: deleted 300 in 15 batches" in prune.stdout
+        during = scratch.status()
+        assert during["runs"].get("succeeded", 0) < 300, "the prune ran beside a busy worker"
         state = scratch.wait_until_done(runs=300, timeout=240)
         assert state["step_jobs"] == 300 * 2, "every new run's steps, none lost"
         time.sleep(0.5)

@@ -26,8 +26,8 @@ class Command(BaseCommand):
         "their workflow's own retention, events older than RETENTION.events_days that no "
         "kept run refers to, audit entries older than RETENTION.audit_days, and clear raw "
         "webhook bodies older than RETENTION.raw_body_days; oldest first, --batch-size rows "
-        "per transaction. Runs in flight, runs with jobs to do and unreplayed dead letters "
-        "are kept."
+        "per transaction. Runs in flight and runs with jobs to do are kept; runs and events "
+        "with a dead letter, for RETENTION.dead_letter_days."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
