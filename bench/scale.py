@@ -20,6 +20,12 @@ change lists and an admin search; and, in a rolled-back transaction, the worker'
 the reaper's query and one prune batch. Both sizes are printed side by side with their
 ratio: the figures should stay flat (ratio near 1).
 
+Then (``bench/prune_load.py``, ``--load-events`` events, default 2,000; 0 skips it) prune
+batches beside busy workers: an in-process worker drains a one-step workflow alone, then
+again while a prune walks the data set's old runs in batches of 1,000 (each batch rolled
+back, so the data set is unchanged), then the prune alone: worker runs per second with and
+without the prune, and the batch times p50/p95 beside the workers and alone.
+
 ``--code`` runs migrations and pages from another checkout (e.g. the main branch) to get
 "before" figures; the loader adapts to the columns the schema has. Table and index sizes
 of the four big tables are printed too. Databases are kept for re-use; drop them with
@@ -565,7 +571,14 @@ results["worker claim (10 jobs)"] = time_call(rolled_back(lambda: default_store(
 results["reaper query"] = time_call(rolled_back(lambda: OutboxReaper(stale_threshold_seconds=0).reap_stale_items()))
 
 from automate.management.commands import automate_prune
-if hasattr(automate_prune, "prune_batch"):
+try:
+    from automate.retention.batches import Pruner
+except ImportError:  # an older checkout (--code)
+    Pruner = None
+if Pruner is not None:
+    # One batch of 1,000 rows of each table (runs, events, raw bodies, audit), rolled back.
+    results["prune batch"] = time_call(rolled_back(lambda: Pruner(batch_size=1000, max_batches=1).run()))
+elif hasattr(automate_prune, "prune_batch"):
     results["prune batch"] = time_call(rolled_back(lambda: automate_prune.prune_batch()))
 else:
     from io import StringIO
@@ -586,6 +599,40 @@ else:
     results["prune batch"] = {"ms": (time.perf_counter() - started) * 1000, "db_ms": float("nan"), "queries": 0, "note": note}
 print("RESULTS " + json.dumps(results))
 """
+
+
+def prune_beside_workers(code: Path, url: str, events: int) -> dict[str, Any] | None:
+    """bench/prune_load.py against ``url``: worker throughput with and without prune batches
+    beside it, and the batches' p50/p95 (None when ``code`` has no batched prune)."""
+    if not (code / "backend/automate/retention/batches.py").exists():
+        return None
+    env = {**child_env(code, url), "AUTOMATE_WORKER_MODE": "process"}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench/prune_load.py"), str(events)],
+        env=env,
+        cwd=code,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        print(done.stderr[-4000:], file=sys.stderr)
+        raise SystemExit(f"prune beside workers against {url} failed")
+    line = next(x for x in done.stdout.splitlines() if x.startswith("RESULTS "))
+    return json.loads(line.removeprefix("RESULTS "))
+
+
+def report_prune(label: str, figures: dict[str, Any]) -> None:
+    alone, beside = figures["worker runs/s alone"], figures["worker runs/s beside prune"]
+    print(f"\nprune beside busy workers ({label}):")
+    print(f"  worker throughput alone        {alone:8.1f} runs/s")
+    print(
+        f"  worker throughput beside prune {beside:8.1f} runs/s  ({beside / max(alone, 0.01):.2f}x)"
+    )
+    for name in ("prune batch alone", "prune batch beside workers"):
+        cell = figures[name]
+        print(
+            f"  {name:30} p50 {cell['p50']:7.1f} ms  p95 {cell['p95']:7.1f} ms  ({cell['batches']} batches of 1,000)"
+        )
 
 
 def time_pages(code: Path, url: str, repeat: int) -> dict[str, dict[str, Any]]:
@@ -639,6 +686,12 @@ def main() -> None:
     parser.add_argument("--drop", action="store_true", help="Drop the databases and stop.")
     parser.add_argument("--prefix", default="automate_scale_")
     parser.add_argument("--code", type=Path, default=ROOT, help="Checkout to run (default: this).")
+    parser.add_argument(
+        "--load-events",
+        type=int,
+        default=2000,
+        help="Events the workers drain in the prune-beside-workers figure (0: skip it).",
+    )
     args = parser.parse_args()
     code = args.code.resolve()
     ns = [int(s.replace("_", "")) for s in args.sizes.split(",")]
@@ -659,14 +712,22 @@ def main() -> None:
     if args.load_only:
         return
     results = []
+    prune_figures = []
     for db in dbs:
         print(f"timing {db} ...", flush=True)
         results.append(time_pages(code, url_of(db), args.repeat))
         report([db.removeprefix(args.prefix)], results[-1:])
+        if args.load_events > 0:
+            print(f"prune beside workers on {db} ...", flush=True)
+            figures = prune_beside_workers(code, url_of(db), args.load_events)
+            if figures is not None:
+                prune_figures.append((db.removeprefix(args.prefix), figures))
     print(
         f"\nmedian of {args.repeat} requests: wall ms, of which SQL ms, and queries per request\n"
     )
     report([label_of(n) for n in ns], results)
+    for label, figures in prune_figures:
+        report_prune(label, figures)
 
 
 def git_head(code: Path) -> str:

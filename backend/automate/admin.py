@@ -176,6 +176,13 @@ class WorkflowAdmin(TenantScopedAdmin):
     def has_publish_permission(self, request: HttpRequest) -> bool:
         return has_publish_permission(request)
 
+    def save_model(self, request: HttpRequest, obj: Workflow, form: Any, change: bool) -> None:
+        from automate.retention.services import record_retention_change
+
+        before = form.initial.get("retention_days") if change else None
+        super().save_model(request, obj, form, change)
+        record_retention_change(workflow=obj, before=before, actor=acting_user(request))
+
     # Drafts edited here go through the input guard too (and Workflow.clean's limits).
     formfield_overrides = {JSONField: {"form_class": GuardedJSONFormField}}
 

@@ -25,6 +25,7 @@ class WorkflowAdminForm(forms.ModelForm):  # type: ignore[type-arg]
             "draft_trigger_spec",
             "draft_rule_spec",
             "draft_graph",
+            "retention_days",
         ]
 
     def clean_draft_trigger_spec(self) -> Any:

@@ -32,6 +32,11 @@ class AutomateConfig(AppConfig):
         connect_jobs_written(jobs_written)
         duties.connect(fire_due_schedules)
 
+        from automate.retention.periodic import prune_if_due
+
+        # RETENTION["prune_interval_seconds"] (off by default): a bounded prune pass.
+        duties.connect(prune_if_due)
+
         from automate.realtime import connect as connect_realtime
 
         # State changes reach the live explorer from every process (workers included).

@@ -159,6 +159,14 @@ SCHEMA: dict[str, Option | dict[str, Option]] = {
         "events_days": Option((int,), 30, _at_least(1)),
         "runs_days": Option((int,), 30, _at_least(1)),
         "raw_body_days": Option((int,), 7, _at_least(1)),
+        # Dead letters (FAILED/DEAD jobs) keep their run and event replayable this long.
+        "dead_letter_days": Option((int,), 90, _at_least(1)),
+        # Audit entries outlive the runs and events they tell about (validate: >= all).
+        "audit_days": Option((int,), 365, _at_least(1)),
+        # automate_prune's rows per transaction, and the worker's opt-in periodic prune
+        # (0 = off): one bounded pass every this many seconds, one worker at a time.
+        "prune_batch_size": Option((int,), 1000, _at_least(1)),
+        "prune_interval_seconds": Option(_NUMBER, 0, _at_least(0)),
         "max_payload_bytes": Option((int,), 256_000, _at_least(1024)),
     },
     "LIMITS": {
@@ -241,7 +249,24 @@ def validate(user: Any) -> list[str]:
             problem = _check_option(name, spec, value)
             if problem:
                 problems.append(problem)
+    if not problems:
+        problems.extend(_retention_problems(user.get("RETENTION", {})))
     return problems
+
+
+def _retention_problems(user: Mapping[str, Any]) -> list[str]:
+    """Audit entries are kept longest: ``audit_days`` at least ``runs_days``,
+    ``events_days`` and ``dead_letter_days``."""
+    spec = SCHEMA["RETENTION"]
+    assert isinstance(spec, dict)
+    others = ("runs_days", "events_days", "dead_letter_days")
+    days = {key: user.get(key, spec[key].default) for key in ("audit_days", *others)}
+    return [
+        f"DJANGO_AUTOMATE['RETENTION']['audit_days'] ({days['audit_days']}) must be at least "
+        f"{other} ({days[other]}): audit entries are kept longest"
+        for other in others
+        if days["audit_days"] < days[other]
+    ]
 
 
 def defaults() -> dict[str, Any]:

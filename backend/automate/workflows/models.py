@@ -4,6 +4,7 @@ from functools import cached_property
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -29,6 +30,16 @@ class Workflow(models.Model):
     draft_trigger_spec = models.JSONField(default=dict, blank=True)
     draft_rule_spec = models.JSONField(default=dict, blank=True)
     draft_graph = models.JSONField(default=dict, blank=True)
+    # Days its finished runs are kept (automate_prune); empty: RETENTION["runs_days"].
+    retention_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "Days this workflow's finished runs (with their steps) are kept. Empty: the "
+            "site's setting, RETENTION runs_days."
+        ),
+    )
     # Bumped on every draft save so a stale editor is told instead of overwriting.
     draft_revision = models.PositiveIntegerField(default=0)
     live_version = models.ForeignKey(

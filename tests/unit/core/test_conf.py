@@ -60,6 +60,30 @@ def test_valid_settings_have_no_problems():
         ({"EVENTS": {"keep_raw_body": "yes"}}, "['keep_raw_body'] must be bool, not str"),
         ({"RETENTION": {"raw_body_days": 0}}, "['raw_body_days'] must be at least 1"),
         (
+            {"RETENTION": {"runs_days": 400}},
+            "DJANGO_AUTOMATE['RETENTION']['audit_days'] (365) must be at least runs_days (400)",
+        ),
+        (
+            {
+                "RETENTION": {
+                    "audit_days": 10,
+                    "events_days": 20,
+                    "runs_days": 5,
+                    "dead_letter_days": 5,
+                }
+            },
+            "['audit_days'] (10) must be at least events_days (20)",
+        ),
+        (
+            {"RETENTION": {"dead_letter_days": 500}},
+            "['audit_days'] (365) must be at least dead_letter_days (500)",
+        ),
+        ({"RETENTION": {"prune_batch_size": 0}}, "['prune_batch_size'] must be at least 1"),
+        (
+            {"RETENTION": {"prune_interval_seconds": -1}},
+            "['prune_interval_seconds'] must be at least 0",
+        ),
+        (
             {"POLICY": {"egress_allowlist": "*.stripe.com"}},
             "['egress_allowlist'] must be list, not str",
         ),

@@ -1,0 +1,181 @@
+"""Deleting what ``plan`` says is past retention: oldest first, in bounded batches.
+
+Each batch is one short transaction: it picks at most ``batch_size`` rows of one stream
+(``SELECT … ORDER BY created_at, id LIMIT n``, on PostgreSQL ``FOR UPDATE SKIP LOCKED``),
+deletes the rows that depend on them (steps, jobs, live-frame counters: every relation that
+cascades, found from the models, so a new table that points at runs is pruned with them),
+then the rows themselves. Locks last one batch; a prune that is stopped has committed every
+batch it finished. A keyset cursor (the last row's ``created_at, id``) starts each batch
+where the previous one ended, so rows kept (a run still in flight) are read once per prune,
+not once per batch.
+
+Several prunes at once (cron on two machines, a worker's periodic prune): on PostgreSQL
+each batch skips the rows another prune has locked, so every row is deleted once and each
+prune finishes; on SQLite writes are serialized and a row already gone counts nowhere.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import models, transaction
+from django.db.models import Q, QuerySet
+from django.db.models.deletion import CASCADE, SET_NULL, get_candidate_relations_to_delete
+
+from automate import conf
+from automate.retention.plan import TABLES, Cutoffs, Stream, events_freed_by, streams
+
+
+@dataclass
+class TableTally:
+    """What a prune did to one table: rows deleted (or cleared), batches, dependent rows."""
+
+    rows: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+    dependents: dict[str, int] = field(default_factory=dict)
+    #: The slowest batch, in seconds (the longest any lock was held).
+    slowest: float = 0.0
+
+
+#: Called after each batch: (table, its tally so far, this batch's seconds).
+OnBatch = Callable[[str, TableTally, float], None]
+
+
+@dataclass
+class Pruner:
+    """One prune: ``run()`` deletes, ``count()`` only counts (a dry run).
+
+    ``batch_size`` rows per transaction (>= 1); ``sleep`` seconds between batches (>= 0);
+    ``max_batches`` per table stops early (the worker's bounded pass; None: to the end);
+    ``on_batch`` reports progress. Raises ``ValueError`` for a bad size or pause.
+    """
+
+    batch_size: int = 1000
+    sleep: float = 0.0
+    max_batches: int | None = None
+    on_batch: OnBatch | None = None
+    cutoffs: Cutoffs = field(default_factory=Cutoffs.at)
+    tallies: dict[str, TableTally] = field(
+        default_factory=lambda: {t: TableTally() for t in TABLES}
+    )
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError("the batch size must be at least 1")
+        if self.sleep < 0:
+            raise ValueError("the pause between batches cannot be negative")
+
+    def run(self) -> dict[str, TableTally]:
+        """Prune every stream in turn; returns the tally per table (in ``TABLES`` order)."""
+        for stream in streams(self.cutoffs):
+            self._walk(stream)
+        return self.tallies
+
+    def count(self) -> dict[str, tuple[int, int]]:
+        """What ``run()`` would do now: table -> (rows, batches), deleting nothing."""
+        counts = dict.fromkeys(TABLES, (0, 0))
+        every = streams(self.cutoffs)
+        runs = [stream for stream in every if stream.table == "runs"]
+        for stream in every:
+            rows = (
+                events_freed_by(runs, stream.cutoff, self.cutoffs.dead_letters).count()
+                if stream.table == "events"
+                else stream.rows.count()
+            )
+            before = counts[stream.table]
+            counts[stream.table] = (
+                before[0] + rows,
+                before[1] + math.ceil(rows / self.batch_size),
+            )
+        return counts
+
+    def _walk(self, stream: Stream) -> None:
+        tally = self.tallies[stream.table]
+        cursor: tuple[datetime, Any] | None = None
+        while self.max_batches is None or tally.batches < self.max_batches:
+            if tally.batches and self.sleep:
+                time.sleep(self.sleep)
+            started = time.perf_counter()
+            picked, cursor = self._batch(stream, cursor, tally)
+            if picked == 0:
+                return
+            seconds = time.perf_counter() - started
+            tally.batches += 1
+            tally.seconds += seconds
+            tally.slowest = max(tally.slowest, seconds)
+            if self.on_batch is not None:
+                self.on_batch(stream.table, tally, seconds)
+            if picked < self.batch_size:
+                return
+
+    def _batch(
+        self, stream: Stream, cursor: tuple[datetime, Any] | None, tally: TableTally
+    ) -> tuple[int, tuple[datetime, Any] | None]:
+        """One transaction: pick the next rows after ``cursor``, remove them; returns how
+        many were picked and the new cursor."""
+        rows = stream.rows
+        if cursor is not None:
+            at, pk = cursor
+            # created_at >= at bounds the index range; the OR skips the rows already seen.
+            rows = rows.filter(created_at__gte=at).filter(
+                Q(created_at__gt=at) | Q(created_at=at, pk__gt=pk)
+            )
+        with transaction.atomic():
+            picked = list(
+                rows.order_by("created_at", "pk")
+                .select_for_update(skip_locked=True)
+                .values_list("created_at", "pk")[: self.batch_size]
+            )
+            if not picked:
+                return 0, cursor
+            ids = [pk for _, pk in picked]
+            model = stream.rows.model
+            if stream.clear:
+                tally.rows += model._base_manager.filter(pk__in=ids).update(raw_body=None)
+            else:
+                tally.rows += delete_rows(model, ids, tally.dependents)
+        return len(picked), picked[-1]
+
+
+def delete_rows(model: type[models.Model], ids: list[Any], dependents: dict[str, int]) -> int:
+    """Delete ``model`` rows ``ids`` and, first, the rows whose foreign keys cascade from
+    them (one DELETE per table, no signals, nothing loaded into memory); a SET_NULL key is
+    cleared. Adds each dependent table's count to ``dependents``; returns the rows deleted.
+
+    A PROTECT key that still points at a row makes the database refuse (IntegrityError):
+    ``plan`` keeps such rows, so it means a row was written meanwhile, and the batch rolls
+    back whole.
+    """
+    for relation in get_candidate_relations_to_delete(model._meta):
+        # A reverse relation (ForeignObjectRel): the model and key that point at ``model``.
+        rel: Any = relation
+        child: type[models.Model] = rel.related_model
+        key = rel.field.name
+        on_delete = rel.on_delete
+        children = child._base_manager.filter(**{f"{key}__in": ids})
+        if on_delete is SET_NULL:
+            children.update(**{key: None})
+        elif on_delete is CASCADE:
+            if any(True for _ in get_candidate_relations_to_delete(child._meta)):
+                grandchildren = list(children.values_list("pk", flat=True))
+                count = delete_rows(child, grandchildren, dependents) if grandchildren else 0
+            else:
+                count = _raw_delete(children)
+            label = str(child._meta.verbose_name_plural)
+            dependents[label] = dependents.get(label, 0) + count
+    return _raw_delete(model._base_manager.filter(pk__in=ids))
+
+
+def _raw_delete(queryset: QuerySet[Any]) -> int:
+    # One DELETE statement: Django's delete() would load the rows to send signals.
+    return queryset._raw_delete(queryset.db)
+
+
+def default_batch_size() -> int:
+    return int(conf.get("RETENTION", "prune_batch_size"))
