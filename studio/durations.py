@@ -7,9 +7,11 @@ The one formatter of durations in the studio (dashboard, runs list, run page, st
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.utils import timezone
 from django.utils.formats import number_format
+from django.utils.timesince import timesince
 from django.utils.translation import gettext
 
 
@@ -36,3 +38,13 @@ def duration_between(start: datetime | None, end: datetime | None) -> str:
     if start is None or end is None:
         return ""
     return human_duration((end - start).total_seconds() * 1000)
+
+
+def time_ago(when: datetime | None) -> str:
+    """How long ago ``when`` was: "just now" under a minute (``timesince`` would say
+    "0 minutes"), else "3 minutes ago", "2 weeks ago"; "" for None."""
+    if when is None:
+        return ""
+    if timezone.now() - when < timedelta(minutes=1):
+        return gettext("just now")
+    return gettext("%(since)s ago") % {"since": timesince(when)}

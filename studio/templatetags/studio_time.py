@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django import template
 
-from studio.durations import duration_between, human_duration
+from studio.durations import duration_between, human_duration, time_ago
 
 register = template.Library()
 
@@ -21,3 +21,9 @@ def duration_ms(ms: int | float | None) -> str:
 def duration_until(start: datetime | None, end: datetime | None) -> str:
     """``{{ run.started_at|duration_until:run.finished_at }}``; "" until both are known."""
     return duration_between(start, end)
+
+
+@register.filter
+def ago(when: datetime | None) -> str:
+    """``{{ run.created_at|ago }}`` → "just now", "3 minutes ago" (``time_ago``)."""
+    return time_ago(when)

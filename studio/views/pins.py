@@ -24,12 +24,10 @@ Answers, never a partial write:
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils import timezone
-from django.utils.timesince import timesince
 from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_POST
 
@@ -43,6 +41,7 @@ from automate.workflows.models import PinnedData, Workflow
 from automate.workflows.pins import pin_limit, pin_node, pins_of, unpin_node
 from studio import services
 from studio.access import CHANGE_WORKFLOW, needs_permission, studio_json_guard, studio_view
+from studio.durations import time_ago
 from studio.sample_data import SampleData
 from studio.views.common import event_of, pretty, visible
 
@@ -197,9 +196,7 @@ PINNABLE = ("trigger", "action", "transform", "condition")
 
 
 def _ago(when: datetime) -> str:
-    if timezone.now() - when < timedelta(minutes=1):
-        return gettext("just now")
-    return gettext("%(since)s ago") % {"since": timesince(when)}
+    return time_ago(when)
 
 
 def pin_context(

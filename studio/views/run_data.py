@@ -16,19 +16,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.timesince import timesince
-from django.utils.translation import gettext
 
 from automate.execution.models import ExecutionRun, StepRun
 from automate.governance.redaction import redact, redact_text
 from automate.workflows.models import Workflow
+from studio.durations import time_ago
 
 #: Only this many of the workflow's newest runs are searched for a node's last data, so the
 #: panel stays fast on a workflow with a million runs (index automate_run_version_time).
@@ -60,9 +59,7 @@ class NodeData:
     @property
     def ago(self) -> str:
         """Says "just now", or how long ago (``timesince``) the step ran or was tested."""
-        if timezone.now() - self.at < timedelta(minutes=1):
-            return gettext("just now")
-        return gettext("%(since)s ago") % {"since": timesince(self.at)}
+        return time_ago(self.at)
 
     @property
     def inputs_json(self) -> str:
