@@ -41,9 +41,7 @@ class RunFailure(models.Model):
         blank=True,
         help_text=_("Why no error workflow run started, when one was set."),
     )
-    notice_status = models.CharField(
-        max_length=12, choices=Notice.choices, default=Notice.NONE
-    )
+    notice_status = models.CharField(max_length=12, choices=Notice.choices, default=Notice.NONE)
     notice_attempts = models.PositiveIntegerField(default=0)
     # When a pending notice is due (or a sending one's lease runs out).
     notice_due_at = models.DateTimeField(null=True, blank=True)

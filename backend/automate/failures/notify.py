@@ -75,9 +75,7 @@ def _claim(pk: int) -> RunFailure | None:
     )
     if not claimed:
         return None
-    return RunFailure.objects.select_related(
-        "run__workflow_version", "workflow__tenant"
-    ).get(pk=pk)
+    return RunFailure.objects.select_related("run__workflow_version", "workflow__tenant").get(pk=pk)
 
 
 def _context(failure: RunFailure, channel: str) -> ExecutionContext:

@@ -70,7 +70,9 @@ def recipients_of(text: str) -> list[str]:
     return [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
 
 
-def _problems(workflow: Workflow, values: FailureSettings) -> tuple[list[dict[str, str]], Workflow | None]:
+def _problems(
+    workflow: Workflow, values: FailureSettings
+) -> tuple[list[dict[str, str]], Workflow | None]:
     problems: list[dict[str, str]] = []
     target = None
     if values.error_workflow_id is not None:
@@ -154,7 +156,8 @@ def update_failure_settings(
     problems, target = _problems(locked, values)
     if problems:
         raise WorkflowValidationError(
-            problems, message=gettext("The failure settings were not saved: %(problems)s")
+            problems,
+            message=gettext("The failure settings were not saved: %(problems)s")
             % {"problems": "; ".join(p["message"] for p in problems)},
         )
     new = {

@@ -95,7 +95,8 @@ def test_a_failed_run_starts_its_error_workflow_once_with_the_failure_as_its_eve
     payload = event.payload
     assert payload["run"]["id"] == str(failed.pk)
     assert payload["run"]["url"] == f"/studio/runs/{failed.pk}/"
-    assert payload["run"]["started_at"] and payload["run"]["finished_at"]
+    assert payload["run"]["started_at"]
+    assert payload["run"]["finished_at"]
     assert payload["workflow"] == {
         "id": billing.pk,
         "slug": "billing",
