@@ -70,9 +70,11 @@ def recipients_of(text: str) -> list[str]:
     return [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
 
 
-def _problems(
+def failure_problems(
     workflow: Workflow, values: FailureSettings
 ) -> tuple[list[dict[str, str]], Workflow | None]:
+    """Every refused value as ``{"field", "message"}``, and the error workflow named (None
+    when there is none or it is refused)."""
     problems: list[dict[str, str]] = []
     target = None
     if values.error_workflow_id is not None:
@@ -153,7 +155,7 @@ def update_failure_settings(
     changes and records nothing.
     """
     locked = Workflow.objects.select_related("tenant").select_for_update().get(pk=workflow.pk)
-    problems, target = _problems(locked, values)
+    problems, target = failure_problems(locked, values)
     if problems:
         raise WorkflowValidationError(
             problems,
@@ -178,12 +180,19 @@ def update_failure_settings(
     for field in FIELDS[1:]:
         setattr(locked, field, new[field])
     locked.save(update_fields=[*FIELDS, "updated_at"])
+    audit_failure_settings(locked, changed, actor)
+    return locked
+
+
+def audit_failure_settings(
+    workflow: Workflow, changed: dict[str, dict[str, object]], actor: UserType | None
+) -> None:
+    """Record ``workflow.failure_settings`` with ``{field: {"old", "new"}}`` (redacted)."""
     audit.record(
         action="workflow.failure_settings",
         resource_type="workflow",
-        resource_id=locked.pk,
+        resource_id=workflow.pk,
         actor=actor,
-        tenant=locked.tenant,
-        details={"slug": locked.slug, "changed": changed},
+        tenant=workflow.tenant,
+        details={"slug": workflow.slug, "changed": changed},
     )
-    return locked
