@@ -12,7 +12,7 @@ class RunFailure(models.Model):
 
     class Notice(models.TextChoices):
         NONE = "none", _("no notification set")
-        PENDING = "pending", _("to send")
+        PENDING = "pending", _("waiting to be sent (or tried again)")
         SENDING = "sending", _("being sent")
         SENT = "sent", _("sent")
         FAILED = "failed", _("could not be sent")

@@ -972,7 +972,7 @@ class Migration(migrations.Migration):
                     models.CharField(
                         choices=[
                             ("none", "no notification set"),
-                            ("pending", "to send"),
+                            ("pending", "waiting to be sent (or tried again)"),
                             ("sending", "being sent"),
                             ("sent", "sent"),
                             ("failed", "could not be sent"),
