@@ -42,13 +42,15 @@ class WorkflowAdminForm(forms.ModelForm):  # type: ignore[type-arg]
                 )
         return spec
 
-    def clean(self) -> dict[str, Any]:
+    def clean(self) -> dict[str, Any] | None:
         """The failure settings follow the studio's rules (``automate.failures.settings``):
         the error workflow in the same tenant and not itself, Slack's channel and token
         secret together, valid email addresses."""
         from automate.failures.settings import FailureSettings, failure_problems
 
         data = super().clean()
+        if data is None:
+            return data
         tenant = data.get("tenant") or getattr(self.instance, "tenant", None)
         if tenant is None:
             return data

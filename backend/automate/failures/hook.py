@@ -145,11 +145,13 @@ def _start_error_workflow(
     from automate.execution.run_state import claimed_so_far
     from automate.execution.services import start_run
 
-    target = (
-        Workflow.objects.select_related("live_version")
-        .filter(pk=workflow.error_workflow_id, tenant_id=run.tenant_id)
-        .first()
-    )
+    target = None
+    if workflow.error_workflow_id is not None:
+        target = (
+            Workflow.objects.select_related("live_version")
+            .filter(pk=workflow.error_workflow_id, tenant_id=run.tenant_id)
+            .first()
+        )
     failure.error_workflow_note = _why_not(target)
     if failure.error_workflow_note or target is None or target.live_version is None:
         return

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from django.db.models import F, Q
 from django.utils import timezone
@@ -93,10 +94,10 @@ def _send(failure: RunFailure, channel: str, text: str) -> None:
     workflow = failure.workflow
     if channel == "slack":
         token = resolve({"$secret": workflow.notify_slack_token_secret}, tenant=workflow.tenant)
-        params = {"token": token, "channel": workflow.notify_slack_channel, "text": text}
-        run_action("slack", "post_message", params, _context(failure, channel))
+        slack = {"token": token, "channel": workflow.notify_slack_channel, "text": text}
+        run_action("slack", "post_message", slack, _context(failure, channel))
     else:
-        params = {
+        params: dict[str, Any] = {
             "to": recipients_of(workflow.notify_email_to),
             "subject": f"Run failed: {workflow.name}"[:200],
             "text": text,
