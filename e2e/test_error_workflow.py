@@ -58,9 +58,11 @@ def test_the_error_workflow_is_set_in_the_studio_and_runs_on_failure(live_site, 
     page.goto(f"{live_site.url}/studio/workflows/{ids['charge-e2e']}/")
     wait_ready(page)
 
+    page.click("#tab-copilot")  # the panel shows even over the copilot's own panel
     page.click("#btn-more")
     page.click("#open-failure-settings")
-    page.wait_for_selector("#failure-panel")
+    page.wait_for_selector("#failure-panel", state="visible")
+    assert page.locator(".ed-tab.active").count() == 0
     page.select_option("#error-workflow", str(ids["on-failure-e2e"]))
     page.fill("#notify-email", "ops@example.com, not-an-address")
     page.click("#btn-failure-save")
