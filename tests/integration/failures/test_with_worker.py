@@ -51,3 +51,32 @@ def test_each_failed_run_starts_exactly_one_error_run_under_the_worker():
     for run in failed:
         assert run_failed(run) is None
     assert error_runs.count() == EVENTS
+
+
+def test_a_worker_that_lost_its_lease_while_failing_the_run_writes_nothing(monkeypatch):
+    """The failed state, the error event and the error run commit together: a worker whose
+    lease was taken over rolls all of them back, and the worker that runs the step again
+    starts the one error run."""
+    from automate.execution.store import OutboxStore
+    from automate.outbox import OutboxReaper
+
+    billing, on_failure = failing(), handler()
+    name_error_workflow(billing, on_failure)
+    emit_event("invoice.paid", {"id": "in_1"})
+    with monkeypatch.context() as patch:
+        # Another worker took the job over: writing this one's outcome finds no lease.
+        patch.setattr(OutboxStore, "mark_failed", lambda *args, **kwargs: False)
+        Worker(worker_id="stalled", concurrency=1).run_until_idle()
+    failed = ExecutionRun.objects.get(workflow_version__workflow=billing)
+    assert failed.status == "running"  # rolled back with everything else
+    assert not ExecutionRun.objects.filter(workflow_version__workflow=on_failure).exists()
+    assert not RunFailure.objects.exists()
+
+    OutboxJob.objects.filter(status="CLAIMED").update(lease_expires_at="2000-01-01T00:00:00Z")
+    OutboxReaper().reap_stale_items()
+    Worker(worker_id="takeover", concurrency=1).run_until_idle()
+    failed.refresh_from_db()
+    assert failed.status == "failed"
+    error_run = ExecutionRun.objects.get(workflow_version__workflow=on_failure)
+    assert error_run.status == "succeeded"
+    assert RunFailure.objects.get().error_run_id == error_run.pk
