@@ -21,6 +21,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -44,21 +45,29 @@ _TIMEOUT_SECONDS = 15.0
 Notice = RunFailure.Notice
 
 
-def notice_text(failure: RunFailure) -> str:
-    """The message: which workflow failed, at which step, why, and where to look."""
+def _link(run_id: Any) -> str:
+    """The run's page: absolute when the site sets ``SITE_URL`` (a message is read outside
+    the site), else its path."""
     from automate.failures.payload import run_path
 
+    path = run_path(run_id)
+    site = str(getattr(settings, "SITE_URL", "") or "").rstrip("/")
+    return f"{site}{path}" if path and site else path
+
+
+def notice_text(failure: RunFailure) -> str:
+    """The message: which workflow failed, why, and where to look."""
     run = failure.run
     workflow = failure.workflow
     lines = [
         f"Run failed: {workflow.name} (v{run.workflow_version.version_num})",
         f"Error: {redact_text(run.error)[:500]}",
     ]
-    path = run_path(run.pk)
+    path = _link(run.pk)
     if path:
         lines.append(f"Run: {path}")
     if failure.error_run_id:
-        lines.append(f"Error workflow run: {run_path(failure.error_run_id)}")
+        lines.append(f"Error workflow run: {_link(failure.error_run_id)}")
     return "\n".join(lines)
 
 

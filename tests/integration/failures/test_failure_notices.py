@@ -75,7 +75,7 @@ def test_a_failed_run_is_posted_to_slack_once_with_the_token_masked(slack):
     text = request.json()["text"]
     assert request.json()["channel"] == "#ops"
     assert f"Run failed: {billing.name} (v1)" in text
-    assert f"/studio/runs/{run.pk}/" in text
+    assert f"Run: {settings.SITE_URL}/studio/runs/{run.pk}/" in text
     assert "charge" in text
     assert TOKEN not in text
     [email] = mail.outbox
