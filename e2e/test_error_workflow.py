@@ -87,11 +87,11 @@ def test_the_error_workflow_is_set_in_the_studio_and_runs_on_failure(live_site, 
     page.goto(f"{live_site.url}/studio/runs/?workflow={ids['charge-e2e']}")
     page.locator("#runs-body tr", has_text="Charge e2e").first.locator("a.strong").click()
     page.wait_for_url(re.compile(r".*/studio/runs/[0-9a-f-]{36}/$"))
-    for _ in range(40):  # the embedded worker runs it in the background
-        if page.locator("#error-workflow-run").count():
-            break
-        page.wait_for_timeout(500)
-        page.reload()
+    # The embedded worker runs it in the background; a page opened while it still runs
+    # asks for the failure's links until it ends (no reload).
+    url_before = page.url
+    page.wait_for_selector("#error-workflow-run", timeout=20_000)
+    assert page.url == url_before
     page.wait_for_selector('[data-cell-id="charge"] rect[data-status="failed"]')
     link = page.locator("#error-workflow-run a")
     assert "On failure e2e" in link.inner_text()

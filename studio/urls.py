@@ -8,6 +8,7 @@ from studio.views import (
     dashboard,
     explorer,
     expressions,
+    failure_links,
     failure_settings,
     insights,
     lifecycle,
@@ -141,5 +142,6 @@ urlpatterns = [
     path("runs/<uuid:run_id>/retry/", explorer.retry, name="run_retry"),
     path("runs/<uuid:run_id>/resume/", explorer.resume, name="run_resume"),
     path("runs/<uuid:run_id>/cancel/", explorer.cancel, name="run_cancel"),
+    path("runs/<uuid:run_id>/failure/", failure_links.run_failure, name="run_failure"),
     path("runs/<uuid:run_id>/rerun-live/", explorer.rerun_live, name="run_rerun_live"),
 ]

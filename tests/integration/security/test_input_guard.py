@@ -285,6 +285,7 @@ SAMPLES: dict[str, Sample] = {
         "POST", kwargs=_run, body="form", data=lambda w: {"node_id": "shape"}
     ),
     "studio:run_cancel": Sample("POST", kwargs=_run, body="form", data=lambda w: {}),
+    "studio:run_failure": Sample("GET", kwargs=_run),
     "studio:run_rerun_live": Sample("POST", kwargs=_run, body="form", data=lambda w: {}),
 }
 

@@ -137,3 +137,57 @@ def test_a_switched_off_error_workflow_is_explained_on_the_failed_run(client, te
     failed = ExecutionRun.objects.get(workflow_version__workflow=billing)
     failed_page = page(client.get(f"/studio/runs/{failed.pk}/"))
     assert f"Not started: the error workflow {on_failure.name} is switched off." in failed_page
+
+
+def slow_workflow(tenant):
+    from tests.factories import make_published
+
+    return make_published(
+        slug="slow",
+        tenant=tenant,
+        rule_spec={},
+        trigger_spec={"event_type": "invoice.paid"},
+        graph={
+            "nodes": [
+                {"id": "trigger", "type": "trigger"},
+                {"id": "wait", "type": "delay", "seconds": 3600},
+            ],
+            "edges": [{"source": "trigger", "target": "wait"}],
+        },
+    ).workflow
+
+
+def test_a_running_run_asks_for_its_failure_links_until_it_ends(client, tenant):
+    from django.db import transaction
+
+    from automate.execution.run_state import fail_run
+
+    slow, on_failure = slow_workflow(tenant), handler(tenant=tenant)
+    client.post(url(slow), {"error_workflow": on_failure.pk}, HTTP_HX_REQUEST="true")
+    emit_event("invoice.paid", {"id": "in_1"}, tenant=tenant)
+    run = ExecutionRun.objects.get(workflow_version__workflow=slow)
+    assert run.status == "running"
+    fragment_url = f"/studio/runs/{run.pk}/failure/"
+    assert f'hx-get="{fragment_url}"' in page(client.get(f"/studio/runs/{run.pk}/"))
+    assert 'hx-trigger="every 3s"' in page(client.get(fragment_url, HTTP_HX_REQUEST="true"))
+
+    with transaction.atomic():
+        fail_run(ExecutionRun.objects.select_for_update().get(pk=run.pk), "Given up.")
+    fragment = page(client.get(fragment_url, HTTP_HX_REQUEST="true"))
+    assert "Error workflow started:" in fragment
+    assert "hx-trigger" not in fragment  # finished: it stops asking
+
+
+def test_a_run_without_failure_settings_does_not_ask(client, tenant):
+    slow = slow_workflow(tenant)
+    emit_event("invoice.paid", {"id": "in_1"}, tenant=tenant)
+    run = ExecutionRun.objects.get(workflow_version__workflow=slow)
+    assert "/failure/" not in page(client.get(f"/studio/runs/{run.pk}/"))
+
+
+def test_another_tenants_run_failure_fragment_is_a_404(client):
+    other = make_tenant("other")
+    slow_workflow(other)
+    emit_event("invoice.paid", {"id": "in_1"}, tenant=other)
+    run = ExecutionRun.objects.get()
+    assert client.get(f"/studio/runs/{run.pk}/failure/").status_code == 404
