@@ -8,6 +8,8 @@ from studio.views import (
     dashboard,
     explorer,
     expressions,
+    failure_links,
+    failure_settings,
     insights,
     lifecycle,
     notes,
@@ -132,6 +134,11 @@ urlpatterns = [
     path("workflows/<int:workflow_id>/deactivate/", lifecycle.deactivate, name="deactivate"),
     path("workflows/<int:workflow_id>/archive/", lifecycle.archive, name="archive"),
     path("workflows/<int:workflow_id>/restore/", lifecycle.restore, name="restore"),
+    path(
+        "workflows/<int:workflow_id>/failure-settings/",
+        failure_settings.failure_settings,
+        name="failure_settings",
+    ),
     path("runs/", explorer.runs, name="runs"),
     path("runs/dead-letters/<int:job_id>/replay/", explorer.replay_dead_letter, name="replay_job"),
     path("runs/<uuid:run_id>/", explorer.run, name="run"),
@@ -139,5 +146,6 @@ urlpatterns = [
     path("runs/<uuid:run_id>/retry/", explorer.retry, name="run_retry"),
     path("runs/<uuid:run_id>/resume/", explorer.resume, name="run_resume"),
     path("runs/<uuid:run_id>/cancel/", explorer.cancel, name="run_cancel"),
+    path("runs/<uuid:run_id>/failure/", failure_links.run_failure, name="run_failure"),
     path("runs/<uuid:run_id>/rerun-live/", explorer.rerun_live, name="run_rerun_live"),
 ]

@@ -177,11 +177,24 @@ class WorkflowAdmin(TenantScopedAdmin):
         return has_publish_permission(request)
 
     def save_model(self, request: HttpRequest, obj: Workflow, form: Any, change: bool) -> None:
+        """Save, and audit a change of the retention or the failure settings as the studio
+        does."""
+        from automate.failures.settings import FIELDS, audit_failure_settings
         from automate.retention.services import record_retention_change
 
         before = form.initial.get("retention_days") if change else None
+        changed = {
+            field: {"old": form.initial.get(field), "new": form.cleaned_data.get(field)}
+            for field in FIELDS
+            if change and field in form.changed_data
+        }
+        if changed.get("error_workflow"):
+            target = changed["error_workflow"]["new"]
+            changed["error_workflow"]["new"] = target.pk if target is not None else None
         super().save_model(request, obj, form, change)
         record_retention_change(workflow=obj, before=before, actor=acting_user(request))
+        if changed:
+            audit_failure_settings(obj, changed, acting_user(request))
 
     # Drafts edited here go through the input guard too (and Workflow.clean's limits).
     formfield_overrides = {JSONField: {"form_class": GuardedJSONFormField}}

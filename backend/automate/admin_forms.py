@@ -26,6 +26,11 @@ class WorkflowAdminForm(forms.ModelForm):  # type: ignore[type-arg]
             "draft_rule_spec",
             "draft_graph",
             "retention_days",
+            "error_workflow",
+            "notify_slack_channel",
+            "notify_slack_token_secret",
+            "notify_email_to",
+            "notify_quiet_minutes",
         ]
 
     def clean_draft_trigger_spec(self) -> Any:
@@ -37,3 +42,30 @@ class WorkflowAdminForm(forms.ModelForm):  # type: ignore[type-arg]
                     [f"{problem['field']}: {problem['message']}" for problem in problems]
                 )
         return spec
+
+    def clean(self) -> dict[str, Any] | None:
+        """The failure settings follow the studio's rules (``automate.failures.settings``):
+        the error workflow in the same tenant and not itself, Slack's channel and token
+        secret together, valid email addresses."""
+        from automate.failures.settings import FailureSettings, failure_problems
+
+        data = super().clean()
+        if data is None:
+            return data
+        tenant = data.get("tenant") or getattr(self.instance, "tenant", None)
+        if tenant is None:
+            return data
+        target = data.get("error_workflow")
+        values = FailureSettings(
+            error_workflow_id=target.pk if target is not None else None,
+            slack_channel=(data.get("notify_slack_channel") or "").strip(),
+            slack_token_secret=(data.get("notify_slack_token_secret") or "").strip(),
+            email_to=data.get("notify_email_to") or "",
+            quiet_minutes=data.get("notify_quiet_minutes") or 0,
+        )
+        probe = Workflow(pk=self.instance.pk, tenant=tenant)
+        for problem in failure_problems(probe, values)[0]:
+            # The error workflow's own rules are Workflow.clean's (the same message once).
+            if problem["field"] in self.fields and problem["field"] != "error_workflow":
+                self.add_error(problem["field"], problem["message"])
+        return data

@@ -31,6 +31,10 @@ class AutomateConfig(AppConfig):
         # inline drain in synchronous mode), and every worker loop fires due schedules.
         connect_jobs_written(jobs_written)
         duties.connect(fire_due_schedules)
+        from automate.failures.notify import send_due_notices
+
+        # Failure notices a crashed sender left, or that wait for a retry.
+        duties.connect(send_due_notices)
 
         from automate.retention.periodic import prune_if_due
 

@@ -2,6 +2,7 @@
 
 from automate.events.models import Event
 from automate.execution.models import ExecutionRun, OutboxJob, StepRun, WorkerProcess
+from automate.failures.models import RunFailure
 from automate.governance.models import (
     AuditLogEntry,
     LLMBudgetDay,
@@ -22,6 +23,7 @@ __all__ = [
     "LLMUsage",
     "OutboxJob",
     "RateLimitWindow",
+    "RunFailure",
     "RunLiveSeq",
     "ScheduleState",
     "StepRun",

@@ -47,6 +47,7 @@ from studio.access import OPERATE_RUN, needs_permission, studio_guard, studio_vi
 from studio.durations import human_duration as human_ms
 from studio.icons import node_icon
 from studio.views.common import visible
+from studio.views.failure_links import failure_context
 
 DEFAULT_LIMIT = 50
 #: The dead-letters badge counts up to this many, then shows "99+".
@@ -359,6 +360,7 @@ def run(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
         "event_url": reverse("admin:automate_event_change", args=[execution.event_id]),
         "can_cancel": execution.status
         in (ExecutionRun.Status.PENDING, ExecutionRun.Status.RUNNING),
+        **failure_context(execution),
         **versions_of(execution),
     }
     return render(request, "studio/explorer/run.html", context)

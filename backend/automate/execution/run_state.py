@@ -262,6 +262,10 @@ def fail_run(run: ExecutionRun, error: str, *, now: datetime | None = None) -> N
     run.error = error
     run.finished_at = now or timezone.now()
     run.save(update_fields=["status", "error", "finished_at"])
+    # The error workflow and failure notice commit with the failed state (automate.failures).
+    from automate.failures.hook import run_failed
+
+    run_failed(run)
     failed = run
     transaction.on_commit(
         lambda: signals.send(

@@ -970,4 +970,143 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
+        migrations.AddField(
+            model_name="workflow",
+            name="error_workflow",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="Run this workflow's live version when a run fails, with the failed run's details as its event (type automate.run.failed).",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="automate.workflow",
+            ),
+        ),
+        migrations.AddField(
+            model_name="workflow",
+            name="notify_email_to",
+            field=models.CharField(
+                blank=True,
+                help_text="Email these addresses (comma-separated) when a run fails.",
+                max_length=500,
+            ),
+        ),
+        migrations.AddField(
+            model_name="workflow",
+            name="notify_quiet_minutes",
+            field=models.PositiveIntegerField(
+                default=0,
+                help_text="After a notification, send no other for this workflow for this many minutes (0: one notification per failed run).",
+            ),
+        ),
+        migrations.AddField(
+            model_name="workflow",
+            name="notify_slack_channel",
+            field=models.CharField(
+                blank=True,
+                help_text="Post a message to this Slack channel when a run fails (#ops or C0123…).",
+                max_length=100,
+            ),
+        ),
+        migrations.AddField(
+            model_name="workflow",
+            name="notify_slack_token_secret",
+            field=models.CharField(
+                blank=True,
+                help_text="Name of the tenant secret holding the Slack bot token (xoxb-…).",
+                max_length=100,
+            ),
+        ),
+        migrations.CreateModel(
+            name="RunFailure",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "error_workflow_note",
+                    models.CharField(
+                        blank=True,
+                        help_text="Why no error workflow run started, when one was set.",
+                        max_length=300,
+                    ),
+                ),
+                (
+                    "notice_status",
+                    models.CharField(
+                        choices=[
+                            ("none", "no notification set"),
+                            ("pending", "waiting to be sent (or tried again)"),
+                            ("sending", "being sent"),
+                            ("sent", "sent"),
+                            ("failed", "could not be sent"),
+                            ("suppressed", "not sent: quiet period"),
+                        ],
+                        default="none",
+                        max_length=12,
+                    ),
+                ),
+                ("notice_attempts", models.PositiveIntegerField(default=0)),
+                ("notice_due_at", models.DateTimeField(blank=True, null=True)),
+                ("notice_channels_sent", models.JSONField(blank=True, default=list)),
+                ("notice_error", models.TextField(blank=True, help_text="Redacted.")),
+                ("notice_sent_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "error_run",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The error workflow's run started for this failure.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="handled_failure",
+                        to="automate.executionrun",
+                    ),
+                ),
+                (
+                    "run",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="failure",
+                        to="automate.executionrun",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="automate.tenant",
+                    ),
+                ),
+                (
+                    "workflow",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="automate.workflow",
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "run failure",
+                "verbose_name_plural": "run failures",
+                "ordering": ["-created_at"],
+                "indexes": [
+                    models.Index(
+                        fields=["workflow", "created_at"], name="automate_failure_wf_time"
+                    ),
+                    models.Index(
+                        condition=models.Q(("notice_status__in", ["pending", "sending"])),
+                        fields=["notice_due_at"],
+                        name="automate_failure_notice_due",
+                    ),
+                ],
+            },
+        ),
     ]

@@ -45,6 +45,7 @@ TENANT_PATHS: dict[str, str] = {
     "automate.webhookendpoint": "tenant",
     "automate.webhookdelivery": "endpoint__tenant",
     "automate.runliveseq": "run__tenant",
+    "automate.runfailure": "tenant",
     "automate.schedulestate": "workflow__tenant",
     "automate.pinneddata": "workflow__tenant",
     "automate.llmusage": "tenant",

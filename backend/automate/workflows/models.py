@@ -49,6 +49,41 @@ class Workflow(models.Model):
         blank=True,
         related_name="+",
     )
+    # When a run fails (automate.failures): the workflow run with the failed run's details,
+    # and who is told. Same tenant only, never itself (checked by the service and clean()).
+    error_workflow = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_(
+            "Run this workflow's live version when a run fails, with the failed run's details "
+            "as its event (type automate.run.failed)."
+        ),
+    )
+    notify_slack_channel = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text=_("Post a message to this Slack channel when a run fails (#ops or C0123…)."),
+    )
+    notify_slack_token_secret = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text=_("Name of the tenant secret holding the Slack bot token (xoxb-…)."),
+    )
+    notify_email_to = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text=_("Email these addresses (comma-separated) when a run fails."),
+    )
+    notify_quiet_minutes = models.PositiveIntegerField(
+        default=0,
+        help_text=_(
+            "After a notification, send no other for this workflow for this many minutes "
+            "(0: one notification per failed run)."
+        ),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -83,6 +118,11 @@ class Workflow(models.Model):
         )
         if problems:
             raise ValidationError([f"{p['field']}: {p['message']}" for p in problems])
+        from automate.failures.settings import error_workflow_problem
+
+        problem = error_workflow_problem(self, self.error_workflow)
+        if problem:
+            raise ValidationError({"error_workflow": problem})
 
 
 class WorkflowVersion(models.Model):

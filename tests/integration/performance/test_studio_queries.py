@@ -57,6 +57,15 @@ PAGES = [
         8,
     ),
     ("rules tab", lambda w: reverse("studio:rules", args=[w.workflow.pk]), True, 7, 4),
+    # The failure settings: + the error workflow choices, the latest failures (one query
+    # each, bounded); the secret names cost none with the env backend.
+    (
+        "failure settings",
+        lambda w: reverse("studio:failure_settings", args=[w.workflow.pk]),
+        True,
+        9,
+        6,
+    ),
     ("history", lambda w: reverse("studio:history", args=[w.workflow.pk]), True, 7, 4),
     ("diff", lambda w: reverse("studio:diff", args=[w.workflow.pk]), True, 6, 3),
     ("runs", lambda w: reverse("studio:runs"), False, 8, 5),

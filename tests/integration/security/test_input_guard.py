@@ -243,6 +243,9 @@ SAMPLES: dict[str, Sample] = {
     "studio:deactivate": Sample("POST", kwargs=_wf, body="form", data=lambda w: {}),
     "studio:archive": Sample("POST", kwargs=_wf, body="form", data=lambda w: {}),
     "studio:restore": Sample("POST", kwargs=_wf, body="form", data=lambda w: {}),
+    "studio:failure_settings": Sample(
+        "POST", kwargs=_wf, body="form", data=lambda w: {"notify_email_to": "ops@example.com"}
+    ),
     "studio:export": Sample("GET", kwargs=_wf, query={"version": "1"}),
     "studio:import_new": Sample(
         "POST", body="json", data=lambda w: _workflow_file(w), query={"slug": "imported"}
@@ -294,6 +297,7 @@ SAMPLES: dict[str, Sample] = {
         "POST", kwargs=_run, body="form", data=lambda w: {"node_id": "shape"}
     ),
     "studio:run_cancel": Sample("POST", kwargs=_run, body="form", data=lambda w: {}),
+    "studio:run_failure": Sample("GET", kwargs=_run),
     "studio:run_rerun_live": Sample("POST", kwargs=_run, body="form", data=lambda w: {}),
 }
 
