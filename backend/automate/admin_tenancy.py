@@ -41,7 +41,15 @@ __all__ = ["TenantScopedAdmin", "scoped_choices"]
 
 
 def scoped_choices(request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-    """``queryset`` limited to the request user's tenants when its model is tenant-owned."""
+    """``queryset`` limited to the request user's tenants when its model is tenant-owned.
+
+    A choice only needs its label: JSON columns (a workflow's draft graph, an event's
+    payload) are never read for a select's options, however many rows it lists."""
+    heavy = [
+        f.name for f in queryset.model._meta.concrete_fields if isinstance(f, models.JSONField)
+    ]
+    if heavy:
+        queryset = queryset.defer(*heavy)
     user = request.user
     if user.is_superuser:
         return queryset

@@ -24,6 +24,7 @@ def change(client, workflow, retention_days):
             "draft_rule_spec": json.dumps(workflow.draft_rule_spec),
             "draft_graph": json.dumps(workflow.draft_graph),
             "retention_days": retention_days,
+            "notify_quiet_minutes": "0",
             "versions-TOTAL_FORMS": "0",
             "versions-INITIAL_FORMS": "0",
         },
