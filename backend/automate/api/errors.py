@@ -90,6 +90,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             message, details = str(exc.detail), {}
         body = error_body(code, message, details, trace_id, field_messages=validation)
         response = Response(body, status=exc.status_code)
+        auth_header = getattr(exc, "auth_header", None)
+        if auth_header:
+            response["WWW-Authenticate"] = auth_header
         wait = getattr(exc, "wait", None)
         if isinstance(exc, drf_exceptions.Throttled) and wait is not None:
             response["Retry-After"] = str(int(wait) + 1)

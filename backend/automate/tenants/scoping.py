@@ -48,6 +48,7 @@ TENANT_PATHS: dict[str, str] = {
     "automate.schedulestate": "workflow__tenant",
     "automate.llmusage": "tenant",
     "automate.llmbudgetday": "tenant",
+    "automate.apitoken": "tenant",
 }
 
 UNOWNED_MODELS: frozenset[str] = frozenset({"automate.ratelimitwindow", "automate.workerprocess"})

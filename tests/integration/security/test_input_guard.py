@@ -108,9 +108,12 @@ SAMPLES: dict[str, Sample] = {
     "(unnamed '')": Sample("GET"),
     "(unnamed 'favicon.ico')": Sample("GET"),
     "automate_api:health": Sample("GET"),
-    "automate_api:events": Sample(
+    "automate_api:event-list": Sample(
         "POST", body="json", data=lambda w: {"type": "invoice.paid", "payload": {"amount": 1}}
     ),
+    "automate_api:event-detail": Sample("GET", kwargs=lambda w: {"pk": w.run.event_id}),
+    "automate_api:schema": Sample("GET"),
+    "automate_api:docs": Sample("GET"),
     "automate_hooks:receive": Sample(
         "POST",
         kwargs=lambda w: {"slug": "stripe"},
