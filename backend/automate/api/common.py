@@ -46,3 +46,19 @@ def shown(value: Any) -> Any:
 
 def iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def uuid_or_400(text: str, name: str) -> Any:
+    """``text`` as a UUID, else AutomateError ``invalid_request`` naming ``name``."""
+    import uuid
+
+    from automate.exceptions import AutomateError
+
+    try:
+        return uuid.UUID(text)
+    except (ValueError, AttributeError):
+        raise AutomateError(
+            f"{name} must be a UUID.",
+            code="invalid_request",
+            details={"fields": {name: "a UUID"}},
+        ) from None
