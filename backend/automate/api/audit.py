@@ -3,6 +3,8 @@ pages. Needs ``automate.view_auditlogentry``."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -13,7 +15,9 @@ from automate.governance.models import AuditLogEntry
 
 
 class AuditSerializer(serializers.ModelSerializer[AuditLogEntry]):
-    tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    tenant: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     actor = serializers.CharField(source="actor_repr", read_only=True)
 
     class Meta:

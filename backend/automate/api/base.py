@@ -25,15 +25,16 @@ Mixins:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 from django.db.models import QuerySet
-from django.http import HttpResponseBase
 from rest_framework import viewsets
-from rest_framework.permissions import BasePermission
-from rest_framework.renderers import JSONRenderer
+from rest_framework.pagination import BasePagination
+from rest_framework.parsers import BaseParser
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
@@ -64,13 +65,13 @@ class RateLimitMixin:
     """Per-token (``API.token_rate_per_minute``) and per-tenant
     (``API.tenant_rate_per_minute``) throttles; override ``get_throttles`` to add or swap."""
 
-    throttle_classes: list[type[BaseThrottle]] = [TokenRateThrottle, TenantRateThrottle]
+    throttle_classes: Sequence[type[BaseThrottle]] = [TokenRateThrottle, TenantRateThrottle]
 
 
 class PaginationMixin:
     """Cursor pagination ``?cursor=&limit=`` by ``(cursor_field, pk)``, newest first."""
 
-    pagination_class = CreatedCursorPagination
+    pagination_class: type[BasePagination] | None = CreatedCursorPagination
     cursor_field = "created_at"
 
 
@@ -112,9 +113,9 @@ class CORSMixin:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
 
     def finalize_response(
-        self, request: Request, response: Any, *args: Any, **kwargs: Any
-    ) -> HttpResponseBase:
-        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        response = cast(Response, super().finalize_response(request, response, *args, **kwargs))  # type: ignore[misc]
         origin = self._cors_origin(request)
         if origin:
             response["Access-Control-Allow-Origin"] = origin
@@ -131,9 +132,9 @@ class CORSMixin:
 class _Defaults(CORSMixin, RateLimitMixin):
     """What every base class shares (see the module docstring)."""
 
-    permission_classes: list[type[BasePermission]] = [HasScope]
-    parser_classes = [GuardedJSONParser]
-    renderer_classes = [JSONRenderer]
+    permission_classes: Sequence[Any] = [HasScope]
+    parser_classes: Sequence[type[BaseParser]] = [GuardedJSONParser]
+    renderer_classes: Sequence[type[BaseRenderer]] = [JSONRenderer]
     #: {action or HTTP method: scope}; unlisted: read for safe methods, write otherwise.
     action_scopes: dict[str, str] = {}
     #: {action or HTTP method: [Django permission, ...]} the user must also hold.
@@ -141,11 +142,8 @@ class _Defaults(CORSMixin, RateLimitMixin):
 
     def get_authenticators(self) -> list[Any]:
         """Tokens first, then the site's DRF authenticators (sessions; Basic if enabled)."""
-        others = [
-            cls()
-            for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES
-            if cls is not ApiTokenAuthentication
-        ]
+        configured = cast(list[Any], api_settings.DEFAULT_AUTHENTICATION_CLASSES)
+        others = [cls() for cls in configured if cls is not ApiTokenAuthentication]
         return [ApiTokenAuthentication(), *others]
 
     def get_exception_handler(self) -> Callable[..., Any]:

@@ -18,10 +18,10 @@ from automate.exceptions import NotFoundError
 
 class ActionSerializer(serializers.Serializer[Any]):
     name = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     description = serializers.CharField()
     idempotent = serializers.BooleanField()
-    side_effects = serializers.CharField()
+    side_effects = serializers.BooleanField()
     input_schema = serializers.DictField()
     output_schema = serializers.DictField()
     secret_fields = serializers.ListField(child=serializers.CharField())

@@ -36,6 +36,11 @@ class ProposalSerializer(serializers.Serializer[Any]):
     problems = serializers.ListField(child=serializers.DictField())
 
 
+def acting(request: Request) -> Any:
+    """The signed-in user (the base classes refuse anonymous requests)."""
+    return request.user
+
+
 class _CopilotView(BaseAPIView):
     action_perms = {"POST": [CHANGE_WORKFLOW]}
 
@@ -51,7 +56,7 @@ class CopilotDraftView(_CopilotView):
             tenant=write_tenant(request),
             prompt=serializer.validated_data["prompt"],
             conversation=serializer.validated_data["conversation"],
-            user=request.user,
+            user=acting(request),
             trace_id=request_trace_id(request),
         )
         return Response(proposal.as_json())
@@ -76,7 +81,7 @@ class CopilotEditView(_CopilotView):
                 "graph": workflow.draft_graph,
             },
             conversation=serializer.validated_data["conversation"],
-            user=request.user,
+            user=acting(request),
             workflow_id=workflow.pk,
             trace_id=request_trace_id(request),
         )

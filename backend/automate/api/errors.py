@@ -114,3 +114,16 @@ def json_error(
     return JsonResponse(
         error_body(code, message, details, request_trace_id(request)), status=status
     )
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> Any:
+    """``handler404`` of a site: the error shape under ``/api/``, Django's page elsewhere.
+
+    A path under ``/api/`` that no route matches (``/api/v1/runs/not-a-uuid/``) answers
+    ``404 resource_not_found`` as JSON, like every other error of the API.
+    """
+    if request.path.startswith("/api/"):
+        return json_error(request, 404, "resource_not_found", "No such resource.")
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception or Http404())

@@ -50,7 +50,7 @@ def decode_cursor(text: str, model: type[Model]) -> tuple[datetime, Any]:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         when_text, pk_text = json.loads(raw)
         when = parse_datetime(when_text)
-        pk = model._meta.pk.to_python(pk_text)  # type: ignore[union-attr]
+        pk = model._meta.pk.to_python(pk_text)
     except (ValueError, TypeError, binascii.Error, DjangoValidationError):
         raise refused from None
     if when is None or pk is None:
@@ -77,7 +77,7 @@ class CreatedCursorPagination(BasePagination):
 
     cursor_field = "created_at"
 
-    def paginate_queryset(
+    def paginate_queryset(  # type: ignore[override]
         self, queryset: QuerySet[Any], request: Request, view: Any = None
     ) -> list[Any]:
         limit = _limit(request)

@@ -67,7 +67,9 @@ class StepSerializer(serializers.ModelSerializer[StepRun]):
 
 
 class RunSerializer(serializers.ModelSerializer[ExecutionRun]):
-    tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    tenant: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     workflow = serializers.IntegerField(source="workflow_version.workflow_id", read_only=True)
     workflow_slug = serializers.CharField(source="workflow_version.workflow.slug", read_only=True)
     version = serializers.IntegerField(source="workflow_version.version_num", read_only=True)
@@ -236,7 +238,9 @@ class RunViewSet(
 
 
 class DeadLetterSerializer(serializers.ModelSerializer[OutboxJob]):
-    tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    tenant: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     last_error = serializers.SerializerMethodField()
 
     class Meta:

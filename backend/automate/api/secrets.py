@@ -20,7 +20,9 @@ from automate.governance.secret_store import create_secret, rotate_secret
 
 
 class SecretSerializer(serializers.ModelSerializer[StoredSecret]):
-    tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    tenant: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
 
     class Meta:
         model = StoredSecret

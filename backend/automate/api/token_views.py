@@ -20,7 +20,9 @@ from automate.api.tokens import create_token, revoke_token
 
 
 class TokenSerializer(serializers.ModelSerializer[ApiToken]):
-    tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    tenant: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     scopes = serializers.ListField(child=serializers.ChoiceField(choices=SCOPES))
 
     class Meta:
@@ -54,7 +56,8 @@ class TokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseGeneric
     action_scopes = dict.fromkeys(("list", "retrieve", "create", "destroy"), "admin")
 
     def get_queryset(self) -> Any:
-        return ApiToken.objects.filter(user=self.request.user).select_related("tenant")
+        user: Any = self.request.user
+        return ApiToken.objects.filter(user=user).select_related("tenant")
 
     @extend_schema(
         summary="Create a token",

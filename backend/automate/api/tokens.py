@@ -194,7 +194,7 @@ def tokens_of(user: Any) -> Any:
 
 def token_of(user: Any, token_id: int) -> ApiToken:
     """One of the user's tokens, else NotFoundError."""
-    token = tokens_of(user).filter(pk=token_id).first()
+    token: ApiToken | None = tokens_of(user).filter(pk=token_id).first()
     if token is None:
         raise NotFoundError(gettext("No such token."), details={"id": token_id})
     return token

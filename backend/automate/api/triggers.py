@@ -22,7 +22,9 @@ from automate.workflows.models import Workflow
 
 
 class WebhookEndpointSerializer(serializers.ModelSerializer[WebhookEndpoint]):
-    tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    tenant: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     path = serializers.SerializerMethodField()
 
     class Meta:
@@ -98,7 +100,8 @@ class ScheduleViewSet(
         ids = [
             w.pk
             for w in super().get_queryset().only("pk", "live_version__trigger_spec")
-            if isinstance(w.live_version.trigger_spec, dict)  # type: ignore[union-attr]
-            and "schedule" in w.live_version.trigger_spec  # type: ignore[union-attr]
+            if w.live_version is not None
+            and isinstance(w.live_version.trigger_spec, dict)
+            and "schedule" in w.live_version.trigger_spec
         ]
         return Workflow.objects.select_related("live_version").filter(pk__in=ids).order_by("slug")

@@ -22,7 +22,9 @@ from automate.workflows.models import Workflow, WorkflowVersion
 
 
 class VersionSerializer(serializers.ModelSerializer[WorkflowVersion]):
-    workflow = serializers.PrimaryKeyRelatedField(read_only=True)
+    workflow: serializers.PrimaryKeyRelatedField[Any] = serializers.PrimaryKeyRelatedField(
+        read_only=True
+    )
     published_by = serializers.SerializerMethodField()
 
     class Meta:

@@ -35,11 +35,13 @@ from automate.workflows.services import (
 
 def _actor(request: Request) -> UserType | None:
     user = request.user
-    return user if user is not None and user.is_authenticated else None  # type: ignore[return-value]
+    return user if user is not None and user.is_authenticated else None
 
 
 class WorkflowSerializer(serializers.ModelSerializer[Workflow]):
-    tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    tenant: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     live_version = serializers.SerializerMethodField()
 
     class Meta:

@@ -261,3 +261,12 @@ def test_the_docs_page_loads_swagger_ui_from_static_files():
     assert "/api/v1/schema/" in html
     assert "https://" not in html
     assert "http://" not in html
+
+
+def test_an_unmatched_api_path_is_a_404_in_the_error_shape():
+    client = token_client(make_tenant("acme"))
+    assert_error(client.get("/api/v1/runs/not-a-uuid/"), 404, "resource_not_found")
+    assert_error(Client().get("/api/v1/nothing-here/"), 404, "resource_not_found")
+    page = Client().get("/studio-nothing/")
+    assert page.status_code == 404
+    assert "html" in page["Content-Type"]

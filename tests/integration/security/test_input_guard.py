@@ -217,6 +217,17 @@ SAMPLES: dict[str, Sample] = {
         data=lambda w: {"id": "evt_1", "type": "invoice.paid", "data": {"amount": 2}},
         signed=True,
     ),
+    "studio:api_tokens": Sample(
+        "POST",
+        body="form",
+        data=lambda w: {"name": "CI", "tenant": "acme", "scopes": "read", "expiry": "30"},
+    ),
+    "studio:revoke_api_token": Sample(
+        "POST",
+        kwargs=lambda w: {"token_id": ApiToken.objects.order_by("pk").first().pk},
+        body="form",
+        data=lambda w: {},
+    ),
     "studio:login": Sample(
         "POST", body="form", data=lambda w: {"username": "ed", "password": "pw-for-tests-only"}
     ),
