@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from automate.api.base import BaseAPIView
-from automate.api.common import CHANGE_WORKFLOW
+from automate.api.common import CHANGE_WORKFLOW, error
 from automate.api.errors import request_trace_id
 from automate.api.permissions import write_tenant
 from automate.api.versions import workflow_for
@@ -41,13 +41,23 @@ def acting(request: Request) -> Any:
     return request.user
 
 
+#: What the copilot may answer besides a proposal (with a model configured).
+COPILOT_ERRORS = {
+    422: error("The model refused the request"),
+    429: error("Over the copilot's rate limit or the tenant's LLM budget"),
+    502: error("The model could not be reached or answered nonsense"),
+}
+
+
 class _CopilotView(BaseAPIView):
     action_perms = {"POST": [CHANGE_WORKFLOW]}
 
 
 class CopilotDraftView(_CopilotView):
     @extend_schema(
-        summary="Propose a new workflow", request=CopilotInSerializer, responses=ProposalSerializer
+        summary="Propose a new workflow",
+        request=CopilotInSerializer,
+        responses={200: ProposalSerializer, **COPILOT_ERRORS},
     )
     def post(self, request: Request) -> Response:
         serializer = CopilotInSerializer(data=request.data)
@@ -66,7 +76,7 @@ class CopilotEditView(_CopilotView):
     @extend_schema(
         summary="Propose an edit of the draft",
         request=CopilotInSerializer,
-        responses=ProposalSerializer,
+        responses={200: ProposalSerializer, **COPILOT_ERRORS},
     )
     def post(self, request: Request, workflow_pk: int) -> Response:
         workflow = workflow_for(request, workflow_pk)

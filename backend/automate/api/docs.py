@@ -99,6 +99,12 @@ SCHEMA_SETTINGS = {
     "VERSION": "1",
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Three models have a "status" with different choices: name each set.
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": "automate.execution.models.ExecutionRun.Status",
+        "StepStatusEnum": "automate.execution.models.StepRun.Status",
+        "JobStatusEnum": "automate.execution.models.OutboxJob.Status",
+    },
     "PREPROCESSING_HOOKS": ["automate.api.docs.api_endpoints_only"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
