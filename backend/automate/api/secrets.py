@@ -1,12 +1,13 @@
 """``/api/v1/secrets/``: the tenant's stored secrets by name and metadata; create and
 rotate take a value and never return it. Needs the ``admin`` scope and the model
 permissions of stored secrets (view, add, change), and the ``db`` secrets backend for
-writes (409 ``secrets_not_storable`` otherwise)."""
+writes (409 ``secrets_backend_read_only`` otherwise)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
@@ -41,10 +42,18 @@ class SecretRotateSerializer(serializers.Serializer[Any]):
     value = serializers.CharField(write_only=True, trim_whitespace=False, max_length=65536)
 
 
-def _storable(tenant: Any) -> None:
-    from automate.triggers.services import _storable as check
+def _storable() -> None:
+    """Refuse (409 ``secrets_backend_read_only``) unless the ``db`` secrets backend is active."""
+    from automate.triggers.services import SecretsNotStorableError, can_store_secrets
 
-    check(tenant)
+    if not can_store_secrets():
+        raise SecretsNotStorableError(
+            gettext(
+                "The active secrets backend cannot store secrets: set "
+                "DJANGO_AUTOMATE['SECRETS']['backend'] = 'db', or set the secret in the "
+                "backend you use."
+            )
+        )
 
 
 @extend_schema_view(
@@ -76,7 +85,7 @@ class SecretViewSet(
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         tenant = write_tenant(request)
-        _storable(tenant)
+        _storable()
         secret = create_secret(
             data["name"], data["value"], tenant=tenant, actor=request.user,
             description=data["description"],
@@ -93,7 +102,7 @@ class SecretViewSet(
         secret = self.get_object()
         serializer = SecretRotateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        _storable(secret.tenant)
+        _storable()
         rotated = rotate_secret(
             secret.name,
             serializer.validated_data["value"],

@@ -212,3 +212,13 @@ def test_a_token_cannot_mint_more_scopes_than_it_has(sides):
     refused = limited.post("/api/v1/tokens/", {"name": "x", "scopes": ["write"]})
     assert_error(refused, 403)
     assert_error(a.client.post("/api/v1/tokens/", {"name": "x", "scopes": ["root"]}), 400)
+
+
+def test_secrets_cannot_be_written_without_the_db_backend(sides, settings):
+    a, _ = sides
+    settings.DJANGO_AUTOMATE = {**settings.DJANGO_AUTOMATE, "SECRETS": {"backend": "env"}}
+    body = assert_error(
+        a.client.post("/api/v1/secrets/", {"name": "X_KEY", "value": "v-123456789"}), 409
+    )
+    assert body["code"] == "secrets_backend_read_only"
+    assert not StoredSecret.objects.filter(name="X_KEY").exists()
