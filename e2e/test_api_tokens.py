@@ -46,3 +46,21 @@ def test_create_copy_use_and_revoke_a_token(live_site, page):
     page.wait_for_selector("text=is revoked")
     screenshot(page, "api-tokens-revoked")
     assert call(live_site, text) == 401
+
+
+def test_the_admin_shows_a_new_token_once(live_site, page):
+    page.goto(f"{live_site.url}/admin/login/?next=/admin/automate/apitoken/add/")
+    page.fill("input[name=username]", live_site.username)
+    page.fill("input[name=password]", live_site.password)
+    page.click("input[type=submit]")
+    page.fill("input[name=name]", "Nightly export")
+    page.select_option("select[name=tenant]", index=1)
+    page.check("input[name=scopes][value=read]")
+    page.click("input[name=_save]")
+    text = page.locator("#api-token-value").inner_text().strip()
+    assert re.fullmatch(r"da_[A-Za-z0-9]{12}_[A-Za-z0-9]{43}", text)
+    screenshot(page, "api-tokens-admin-created")
+    assert call(live_site, text) == 200
+    page.goto(f"{live_site.url}/admin/automate/apitoken/")
+    assert text not in page.content()
+    screenshot(page, "api-tokens-admin-list")

@@ -83,9 +83,14 @@ class ApiTokenAdmin(TenantScopedAdmin):
     """Tokens of the user's tenants; added for the signed-in user, never edited."""
 
     list_display = [
-        "name", "user", "tenant", "scope_list", "shown_prefix", "created_at", "expires_at",
-        "last_used_at", "revoked_at",
-    ]  # fmt: skip
+        "name",
+        "user",
+        "tenant",
+        "scope_list",
+        "shown_prefix",
+        "status",
+        "last_used_at",
+    ]
     list_select_related = ["user", "tenant"]
     list_filter = ["tenant"]
     actions = [revoke_tokens]
@@ -97,6 +102,21 @@ class ApiTokenAdmin(TenantScopedAdmin):
     @admin.display(description=gettext_lazy("scopes"))
     def scope_list(self, obj: ApiToken) -> str:
         return ", ".join(obj.scopes)
+
+    @admin.display(description=gettext_lazy("status"))
+    def status(self, obj: ApiToken) -> str:
+        """Revoked, expired, or active (until when)."""
+        from django.utils import formats, timezone
+
+        if obj.revoked_at is not None:
+            return gettext("revoked")
+        if obj.expires_at is None:
+            return gettext("active, no expiry")
+        if obj.expires_at <= timezone.now():
+            return gettext("expired")
+        return gettext("active until %(date)s") % {
+            "date": formats.date_format(obj.expires_at, "SHORT_DATE_FORMAT")
+        }
 
     @admin.display(description=gettext_lazy("token"))
     def shown_prefix(self, obj: ApiToken) -> str:
