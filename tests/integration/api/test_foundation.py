@@ -270,3 +270,15 @@ def test_an_unmatched_api_path_is_a_404_in_the_error_shape():
     page = Client().get("/studio-nothing/")
     assert page.status_code == 404
     assert "html" in page["Content-Type"]
+
+
+def test_the_idempotency_key_header_dedupes_events():
+    client = token_client(make_tenant("acme"))
+    body = {"type": "order.paid", "payload": {"n": 1}}
+    first = client.post(EVENTS, body, HTTP_IDEMPOTENCY_KEY="order-1")
+    again = client.post(EVENTS, {**body, "payload": {"n": 2}}, HTTP_IDEMPOTENCY_KEY="order-1")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    clash = client.post(EVENTS, {**body, "dedupe_key": "other"}, HTTP_IDEMPOTENCY_KEY="order-1")
+    assert_error(clash, 400, "invalid_request")
+    assert Event.objects.count() == 1
