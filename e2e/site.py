@@ -35,6 +35,9 @@ def site_env(var_dir: Path, port: int, **extra: str) -> dict[str, str]:
         # (DEBUG alone allows only the site's own port).
         "AUTOMATE_DEV_HTTP_ALLOWLIST": "127.0.0.1",
         "PYTHONPATH": f"{ROOT / 'backend'}:{ROOT}",
+        # The browser tests and benchmarks post events as the demo user with HTTP Basic
+        # (off by default in the site's settings).
+        "DJANGO_API_BASIC_AUTH": "1",
         **extra,
     }
     env.pop("AUTOMATE_TEST_DATABASE_URL", None)

@@ -4,6 +4,7 @@ from django.views.i18n import JavaScriptCatalog
 
 from studio.access import studio_guard
 from studio.views import (
+    api_tokens,
     copilot,
     dashboard,
     explorer,
@@ -47,6 +48,8 @@ urlpatterns = [
         name="jsi18n",
     ),
     path("", dashboard.index, name="dashboard"),
+    path("api-tokens/", api_tokens.api_tokens, name="api_tokens"),
+    path("api-tokens/<int:token_id>/revoke/", api_tokens.revoke_api_token, name="revoke_api_token"),
     path("wizard/", dashboard.new_workflow, name="wizard"),
     path("insights/", insights.tenant_insights, name="insights"),
     path("insights.json", insights.tenant_insights_json, name="insights_json"),

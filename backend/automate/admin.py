@@ -20,6 +20,7 @@ from django.utils.translation import gettext, gettext_lazy
 from automate import (  # noqa: F401  (register admins)
     admin_llm,
     admin_secrets,
+    admin_tokens,
     admin_triggers,
     admin_workers,
 )

@@ -189,6 +189,17 @@ SCHEMA: dict[str, Option | dict[str, Option]] = {
             (str,), "auto", _choice("auto", "json_schema", "tools", "json")
         ),
     },
+    "API": {
+        # Requests per minute and token (or session user), and per tenant (all its tokens
+        # and users together); over either, 429 with Retry-After (automate.api.throttling).
+        "token_rate_per_minute": Option((int,), 600, _at_least(1)),
+        "tenant_rate_per_minute": Option((int,), 3000, _at_least(1)),
+        # Cursor pages: the size without ?limit=, and the largest ?limit= honoured.
+        "page_size": Option((int,), 50, _at_least(1)),
+        "max_page_size": Option((int,), 200, _at_least(1)),
+        # Origins allowed to call the API from a browser (CORSMixin); [] = no CORS headers.
+        "cors_allowed_origins": Option((list,), [], _list_of_str),
+    },
     "CONNECTORS": Option((list,), [], _list_of_str),
     "CONNECTOR_OPTIONS": Option((dict,), {}),
     "MODEL_EVENTS": Option((list,), [], _model_events),

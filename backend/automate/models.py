@@ -1,5 +1,6 @@
 """Every model of the ``automate`` app, defined in its domain subpackage."""
 
+from automate.api.models import ApiToken
 from automate.events.models import Event
 from automate.execution.models import ExecutionRun, OutboxJob, StepRun, WorkerProcess
 from automate.failures.models import RunFailure
@@ -16,6 +17,7 @@ from automate.triggers.models import ScheduleState, WebhookDelivery, WebhookEndp
 from automate.workflows.models import Workflow, WorkflowVersion
 
 __all__ = [
+    "ApiToken",
     "AuditLogEntry",
     "Event",
     "ExecutionRun",

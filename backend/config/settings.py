@@ -13,7 +13,7 @@ Everything that differs between a laptop and production comes from the environme
   ``DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS``, ``DJANGO_SECURE_HSTS_PRELOAD``,
   ``DJANGO_SECURE_PROXY_SSL_HEADER`` (behind a TLS-terminating proxy, e.g.
   ``HTTP_X_FORWARDED_PROTO,https``), ``DJANGO_CSRF_TRUSTED_ORIGINS``,
-- ``DJANGO_API_BASIC_AUTH`` (HTTP Basic on the API, on by default and throttled),
+- ``DJANGO_API_BASIC_AUTH`` (HTTP Basic on the API, off by default; throttled when on),
 - ``AUTOMATE_COPILOT_BASE_URL``, ``AUTOMATE_COPILOT_MODEL``,
   ``AUTOMATE_COPILOT_API_KEY_SECRET`` (the copilot's model; unset: the offline drafter).
 
@@ -315,6 +315,12 @@ NPM_STATIC_FILES = {
     "vendor/chartjs/chart.umd.min.js": "chart.js/dist/chart.umd.min.js",
     "vendor/chartjs/chart.umd.min.js.map": "chart.js/dist/chart.umd.min.js.map",
     "vendor/chartjs/LICENSE.md": "chart.js/LICENSE.md",
+    # The API docs page, /api/v1/docs/ (automate.api.docs); the bundle names its map.
+    "vendor/swagger-ui/swagger-ui-bundle.js": "swagger-ui-dist/swagger-ui-bundle.js",
+    "vendor/swagger-ui/swagger-ui-bundle.js.map": "swagger-ui-dist/swagger-ui-bundle.js.map",
+    "vendor/swagger-ui/swagger-ui.css": "swagger-ui-dist/swagger-ui.css",
+    "vendor/swagger-ui/swagger-ui.css.map": "swagger-ui-dist/swagger-ui.css.map",
+    "vendor/swagger-ui/LICENSE": "swagger-ui-dist/LICENSE",
 }
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
@@ -328,17 +334,19 @@ LOGIN_URL = "/studio/login/"
 LOGIN_REDIRECT_URL = "/studio/"
 
 REST_FRAMEWORK = {
-    # Sessions first. HTTP Basic costs a password hash per request, so it is throttled per
-    # client address before the hash (POLICY.api_basic_auth_per_minute), and can be
-    # switched off with DJANGO_API_BASIC_AUTH=0.
+    # API tokens (Bearer da_…), then sessions (the studio, with CSRF). HTTP Basic costs a
+    # password hash per request: off unless DJANGO_API_BASIC_AUTH=1, and then throttled
+    # per client address before the hash (POLICY.api_basic_auth_per_minute).
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "automate.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
         *(
             ["automate.api.authentication.ThrottledBasicAuthentication"]
-            if _flag("DJANGO_API_BASIC_AUTH", True)
+            if _flag("DJANGO_API_BASIC_AUTH", False)
             else []
         ),
     ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "EXCEPTION_HANDLER": "automate.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,

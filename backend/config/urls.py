@@ -7,6 +7,9 @@ from django.views.generic import RedirectView
 
 from automate.guard.http import guarded
 
+# Unmatched paths under /api/ answer in the API's error shape; others, Django's 404 page.
+handler404 = "automate.api.errors.not_found"
+
 urlpatterns = [
     path("", guarded("html")(RedirectView.as_view(url="/studio/", permanent=False))),
     # Browsers ask the site root for an icon; the studio's own is a static file (so a host

@@ -10,29 +10,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from automate.api.errors import json_error
 from automate.connectors import all_connectors
+from automate.exceptions import AutomateError
 from automate.execution.matching import broken_versions
 from automate.guard.http import json_body
-from automate.triggers.cron import schedule_problems
-from automate.workflows.exceptions import WorkflowValidationError
-from automate.workflows.limits import check_definition_limits
+from automate.workflows.drafts import save_draft
 from automate.workflows.models import Workflow
 from automate.workflows.pins import pins_of
 from automate.workflows.services import (
-    MAX_NAME_LENGTH,
-    check_workflow_texts,
     publish_problems,
     publish_warnings,
 )
-from automate.workflows.template_checks import refuse_unsafe_templates
 from studio.access import (
     CHANGE_WORKFLOW,
     needs_permission,
@@ -45,8 +40,6 @@ from studio.services import drafter_info
 from studio.views.common import visible
 from studio.views.lifecycle import has_unpublished_changes, lifecycle_status
 from studio.views.notes import notes_html
-
-_DEFINITION_KEYS = ("trigger_spec", "rule_spec", "graph")
 
 CONTROL_NODES: list[dict[str, Any]] = [
     {
@@ -177,39 +170,6 @@ def editor(request: HttpRequest, workflow_id: int) -> HttpResponse:
     )
 
 
-def _shape_problems(body: Any) -> dict[str, str]:
-    """What is wrong with a PUT body's shape, by key (empty when the shape is right)."""
-    if not isinstance(body, dict):
-        return {"body": "must be a JSON object"}
-    problems: dict[str, str] = {}
-    revision = body.get("revision")
-    if not isinstance(revision, int) or isinstance(revision, bool) or revision < 0:
-        problems["revision"] = "must be the draft revision the edit started from (an integer)"
-    if "graph" in body:
-        graph = body["graph"]
-        if not (
-            isinstance(graph, dict)
-            and isinstance(graph.get("nodes"), list)
-            and isinstance(graph.get("edges"), list)
-        ):
-            problems["graph"] = "must be an object with a 'nodes' list and an 'edges' list"
-        elif not all(isinstance(item, dict) for item in graph["nodes"] + graph["edges"]):
-            problems["graph"] = "every node and every edge must be a JSON object"
-    if "name" in body:
-        name = body["name"]
-        if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_LENGTH:
-            problems["name"] = f"must be a non-empty string of at most {MAX_NAME_LENGTH} characters"
-    for key in ("trigger_spec", "rule_spec"):
-        if key in body and not isinstance(body[key], dict):
-            problems[key] = "must be a JSON object"
-    trigger_spec = body.get("trigger_spec")
-    if isinstance(trigger_spec, dict) and "schedule" in trigger_spec:
-        # A schedule that cannot run is refused at save, not only at publish.
-        for problem in schedule_problems(trigger_spec["schedule"]):
-            problems[problem["field"]] = problem["message"]
-    return problems
-
-
 @studio_json_guard
 @studio_view
 @needs_permission(CHANGE_WORKFLOW, json=True)
@@ -220,54 +180,10 @@ def draft(request: HttpRequest, workflow_id: int) -> HttpResponse:
     if request.method == "GET":
         return JsonResponse(_draft_body(workflow))
     body = json_body(request)  # size, depth, numbers, text: refused with a 4xx by the guard
-    problems = _shape_problems(body)
-    if problems:
-        return json_error(
-            request,
-            400,
-            "invalid_request",
-            gettext("The draft is not in the expected shape."),
-            {"fields": problems},
-        )
     try:
-        check_definition_limits(**{k: body[k] for k in _DEFINITION_KEYS if k in body})
-        if "name" in body:
-            check_workflow_texts(name=body["name"])
-    except WorkflowValidationError as exc:
-        return json_error(request, 400, exc.code, exc.message, exc.details)
-    if "graph" in body:
-        try:
-            refuse_unsafe_templates(body["graph"])
-        except WorkflowValidationError as exc:
-            return json_error(request, 400, exc.code, exc.message, exc.details)
-    with transaction.atomic():
-        locked = Workflow.objects.select_for_update().get(pk=workflow.pk)
-        if body["revision"] != locked.draft_revision:
-            return json_error(
-                request,
-                409,
-                "stale_draft",
-                gettext(
-                    "Someone else changed this workflow since you opened it; reload to see it."
-                ),
-                {"revision": locked.draft_revision},
-            )
-        fields = ["draft_revision", "updated_at"]
-        if "graph" in body:
-            locked.draft_graph = body["graph"]
-            fields.append("draft_graph")
-        if "name" in body:
-            locked.name = body["name"].strip()
-            fields.append("name")
-        if "trigger_spec" in body:
-            locked.draft_trigger_spec = body["trigger_spec"]
-            fields.append("draft_trigger_spec")
-        if "rule_spec" in body:
-            locked.draft_rule_spec = body["rule_spec"]
-            fields.append("draft_rule_spec")
-        locked.draft_revision += 1
-        locked.save(update_fields=fields)
-    locked.live_version = workflow.live_version  # select_for_update() did not join it
+        locked = save_draft(workflow, body)  # shape, limits, templates, revision (409)
+    except AutomateError as exc:
+        return json_error(request, exc.http_status, exc.code, exc.message, exc.details)
     return JsonResponse(
         {
             "revision": locked.draft_revision,

@@ -1,24 +1,55 @@
-"""HTTP Basic for the API, throttled before the password hash.
+"""How API requests say who they are.
 
-Every Basic request hashes a password (PBKDF2, about half a second of CPU by design), so
-an unthrottled Basic endpoint lets anyone burn the server's CPU or guess passwords at
-the speed of its cores. ``ThrottledBasicAuthentication`` counts Basic attempts per client
-address in the shared database rate limiter (``POLICY.api_basic_auth_per_minute``) and
-answers 429 with ``Retry-After`` *before* hashing once the address is over the limit.
-Sessions (the studio, the browsable API) are not counted; prefer them, or keep
-integrations under the limit.
+* :class:`ApiTokenAuthentication`: ``Authorization: Bearer da_<prefix>_<secret>``, the
+  way integrations and CI sign in (scoped, tied to one tenant; see ``automate.api.tokens``).
+* DRF's ``SessionAuthentication``: the studio's own calls and the browsable docs, with
+  Django's CSRF check on every unsafe method.
+* :class:`ThrottledBasicAuthentication`: HTTP Basic, **off by default**
+  (``DJANGO_API_BASIC_AUTH=1`` in the standalone site's settings turns it on). Every
+  Basic request hashes a password (PBKDF2, about half a second of CPU by design), so
+  Basic attempts are counted per client address in the shared database rate limiter
+  (``POLICY.api_basic_auth_per_minute``) and refused with 429 and ``Retry-After``
+  *before* hashing once the address is over the limit. Prefer tokens.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from rest_framework.authentication import BasicAuthentication
-from rest_framework.exceptions import Throttled
+from rest_framework.authentication import BaseAuthentication, BasicAuthentication
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.request import Request
 
 from automate import conf
 from automate.governance.ratelimit import hit
+
+__all__ = ["ApiTokenAuthentication", "ThrottledBasicAuthentication"]
+
+
+class ApiTokenAuthentication(BaseAuthentication):
+    """``Authorization: Bearer <token>``; ``request.auth`` is the :class:`ApiToken`.
+
+    A header that is not a bearer token is left to the other authenticators; a bearer
+    token that is malformed, unknown, revoked or expired is refused (401) with one message.
+    """
+
+    keyword = "Bearer"
+
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        from automate.api.tokens import InvalidTokenError, check_token
+
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        scheme, _, credential = header.partition(" ")
+        if scheme.lower() != self.keyword.lower():
+            return None
+        try:
+            token = check_token(credential.strip())
+        except InvalidTokenError as exc:
+            raise AuthenticationFailed(exc.message) from None
+        return token.user, token
+
+    def authenticate_header(self, request: Request) -> str:
+        return self.keyword
 
 
 class ThrottledBasicAuthentication(BasicAuthentication):
@@ -39,6 +70,6 @@ class ThrottledBasicAuthentication(BasicAuthentication):
             raise Throttled(
                 wait=decision.retry_after,
                 detail=f"More than {limit} HTTP Basic sign-ins this minute from this address; "
-                f"retry in {decision.retry_after} s, or sign in with a session.",
+                f"retry in {decision.retry_after} s, or use an API token.",
             )
         return super().authenticate_credentials(userid, password, request)

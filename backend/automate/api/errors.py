@@ -90,6 +90,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             message, details = str(exc.detail), {}
         body = error_body(code, message, details, trace_id, field_messages=validation)
         response = Response(body, status=exc.status_code)
+        auth_header = getattr(exc, "auth_header", None)
+        if auth_header:
+            response["WWW-Authenticate"] = auth_header
         wait = getattr(exc, "wait", None)
         if isinstance(exc, drf_exceptions.Throttled) and wait is not None:
             response["Retry-After"] = str(int(wait) + 1)
@@ -111,3 +114,16 @@ def json_error(
     return JsonResponse(
         error_body(code, message, details, request_trace_id(request)), status=status
     )
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> Any:
+    """``handler404`` of a site: the error shape under ``/api/``, Django's page elsewhere.
+
+    A path under ``/api/`` that no route matches (``/api/v1/runs/not-a-uuid/``) answers
+    ``404 resource_not_found`` as JSON, like every other error of the API.
+    """
+    if request.path.startswith("/api/"):
+        return json_error(request, 404, "resource_not_found", "No such resource.")
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception or Http404())

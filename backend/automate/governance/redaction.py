@@ -383,6 +383,7 @@ _VENDOR_CREDENTIALS = (
     r"|\bAIza[A-Za-z0-9_-]{35}(?![A-Za-z0-9_-])"  # Google API key
     r"|\bSG\.[A-Za-z0-9_-]{16,}+\.[A-Za-z0-9_-]{16,}+"  # SendGrid
     r"|\bnpm_[A-Za-z0-9]{36}\b|\bhf_[A-Za-z0-9]{30,}+"  # npm, Hugging Face
+    r"|\bda_[A-Za-z0-9]{12}_[A-Za-z0-9]{20,}+"  # Django Automate API token
     r")"
 )
 # A Slack incoming-webhook URL is itself the credential: its last path segment.

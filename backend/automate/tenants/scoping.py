@@ -50,6 +50,7 @@ TENANT_PATHS: dict[str, str] = {
     "automate.pinneddata": "workflow__tenant",
     "automate.llmusage": "tenant",
     "automate.llmbudgetday": "tenant",
+    "automate.apitoken": "tenant",
 }
 
 UNOWNED_MODELS: frozenset[str] = frozenset({"automate.ratelimitwindow", "automate.workerprocess"})

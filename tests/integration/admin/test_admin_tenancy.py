@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from automate.admin_tenancy import TenantScopedAdmin
+from automate.api.tokens import create_token
 from automate.events.services import record_event
 from automate.execution.models import ExecutionRun, OutboxJob, StepRun
 from automate.governance import audit
@@ -85,6 +86,7 @@ def _owned_rows(tenant, n):
     LLMBudgetDay.objects.create(tenant=tenant, day=day, spent_usd=Decimal("0.5"))
     if SECRET_HAS_TENANT:
         StoredSecret.objects.create(name=f"SECRET_{n}", ciphertext="x", tenant=tenant)
+    create_token(user=make_user(), tenant=tenant, name=f"token {n}", scopes=["read"])
     return version
 
 

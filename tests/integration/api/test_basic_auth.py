@@ -29,6 +29,17 @@ def limit(n):
     return override_settings(DJANGO_AUTOMATE={**settings.DJANGO_AUTOMATE, "POLICY": policy})
 
 
+@pytest.fixture(autouse=True)
+def basic_on(settings):
+    """HTTP Basic is off by default (DJANGO_API_BASIC_AUTH); these tests turn it on."""
+    classes = settings.REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]
+    basic = "automate.api.authentication.ThrottledBasicAuthentication"
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_AUTHENTICATION_CLASSES": [*[c for c in classes if c != basic], basic],
+    }
+
+
 @pytest.fixture
 def hashes(monkeypatch):
     """Counts password checks (each one is a full hash in production)."""

@@ -137,15 +137,15 @@ def test_a_bad_value_names_the_variable(tmp_path, change, named):
     assert named in result.stderr
 
 
-def test_basic_auth_can_be_switched_off(tmp_path):
+def test_basic_auth_is_off_unless_switched_on(tmp_path):
     expression = "settings.REST_FRAMEWORK['DEFAULT_AUTHENTICATION_CLASSES']"
-    on = settings_value(expression, PRODUCTION, tmp_path)
-    off = settings_value(expression, {**PRODUCTION, "DJANGO_API_BASIC_AUTH": "0"}, tmp_path)
-    assert on == [
+    default = settings_value(expression, PRODUCTION, tmp_path)
+    on = settings_value(expression, {**PRODUCTION, "DJANGO_API_BASIC_AUTH": "1"}, tmp_path)
+    assert default == [
+        "automate.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "automate.api.authentication.ThrottledBasicAuthentication",
     ]
-    assert off == ["rest_framework.authentication.SessionAuthentication"]
+    assert on == [*default, "automate.api.authentication.ThrottledBasicAuthentication"]
 
 
 # --- DEBUG: the demo reaches its own Slack sandbox, and nothing else local -------------------

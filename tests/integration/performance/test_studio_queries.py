@@ -91,6 +91,8 @@ PAGES = [
     # The step panel of a failed step asks whether a job waits for it (its sentence then
     # says "queued to run again").
     ("step panel", lambda w: reverse("studio:run_step", args=[w.run.pk, "retry"]), True, 8, 5),
+    # The user's tokens (with their tenants) and the tenants a new token may act in.
+    ("api tokens", lambda w: reverse("studio:api_tokens"), False, 7, 4),
 ]
 IDS = [page[0] for page in PAGES]
 

@@ -19,13 +19,16 @@ from django.apps import apps
 from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from automate.api.models import ApiToken
+from automate.api.tokens import create_token
 from automate.events.models import Event
-from automate.execution.models import OutboxJob
+from automate.execution.models import ExecutionRun, OutboxJob, StepRun
 from automate.execution.services import start_run
 from automate.governance.models import AuditLogEntry, RateLimitWindow
 from automate.governance.secret_store import create_secret
 from automate.triggers.models import WebhookDelivery, WebhookEndpoint
 from automate.webhooks import stripe_signature_header
+from automate.workflows.services import publish_version
 from tests.factories import make_published, make_tenant, make_user
 from tests.integration.governance.helpers import new_key, use_db_backend
 
@@ -111,15 +114,122 @@ SAMPLES: dict[str, Sample] = {
     "automate_health:healthz": Sample("GET"),
     "automate_health:readyz": Sample("GET"),
     "automate_health:metrics": Sample("GET"),
-    "automate_api:events": Sample(
+    "automate_api:event-list": Sample(
         "POST", body="json", data=lambda w: {"type": "invoice.paid", "payload": {"amount": 1}}
     ),
+    "automate_api:event-detail": Sample("GET", kwargs=lambda w: {"pk": w.run.event_id}),
+    "automate_api:workflow-list": Sample(
+        "POST",
+        body="json",
+        data=lambda w: {"name": "Guarded", "trigger_spec": {"event_type": "x"}, "graph": GRAPH},
+    ),
+    "automate_api:workflow-detail": Sample(
+        "PUT",
+        kwargs=lambda w: {"pk": w.workflow.pk},
+        body="json",
+        data=lambda w: {"revision": w.workflow.draft_revision, "name": "Renamed"},
+    ),
+    "automate_api:workflow-activate": Sample("POST", kwargs=lambda w: {"pk": w.workflow.pk}),
+    "automate_api:workflow-deactivate": Sample("POST", kwargs=lambda w: {"pk": w.workflow.pk}),
+    "automate_api:workflow-restore": Sample("POST", kwargs=lambda w: {"pk": w.workflow.pk}),
+    "automate_api:workflow-publish": Sample(
+        "POST", kwargs=lambda w: {"pk": w.workflow.pk}, body="json", data=lambda w: {"notes": "n"}
+    ),
+    "automate_api:workflow-rollback": Sample(
+        "POST", kwargs=lambda w: {"pk": w.workflow.pk}, body="json", data=lambda w: {"version": 1}
+    ),
+    "automate_api:workflow-import-file": Sample("POST", body="json", data=_workflow_file),
+    "automate_api:version-list": Sample("GET", kwargs=lambda w: {"workflow_pk": w.workflow.pk}),
+    "automate_api:version-detail": Sample(
+        "GET", kwargs=lambda w: {"workflow_pk": w.workflow.pk, "version_num": 1}
+    ),
+    "automate_api:version-diff": Sample(
+        "GET", kwargs=lambda w: {"workflow_pk": w.workflow.pk}, query={"a": "1", "b": "draft"}
+    ),
+    "automate_api:rule-test": Sample(
+        "POST",
+        kwargs=lambda w: {"workflow_pk": w.workflow.pk},
+        body="json",
+        data=lambda w: {"rule_spec": {"==": [{"var": "a"}, 1]}, "payload": {"a": 1}},
+    ),
+    "automate_api:rule-backtest": Sample(
+        "POST",
+        kwargs=lambda w: {"workflow_pk": w.workflow.pk},
+        body="json",
+        data=lambda w: {"rule_spec": {}, "limit": 5},
+    ),
+    "automate_api:copilot-draft": Sample(
+        "POST", body="json", data=lambda w: {"prompt": "When an invoice is paid, log it"}
+    ),
+    "automate_api:copilot-edit": Sample(
+        "POST",
+        kwargs=lambda w: {"workflow_pk": w.workflow.pk},
+        body="json",
+        data=lambda w: {"prompt": "add a log step"},
+    ),
+    "automate_api:run-list": Sample("GET", query={"status": "pending", "limit": "5"}),
+    "automate_api:run-detail": Sample("GET", kwargs=lambda w: {"pk": w.run.pk}),
+    "automate_api:run-cancel": Sample("POST", kwargs=lambda w: {"pk": w.run.pk}),
+    "automate_api:run-rerun": Sample("POST", kwargs=lambda w: {"pk": w.run.pk}),
+    "automate_api:run-resume": Sample(
+        "POST",
+        kwargs=lambda w: {"pk": w.failed_run.pk},
+        body="json",
+        data=lambda w: {"from_node": "shape"},
+    ),
+    "automate_api:run-retry-step": Sample(
+        "POST", kwargs=lambda w: {"pk": w.failed_run.pk, "node_id": "shape"}
+    ),
+    "automate_api:dead-letter-list": Sample("GET", query={"limit": "5"}),
+    "automate_api:dead-letter-detail": Sample("GET", kwargs=lambda w: {"pk": w.dead_job.pk}),
+    "automate_api:dead-letter-replay": Sample("POST", kwargs=lambda w: {"pk": w.dead_job.pk}),
+    "automate_api:connector-list": Sample("GET"),
+    "automate_api:connector-detail": Sample("GET", kwargs=lambda w: {"code": "http"}),
+    "automate_api:secret-list": Sample(
+        "POST", body="json", data=lambda w: {"name": "GUARDED", "value": "v-1234567890"}
+    ),
+    "automate_api:secret-detail": Sample("GET", kwargs=lambda w: {"name": "STRIPE_WEBHOOK_SECRET"}),
+    "automate_api:secret-rotate": Sample(
+        "POST",
+        kwargs=lambda w: {"name": "STRIPE_WEBHOOK_SECRET"},
+        body="json",
+        data=lambda w: {"value": "whsec_rotated_0123456789"},
+    ),
+    "automate_api:audit-list": Sample("GET", query={"action": "copilot.proposed"}),
+    "automate_api:audit-detail": Sample(
+        "GET", kwargs=lambda w: {"pk": AuditLogEntry.objects.order_by("pk").first().pk}
+    ),
+    "automate_api:webhook-endpoint-list": Sample("GET"),
+    "automate_api:webhook-endpoint-detail": Sample(
+        "GET", kwargs=lambda w: {"pk": WebhookEndpoint.objects.get().pk}
+    ),
+    "automate_api:schedule-list": Sample("GET"),
+    "automate_api:schedule-detail": Sample("GET", kwargs=lambda w: {"pk": w.schedule.pk}),
+    "automate_api:token-list": Sample(
+        "POST", body="json", data=lambda w: {"name": "guarded", "scopes": ["read"]}
+    ),
+    "automate_api:token-detail": Sample(
+        "DELETE", kwargs=lambda w: {"pk": ApiToken.objects.order_by("pk").first().pk}
+    ),
+    "automate_api:schema": Sample("GET"),
+    "automate_api:docs": Sample("GET"),
     "automate_hooks:receive": Sample(
         "POST",
         kwargs=lambda w: {"slug": "stripe"},
         body="json",
         data=lambda w: {"id": "evt_1", "type": "invoice.paid", "data": {"amount": 2}},
         signed=True,
+    ),
+    "studio:api_tokens": Sample(
+        "POST",
+        body="form",
+        data=lambda w: {"name": "CI", "tenant": "acme", "scopes": "read", "expiry": "30"},
+    ),
+    "studio:revoke_api_token": Sample(
+        "POST",
+        kwargs=lambda w: {"token_id": ApiToken.objects.order_by("pk").first().pk},
+        body="form",
+        data=lambda w: {},
     ),
     "studio:login": Sample(
         "POST", body="form", data=lambda w: {"username": "ed", "password": "pw-for-tests-only"}
@@ -313,6 +423,8 @@ class World:
     dead_job: Any
     proposal_id: str = ""
     new_proposal_id: str = ""
+    failed_run: Any = None
+    schedule: Any = None
 
 
 @pytest.fixture
@@ -356,6 +468,28 @@ def world(client, monkeypatch, settings):
         ).resource_id
         for proposal_id, workflow_id in (("a1" * 16, version.workflow.pk), ("b2" * 16, None))
     ]
+    # A failed run with a failed step (to retry and resume), and a live version newer than
+    # the run's (to re-run it on), for the API's run operations.
+    failed_event = Event.objects.create(tenant=tenant, type="invoice.paid", payload={"n": 2})
+    failed_run, _ = start_run(event=failed_event, version=version)
+    ExecutionRun.objects.filter(pk=failed_run.pk).update(status=ExecutionRun.Status.FAILED)
+    StepRun.objects.create(run=failed_run, node_id="shape", status=StepRun.Status.FAILED)
+    OutboxJob.objects.create(
+        tenant=tenant,
+        kind=OutboxJob.Kind.STEP,
+        run=failed_run,
+        node_id="shape",
+        status=OutboxJob.Status.FAILED,
+    )
+    publish_version(workflow=version.workflow)
+    create_token(user=user, tenant=tenant, name="guard", scopes=["read"])
+    nightly = make_published(
+        slug="nightly",
+        tenant=tenant,
+        trigger_spec={"event_type": "report.tick", "schedule": {"cron": "0 3 * * *"}},
+        rule_spec={},
+        graph=GRAPH,
+    )
     client.force_login(user)
     return World(
         client=client,
@@ -364,6 +498,8 @@ def world(client, monkeypatch, settings):
         dead_job=dead,
         proposal_id=proposals[0],
         new_proposal_id=proposals[1],
+        failed_run=failed_run,
+        schedule=nightly.workflow,
     )
 
 
