@@ -41,6 +41,12 @@ VENDOR_FILES = [
     ("chart.js/dist/chart.umd.min.js", "vendor/chartjs/chart.umd.min.js"),
     ("chart.js/dist/chart.umd.min.js.map", "vendor/chartjs/chart.umd.min.js.map"),
     ("chart.js/LICENSE.md", "vendor/chartjs/LICENSE.md"),
+    # The REST API's docs page (/api/v1/docs/); both files name their source maps.
+    ("swagger-ui-dist/swagger-ui-bundle.js", "vendor/swagger-ui/swagger-ui-bundle.js"),
+    ("swagger-ui-dist/swagger-ui-bundle.js.map", "vendor/swagger-ui/swagger-ui-bundle.js.map"),
+    ("swagger-ui-dist/swagger-ui.css", "vendor/swagger-ui/swagger-ui.css"),
+    ("swagger-ui-dist/swagger-ui.css.map", "vendor/swagger-ui/swagger-ui.css.map"),
+    ("swagger-ui-dist/LICENSE", "vendor/swagger-ui/LICENSE"),
 ]
 
 
