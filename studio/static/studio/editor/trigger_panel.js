@@ -2,28 +2,10 @@
 // section refreshed after the panel form saves (a new slug or scheme changes it).
 
 import { gettext } from "../js/i18n.js";
+import { copyText } from "../js/clipboard.js";
 
 function notify(message, kind) {
   if (window.automateToast) window.automateToast(message, kind);
-}
-
-async function copyText(text) {
-  try {
-    await navigator.clipboard.writeText(text);
-    return true;
-  } catch (_) {
-    // No clipboard API (plain HTTP on another host): copy through a selection.
-    const area = document.createElement("textarea");
-    area.value = text;
-    area.setAttribute("readonly", "");
-    area.style.position = "fixed";
-    area.style.opacity = "0";
-    document.body.appendChild(area);
-    area.select();
-    const done = document.execCommand("copy");
-    area.remove();
-    return done;
-  }
 }
 
 document.addEventListener("click", async (event) => {
