@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
-from django.utils.translation import gettext
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_http_methods
 
 from automate.failures.models import RunFailure
@@ -69,7 +69,7 @@ def _whole(text: str, field: str, problems: list[dict[str, str]]) -> int | None:
     if not text:
         return None
     if not text.isdigit() or len(text) > 9:
-        problems.append({"field": field, "message": gettext("Enter a whole number.")})
+        problems.append({"field": field, "message": pgettext("studio", "Enter a whole number.")})
         return None
     return int(text)
 
