@@ -8,6 +8,8 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from playwright.sync_api import expect
+
 from e2e.conftest import screenshot
 from e2e.test_explorer import login
 
@@ -35,7 +37,8 @@ def test_create_copy_use_and_revoke_a_token(live_site, page):
     assert re.fullmatch(r"da_[A-Za-z0-9]{12}_[A-Za-z0-9]{43}", text)
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     page.click("#copy-token")
-    assert page.locator("#copy-token").get_attribute("data-copied") == "yes"
+    # The handler is async (clipboard API): wait for its answer rather than read at once.
+    expect(page.locator("#copy-token")).to_have_attribute("data-copied", "yes")
     screenshot(page, "api-tokens-created")
     assert call(live_site, text) == 200
 
