@@ -33,6 +33,16 @@ class WorkflowAdminForm(forms.ModelForm):  # type: ignore[type-arg]
             "notify_quiet_minutes",
         ]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Left out (a form posted by a script, an older page): no quiet period, the default.
+        if "notify_quiet_minutes" in self.fields:
+            self.fields["notify_quiet_minutes"].required = False
+
+    def clean_notify_quiet_minutes(self) -> int:
+        value = self.cleaned_data.get("notify_quiet_minutes")
+        return 0 if value is None else int(value)
+
     def clean_draft_trigger_spec(self) -> Any:
         spec = self.cleaned_data.get("draft_trigger_spec")
         if isinstance(spec, dict) and "schedule" in spec:

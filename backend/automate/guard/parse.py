@@ -26,6 +26,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from automate.exceptions import AutomateError
 
 _BAD_CHARACTER = re.compile("[\x00\ud800-\udfff]")
@@ -74,7 +76,8 @@ def too_large(what: str, size: int, limit: int, setting: str = "") -> InputRejec
     """The 413 refusal for ``size`` bytes over ``limit``."""
     where = f" ({setting})" if setting else ""
     return InputRejected(
-        f"{what} is {size} bytes; the limit is {limit} bytes{where}.",
+        _("%(what)s is %(size)s bytes; the limit is %(limit)s bytes%(where)s.")
+        % {"what": what, "size": size, "limit": limit, "where": where},
         code="payload_too_large",
         status=413,
         reason="size",
@@ -111,7 +114,9 @@ def load_json(data: bytes | str, *, what: str, limits: JsonLimits, setting: str 
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise InputRejected(
-                f"{what} is not UTF-8 text (byte {exc.start}).", details={"byte": exc.start}
+                _("%(what)s is not UTF-8 text (byte %(byte)s).")
+                % {"what": what, "byte": exc.start},
+                details={"byte": exc.start},
             ) from None
     else:
         text = data
@@ -138,7 +143,8 @@ def load_json(data: bytes | str, *, what: str, limits: JsonLimits, setting: str 
         )
     except json.JSONDecodeError as exc:
         raise InputRejected(
-            f"{what} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).",
+            _("%(what)s is not valid JSON: %(problem)s (line %(line)s, column %(column)s).")
+            % {"what": what, "problem": exc.msg, "line": exc.lineno, "column": exc.colno},
             details={"line": exc.lineno, "column": exc.colno},
         ) from None
     except RecursionError:  # the depth scan makes this unreachable; kept as a last line
@@ -170,7 +176,7 @@ def check_json_value(value: Any, *, what: str, limits: JsonLimits) -> Any:
 
 def bad_text_path(value: Any, *, root: str = "") -> str | None:
     """The path of the first key or string holding a NUL or an unpaired surrogate."""
-    for path, _, item in _walk(value, root):
+    for path, _depth, item in _walk(value, root):
         if isinstance(item, str) and _BAD_CHARACTER.search(item):
             return path or "(top level)"
     return None
@@ -183,7 +189,8 @@ def check_text(value: str, *, what: str, max_length: int | None = None) -> str:
         raise _bad_text(what, "")
     if max_length is not None and len(value) > max_length:
         raise InputRejected(
-            f"{what} is {len(value)} characters long; the limit is {max_length}.",
+            _("%(what)s is %(length)s characters long; the limit is %(limit)s.")
+            % {"what": what, "length": len(value), "limit": max_length},
             code="invalid_request",
             details={"length": len(value), "limit": max_length},
             reason="size",
@@ -217,9 +224,10 @@ def shown_key(key: object) -> str:
 
 def _too_deep(what: str, limit: int, path: str = "") -> InputRejected:
     path = path if len(path) <= _MAX_PATH else path[:_MAX_PATH] + "…"
-    where = f" (at {path})" if path else ""
+    where = _(" (at %(path)s)") % {"path": path} if path else ""
     return InputRejected(
-        f"{what} is nested more than {limit} levels deep{where}.",
+        _("%(what)s is nested more than %(limit)s levels deep%(where)s.")
+        % {"what": what, "limit": limit, "where": where},
         code="malformed_request",
         details={"limit": limit, **({"path": path} if path else {})},
         reason="depth",
@@ -227,9 +235,10 @@ def _too_deep(what: str, limit: int, path: str = "") -> InputRejected:
 
 
 def _number_too_large(what: str, limit: int, path: str = "") -> InputRejected:
-    where = f" at {path}" if path else ""
+    where = _(" at %(path)s") % {"path": path} if path else ""
     return InputRejected(
-        f"{what} holds an integer of more than {limit} digits{where}.",
+        _("%(what)s holds an integer of more than %(limit)s digits%(where)s.")
+        % {"what": what, "limit": limit, "where": where},
         code="number_too_large",
         details={"limit": limit, **({"path": path} if path else {})},
         reason="number",
@@ -237,10 +246,13 @@ def _number_too_large(what: str, limit: int, path: str = "") -> InputRejected:
 
 
 def _not_finite(what: str, literal: str, path: str = "") -> InputRejected:
-    where = f" at {path}" if path else ""
+    where = _(" at %(path)s") % {"path": path} if path else ""
     return InputRejected(
-        f"{what} holds a number JSON cannot store ({literal[:20]}){where}; "
-        "NaN and infinite numbers are not accepted.",
+        _(
+            "%(what)s holds a number JSON cannot store (%(literal)s)%(where)s; NaN and "
+            "infinite numbers are not accepted."
+        )
+        % {"what": what, "literal": literal[:20], "where": where},
         code="invalid_number",
         details={"path": path} if path else {},
         reason="number",
@@ -248,10 +260,13 @@ def _not_finite(what: str, literal: str, path: str = "") -> InputRejected:
 
 
 def _bad_text(what: str, path: str) -> InputRejected:
-    where = f" at {path}" if path else ""
+    where = _(" at %(path)s") % {"path": path} if path else ""
     return InputRejected(
-        f"{what} holds text that cannot be stored{where}: a NUL character or an unpaired "
-        "surrogate (\\u0000, \\ud800-\\udfff).",
+        _(
+            "%(what)s holds text that cannot be stored%(where)s: a NUL character or an "
+            "unpaired surrogate (\\u0000, \\ud800-\\udfff)."
+        )
+        % {"what": what, "where": where},
         code="invalid_text",
         details={"path": path} if path else {},
         reason="text",
