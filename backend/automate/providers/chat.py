@@ -87,8 +87,8 @@ def as_completion(value: object) -> ChatCompletion:
         try:
             return ChatCompletion.model_validate(dict(value))
         except ValidationError as exc:
-            raise ValueError(f"not a chat completion: {exc.error_count()} problems") from None
-    raise ValueError(f"not a chat completion: {type(value).__name__}")
+            raise ValueError(f"{exc.error_count()} fields missing or malformed") from None
+    raise ValueError(f"a {type(value).__name__}")
 
 
 def complete(
@@ -106,7 +106,8 @@ def complete(
         return as_completion(value)
     except ValueError as exc:
         raise ConnectorError(
-            f"The provider {provider.key}'s answer is not a chat completion ({exc}).",
+            f"The provider {provider.key!r} answered something that is not a chat "
+            f"completion ({exc}).",
             code="llm_bad_response",
             details={"provider": provider.key},
         ) from None
