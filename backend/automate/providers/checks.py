@@ -29,13 +29,13 @@ def provider_messages() -> Iterator[CheckMessage]:
                 id="automate.E085",
             )
             continue
-        problems = registry.config_problems(provider, config)
+        mistakes = registry.config_problems(provider, config)
         if not isinstance(config, Mapping):
-            problems = problems or ["(config): must be an object"]
-        for problem in problems:
+            mistakes = mistakes or ["(config): must be an object"]
+        for mistake in mistakes:
             yield Error(
                 f"{registry.OPTIONS_SETTING}[{key!r}] does not match the config schema of "
-                f"the provider {key!r} ({found.sources[key]}): {problem}",
+                f"the provider {key!r} ({found.sources[key]}): {mistake}",
                 hint=HINT,
                 id="automate.E083",
             )
