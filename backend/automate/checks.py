@@ -37,6 +37,14 @@ def check_connectors(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
 
 
 @register()
+def check_providers(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Providers load, are ``BaseProvider``s with unique keys, and their configs are valid."""
+    from automate.providers.checks import provider_messages
+
+    return list(provider_messages())
+
+
+@register()
 def check_django_model_options(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """``CONNECTOR_OPTIONS["django_model"]["models"]``: installed models, usable tenant fields."""
     from automate.connectors.builtins.django_model_scope import option_problems

@@ -179,6 +179,8 @@ SCHEMA: dict[str, Option | dict[str, Option]] = {
     "COPILOT": {
         # "" = the offline drafter; else an OpenAI-compatible API root (automate.copilot).
         "base_url": Option((str,), ""),
+        # The provider's key (automate.providers): "openai" needs base_url set above.
+        "provider": Option((str,), "openai"),
         "model": Option((str,), ""),
         "api_key_secret": Option((str,), ""),
         "timeout_seconds": Option(_NUMBER, 60, _at_least(1)),
@@ -202,6 +204,8 @@ SCHEMA: dict[str, Option | dict[str, Option]] = {
     },
     "CONNECTORS": Option((list,), [], _list_of_str),
     "CONNECTOR_OPTIONS": Option((dict,), {}),
+    # {"<provider key>": {config}}: checked against each provider's config_schema().
+    "PROVIDER_OPTIONS": Option((dict,), {}),
     "MODEL_EVENTS": Option((list,), [], _model_events),
     "LOGGING_SCHEMA": Option((str,), "ecs", _choice("ecs", "simple")),
     "METRICS_EXPORT": Option((bool,), False),

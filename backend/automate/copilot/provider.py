@@ -14,7 +14,10 @@ sends the problems of the last answer back (same conversation). Every call
   server refuses that (HTTP 400/422), one tool ``propose_workflow`` that only *returns*
   the proposal, forced with ``tool_choice``; when it refuses tools too, plain JSON (the
   schema is then sent as data). What worked is remembered per base URL and model for the
-  life of the process (``COPILOT.structured_output`` can also fix the mode).
+  life of the process (``COPILOT.structured_output`` can also fix the mode);
+* is sent by the provider ``COPILOT.provider`` (``automate.providers``; the built-in
+  ``openai`` by default), whose own exceptions pass through its ``normalize_error`` and
+  the redaction masker (``details["reason"] = "provider_error"``).
 
 Failures are ``CopilotUnavailableError`` (timeouts, 429 with ``retry_after``, 5xx, an
 unreachable server, a URL the outbound policy refuses, a bad key) and
@@ -31,7 +34,7 @@ from collections.abc import Sequence
 from copy import deepcopy
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Final, Literal, cast
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from django.db import DatabaseError
 
@@ -45,9 +48,10 @@ from automate.copilot.types import Answer, Definition, DrafterKind, Usage
 from automate.exceptions import AutomateError
 from automate.governance import budget
 from automate.governance.egress import EgressScope, egress_scope
-from automate.governance.http import build_client
 from automate.governance.policy import PolicyViolation
 from automate.governance.redaction import MASK, redact, redact_text
+from automate.providers.base import LLMProvider, ProviderContext
+from automate.providers.chat import as_completion, llm_provider, safe_error
 from automate.tenants.models import Tenant
 
 if TYPE_CHECKING:
@@ -122,6 +126,7 @@ class ModelDrafter:
         self._completion_tokens = 0
         self._cost = Decimal(0)
         self._api_key = ""
+        self._provider: LLMProvider | None = None
         self._schema: dict[str, Any] = {}
         self._first: dict[str, Any] = {}
         self._before: Definition = {}
@@ -168,6 +173,7 @@ class ModelDrafter:
     ) -> ReadAnswer:
         """The first round: the request, the draft and the catalog as data."""
         self._api_key = self._resolve_key()
+        self._provider = self._build_provider()
         self._schema = answer_schema(catalog)
         self._before = deepcopy(current)
         self._first = {
@@ -202,7 +208,7 @@ class ModelDrafter:
             return (configured,)
         if self.mode is not None:  # the conversation goes on in the mode that worked
             return (self.mode,)
-        start = remembered_mode(self.settings.base_url, self.model) or MODES[0]
+        start = remembered_mode(self._server(), self.model) or MODES[0]
         return MODES[MODES.index(start) :]
 
     def _call(self) -> tuple[str, str, bool]:
@@ -217,7 +223,7 @@ class ModelDrafter:
                 raise rejected.error from None
             self.mode = mode
             with _modes_lock:
-                _working_modes[(self.settings.base_url, self.model)] = mode
+                _working_modes[(self._server(), self.model)] = mode
             return reply
         raise AssertionError("unreachable: at least one mode is tried")
 
@@ -301,33 +307,34 @@ class ModelDrafter:
                 budget.release(reservation)
         return self._reply(completion)
 
+    def _server(self) -> str:
+        """What structured-output support is remembered by: the base URL (and the
+        provider, when it is not the built-in one)."""
+        provider = self.settings.provider
+        base_url = self.settings.base_url
+        return base_url if provider == "openai" else f"{provider}:{base_url}"
+
     def _send(
         self, messages: list[dict[str, Any]], extra: dict[str, Any], *, rejectable: bool
     ) -> ChatCompletion:
         import openai
 
         settings = self.settings
+        provider = self._provider or self._build_provider()
         scope = EgressScope(
             tenant=self.tenant.slug, connector="copilot", action="propose", trace_id=self.trace_id
         )
-        with (
-            egress_scope(scope),
-            build_client(timeout=settings.timeout_seconds, trace_id=self.trace_id or None) as http,
-            openai.OpenAI(
-                api_key=self._api_key,
-                base_url=settings.base_url,
-                timeout=settings.timeout_seconds,
-                max_retries=0,  # the user asks again; the SDK must not multiply the cost
-                http_client=http,  # type: ignore[arg-type]
-            ) as client,
-        ):
+        request: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "max_tokens": settings.max_tokens,
+            "stream": False,
+            **extra,
+        }
+        with egress_scope(scope):
             try:
-                completion = client.chat.completions.create(
-                    model=self.model,
-                    messages=messages,  # type: ignore[arg-type]
-                    max_tokens=settings.max_tokens,
-                    stream=False,
-                    **extra,
+                answer = provider.chat_completion(
+                    request, api_key=self._api_key, timeout=settings.timeout_seconds
                 )
             except PolicyViolation as exc:  # raised as it is by recent SDKs
                 raise refused_url(exc, settings) from None
@@ -337,7 +344,51 @@ class ModelDrafter:
                 if rejectable and status in (400, 422):
                     raise _Rejected(error) from None
                 raise error from None
-        return cast("ChatCompletion", completion)
+            except Exception as exc:  # a host project's provider: its own exceptions
+                raise self._provider_failure(provider, exc, rejectable=rejectable) from None
+        try:
+            return as_completion(answer)
+        except ValueError as exc:
+            raise CopilotUnavailableError(
+                f"The provider {provider.key!r} answered something that is not a chat "
+                f"completion ({exc}).",
+                details={"reason": "bad_response"},
+            ) from None
+
+    def _provider_failure(
+        self, provider: LLMProvider, exc: Exception, *, rejectable: bool
+    ) -> Exception:
+        error = safe_error(provider, exc, api_key=self._api_key)
+        if isinstance(error, PolicyViolation):
+            return refused_url(error, self.settings)
+        status = error.details.get("status")
+        details: dict[str, Any] = {
+            "reason": "provider_error",
+            "provider": provider.key,
+            "code": error.code,
+            "retryable": error.retryable,
+        }
+        if isinstance(status, int):
+            details["status"] = status
+        failure = CopilotUnavailableError(
+            f"The model provider {provider.key!r} failed: {error.message[:300]}", details=details
+        )
+        if rejectable and status in (400, 422):
+            return _Rejected(failure)
+        return failure
+
+    def _build_provider(self) -> LLMProvider:
+        settings = self.settings
+        ctx = ProviderContext(tenant=self.tenant.slug, trace_id=self.trace_id)
+        overrides = {"base_url": settings.base_url} if settings.base_url else None
+        try:
+            return llm_provider(settings.provider, ctx=ctx, overrides=overrides)
+        except AutomateError as exc:  # UnknownProviderError, ProviderConfigError
+            raise CopilotUnavailableError(
+                f"The copilot's provider cannot be used: {exc.message} Check "
+                "COPILOT.provider and PROVIDER_OPTIONS.",
+                details={"reason": "provider_misconfigured", "provider": settings.provider},
+            ) from None
 
     def _record(
         self, reservation: budget.Reservation, estimated_prompt: int, completion: ChatCompletion
@@ -363,7 +414,7 @@ class ModelDrafter:
                 cost_usd=cost,
                 node_id="copilot",
                 trace_id=self.trace_id,
-                provider="openai",
+                provider=self._provider.key if self._provider else "openai",
             )
         except DatabaseError:
             logger.exception(

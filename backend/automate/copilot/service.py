@@ -1,8 +1,8 @@
 """Asking the copilot: ``propose`` a checked definition, ``record_decision`` on it.
 
 ``propose`` checks the request, counts it against the user's rate limit, reads the live
-catalog, asks a drafter (the offline drafter when ``COPILOT.base_url`` is empty, else the
-model: see ``automate.copilot.provider``), passes every answer through ``check_answer``
+catalog, asks a drafter (the offline drafter when no model is configured, else the
+model through ``COPILOT.provider``: see ``automate.copilot.provider``), passes every answer through ``check_answer``
 (the publish checks), sends the problems back to the model for up to
 ``COPILOT.repair_rounds`` repair rounds, and audits the outcome. It never changes a
 workflow: the caller applies a proposal when the user accepts it.

@@ -2,7 +2,9 @@
 
 ``base_url`` empty (the default, what ``make run`` gives) means the offline drafter; any
 OpenAI-compatible API root (OpenAI, Ollama, llama.cpp server, vLLM, LiteLLM) means the
-model drafter. See docs/reference/copilot.md.
+model drafter, through the provider ``provider`` (``"openai"``, the built-in; another key
+registered in ``AUTOMATE_PROVIDERS`` or by entry point uses the model drafter even
+without a ``base_url``). See docs/reference/copilot.md.
 """
 
 from __future__ import annotations
@@ -35,11 +37,13 @@ class CopilotSettings:
     rate_limit_per_minute: int
     repair_rounds: int
     structured_output: StructuredOutput
+    provider: str = "openai"
 
     @property
     def uses_model(self) -> bool:
-        """True when a model is configured (``base_url`` set); else the offline drafter."""
-        return bool(self.base_url)
+        """True when a model is configured (``base_url`` set, or a provider other than the
+        built-in ``openai``); else the offline drafter."""
+        return bool(self.base_url) or self.provider != "openai"
 
 
 def copilot_settings() -> CopilotSettings:
@@ -48,6 +52,7 @@ def copilot_settings() -> CopilotSettings:
     return CopilotSettings(
         base_url=str(values["base_url"]).strip(),
         model=str(values["model"]).strip(),
+        provider=str(values["provider"]).strip() or "openai",
         api_key_secret=str(values["api_key_secret"]).strip(),
         timeout_seconds=float(values["timeout_seconds"]),
         max_tokens=int(values["max_tokens"]),
@@ -65,7 +70,7 @@ def _url_problem(url: str) -> str | None:
 
 
 def setting_messages() -> Iterator[CheckMessage]:
-    """The system check messages for ``COPILOT`` (automate.E060-E062, automate.W060).
+    """The system check messages for ``COPILOT`` (automate.E060-E063, automate.W060).
 
     Types and ranges are the schema's (automate.E001); this checks what depends on
     several keys or on other settings: the URL's shape, a model when a URL is set, the
@@ -85,13 +90,32 @@ def setting_messages() -> Iterator[CheckMessage]:
             hint=HINT,
             id="automate.E062",
         )
+    if settings.provider != "openai":
+        from automate.providers.registry import discover
+
+        known = discover().providers
+        if settings.provider not in known:
+            yield Error(
+                f"{SETTING}['provider'] is {settings.provider!r}, but no provider is "
+                f"registered with that key (known: {', '.join(sorted(known))}).",
+                hint="Register it in AUTOMATE_PROVIDERS or the 'django_automate.providers' "
+                "entry points; see docs/reference/providers.md.",
+                id="automate.E063",
+            )
+        if not settings.model:
+            yield Error(
+                f"{SETTING}['model'] is empty: name the model to ask the provider "
+                f"{settings.provider!r} for.",
+                hint=HINT,
+                id="automate.E061",
+            )
     if not settings.base_url:
         return
     problem = _url_problem(settings.base_url)
     if problem:
         yield Error(f"{SETTING}['base_url'] {problem}.", hint=HINT, id="automate.E060")
         return
-    if not settings.model:
+    if not settings.model and settings.provider == "openai":
         yield Error(
             f"{SETTING}['model'] is empty: name the model to ask (e.g. 'gpt-4o-mini' or "
             "'llama3.1') when base_url is set.",

@@ -1,11 +1,15 @@
 """The ``llm`` connector: a chat completion from any OpenAI-compatible API, within budget.
 
-The provider is ``DJANGO_AUTOMATE["CONNECTOR_OPTIONS"]["llm"]["base_url"]`` (OpenAI by
-default; vLLM, Ollama, LiteLLM or Azure-style gateways speak the same protocol). Every
-call is checked against the tenant's daily budget *before* anything is sent
-(``automate.governance.budget``), and its real cost, from the tokens the provider
-reports, is recorded after. Requests go through the SSRF-safe client of
-``automate.governance.http``, like every outbound call.
+The model is reached through a provider (``automate.providers``) chosen by the step's
+``provider`` input: ``"openai"`` (the default) is the built-in OpenAI-compatible provider,
+at ``DJANGO_AUTOMATE["CONNECTOR_OPTIONS"]["llm"]["base_url"]`` (OpenAI by default; vLLM,
+Ollama, LiteLLM or Azure-style gateways speak the same protocol); a host project can
+register its own. Whatever the provider, every call is checked against the tenant's
+daily budget *before* anything is sent (``automate.governance.budget``), its real cost,
+from the tokens the provider reports, is recorded after, and its errors pass through the
+provider's ``normalize_error`` and the redaction masker. The built-in provider's
+requests go through the SSRF-safe client of ``automate.governance.http``, like every
+outbound call; a provider gets the same client from its ``ProviderContext``.
 """
 
 from __future__ import annotations
@@ -16,21 +20,25 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-import httpx
 from django.db import DatabaseError
 
 from automate import conf
+from automate.exceptions import AutomateError
 from automate.governance import budget
-from automate.governance.http import build_client, parse_retry_after, transport_error
-from automate.governance.policy import PolicyViolation
-from automate.governance.redaction import MASK, redact_text
+from automate.providers.base import (
+    LLMProvider,
+    ProviderConfigError,
+    ProviderContext,
+    UnknownProviderError,
+)
+from automate.providers.chat import DEFAULT_PROVIDER, complete, llm_provider
+from automate.providers.openai_compatible import DEFAULT_BASE_URL
 
 from ..base import ActionSpec, ConnectorAdapter, ExecutionContext
 from ..exceptions import ConnectorError, ConnectorInputError
 
 if TYPE_CHECKING:
     # The SDK takes about a second to import: only a process that calls a model pays it.
-    import openai
     from openai.types.chat import ChatCompletion
 
 __all__ = [
@@ -44,7 +52,6 @@ __all__ = [
 
 logger = logging.getLogger("automate.connectors.llm")
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_MAX_TOKENS = 1024
 CHARS_PER_TOKEN = 4
 """The budget estimate counts one prompt token per this many characters."""
@@ -52,11 +59,15 @@ CHARS_PER_TOKEN = 4
 _ROLES = ["system", "developer", "user", "assistant"]
 
 
-def base_url() -> str:
-    """``CONNECTOR_OPTIONS["llm"]["base_url"]``, else ``DEFAULT_BASE_URL``."""
+def _configured_base_url() -> str:
     options = conf.get("CONNECTOR_OPTIONS").get("llm", {})
     url = options.get("base_url") if isinstance(options, Mapping) else None
-    return url if isinstance(url, str) and url else DEFAULT_BASE_URL
+    return url if isinstance(url, str) and url else ""
+
+
+def base_url() -> str:
+    """``CONNECTOR_OPTIONS["llm"]["base_url"]``, else ``DEFAULT_BASE_URL``."""
+    return _configured_base_url() or DEFAULT_BASE_URL
 
 
 def _text_length(content: object) -> int:
@@ -93,72 +104,6 @@ def _messages(params: Mapping[str, Any]) -> list[dict[str, Any]]:
     return messages
 
 
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    # OpenAI also sends the wait in milliseconds; it is more precise than Retry-After.
-    milliseconds = headers.get("retry-after-ms", "")
-    try:
-        return max(0.0, float(milliseconds) / 1000)
-    except ValueError:
-        return parse_retry_after(headers.get("retry-after"))
-
-
-def _provider_error(exc: openai.OpenAIError, api_key: str) -> ConnectorError | PolicyViolation:
-    """The ``ConnectorError`` for what the SDK raised; ``retryable`` per its cause."""
-    import openai
-
-    def clean(text: str) -> str:
-        # Providers echo a wrong key back ("Incorrect API key provided: sk-…").
-        return redact_text(text).replace(api_key, MASK) if api_key else redact_text(text)
-
-    details: dict[str, Any] = {"connector": "llm", "action": "chat"}
-    if isinstance(exc, openai.APIStatusError):
-        # The same codes as every other outbound HTTP call (automate.governance.http),
-        # with the provider's own explanation in the message.
-        status = exc.status_code
-        details["status"] = status
-        message = f"The LLM provider answered HTTP {status}: {clean(exc.message)}"
-        if status == 429:
-            code, retryable = "http_rate_limited", True
-        elif status >= 500:
-            code, retryable = "http_server_error", True
-        elif status == 408:
-            code, retryable = "http_timeout", True
-        else:
-            code, retryable = "http_client_error", False
-        return ConnectorError(
-            message,
-            retryable=retryable,
-            code=code,
-            details=details,
-            retry_after=_retry_after(exc.response.headers) if retryable else None,
-        )
-    if isinstance(exc, openai.APIConnectionError):  # APITimeoutError included
-        cause = exc.__cause__
-        if isinstance(cause, PolicyViolation):
-            # Refused by the outbound policy (SSRF, egress allowlist): retrying cannot help.
-            return cause
-        if isinstance(cause, httpx.HTTPError):
-            # Classified as every other outbound call is (http_timeout, http_connect_failed…).
-            error = transport_error(cause, method="POST", url=str(exc.request.url))
-            error.details = {**error.details, **details}
-            return error
-        timed_out = isinstance(exc, openai.APITimeoutError)
-        return ConnectorError(
-            "The LLM provider did not answer in time."
-            if timed_out
-            else f"The LLM provider could not be reached: {clean(str(exc))}",
-            retryable=True,
-            code="http_timeout" if timed_out else "http_connection_error",
-            details=details,
-        )
-    # The answer was not a chat completion (a misconfigured base_url, say).
-    return ConnectorError(
-        f"The LLM provider's answer could not be used: {clean(str(exc))}",
-        code="llm_bad_response",
-        details=details,
-    )
-
-
 def _no_answer() -> ConnectorError:
     return ConnectorError(
         "The LLM provider's answer has no choices: is base_url an OpenAI-compatible API?",
@@ -193,6 +138,12 @@ class LLMConnector(ConnectorAdapter):
                     "required": True,
                     "minLength": 1,
                     "description": "The provider's API key.",
+                },
+                "provider": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": 'The model provider\'s key: "openai" (the default, any '
+                    "OpenAI-compatible API) or one registered in AUTOMATE_PROVIDERS.",
                 },
                 "model": {
                     "type": "string",
@@ -243,6 +194,7 @@ class LLMConnector(ConnectorAdapter):
         model: str = params["model"]
         messages = _messages(params)
         max_tokens: int = params["max_tokens"]
+        provider = self._provider(params, context)  # an unknown key reserves nothing
         timeout = context.remaining_seconds()
         if timeout <= 0:
             raise ConnectorError(
@@ -257,10 +209,10 @@ class LLMConnector(ConnectorAdapter):
                 details={**exc.details, "connector": self.code, "action": action},
             ) from exc
         try:
-            completion = self._complete(params, messages, context, timeout)
+            completion = self._complete(provider, params, messages, timeout)
             if not completion.choices and completion.usage is None:
                 raise _no_answer()
-            usage = self._record(reservation, model, messages, completion, context)
+            usage = self._record(reservation, provider, model, messages, completion, context)
         finally:
             # The call failed (or never left): its estimate no longer counts.
             if not reservation.settled:
@@ -276,40 +228,54 @@ class LLMConnector(ConnectorAdapter):
         }
 
     @staticmethod
+    def _provider(params: Mapping[str, Any], context: ExecutionContext) -> LLMProvider:
+        key = params.get("provider") or DEFAULT_PROVIDER
+        ctx = ProviderContext(
+            tenant=context.tenant,
+            run_id=context.run_id,
+            step_id=context.node_id,
+            trace_id=context.trace_id,
+            traceparent=context.traceparent(),
+        )
+        url = _configured_base_url()
+        try:
+            return llm_provider(key, ctx=ctx, overrides={"base_url": url} if url else None)
+        except UnknownProviderError as exc:
+            problem = {"path": "inputs.provider", "message": exc.message}
+            raise ConnectorInputError(
+                f"Invalid inputs for llm.chat: inputs.provider: {exc.message}", errors=[problem]
+            ) from None
+        except ProviderConfigError as exc:
+            raise ConnectorError(
+                exc.message, code=exc.code, details={**exc.details, "connector": "llm"}
+            ) from None
+
+    @staticmethod
     def _complete(
+        provider: LLMProvider,
         params: Mapping[str, Any],
         messages: list[dict[str, Any]],
-        context: ExecutionContext,
         timeout: float,
     ) -> ChatCompletion:
-        import openai
-
-        temperature = params.get("temperature")
-        with (
-            build_client(timeout=timeout, trace_id=context.trace_id) as http_client,
-            openai.OpenAI(
-                api_key=params["api_key"],
-                base_url=base_url(),
-                timeout=timeout,
-                # The engine retries with backoff and the step's deadline; the SDK must not.
-                max_retries=0,
-                default_headers={"traceparent": context.traceparent()},
-                http_client=http_client,  # type: ignore[arg-type]
-            ) as client,
-        ):
-            try:
-                return client.chat.completions.create(
-                    model=params["model"],
-                    messages=messages,  # type: ignore[arg-type]
-                    max_tokens=params["max_tokens"],
-                    temperature=openai.omit if temperature is None else temperature,
-                )
-            except openai.OpenAIError as exc:
-                raise _provider_error(exc, params["api_key"]) from exc
+        request: dict[str, Any] = {
+            "model": params["model"],
+            "messages": messages,
+            "max_tokens": params["max_tokens"],
+        }
+        if params.get("temperature") is not None:
+            request["temperature"] = params["temperature"]
+        try:
+            return complete(provider, request, api_key=params["api_key"], timeout=timeout)
+        except ConnectorError as error:
+            error.details = {**error.details, "connector": "llm", "action": "chat"}
+            raise
+        except AutomateError:
+            raise  # a PolicyViolation: the URL was refused, nothing was sent
 
     @staticmethod
     def _record(
         reservation: budget.Reservation,
+        provider: LLMProvider,
         model: str,
         messages: list[dict[str, Any]],
         completion: ChatCompletion,
@@ -338,6 +304,7 @@ class LLMConnector(ConnectorAdapter):
                 run_id=context.run_id,
                 node_id=context.node_id,
                 trace_id=context.trace_id,
+                provider=provider.key,
             )
         except DatabaseError:
             # The answer is paid for: return it. The estimate stays counted, which errs
