@@ -58,6 +58,19 @@ def test_json_export_has_typed_values(kit, superuser_client):
     assert row["settings"] == {}
 
 
+def test_an_export_of_too_many_rows_is_refused_with_a_message(kit, superuser_client, monkeypatch):
+    from tests.adminkit.admin import site
+    from tests.adminkit.models import ScopedGadget
+
+    monkeypatch.setattr(site._registry[ScopedGadget], "export_max_rows", 1)
+    response = _export(
+        superuser_client, "scopedgadget", "export_as_csv", kit.mine.pk, kit.theirs.pk
+    )
+    assert response.status_code == 302
+    page = superuser_client.get(response["Location"]).content.decode()
+    assert "More than 1 rows are selected: export at most 1 at once" in page
+
+
 IMPORT = [
     {"tenant": None, "name": "imported-1", "notes": "first", "status": "live"},
     {"tenant": None, "name": "imported-2", "status": "draft", "is_active": False},

@@ -7,14 +7,14 @@ import io
 import json
 from typing import Any, ClassVar
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from automate.governance.redaction import is_sensitive_key, redact
 
@@ -53,10 +53,33 @@ def _csv_cell(value: Any) -> str:
     return text
 
 
+def _selected(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
+    """The rows to export, or None (with a message) when more than ``export_max_rows``."""
+    selected = modeladmin.get_export_queryset(request, queryset)
+    limit = modeladmin.export_max_rows
+    if selected[: limit + 1].count() > limit:
+        modeladmin.message_user(
+            request,
+            gettext(
+                "More than %(limit)s rows are selected: export at most %(limit)s at once "
+                "(narrow the list with a filter or a search)."
+            )
+            % {"limit": f"{limit:,}"},
+            messages.WARNING,
+        )
+        return None
+    return selected
+
+
 @admin.action(description=gettext_lazy("Export selected as CSV"), permissions=["export"])
-def export_as_csv(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse:
+def export_as_csv(
+    modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any]
+) -> HttpResponse | None:
     fields = modeladmin.get_export_fields(request)
-    rows = export_rows(modeladmin.get_export_queryset(request, queryset), fields)
+    selected = _selected(modeladmin, request, queryset)
+    if selected is None:
+        return None
+    rows = export_rows(selected, fields)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(fields)
@@ -66,9 +89,14 @@ def export_as_csv(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any]
 
 
 @admin.action(description=gettext_lazy("Export selected as JSON"), permissions=["export"])
-def export_as_json(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse:
+def export_as_json(
+    modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any]
+) -> HttpResponse | None:
     fields = modeladmin.get_export_fields(request)
-    rows = export_rows(modeladmin.get_export_queryset(request, queryset), fields)
+    selected = _selected(modeladmin, request, queryset)
+    if selected is None:
+        return None
+    rows = export_rows(selected, fields)
     text = json.dumps(rows, indent=2, ensure_ascii=False)
     return _download(modeladmin, text, "json", "application/json")
 
@@ -92,11 +120,15 @@ class ExportMixin:
     ``has_export_permission``: the view permission, and in a ``TenantScopedAdmin`` the
     change permission too (view-only staff run no action there).
 
-    Override points: ``export_fields``, ``get_export_fields(request)``,
+    A selection of more than ``export_max_rows`` rows is refused with a message.
+
+    Override points: ``export_fields``, ``export_max_rows``, ``get_export_fields(request)``,
     ``get_export_queryset(request, queryset)``, ``has_export_permission(request)``.
     """
 
     export_fields: ClassVar[tuple[str, ...] | None] = None
+    #: A selection of more rows is refused with a message (the file is built in memory).
+    export_max_rows: ClassVar[int] = 10_000
     model: type[models.Model]
 
     def get_export_fields(self, request: HttpRequest) -> list[str]:
