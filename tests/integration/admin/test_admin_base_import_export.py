@@ -149,6 +149,18 @@ def test_import_of_another_tenants_rows_is_refused(kit, client):
     assert not Gadget.objects.filter(name="sneaky").exists()
 
 
+def test_a_rule_over_several_fields_is_named_with_its_row(client, db):
+    alpha = make_tenant("alpha")
+    Customer.objects.create(tenant=alpha, stripe_id="cus_1")
+    client.force_login(make_user(superuser=True))
+    rows = json.dumps([{"tenant": alpha.pk, "stripe_id": "cus_1"}])
+    response = client.post(reverse("admin:demo_crm_customer_import"), {"data": rows})
+    assert response.status_code == 400
+    [error] = import_errors(response)
+    assert error.startswith("Row 1: ")
+    assert "already exists" in error
+
+
 def test_a_failing_row_at_confirm_time_saves_none(kit, client):
     kit.staff(client, "importgadget", "view", "add")
     twice = json.dumps([{"tenant": kit.alpha.pk, "name": "same"}] * 2)

@@ -123,12 +123,12 @@ class ImportMixin:
                 result.forms.append(form)
                 continue
             for name, problems in form.errors.items():
-                label = gettext("row") if name == "__all__" else name
                 for problem in problems:
-                    result.errors.append(
-                        gettext("Row %(row)d, %(field)s: %(problem)s")
-                        % {"row": number, "field": label, "problem": problem}
-                    )
+                    if name == "__all__":  # a rule over several fields (unique together…)
+                        text = gettext("Row %(row)d: %(problem)s")
+                    else:
+                        text = gettext("Row %(row)d, %(field)s: %(problem)s")
+                    result.errors.append(text % {"row": number, "field": name, "problem": problem})
         return result
 
     def _form_data(self, row: dict[str, Any], fields: list[str]) -> dict[str, Any]:
