@@ -253,3 +253,22 @@ def test_owners_change_and_delete_their_own_objects_only(kit, client):
         == 302
     )
     assert not Gadget.objects.filter(pk=kit.mine.pk).exists()
+
+
+def test_object_permission_backends_decide_per_object(kit, client, settings, monkeypatch):
+    from tests.adminkit.models import OwnedGadget
+
+    settings.AUTHENTICATION_BACKENDS = [
+        "django.contrib.auth.backends.ModelBackend",
+        "tests.adminkit.backends.SharedGadgetBackend",
+    ]
+    owned_admin = site._registry[OwnedGadget]
+    monkeypatch.setattr(owned_admin, "owner_field", None)
+    monkeypatch.setattr(owned_admin, "object_permission_backends", True)
+    kit.staff(client, "ownedgadget", "view", "change")
+    shared = Gadget.objects.create(tenant=kit.alpha, name="shared-one")
+    page = client.get(kit_url("ownedgadget", "change", shared.pk))
+    assert page.status_code == 200
+    assert page.context["has_change_permission"] is True
+    # The backend grants nothing on this one, not even a view: the page is refused.
+    assert client.get(kit_url("ownedgadget", "change", kit.mine.pk)).status_code == 403

@@ -238,8 +238,8 @@ class PermissionMixin:
         user = request.user
         if user.is_superuser:
             return True
-        owned = getattr(obj, f"{self.owner_field}_id", None) == user.pk
-        if self.owner_field and action in self.owner_actions and not owned:
+        owner = self.owner_field
+        if owner and action in self.owner_actions and getattr(obj, f"{owner}_id") != user.pk:
             return False
         if self.object_permission_backends:
             codename = f"{self.opts.app_label}.{action}_{self.opts.model_name}"
