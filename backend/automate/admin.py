@@ -1,8 +1,11 @@
 """Admin pages. Records that are immutable (events, audit entries, published versions) are
 read-only here; payloads are shown redacted unless the user may view raw payloads.
 
-Every admin is a ``TenantScopedAdmin`` (automate.admin_tenancy): non-superusers see and
-change only their tenants' rows, and state-changing actions need the change permission."""
+Every admin is built on the public admin base classes (``automate.base.admin``, the same
+ones a host project uses): each is a ``TenantScopedAdmin``, so non-superusers see and
+change only their tenants' rows and state-changing actions need the change permission;
+the admins people edit in (tenants, workflows, webhook endpoints) add ``AuditMixin``, so
+every add, change and delete made here is in the audit log."""
 
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ from automate import (  # noqa: F401  (register admins)
 from automate.admin_forms import WorkflowAdminForm
 from automate.admin_lifecycle import WORKFLOW_ACTIONS, ArchivedFilter, has_publish_permission
 from automate.admin_lists import ExactSearchMixin
-from automate.admin_tenancy import TenantScopedAdmin
+from automate.base.admin import AuditMixin, InlineBaseAdmin, TenantScopedAdmin, scoped_choices
 from automate.guard.forms import GuardedJSONFormField
 from automate.models import (
     AuditLogEntry,
@@ -85,7 +88,7 @@ class ReadOnlyAdmin(TenantScopedAdmin):
 
 
 @admin.register(Tenant)
-class TenantAdmin(TenantScopedAdmin):
+class TenantAdmin(AuditMixin, TenantScopedAdmin):
     list_display = ["slug", "name", "created_at"]
     search_fields = ["slug", "name"]
     filter_horizontal = ["members"]
@@ -135,13 +138,11 @@ class EventAdmin(ExactSearchMixin, ReadOnlyAdmin):
         return bytes(obj.raw_body or b"").decode("utf-8", errors="replace")
 
 
-class VersionInline(admin.TabularInline):  # type: ignore[type-arg]
+class VersionInline(InlineBaseAdmin):
     model = WorkflowVersion
     readonly_fields = ["version_num", "published_at", "published_by", "notes"]
     fields = tuple(readonly_fields)
-    extra = 0
     can_delete = False
-    show_change_link = True
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -154,7 +155,7 @@ class VersionInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(Workflow)
-class WorkflowAdmin(TenantScopedAdmin):
+class WorkflowAdmin(AuditMixin, TenantScopedAdmin):
     form = WorkflowAdminForm
     list_display = ["name", "slug", "tenant", "is_active", "live_version", "updated_at"]
     list_select_related = ["tenant", "live_version__workflow"]
@@ -304,12 +305,12 @@ class OutboxJobAdmin(ExactSearchMixin, ReadOnlyAdmin):
         return bool(request.user.has_perm("automate.operate_run"))
 
 
-class StepRunInline(admin.TabularInline):  # type: ignore[type-arg]
+class StepRunInline(InlineBaseAdmin):
     model = StepRun
     readonly_fields = ["node_id", "attempt", "status", "started_at", "duration_ms", "error"]
     fields = tuple(readonly_fields)
-    extra = 0
     can_delete = False
+    show_change_link = False  # steps have no page of their own
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -332,8 +333,6 @@ class RunWorkflowFilter(admin.SimpleListFilter):
         request: HttpRequest,
         model_admin: admin.ModelAdmin,  # type: ignore[type-arg]
     ) -> list[tuple[str, str]]:
-        from automate.admin_tenancy import scoped_choices
-
         workflows = scoped_choices(request, Workflow.objects.only("name").order_by("name"))
         return [(str(workflow.pk), workflow.name) for workflow in workflows]
 
@@ -345,8 +344,6 @@ class RunWorkflowFilter(admin.SimpleListFilter):
             return queryset
         if not value.isdigit() or len(value) > 18:
             return queryset.none()
-        from automate.admin_tenancy import scoped_choices
-
         # Only the user's workflows have versions here (see the studio's runs list).
         versions = scoped_choices(request, WorkflowVersion.objects.filter(workflow_id=int(value)))
         return queryset.filter(workflow_version_id__in=list(versions.values_list("pk", flat=True)))

@@ -1,6 +1,7 @@
 """Change lists that stay fast when a table holds millions of rows.
 
-``TenantScopedAdmin`` (automate.admin_tenancy) builds on these, so every admin of the app:
+``BaseModelAdmin`` and ``TenantScopedAdmin`` (automate.base.admin) build on these, so
+every admin of the app:
 
 * counts at most ``COUNT_CAP`` + 1 matching rows (``BoundedCountPaginator``) and never
   counts the whole table a second time (``show_full_result_count = False``); when more
@@ -118,7 +119,7 @@ class TenantRelatedFilter(admin.RelatedFieldListFilter):
     def field_choices(
         self, field: Any, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
     ) -> list[tuple[str, str | _StrPromise]]:
-        from automate.admin_tenancy import scoped_choices
+        from automate.base.admin.tenancy import scoped_choices
 
         related = field.related_model
         ordering = self.field_admin_ordering(field, request, model_admin)

@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy
 
 from automate.admin_lists import ExactSearchMixin
-from automate.admin_tenancy import TenantScopedAdmin
+from automate.base.admin import TenantScopedAdmin
 from automate.governance.models import LLMBudgetDay, LLMUsage
 
 __all__ = ["LLMBudgetDayAdmin", "LLMUsageAdmin"]

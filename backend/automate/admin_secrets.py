@@ -27,7 +27,7 @@ from django.utils.safestring import SafeString
 from django.utils.text import format_lazy
 from django.utils.translation import gettext, gettext_lazy
 
-from automate.admin_tenancy import TenantScopedAdmin
+from automate.base.admin import TenantScopedAdmin
 from automate.exceptions import AutomateError
 from automate.governance import secret_store
 from automate.governance.backend_info import active_backend

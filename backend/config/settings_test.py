@@ -18,7 +18,7 @@ else:
     os.environ.setdefault("DATABASE_URL", "sqlite:///:memory:")
 
 from config.settings import *  # noqa: F403
-from config.settings import DATABASES, DJANGO_AUTOMATE
+from config.settings import DATABASES, DJANGO_AUTOMATE, INSTALLED_APPS
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DJANGO_AUTOMATE["WORKER_MODE"] = os.environ.get("AUTOMATE_WORKER_MODE", "synchronous")
@@ -56,3 +56,6 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 # The engine's own test connector (tests/support/connectors.py), also in worker subprocesses.
 DJANGO_AUTOMATE["CONNECTORS"] = ["tests.support.connectors.TestKitConnector"]
+
+# Test-only: the admin base classes' test model and admin site (tests/adminkit).
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.adminkit"]
