@@ -2,8 +2,8 @@
 
 ``propose`` checks the request, counts it against the user's rate limit, reads the live
 catalog, asks a drafter (the offline drafter when no model is configured, else the
-model through ``COPILOT.provider``: see ``automate.copilot.provider``), passes every answer through ``check_answer``
-(the publish checks), sends the problems back to the model for up to
+model through ``COPILOT.provider``: see ``automate.copilot.provider``), passes every
+answer through ``check_answer`` (the publish checks), sends the problems back to the model for up to
 ``COPILOT.repair_rounds`` repair rounds, and audits the outcome. It never changes a
 workflow: the caller applies a proposal when the user accepts it.
 """
