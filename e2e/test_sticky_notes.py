@@ -3,9 +3,6 @@ pick a colour, resize it, reload: still there; the steps' problem count ignores 
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 
 from e2e.conftest import screenshot
@@ -14,7 +11,6 @@ from e2e.test_publish_checks import new_workflow, put_graph_and_reload
 
 pytestmark = pytest.mark.e2e
 
-SHOTS = Path("/work/wt/notes-shots")
 HOSTILE = (
     "# Read me first\n\n"
     "This workflow tells **billing** when a big invoice is paid.\n\n"
@@ -55,11 +51,6 @@ GRAPH = {
 }
 
 
-def keep_shot(path: Path) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    shutil.copy(path, SHOTS / path.name)
-
-
 def note_html(page, note_id: str) -> str:  # type: ignore[no-untyped-def]
     return page.locator(f'#canvas .sn[data-note-id="{note_id}"] .sn-content').inner_html()
 
@@ -88,7 +79,6 @@ def test_add_write_render_and_reload_a_sticky_note(live_site, page):
     source.wait_for()
     source.fill(HOSTILE)
     page.locator(f'#canvas .sn[data-note-id="{note_id}"] .sn-swatch-green').last.click()
-    keep_shot(screenshot(page, "52-editor-sticky-note-editing"))
     page.locator(f'#canvas .sn[data-note-id="{note_id}"] .sn-done').click()
     content = page.locator(f'#canvas .sn[data-note-id="{note_id}"] .sn-content')
     content.locator("h1", has_text="Read me first").wait_for()
@@ -127,8 +117,7 @@ def test_add_write_render_and_reload_a_sticky_note(live_site, page):
 
     # Notes are not steps: the problem count did not change, no panel opens for them.
     assert page.locator("#problem-count").get_attribute("data-problems") == problems_before
-    shot = screenshot(page, "50-editor-sticky-notes")
-    keep_shot(shot)
+    screenshot(page, "50-editor-sticky-notes")
 
     # Reload: both notes are still there, rendered, with their colours and sizes.
     page.reload()
@@ -146,8 +135,7 @@ def test_add_write_render_and_reload_a_sticky_note(live_site, page):
     page.keyboard.press("Control+z")
     reloaded.locator("h1", has_text="Read me first").wait_for()
     wait_saved(page)
-    shot = screenshot(page, "51-editor-sticky-notes-reloaded")
-    keep_shot(shot)
+    screenshot(page, "51-editor-sticky-notes-reloaded")
 
     # Copy and paste a note: a new note with its own id and the same text.
     count = "document.querySelectorAll('#canvas .sn').length"
@@ -180,7 +168,6 @@ def test_add_write_render_and_reload_a_sticky_note(live_site, page):
     page.locator('#canvas .sn[data-note-id="note_tip"] h3').wait_for()
     page.locator('#canvas .sn[data-note-id="note_tip"]').hover()
     page.wait_for_timeout(300)  # the tools fade in
-    keep_shot(screenshot(page, "53-editor-sticky-notes-tidy"))
 
     # Publish; then a note's new colour is an unpublished change the diff names.
     page.click("#btn-publish")
@@ -199,4 +186,3 @@ def test_add_write_render_and_reload_a_sticky_note(live_site, page):
     line = page.locator('#diff-panel li[data-note-id="note_tip"]').inner_text()
     assert "Sticky note Before publishing note_tip changed:" in line
     assert "color" in line
-    keep_shot(screenshot(page, "54-editor-sticky-note-diff"))
