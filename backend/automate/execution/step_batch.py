@@ -253,7 +253,7 @@ def _prepare(
             prepared.append(item)
     if prepared and connection.vendor == "postgresql" and not connection.in_atomic_block:
         # The fence and the insert are one statement (one transaction, no BEGIN/COMMIT).
-        fence, params = store.fence_query([item.job.pk for item in prepared], worker_id)
+        fence, params = store.fence_query([item.job for item in prepared], worker_id)
         try:
             inserted = rowload.insert_fenced(
                 [item.step for item in prepared], [item.job.pk for item in prepared], fence, params
@@ -267,7 +267,7 @@ def _prepare(
     if prepared:
         try:
             with transaction.atomic():
-                held = store.fence([item.job.pk for item in prepared], worker_id)
+                held = store.fence([item.job for item in prepared], worker_id)
                 for item in prepared:
                     if item.job.pk not in held:
                         _lost_before_start(item.job)
@@ -379,10 +379,10 @@ def _finish_group(items: list[Prepared], *, store: OutboxStore, worker_id: str) 
         job_ids = [item.job.pk for item in items]
         if connection.vendor == "postgresql":
             # The jobs completed (fenced) and their steps written in one statement.
-            held, params = store.success_query(job_ids, worker_id)
+            held, params = store.success_query([item.job for item in items], worker_id)
             fenced = complete_steps([item.step for item in items], job_ids, held, params)
         else:
-            fenced = store.mark_success_many(job_ids, worker_id)
+            fenced = store.mark_success_many([item.job for item in items], worker_id)
             finish_steps(item.step for item in items if item.job.pk in fenced)
         kept = [item for item in items if item.job.pk in fenced]
         for item in items:
