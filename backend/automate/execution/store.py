@@ -136,7 +136,7 @@ class OutboxStore:
 
     def fence_query(self, jobs: Sequence[OutboxJob], worker_id: str) -> tuple[str, list[Any]]:
         """PostgreSQL: ``fence``'s query and its parameters, for a statement that writes
-        for the jobs it returns (``rowload.insert_fenced``): ``SELECT id … FOR UPDATE``."""
+        for the jobs it returns (``rowinsert.insert_fenced``): ``SELECT id … FOR UPDATE``."""
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         ids, claims = _claim_arrays(jobs)
         return _LOCK_HELD, [ids, claims, Status.CLAIMED, worker_id, now]
@@ -321,10 +321,12 @@ class SkipLockedClaimOutboxStore(OutboxStore):
         """One statement for both kinds: a ``UNION ALL`` of the step scan, then the event
         scan, under one ``LIMIT``. The append node reads its branches in order and the
         limit stops it, so the event scan runs (and locks rows) only for what the step
-        jobs left of the batch, as two statements would, in one round trip."""
+        jobs left of the batch, as two statements would, in one round trip. The same
+        statement reads the step jobs' runs with their events (``rowload.fetch_claimed``),
+        which a step batch would otherwise read next."""
         if limit <= 0:
             return []
-        jobs = rowload.fetch_jobs(_CLAIM_BOTH, self._claim_params(worker_id, limit))
+        jobs = rowload.fetch_claimed(_CLAIM_BOTH, self._claim_params(worker_id, limit))
         step = OutboxJob.Kind.STEP
         jobs.sort(key=lambda job: (job.kind != step, job.pk))
         return jobs
