@@ -290,6 +290,7 @@ class OutboxJobAdmin(ExactSearchMixin, ReadOnlyAdmin):
         "attempts",
         "max_attempts",
         "lost_claims",
+        "claims",
         "next_attempt_at",
         "lease_expires_at",
         "locked_by",

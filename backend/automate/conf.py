@@ -124,6 +124,9 @@ SCHEMA: dict[str, Option | dict[str, Option]] = {
         "worker_threads": Option((int,), 64, _at_least(1)),
         # Database connections a worker's step threads share when it has more threads.
         "worker_db_connections": Option((int,), 8, _at_least(1)),
+        # PostgreSQL: prepare the worker's hot statements on the server at first use, even
+        # when the ORM does not (off: behind a pooler in transaction mode they would break).
+        "prepare_hot_statements": Option((bool,), False),
         # Worker liveness (automate.execution.liveness): each worker beats this often, and
         # one silent for worker_timeout_seconds is dead: its claimed jobs go back at once.
         "heartbeat_interval_seconds": Option(_NUMBER, 2.0, _at_least(0.1)),

@@ -105,7 +105,7 @@ def _match_and_complete(
     with transaction.atomic():
         started = _match(event, candidates, isolated=isolated)
         # The fenced many-jobs mark: one precompiled statement (no ORM compilation).
-        if not store.mark_success_many([job.pk], worker_id):
+        if not store.mark_success_many([job], worker_id):
             raise LeaseLostError(f"Lost the lease on event job {job.pk}.")
     return started
 
@@ -136,7 +136,7 @@ def match_events(
                 live[event.tenant_id] = _candidates(event, marks)
             candidates = live[event.tenant_id]
             started += _match(event, candidates, isolated=_suspect(candidates))
-        fenced = store.mark_success_many([job.pk for job in jobs], worker_id)
+        fenced = store.mark_success_many(jobs, worker_id)
         if len(fenced) != len(jobs):
             raise LeaseLostError("Lost the lease on some event jobs of the batch.")
     return started

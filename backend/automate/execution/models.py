@@ -67,6 +67,17 @@ class OutboxJob(models.Model):
             "count as attempts; after too many the job is given up."
         ),
     )
+    # The number of the claim that holds the job (each claim adds one; never reset, not
+    # even by a replay): every write made under a claim checks it, so a write of an earlier
+    # claim changes nothing, even when the same worker holds the job again
+    # (``execution.store``).
+    claims = models.PositiveIntegerField(
+        default=0,
+        help_text=_(
+            "Times the job was claimed. Each claim's number fences the writes made under it: "
+            "a worker still busy with an earlier claim writes nothing."
+        ),
+    )
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     locked_by = models.CharField(max_length=100, blank=True)

@@ -56,6 +56,10 @@ def literal(values: Iterable[Any]) -> str | None:
             # Exact types only: a subclass (an Enum on str or int) may print itself other
             # than psycopg would send it, so it takes the list (``None`` below).
             text = str(value)
+        elif isinstance(value, str):
+            # A str subclass (a TextChoices member): psycopg sends its characters, not
+            # what its ``__str__`` says; ``str.__str__`` gives exactly those.
+            text = str.__str__(value)
         else:
             return None
         if "\\" in text or '"' in text:

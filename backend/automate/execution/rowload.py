@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, signals
 from django.db.models.base import ModelState
 
@@ -116,10 +116,18 @@ _WORKFLOW = Columns(
 )
 _EVENT = Columns(Event, "e", defer=("raw_body",))
 _TENANT = Columns(Tenant, "t")
-_STEP = Columns(StepRun, "s")
+#: What the engine reads of a run's earlier StepRuns (to plan, to build a step's context):
+#: not their inputs, errors, tracebacks or times (JSON and timestamps cost most to load).
+_STEP = Columns(
+    StepRun, "s", only=("id", "run", "node_id", "attempt", "status", "outputs", "is_current")
+)
 _QUEUED = Columns(OutboxJob, "j", only=("run", "node_id"))
-#: Every column of an outbox job under the alias ``j`` (``RETURNING`` of the claim).
-JOB_COLUMNS = Columns(OutboxJob, "j")
+#: The columns of an outbox job a worker reads under the alias ``j`` (``RETURNING`` of the
+#: claim): not its times and last error, which the worker only writes (reading one of
+#: them on a claimed job loads it with a query of its own).
+JOB_COLUMNS = Columns(
+    OutboxJob, "j", defer=("created_at", "updated_at", "lease_expires_at", "last_error")
+)
 
 _RUNS_WITH = (
     f"SELECT {_RUN.sql}, {_EVENT.sql} "  # noqa: S608
@@ -151,7 +159,7 @@ _STATES_OF = (
     f"UNION ALL SELECT {', '.join(['NULL'] * len(_STEP))}, {_QUEUED.sql} "
     f"FROM {_quote(OutboxJob._meta.db_table)} j "
     "WHERE j.run_id {ids} AND j.kind = %s AND j.status IN (%s, %s) "
-    f"ORDER BY {StepRun._meta.concrete_fields.index(StepRun._meta.get_field('attempt')) + 1}"
+    f"ORDER BY {_STEP.attnames.index('attempt') + 1}"
 )
 
 
@@ -175,15 +183,18 @@ def hot_cursor(conn: Any) -> Any:
     option makes every cursor do), so the values travel beside the statement instead of
     being quoted into its text in Python (that quoting was about a sixth of a step batch's
     CPU); elsewhere ``conn.cursor()``. Statements use ``%s`` placeholders either way; query
-    logging and error wrapping are Django's."""
+    logging and error wrapping are Django's. On PostgreSQL the connection reads timestamps
+    in C from then on, and the statements are prepared on the server when
+    ``EXECUTION["prepare_hot_statements"]`` says so (``automate.execution.pgconn``)."""
     if conn.vendor != "postgresql":
         return conn.cursor()
-    import psycopg  # a dependency of the project (psycopg[binary])
+    from automate.execution import pgconn  # imports psycopg: PostgreSQL only
 
     conn.ensure_connection()
     conn.validate_thread_sharing()
     with conn.wrap_database_errors:
-        cursor = psycopg.Cursor(conn.connection)
+        pgconn.use_fast_timestamps(conn.connection)
+        cursor = pgconn.hot_cursor(conn.connection)
     return conn.make_debug_cursor(cursor) if conn.queries_logged else conn.make_cursor(cursor)
 
 
@@ -194,120 +205,25 @@ def fetch_rows(conn: Any, sql: str, params: list[Any]) -> list[Any]:
         return list(cursor.fetchall())
 
 
-def insert(objs: Sequence[Model], *, savepoint: bool = True) -> None:
-    """INSERT new instances of one model in one statement, as ``bulk_create`` writes them
-    (each field's ``pre_save`` and ``get_db_prep_save``), without its transaction: one
-    statement is atomic on its own, so this is one round trip, not BEGIN, INSERT, COMMIT.
-    Inside an atomic block it takes a savepoint, so an ``IntegrityError`` leaves the outer
-    transaction usable (``savepoint=False`` when the caller leaves the block on an error
-    anyway). Instances must have their primary key set (UUIDs).
-
-    On PostgreSQL the rows travel as one array per column (``INSERT … SELECT * FROM
-    unnest(…)``): the statement's text and its number of parameters stay the same whatever
-    the number of rows, so psycopg parses it once (it re-parses statements with more than
-    50 parameters on every call: a sixth of a step batch's CPU went there)."""
-    if not objs:
-        return
-    conn = connections[DEFAULT_DB_ALIAS]
-    model = type(objs[0])
-    table, fields = _INSERTS.get(model, (None, None))
-    if table is None or fields is None:
-        fields = list(model._meta.concrete_fields)
-        table = _quote(model._meta.db_table)
-        _INSERTS[model] = (table, fields)
-    postgres = conn.vendor == "postgresql"
-    size = max(1, conn.ops.bulk_batch_size(fields, objs))
-    if not postgres and len(objs) > size:  # SQLite's limit on parameters per statement
-        for start in range(0, len(objs), size):
-            insert(objs[start : start + size], savepoint=savepoint)
-        return
-    columns = ", ".join(_quote(str(field.column)) for field in fields)
-    rows = [
-        [field.get_db_prep_save(field.pre_save(obj, True), conn) for field in fields]
-        for obj in objs
-    ]
-    params: list[Any]
-    if postgres:
-        arrays = ", ".join(f"%s::{field.db_type(conn)}[]" for field in fields)
-        sql = f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays})"  # noqa: S608
-        params = [pgarray.param(column) for column in zip(*rows, strict=True)]
-    else:
-        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        sql = f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(objs))}"  # noqa: S608
-        params = [value for values in rows for value in values]
-    if conn.in_atomic_block and savepoint:
-        with transaction.atomic():
-            _execute(conn, sql, params)
-    else:
-        _execute(conn, sql, params)
-    for obj in objs:
-        obj._state.adding = False
-        obj._state.db = conn.alias
-
-
-_INSERTS: dict[type[Model], tuple[str, list[Any]]] = {}
-
-
-def insert_fenced(
-    objs: Sequence[Model], keys: Sequence[int], fence: str, fence_params: list[Any]
-) -> set[Any]:
-    """PostgreSQL, outside a transaction: INSERT the instances whose key (``keys[i]`` for
-    ``objs[i]``) is an id the ``fence`` query returns, in one statement with that query
-    (``WITH held AS (fence) INSERT … SELECT … FROM unnest(…) JOIN held``); returns the
-    primary keys inserted. One statement is one transaction: the fence's row locks and the
-    rows commit together, with no BEGIN and COMMIT round trips. The join reads every row
-    the fence returns, so every key is checked (and its row locked) before the commit.
-    Raises ``IntegrityError`` with nothing written when a row is refused."""
-    if not objs:
-        return set()
-    conn = connections[DEFAULT_DB_ALIAS]
-    assert conn.vendor == "postgresql"
-    assert not conn.in_atomic_block
-    model = type(objs[0])
-    fields = list(model._meta.concrete_fields)
-    pk = model._meta.pk
-    assert pk is not None
-    names = [_quote(str(field.column)) for field in fields]
-    arrays = ", ".join(f"%s::{field.db_type(conn)}[]" for field in fields)
-    picked = ", ".join(f"v.{name}" for name in names)
-    sql = (
-        f"WITH held AS ({fence}) INSERT INTO {_quote(model._meta.db_table)} "  # noqa: S608
-        f"({', '.join(names)}) SELECT {picked} FROM unnest(%s::bigint[], {arrays}) "
-        f"AS v(held_key, {', '.join(names)}) JOIN held ON held.id = v.held_key "
-        f"RETURNING {_quote(str(pk.column))}"
-    )
-    rows = [
-        [field.get_db_prep_save(field.pre_save(obj, True), conn) for field in fields]
-        for obj in objs
-    ]
-    columns = (pgarray.param(column) for column in zip(*rows, strict=True))
-    params = [*fence_params, pgarray.param(keys), *columns]
-    inserted = {pk.to_python(row[0]) for row in fetch_rows(conn, sql, params)}
-    for obj in objs:
-        if obj.pk in inserted:
-            obj._state.adding = False
-            obj._state.db = conn.alias
-    return inserted
-
-
-def _execute(conn: Any, sql: str, params: list[Any]) -> None:
-    with hot_cursor(conn) as cursor:
-        cursor.execute(sql, params)
-
-
-def runs_with_related(run_ids: Sequence[Any]) -> dict[Any, ExecutionRun]:
+def runs_with_related(
+    run_ids: Sequence[Any], read: Sequence[ExecutionRun] = ()
+) -> dict[Any, ExecutionRun]:
     """``{pk: run}`` with version, workflow, event and tenant loaded: one query for the runs
     and their events, one for their distinct versions with workflow and tenant (a batch's
-    runs mostly share one version; its instances are shared and its rows read once)."""
+    runs mostly share one version; its instances are shared and its rows read once).
+    ``read``: runs already read with their events (``fetch_claimed``), not read again."""
     if not run_ids:
         return {}
     conn = connections[DEFAULT_DB_ALIAS]
-    marks, params = pk_condition(conn, run_ids)
-    runs: list[ExecutionRun] = []
-    for row in fetch_rows(conn, _RUNS_WITH.format(ids=marks), params):
-        run = _RUN.build(conn, row)
-        run.event = _EVENT.build(conn, row, len(_RUN))
-        runs.append(run)
+    wanted = set(run_ids)
+    runs: list[ExecutionRun] = [run for run in read if run.pk in wanted]
+    unread = wanted - {run.pk for run in runs}
+    if unread:
+        marks, params = pk_condition(conn, sorted(unread, key=str))
+        for row in fetch_rows(conn, _RUNS_WITH.format(ids=marks), params):
+            run = _RUN.build(conn, row)
+            run.event = _EVENT.build(conn, row, len(_RUN))
+            runs.append(run)
     version_ids = sorted({run.workflow_version_id for run in runs})
     versions: dict[Any, WorkflowVersion] = {}
     if version_ids:
@@ -352,7 +268,8 @@ def lock_runs(runs: dict[Any, ExecutionRun]) -> dict[Any, ExecutionRun]:
 
 
 def steps_of(run_ids: Sequence[Any], *, current_only: bool = False) -> list[StepRun]:
-    """The StepRuns of the runs (only ``is_current`` ones if asked), by attempt."""
+    """The StepRuns of the runs (only ``is_current`` ones if asked), by attempt; only the
+    fields of ``_STEP`` are read (the others load when used)."""
     if not run_ids:
         return []
     conn = connections[DEFAULT_DB_ALIAS]
@@ -391,7 +308,36 @@ def states_of(run_ids: Sequence[Any]) -> tuple[list[StepRun], list[tuple[Any, st
     return steps, queued
 
 
-def fetch_jobs(sql: str, params: list[Any]) -> list[OutboxJob]:
-    """The jobs a statement returns as ``JOB_COLUMNS`` (``… RETURNING {JOB_COLUMNS.sql}``)."""
+_WITH_RUNS = (
+    "WITH claimed AS ({claim}) "  # noqa: S608 (our tables; every value is a parameter)
+    f"SELECT claimed.*, {_RUN.sql}, {_EVENT.sql} FROM claimed "
+    f"LEFT JOIN {_quote(ExecutionRun._meta.db_table)} r ON r.id = claimed.run_id "
+    f"LEFT JOIN {_quote(Event._meta.db_table)} e ON e.id = r.event_id"
+)
+
+
+def fetch_claimed(claim: str, params: list[Any]) -> list[OutboxJob]:
+    """PostgreSQL: the jobs the claiming statement ``claim`` returns (``… RETURNING
+    {JOB_COLUMNS.sql}``), each step job with its run and the run's event read in the same
+    statement (``job.run``, ``job.run.event``), as ``runs_with_related`` reads them: one
+    round trip instead of two for a batch of steps. A run is read as it was when the
+    claim committed, as the batch's prepare read it before."""
     conn = connections[DEFAULT_DB_ALIAS]
-    return [JOB_COLUMNS.build(conn, row) for row in fetch_rows(conn, sql, params)]
+    jobs: list[OutboxJob] = []
+    at_run, at_event = len(JOB_COLUMNS), len(JOB_COLUMNS) + len(_RUN)
+    for row in fetch_rows(conn, _WITH_RUNS.format(claim=claim), params):
+        job = JOB_COLUMNS.build(conn, row)
+        if row[at_run] is not None:
+            run = _RUN.build(conn, row, at_run)
+            run.event = _EVENT.build(conn, row, at_event)
+            job._state.fields_cache["run"] = run
+        jobs.append(job)
+    return jobs
+
+
+def claimed_run(job: OutboxJob) -> ExecutionRun | None:
+    """The run ``fetch_claimed`` read with ``job`` (None when it did not)."""
+    run: ExecutionRun | None = job._state.fields_cache.get("run")
+    if run is None or "event" not in run._state.fields_cache:
+        return None
+    return run

@@ -181,6 +181,7 @@ def _claim_for_this_worker(jobs: list[OutboxJob], latest: dict[str, StepRun]) ->
         job.locked_by = worker_id
         job.lease_expires_at = now + timedelta(seconds=lease_seconds)
         job.attempts = 1
+        job.claims = 1  # its first claim (a new row)
         job.known_steps = list(latest.values())  # type: ignore[attr-defined]
     return mine
 

@@ -149,7 +149,7 @@ def process_batch(
                     for job in hopped[start:]:
                         _guarded(
                             job,
-                            partial(store.release, job.pk, worker_id),
+                            partial(store.release, job, worker_id),
                             store=store,
                             worker_id=worker_id,
                         )
@@ -256,7 +256,7 @@ def _run_steps(
 def _still_claimed(job: OutboxJob, worker_id: str) -> bool:
     try:
         return OutboxJob.objects.filter(
-            pk=job.pk, status=OutboxJob.Status.CLAIMED, locked_by=worker_id
+            pk=job.pk, claims=job.claims, status=OutboxJob.Status.CLAIMED, locked_by=worker_id
         ).exists()
     except Exception:
         heal_connection()
@@ -267,7 +267,7 @@ def _run_other(job: OutboxJob, store: OutboxStore, worker_id: str) -> None:
     if job.kind == OutboxJob.Kind.EVENT:
         match_event(job, store=store, worker_id=worker_id)
     else:
-        store.mark_failed(job.pk, worker_id, f"Unknown job kind {job.kind!r}.")
+        store.mark_failed(job, worker_id, f"Unknown job kind {job.kind!r}.")
 
 
 def _guarded(
@@ -338,7 +338,7 @@ def give_back_now(job: OutboxJob, *, store: OutboxStore, worker_id: str, reason:
     """One attempt at giving back a stranded job (the database was out when its thread
     tried): due at once and not charged, as a lost claim (``store.mark_lost``; buried when
     it lost too many); a database error propagates (the caller tries again later)."""
-    if store.mark_lost(job.pk, worker_id, reason) == "buried":
+    if store.mark_lost(job, worker_id, reason) == "buried":
         fail_runs_of_dead_jobs([job.pk])
 
 
@@ -375,16 +375,16 @@ def _retry_or_bury(job: OutboxJob, *, store: OutboxStore, worker_id: str, reason
             base=conf.get("EXECUTION", "backoff_base_seconds"),
             cap=conf.get("EXECUTION", "backoff_max_seconds"),
         )
-        store.mark_retry(job.pk, worker_id, timezone.now() + timedelta(seconds=delay), reason)
+        store.mark_retry(job, worker_id, timezone.now() + timedelta(seconds=delay), reason)
         return
     # The dead letter commits before the run is locked (the run-first lock order every
     # writer uses, as the reaper does); a retry after the run could not be failed finds the
     # job already buried by this worker and fails the run again (that is idempotent).
-    buried = store.mark_failed(job.pk, worker_id, reason, dead=True)
+    buried = store.mark_failed(job, worker_id, reason, dead=True)
     if (
         buried
         or OutboxJob.objects.filter(
-            pk=job.pk, status=OutboxJob.Status.DEAD, locked_by=worker_id
+            pk=job.pk, claims=job.claims, status=OutboxJob.Status.DEAD, locked_by=worker_id
         ).exists()
     ):
         fail_runs_of_dead_jobs([job.pk])

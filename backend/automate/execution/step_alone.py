@@ -93,7 +93,7 @@ def run_step(
                         started_at=now,
                         finished_at=now,
                     )
-                if not store.mark_success(job.pk, worker_id):
+                if not store.mark_success(job, worker_id):
                     raise LeaseLostError(f"Lost the lease on step job {job.pk}.")
             return
 
@@ -160,7 +160,7 @@ def _start_step(step: StepRun, *, job: OutboxJob, store: OutboxStore, worker_id:
     when ``worker_id`` no longer holds the job."""
     with transaction.atomic():
         list(ExecutionRun.objects.select_for_update().filter(pk=step.run_id).values_list("pk"))
-        if not store.fence([job.pk], worker_id):
+        if not store.fence([job], worker_id):
             raise LeaseLostError(f"Lost the lease on step job {job.pk}.")
         StepRun.objects.filter(
             run_id=step.run_id, node_id=step.node_id, status=StepStatus.RUNNING
@@ -204,7 +204,7 @@ def step_succeeded(
         _finish_step(step, started, status=StepStatus.SUCCEEDED, outputs=redact(output))
         if locked.status == RunStatus.RUNNING:
             advance_run(locked, graph)
-        if not store.mark_success(job.pk, worker_id):
+        if not store.mark_success(job, worker_id):
             raise LeaseLostError(f"Lost the lease on step job {job.pk}.")
         transaction.on_commit(
             lambda: signals.send(
@@ -251,14 +251,14 @@ def step_failed(
             )
             delay = _finite_delay(max(delay, _finite_delay(getattr(exc, "retry_after", None))))
             marked = store.mark_retry(
-                job.pk, worker_id, timezone.now() + timedelta(seconds=delay), message
+                job, worker_id, timezone.now() + timedelta(seconds=delay), message
             )
         else:
             if locked.status == RunStatus.RUNNING:
                 fail_run(locked, f"Step {node.id!r} failed: {message}")
 
             # DEAD when retries ran out; FAILED when retrying could not help.
-            marked = store.mark_failed(job.pk, worker_id, message, dead=retryable)
+            marked = store.mark_failed(job, worker_id, message, dead=retryable)
         if not marked:
             raise LeaseLostError(f"Lost the lease on step job {job.pk}.")
         transaction.on_commit(

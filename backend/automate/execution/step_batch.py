@@ -5,7 +5,7 @@
    inputs are rendered and its RUNNING StepRun is inserted with the others under the
    fence (the jobs' rows locked, only jobs whose lease this worker still holds): on
    PostgreSQL fence and insert are one statement, its own transaction
-   (``rowload.insert_fenced``). That commit is what makes "at least once" visible to the
+   (``rowinsert.insert_fenced``). That commit is what makes "at least once" visible to the
    explorer; ``step_started`` is sent after it.
 2. **Execute**: every step starts at once (built-in nodes compute in this thread,
    connector calls run on pooled threads, each under its timeout); the engine does no
@@ -41,7 +41,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from automate import signals
-from automate.execution import rowload
+from automate.execution import rowinsert, rowload
 from automate.execution.dbgate import DbGate, phase
 from automate.execution.hotsql import complete_steps, finish_runs, finish_steps
 from automate.execution.models import ExecutionRun, OutboxJob, StepRun
@@ -230,7 +230,9 @@ def _prepare(
     runs, steps_of = _known_runs(jobs)
     run_ids = list({job.run_id for job in jobs if job.run_id not in runs})
     if run_ids:
-        runs.update(rowload.runs_with_related(run_ids))
+        # The claim read most of them already (``rowload.fetch_claimed``).
+        read = {run.pk: run for job in jobs if (run := rowload.claimed_run(job)) is not None}
+        runs.update(rowload.runs_with_related(run_ids, list(read.values())))
         for pk in run_ids:
             steps_of[pk] = []
         for step in rowload.steps_of(run_ids):
@@ -253,32 +255,49 @@ def _prepare(
             prepared.append(item)
     if prepared and connection.vendor == "postgresql" and not connection.in_atomic_block:
         # The fence and the insert are one statement (one transaction, no BEGIN/COMMIT).
-        fence, params = store.fence_query([item.job.pk for item in prepared], worker_id)
+        # The runs were read with the claim, maybe a while ago: the statement also checks
+        # that each run still runs. A job still held whose run stopped meanwhile goes to
+        # the one-job path, which records its step as not run.
+        fence, params = store.fence_query([item.job for item in prepared], worker_id)
         try:
-            inserted = rowload.insert_fenced(
-                [item.step for item in prepared], [item.job.pk for item in prepared], fence, params
+            inserted, held = rowinsert.insert_fenced(
+                [item.step for item in prepared],
+                [item.job.pk for item in prepared],
+                fence,
+                params,
+                where=_RUN_STILL_RUNS,
+                where_params=[RunStatus.RUNNING],
             )
         except IntegrityError:
             return [], jobs  # another worker recorded an attempt of one: the slow road
         for item in prepared:
-            if item.step.pk not in inserted:
+            if item.job.pk not in held:
                 _lost_before_start(item.job)
+            elif item.step.pk not in inserted:
+                leftovers.append(item.job)
         return [item for item in prepared if item.step.pk in inserted], leftovers
     if prepared:
         try:
             with transaction.atomic():
-                held = store.fence([item.job.pk for item in prepared], worker_id)
+                held = store.fence([item.job for item in prepared], worker_id)
                 for item in prepared:
                     if item.job.pk not in held:
                         _lost_before_start(item.job)
                 prepared = [item for item in prepared if item.job.pk in held]
                 # The fence and the insert commit together; an IntegrityError rolls both
                 # back (the atomic block is left), so no savepoint is needed.
-                rowload.insert([item.step for item in prepared], savepoint=False)
+                rowinsert.insert([item.step for item in prepared], savepoint=False)
         except IntegrityError:
             # Another worker recorded an attempt of one of these steps: take the slow road.
             return [], jobs
     return prepared, leftovers
+
+
+#: ``insert_fenced``'s extra condition: the StepRun's run (``v.run_id``) still runs.
+_RUN_STILL_RUNS = (
+    f"EXISTS (SELECT 1 FROM {ExecutionRun._meta.db_table} AS r "  # noqa: S608
+    "WHERE r.id = v.run_id AND r.status = %s)"
+)
 
 
 def _lost_before_start(job: OutboxJob) -> None:
@@ -379,10 +398,10 @@ def _finish_group(items: list[Prepared], *, store: OutboxStore, worker_id: str) 
         job_ids = [item.job.pk for item in items]
         if connection.vendor == "postgresql":
             # The jobs completed (fenced) and their steps written in one statement.
-            held, params = store.success_query(job_ids, worker_id)
+            held, params = store.success_query([item.job for item in items], worker_id)
             fenced = complete_steps([item.step for item in items], job_ids, held, params)
         else:
-            fenced = store.mark_success_many(job_ids, worker_id)
+            fenced = store.mark_success_many([item.job for item in items], worker_id)
             finish_steps(item.step for item in items if item.job.pk in fenced)
         kept = [item for item in items if item.job.pk in fenced]
         for item in items:

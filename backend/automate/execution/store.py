@@ -19,14 +19,21 @@ On PostgreSQL both scans are one statement (one round trip); SQLite reads each k
 candidates in a query of its own.
 Jobs due later (``next_attempt_at`` in the future: retries, delays) are skipped over.
 
-Every ``mark_*`` call is conditional on the caller still holding the lease (same worker,
-still CLAIMED, lease not expired) and returns whether it did; callers that write run state
-do it in the same transaction and roll back when the mark fails, so a worker that lost its
-lease cannot complete the job. Times are the application's clock (``timezone.now()``).
+**Claims are fenced by their number.** Every claim adds one to the job's ``claims`` (the
+one-hop jobs ``run_state.claiming_new_jobs`` writes already CLAIMED start at 1), and the
+claimed job carries that number. Every ``mark_*`` call, the fence, the heartbeat and the
+release take the job as claimed and are conditional on the caller still holding that very
+claim (same worker, same claim number, still CLAIMED, lease not expired), and return
+whether it did; callers that write run state do it in the same transaction (or statement)
+and roll back when the mark fails, so a worker that lost its lease cannot complete the
+job, not even when the same worker (same ``locked_by``) has claimed the job again since:
+a write of the earlier claim carries the earlier number. Times are the application's clock
+(``timezone.now()``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -60,7 +67,8 @@ class OutboxStore:
 
     def claim_batch(self, worker_id: str, limit: int) -> list[OutboxJob]:
         """Lease up to ``limit`` due jobs to ``worker_id``: step jobs first, then event jobs,
-        each kind oldest first (the returned list is in that order)."""
+        each kind oldest first (the returned list is in that order). Each job returned
+        carries the number of its claim (``claims``), which every later write checks."""
         if limit <= 0:
             return []
         jobs = self._claim_kind(worker_id, OutboxJob.Kind.STEP, limit)
@@ -72,38 +80,45 @@ class OutboxStore:
         """Lease up to ``limit`` due jobs of ``kind``, oldest first."""
         raise NotImplementedError
 
-    def _owned(self, job_id: int, worker_id: str, now: datetime) -> QuerySet[OutboxJob]:
+    def _owned(self, job: OutboxJob, worker_id: str, now: datetime) -> QuerySet[OutboxJob]:
         return OutboxJob.objects.filter(
-            pk=job_id, status=Status.CLAIMED, locked_by=worker_id, lease_expires_at__gt=now
+            pk=job.pk,
+            claims=job.claims,
+            status=Status.CLAIMED,
+            locked_by=worker_id,
+            lease_expires_at__gt=now,
         )
 
-    def mark_success(self, job_id: int, worker_id: str) -> bool:
-        """Complete the job if ``worker_id`` still holds its lease."""
+    def mark_success(self, job: OutboxJob, worker_id: str) -> bool:
+        """Complete the job if ``worker_id`` still holds its lease under the claim ``job``
+        was read with (``job.claims``)."""
         now = timezone.now()
         return bool(
-            self._owned(job_id, worker_id, now).update(
+            self._owned(job, worker_id, now).update(
                 status=Status.COMPLETED, lease_expires_at=None, updated_at=now
             )
         )
 
-    def mark_success_many(self, job_ids: list[int], worker_id: str) -> set[int]:
-        """Complete every job of ``job_ids`` whose lease ``worker_id`` still holds, in one
-        statement; returns the ids completed (the others' results must be discarded)."""
+    def mark_success_many(self, jobs: Sequence[OutboxJob], worker_id: str) -> set[int]:
+        """Complete every job of ``jobs`` that ``worker_id`` still holds under the claim it
+        was read with, in one statement; returns the ids completed (the others' results
+        must be discarded)."""
         return _update_held(
-            job_ids, worker_id, "status = %s, lease_expires_at = NULL,", [Status.COMPLETED]
+            jobs, worker_id, "status = %s, lease_expires_at = NULL,", [Status.COMPLETED]
         )
 
-    def success_query(self, job_ids: list[int], worker_id: str) -> tuple[str, list[Any]]:
+    def success_query(self, jobs: Sequence[OutboxJob], worker_id: str) -> tuple[str, list[Any]]:
         """``mark_success_many``'s statement and its parameters (``… RETURNING id``), for a
         statement that also writes for the jobs it completes (``hotsql.complete_steps``)."""
         return _held_update(
-            job_ids, worker_id, "status = %s, lease_expires_at = NULL,", [Status.COMPLETED]
+            jobs, worker_id, "status = %s, lease_expires_at = NULL,", [Status.COMPLETED]
         )
 
-    def fence(self, job_ids: list[int], worker_id: str) -> set[int]:
-        """The ids of ``job_ids`` whose lease ``worker_id`` still holds, their rows locked
-        until the caller's transaction ends: call it inside the transaction that writes for
-        those jobs, before the writes; the others' writes must not be made.
+    def fence(self, jobs: Sequence[OutboxJob], worker_id: str) -> set[int]:
+        """The ids of ``jobs`` that ``worker_id`` still holds under the claims they were
+        read with, their rows locked until the caller's transaction ends: call it inside
+        the transaction that writes for those jobs, before the writes; the others' writes
+        must not be made.
 
         On PostgreSQL the rows are locked with ``SELECT … FOR UPDATE`` (a row lock writes
         no new row version, so no index entry either); a reaper or another worker that
@@ -111,27 +126,28 @@ class OutboxStore:
         row locks: there the rows are touched (``updated_at``), which takes the database's
         write lock at once."""
         if connection.vendor != "postgresql":
-            return _update_held(job_ids, worker_id, "", [])
-        if not job_ids:
+            return _update_held(jobs, worker_id, "", [])
+        if not jobs:
             return set()
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        sql, params = self.fence_query(jobs, worker_id)
         with rowload.hot_cursor(connection) as cursor:
-            cursor.execute(_LOCK_HELD, [pgarray.param(job_ids), Status.CLAIMED, worker_id, now])
+            cursor.execute(sql, params)
             return {int(row[0]) for row in cursor.fetchall()}
 
-    def fence_query(self, job_ids: list[int], worker_id: str) -> tuple[str, list[Any]]:
+    def fence_query(self, jobs: Sequence[OutboxJob], worker_id: str) -> tuple[str, list[Any]]:
         """PostgreSQL: ``fence``'s query and its parameters, for a statement that writes
-        for the jobs it returns (``rowload.insert_fenced``): ``SELECT id … FOR UPDATE``."""
+        for the jobs it returns (``rowinsert.insert_fenced``): ``SELECT id … FOR UPDATE``."""
         now = connection.ops.adapt_datetimefield_value(timezone.now())
-        return _LOCK_HELD, [pgarray.param(job_ids), Status.CLAIMED, worker_id, now]
+        ids, claims = _claim_arrays(jobs)
+        return _LOCK_HELD, [ids, claims, Status.CLAIMED, worker_id, now]
 
     def mark_retry(
-        self, job_id: int, worker_id: str, next_attempt_at: datetime, reason: str
+        self, job: OutboxJob, worker_id: str, next_attempt_at: datetime, reason: str
     ) -> bool:
         """Give the job back to be tried again at ``next_attempt_at``."""
         now = timezone.now()
         return bool(
-            self._owned(job_id, worker_id, now).update(
+            self._owned(job, worker_id, now).update(
                 status=Status.PENDING,
                 next_attempt_at=next_attempt_at,
                 lease_expires_at=None,
@@ -141,18 +157,18 @@ class OutboxStore:
             )
         )
 
-    def mark_lost(self, job_id: int, worker_id: str, reason: str) -> str | None:
+    def mark_lost(self, job: OutboxJob, worker_id: str, reason: str) -> str | None:
         """Give back a claim lost to the engine, not to the step (its thread's database
         connection died): due at once, the attempt it was charged refunded and the loss
         counted in ``lost_claims``, as the reaper does for a dead worker's jobs; a job that
         lost more than ``reaper.WORKER_DEATHS_ALLOWED`` claims is buried instead.
 
         Returns ``"returned"``, ``"buried"`` (the caller fails its run), or None when
-        ``worker_id`` no longer holds the job."""
+        ``worker_id`` no longer holds the job under ``job``'s claim."""
         from automate.execution.reaper import WORKER_DEATHS_ALLOWED, lost_claim
 
         now = timezone.now()
-        owned = self._owned(job_id, worker_id, now)
+        owned = self._owned(job, worker_id, now)
         returnable = owned.filter(lost_claims__lt=WORKER_DEATHS_ALLOWED)
         if returnable.update(**lost_claim(now, reason[:10_000], bury=False)):
             return "returned"
@@ -160,14 +176,16 @@ class OutboxStore:
             return "buried"
         return None
 
-    def mark_failed(self, job_id: int, worker_id: str, reason: str, *, dead: bool = False) -> bool:
+    def mark_failed(
+        self, job: OutboxJob, worker_id: str, reason: str, *, dead: bool = False
+    ) -> bool:
         """Stop trying: FAILED for a permanent error, DEAD when retries ran out.
 
         Both stay visible as dead letters and can be replayed.
         """
         now = timezone.now()
         return bool(
-            self._owned(job_id, worker_id, now).update(
+            self._owned(job, worker_id, now).update(
                 status=Status.DEAD if dead else Status.FAILED,
                 lease_expires_at=None,
                 last_error=reason[:10_000],
@@ -175,21 +193,23 @@ class OutboxStore:
             )
         )
 
-    def heartbeat(self, job_ids: list[int], worker_id: str) -> int:
-        """Extend the leases of jobs a long step still works on; returns how many held."""
-        now = timezone.now()
-        return OutboxJob.objects.filter(
-            pk__in=job_ids, status=Status.CLAIMED, locked_by=worker_id, lease_expires_at__gt=now
-        ).update(lease_expires_at=now + timedelta(seconds=self.lease_seconds), updated_at=now)
+    def heartbeat(self, jobs: Sequence[OutboxJob], worker_id: str) -> int:
+        """Extend the leases of jobs a long step still works on (only under the claims
+        they were read with); returns how many held."""
+        lease = timezone.now() + timedelta(seconds=self.lease_seconds)
+        at = connection.ops.adapt_datetimefield_value(lease)
+        return len(_update_held(jobs, worker_id, "lease_expires_at = %s,", [at]))
 
-    def release(self, job_id: int, worker_id: str) -> bool:
+    def release(self, job: OutboxJob, worker_id: str) -> bool:
         """Hand back a claimed job that was never started (graceful shutdown).
 
         The attempt it was charged at claim time is refunded.
         """
         now = timezone.now()
         return bool(
-            OutboxJob.objects.filter(pk=job_id, status=Status.CLAIMED, locked_by=worker_id).update(
+            OutboxJob.objects.filter(
+                pk=job.pk, claims=job.claims, status=Status.CLAIMED, locked_by=worker_id
+            ).update(
                 status=Status.PENDING,
                 lease_expires_at=None,
                 locked_by="",
@@ -198,34 +218,65 @@ class OutboxStore:
             )
         )
 
+    def still_claimed(self, job: OutboxJob, worker_id: str) -> bool:
+        """Whether ``worker_id`` still holds ``job`` under its claim (lease not checked)."""
+        return OutboxJob.objects.filter(
+            pk=job.pk, claims=job.claims, status=Status.CLAIMED, locked_by=worker_id
+        ).exists()
 
+
+_TABLE = OutboxJob._meta.db_table
+#: The jobs of a list of ``(id, claim)`` pairs (two arrays) that ``worker_id`` still holds
+#: under those claims, locked in id order.
 _LOCK_HELD = (
-    f"SELECT id FROM {OutboxJob._meta.db_table} WHERE id = ANY(%s::bigint[]) AND status = %s "  # noqa: S608
-    "AND locked_by = %s AND lease_expires_at > %s ORDER BY id FOR UPDATE"
+    f"SELECT j.id FROM {_TABLE} AS j "  # noqa: S608
+    "JOIN unnest(%s::bigint[], %s::integer[]) AS c(id, claims) "
+    "ON j.id = c.id AND j.claims = c.claims "
+    "WHERE j.status = %s AND j.locked_by = %s AND j.lease_expires_at > %s "
+    "ORDER BY j.id FOR UPDATE OF j"
 )
 
 
+def _claim_arrays(jobs: Sequence[OutboxJob]) -> tuple[Any, Any]:
+    """PostgreSQL: the ids and claim numbers of ``jobs`` as two array parameters."""
+    return pgarray.param(job.pk for job in jobs), pgarray.param(job.claims for job in jobs)
+
+
 def _held_update(
-    job_ids: list[int], worker_id: str, sets: str, values: list[str]
+    jobs: Sequence[OutboxJob], worker_id: str, sets: str, values: list[Any]
 ) -> tuple[str, list[Any]]:
-    """``UPDATE … SET <sets> updated_at = now WHERE id = ANY(…) … RETURNING id`` on the jobs
-    of ``job_ids`` that ``worker_id`` still holds (CLAIMED by it, lease not expired), with
-    ``values`` for the placeholders of ``sets``: the statement and its parameters."""
+    """``UPDATE … SET <sets> updated_at = now … RETURNING id`` on the jobs of ``jobs`` that
+    ``worker_id`` still holds under the claims they were read with (CLAIMED by it with the
+    same ``claims``, lease not expired), with ``values`` for the placeholders of ``sets``:
+    the statement and its parameters."""
     at = connection.ops.adapt_datetimefield_value(timezone.now())
-    ids, id_params = rowload.pk_condition(connection, job_ids, OutboxJob)
+    held = [Status.CLAIMED, worker_id, at]
+    if connection.vendor == "postgresql":
+        sql = (
+            f"UPDATE {_TABLE} AS j SET {sets} updated_at = %s "  # noqa: S608
+            "FROM unnest(%s::bigint[], %s::integer[]) AS c(id, claims) "
+            "WHERE j.id = c.id AND j.claims = c.claims "
+            "AND j.status = %s AND j.locked_by = %s AND j.lease_expires_at > %s "
+            "RETURNING j.id"
+        )
+        return sql, [*values, at, *_claim_arrays(jobs), *held]
+    pairs = ", ".join(["(%s, %s)"] * len(jobs))
     sql = (
-        f"UPDATE {OutboxJob._meta.db_table} SET {sets} updated_at = %s "  # noqa: S608
-        f"WHERE id {ids} AND status = %s AND locked_by = %s AND lease_expires_at > %s "
-        "RETURNING id"
+        f"UPDATE {_TABLE} SET {sets} updated_at = %s "  # noqa: S608
+        f"WHERE (id, claims) IN (VALUES {pairs}) "
+        "AND status = %s AND locked_by = %s AND lease_expires_at > %s RETURNING id"
     )
-    return sql, [*values, at, *id_params, Status.CLAIMED, worker_id, at]
+    claimed = [value for job in jobs for value in (job.pk, job.claims)]
+    return sql, [*values, at, *claimed, *held]
 
 
-def _update_held(job_ids: list[int], worker_id: str, sets: str, values: list[str]) -> set[int]:
+def _update_held(
+    jobs: Sequence[OutboxJob], worker_id: str, sets: str, values: list[Any]
+) -> set[int]:
     """Run ``_held_update``; returns the ids it updated."""
-    if not job_ids:
+    if not jobs:
         return set()
-    sql, params = _held_update(job_ids, worker_id, sets, values)
+    sql, params = _held_update(jobs, worker_id, sets, values)
     with rowload.hot_cursor(connection) as cursor:
         cursor.execute(sql, params)
         return {int(row[0]) for row in cursor.fetchall()}
@@ -252,10 +303,13 @@ class OptimisticClaimOutboxStore(OutboxStore):
                     locked_by=worker_id,
                     lease_expires_at=lease,
                     attempts=F("attempts") + 1,
+                    claims=F("claims") + 1,
                     updated_at=now,
                 ):
                     claimed.append(job_id)
-        return list(OutboxJob.objects.filter(pk__in=claimed).order_by("id"))
+            # Read in the claiming transaction: the claim numbers are this claim's, never a
+            # later one's (nobody can claim these rows again before it commits).
+            return list(OutboxJob.objects.filter(pk__in=claimed).order_by("id"))
 
 
 class SkipLockedClaimOutboxStore(OutboxStore):
@@ -267,10 +321,12 @@ class SkipLockedClaimOutboxStore(OutboxStore):
         """One statement for both kinds: a ``UNION ALL`` of the step scan, then the event
         scan, under one ``LIMIT``. The append node reads its branches in order and the
         limit stops it, so the event scan runs (and locks rows) only for what the step
-        jobs left of the batch, as two statements would, in one round trip."""
+        jobs left of the batch, as two statements would, in one round trip. The same
+        statement reads the step jobs' runs with their events (``rowload.fetch_claimed``),
+        which a step batch would otherwise read next."""
         if limit <= 0:
             return []
-        jobs = rowload.fetch_jobs(_CLAIM_BOTH, self._claim_params(worker_id, limit))
+        jobs = rowload.fetch_claimed(_CLAIM_BOTH, self._claim_params(worker_id, limit))
         step = OutboxJob.Kind.STEP
         jobs.sort(key=lambda job: (job.kind != step, job.pk))
         return jobs
@@ -286,7 +342,6 @@ class SkipLockedClaimOutboxStore(OutboxStore):
         ]
 
 
-_TABLE = OutboxJob._meta.db_table
 #: Due jobs of one kind, oldest first, on the partial index ``(kind, id) WHERE status =
 #: 'PENDING'``; rows other workers hold locked are skipped, never waited for.
 _SCAN = f"""
@@ -299,7 +354,7 @@ _SCAN = f"""
 #: Step jobs first, then event jobs, at most ``limit`` in all.
 _CLAIM_BOTH = f"""
     UPDATE {_TABLE} AS j SET status = %s, locked_by = %s, lease_expires_at = %s,
-           attempts = attempts + 1, updated_at = %s
+           attempts = attempts + 1, claims = claims + 1, updated_at = %s
     WHERE id IN (
         SELECT id FROM (
             SELECT id FROM ({_SCAN}) AS steps UNION ALL SELECT id FROM ({_SCAN}) AS events

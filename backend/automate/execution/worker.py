@@ -65,6 +65,15 @@ def new_worker_id() -> str:
     return f"{socket.gethostname()[:70]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+#: A claim: ``(job id, claim number)``. The worker keys its jobs by claim, not by id: a
+#: thread still busy with an earlier claim of a job must not stand for a later one.
+ClaimKey = tuple[int, int]
+
+
+def claim_key(job: OutboxJob) -> ClaimKey:
+    return (job.pk, job.claims)
+
+
 @dataclass
 class _InFlight:
     job: OutboxJob
@@ -140,17 +149,19 @@ class Worker:
         self.gate = DbGate(slots) if self.concurrency > slots else None
         self.processed = 0
         self._stopping = threading.Event()
-        self._inflight: dict[int, _InFlight] = {}
+        self._inflight: dict[ClaimKey, _InFlight] = {}
         #: Batches being run, one thread each (a batch's jobs leave ``_inflight`` as their
         #: outcomes are written, its thread when it ends).
         self._running: set[Future[None]] = set()
         self._lock = threading.Lock()
         self._thread_connections: list[Any] = []
-        self._hopped: set[int] = set()
-        #: Jobs a thread could not give back (the database was out): job id -> (job,
+        #: Steps of runs a thread's events started, claimed for it directly (their leases
+        #: are kept alive while they wait for their turn).
+        self._hopped: dict[ClaimKey, OutboxJob] = {}
+        #: Jobs a thread could not give back (the database was out): claim -> (job,
         #: reason, tries, monotonic time of the next try, monotonic deadline). Their leases
         #: are kept alive; the loop gives them back when the database answers again.
-        self._stranded: dict[int, tuple[OutboxJob, str, int, float, float]] = {}
+        self._stranded: dict[ClaimKey, tuple[OutboxJob, str, int, float, float]] = {}
 
     # -- single-threaded, for synchronous mode and tests ------------------------------------
 
@@ -263,11 +274,11 @@ class Worker:
 
     def _submit(self, pool: ThreadPoolExecutor, jobs: list[OutboxJob]) -> None:
         started = threading.Event()
-        hopped: set[int] = set()
+        hopped: dict[ClaimKey, OutboxJob] = {}
 
         def track(claimed: list[OutboxJob]) -> None:
             # Steps of runs this chunk started, claimed for it directly: keep their leases.
-            hopped.update(job.pk for job in claimed)
+            hopped.update((claim_key(job), job) for job in claimed)
             with self._lock:
                 self._hopped.update(hopped)
 
@@ -275,9 +286,10 @@ class Worker:
             # Written: their capacity is free again, their leases need no more renewal.
             with self._lock:
                 for job in done:
-                    hopped.discard(job.pk)
-                    self._hopped.discard(job.pk)
-                    if self._inflight.pop(job.pk, None) is not None:
+                    key = claim_key(job)
+                    hopped.pop(key, None)
+                    self._hopped.pop(key, None)
+                    if self._inflight.pop(key, None) is not None:
                         self.processed += 1
 
         def work() -> None:
@@ -298,14 +310,15 @@ class Worker:
             finally:
                 self._strand(stranded)
                 with self._lock:
-                    self._hopped.difference_update(hopped)
+                    for key in hopped:
+                        self._hopped.pop(key, None)
                 reset_broken_connections()
 
         future = pool.submit(work)
         with self._lock:
             self._running.add(future)
             for job in jobs:
-                self._inflight[job.pk] = _InFlight(job=job, future=future, started=started)
+                self._inflight[claim_key(job)] = _InFlight(job=job, future=future, started=started)
 
     def _remember_connections(self) -> None:
         """Note this pool thread's connection wrappers, to close them when the pool ends."""
@@ -332,14 +345,14 @@ class Worker:
     def _collect_finished(self) -> None:
         with self._lock:
             self._running = {future for future in self._running if not future.done()}
-            done = [pk for pk, item in self._inflight.items() if item.future.done()]
-            for pk in done:
-                item = self._inflight.pop(pk)
+            done = [key for key, item in self._inflight.items() if item.future.done()]
+            for key in done:
+                item = self._inflight.pop(key)
                 if not item.future.cancelled():
                     self.processed += 1
                     error = item.future.exception()
                     if error is not None:
-                        logger.error("Job %s crashed the worker thread", pk, exc_info=error)
+                        logger.error("Job %s crashed the worker thread", key[0], exc_info=error)
 
     def _wait_any(self, timeout: float) -> None:
         with self._lock:
@@ -355,7 +368,13 @@ class Worker:
         now = time.monotonic()
         with self._lock:
             for job, reason in stranded:
-                self._stranded[job.pk] = (job, reason, 0, now, now + self.store.lease_seconds)
+                self._stranded[claim_key(job)] = (
+                    job,
+                    reason,
+                    0,
+                    now,
+                    now + self.store.lease_seconds,
+                )
 
     def _give_back_stranded(self) -> None:
         """Try to give back the due stranded jobs (due at once); on a database error try
@@ -371,18 +390,26 @@ class Worker:
                 if time.monotonic() < deadline:
                     wait = min(30.0, 0.5 * 2**tries)
                     with self._lock:
-                        self._stranded[job.pk] = (job, reason, tries + 1, now + wait, deadline)
+                        self._stranded[claim_key(job)] = (
+                            job,
+                            reason,
+                            tries + 1,
+                            now + wait,
+                            deadline,
+                        )
                     logger.warning("Job %s not given back yet (database still out)", job.pk)
                     continue
                 logger.exception("Job %s could not be given back; its lease expires", job.pk)
             with self._lock:
-                self._stranded.pop(job.pk, None)
+                self._stranded.pop(claim_key(job), None)
 
     def _heartbeat(self) -> None:
         with self._lock:
-            ids = sorted({*self._inflight, *self._hopped, *self._stranded})
-        if ids:
-            self.store.heartbeat(ids, self.worker_id)
+            jobs = {key: item.job for key, item in self._inflight.items()}
+            jobs.update(self._hopped)
+            jobs.update((key, entry[0]) for key, entry in self._stranded.items())
+        if jobs:
+            self.store.heartbeat([jobs[key] for key in sorted(jobs)], self.worker_id)
 
     def _shutdown(self) -> None:
         """Release what was claimed but not started; wait for what is running."""
@@ -390,7 +417,7 @@ class Worker:
             items = list(self._inflight.values())
         for item in items:
             if not item.started.is_set() and (item.future.cancel() or item.future.cancelled()):
-                self._safely(lambda job=item.job: self.store.release(job.pk, self.worker_id))
+                self._safely(lambda job=item.job: self.store.release(job, self.worker_id))
         for item in items:
             if not item.future.cancelled():
                 item.future.exception()  # waits for it to finish

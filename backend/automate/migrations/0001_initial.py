@@ -607,6 +607,15 @@ class Migration(migrations.Migration):
                         "given up.",
                     ),
                 ),
+                (
+                    "claims",
+                    models.PositiveIntegerField(
+                        default=0,
+                        help_text="Times the job was claimed. Each claim's number fences the "
+                        "writes made under it: a worker still busy with an earlier claim writes "
+                        "nothing.",
+                    ),
+                ),
                 ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
                 ("lease_expires_at", models.DateTimeField(blank=True, null=True)),
                 ("locked_by", models.CharField(blank=True, max_length=100)),

@@ -308,19 +308,22 @@ def test_outage_longer_than_give_back_strands_jobs_the_worker_gives_back(monkeyp
     worker = Worker(worker_id="w", concurrency=1, store=store)
     worker._strand(stranded)
     beats: list[list[int]] = []
-    monkeypatch.setattr(store, "heartbeat", lambda ids, w: beats.append(ids) or len(ids))
+    monkeypatch.setattr(
+        store, "heartbeat", lambda jobs, w: beats.append([j.pk for j in jobs]) or len(jobs)
+    )
     worker._heartbeat()
     assert beats == [[job.pk]]  # its lease is kept alive
 
     worker._give_back_stranded()  # still out: kept, tried again later
-    assert job.pk in worker._stranded
-    assert worker._stranded[job.pk][2] == 1
+    key = (job.pk, job.claims)
+    assert key in worker._stranded
+    assert worker._stranded[key][2] == 1
     assert OutboxJob.objects.get(pk=job.pk).status == "CLAIMED"
 
     monkeypatch.setattr(store, "mark_retry", real_retry)  # the database is back
     monkeypatch.setattr(store, "mark_lost", real_lost)
-    entry = worker._stranded[job.pk]
-    worker._stranded[job.pk] = (*entry[:3], 0.0, entry[4])
+    entry = worker._stranded[key]
+    worker._stranded[key] = (*entry[:3], 0.0, entry[4])
     worker._give_back_stranded()
     assert not worker._stranded
     back = OutboxJob.objects.get(pk=job.pk)

@@ -96,13 +96,13 @@ def test_only_the_lease_holder_can_finish_a_job():
     make_jobs(1)
     store = default_store()
     job = store.claim_batch("w1", 1)[0]
-    assert not store.mark_success(job.pk, "intruder")
-    assert not store.mark_failed(job.pk, "intruder", "x")
-    assert not store.mark_retry(job.pk, "intruder", timezone.now(), "x")
+    assert not store.mark_success(job, "intruder")
+    assert not store.mark_failed(job, "intruder", "x")
+    assert not store.mark_retry(job, "intruder", timezone.now(), "x")
     OutboxJob.objects.filter(pk=job.pk).update(
         lease_expires_at=timezone.now() - timedelta(seconds=1)
     )
-    assert not store.mark_success(job.pk, "w1"), "an expired lease is a lost lease"
+    assert not store.mark_success(job, "w1"), "an expired lease is a lost lease"
     assert OutboxJob.objects.get(pk=job.pk).status == "CLAIMED"
 
 
@@ -111,7 +111,7 @@ def test_retry_release_and_heartbeat():
     store = default_store(lease_seconds=10)
     first, second = store.claim_batch("w1", 2)
     later = timezone.now() + timedelta(seconds=30)
-    assert store.mark_retry(first.pk, "w1", later, "HTTP 503")
+    assert store.mark_retry(first, "w1", later, "HTTP 503")
     first.refresh_from_db()
     assert (first.status, first.next_attempt_at, first.last_error, first.locked_by) == (
         "PENDING",
@@ -122,11 +122,11 @@ def test_retry_release_and_heartbeat():
 
     nearly_expired = timezone.now() + timedelta(seconds=1)
     OutboxJob.objects.filter(pk=second.pk).update(lease_expires_at=nearly_expired)
-    assert store.heartbeat([second.pk], "w1") == 1
+    assert store.heartbeat([second], "w1") == 1
     extended = OutboxJob.objects.get(pk=second.pk).lease_expires_at
     assert extended >= timezone.now() + timedelta(seconds=9), "extended by the lease length"
-    assert store.heartbeat([second.pk], "intruder") == 0
-    assert store.release(second.pk, "w1")
+    assert store.heartbeat([second], "intruder") == 0
+    assert store.release(second, "w1")
     second.refresh_from_db()
     assert (second.status, second.attempts) == ("PENDING", 0), "a release refunds the attempt"
 
