@@ -24,6 +24,7 @@ from automate.execution import rowload
 from automate.execution.models import ExecutionRun, OutboxJob, StepRun
 from automate.execution.notify import jobs_written
 from automate.execution.orchestrator import NodeState, NodeStatus, plan
+from automate.observability.metrics import count_run_finished
 from automate.rules import CompiledRule, compile_rule
 from automate.workflows.graph import Graph, Node
 from automate.workflows.models import WorkflowVersion
@@ -254,6 +255,7 @@ def advance_run(
                 signals.workflow_completed, sender=ExecutionRun, execution=finished
             )
         )
+        count_run_finished(RunStatus.SUCCEEDED)
 
 
 def fail_run(run: ExecutionRun, error: str, *, now: datetime | None = None) -> None:
@@ -267,6 +269,7 @@ def fail_run(run: ExecutionRun, error: str, *, now: datetime | None = None) -> N
     from automate.failures.hook import run_failed
 
     run_failed(run)
+    count_run_finished(RunStatus.FAILED)
     failed = run
     transaction.on_commit(
         lambda: signals.send(

@@ -381,6 +381,12 @@ def _retry_or_bury(job: OutboxJob, *, store: OutboxStore, worker_id: str, reason
     # writer uses, as the reaper does); a retry after the run could not be failed finds the
     # job already buried by this worker and fails the run again (that is idempotent).
     buried = store.mark_failed(job, worker_id, reason, dead=True)
+    if buried:
+        from django.db import transaction as db_transaction
+
+        from automate.observability.metrics import DEAD_LETTERS
+
+        db_transaction.on_commit(lambda: DEAD_LETTERS.labels(job.kind).inc())
     if (
         buried
         or OutboxJob.objects.filter(

@@ -17,6 +17,7 @@ from automate.execution.orchestrator import NodeState, NodeStatus
 from automate.execution.run_state import advance_run, graph_of
 from automate.governance import audit
 from automate.governance.redaction import redact
+from automate.observability.metrics import count_run_finished
 from automate.typing import UserType
 from automate.workflows.models import Workflow, WorkflowVersion
 from automate.workflows.specs import trigger_matches
@@ -248,6 +249,7 @@ def cancel_run(*, run: ExecutionRun, actor: UserType | None = None) -> Execution
                 signals.workflow_cancelled, sender=ExecutionRun, execution=cancelled
             )
         )
+        count_run_finished(RunStatus.CANCELLED)
         # COMPLETED, not FAILED: a job dropped by a cancel did not give up, so it is no
         # dead letter (the explorer's tab lists the jobs that gave up).
         dropped = OutboxJob.objects.filter(run=run, status=JobStatus.PENDING).update(

@@ -28,6 +28,7 @@ from automate.execution.step_exec import execute_node
 from automate.execution.step_inputs import build_context, render_step_inputs, stored_inputs
 from automate.execution.store import OutboxStore
 from automate.governance.redaction import redact, redact_text
+from automate.observability.metrics import count_step_given_up_or_retried
 from automate.workflows.graph import Graph, Node
 
 logger = logging.getLogger("automate.execution")
@@ -261,6 +262,9 @@ def step_failed(
             marked = store.mark_failed(job, worker_id, message, dead=retryable)
         if not marked:
             raise LeaseLostError(f"Lost the lease on step job {job.pk}.")
+        count_step_given_up_or_retried(
+            str(node.raw.get("connector") or node.type), will_retry=will_retry
+        )
         transaction.on_commit(
             lambda: signals.send(
                 signals.step_failed,

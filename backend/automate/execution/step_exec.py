@@ -20,6 +20,8 @@ from automate import conf
 from automate.execution.exceptions import StepTimeoutError
 from automate.execution.models import ExecutionRun, StepRun
 from automate.execution.run_state import graph_of
+from automate.observability.log_context import bound
+from automate.observability.metrics import count_step_attempt
 from automate.rules import compile_rule
 from automate.workflows.graph import Node
 
@@ -59,10 +61,30 @@ def start_node(
     try:
         if node.type not in _BUILT_IN:
             return call_connector(node, inputs, run=run, step=step, secrets=secrets, notify=notify)
-        value = _built_in(node, run=run, context=context, inputs=inputs)
+        with bound(**log_fields(run, node.id)):
+            value = _built_in(node, run=run, context=context, inputs=inputs)
     except Exception as exc:
+        if node.type in _BUILT_IN:
+            count_step_attempt(node.type, "failed")
         return Call.finished(error=exc, notify=notify)
+    count_step_attempt(node.type, "succeeded")
     return Call.finished(value=value, notify=notify)
+
+
+def log_fields(run: ExecutionRun, node_id: str) -> dict[str, Any]:
+    """The run context of log lines written for ``node_id`` of ``run``: trace, run, step,
+    and the workflow and tenant slugs when already loaded (never a query on the hot path)."""
+    cache = run._state.fields_cache
+    version = cache.get("workflow_version")
+    workflow = version._state.fields_cache.get("workflow") if version is not None else None
+    tenant = cache.get("tenant")
+    return {
+        "trace_id": run.trace_id or None,
+        "run_id": str(run.pk),
+        "step_id": node_id,
+        "workflow": getattr(workflow, "slug", None),
+        "tenant": getattr(tenant, "slug", None),
+    }
 
 
 _BUILT_IN = frozenset({"condition", "delay", "merge", "trigger", "transform"})
@@ -119,8 +141,23 @@ def call_connector(
         deadline=time.monotonic() + timeout,
     )
     action = str(node.raw.get("action"))
+    fields = log_fields(run, node.id)
+
+    def call() -> Any:
+        # Log lines the connector writes name the run (automate.observability.log_context),
+        # and its outcome and duration are counted (automate.observability.metrics).
+        started = time.monotonic()
+        with bound(**fields):
+            try:
+                value = adapter.run(action, params, context)
+            except BaseException:
+                count_step_attempt(code, "failed", time.monotonic() - started)
+                raise
+        count_step_attempt(code, "succeeded", time.monotonic() - started)
+        return value
+
     return start_call(
-        lambda: adapter.run(action, params, context),
+        call,
         timeout=timeout,
         name=f"step {node.id} of run {run.pk}",
         notify=notify,

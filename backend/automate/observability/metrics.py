@@ -229,3 +229,31 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         )
     body, content_type = render()
     return HttpResponse(body, content_type=content_type)
+
+
+# --- where the engine counts (each after its transaction commits) ---------------------------
+
+
+def count_run_finished(status: str) -> None:
+    """Count a run that reached ``status`` once the transaction that set it commits."""
+    from django.db import transaction
+
+    transaction.on_commit(lambda: RUNS_FINISHED.labels(status).inc())
+
+
+def count_step_attempt(connector: str, status: str, seconds: float | None = None) -> None:
+    """Count one step attempt's outcome (``succeeded``/``failed``) and, for a connector call
+    that returned, its duration in seconds. Called where the call ends, in any thread."""
+    STEPS_FINISHED.labels(status, connector).inc()
+    if seconds is not None:
+        STEP_DURATION.labels(connector).observe(seconds)
+
+
+def count_step_given_up_or_retried(connector: str, *, will_retry: bool) -> None:
+    """After commit: a retry scheduled, or a dead letter left (retries out, or permanent)."""
+    from django.db import transaction
+
+    if will_retry:
+        transaction.on_commit(lambda: STEP_RETRIES.labels(connector).inc())
+    else:
+        transaction.on_commit(lambda: DEAD_LETTERS.labels("step").inc())
