@@ -273,6 +273,7 @@ class RecordingServer:
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._url = ""
 
     def reply(self, status: int = 200, json: Any = None, **kwargs: Any) -> RecordingServer:
         """Script the next answer (``Reply`` fields); returns the server, to chain."""
@@ -287,13 +288,15 @@ class RecordingServer:
 
     @property
     def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the RecordingServer is not running: use it in a with block")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        """``http://127.0.0.1:<port>`` (still readable after the server stopped)."""
+        if not self._url:
+            raise RuntimeError("the RecordingServer has not started: use it in a with block")
+        return self._url
 
     def __enter__(self) -> RecordingServer:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.owner = self
+        self._url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self
