@@ -11,6 +11,7 @@ publishing creates the endpoint (``automate.triggers.services.sync_webhook_endpo
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 #: The schemes that ship built in; a connector's trigger adds its own (``scheme_names``).
@@ -25,8 +26,13 @@ def default_secret_name(slug: str) -> str:
     return "WEBHOOK_" + re.sub(r"[^A-Za-z0-9]", "_", slug).upper()[:100]
 
 
-def webhook_problems(webhook: Any) -> list[dict[str, str]]:
-    """Problems with a ``webhook`` trigger block (for validation at save and publish)."""
+def webhook_problems(webhook: Any, schemes: Sequence[str] = SCHEMES) -> list[dict[str, str]]:
+    """Problems with a ``webhook`` trigger block (for validation at save and publish).
+
+    ``schemes`` are the schemes allowed: pass ``automate.connectors.scheme_names()`` (the
+    generic scheme and every registered connector trigger's); this module stays free of
+    the connector registry, which reaches the execution plane.
+    """
     if not isinstance(webhook, dict):
         return [{"field": "trigger_spec.webhook", "message": "must be a JSON object"}]
     problems = []
@@ -39,9 +45,6 @@ def webhook_problems(webhook: Any) -> list[dict[str, str]]:
                 "(it is the URL /hooks/<slug>/)",
             }
         )
-    from automate.connectors.triggers import scheme_names
-
-    schemes = scheme_names()
     if webhook.get("scheme") not in schemes:
         problems.append(
             {
