@@ -125,6 +125,7 @@ def _listed(cls: type[Connector], what: str, kind: type) -> dict[str, Any]:
     if not isinstance(items, list | tuple):
         raise ConnectorRegistrationError(f"{where} must return a list, not {items!r}.")
     found: dict[str, Any] = {}
+    item: Any
     for item in items:
         if not isinstance(item, kind):
             raise ConnectorRegistrationError(f"{where} must return {kind.__name__}s, not {item!r}.")
