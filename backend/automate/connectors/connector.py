@@ -125,15 +125,15 @@ def _listed(cls: type[Connector], what: str, kind: type) -> dict[str, Any]:
     if not isinstance(items, list | tuple):
         raise ConnectorRegistrationError(f"{where} must return a list, not {items!r}.")
     found: dict[str, Any] = {}
-    item: Any
     for item in items:
         if not isinstance(item, kind):
             raise ConnectorRegistrationError(f"{where} must return {kind.__name__}s, not {item!r}.")
-        if not item.name:
+        name = getattr(item, "name", "")
+        if not name:
             raise ConnectorRegistrationError(f"{where}: every {kind.__name__} needs a name.")
-        if item.name in found:
-            raise ConnectorRegistrationError(f"{where} lists {item.name!r} twice.")
-        found[item.name] = item
+        if name in found:
+            raise ConnectorRegistrationError(f"{where} lists {name!r} twice.")
+        found[name] = item
     return found
 
 
