@@ -283,3 +283,29 @@ def test_the_studio_lists_its_trigger_and_pins_its_sample(inventory):
         "left": 2,
     }
     assert find_trigger("inventory.stock_low").adapter is inventory
+
+
+class Crashing(Inventory):
+    key = "crashing"
+
+    def verify_webhook(self, headers, raw_body):
+        raise ValueError(f"cannot use {self.signing_secret}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_verification_that_raises_refuses_and_logs_no_secret(monkeypatch, caplog):
+    from automate.triggers.models import WebhookEndpoint
+
+    monkeypatch.setenv("AUTOMATE_INV_SECRET", SECRET)
+    WebhookEndpoint.objects.create(
+        tenant=make_tenant("acme"),
+        slug="crash",
+        name="crash",
+        scheme="crashing.stock_low",
+        secret_name="INV_SECRET",
+    )
+    with override(Crashing):
+        response = Client().post("/hooks/crash/", b"{}", content_type="application/json")
+    assert (response.status_code, response.json()["code"]) == (401, "invalid_signature")
+    assert "verification raised ValueError" in caplog.text
+    assert SECRET not in caplog.text
