@@ -23,8 +23,11 @@ $(VENV)/.installed-run: pyproject.toml requirements/constraints.txt | $(PY)
 	$(PIP) install --quiet -c requirements/constraints.txt -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml requirements/constraints.txt | $(PY)
+# The example connector package (examples/automate-connector-example) is installed too:
+# it registers by entry point and `make test` runs its own tests (tier connector-example).
+$(VENV)/.installed-dev: pyproject.toml requirements/constraints.txt examples/automate-connector-example/pyproject.toml | $(PY)
 	$(PIP) install --quiet -c requirements/constraints.txt -e ".[dev]"
+	$(PIP) install --quiet --no-deps -e examples/automate-connector-example
 	touch $@ $(VENV)/.installed-run
 
 # The benchmarks' peers (procrastinate for bench/drain.py): never needed by `make test`.

@@ -13,6 +13,8 @@ from automate.triggers.signatures import (
     generic_signature_header,
     generic_signing_string,
     github_signature_header,
+    slack_signature_headers,
+    slack_signing_string,
     stripe_signature_header,
     verify_signature,
 )
@@ -26,6 +28,8 @@ __all__ = [
     "generic_signature_header",
     "generic_signing_string",
     "github_signature_header",
+    "slack_signature_headers",
+    "slack_signing_string",
     "stripe_signature_header",
     "verify_signature",
 ]

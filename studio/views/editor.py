@@ -197,6 +197,8 @@ def draft(request: HttpRequest, workflow_id: int) -> HttpResponse:
 def _action_entries() -> list[dict[str, Any]]:
     groups = []
     for adapter in all_connectors(allowed_only=True):
+        if not adapter.actions:
+            continue  # a trigger-only connector (stripe, github): nothing to drop on the canvas
         described = adapter.describe()
         described["icon"] = connector_icon(described["icon"])  # a Lucide name, never emoji
         groups.append(

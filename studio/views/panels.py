@@ -15,7 +15,6 @@ from automate.governance.backend_info import active_backend
 from automate.governance.egress import is_url_input, policy_for
 from automate.governance.redaction import redact
 from automate.triggers.cron import MISSED_POLICIES
-from automate.triggers.models import WebhookEndpoint
 from automate.typing import acting_user
 from automate.workflows.graph import NodeType
 from automate.workflows.models import Workflow
@@ -33,6 +32,7 @@ from studio.views.common import (
     pretty,
     workflow_or_404,
 )
+from studio.views.connector_triggers import scheme_options
 from studio.views.panel_autosave import STALE_MESSAGE, autosave_node, wants_json
 from studio.views.panel_form import (
     RETRY_FIELDS,
@@ -134,7 +134,7 @@ def _context(
         "retry_fields": [(key, label, values[key]) for key, label, _ in RETRY_FIELDS],
         "missed_policies": MISSED_POLICIES,
         "trigger_kind": trigger_kind(node) if kind == NodeType.TRIGGER else "",
-        "schemes": WebhookEndpoint.Scheme.choices,
+        "schemes": scheme_options(),
         "errors": errors or {},
         "general_warnings": warnings.get("_", []),
         "problems": node_problems,
@@ -154,7 +154,7 @@ def _context(
             if latest
             else "{}"
         ),
-        **pin_context(request, sample, node, kind, node_run_data, latest),
+        **pin_context(request, sample, node, kind, node_run_data, latest, workflow),
         "trigger_problems": trigger_problems(trigger) if kind == NodeType.TRIGGER else [],
     }
 

@@ -8,8 +8,9 @@ from, like every draft edit (``automate.workflows.pins``). Form fields:
 * ``action``: ``pin`` (default) or ``unpin``;
 * ``source``: what to pin: ``json`` (the ``data`` field's JSON text, typed or edited),
   ``event`` (the payload of the event ``event_id`` of the workflow's tenant; trigger
-  only) or ``last`` (the trigger's newest matching event; a step's newest output from a
-  run or a "Test this step").
+  only), ``sample`` (the sample payload of the connector trigger the webhook trigger's
+  scheme names: Stripe's, GitHub's, Slack's, a plug-in's) or ``last`` (the trigger's
+  newest matching event; a step's newest output from a run or a "Test this step").
 
 Answers, never a partial write:
 
@@ -44,9 +45,10 @@ from studio.access import CHANGE_WORKFLOW, needs_permission, studio_json_guard, 
 from studio.durations import time_ago
 from studio.sample_data import SampleData
 from studio.views.common import event_of, pretty, visible
+from studio.views.connector_triggers import connector_trigger_of
 
 ACTIONS = ("pin", "unpin")
-SOURCES = ("json", "event", "last")
+SOURCES = ("json", "event", "sample", "last")
 
 
 def _refused(
@@ -69,13 +71,21 @@ def _what_to_pin(
     source = request.POST.get("source", "json")
     trigger = node.get("type") == "trigger"
     if source not in SOURCES:
-        raise _Refusal(gettext("source must be one of json, event, last."), "source")
+        raise _Refusal(gettext("source must be one of json, event, sample, last."), "source")
     if source == "json":
         text = request.POST.get("data", "").strip()
         if not text:
             raise _Refusal(gettext("type the JSON to pin."), "data")
         data = load_json(text, what=gettext("The pinned data"), limits=json_limits())
         return data, PinnedData.Origin.EDITED, ""
+    if source == "sample":
+        found = connector_trigger_of(workflow) if trigger else None
+        if found is None:
+            raise _Refusal(
+                gettext("only a webhook trigger on a connector's scheme has a sample payload."),
+                "source",
+            )
+        return dict(found.spec.sample_payload), PinnedData.Origin.EDITED, f"sample:{found.scheme}"
     if source == "event" or trigger:
         if source == "event":
             event = event_of(workflow, request.POST.get("event_id", "").strip())
@@ -206,6 +216,7 @@ def pin_context(
     kind: Any,
     node_run_data: dict[str, Any],
     latest: Any,
+    workflow: Workflow | None = None,
 ) -> dict[str, Any]:
     """What the panel's "Pinned data" section (partials/node_pin.html) shows."""
     node_id = str(node.get("id"))
@@ -214,10 +225,14 @@ def pin_context(
         (e for e in node_run_data.get("entries", []) if e.status == "succeeded" and not e.error),
         None,
     )
+    connector_trigger = connector_trigger_of(workflow) if kind == "trigger" and workflow else None
     if pin is not None:
         prefill = pretty(pin.data)
+    elif kind == "trigger" and latest is not None:
+        prefill = pretty(redact(latest.payload))
     elif kind == "trigger":
-        prefill = pretty(redact(latest.payload)) if latest is not None else "{}"
+        # No event yet: the connector trigger's sample shows what a delivery looks like.
+        prefill = pretty(connector_trigger.spec.sample_payload) if connector_trigger else "{}"
     else:
         prefill = last.output_json if last is not None else ""
     return {
@@ -232,4 +247,5 @@ def pin_context(
         "pin_in_editor": bool(getattr(request, "htmx", False)),
         "pinned_upstream": [s for s, key in sample.step_from.items() if key == "pinned"],
         "test_event_pinned": sample.event_from == "pinned",
+        "connector_trigger": connector_trigger,
     }

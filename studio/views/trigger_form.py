@@ -14,6 +14,7 @@ from typing import Any
 
 from django.utils.translation import gettext
 
+from automate.connectors.triggers import scheme_names
 from automate.triggers.cron import schedule_problems
 from automate.triggers.services import slug_taken
 from automate.triggers.webhook_spec import SCHEMES, default_secret_name, webhook_problems
@@ -65,7 +66,7 @@ def _webhook(
     spec["webhook"] = {"slug": slug, "scheme": scheme, "secret_name": secret_name}
     spec["source"] = slug  # webhook events carry the endpoint's slug as their source
     spec.pop("schedule", None)
-    for found in webhook_problems(spec["webhook"]):
+    for found in webhook_problems(spec["webhook"], scheme_names()):
         key = found["field"].rpartition(".")[2]
         errors.setdefault("scheme" if key == "scheme" else "slug", []).append(found["message"])
     if "slug" not in errors and slug_taken(workflow=workflow, slug=slug):

@@ -1,4 +1,4 @@
-"""Connectors: the only code that touches the outside world.
+r"""Connectors: the only code that touches the outside world.
 
 .. code-block:: python
 
@@ -20,6 +20,10 @@
             ...
             return {"order_id": "42"}
 
+The ``Connector`` style (``actions()`` / ``triggers()`` classmethods, ``execute_action``)
+is accepted too (``automate.connectors.connector``); webhook triggers are ``TriggerSpec``\s
+(``automate.connectors.triggers``).
+
 The orchestrator runs an action with ``run_action(code, action, params, context)`` (or
 ``get_connector(code).run(...)`` after its own policy check). See
 docs/howto/custom-connectors.md.
@@ -28,6 +32,7 @@ docs/howto/custom-connectors.md.
 from __future__ import annotations
 
 from .base import ActionSpec, ConnectorAdapter, ExecutionContext, StepSecrets
+from .connector import Connector, adapter_for
 from .exceptions import (
     ConnectorError,
     ConnectorInputError,
@@ -56,10 +61,12 @@ from .registry import (
     run_action,
     unregister,
 )
+from .triggers import ConnectorTrigger, TriggerSpec, all_triggers, find_trigger
 
 __all__ = [
     "ENTRY_POINT_GROUP",
     "ActionSpec",
+    "Connector",
     "ConnectorAdapter",
     "ConnectorError",
     "ConnectorInputError",
@@ -67,17 +74,22 @@ __all__ = [
     "ConnectorOutputError",
     "ConnectorRegistrationError",
     "ConnectorRegistry",
+    "ConnectorTrigger",
     "ExecutionContext",
     "MissingSecretError",
     "StepSecrets",
+    "TriggerSpec",
     "UnknownActionError",
     "UnknownConnectorError",
+    "adapter_for",
     "all_connectors",
+    "all_triggers",
     "check_connector_allowed",
     "check_connector_allowlist",
     "connector_allowed",
     "connector_exists",
     "connector_registry",
+    "find_trigger",
     "get_action",
     "get_connector",
     "load_connectors",

@@ -34,6 +34,7 @@ from .exceptions import (
     MissingSecretError,
     UnknownActionError,
 )
+from .triggers import ConnectorTrigger, WebhookTriggers
 
 __all__ = [
     "ACTION_NAME_PATTERN",
@@ -276,6 +277,9 @@ class ActionSpec:
     side_effects: bool = True
     description: str = ""
     label: str = ""
+    #: The action's name, for connectors that list their actions (``Connector.actions()``);
+    #: a ``ConnectorAdapter`` names them by their key in ``actions`` instead.
+    name: str = ""
     _input_schema: dict[str, Any] = field(init=False, repr=False, compare=False)
     _output_schema: dict[str, Any] = field(init=False, repr=False, compare=False)
     _validator: Any = field(init=False, repr=False, compare=False)
@@ -513,7 +517,7 @@ def _json_problem(value: object, path: str, depth: int) -> str | None:
     return f"{path} is a {type(value).__name__}, not a JSON value"
 
 
-class ConnectorAdapter(ABC):
+class ConnectorAdapter(WebhookTriggers, ABC):
     """Base class of every connector: subclass it, describe the actions, write ``execute``.
 
     .. code-block:: python
@@ -529,6 +533,9 @@ class ConnectorAdapter(ABC):
 
     ``code`` must match ``^[a-z][a-z0-9_]{1,49}$`` and be unique among registered
     connectors. The orchestrator calls ``run()``, never ``execute()`` directly.
+
+    Webhook triggers: declare ``triggers = {"name": TriggerSpec(...)}`` and implement
+    ``verify_webhook`` (see ``automate.connectors.triggers.WebhookTriggers``).
     """
 
     code: ClassVar[str] = ""
@@ -569,6 +576,7 @@ class ConnectorAdapter(ABC):
                 problems.append(f"action name {action!r} must match {ACTION_NAME_PATTERN.pattern}")
             if not isinstance(spec, ActionSpec):
                 problems.append(f"actions[{action!r}] must be an ActionSpec, not {spec!r}")
+        problems.extend(cls.trigger_problems())
         return problems
 
     def get_action(self, action: str) -> ActionSpec:
@@ -678,6 +686,10 @@ class ConnectorAdapter(ABC):
             "description": self.description,
             "icon": self.icon,
             "actions": [spec.describe(name) for name, spec in sorted(self.actions.items())],
+            "triggers": [
+                ConnectorTrigger(self, spec, self.trigger_scheme(name)).describe()
+                for name, spec in sorted(self.triggers.items())
+            ],
         }
 
     def __repr__(self) -> str:

@@ -8,6 +8,10 @@ Connectors are registered three ways, all ending in ``register()``:
   point in the group ``django_automate.connectors``, then the dotted paths listed in
   ``DJANGO_AUTOMATE["CONNECTORS"]``.
 
+Either connector style is accepted: a ``ConnectorAdapter`` subclass, or a ``Connector``
+subclass (``actions()`` / ``triggers()`` / ``execute_action``), which ``adapter_for``
+wraps in an adapter so everything downstream sees one interface.
+
 Two different classes claiming one code is a start-up error naming both; registering the
 same class again is a no-op, so ``ready()`` running twice is harmless. Which registered
 connectors may *run* is a policy decision: ``POLICY.connector_allowlist``, glob patterns
@@ -32,6 +36,7 @@ from automate import conf
 
 from .base import ActionSpec, ConnectorAdapter, ExecutionContext
 from .builtins import BUILTIN_CONNECTORS
+from .connector import Connector, adapter_for
 from .exceptions import (
     ConnectorNotAllowedError,
     ConnectorRegistrationError,
@@ -61,7 +66,9 @@ ENTRY_POINT_GROUP = "django_automate.connectors"
 _CONNECTORS_SETTING = "DJANGO_AUTOMATE['CONNECTORS']"
 _ALLOWLIST_SETTING = "DJANGO_AUTOMATE['POLICY']['connector_allowlist']"
 
-AdapterT = TypeVar("AdapterT", bound=type[ConnectorAdapter])
+AdapterT = TypeVar("AdapterT", bound=type[ConnectorAdapter] | type[Connector])
+#: What can be registered: either connector style, as a class (or an adapter instance).
+Registrable = type[ConnectorAdapter] | ConnectorAdapter | type[Connector]
 
 
 def _class_path(cls: type) -> str:
@@ -75,10 +82,10 @@ class ConnectorRegistry:
         self._adapters: dict[str, ConnectorAdapter] = {}
         self._lock = threading.RLock()
 
-    def register(
-        self, adapter: type[ConnectorAdapter] | ConnectorAdapter, *, replace: bool = False
-    ) -> ConnectorAdapter:
+    def register(self, adapter: Registrable, *, replace: bool = False) -> ConnectorAdapter:
         """Register a connector class (instantiated with no arguments) or instance.
+
+        A ``Connector`` subclass is registered as its adapter (``adapter_for``).
 
         Returns the registered instance. Registering a class whose code is already taken
         by the same class returns the existing instance and changes nothing; by another
@@ -86,14 +93,16 @@ class ConnectorRegistry:
         An invalid definition (bad code, actions that are not ``ActionSpec``\\s) raises
         ``ConnectorRegistrationError`` too.
         """
+        if isinstance(adapter, type) and issubclass(adapter, Connector):
+            adapter = adapter_for(adapter)
         if isinstance(adapter, type) and issubclass(adapter, ConnectorAdapter):
             cls, instance = adapter, None
         elif isinstance(adapter, ConnectorAdapter):
             cls, instance = type(adapter), adapter
         else:
             raise ConnectorRegistrationError(
-                f"Only ConnectorAdapter subclasses (or instances) can be registered as "
-                f"connectors, not {adapter!r}."
+                f"Only ConnectorAdapter or Connector subclasses (or adapter instances) can "
+                f"be registered as connectors, not {adapter!r}."
             )
         problems = cls.definition_problems()
         if problems:
@@ -144,9 +153,7 @@ class ConnectorRegistry:
             return [self._adapters[code] for code in sorted(self._adapters)]
 
     @contextmanager
-    def override(
-        self, *adapters: type[ConnectorAdapter] | ConnectorAdapter, clear: bool = False
-    ) -> Iterator[ConnectorRegistry]:
+    def override(self, *adapters: Registrable, clear: bool = False) -> Iterator[ConnectorRegistry]:
         """Change the registry inside a ``with`` block only; for tests.
 
         ``adapters`` are registered on entry, replacing connectors with the same code (a
@@ -177,7 +184,7 @@ connector_registry = ConnectorRegistry()
 """The process-wide registry the functions below use."""
 
 
-def register(adapter: type[ConnectorAdapter] | ConnectorAdapter) -> ConnectorAdapter:
+def register(adapter: Registrable) -> ConnectorAdapter:
     """Register a connector class or instance; see ``ConnectorRegistry.register``.
 
     Call it from your ``AppConfig.ready()``::
@@ -205,7 +212,7 @@ def unregister(code: str) -> None:
 
 
 def override(
-    *adapters: type[ConnectorAdapter] | ConnectorAdapter, clear: bool = False
+    *adapters: Registrable, clear: bool = False
 ) -> AbstractContextManager[ConnectorRegistry]:
     """Context manager registering ``adapters`` for the ``with`` block only (tests).
 
@@ -315,11 +322,12 @@ def check_connector_allowlist() -> list[CheckMessage]:
 
 def _register_loaded(loaded: object, source: str) -> None:
     if not (
-        (isinstance(loaded, type) and issubclass(loaded, ConnectorAdapter))
+        (isinstance(loaded, type) and issubclass(loaded, ConnectorAdapter | Connector))
         or isinstance(loaded, ConnectorAdapter)
     ):
         raise ConnectorRegistrationError(
-            f"{source} loads {loaded!r}, which is not a ConnectorAdapter subclass."
+            f"{source} loads {loaded!r}, which is not a ConnectorAdapter subclass "
+            "(nor a Connector one)."
         )
     try:
         connector_registry.register(loaded)

@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from automate.connectors.triggers import scheme_choices
+
 
 class WebhookEndpoint(models.Model):
     """An inbound webhook URL, ``/hooks/<slug>/``, with how to verify and read deliveries."""
@@ -11,13 +13,15 @@ class WebhookEndpoint(models.Model):
         STRIPE = "stripe", _("Stripe (Stripe-Signature: t=…,v1=…)")
         GITHUB = "github", _("GitHub (X-Hub-Signature-256)")
         GENERIC = "generic", _("Generic (X-Signature: t=…,v1=…, over t, delivery id and body)")
+        SLACK = "slack", _("Slack (X-Slack-Signature: v0=…, X-Slack-Request-Timestamp)")
 
     tenant = models.ForeignKey(
         "automate.Tenant", on_delete=models.CASCADE, related_name="webhook_endpoints"
     )
     slug = models.SlugField(max_length=100, unique=True, help_text=_("The URL is /hooks/<slug>/."))
     name = models.CharField(max_length=200)
-    scheme = models.CharField(max_length=20, choices=Scheme.choices, default=Scheme.GENERIC)
+    # ``generic`` or a registered connector trigger's scheme (automate.connectors.triggers).
+    scheme = models.CharField(max_length=100, choices=scheme_choices, default=Scheme.GENERIC)
     secret_name = models.CharField(
         max_length=128,
         help_text=_('Name of the signing secret (as in {"$secret": "NAME"}); never the value.'),

@@ -18,16 +18,12 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext
 
+from automate.connectors.triggers import GENERIC_SCHEME, find_trigger
 from automate.exceptions import AutomateError, ConflictError
 from automate.governance import audit
 from automate.tenants.models import Tenant
 from automate.triggers.models import MAX_DELIVERIES_KEPT, WebhookDelivery, WebhookEndpoint
-from automate.triggers.signatures import (
-    GENERIC_DELIVERY_ID_HEADER,
-    generic_signature_header,
-    github_signature_header,
-    stripe_signature_header,
-)
+from automate.triggers.signatures import GENERIC_DELIVERY_ID_HEADER, generic_signature_header
 from automate.typing import UserType
 from automate.workflows.models import Workflow
 
@@ -173,23 +169,20 @@ def test_delivery(endpoint: WebhookEndpoint, secret: str) -> tuple[dict[str, str
     """Headers and body of a correctly signed test delivery for ``endpoint``'s scheme.
 
     Each call makes a new delivery (its own id), valid for the signature tolerance
-    (300 s) for timestamped schemes.
+    (300 s) for timestamped schemes. A connector trigger's scheme asks its connector
+    (``webhook_test_delivery``), which raises ``NotImplementedError`` when it offers none.
     """
+    if endpoint.scheme != GENERIC_SCHEME:
+        trigger = find_trigger(endpoint.scheme)
+        if trigger is None:
+            raise NotImplementedError(f"no registered connector has the scheme {endpoint.scheme!r}")
+        return trigger.adapter.webhook_test_delivery(trigger.spec.name, secret)
     nonce = uuid.uuid4().hex
     headers = {"Content-Type": "application/json"}
-    if endpoint.scheme == WebhookEndpoint.Scheme.STRIPE:
-        body = _compact({"id": f"evt_test_{nonce}", "type": "studio.test", "data": {"object": {}}})
-        headers["Stripe-Signature"] = stripe_signature_header(secret, body)
-    elif endpoint.scheme == WebhookEndpoint.Scheme.GITHUB:
-        body = _compact({"zen": "Sent from the studio.", "test_id": nonce})
-        headers["X-GitHub-Event"] = "ping"
-        headers["X-GitHub-Delivery"] = str(uuid.UUID(nonce))
-        headers["X-Hub-Signature-256"] = github_signature_header(secret, body)
-    else:
-        body = _compact({"test": True, "sent_from": "studio", "test_id": nonce})
-        delivery_id = f"studio-test-{nonce}"
-        headers[endpoint.delivery_id_header or GENERIC_DELIVERY_ID_HEADER] = delivery_id
-        headers[endpoint.signature_header] = generic_signature_header(secret, body, delivery_id)
+    body = _compact({"test": True, "sent_from": "studio", "test_id": nonce})
+    delivery_id = f"studio-test-{nonce}"
+    headers[endpoint.delivery_id_header or GENERIC_DELIVERY_ID_HEADER] = delivery_id
+    headers[endpoint.signature_header] = generic_signature_header(secret, body, delivery_id)
     return headers, body
 
 

@@ -8,9 +8,9 @@ import re
 import time
 from collections.abc import Mapping
 
-SCHEMES = ("stripe", "github", "generic")
+SCHEMES = ("stripe", "github", "slack", "generic")
 DEFAULT_TOLERANCE_SECONDS = 300
-"""How far a signed timestamp (Stripe, generic) may be from the receiver's clock."""
+"""How far a signed timestamp (Stripe, Slack, generic) may be from the receiver's clock."""
 GENERIC_SIGNATURE_HEADER = "X-Signature"
 GENERIC_DELIVERY_ID_HEADER = "X-Delivery-Id"
 
@@ -83,6 +83,24 @@ def _github(secret: str, headers: Mapping[str, str], body: bytes) -> bool:
     return _same(_hex_hmac(secret, body), header[len("sha256=") :])
 
 
+def slack_signing_string(timestamp: int | str, body: bytes) -> bytes:
+    """The bytes Slack signs: ``"v0:<timestamp>:<raw body>"``."""
+    return f"v0:{timestamp}:".encode() + body
+
+
+def _slack(
+    secret: str, headers: Mapping[str, str], body: bytes, now: float, tolerance: float
+) -> bool:
+    signature = _header(headers, "X-Slack-Signature")
+    timestamp = _header(headers, "X-Slack-Request-Timestamp")
+    if not signature or not timestamp or not signature.startswith("v0="):
+        return False
+    timestamp = timestamp.strip()
+    if not _TIMESTAMP.fullmatch(timestamp) or abs(now - int(timestamp)) > tolerance:
+        return False  # outside the tolerance: an old delivery replayed
+    return _same(_hex_hmac(secret, slack_signing_string(timestamp, body)), signature[3:])
+
+
 def _generic(
     secret: str,
     headers: Mapping[str, str],
@@ -127,6 +145,8 @@ def verify_signature(
     - ``stripe``: ``Stripe-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">``, the
       timestamp within ``tolerance_s`` of ``now``; any of several ``v1`` values may match.
     - ``github``: ``X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of body>``.
+    - ``slack``: ``X-Slack-Signature: v0=<hex HMAC-SHA256 of "v0:<t>:<body>">`` with
+      ``X-Slack-Request-Timestamp: <t>``, the timestamp within ``tolerance_s`` of ``now``.
     - ``generic``: ``<header_name>: t=<unix>,v1=<hex HMAC-SHA256 of
       "<t>.<delivery id>.<body>">`` where the delivery id is the value of the
       ``delivery_id_header`` header (required); the timestamp within ``tolerance_s`` of
@@ -144,6 +164,8 @@ def verify_signature(
         return _stripe(secret, headers, body, current, tolerance_s)
     if scheme == "github":
         return _github(secret, headers, body)
+    if scheme == "slack":
+        return _slack(secret, headers, body, current, tolerance_s)
     return _generic(secret, headers, body, header_name, delivery_id_header, current, tolerance_s)
 
 
@@ -156,6 +178,17 @@ def stripe_signature_header(secret: str, body: bytes, *, timestamp: int | None =
 def github_signature_header(secret: str, body: bytes) -> str:
     """A valid ``X-Hub-Signature-256`` value."""
     return "sha256=" + _hex_hmac(secret, body)
+
+
+def slack_signature_headers(
+    secret: str, body: bytes, *, timestamp: int | None = None
+) -> dict[str, str]:
+    """Valid ``X-Slack-Request-Timestamp`` and ``X-Slack-Signature`` headers for ``body``."""
+    t = int(time.time()) if timestamp is None else timestamp
+    return {
+        "X-Slack-Request-Timestamp": str(t),
+        "X-Slack-Signature": "v0=" + _hex_hmac(secret, slack_signing_string(t, body)),
+    }
 
 
 def generic_signature_header(

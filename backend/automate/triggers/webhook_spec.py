@@ -2,17 +2,20 @@
 
 ``{"slug": "shop-orders", "scheme": "generic", "secret_name": "WEBHOOK_SHOP_ORDERS"}``:
 deliveries to ``/hooks/<slug>/`` are verified with the tenant's secret ``secret_name``
-under ``scheme``. The definition holds the secret's *name* only, never its value. The
-studio's webhook trigger writes it; saving or publishing creates the endpoint
-(``automate.triggers.services.sync_webhook_endpoint``).
+under ``scheme``: ``generic`` or a registered connector trigger's scheme (``stripe``,
+``github``, ``slack``, ``<connector>.<trigger>``). The definition holds the secret's
+*name* only, never its value. The studio's webhook trigger writes it; saving or
+publishing creates the endpoint (``automate.triggers.services.sync_webhook_endpoint``).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
-SCHEMES = ("generic", "stripe", "github")
+#: The schemes that ship built in; a connector's trigger adds its own (``scheme_names``).
+SCHEMES = ("generic", "stripe", "github", "slack")
 #: A URL slug (Django's ``slug`` converter), at most 100 characters like the model field.
 SLUG_PATTERN = re.compile(r"[-a-zA-Z0-9_]{1,100}")
 _SECRET_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
@@ -23,8 +26,13 @@ def default_secret_name(slug: str) -> str:
     return "WEBHOOK_" + re.sub(r"[^A-Za-z0-9]", "_", slug).upper()[:100]
 
 
-def webhook_problems(webhook: Any) -> list[dict[str, str]]:
-    """Problems with a ``webhook`` trigger block (for validation at save and publish)."""
+def webhook_problems(webhook: Any, schemes: Sequence[str] = SCHEMES) -> list[dict[str, str]]:
+    """Problems with a ``webhook`` trigger block (for validation at save and publish).
+
+    ``schemes`` are the schemes allowed: pass ``automate.connectors.scheme_names()`` (the
+    generic scheme and every registered connector trigger's); this module stays free of
+    the connector registry, which reaches the execution plane.
+    """
     if not isinstance(webhook, dict):
         return [{"field": "trigger_spec.webhook", "message": "must be a JSON object"}]
     problems = []
@@ -37,11 +45,12 @@ def webhook_problems(webhook: Any) -> list[dict[str, str]]:
                 "(it is the URL /hooks/<slug>/)",
             }
         )
-    if webhook.get("scheme") not in SCHEMES:
+    if webhook.get("scheme") not in schemes:
         problems.append(
             {
                 "field": "trigger_spec.webhook.scheme",
-                "message": f"must be one of {', '.join(SCHEMES)}",
+                "message": f"must be one of {', '.join(schemes)} (the generic scheme or a "
+                "registered connector's trigger)",
             }
         )
     name = webhook.get("secret_name")

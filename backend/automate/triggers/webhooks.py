@@ -1,6 +1,10 @@
 """``POST /hooks/<slug>/``: verify, rate-limit, deduplicate and record an inbound webhook;
 every answer to a known endpoint goes in its bounded delivery log (no body, no secret).
 
+Endpoints on a connector trigger's scheme (``stripe``, ``github``, ``slack``, a plug-in's)
+are verified and read by that connector (``automate.connectors.triggers``); ``generic``
+endpoints here.
+
 Order matters: an unknown endpoint, a misconfigured one and a bad signature get the same
 401 before anything is stored (so outsiders cannot list endpoint names); the rate limit
 counts per tenant; every verified delivery needs a delivery id, taken from signed content,
@@ -13,6 +17,7 @@ import hashlib
 import json
 import logging
 import secrets
+import time
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
@@ -21,6 +26,12 @@ from django.views.decorators.http import require_POST
 
 from automate import conf
 from automate.api.errors import json_error
+from automate.connectors.triggers import (
+    GENERIC_SCHEME,
+    ConnectorTrigger,
+    MissingDeliveryIdError,
+    find_trigger,
+)
 from automate.events.exceptions import InvalidEventError
 from automate.events.services import record_event
 from automate.exceptions import AutomateError
@@ -31,56 +42,52 @@ from automate.triggers.models import WebhookEndpoint
 from automate.triggers.signatures import (
     GENERIC_DELIVERY_ID_HEADER,
     GENERIC_SIGNATURE_HEADER,
-    SCHEMES,
     verify_signature,
 )
 
 logger = logging.getLogger("automate.webhooks")
 
 
-def _event_type(endpoint: WebhookEndpoint, request: HttpRequest, payload: dict[str, Any]) -> str:
+def _event_type(
+    endpoint: WebhookEndpoint,
+    request: HttpRequest,
+    payload: dict[str, Any],
+    trigger: ConnectorTrigger | None,
+) -> str:
     if endpoint.event_type:
         return endpoint.event_type
-    if endpoint.scheme == WebhookEndpoint.Scheme.STRIPE and isinstance(payload.get("type"), str):
-        return str(payload["type"])
-    if endpoint.scheme == WebhookEndpoint.Scheme.GITHUB:
-        name = request.headers.get("X-GitHub-Event", "")
-        action = payload.get("action")
-        if name:
-            return f"github.{name}.{action}" if isinstance(action, str) else f"github.{name}"
+    if trigger is not None:
+        return trigger.adapter.webhook_event_type(trigger.spec.name, request.headers, payload)
     return "webhook.received"
 
 
-class MissingDeliveryIdError(Exception):
-    """A verified delivery carries no delivery id, so a replay could not be recognised."""
-
-    def __init__(self, where: str) -> None:
-        super().__init__(where)
-        self.where = where
-
-
-def _dedupe_key(endpoint: WebhookEndpoint, request: HttpRequest, payload: dict[str, Any]) -> str:
+def _dedupe_key(
+    endpoint: WebhookEndpoint,
+    request: HttpRequest,
+    payload: dict[str, Any],
+    trigger: ConnectorTrigger | None,
+) -> str:
     """The event's dedupe key, always derived from content the signature covers.
 
-    Stripe signs the body, which holds the event id. The generic scheme signs the delivery
-    id header itself. GitHub signs only the body: its delivery id header is required but
-    unsigned (anyone replaying a delivery could change it), so the key is the body's digest.
+    A connector trigger says which (Stripe: the event id in the signed body; GitHub: the
+    body's digest, its delivery id header being required but unsigned; Slack: the
+    ``event_id`` in the signed body). The generic scheme signs the delivery id header.
     """
-    if endpoint.scheme == WebhookEndpoint.Scheme.STRIPE:
-        value = payload.get("id")
-        if not isinstance(value, str) or not value:
-            raise MissingDeliveryIdError('the body\'s "id"')
-    else:
-        header = endpoint.delivery_id_header or (
-            "X-GitHub-Delivery"
-            if endpoint.scheme == WebhookEndpoint.Scheme.GITHUB
-            else GENERIC_DELIVERY_ID_HEADER
+    if trigger is not None:
+        value = trigger.adapter.webhook_delivery_id(
+            trigger.spec.name,
+            request.headers,
+            request.body,
+            payload,
+            delivery_id_header=endpoint.delivery_id_header,
         )
+        if not isinstance(value, str) or not value:
+            raise MissingDeliveryIdError("a delivery id")
+    else:
+        header = endpoint.delivery_id_header or GENERIC_DELIVERY_ID_HEADER
         value = request.headers.get(header, "")
         if not value:
             raise MissingDeliveryIdError(f"the {header} header")
-        if endpoint.scheme == WebhookEndpoint.Scheme.GITHUB:
-            value = "body-sha256:" + hashlib.sha256(request.body).hexdigest()
     key = f"hook:{endpoint.slug}:{value}"
     # Hash long ids instead of cutting them, so two long ids never collide.
     return (
@@ -96,6 +103,8 @@ def _guess_scheme(headers: dict[str, str]) -> str:
         return "stripe"
     if "x-hub-signature-256" in lowered:
         return "github"
+    if "x-slack-signature" in lowered:
+        return "slack"
     return "generic"
 
 
@@ -124,8 +133,12 @@ def _signing_secret(endpoint: WebhookEndpoint | None, slug: str) -> str | None:
         return None
     if endpoint is None:
         return None
-    if endpoint.scheme not in SCHEMES:
-        logger.error("Webhook %s: unknown signature scheme %r", slug, endpoint.scheme)
+    if endpoint.scheme != GENERIC_SCHEME and find_trigger(endpoint.scheme) is None:
+        logger.error(
+            "Webhook %s: no registered connector has the trigger scheme %r; deliveries are refused",
+            slug,
+            endpoint.scheme,
+        )
         return None
     return secret or None
 
@@ -133,12 +146,33 @@ def _signing_secret(endpoint: WebhookEndpoint | None, slug: str) -> str | None:
 def _verified(endpoint: WebhookEndpoint | None, slug: str, request: HttpRequest) -> bool:
     """Whether the delivery is signed for an active, correctly configured endpoint.
 
-    An unknown slug and an endpoint whose secret cannot be resolved still look a secret
-    up and verify against a random decoy secret, so the answer *and* the work done are
-    the same as for a bad signature: an outsider cannot tell which endpoint names exist.
+    A connector trigger's scheme is verified by its connector (``verify_webhook``), the
+    ``generic`` scheme here. An unknown slug and an endpoint whose secret cannot be
+    resolved still look a secret up and verify against a random decoy secret, so the
+    answer *and* the work done are the same as for a bad signature: an outsider cannot
+    tell which endpoint names exist.
     """
     headers = dict(request.headers)
     secret = _signing_secret(endpoint, slug)
+    if endpoint is not None and secret and endpoint.scheme != GENERIC_SCHEME:
+        trigger = find_trigger(endpoint.scheme)
+        assert trigger is not None  # _signing_secret checked it
+        try:
+            return (
+                trigger.adapter.verify_webhook(
+                    headers, request.body, secret=secret, trigger=trigger.spec.name, now=time.time()
+                )
+                is True
+            )
+        except Exception as exc:  # the connector's own code: a failure is "not verified"
+            # Its type only: the text of an exception raised next to a secret may hold it.
+            logger.error(
+                "Webhook %s: the %s trigger's verification raised %s; the delivery is refused",
+                slug,
+                trigger.scheme,
+                type(exc).__name__,
+            )
+            return False
     scheme = endpoint.scheme if endpoint is not None and secret else _guess_scheme(headers)
     valid = verify_signature(
         scheme,
@@ -230,8 +264,13 @@ def _answer(request: HttpRequest, slug: str, endpoint: WebhookEndpoint | None) -
     payload = json_body(request)  # size, depth, number size, valid text: 4xx, nothing stored
     if not isinstance(payload, dict):
         return json_error(request, 400, "invalid_event", "The body must be a JSON object.")
+    trigger = find_trigger(endpoint.scheme) if endpoint.scheme != GENERIC_SCHEME else None
+    if trigger is not None:
+        reply = trigger.adapter.webhook_reply(trigger.spec.name, payload)
+        if reply is not None:  # a handshake (Slack's url_verification): nothing recorded
+            return JsonResponse(reply)
     try:
-        dedupe_key = _dedupe_key(endpoint, request, payload)
+        dedupe_key = _dedupe_key(endpoint, request, payload, trigger)
     except MissingDeliveryIdError as exc:
         return json_error(
             request,
@@ -243,7 +282,7 @@ def _answer(request: HttpRequest, slug: str, endpoint: WebhookEndpoint | None) -
         )
     try:
         event, created = record_event(
-            type=_event_type(endpoint, request, payload),
+            type=_event_type(endpoint, request, payload, trigger),
             payload=payload,
             dedupe_key=dedupe_key,
             source=endpoint.source or endpoint.slug,

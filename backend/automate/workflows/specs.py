@@ -35,9 +35,10 @@ def trigger_problems(spec: Any) -> list[dict[str, str]]:
 
         problems.extend(schedule_problems(spec["schedule"]))
     if "webhook" in spec:
+        from automate.connectors.triggers import scheme_names
         from automate.triggers.webhook_spec import webhook_problems
 
-        problems.extend(webhook_problems(spec["webhook"]))
+        problems.extend(webhook_problems(spec["webhook"], scheme_names()))
     unknown = sorted(set(spec) - {"event_type", "source", "schedule", "webhook"})
     if unknown:
         problems.append({"field": "trigger_spec", "message": f"unknown keys: {', '.join(unknown)}"})

@@ -18,4 +18,6 @@ BUILTIN_CONNECTORS: tuple[str, ...] = (
     "automate.connectors.builtins.email.EmailConnector",
     "automate.connectors.builtins.django_model.DjangoModelConnector",
     "automate.connectors.builtins.llm.LLMConnector",
+    "automate.connectors.builtins.stripe.StripeConnector",
+    "automate.connectors.builtins.github.GitHubConnector",
 )

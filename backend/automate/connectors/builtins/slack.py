@@ -29,6 +29,7 @@ from automate.governance.redaction import redact_text
 from ..base import ActionSpec, ConnectorAdapter, ExecutionContext
 from ..exceptions import ConnectorError
 from .http import step_timeout
+from .slack_events import SlackEvents
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -73,12 +74,14 @@ def base_url() -> str:
     return str(url).rstrip("/")
 
 
-class SlackConnector(ConnectorAdapter):
+class SlackConnector(SlackEvents, ConnectorAdapter):
     """``slack.post_message``: post ``text`` (and optional Block Kit ``blocks``) to a channel.
 
     Needs a bot token (``xoxb-…``) with the ``chat:write`` scope, given as a secret
     reference. The output is ``{"ok": true, "channel": <channel id>, "ts": <message ts>}``;
     ``ts`` can be used as a later step's ``thread_ts`` to reply in a thread.
+
+    Its ``events`` trigger (scheme ``slack``) receives the Events API: see ``SlackEvents``.
     """
 
     code = "slack"
