@@ -274,7 +274,21 @@ def _guarded(
     job: OutboxJob, body: Any, *, store: OutboxStore, worker_id: str, gate: DbGate | None = None
 ) -> bool:
     """Run ``body`` for ``job``: a lost lease is logged; any other error retries the job
-    (inside a ``gate`` phase). Returns whether ``body`` ran to its end."""
+    (inside a ``gate`` phase). Returns whether ``body`` ran to its end. Log lines written
+    meanwhile name the job's run, step and trace (``automate.observability.log_context``)."""
+    from automate.observability.log_context import bound
+
+    with bound(
+        trace_id=job.trace_id or None,
+        run_id=str(job.run_id) if job.run_id else None,
+        step_id=job.node_id or None,
+    ):
+        return _run_guarded(job, body, store=store, worker_id=worker_id, gate=gate)
+
+
+def _run_guarded(
+    job: OutboxJob, body: Any, *, store: OutboxStore, worker_id: str, gate: DbGate | None
+) -> bool:
     try:
         body()
         return True

@@ -63,9 +63,9 @@ class EcsFormatter(ecs_logging.StdlibFormatter):
         doc = super().format_to_ecs(record)
         labels = dict(doc.get("labels") or {})
         for key, value in extra.items():
-            if key in FIELDS:
+            if key in FIELDS or key == "node_id":  # node_id: the engine's older name
                 doc.pop(key, None)
-                _put(doc, FIELDS[key], value)
+                _put(doc, FIELDS.get(key, "automate.step.id"), value)
             elif "." not in key and key != "labels":
                 doc.pop(key, None)
                 labels[key] = value if isinstance(value, str | int | float | bool) else str(value)
