@@ -159,13 +159,18 @@ class TenantScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         codename = f"{self.opts.app_label}.change_{self.opts.model_name}"
         return bool(request.user.has_perm(codename))
 
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        actions = super().get_actions(request)
+    def get_actions(self, request: HttpRequest, action_location: Any = None) -> dict[str, Any]:
+        # Django 6.1 asks per place (the change list, or the change form's actions) and
+        # deprecates overrides without action_location; Django 5.2 has no such parameter.
+        where = {} if action_location is None else {"action_location": action_location}
+        actions = super().get_actions(request, **where)
         allowed: dict[str, Any] = {}
         for name, entry in actions.items():
             if entry is None:
                 continue
-            needs = set(getattr(entry[0], "allowed_permissions", ()))
+            # Django 6.1 gives an Action (its tuple indexes are deprecated); 5.2 a tuple.
+            func = entry.func if hasattr(entry, "func") else entry[0]
+            needs = set(getattr(func, "allowed_permissions", ()))
             if needs <= {"view"} and not self.has_model_change_permission(request):
                 continue  # no permission declared, or only "view": it needs "change"
             allowed[name] = entry

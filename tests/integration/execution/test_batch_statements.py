@@ -124,7 +124,7 @@ def test_a_subclass_of_a_plain_type_takes_the_list_psycopg_dumps():
     """An Enum on str prints "Kind.A" where psycopg sends "a": never written as text."""
     import enum
 
-    class Kind(str, enum.Enum):  # noqa: UP042 (StrEnum prints its value: not the case)
+    class Kind(str, enum.Enum):  # not a StrEnum: this one prints its name, not its value
         A = "a"
 
     class Level(int, enum.Enum):
@@ -138,7 +138,7 @@ def test_a_subclass_of_a_plain_type_takes_the_list_psycopg_dumps():
 @pytest.mark.postgres
 def test_array_literals_arrive_intact_on_postgresql():
     ids = [uuid.uuid4(), uuid.uuid4()]
-    when = [datetime.datetime(2026, 11, 30, 21, 0, 0, 123456, tzinfo=datetime.UTC), None]
+    when = [datetime.datetime(2026, 11, 30, 21, 0, 0, 123456, tzinfo=datetime.timezone.utc), None]
     documents = [Jsonb({"k": 'x"y\\z', "n": [1, None]}), Jsonb(None), None]
     with connection.cursor() as cursor:
         cursor.execute(

@@ -15,7 +15,7 @@ from typing import Any
 import bleach
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import BadHeaderError, EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives
 from django.core.mail.utils import DNS_NAME
 from django.core.validators import validate_email
 
@@ -183,7 +183,9 @@ class EmailConnector(ConnectorAdapter):
             message.attach_alternative(sanitize_html(params["html"]), "text/html")
         try:
             sent = message.send()
-        except BadHeaderError as exc:
+        # A header holding a newline: Django 5.2 raises BadHeaderError, a ValueError
+        # subclass that Django 6.1 deprecates in favour of a plain ValueError.
+        except ValueError as exc:
             raise ConnectorError(
                 f"The email has an invalid header: {exc}", code="invalid_email"
             ) from exc
