@@ -169,7 +169,7 @@ class TenantScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             if entry is None:
                 continue
             # Django 6.1 gives an Action (its tuple indexes are deprecated); 5.2 a tuple.
-            func = entry.func if hasattr(entry, "func") else entry[0]
+            func = getattr(entry, "func", None) or entry[0]
             needs = set(getattr(func, "allowed_permissions", ()))
             if needs <= {"view"} and not self.has_model_change_permission(request):
                 continue  # no permission declared, or only "view": it needs "change"
