@@ -1,8 +1,9 @@
 """The ``email`` connector: send an email through the project's Django email backend.
 
-Whatever ``EMAIL_BACKEND`` the site uses (SMTP, a provider's backend, the console in
-development, ``locmem`` in tests) sends it. The HTML body is written by workflow authors,
-so it is sanitised to ``ALLOWED_TAGS``/``ALLOWED_ATTRIBUTES`` before it leaves.
+Whatever mailer the site configures (``MAILERS`` on Django 6.1, ``EMAIL_BACKEND`` on 5.2:
+SMTP, a provider's backend, the console in development, ``locmem`` in tests) sends it. The
+HTML body is written by workflow authors, so it is sanitised to
+``ALLOWED_TAGS``/``ALLOWED_ATTRIBUTES`` before it leaves.
 """
 
 from __future__ import annotations
