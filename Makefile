@@ -75,4 +75,4 @@ messages: install-dev
 	$(PY) scripts/messages
 
 clean:
-	rm -rf $(VENV) var artifacts
+	rm -rf $(VENV) .venv-py*-dj* var artifacts

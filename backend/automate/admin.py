@@ -405,8 +405,8 @@ class AuditLogEntryAdmin(ExactSearchMixin, ReadOnlyAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        return {}
+    def get_actions(self, request: HttpRequest, action_location: Any = None) -> dict[str, Any]:
+        return {}  # action_location: Django 6.1 deprecates overrides without it
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AuditLogEntry]:
         return super().get_queryset(request).select_related("actor", "tenant")

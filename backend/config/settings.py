@@ -276,6 +276,12 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+
+# Email: Django 6.1 configures it with MAILERS (and deprecates EMAIL_BACKEND and the other
+# EMAIL_* settings, which may not be set beside it); Django 5.2 ignores MAILERS and uses
+# EMAIL_BACKEND, whose default is the same SMTP backend (localhost:25).
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend"}}
+
 USE_I18N = True
 # The languages the apps ship catalogs for (automate/locale, studio/locale, found by
 # Django in each app); a browser asking for another one gets English.

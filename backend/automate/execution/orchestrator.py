@@ -30,8 +30,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum, StrEnum
+from enum import Enum
 
+from automate.compat import StrEnum
 from automate.workflows.graph import Edge, Graph, NodeType
 
 

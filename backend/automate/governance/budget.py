@@ -214,7 +214,7 @@ def cost_of(model: str, prompt_tokens: int, completion_tokens: int) -> Decimal:
 
 def today() -> dt.date:
     """Today's date in UTC: the budget day."""
-    return dt.datetime.now(dt.UTC).date()
+    return dt.datetime.now(dt.timezone.utc).date()
 
 
 def daily_budget() -> Decimal:

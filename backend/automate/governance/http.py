@@ -39,13 +39,14 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 import httpcore
 import httpx
 
 from automate import __version__
+from automate.compat import UTC
 from automate.connectors.exceptions import ConnectorError
 from automate.governance.egress import EgressNotAllowed, check_egress, record_refusal
 from automate.governance.policy import HostResolutionError, PolicyViolation, check_host

@@ -343,6 +343,20 @@ def _not_allowed(message: str, host: str | None = None) -> PolicyViolation:
     return PolicyViolation(message, code="url_not_allowed", details=details)
 
 
+def ipv6_text(address: ipaddress.IPv6Address) -> str:
+    """``str(address)`` as Python 3.10-3.12 print it, on every Python.
+
+    Python 3.13 prints an IPv4-mapped address with a dotted quad (``::ffff:8.8.8.8``);
+    the canonical host stays ``::ffff:808:808`` whatever Python the site runs on.
+    """
+    mapped = address.ipv4_mapped
+    if mapped is None:
+        return str(address)
+    low = int(mapped)
+    zone = f"%{address.scope_id}" if address.scope_id else ""
+    return f"::ffff:{low >> 16:x}:{low & 0xFFFF:x}{zone}"
+
+
 def normalise_host(host: str) -> tuple[str, IPAddress | None]:
     """The canonical form of ``host`` and, when it is an IP literal, its address.
 
@@ -367,7 +381,7 @@ def normalise_host(host: str) -> tuple[str, IPAddress | None]:
             address6 = ipaddress.IPv6Address(host)
         except ValueError:
             raise _not_allowed(f"{original!r} is not a valid IPv6 address.", original) from None
-        return str(address6), address6
+        return ipv6_text(address6), address6
     if "%" in host:
         raise _not_allowed(f"{original!r} is not a valid host.", original)
     if host.endswith(_DOTS):
@@ -430,7 +444,8 @@ def split_host_pattern(pattern: str) -> tuple[str, int | None]:
         except UnicodeError:
             raise ValueError(f"{pattern!r} is not a valid host name") from None
     with contextlib.suppress(ValueError):  # a name or a glob stays as written
-        host = str(ipaddress.ip_address(host))
+        address = ipaddress.ip_address(host)
+        host = ipv6_text(address) if isinstance(address, ipaddress.IPv6Address) else str(address)
     return host, port
 
 

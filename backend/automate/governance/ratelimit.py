@@ -10,10 +10,11 @@ import math
 import random
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.db import connection
 
+from automate.compat import UTC
 from automate.governance.models import RateLimitWindow
 
 

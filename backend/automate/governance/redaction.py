@@ -23,6 +23,7 @@ import binascii
 import functools
 import json
 import re
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
@@ -347,6 +348,45 @@ def register_secret_value(value: str) -> None:
 # Text patterns
 # ---------------------------------------------------------------------------------------
 
+# Python 3.10's re has no possessive quantifiers (3.11 added ``X*+`` and ``(?>X)``).
+# The patterns below are written with them and compiled as written on 3.11+; on 3.10
+# _compile rewrites each possessive ``ATOM*+`` into ``(?=(?P<_pN>ATOM*))(?P=_pN)``, the
+# classic equivalent: a look-ahead is atomic (the engine never backtracks into it) and the
+# back-reference then consumes exactly what it captured. tests/unit/governance checks that
+# both forms match the same spans (on 3.11+) and that redaction stays linear (on both).
+_POSSESSIVE_TOKEN = re.compile(
+    r"(?P<atom>\[(?:\\.|[^\]\\])*\]|\\.|[^\\\[])"  # a class, an escape or one character
+    r"(?P<quantifier>[*+?]|\{\d*(?:,\d*)?\})?(?P<possessive>\+)?"
+)
+
+
+def _without_possessive(pattern: str) -> str:
+    """``pattern`` with each possessive quantifier rewritten as a look-ahead + back-reference.
+
+    Only single atoms (a character class, an escape, a character) may be possessive here;
+    a possessive group raises ``ValueError``. The added groups are named ``_p0``, ``_p1``...
+    """
+    count = 0
+
+    def rewrite(token: re.Match[str]) -> str:
+        nonlocal count
+        if token["possessive"] is None:
+            return token[0]
+        if token["quantifier"] is None or token["atom"] in "()|":
+            raise ValueError(f"only a quantified single atom can be possessive: {token[0]!r}")
+        name = f"_p{count}"
+        count += 1
+        return f"(?=(?P<{name}>{token['atom']}{token['quantifier']}))(?P={name})"
+
+    return _POSSESSIVE_TOKEN.sub(rewrite, pattern)
+
+
+def _compile(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    if sys.version_info < (3, 11):
+        pattern = _without_possessive(pattern)
+    return re.compile(pattern, flags)
+
+
 _PEM_PRIVATE_KEY = re.compile(
     r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----"
     r"[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----|\Z)"
@@ -393,7 +433,7 @@ _SLACK_WEBHOOK = (
 )
 # Pass 1: credentials recognisable by their own shape. Each match is only the credential
 # (and its scheme), so nothing else hides inside a match.
-_CREDENTIAL_PATTERN = re.compile(
+_CREDENTIAL_PATTERN = _compile(
     "|".join((_URL_USERINFO, _AUTH_SCHEME, _VENDOR_CREDENTIALS, _SLACK_WEBHOOK))
 )
 
@@ -402,7 +442,7 @@ _CREDENTIAL_PATTERN = re.compile(
 # strings, logfmt, kwargs reprs) and 'password': 'hunter2' (dict reprs, JSON) mask the
 # value. Keys are judged by the same rule as dict keys. The pattern stops after the
 # separator; the value is only looked at when the key is sensitive.
-_NAMED_VALUE_PATTERN = re.compile(
+_NAMED_VALUE_PATTERN = _compile(
     r"^[ \t]*+(?P<header_name>[A-Za-z0-9_\-]++):[ \t]*+(?=\S)"
     r"|(?<![A-Za-z0-9_.\-])(?P<key>[A-Za-z0-9_.\-]++)"
     r"(?:[ \t]*=[ \t]*+|['\"][ \t]*:[ \t]*+(?=['\"]))",
@@ -410,7 +450,7 @@ _NAMED_VALUE_PATTERN = re.compile(
 )
 # A quoted value, or an unquoted one up to the next delimiter (an unterminated quote is
 # masked up to the delimiter too).
-_VALUE_PATTERN = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"|['\"]?[^\s&;,)\]}'\"]*+")
+_VALUE_PATTERN = _compile(r"'[^'\n]*'|\"[^\"\n]*\"|['\"]?[^\s&;,)\]}'\"]*+")
 
 _REF_PREFIX = "$secret:"
 _TOKEN_PUNCTUATION = frozenset("._~+=")

@@ -22,7 +22,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
 from django.core.exceptions import EmptyResultSet
@@ -32,6 +32,7 @@ from django.db.models.functions import Trunc
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
+from automate.compat import UTC
 from automate.execution.models import ExecutionRun, OutboxJob, StepRun
 from automate.execution.services import DEAD_LETTER
 from automate.guard.parse import InputRejected

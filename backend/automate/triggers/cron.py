@@ -17,12 +17,13 @@ schedule fires at follows classic (Vixie) cron:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadDateError, croniter
 
+from automate.compat import UTC
 from automate.triggers.cron_syntax import cron_problem, five_fields, is_fixed_time
 
 DEFAULT_GRACE_SECONDS = 60

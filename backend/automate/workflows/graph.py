@@ -23,11 +23,11 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from copy import deepcopy
 from dataclasses import dataclass, field
-from enum import StrEnum
 from functools import cached_property
 from types import MappingProxyType
 from typing import Any, Final, TypeAlias, TypeGuard
 
+from automate.compat import StrEnum
 from automate.exceptions import NotFoundError
 from automate.rules import RuleError, compile_rule
 from automate.workflows.exceptions import WorkflowValidationError

@@ -43,7 +43,7 @@ def test_a_reservation_counts_until_the_actual_cost_replaces_it(tenant):
 
     assert budget.spent_today("acme") == Decimal("0.00045")
     day = LLMBudgetDay.objects.get(tenant=tenant)
-    assert (day.day, day.calls) == (dt.datetime.now(dt.UTC).date(), 1)
+    assert (day.day, day.calls) == (dt.datetime.now(dt.timezone.utc).date(), 1)
     assert LLMUsage.objects.get() == usage
     assert (usage.model, usage.prompt_tokens, usage.completion_tokens) == ("gpt-4o-mini", 1000, 500)
     assert (usage.run_id, usage.node_id, usage.cost_usd) == (

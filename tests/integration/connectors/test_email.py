@@ -2,6 +2,7 @@
 
 import smtplib
 
+import django
 import pytest
 from django.core import mail
 from django.test import override_settings
@@ -103,7 +104,14 @@ class FailingBackend:
         raise FailingBackend.error
 
 
-@override_settings(EMAIL_BACKEND=f"{__name__}.FailingBackend")
+def email_backend(path):
+    """Send this test's email through ``path``: Django 6.1 reads MAILERS, 5.2 EMAIL_BACKEND."""
+    if django.VERSION >= (6, 1):
+        return override_settings(MAILERS={"default": {"BACKEND": path}})
+    return override_settings(EMAIL_BACKEND=path)
+
+
+@email_backend(f"{__name__}.FailingBackend")
 @pytest.mark.parametrize(
     ("error", "retryable", "code"),
     [

@@ -6,12 +6,13 @@ import socket
 import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import datetime
 
 import httpcore
 import httpx
 import pytest
 
+from automate.compat import UTC
 from automate.connectors import ConnectorError
 from automate.governance.http import (
     USER_AGENT,

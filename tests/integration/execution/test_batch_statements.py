@@ -125,7 +125,7 @@ def test_a_subclass_of_a_plain_type_is_written_as_psycopg_sends_it():
     characters, not its ``__str__``); an Enum on int takes the list psycopg dumps."""
     import enum
 
-    class Kind(str, enum.Enum):  # noqa: UP042 (StrEnum prints its value: not the case)
+    class Kind(str, enum.Enum):  # not a StrEnum: this one prints its name, not its value
         A = "a"
 
     class Level(int, enum.Enum):
@@ -140,7 +140,7 @@ def test_a_subclass_of_a_plain_type_is_written_as_psycopg_sends_it():
 @pytest.mark.postgres
 def test_array_literals_arrive_intact_on_postgresql():
     ids = [uuid.uuid4(), uuid.uuid4()]
-    when = [datetime.datetime(2026, 11, 30, 21, 0, 0, 123456, tzinfo=datetime.UTC), None]
+    when = [datetime.datetime(2026, 11, 30, 21, 0, 0, 123456, tzinfo=datetime.timezone.utc), None]
     documents = [Jsonb({"k": 'x"y\\z', "n": [1, None]}), Jsonb(None), None]
     with connection.cursor() as cursor:
         cursor.execute(

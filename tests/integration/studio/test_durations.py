@@ -31,7 +31,9 @@ def test_human_duration(ms, shown):
 
 
 def test_the_template_filters_write_the_same():
-    from datetime import UTC, datetime, timedelta
+    from datetime import datetime, timedelta
+
+    from automate.compat import UTC
 
     start = datetime(2026, 1, 1, tzinfo=UTC)
     rendered = Template(

@@ -11,6 +11,11 @@ from tests.factories import make_studio_user, make_tenant
 
 pytestmark = pytest.mark.django_db
 
+# Deep enough that the studio's own recursive code overflows, yet shallow enough that the
+# JSON decoder still loads the row from a view's stack (about 910 levels on Python 3.10
+# and 3.11 with the default recursion limit of 1000).
+DEEP = 880
+
 GRAPH = {"nodes": [{"id": "trigger", "type": "trigger"}], "edges": []}
 
 
@@ -63,7 +68,7 @@ def deep_graph(depth):
     }
 
 
-@pytest.mark.parametrize("depth", [40, 900])
+@pytest.mark.parametrize("depth", [40, DEEP])
 def test_the_node_panel_of_an_over_limit_step_says_so_and_saving_replaces_it(editor, depth):
     workflow = stored(editor.tenant, graph=deep_graph(depth))
     url = f"/studio/workflows/{workflow.pk}/nodes/deep/panel/"
@@ -80,7 +85,7 @@ def test_the_node_panel_of_an_over_limit_step_says_so_and_saving_replaces_it(edi
     assert workflow.draft_graph["nodes"][1]["inputs"] == {"x": 1}
 
 
-@pytest.mark.parametrize("depth", [40, 900])
+@pytest.mark.parametrize("depth", [40, DEEP])
 def test_the_rules_tab_of_an_over_limit_rule_says_so(editor, depth):
     workflow = stored(editor.tenant, rule=deep_rule(depth))
     response = editor.get(f"/studio/workflows/{workflow.pk}/rules/", HTTP_HX_REQUEST="true")
@@ -93,7 +98,7 @@ def test_the_rules_tab_of_an_over_limit_rule_says_so(editor, depth):
     assert workflow.draft_rule_spec == {}
 
 
-@pytest.mark.parametrize("depth", [40, 900])
+@pytest.mark.parametrize("depth", [40, DEEP])
 def test_the_draft_of_an_over_limit_workflow_can_be_read_and_replaced(editor, depth):
     workflow = stored(editor.tenant, graph=deep_graph(depth))
     url = f"/studio/workflows/{workflow.pk}/draft.json"

@@ -1,12 +1,13 @@
 """The real ticker across changes of the clocks, and cron refused wherever it is saved."""
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+from automate.compat import UTC
 from automate.execution.models import ExecutionRun
 from automate.triggers.schedules import fire_due_schedules
 from automate.workflows.exceptions import WorkflowValidationError

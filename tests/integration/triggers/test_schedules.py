@@ -1,7 +1,8 @@
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
+from automate.compat import UTC
 from automate.events.models import Event
 from automate.execution.models import ExecutionRun
 from automate.triggers.models import ScheduleState

@@ -2,6 +2,7 @@
 
 import copy
 import os
+import re
 import subprocess
 import sys
 import time
@@ -410,18 +411,21 @@ def test_clear_forgets_every_value(fresh_masker):
 # --- cost ------------------------------------------------------------------------------
 
 
+ADVERSARIAL = [
+    "a." * 50_000,
+    "a=" * 50_000,
+    "key=" * 25_000,
+    "http://a:" * 10_000,
+    "xoxb-" * 20_000,
+    "eyJ-" * 25_000,
+    "password='" * 10_000,
+    "Token: x\n" * 10_000,
+]
+
+
 @pytest.mark.parametrize(
     "text",
-    [
-        "a." * 50_000,
-        "a=" * 50_000,
-        "key=" * 25_000,
-        "http://a:" * 10_000,
-        "xoxb-" * 20_000,
-        "eyJ-" * 25_000,
-        "password='" * 10_000,
-        "Token: x\n" * 10_000,
-    ],
+    ADVERSARIAL,
     ids=[
         "dots",
         "equals",
@@ -455,3 +459,52 @@ def test_openai_keys_are_masked_wherever_they_appear():
     assert key not in redact_text(f"calling with {key} failed")
     assert redact({"note": f"key={key}"})["note"] != f"key={key}"
     assert redact_text("a task-list of sk-items") == "a task-list of sk-items"
+
+
+# --- Python 3.10: possessive quantifiers rewritten ---------------------------------------
+
+
+def test_possessive_quantifiers_are_rewritten_as_atomic_look_aheads():
+    rewritten = redaction._without_possessive(r"[a-z]++=*|\bx{4,}+\.[^\]\s]*+\++")
+    assert rewritten == (
+        r"(?=(?P<_p0>[a-z]+))(?P=_p0)=*|\b(?=(?P<_p1>x{4,}))(?P=_p1)\."
+        r"(?=(?P<_p2>[^\]\s]*))(?P=_p2)\++"
+    )
+    with pytest.raises(ValueError, match="single atom"):
+        redaction._without_possessive(r"(?:ab)*+")
+
+
+SAMPLES = [
+    "GET https://bob:hunter2@example.com/x and ftp://u:a@b/c#d@host/ too",
+    "http://u:p@example.com?next=a@b.com /p?email=a@b.com",
+    "Authorization: Bearer abc.def.ghi\nCookie: a=b; c=d\nKey: press Enter",
+    "Basic dXNlcjpwYXNz== and Token 0123456789abcdef and bearer of good news",
+    "eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl AKIAABCDEFGHIJKLMNOP sk_live_abcdefgh1234",
+    "whsec_ABCDEFGHIJKLMNOP== ghp_ABCDEFGHIJKLMNOPQR github_pat_ABCDEFGHIJKLMNOPQR",
+    "glpat-ABCDEFGHIJKLMNOPQRST xoxb-12345678-abc xapp-1-ABCDEFGHIJK",
+    "sk-proj-ABCDEFGHIJKLMNOPQRSTUV AIza" + "A" * 35 + " SG.ABCDEFGHIJKLMNOP.ABCDEFGHIJKLMNOP",
+    "npm_" + "a" * 36 + " hf_" + "b" * 30 + " hooks.slack.com/services/T0/B0/abcDEF123",
+    "password=hunter2&next=https://x/?token=abc 'api_key': 'v' \"secret\" : \"w\"",
+    "  X-Api-Key:   abc123\r\nuser.password = 'unterminated\nk=v;a=b,c=d)",
+]
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="needs possessive quantifiers to compare")
+@pytest.mark.parametrize(
+    "pattern",
+    [redaction._CREDENTIAL_PATTERN, redaction._NAMED_VALUE_PATTERN, redaction._VALUE_PATTERN],
+    ids=["credentials", "named-values", "values"],
+)
+def test_the_python_310_patterns_match_what_the_possessive_ones_match(pattern):
+    rewritten = re.compile(redaction._without_possessive(pattern.pattern), pattern.flags)
+    assert rewritten.pattern != pattern.pattern
+    texts = [*SAMPLES, *(text[:3000] for text in ADVERSARIAL)]
+    for text in texts:
+        for start in range(0, len(text), max(1, len(text) // 200)):
+            ours, theirs = pattern.search(text, start), rewritten.search(text, start)
+            assert (ours and ours.span()) == (theirs and theirs.span()), (text, start)
+            if ours is not None and theirs is not None:
+                named = {k: v for k, v in theirs.groupdict().items() if not k.startswith("_p")}
+                assert named == ours.groupdict()
+            if pattern is redaction._VALUE_PATTERN:
+                assert pattern.match(text, start).span() == rewritten.match(text, start).span()

@@ -1,10 +1,11 @@
 """Every sentence the explorer can say about a step, against the states a step can be in."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import pytest
 from django.test import override_settings
 
+from automate.compat import UTC
 from automate.execution.step_alone import not_run_reason
 from automate.realtime.stories import Attempt, Cancellation, run_note, step_note
 

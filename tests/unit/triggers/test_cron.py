@@ -1,5 +1,6 @@
-from datetime import UTC, datetime
+from datetime import datetime
 
+from automate.compat import UTC
 from automate.triggers.cron import due_ticks, schedule_problems
 from automate.workflows.specs import trigger_problems
 
@@ -54,8 +55,9 @@ def test_due_ticks_follow_the_time_zone():
 
 
 def test_next_ticks_are_the_instants_the_worker_fires_at_across_clock_changes():
-    from datetime import UTC, datetime
+    from datetime import datetime
 
+    from automate.compat import UTC
     from automate.triggers.cron import next_ticks
 
     spring = next_ticks("30 2 * * *", tz="Europe/Paris", now=datetime(2026, 3, 27, 12, tzinfo=UTC))

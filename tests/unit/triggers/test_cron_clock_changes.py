@@ -6,10 +6,11 @@ in both copies of a repeated hour, losing and doubling nothing.
 """
 
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
+from automate.compat import UTC
 from automate.triggers.cron import due_ticks
 
 STEP = timedelta(seconds=30)

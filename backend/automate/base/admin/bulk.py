@@ -12,6 +12,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext, gettext_lazy, ngettext
 
+from automate.base.admin.places import action_place
+
 __all__ = ["BulkActionsMixin"]
 
 
@@ -81,8 +83,10 @@ class BulkActionsMixin:
         action.short_description = description  # type: ignore[attr-defined]
         return action, name, description
 
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        actions: dict[str, Any] = super().get_actions(request)  # type: ignore[misc]
+    def get_actions(self, request: HttpRequest, action_location: Any = None) -> dict[str, Any]:
+        actions: dict[str, Any] = super().get_actions(  # type: ignore[misc]
+            request, **action_place(action_location)
+        )
         if self.actions is None or IS_POPUP_VAR in request.GET:  # type: ignore[attr-defined]
             return actions
         if not self.has_change_permission(request):  # type: ignore[attr-defined]

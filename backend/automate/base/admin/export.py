@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
+from automate.base.admin.places import action_place
 from automate.governance.redaction import is_sensitive_key, redact
 
 __all__ = ["ExportMixin", "export_rows"]
@@ -151,8 +152,10 @@ class ExportMixin:
         needs_change = getattr(self, "has_model_change_permission", None)
         return needs_change is None or bool(needs_change(request))
 
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        actions: dict[str, Any] = super().get_actions(request)  # type: ignore[misc]
+    def get_actions(self, request: HttpRequest, action_location: Any = None) -> dict[str, Any]:
+        actions: dict[str, Any] = super().get_actions(  # type: ignore[misc]
+            request, **action_place(action_location)
+        )
         if self.actions is None or IS_POPUP_VAR in request.GET:  # type: ignore[attr-defined]
             return actions
         if not self.has_export_permission(request):

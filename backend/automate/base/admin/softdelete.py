@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy, ngettext
 
 from automate.base.admin.core import BaseModelAdmin
+from automate.base.admin.places import action_place
 
 __all__ = ["SoftDeleteAdmin", "SoftDeleteMixin", "SoftDeletedFilter"]
 
@@ -127,8 +128,10 @@ class SoftDeleteMixin:
         bound = type("SoftDeletedFilter", (SoftDeletedFilter,), {"soft_delete_field": field})
         return [bound, *[item for item in filters if item is not SoftDeletedFilter]]
 
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        actions: dict[str, Any] = super().get_actions(request)  # type: ignore[misc]
+    def get_actions(self, request: HttpRequest, action_location: Any = None) -> dict[str, Any]:
+        actions: dict[str, Any] = super().get_actions(  # type: ignore[misc]
+            request, **action_place(action_location)
+        )
         if self.actions is None or IS_POPUP_VAR in request.GET:  # type: ignore[attr-defined]
             return actions
         if self.has_change_permission(request):  # type: ignore[attr-defined]

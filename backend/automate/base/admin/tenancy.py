@@ -30,6 +30,7 @@ from django.utils.translation import gettext
 
 from automate.admin_lists import TenantRelatedFilter
 from automate.base.admin.core import BaseModelAdmin
+from automate.base.admin.places import action_place
 from automate.tenants.scoping import owning_tenant_id, scope_to_user, tenant_path_of
 
 __all__ = ["TenantScopedAdmin", "scoped_choices"]
@@ -173,13 +174,15 @@ class TenantScopedAdmin(BaseModelAdmin):
         codename = f"{self.opts.app_label}.change_{self.opts.model_name}"
         return bool(request.user.has_perm(codename))
 
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        actions = super().get_actions(request)
+    def get_actions(self, request: HttpRequest, action_location: Any = None) -> dict[str, Any]:
+        actions = super().get_actions(request, **action_place(action_location))
         allowed: dict[str, Any] = {}
         for name, entry in actions.items():
             if entry is None:
                 continue
-            needs = set(getattr(entry[0], "allowed_permissions", ()))
+            # Django 6.1 gives an Action (its tuple indexes are deprecated); 5.2 a tuple.
+            func = getattr(entry, "func", None) or entry[0]
+            needs = set(getattr(func, "allowed_permissions", ()))
             if needs <= {"view"} and not self.has_model_change_permission(request):
                 continue  # no permission declared, or only "view": it needs "change"
             allowed[name] = entry

@@ -1,8 +1,9 @@
 """The ``email`` connector: send an email through the project's Django email backend.
 
-Whatever ``EMAIL_BACKEND`` the site uses (SMTP, a provider's backend, the console in
-development, ``locmem`` in tests) sends it. The HTML body is written by workflow authors,
-so it is sanitised to ``ALLOWED_TAGS``/``ALLOWED_ATTRIBUTES`` before it leaves.
+Whatever mailer the site configures (``MAILERS`` on Django 6.1, ``EMAIL_BACKEND`` on 5.2:
+SMTP, a provider's backend, the console in development, ``locmem`` in tests) sends it. The
+HTML body is written by workflow authors, so it is sanitised to
+``ALLOWED_TAGS``/``ALLOWED_ATTRIBUTES`` before it leaves.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import bleach
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import BadHeaderError, EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives
 from django.core.mail.utils import DNS_NAME
 from django.core.validators import validate_email
 
@@ -183,7 +184,9 @@ class EmailConnector(ConnectorAdapter):
             message.attach_alternative(sanitize_html(params["html"]), "text/html")
         try:
             sent = message.send()
-        except BadHeaderError as exc:
+        # A header holding a newline: Django 5.2 raises BadHeaderError, a ValueError
+        # subclass that Django 6.1 deprecates in favour of a plain ValueError.
+        except ValueError as exc:
             raise ConnectorError(
                 f"The email has an invalid header: {exc}", code="invalid_email"
             ) from exc
