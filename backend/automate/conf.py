@@ -214,8 +214,9 @@ SCHEMA: dict[str, Option | dict[str, Option]] = {
     "METRICS_EXPORT": Option((bool,), False),
     "METRICS": {
         # Who may read /metrics (automate.observability.metrics.allowed): these networks,
-        # or a scrape with "Authorization: Bearer <token>" when a token is set.
-        "allowed_networks": Option((list,), ["127.0.0.1/32", "::1/128"], _networks),
+        # or a scrape with "Authorization: Bearer <token>" when a token is set. None by
+        # default: behind a proxy on the same machine every visitor comes from 127.0.0.1.
+        "allowed_networks": Option((list,), [], _networks),
         "token": Option((str,), ""),
     },
 }

@@ -32,6 +32,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import dj_database_url
+import django
 from django.core.exceptions import ImproperlyConfigured
 
 try:
@@ -280,7 +281,29 @@ TIME_ZONE = "UTC"
 # Email: Django 6.1 configures it with MAILERS (and deprecates EMAIL_BACKEND and the other
 # EMAIL_* settings, which may not be set beside it); Django 5.2 ignores MAILERS and uses
 # EMAIL_BACKEND, whose default is the same SMTP backend (localhost:25).
-MAILERS = {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend"}}
+# The SMTP server comes from the environment (failure notices and the email connector send
+# through it); a timeout keeps a hung server from holding a worker thread.
+_EMAIL = {
+    "host": os.environ.get("DJANGO_EMAIL_HOST", "").strip() or "localhost",
+    "port": _int("DJANGO_EMAIL_PORT", 25, "port"),
+    "username": os.environ.get("DJANGO_EMAIL_HOST_USER", ""),
+    "password": os.environ.get("DJANGO_EMAIL_HOST_PASSWORD", ""),
+    "use_tls": _flag("DJANGO_EMAIL_USE_TLS", False),
+    "use_ssl": _flag("DJANGO_EMAIL_USE_SSL", False),
+    "timeout": _number("DJANGO_EMAIL_TIMEOUT", 10.0),
+}
+DEFAULT_FROM_EMAIL = (
+    os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "").strip() or "webmaster@localhost"
+)
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": _EMAIL}}
+if django.VERSION < (6, 1):
+    EMAIL_HOST = _EMAIL["host"]
+    EMAIL_PORT = _EMAIL["port"]
+    EMAIL_HOST_USER = _EMAIL["username"]
+    EMAIL_HOST_PASSWORD = _EMAIL["password"]
+    EMAIL_USE_TLS = _EMAIL["use_tls"]
+    EMAIL_USE_SSL = _EMAIL["use_ssl"]
+    EMAIL_TIMEOUT = _EMAIL["timeout"]
 
 USE_I18N = True
 # The languages the apps ship catalogs for (automate/locale, studio/locale, found by

@@ -55,7 +55,24 @@ def started_as_error_handler(event: Event) -> bool:
 
 def run_failed(run: ExecutionRun) -> RunFailure | None:
     """Record what to do about ``run``'s failure (see the module docstring); None when the
-    workflow sets nothing, or this failure was already recorded."""
+    workflow sets nothing, this failure was already recorded, or recording it failed.
+
+    Runs in a savepoint of the transaction that fails the run, and never raises: whatever
+    goes wrong here (a bug, a bad row) is logged and rolled back to the savepoint, and the
+    run is still finalized as failed."""
+    try:
+        with transaction.atomic():
+            return _record_failure(run)
+    except Exception:
+        logger.exception(
+            "Could not record the failure of run %s (error workflow, notice)",
+            run.pk,
+            extra={"run_id": str(run.pk), "trace_id": run.trace_id},
+        )
+        return None
+
+
+def _record_failure(run: ExecutionRun) -> RunFailure | None:
     version = WorkflowVersion.objects.select_related("workflow__tenant").get(
         pk=run.workflow_version_id
     )

@@ -103,7 +103,7 @@ def _send(failure: RunFailure, channel: str, text: str) -> None:
     workflow = failure.workflow
     if channel == "slack":
         token = resolve({"$secret": workflow.notify_slack_token_secret}, tenant=workflow.tenant)
-        slack = {"token": token, "channel": workflow.notify_slack_channel, "text": text}
+        slack = {"token": token, "channel": workflow.notify_slack_channel, "text": slack_text(text)}
         run_action("slack", "post_message", slack, _context(failure, channel))
     else:
         params: dict[str, Any] = {
@@ -112,6 +112,12 @@ def _send(failure: RunFailure, channel: str, text: str) -> None:
             "text": text,
         }
         run_action("email", "send", params, _context(failure, channel))
+
+
+def slack_text(text: str) -> str:
+    """``text`` with Slack's control characters escaped (``&``, ``<``, ``>``), so a workflow
+    name or an error holding ``<!channel>`` or ``<@U123>`` mentions no one."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def channels_of(failure: RunFailure) -> list[str]:
@@ -156,7 +162,11 @@ def deliver_notice(pk: int) -> str:
         status, due = Notice.PENDING, now + timedelta(seconds=RETRY_SECONDS)
     else:
         status, due = Notice.FAILED, None
-    RunFailure.objects.filter(pk=pk, notice_status=Notice.SENDING).update(
+    # Only under this claim: a sender slower than the lease lost the notice to a later
+    # claim (notice_attempts moved on), and must not write over it.
+    RunFailure.objects.filter(
+        pk=pk, notice_status=Notice.SENDING, notice_attempts=failure.notice_attempts
+    ).update(
         notice_status=status,
         notice_due_at=due,
         notice_channels_sent=done,

@@ -178,3 +178,72 @@ def test_a_notice_never_carries_the_events_secret(slack):
     notify(failing())
     emit_event("invoice.paid", {"id": "in_1", "card": SECRET_LOOKING})
     assert SECRET_LOOKING not in slack.requests[0].body.decode()
+
+
+# --- review fixes: mentions, a sender slower than its lease, a failure that cannot be noted --
+
+
+def test_a_mention_in_the_error_pings_no_one(slack):
+    billing = failing(message="declined <!channel> <@U123> & more")
+    notify(billing)
+    emit_event("invoice.paid", {"id": "in_1"})
+    [request] = slack.requests
+    text = request.json()["text"]
+    assert "<!channel>" not in text
+    assert "<@U123>" not in text
+    assert "&lt;!channel&gt; &lt;@U123&gt; &amp; more" in text
+
+
+def test_a_sender_slower_than_its_lease_does_not_write_over_the_next_claim(slack, monkeypatch):
+    from automate.failures import notify as notices
+
+    billing = failing()
+    notify(billing)
+    emit_event("invoice.paid", {"id": "in_1"})
+    failure = RunFailure.objects.get()
+    # Due again (as after a transient error): a first sender claims it and hangs.
+    RunFailure.objects.filter(pk=failure.pk).update(
+        notice_status="pending", notice_due_at=timezone.now(), notice_channels_sent=[]
+    )
+    first = notices._claim(failure.pk)
+    assert first is not None
+    # Its lease runs out; another sender claims it and is sending now.
+    RunFailure.objects.filter(pk=failure.pk).update(notice_due_at=timezone.now())
+    second = notices._claim(failure.pk)
+    assert second is not None
+    assert second.notice_attempts == first.notice_attempts + 1
+
+    # The slow first one finishes now, failing: its stale claim must write nothing.
+    def refuse(*args, **kwargs):
+        from automate.connectors import ConnectorError
+
+        raise ConnectorError("slow and failed", retryable=True)
+
+    monkeypatch.setattr(notices, "_send", refuse)
+    monkeypatch.setattr(notices, "_claim", lambda pk: first)
+    notices.deliver_notice(failure.pk)
+    during = RunFailure.objects.get()
+    assert during.notice_status == "sending"
+    assert during.notice_error == ""
+    # The second sender's outcome is the one kept.
+    monkeypatch.setattr(notices, "_send", lambda *a, **k: None)
+    monkeypatch.setattr(notices, "_claim", lambda pk: second)
+    assert notices.deliver_notice(failure.pk) == "sent"
+    assert RunFailure.objects.get().notice_status == "sent"
+
+
+def test_a_failure_that_cannot_be_recorded_still_fails_the_run(slack, monkeypatch, caplog):
+    from automate.failures import hook
+
+    billing = failing()
+    notify(billing)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in the payload")
+
+    monkeypatch.setattr(hook, "_record_failure", broken)
+    emit_event("invoice.paid", {"id": "in_1"})
+    run = ExecutionRun.objects.get()
+    assert run.status == "failed"
+    assert not RunFailure.objects.exists()
+    assert "Could not record the failure of run" in caplog.text

@@ -63,7 +63,11 @@ def scrape(client):
 
 
 def test_a_runs_log_lines_and_metrics(client, settings, ecs_lines):
-    settings.DJANGO_AUTOMATE = {**settings.DJANGO_AUTOMATE, "METRICS_EXPORT": True}
+    settings.DJANGO_AUTOMATE = {
+        **settings.DJANGO_AUTOMATE,
+        "METRICS_EXPORT": True,
+        "METRICS": {"allowed_networks": ["127.0.0.1/32"]},
+    }
     tenant = make_tenant("acme")
     make_published(
         slug="billing",
