@@ -149,20 +149,26 @@ PUBLISH_QUERY = OpenApiParameter(
 class WorkflowViewSet(
     TenantFilterMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseGenericViewSet
 ):
-    """Workflows of the request's tenants; writes need ``automate.change_workflow``,
-    publishing and rolling back the ``publish`` scope and ``automate.publish_workflow``."""
+    """Workflows of the request's tenants; draft writes need ``automate.change_workflow``;
+    publishing, rolling back, switching on/off, archiving and restoring need the
+    ``publish`` scope and ``automate.publish_workflow``."""
 
     queryset = Workflow.objects.select_related("tenant", "live_version").order_by("name", "pk")
     serializer_class = WorkflowSerializer
-    action_scopes = {"publish": "publish", "rollback": "publish"}
+    #: What changes the live behaviour (publish, roll back, switch on/off, archive,
+    #: restore) needs the ``publish`` scope and ``automate.publish_workflow``, as the
+    #: studio's lifecycle buttons do; editing drafts needs ``write`` and change_workflow.
+    action_scopes = dict.fromkeys(
+        ("publish", "rollback", "activate", "deactivate", "destroy", "restore"), "publish"
+    )
     action_perms = {
         "create": [CHANGE_WORKFLOW],
         "update": [CHANGE_WORKFLOW],
         "partial_update": [CHANGE_WORKFLOW],
-        "destroy": [CHANGE_WORKFLOW],
-        "activate": [CHANGE_WORKFLOW],
-        "deactivate": [CHANGE_WORKFLOW],
-        "restore": [CHANGE_WORKFLOW],
+        "destroy": [PUBLISH_WORKFLOW],
+        "activate": [PUBLISH_WORKFLOW],
+        "deactivate": [PUBLISH_WORKFLOW],
+        "restore": [PUBLISH_WORKFLOW],
         "import_file": [CHANGE_WORKFLOW],
         "publish": [PUBLISH_WORKFLOW],
         "rollback": [PUBLISH_WORKFLOW],
