@@ -724,3 +724,64 @@ def test_path_ids_of_thirty_digits_are_never_a_500_and_write_nothing(world, name
     response = world.client.generic(sample.method, url)
     assert response.status_code < 500
     assert snapshot() == before
+
+
+def _string_path_cases():
+    """``(endpoint, parameter)`` for every path parameter that is not an ``<int:>``
+    converter (router regexes such as ``[^/.]+``, ``<str:>``, ``<slug:>``)."""
+    import re
+
+    cases = []
+    for name in NAMES:
+        route = ENDPOINTS[name][0]
+        for match in re.finditer(r"<(?:(\w+):)?(\w+)>|\(\?P<(\w+)>([^)]*)\)", route):
+            converter, param, group, regex = match.groups()
+            if param and converter in ("int", "uuid"):
+                continue
+            if group and regex.startswith("[0-9]"):
+                continue
+            cases.append((name, param or group))
+    return cases
+
+
+STRING_PATH_CASES = _string_path_cases()
+
+
+@pytest.mark.parametrize(("name", "param"), STRING_PATH_CASES)
+@pytest.mark.parametrize("bad", ["a\x00b", "\x00", "shape\x00", "%00"])
+def test_a_nul_in_any_string_path_parameter_is_a_400_and_writes_nothing(world, name, param, bad):
+    """PostgreSQL refuses NUL in a lookup with an error: the guard answers 400 first."""
+    from urllib.parse import quote
+
+    sample = SAMPLES[name]
+    kwargs = dict(sample.kwargs(world)) if sample.kwargs else {}
+    marker = "zzmarkerzz"
+    kwargs[param] = marker
+    url = reverse(name, kwargs=kwargs)
+    # "%00" stands for a NUL sent percent-encoded by hand (the server decodes it).
+    encoded = "%00" if bad == "%00" else quote(bad, safe="")
+    url = url.replace(marker, encoded)
+    before = snapshot()
+    response = world.client.generic(sample.method, url, content_type="application/json")
+    # A route whose pattern admits no NUL (<slug:>, a digit regex) answers 404: fine too.
+    expected = 400 if _resolves(url) else 404
+    assert_refused(response, status=expected, json_shape=url.startswith("/api/"))
+    assert snapshot() == before
+
+
+def _resolves(url):
+    from urllib.parse import unquote
+
+    from django.urls import Resolver404, resolve
+
+    try:
+        resolve(unquote(url))
+    except Resolver404:
+        return False
+    return True
+
+
+def test_the_string_path_table_covers_the_api_routes_that_take_text():
+    names = {name for name, _ in STRING_PATH_CASES}
+    assert "automate_api:run-retry-step" in names
+    assert "automate_api:secret-detail" in names
