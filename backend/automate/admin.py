@@ -29,6 +29,7 @@ from automate.admin_lifecycle import WORKFLOW_ACTIONS, ArchivedFilter, has_publi
 from automate.admin_lists import ExactSearchMixin
 from automate.admin_tenancy import TenantScopedAdmin
 from automate.guard.forms import GuardedJSONFormField
+from automate.guard.parse import is_whole_number
 from automate.models import (
     AuditLogEntry,
     Event,
@@ -343,7 +344,7 @@ class RunWorkflowFilter(admin.SimpleListFilter):
         value = self.value()
         if not value:
             return queryset
-        if not value.isdigit() or len(value) > 18:
+        if not is_whole_number(value) or len(value) > 18:
             return queryset.none()
         from automate.admin_tenancy import scoped_choices
 

@@ -31,6 +31,7 @@ from automate.execution.services import (
     retry_step,
 )
 from automate.governance.redaction import redact, redact_text
+from automate.guard.parse import is_whole_number
 from automate.realtime import publish_run
 
 
@@ -159,7 +160,7 @@ class RunViewSet(
         params = self.request.query_params
         workflow = params.get("workflow")
         if workflow:
-            if not workflow.isdigit() or len(workflow) > 18:
+            if not is_whole_number(workflow) or len(workflow) > 18:
                 raise AutomateError(
                     gettext("workflow must be a workflow id."),
                     code="invalid_request",

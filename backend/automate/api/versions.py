@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from automate.api.base import BaseGenericViewSet
 from automate.api.permissions import request_tenant_ids
 from automate.exceptions import NotFoundError
+from automate.guard.parse import is_whole_number
 from automate.workflows.models import Workflow, WorkflowVersion
 
 
@@ -73,7 +74,7 @@ def definition(workflow: Workflow, which: str) -> dict[str, Any]:
         }
     version = workflow.live_version if which == "live" else None
     if which != "live":
-        if not which.isdigit() or len(which) > 9:
+        if not is_whole_number(which) or len(which) > 9:
             raise NotFoundError(
                 gettext("%(which)r is not a version: use a number, 'draft' or 'live'.")
                 % {"which": which[:40]}

@@ -167,7 +167,11 @@ SAMPLES: dict[str, Sample] = {
         body="json",
         data=lambda w: {"prompt": "add a log step"},
     ),
-    "automate_api:run-list": Sample("GET", query={"status": "pending", "limit": "5"}),
+    "automate_api:run-list": Sample(
+        "GET",
+        query={"status": "pending", "limit": "5", "workflow": "1"},
+        id_params=("workflow", "limit"),
+    ),
     "automate_api:run-detail": Sample("GET", kwargs=lambda w: {"pk": w.run.pk}),
     "automate_api:run-cancel": Sample("POST", kwargs=lambda w: {"pk": w.run.pk}),
     "automate_api:run-rerun": Sample("POST", kwargs=lambda w: {"pk": w.run.pk}),
@@ -704,7 +708,10 @@ def test_names_longer_than_the_model_allows_are_refused_and_not_stored(
 
 
 @pytest.mark.parametrize(("name", "param"), [(n, p) for n in NAMES for p in SAMPLES[n].id_params])
-@pytest.mark.parametrize("value", ["9" * 30, "9223372036854775808", "²", "-1", "1.5", "0x10"])
+@pytest.mark.parametrize(
+    "value",
+    ["9" * 30, "9223372036854775808", "²", "\u0663", "\uff13", "1\u00b2", "-1", "1.5", "0x10"],
+)
 def test_id_query_parameters_out_of_range_or_not_numbers_are_a_400(world, name, param, value):
     from urllib.parse import urlencode
 
