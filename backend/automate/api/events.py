@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from automate.api.base import BaseGenericViewSet, PaginationMixin, TenantFilterMixin
-from automate.api.common import ADD_EVENT, error
+from automate.api.common import ADD_EVENT, StrictSerializer, error
 from automate.api.permissions import write_tenant
 from automate.events.models import Event
 from automate.events.services import record_event
@@ -21,7 +21,7 @@ from automate.exceptions import AutomateError
 from automate.governance.redaction import redact
 
 
-class EventInSerializer(serializers.Serializer[Any]):
+class EventInSerializer(StrictSerializer):
     type = serializers.CharField(max_length=200)
     payload = serializers.JSONField()
     dedupe_key = serializers.CharField(max_length=255, required=False, allow_null=True)

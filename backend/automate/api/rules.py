@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from automate.api.base import BaseViewSet
+from automate.api.common import StrictSerializer
 from automate.api.versions import workflow_for
 from automate.events.models import Event
 from automate.exceptions import AutomateError, NotFoundError
@@ -25,7 +26,7 @@ from automate.workflows.limits import limit_problems_of
 MAX_BACKTEST = 5000
 
 
-class RuleTestSerializer(serializers.Serializer[Any]):
+class RuleTestSerializer(StrictSerializer):
     rule_spec = serializers.JSONField(required=False, help_text="JSONLogic; default: the draft's.")
     payload = serializers.DictField(required=False, help_text="The payload to test.")
     event = serializers.UUIDField(required=False, help_text="Or an event of the tenant.")
@@ -36,7 +37,7 @@ class ExplainSerializer(serializers.Serializer[Any]):
     tree = serializers.DictField(help_text="Each condition, its value and whether it passed.")
 
 
-class BacktestInSerializer(serializers.Serializer[Any]):
+class BacktestInSerializer(StrictSerializer):
     rule_spec = serializers.JSONField(required=False, help_text="JSONLogic; default: the draft's.")
     limit = serializers.IntegerField(min_value=1, max_value=MAX_BACKTEST, default=500)
 

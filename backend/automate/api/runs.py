@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from automate.api.base import BaseGenericViewSet, PaginationMixin, TenantFilterMixin
-from automate.api.common import OPERATE_RUN
+from automate.api.common import OPERATE_RUN, StrictSerializer
 from automate.exceptions import AutomateError
 from automate.execution.models import ExecutionRun, OutboxJob, StepRun
 from automate.execution.services import (
@@ -103,7 +103,7 @@ class RunDetailSerializer(RunSerializer):
         return StepSerializer(steps, many=True).data  # type: ignore[return-value]
 
 
-class ResumeSerializer(serializers.Serializer[Any]):
+class ResumeSerializer(StrictSerializer):
     from_node = serializers.CharField(max_length=100)
 
 

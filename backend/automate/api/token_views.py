@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from automate.api.base import BaseGenericViewSet
+from automate.api.common import StrictSerializer
 from automate.api.models import SCOPES, ApiToken
 from automate.api.permissions import token_of, write_tenant
 from automate.api.tokens import create_token, revoke_token
@@ -37,7 +38,7 @@ class TokenSerializer(serializers.ModelSerializer[ApiToken]):
         ]  # fmt: skip
 
 
-class TokenCreateSerializer(serializers.Serializer[Any]):
+class TokenCreateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=100)
     scopes = serializers.ListField(child=serializers.ChoiceField(choices=SCOPES), min_length=1)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)

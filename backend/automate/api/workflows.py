@@ -15,7 +15,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from automate.api.base import BaseGenericViewSet, TenantFilterMixin
-from automate.api.common import CHANGE_WORKFLOW, PUBLISH_WORKFLOW, error
+from automate.api.common import (
+    CHANGE_WORKFLOW,
+    PUBLISH_WORKFLOW,
+    StrictSerializer,
+    error,
+    query_flag,
+)
 from automate.api.permissions import write_tenant
 from automate.api.versions import VersionSerializer
 from automate.typing import UserType
@@ -88,7 +94,7 @@ class WorkflowDetailSerializer(WorkflowSerializer):
         return publish_warnings(workflow)
 
 
-class WorkflowCreateSerializer(serializers.Serializer[Any]):
+class WorkflowCreateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=200)
     slug = serializers.SlugField(max_length=100, required=False)
     description = serializers.CharField(required=False, allow_blank=True, default="")
@@ -108,11 +114,11 @@ class DraftSaveSerializer(serializers.Serializer[Any]):
     graph = serializers.DictField(required=False)
 
 
-class PublishSerializer(serializers.Serializer[Any]):
+class PublishSerializer(StrictSerializer):
     notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
-class RollbackSerializer(serializers.Serializer[Any]):
+class RollbackSerializer(StrictSerializer):
     version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
 
 
@@ -178,7 +184,7 @@ class WorkflowViewSet(
         queryset = super().get_queryset()
         if self.action == "list":
             params = self.request.query_params
-            archived = params.get("archived") in ("1", "true", "True")
+            archived = query_flag(self.request, "archived")
             queryset = queryset.filter(archived_at__isnull=not archived)
             if params.get("slug"):
                 queryset = queryset.filter(slug=params["slug"])
@@ -300,7 +306,7 @@ class WorkflowViewSet(
     )
     @action(detail=False, methods=["post"], url_path="import")
     def import_file(self, request: Request) -> Response:
-        publish = request.query_params.get("publish") in ("1", "true", "True")
+        publish = query_flag(request, "publish")
         if publish:
             self._require_publish(request)
         data = parse_workflow_file(json.dumps(request.data))
