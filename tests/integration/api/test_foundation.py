@@ -283,3 +283,24 @@ def test_the_idempotency_key_header_dedupes_events():
     clash = client.post(EVENTS, {**body, "dedupe_key": "other"}, HTTP_IDEMPOTENCY_KEY="order-1")
     assert_error(clash, 400, "invalid_request")
     assert Event.objects.count() == 1
+
+
+def test_a_token_over_its_own_limit_does_not_use_up_its_tenants_quota():
+    acme = make_tenant("acme")
+    noisy, quiet = token_client(acme), token_client(acme)
+    with api_settings(token_rate_per_minute=1, tenant_rate_per_minute=3):
+        assert noisy.get(EVENTS).status_code == 200
+        for _ in range(5):
+            assert_error(noisy.get(EVENTS), 429, "rate_limited")
+        # The five refusals were not counted for acme: two requests are left.
+        assert quiet.get(EVENTS).status_code == 200
+        second = token_client(acme)
+        assert second.get(EVENTS).status_code == 200
+        assert_error(token_client(acme).get(EVENTS), 429, "rate_limited")
+
+
+def test_the_tenant_limit_still_refuses_when_the_token_is_within_its_own():
+    acme = make_tenant("acme")
+    clients = [token_client(acme) for _ in range(3)]
+    with api_settings(token_rate_per_minute=5, tenant_rate_per_minute=2):
+        assert [c.get(EVENTS).status_code for c in clients] == [200, 200, 429]
