@@ -129,6 +129,6 @@ class CreatedCursorPagination(BasePagination):
                 "in": "query",
                 "required": False,
                 "description": "Rows per page (capped at API.max_page_size).",
-                "schema": {"type": "integer", "minimum": 1},
+                "schema": {"type": "integer", "minimum": 1, "maximum": 999_999},
             },
         ]

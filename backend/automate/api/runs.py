@@ -108,7 +108,11 @@ class ResumeSerializer(StrictSerializer):
 
 
 RUN_FILTERS = [
-    OpenApiParameter("workflow", OpenApiTypes.INT, description="A workflow id."),
+    OpenApiParameter(
+        "workflow",
+        {"type": "integer", "minimum": 0, "maximum": 999_999_999_999_999_999},
+        description="A workflow id.",
+    ),
     OpenApiParameter(
         "status", OpenApiTypes.STR, enum=list(ExecutionRun.Status.values), description="Status."
     ),
