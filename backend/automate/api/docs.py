@@ -101,8 +101,8 @@ SCHEMA_SETTINGS = {
     "DESCRIPTION": (
         "Everything the studio does, over HTTP. Authenticate with "
         "`Authorization: Bearer da_…` (API tokens have scopes: read, write, publish, "
-        "admin). Errors: `{code, message, details, trace_id}`. Lists of events, runs, "
-        "audit entries and dead letters page with `?cursor=&limit=`."
+        "admin). Errors: `{code, message, details, trace_id}`. Every list pages with "
+        "`?cursor=&limit=`."
     ),
     "VERSION": "1",
     "SCHEMA_PATH_PREFIX": "/api/v1",

@@ -14,7 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from automate.api.base import BaseGenericViewSet, TenantFilterMixin
+from automate.api.base import BaseGenericViewSet, PaginationMixin, TenantFilterMixin
 from automate.api.common import StrictSerializer
 from automate.api.permissions import write_tenant
 from automate.governance.models import StoredSecret
@@ -62,7 +62,11 @@ def _storable() -> None:
     retrieve=extend_schema(summary="One secret's metadata"),
 )
 class SecretViewSet(
-    TenantFilterMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseGenericViewSet
+    TenantFilterMixin,
+    PaginationMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    BaseGenericViewSet,
 ):
     queryset = StoredSecret.objects.select_related("tenant").order_by("name", "pk")
     serializer_class = SecretSerializer

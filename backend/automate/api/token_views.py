@@ -17,7 +17,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from automate.api.base import BaseGenericViewSet
+from automate.api.base import BaseGenericViewSet, PaginationMixin
 from automate.api.common import StrictSerializer
 from automate.api.models import SCOPES, ApiToken
 from automate.api.permissions import token_of, write_tenant
@@ -70,7 +70,9 @@ def _within_caller(expires_at: datetime | None, limit: datetime) -> None:
     list=extend_schema(summary="Your API tokens (never their secrets)"),
     retrieve=extend_schema(summary="One of your API tokens"),
 )
-class TokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseGenericViewSet):
+class TokenViewSet(
+    PaginationMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseGenericViewSet
+):
     serializer_class = TokenSerializer
     action_scopes = dict.fromkeys(("list", "retrieve", "create", "destroy"), "admin")
 

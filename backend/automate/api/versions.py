@@ -15,7 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from automate.api.base import BaseGenericViewSet
+from automate.api.base import BaseGenericViewSet, PaginationMixin
 from automate.api.permissions import request_tenant_ids
 from automate.exceptions import NotFoundError
 from automate.guard.parse import is_whole_number
@@ -97,7 +97,9 @@ def definition(workflow: Workflow, which: str) -> dict[str, Any]:
     list=extend_schema(summary="The workflow's versions, newest first"),
     retrieve=extend_schema(summary="One version with its definition"),
 )
-class VersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseGenericViewSet):
+class VersionViewSet(
+    PaginationMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseGenericViewSet
+):
     """Versions are immutable: read only."""
 
     serializer_class = VersionSerializer

@@ -14,7 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from automate.api.base import BaseGenericViewSet, TenantFilterMixin
+from automate.api.base import BaseGenericViewSet, PaginationMixin, TenantFilterMixin
 from automate.api.common import (
     CHANGE_WORKFLOW,
     PUBLISH_WORKFLOW,
@@ -153,7 +153,11 @@ PUBLISH_QUERY = OpenApiParameter(
     retrieve=extend_schema(summary="A workflow with its draft", responses=WorkflowDetailSerializer),
 )
 class WorkflowViewSet(
-    TenantFilterMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseGenericViewSet
+    TenantFilterMixin,
+    PaginationMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    BaseGenericViewSet,
 ):
     """Workflows of the request's tenants; draft writes need ``automate.change_workflow``;
     publishing, rolling back, switching on/off, archiving and restoring need the

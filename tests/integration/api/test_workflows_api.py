@@ -51,7 +51,7 @@ def test_create_edit_publish_diff_rollback(client):
     client.patch(url, {"revision": 1, "graph": GRAPH})
     assert client.post(f"{url}publish/", {}).json()["version_num"] == 2
 
-    versions = client.get(f"{url}versions/").json()
+    versions = client.get(f"{url}versions/").json()["results"]
     assert [v["version_num"] for v in versions] == [2, 1]
     one = client.get(f"{url}versions/1/").json()
     assert one["graph"]["nodes"][1]["label"] == "Reshape"
@@ -93,8 +93,9 @@ def test_switch_off_on_archive_restore(client):
     assert client.post(f"{url}activate/").json()["is_active"] is True
     assert client.delete(url).status_code == 204
     assert Workflow.objects.get().archived_at is not None
-    assert client.get(URL).json() == []
-    assert [w["id"] for w in client.get(URL, {"archived": "1"}).json()] == [made["id"]]
+    assert client.get(URL).json()["results"] == []
+    archived = client.get(URL, {"archived": "1"}).json()["results"]
+    assert [w["id"] for w in archived] == [made["id"]]
     assert_error(client.post(f"{url}activate/"), 409, "workflow_archived")
     assert client.post(f"{url}restore/").json()["archived_at"] is None
 
