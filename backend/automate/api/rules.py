@@ -20,10 +20,9 @@ from automate.events.models import Event
 from automate.exceptions import AutomateError, NotFoundError
 from automate.governance.redaction import redact
 from automate.rules import compile_rule
+from automate.workflows.backtest import DEFAULT_BACKTEST, MAX_BACKTEST
 from automate.workflows.exceptions import WorkflowValidationError
 from automate.workflows.limits import limit_problems_of
-
-MAX_BACKTEST = 5000
 
 
 class RuleTestSerializer(StrictSerializer):
@@ -39,7 +38,7 @@ class ExplainSerializer(serializers.Serializer[Any]):
 
 class BacktestInSerializer(StrictSerializer):
     rule_spec = serializers.JSONField(required=False, help_text="JSONLogic; default: the draft's.")
-    limit = serializers.IntegerField(min_value=1, max_value=MAX_BACKTEST, default=500)
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_BACKTEST, default=DEFAULT_BACKTEST)
 
 
 class BacktestSerializer(serializers.Serializer[Any]):
@@ -95,7 +94,7 @@ class RuleViewSet(BaseViewSet):
     )
     @action(detail=False, methods=["post"])
     def backtest(self, request: Request, workflow_pk: str | None = None) -> Response:
-        from studio.services import backtest
+        from automate.workflows.backtest import backtest
 
         workflow = workflow_for(request, workflow_pk)
         serializer = BacktestInSerializer(data=request.data)

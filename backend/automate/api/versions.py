@@ -133,7 +133,7 @@ class VersionViewSet(
     )
     @action(detail=False, methods=["get"])
     def diff(self, request: Request, workflow_pk: str | None = None) -> Response:
-        from studio.services import definition_diff_json
+        from automate.workflows.diffs import definition_diff_json
 
         workflow = workflow_for(request, workflow_pk)
         a = request.query_params.get("a", "live").strip() or "live"

@@ -291,7 +291,7 @@ class WorkflowViewSet(
     )
     @action(detail=True, methods=["post"])
     def rollback(self, request: Request, pk: str | None = None) -> Response:
-        from studio.services import rollback
+        from automate.workflows.rollback import rollback
 
         serializer = RollbackSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
