@@ -275,14 +275,46 @@ def test_an_unmatched_api_path_is_a_404_in_the_error_shape():
 
 def test_the_idempotency_key_header_dedupes_events():
     client = token_client(make_tenant("acme"))
-    body = {"type": "order.paid", "payload": {"n": 1}}
+    body = {"type": "order.paid", "payload": {"n": 1, "m": [1, 2]}}
     first = client.post(EVENTS, body, HTTP_IDEMPOTENCY_KEY="order-1")
-    again = client.post(EVENTS, {**body, "payload": {"n": 2}}, HTTP_IDEMPOTENCY_KEY="order-1")
+    # The same request again (keys in another order): the first event, 200.
+    same = {"payload": {"m": [1, 2], "n": 1}, "type": "order.paid"}
+    again = client.post(EVENTS, same, HTTP_IDEMPOTENCY_KEY="order-1")
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["id"] == first.json()["id"]
     clash = client.post(EVENTS, {**body, "dedupe_key": "other"}, HTTP_IDEMPOTENCY_KEY="order-1")
-    assert_error(clash, 400, "invalid_request")
+    refused = assert_error(clash, 400, "invalid_request")
+    # Only the field's name, not a masked value.
+    assert refused["details"] == {
+        "fields": {"dedupe_key": ["Differs from the Idempotency-Key header."]}
+    }
     assert Event.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"payload": {"n": 2}}, {"payload": {}}, {"type": "order.refunded"}, {"source": "shop"}],
+    ids=["payload", "empty payload", "type", "source"],
+)
+def test_an_idempotency_key_reused_for_another_body_is_a_422(change):
+    client = token_client(make_tenant("acme"))
+    body = {"type": "order.paid", "payload": {"n": 1}}
+    first = client.post(EVENTS, body, HTTP_IDEMPOTENCY_KEY="order-1")
+    assert first.status_code == 201
+    reused = client.post(EVENTS, {**body, **change}, HTTP_IDEMPOTENCY_KEY="order-1")
+    refused = assert_error(reused, 422, "idempotency_key_reused")
+    assert refused["details"] == {"event": first.json()["id"]}
+    assert Event.objects.count() == 1
+    assert Event.objects.get().payload == {"n": 1}
+
+
+def test_a_dedupe_key_in_the_body_still_returns_the_first_event():
+    """dedupe_key (a webhook delivery id, say) keeps its meaning: seen, so ignored."""
+    client = token_client(make_tenant("acme"))
+    first = client.post(EVENTS, {"type": "t", "payload": {"n": 1}, "dedupe_key": "d-1"})
+    again = client.post(EVENTS, {"type": "t", "payload": {"n": 2}, "dedupe_key": "d-1"})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
 
 
 def test_a_token_over_its_own_limit_does_not_use_up_its_tenants_quota():
