@@ -34,6 +34,6 @@ def unmatched(request: HttpRequest, path: str = "") -> HttpResponse:
     """``404 resource_not_found`` in the error shape for a path no route matches
     (``/api/v1/workflows/0.5/``), with ``DEBUG`` on as well as off: Django's
     ``handler404`` is used only with ``DEBUG`` off, and shows an HTML page otherwise."""
-    from automate.api.errors import not_found
+    from automate.api.errors import json_error
 
-    return not_found(request)
+    return json_error(request, 404, "resource_not_found", "No such resource.")

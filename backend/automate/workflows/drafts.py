@@ -41,20 +41,18 @@ class StaleDraftError(ConflictError):
     code = "stale_draft"
 
 
-#: What a draft save may name: the revision it started from, then the parts it replaces.
-DRAFT_KEYS: tuple[str, ...] = ("revision", "name", "graph", "trigger_spec", "rule_spec")
-
-
 def draft_shape_problems(body: Any) -> dict[str, str]:
     """What is wrong with a save's shape, by key (empty when the shape is right): a key
-    that is not one of :data:`DRAFT_KEYS`, a save that names no part, a wrong type."""
+    that is neither ``revision`` nor one of :data:`DRAFT_KEYS`, a save that names no part,
+    a wrong type."""
     if not isinstance(body, dict):
         return {"body": "must be a JSON object"}
     problems: dict[str, str] = {}
-    for key in sorted(set(body) - set(DRAFT_KEYS), key=str):
-        problems[str(key)[:100]] = f"is not a part of a draft ({', '.join(DRAFT_KEYS)})"
-    if not set(body) & set(DRAFT_KEYS[1:]):
-        problems.setdefault("body", f"must name at least one of: {', '.join(DRAFT_KEYS[1:])}")
+    allowed = ("revision", *DRAFT_KEYS)
+    for key in sorted(set(body) - set(allowed), key=str):
+        problems[str(key)[:100]] = f"is not a part of a draft ({', '.join(allowed)})"
+    if not set(body) & set(DRAFT_KEYS):
+        problems.setdefault("body", f"must name at least one of: {', '.join(DRAFT_KEYS)}")
     revision = body.get("revision")
     if not isinstance(revision, int) or isinstance(revision, bool) or revision < 0:
         problems["revision"] = "must be the draft revision the edit started from (an integer)"
