@@ -40,7 +40,7 @@ def _differs(event: Event, data: dict[str, Any]) -> bool:
 
 class EventInSerializer(StrictSerializer):
     type = serializers.CharField(max_length=200)
-    payload = serializers.JSONField()
+    payload = serializers.DictField(help_text="A JSON object (not null, a list or a value).")
     dedupe_key = serializers.CharField(max_length=255, required=False, allow_null=True)
     # DRF fields have a ``source`` attribute; a field named "source" is still fine at run time.
     source = serializers.CharField(max_length=100, required=False, default="api")  # type: ignore[assignment]

@@ -141,3 +141,21 @@ def test_boolean_query_parameters_that_are_accepted(client, value, archived):
     listed = client.get("/api/v1/workflows/", {"archived": value}).json()
     rows = listed["results"] if isinstance(listed, dict) else listed
     assert (made["id"] in [row["id"] for row in rows]) is archived
+
+
+@pytest.mark.parametrize("payload", [None, [], [1], "text", 5, True])
+def test_an_event_payload_must_be_an_object_as_the_schema_says(client, payload):
+    before = _rows()
+    fields = _fields(client.post("/api/v1/events/", {"type": "x", "payload": payload}))
+    assert "payload" in fields
+    assert _rows() == before
+    schema = client.get("/api/v1/schema/").json()["components"]["schemas"]
+    assert schema["EventInRequest"]["properties"]["payload"]["type"] == "object"
+
+
+@pytest.mark.parametrize("conversation", [[0], [None], ["ok", 1], "hello", [["nested"]]])
+def test_a_copilot_conversation_is_a_list_of_strings(client, conversation):
+    made = _workflow(client)
+    for url in ("/api/v1/copilot/drafts/", f"/api/v1/workflows/{made['id']}/copilot/"):
+        body = {"prompt": "log every paid invoice", "conversation": conversation}
+        assert "conversation" in _fields(client.post(url, body))
