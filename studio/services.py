@@ -1,5 +1,7 @@
 """Studio-side writes and checks: edit one node of a draft, save the rule, test a step,
-backtest a rule, publish (with the secret-literal check), roll back, and diff definitions.
+publish (with the secret-literal check). Backtests, rollback and definition diffs live in
+the engine (``automate.workflows.backtest``, ``.rollback``, ``.diffs``; the REST API uses
+them too) and are re-exported here under their old names.
 
 Every write goes through here with keyword-only arguments; views only parse and render.
 """
@@ -10,7 +12,7 @@ import copy
 import time
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
@@ -32,18 +34,25 @@ from automate.governance import audit
 from automate.governance.redaction import MASK, redact, redact_text
 from automate.rules import compile_rule
 from automate.typing import UserType
+
+# Moved to the engine (the REST API uses them too); the studio's callers keep these names.
+from automate.workflows.backtest import DEFAULT_BACKTEST as DEFAULT_BACKTEST
+from automate.workflows.backtest import MAX_BACKTEST as MAX_BACKTEST
+from automate.workflows.backtest import BacktestResult as BacktestResult
+from automate.workflows.backtest import backtest as backtest
+from automate.workflows.diffs import DefinitionDiff as DefinitionDiff
+from automate.workflows.diffs import NodeChange as NodeChange
+from automate.workflows.diffs import definition_diff_json as definition_diff_json
+from automate.workflows.diffs import diff_definitions as diff_definitions
 from automate.workflows.graph import Graph, Node, NodeType
 from automate.workflows.limits import check_definition_limits
 from automate.workflows.models import Workflow, WorkflowVersion
-from automate.workflows.notes import note_changes
 from automate.workflows.queries import trigger_events as trigger_events
+from automate.workflows.rollback import rollback as rollback
 from automate.workflows.services import publish_problems, publish_version
 from automate.workflows.template_checks import refuse_unsafe_templates
 
-MAX_BACKTEST = 5000
-DEFAULT_BACKTEST = 500
 RECENT_EVENTS = 50
-_EXAMPLES = 5
 
 
 # --- reads the panels share ----------------------------------------------------------------
@@ -174,36 +183,6 @@ def save_rule(*, workflow: Workflow, rule_spec: Any) -> Workflow:
 
 
 # --- testing ----------------------------------------------------------------------------
-
-
-@dataclass
-class BacktestResult:
-    total: int
-    matched: int
-    matches: list[Event] = field(default_factory=list)
-    misses: list[Event] = field(default_factory=list)
-
-    @property
-    def percent(self) -> float:
-        return round(100 * self.matched / self.total, 1) if self.total else 0.0
-
-
-def backtest(
-    *, workflow: Workflow, rule_spec: Any, limit: int = DEFAULT_BACKTEST
-) -> BacktestResult:
-    """Evaluate ``rule_spec`` over the last ``limit`` events of the trigger's type."""
-    rule = compile_rule(rule_spec or None)
-    limit = max(1, min(int(limit), MAX_BACKTEST))
-    result = BacktestResult(total=0, matched=0)
-    for event in trigger_events(workflow)[:limit].iterator(chunk_size=500):
-        result.total += 1
-        if rule.evaluate(event.payload):
-            result.matched += 1
-            if len(result.matches) < _EXAMPLES:
-                result.matches.append(event)
-        elif len(result.misses) < _EXAMPLES:
-            result.misses.append(event)
-    return result
 
 
 CONFIRM_FIELD = "confirm_side_effects"
@@ -388,166 +367,7 @@ def publish(
     return publish_version(workflow=workflow, published_by=published_by, notes=notes)
 
 
-@transaction.atomic
-def rollback(
-    *, workflow: Workflow, version_num: int, actor: UserType | None = None
-) -> WorkflowVersion:
-    """Publish a copy of version ``version_num`` as a new version; the draft becomes it too.
-
-    Raises NotFoundError for an unknown version and WorkflowValidationError when the old
-    version no longer validates (nothing is changed then).
-    """
-    locked = _locked(workflow)
-    old = WorkflowVersion.objects.filter(workflow=locked, version_num=version_num).first()
-    if old is None:
-        raise NotFoundError(
-            gettext("Version %(version)s of this workflow does not exist.")
-            % {"version": version_num},
-            details={"version": version_num},
-        )
-    locked.draft_trigger_spec = copy.deepcopy(old.trigger_spec)
-    locked.draft_rule_spec = copy.deepcopy(old.rule_spec)
-    locked.draft_graph = copy.deepcopy(old.graph)
-    _bump(locked, "draft_trigger_spec", "draft_rule_spec", "draft_graph")
-    version = publish(workflow=locked, published_by=actor, notes=f"Rollback to v{version_num}")
-    audit.record(
-        action="workflow.rollback",
-        resource_type="workflow",
-        resource_id=locked.pk,
-        actor=actor,
-        tenant=locked.tenant,
-        details={"slug": locked.slug, "from_version": version_num, "version": version.version_num},
-    )
-    return version
-
-
 # --- diff ---------------------------------------------------------------------------------
-
-
-_NODE_KEY_NAMES = {
-    "inputs": "inputs",
-    "label": "label",
-    "connector": "connector/action",
-    "action": "connector/action",
-    "retry": "retry",
-    "timeout_seconds": "timeout",
-    "condition": "condition",
-    "seconds": "delay",
-    "position": "position",
-    "type": "type",
-    "notes": "notes",
-}
-
-
-@dataclass
-class NodeChange:
-    id: str
-    label: str
-    keys: list[str]
-    layout_only: bool = False
-
-
-@dataclass
-class DefinitionDiff:
-    nodes_added: list[dict[str, str]] = field(default_factory=list)
-    nodes_removed: list[dict[str, str]] = field(default_factory=list)
-    nodes_changed: list[NodeChange] = field(default_factory=list)
-    edges_added: list[str] = field(default_factory=list)
-    edges_removed: list[str] = field(default_factory=list)
-    trigger_changes: list[dict[str, Any]] = field(default_factory=list)
-    rule_changed: bool = False
-    rule_before: Any = None
-    rule_after: Any = None
-    # Sticky notes added, removed or changed (automate.workflows.notes.note_changes).
-    notes_changes: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def empty(self) -> bool:
-        return not (
-            self.nodes_added
-            or self.nodes_removed
-            or self.nodes_changed
-            or self.edges_added
-            or self.edges_removed
-            or self.trigger_changes
-            or self.rule_changed
-            or self.notes_changes
-        )
-
-
-def _nodes_by_id(graph: Any) -> dict[str, dict[str, Any]]:
-    nodes = (graph.get("nodes") or []) if isinstance(graph, dict) else []
-    return {str(n.get("id")): n for n in nodes if isinstance(n, dict)}
-
-
-def _edge_names(graph: Any) -> list[str]:
-    edges = (graph.get("edges") or []) if isinstance(graph, dict) else []
-    names = []
-    for edge in edges:
-        if isinstance(edge, dict):
-            branch = f" ({edge['branch']})" if edge.get("branch") else ""
-            names.append(f"{edge.get('source')} → {edge.get('target')}{branch}")
-    return names
-
-
-def _label(node: Mapping[str, Any]) -> str:
-    label = node.get("label")
-    return label if isinstance(label, str) and label else str(node.get("id"))
-
-
-def diff_definitions(before: Mapping[str, Any], after: Mapping[str, Any]) -> DefinitionDiff:
-    """What changed from ``before`` to ``after`` (each ``{trigger_spec, rule_spec, graph}``).
-
-    Secret-looking values never appear: trigger values are redacted, node changes list keys.
-    """
-    diff = DefinitionDiff()
-    old_nodes, new_nodes = _nodes_by_id(before.get("graph")), _nodes_by_id(after.get("graph"))
-    for node_id, node in new_nodes.items():
-        if node_id not in old_nodes:
-            diff.nodes_added.append(
-                {"id": node_id, "label": _label(node), "type": str(node.get("type"))}
-            )
-    for node_id, node in old_nodes.items():
-        if node_id not in new_nodes:
-            diff.nodes_removed.append(
-                {"id": node_id, "label": _label(node), "type": str(node.get("type"))}
-            )
-            continue
-        other = new_nodes[node_id]
-        changed = sorted(k for k in set(node) | set(other) if node.get(k) != other.get(k))
-        if changed:
-            keys = sorted({_NODE_KEY_NAMES.get(k, k) for k in changed})
-            if "inputs" in changed:
-                old_in, new_in = node.get("inputs") or {}, other.get("inputs") or {}
-                if isinstance(old_in, dict) and isinstance(new_in, dict):
-                    fields = sorted(
-                        k for k in set(old_in) | set(new_in) if old_in.get(k) != new_in.get(k)
-                    )
-                    keys = [f"inputs ({', '.join(fields)})" if k == "inputs" else k for k in keys]
-            diff.nodes_changed.append(
-                NodeChange(
-                    id=node_id, label=_label(other), keys=keys, layout_only=changed == ["position"]
-                )
-            )
-    old_edges, new_edges = _edge_names(before.get("graph")), _edge_names(after.get("graph"))
-    diff.edges_added = [e for e in new_edges if e not in old_edges]
-    diff.edges_removed = [e for e in old_edges if e not in new_edges]
-    old_trigger = before.get("trigger_spec") or {}
-    new_trigger = after.get("trigger_spec") or {}
-    for key in sorted(set(old_trigger) | set(new_trigger)):
-        if old_trigger.get(key) != new_trigger.get(key):
-            diff.trigger_changes.append(
-                {
-                    "key": key,
-                    "before": redact(old_trigger.get(key)),
-                    "after": redact(new_trigger.get(key)),
-                }
-            )
-    old_rule, new_rule = before.get("rule_spec") or {}, after.get("rule_spec") or {}
-    if old_rule != new_rule:
-        diff.rule_changed, diff.rule_before, diff.rule_after = True, old_rule, new_rule
-    diff.notes_changes = note_changes(before.get("graph"), after.get("graph"))
-    return diff
 
 
 def restore_masked(new: Any, old: Any) -> Any:
@@ -565,44 +385,6 @@ def restore_masked(new: Any, old: Any) -> Any:
     if new == MASK and isinstance(old, str):
         return old
     return new
-
-
-def _edge_items(graph: Any) -> list[dict[str, str]]:
-    edges = (graph.get("edges") or []) if isinstance(graph, dict) else []
-    return [
-        {
-            "source": str(e.get("source")),
-            "target": str(e.get("target")),
-            "branch": str(e.get("branch") or ""),
-        }
-        for e in edges
-        if isinstance(e, dict)
-    ]
-
-
-def definition_diff_json(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
-    """``diff_definitions`` as JSON for the canvas: ``nodes_added``/``nodes_removed``
-    (``[{id, label, type}]``), ``nodes_changed`` (``[{id, label, keys, layout_only}]``),
-    ``edges_added``/``edges_removed`` (``[{source, target, branch}]``, ``branch`` "" when
-    none), ``trigger_changes`` (``[{key, before, after}]``, redacted), ``rule_changed`` with
-    ``rule_before``/``rule_after``, and ``empty``."""
-    diff = diff_definitions(before, after)
-    old_edges, new_edges = _edge_items(before.get("graph")), _edge_items(after.get("graph"))
-    return {
-        "nodes_added": diff.nodes_added,
-        "nodes_removed": diff.nodes_removed,
-        "nodes_changed": [
-            {"id": n.id, "label": n.label, "keys": n.keys, "layout_only": n.layout_only}
-            for n in diff.nodes_changed
-        ],
-        "edges_added": [e for e in new_edges if e not in old_edges],
-        "edges_removed": [e for e in old_edges if e not in new_edges],
-        "trigger_changes": diff.trigger_changes,
-        "rule_changed": diff.rule_changed,
-        "rule_before": diff.rule_before if diff.rule_changed else None,
-        "rule_after": diff.rule_after if diff.rule_changed else None,
-        "empty": diff.empty,
-    }
 
 
 def proposal_entries(proposal_id: str, *, tenants: Iterable[Any]) -> dict[str, Any]:

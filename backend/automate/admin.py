@@ -32,6 +32,7 @@ from automate.admin_lifecycle import WORKFLOW_ACTIONS, ArchivedFilter, has_publi
 from automate.admin_lists import ExactSearchMixin
 from automate.base.admin import AuditMixin, InlineBaseAdmin, TenantScopedAdmin, scoped_choices
 from automate.guard.forms import GuardedJSONFormField
+from automate.guard.parse import is_whole_number
 from automate.models import (
     AuditLogEntry,
     Event,
@@ -343,7 +344,7 @@ class RunWorkflowFilter(admin.SimpleListFilter):
         value = self.value()
         if not value:
             return queryset
-        if not value.isdigit() or len(value) > 18:
+        if not is_whole_number(value) or len(value) > 18:
             return queryset.none()
         # Only the user's workflows have versions here (see the studio's runs list).
         versions = scoped_choices(request, WorkflowVersion.objects.filter(workflow_id=int(value)))

@@ -62,7 +62,7 @@ def _int(name: str, default: int, unit: str = "seconds") -> int:
     value = os.environ.get(name, "").strip()
     if not value:
         return default
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise ImproperlyConfigured(f"{name} must be a whole number of {unit}, not {value!r}.")
     return int(value)
 

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from automate.api.models import SCOPES
 from automate.api.tokens import create_token, revoke_token, token_of, tokens_of
 from automate.exceptions import AutomateError
+from automate.guard.parse import is_whole_number
 from automate.tenants.queries import tenants_for
 from studio.access import studio_guard, studio_view
 
@@ -49,7 +50,8 @@ def _create(request: HttpRequest) -> HttpResponse:
     error = ""
     if tenant is None:
         error = gettext("Choose one of your tenants.")
-    days = int(form["expiry"]) if form["expiry"].isdigit() else -1
+    expiry = form["expiry"]
+    days = int(expiry) if is_whole_number(expiry) and len(expiry) < 6 else -1
     if days not in EXPIRY_DAYS:
         error = error or gettext("Choose when the token expires.")
     if not error:

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods
 from automate.failures.models import RunFailure
 from automate.failures.settings import FailureSettings, update_failure_settings
 from automate.governance.secrets import secret_names
+from automate.guard.parse import is_whole_number
 from automate.typing import acting_user
 from automate.workflows.exceptions import WorkflowValidationError
 from automate.workflows.models import Workflow
@@ -68,7 +69,7 @@ def _whole(text: str, field: str, problems: list[dict[str, str]]) -> int | None:
     text = text.strip()
     if not text:
         return None
-    if not text.isdigit() or len(text) > 9:
+    if not is_whole_number(text) or len(text) > 9:
         problems.append({"field": field, "message": pgettext("studio", "Enter a whole number.")})
         return None
     return int(text)

@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext, gettext_lazy
 
 from automate.governance.secrets import secret_names as backend_secret_names
+from automate.guard.parse import is_whole_number
 from automate.rules import RuleError, compile_rule
 from automate.templates import TemplateError, check_template
 from automate.triggers.services import WebhookSlugTakenError, sync_webhook_endpoint
@@ -321,7 +322,7 @@ def posted_revision(data: Mapping[str, str]) -> int | None:
     text = data.get("revision", "").strip()
     if not text:
         return None
-    return int(text) if text.isdigit() and len(text) < 19 else -1
+    return int(text) if is_whole_number(text) and len(text) < 19 else -1
 
 
 def lock_at_revision(workflow: Workflow, revision: int | None) -> tuple[Workflow, bool]:

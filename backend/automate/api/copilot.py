@@ -14,14 +14,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from automate.api.base import BaseAPIView
-from automate.api.common import CHANGE_WORKFLOW, error
+from automate.api.common import CHANGE_WORKFLOW, StrictSerializer, error
 from automate.api.errors import request_trace_id
 from automate.api.permissions import write_tenant
 from automate.api.versions import workflow_for
 from automate.copilot.service import propose
 
 
-class CopilotInSerializer(serializers.Serializer[Any]):
+class CopilotInSerializer(StrictSerializer):
     prompt = serializers.CharField(max_length=2000)
     conversation = serializers.ListField(
         child=serializers.CharField(max_length=2000), required=False, default=list, max_length=20

@@ -30,8 +30,11 @@ _ERRORS = {
     "403": "The token lacks the scope, or the user the permission.",
     "404": "No such object in the request's tenants.",
     "409": "The request conflicts with the current state (a stale draft revision…).",
+    "413": "The body is over LIMITS.max_body_bytes (payload_too_large).",
     "429": "Over a rate limit; retry after Retry-After seconds.",
 }
+#: Only for operations that read a body: another content type than JSON.
+_UNSUPPORTED = "The body is not application/json (unsupported_media_type)."
 _ERROR_SCHEMA = {
     "type": "object",
     "required": ["code", "message", "details", "trace_id"],
@@ -85,6 +88,11 @@ def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]
                     status,
                     {"description": description, "content": {"application/json": {"schema": ref}}},
                 )
+            if "requestBody" in operation:
+                operation["responses"].setdefault(
+                    "415",
+                    {"description": _UNSUPPORTED, "content": {"application/json": {"schema": ref}}},
+                )
     return result
 
 
@@ -93,8 +101,8 @@ SCHEMA_SETTINGS = {
     "DESCRIPTION": (
         "Everything the studio does, over HTTP. Authenticate with "
         "`Authorization: Bearer da_…` (API tokens have scopes: read, write, publish, "
-        "admin). Errors: `{code, message, details, trace_id}`. Lists of events, runs, "
-        "audit entries and dead letters page with `?cursor=&limit=`."
+        "admin). Errors: `{code, message, details, trace_id}`. Every list pages with "
+        "`?cursor=&limit=`."
     ),
     "VERSION": "1",
     "SCHEMA_PATH_PREFIX": "/api/v1",

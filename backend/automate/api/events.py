@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from automate.api.base import BaseGenericViewSet, PaginationMixin, TenantFilterMixin
-from automate.api.common import ADD_EVENT, error
+from automate.api.common import ADD_EVENT, StrictSerializer, error
 from automate.api.permissions import write_tenant
 from automate.events.models import Event
 from automate.events.services import record_event
@@ -21,9 +21,26 @@ from automate.exceptions import AutomateError
 from automate.governance.redaction import redact
 
 
-class EventInSerializer(serializers.Serializer[Any]):
+class IdempotencyKeyReusedError(AutomateError):
+    """An Idempotency-Key seen before, with another request body (422, as the IETF
+    Idempotency-Key draft says): the first event is not returned as if it were this one."""
+
+    code = "idempotency_key_reused"
+    http_status = 422
+
+
+def _differs(event: Event, data: dict[str, Any]) -> bool:
+    """Whether the request describes another event than ``event`` (type, payload, source)."""
+    return bool(
+        event.type != data["type"]
+        or event.payload != data["payload"]
+        or event.source != data["source"]
+    )
+
+
+class EventInSerializer(StrictSerializer):
     type = serializers.CharField(max_length=200)
-    payload = serializers.JSONField()
+    payload = serializers.DictField(help_text="A JSON object (not null, a list or a value).")
     dedupe_key = serializers.CharField(max_length=255, required=False, allow_null=True)
     # DRF fields have a ``source`` attribute; a field named "source" is still fine at run time.
     source = serializers.CharField(max_length=100, required=False, default="api")  # type: ignore[assignment]
@@ -114,6 +131,7 @@ class EventViewSet(
             200: EmittedSerializer,
             400: error("Invalid event"),
             404: error("Unknown tenant"),
+            422: error("The Idempotency-Key was used for another body"),
         },
     )
     def create(self, request: Request) -> Response:
@@ -125,10 +143,9 @@ class EventViewSet(
         header = request.headers.get("Idempotency-Key")
         if header is not None:
             if key is not None and key != header:
-                raise AutomateError(
-                    gettext("The Idempotency-Key header and the dedupe_key differ."),
-                    code="invalid_request",
-                    details={"dedupe_key": key},
+                # A field message, not the value: a value under a "key" name is masked.
+                raise serializers.ValidationError(
+                    {"dedupe_key": [gettext("Differs from the Idempotency-Key header.")]}
                 )
             key = header
         event, created = record_event(
@@ -139,6 +156,14 @@ class EventViewSet(
             tenant=write_tenant(request, data.get("tenant")),
             traceparent=request.headers.get("traceparent"),
         )
+        if not created and header is not None and _differs(event, data):
+            raise IdempotencyKeyReusedError(
+                gettext(
+                    "This Idempotency-Key was used for a different event; "
+                    "use a new key for a new event."
+                ),
+                details={"event": str(event.id)},
+            )
         body = {
             "id": str(event.id),
             "type": event.type,

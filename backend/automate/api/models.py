@@ -8,7 +8,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 #: What a token may do. ``read``: every safe method; ``write``: create, change and operate
-#: (events, drafts, runs); ``publish``: publish and roll back; ``admin``: secrets and tokens.
+#: (events, drafts, runs); ``publish``: publish, roll back, switch on/off, archive and
+#: restore workflows; ``admin``: secrets and tokens.
 SCOPES: tuple[str, ...] = ("read", "write", "publish", "admin")
 
 

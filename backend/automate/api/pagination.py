@@ -26,6 +26,7 @@ from rest_framework.utils.urls import replace_query_param
 
 from automate import conf
 from automate.exceptions import AutomateError
+from automate.guard.parse import is_whole_number
 
 __all__ = ["CreatedCursorPagination", "InvalidCursorError", "decode_cursor", "encode_cursor"]
 
@@ -63,7 +64,7 @@ def _limit(request: Request) -> int:
     text = request.query_params.get("limit")
     if text is None or text == "":
         return min(int(conf.get("API", "page_size")), cap)
-    if not text.isdigit() or int(text) < 1 or len(text) > 6:
+    if not is_whole_number(text) or len(text) > 6 or int(text) < 1:
         raise AutomateError(
             gettext("The limit must be a whole number from 1 to %(cap)s.") % {"cap": cap},
             code="invalid_request",
@@ -128,6 +129,6 @@ class CreatedCursorPagination(BasePagination):
                 "in": "query",
                 "required": False,
                 "description": "Rows per page (capped at API.max_page_size).",
-                "schema": {"type": "integer", "minimum": 1},
+                "schema": {"type": "integer", "minimum": 1, "maximum": 999_999},
             },
         ]

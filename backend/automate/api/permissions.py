@@ -49,11 +49,17 @@ def request_tenant_ids(request: Request) -> tuple[int, ...] | None:
 
 
 def write_tenant(request: Request, slug: str | None = None) -> Tenant:
-    """The tenant a write acts in: the token's tenant, or for a session the named one the
-    user belongs to (their first when none is named). NotFoundError for another tenant."""
+    """The tenant a write acts in: the token's tenant (while its user still belongs to
+    it, else InvalidTokenError, 401), or for a session the named one the user belongs to
+    (their first when none is named). NotFoundError for another tenant."""
     token = token_of(request)
     if token is None:
         return tenant_for_write(request.user, slug)
+    if not request_tenant_ids(request):  # () once the user left the token's tenant
+        # The authenticator refuses such a token already; this is the second lock.
+        from automate.api.tokens import InvalidTokenError
+
+        raise InvalidTokenError(gettext("The API token is invalid, revoked or expired."))
     if slug is not None and slug != token.tenant.slug:
         from automate.exceptions import NotFoundError
 

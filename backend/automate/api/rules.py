@@ -14,18 +14,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from automate.api.base import BaseViewSet
+from automate.api.common import StrictSerializer
 from automate.api.versions import workflow_for
 from automate.events.models import Event
 from automate.exceptions import AutomateError, NotFoundError
 from automate.governance.redaction import redact
 from automate.rules import compile_rule
+from automate.workflows.backtest import DEFAULT_BACKTEST, MAX_BACKTEST
 from automate.workflows.exceptions import WorkflowValidationError
 from automate.workflows.limits import limit_problems_of
 
-MAX_BACKTEST = 5000
 
-
-class RuleTestSerializer(serializers.Serializer[Any]):
+class RuleTestSerializer(StrictSerializer):
     rule_spec = serializers.JSONField(required=False, help_text="JSONLogic; default: the draft's.")
     payload = serializers.DictField(required=False, help_text="The payload to test.")
     event = serializers.UUIDField(required=False, help_text="Or an event of the tenant.")
@@ -36,9 +36,9 @@ class ExplainSerializer(serializers.Serializer[Any]):
     tree = serializers.DictField(help_text="Each condition, its value and whether it passed.")
 
 
-class BacktestInSerializer(serializers.Serializer[Any]):
+class BacktestInSerializer(StrictSerializer):
     rule_spec = serializers.JSONField(required=False, help_text="JSONLogic; default: the draft's.")
-    limit = serializers.IntegerField(min_value=1, max_value=MAX_BACKTEST, default=500)
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_BACKTEST, default=DEFAULT_BACKTEST)
 
 
 class BacktestSerializer(serializers.Serializer[Any]):
@@ -94,7 +94,7 @@ class RuleViewSet(BaseViewSet):
     )
     @action(detail=False, methods=["post"])
     def backtest(self, request: Request, workflow_pk: str | None = None) -> Response:
-        from studio.services import backtest
+        from automate.workflows.backtest import backtest
 
         workflow = workflow_for(request, workflow_pk)
         serializer = BacktestInSerializer(data=request.data)

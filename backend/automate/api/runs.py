@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from automate.api.base import BaseGenericViewSet, PaginationMixin, TenantFilterMixin
-from automate.api.common import OPERATE_RUN
+from automate.api.common import OPERATE_RUN, StrictSerializer
 from automate.exceptions import AutomateError
 from automate.execution.models import ExecutionRun, OutboxJob, StepRun
 from automate.execution.services import (
@@ -31,6 +31,7 @@ from automate.execution.services import (
     retry_step,
 )
 from automate.governance.redaction import redact, redact_text
+from automate.guard.parse import is_whole_number
 from automate.realtime import publish_run
 
 
@@ -102,12 +103,16 @@ class RunDetailSerializer(RunSerializer):
         return StepSerializer(steps, many=True).data  # type: ignore[return-value]
 
 
-class ResumeSerializer(serializers.Serializer[Any]):
+class ResumeSerializer(StrictSerializer):
     from_node = serializers.CharField(max_length=100)
 
 
 RUN_FILTERS = [
-    OpenApiParameter("workflow", OpenApiTypes.INT, description="A workflow id."),
+    OpenApiParameter(
+        "workflow",
+        {"type": "integer", "minimum": 0, "maximum": 999_999_999_999_999_999},
+        description="A workflow id.",
+    ),
     OpenApiParameter(
         "status", OpenApiTypes.STR, enum=list(ExecutionRun.Status.values), description="Status."
     ),
@@ -159,7 +164,7 @@ class RunViewSet(
         params = self.request.query_params
         workflow = params.get("workflow")
         if workflow:
-            if not workflow.isdigit() or len(workflow) > 18:
+            if not is_whole_number(workflow) or len(workflow) > 18:
                 raise AutomateError(
                     gettext("workflow must be a workflow id."),
                     code="invalid_request",

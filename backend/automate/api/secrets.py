@@ -14,7 +14,8 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from automate.api.base import BaseGenericViewSet, TenantFilterMixin
+from automate.api.base import BaseGenericViewSet, PaginationMixin, TenantFilterMixin
+from automate.api.common import StrictSerializer
 from automate.api.permissions import write_tenant
 from automate.governance.models import StoredSecret
 from automate.governance.secret_store import create_secret, rotate_secret
@@ -30,7 +31,7 @@ class SecretSerializer(serializers.ModelSerializer[StoredSecret]):
         fields = ["id", "tenant", "name", "description", "created_at", "rotated_at"]
 
 
-class SecretCreateSerializer(serializers.Serializer[Any]):
+class SecretCreateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=128)
     value = serializers.CharField(write_only=True, trim_whitespace=False, max_length=65536)
     description = serializers.CharField(
@@ -38,7 +39,7 @@ class SecretCreateSerializer(serializers.Serializer[Any]):
     )
 
 
-class SecretRotateSerializer(serializers.Serializer[Any]):
+class SecretRotateSerializer(StrictSerializer):
     value = serializers.CharField(write_only=True, trim_whitespace=False, max_length=65536)
 
 
@@ -61,7 +62,11 @@ def _storable() -> None:
     retrieve=extend_schema(summary="One secret's metadata"),
 )
 class SecretViewSet(
-    TenantFilterMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseGenericViewSet
+    TenantFilterMixin,
+    PaginationMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    BaseGenericViewSet,
 ):
     queryset = StoredSecret.objects.select_related("tenant").order_by("name", "pk")
     serializer_class = SecretSerializer

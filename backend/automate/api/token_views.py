@@ -1,9 +1,13 @@
 """``/api/v1/tokens/``: the caller's own API tokens. Listing shows metadata only; creating
-answers the token text once (``token``); deleting revokes. Needs the ``admin`` scope; a
-token can only create tokens with scopes it holds itself, in its own tenant."""
+answers the token text once (``token``); deleting revokes. Needs the ``admin`` scope.
+
+Called with a token, the caller sees and revokes only tokens of the token's tenant, and
+creates only tokens with scopes it holds itself, in its own tenant, expiring no later
+than itself (``expires_at`` required when the caller expires)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.utils.translation import gettext
@@ -13,7 +17,8 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from automate.api.base import BaseGenericViewSet
+from automate.api.base import BaseGenericViewSet, PaginationMixin
+from automate.api.common import StrictSerializer
 from automate.api.models import SCOPES, ApiToken
 from automate.api.permissions import token_of, write_tenant
 from automate.api.tokens import create_token, revoke_token
@@ -33,7 +38,7 @@ class TokenSerializer(serializers.ModelSerializer[ApiToken]):
         ]  # fmt: skip
 
 
-class TokenCreateSerializer(serializers.Serializer[Any]):
+class TokenCreateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=100)
     scopes = serializers.ListField(child=serializers.ChoiceField(choices=SCOPES), min_length=1)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
@@ -47,17 +52,38 @@ class CreatedTokenSerializer(TokenSerializer):
         fields = [*TokenSerializer.Meta.fields, "token"]
 
 
+def _within_caller(expires_at: datetime | None, limit: datetime) -> None:
+    """A token that expires cannot mint one that outlives it: ``expires_at`` is required
+    and at most the caller's own expiry (400 ``invalid_request`` naming the field)."""
+    if expires_at is None:
+        message = gettext(
+            "A token that expires must give its new token an expiry (at most %(limit)s)."
+        )
+    elif expires_at > limit:
+        message = gettext("The new token cannot outlive this one (it expires at %(limit)s).")
+    else:
+        return
+    raise serializers.ValidationError({"expires_at": [message % {"limit": limit.isoformat()}]})
+
+
 @extend_schema_view(
     list=extend_schema(summary="Your API tokens (never their secrets)"),
     retrieve=extend_schema(summary="One of your API tokens"),
 )
-class TokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseGenericViewSet):
+class TokenViewSet(
+    PaginationMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseGenericViewSet
+):
     serializer_class = TokenSerializer
     action_scopes = dict.fromkeys(("list", "retrieve", "create", "destroy"), "admin")
 
     def get_queryset(self) -> Any:
+        """The user's tokens; with a token, only those of its own tenant."""
         user: Any = self.request.user
-        return ApiToken.objects.filter(user=user).select_related("tenant")
+        queryset = ApiToken.objects.filter(user=user).select_related("tenant")
+        caller = token_of(self.request)
+        if caller is not None:
+            queryset = queryset.filter(tenant_id=caller.tenant_id)
+        return queryset
 
     @extend_schema(
         summary="Create a token",
@@ -73,6 +99,8 @@ class TokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseGeneric
             raise PermissionDenied(
                 gettext("A token cannot create a token with more scopes than its own.")
             )
+        if caller is not None and caller.expires_at is not None:
+            _within_caller(data.get("expires_at"), caller.expires_at)
         new = create_token(
             user=request.user,
             tenant=write_tenant(request, data.get("tenant")),

@@ -151,6 +151,9 @@ def create_token(
 def check_token(text: str) -> ApiToken:
     """The active token ``text`` names (with its user and tenant), else InvalidTokenError.
 
+    Refused too when its user is inactive or no longer belongs to the token's tenant
+    (removed from it): such a token neither reads nor writes.
+
     One indexed lookup by prefix and a constant-time comparison of the keyed hash;
     ``last_used_at`` is written at most once per :data:`LAST_USED_EVERY`.
     """
@@ -164,11 +167,22 @@ def check_token(text: str) -> ApiToken:
         raise refused
     if not token.is_active or not token.user.is_active:
         raise refused
+    if not _still_in_tenant(token):
+        raise refused
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_EVERY:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token
+
+
+def _still_in_tenant(token: ApiToken) -> bool:
+    """Whether the token's user may still act in the token's tenant (superusers always;
+    members while they belong to it; the same rule as the studio's tenant list)."""
+    from automate.tenants.queries import tenant_ids_for
+
+    ids = tenant_ids_for(token.user)
+    return ids is None or token.tenant_id in ids
 
 
 def revoke_token(*, token: ApiToken, actor: Any = None) -> ApiToken:

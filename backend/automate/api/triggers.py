@@ -15,7 +15,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers
 
-from automate.api.base import BaseGenericViewSet, TenantFilterMixin
+from automate.api.base import BaseGenericViewSet, PaginationMixin, TenantFilterMixin
 from automate.triggers.cron import next_ticks, schedule_problems
 from automate.triggers.models import WebhookEndpoint
 from automate.workflows.models import Workflow
@@ -43,7 +43,11 @@ class WebhookEndpointSerializer(serializers.ModelSerializer[WebhookEndpoint]):
     retrieve=extend_schema(summary="One webhook endpoint"),
 )
 class WebhookEndpointViewSet(
-    TenantFilterMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseGenericViewSet
+    TenantFilterMixin,
+    PaginationMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    BaseGenericViewSet,
 ):
     queryset = WebhookEndpoint.objects.select_related("tenant").order_by("slug", "pk")
     serializer_class = WebhookEndpointSerializer
@@ -88,7 +92,11 @@ class ScheduleSerializer(serializers.Serializer[Any]):
     retrieve=extend_schema(summary="One scheduled workflow"),
 )
 class ScheduleViewSet(
-    TenantFilterMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseGenericViewSet
+    TenantFilterMixin,
+    PaginationMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    BaseGenericViewSet,
 ):
     queryset = Workflow.objects.select_related("live_version").filter(
         archived_at__isnull=True, live_version__isnull=False
@@ -96,12 +104,6 @@ class ScheduleViewSet(
     serializer_class = ScheduleSerializer
 
     def get_queryset(self) -> QuerySet[Workflow]:
-        # A schedule is a live version whose trigger has a "schedule" (few per tenant).
-        ids = [
-            w.pk
-            for w in super().get_queryset().only("pk", "live_version__trigger_spec")
-            if w.live_version is not None
-            and isinstance(w.live_version.trigger_spec, dict)
-            and "schedule" in w.live_version.trigger_spec
-        ]
-        return Workflow.objects.select_related("live_version").filter(pk__in=ids).order_by("slug")
+        """Live versions whose trigger has a ``schedule``, filtered in the database (not
+        every live workflow in Python), paged like every list."""
+        return super().get_queryset().filter(live_version__trigger_spec__has_key="schedule")

@@ -1,6 +1,6 @@
 """``/api/v1/``: the resource modules on routers, the schema and its docs page."""
 
-from django.urls import path
+from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
 from automate.api import (
@@ -48,4 +48,7 @@ urlpatterns = [
         name="copilot-edit",
     ),
     *router.urls,
+    # Last: any other path ending in "/" is a JSON 404 (with or without DEBUG); one
+    # without the slash still gets APPEND_SLASH's redirect first, as before.
+    re_path(r"^(?P<path>.*/)$", views.unmatched, name="unmatched"),
 ]

@@ -15,9 +15,10 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from automate.api.base import BaseGenericViewSet
+from automate.api.base import BaseGenericViewSet, PaginationMixin
 from automate.api.permissions import request_tenant_ids
 from automate.exceptions import NotFoundError
+from automate.guard.parse import is_whole_number
 from automate.workflows.models import Workflow, WorkflowVersion
 
 
@@ -73,7 +74,7 @@ def definition(workflow: Workflow, which: str) -> dict[str, Any]:
         }
     version = workflow.live_version if which == "live" else None
     if which != "live":
-        if not which.isdigit() or len(which) > 9:
+        if not is_whole_number(which) or len(which) > 9:
             raise NotFoundError(
                 gettext("%(which)r is not a version: use a number, 'draft' or 'live'.")
                 % {"which": which[:40]}
@@ -96,7 +97,9 @@ def definition(workflow: Workflow, which: str) -> dict[str, Any]:
     list=extend_schema(summary="The workflow's versions, newest first"),
     retrieve=extend_schema(summary="One version with its definition"),
 )
-class VersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseGenericViewSet):
+class VersionViewSet(
+    PaginationMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseGenericViewSet
+):
     """Versions are immutable: read only."""
 
     serializer_class = VersionSerializer
@@ -130,7 +133,7 @@ class VersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseGener
     )
     @action(detail=False, methods=["get"])
     def diff(self, request: Request, workflow_pk: str | None = None) -> Response:
-        from studio.services import definition_diff_json
+        from automate.workflows.diffs import definition_diff_json
 
         workflow = workflow_for(request, workflow_pk)
         a = request.query_params.get("a", "live").strip() or "live"

@@ -14,8 +14,14 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from automate.api.base import BaseGenericViewSet, TenantFilterMixin
-from automate.api.common import CHANGE_WORKFLOW, PUBLISH_WORKFLOW, error
+from automate.api.base import BaseGenericViewSet, PaginationMixin, TenantFilterMixin
+from automate.api.common import (
+    CHANGE_WORKFLOW,
+    PUBLISH_WORKFLOW,
+    StrictSerializer,
+    error,
+    query_flag,
+)
 from automate.api.permissions import write_tenant
 from automate.api.versions import VersionSerializer
 from automate.typing import UserType
@@ -88,7 +94,7 @@ class WorkflowDetailSerializer(WorkflowSerializer):
         return publish_warnings(workflow)
 
 
-class WorkflowCreateSerializer(serializers.Serializer[Any]):
+class WorkflowCreateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=200)
     slug = serializers.SlugField(max_length=100, required=False)
     description = serializers.CharField(required=False, allow_blank=True, default="")
@@ -108,11 +114,11 @@ class DraftSaveSerializer(serializers.Serializer[Any]):
     graph = serializers.DictField(required=False)
 
 
-class PublishSerializer(serializers.Serializer[Any]):
+class PublishSerializer(StrictSerializer):
     notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
-class RollbackSerializer(serializers.Serializer[Any]):
+class RollbackSerializer(StrictSerializer):
     version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
 
 
@@ -147,22 +153,32 @@ PUBLISH_QUERY = OpenApiParameter(
     retrieve=extend_schema(summary="A workflow with its draft", responses=WorkflowDetailSerializer),
 )
 class WorkflowViewSet(
-    TenantFilterMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseGenericViewSet
+    TenantFilterMixin,
+    PaginationMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    BaseGenericViewSet,
 ):
-    """Workflows of the request's tenants; writes need ``automate.change_workflow``,
-    publishing and rolling back the ``publish`` scope and ``automate.publish_workflow``."""
+    """Workflows of the request's tenants; draft writes need ``automate.change_workflow``;
+    publishing, rolling back, switching on/off, archiving and restoring need the
+    ``publish`` scope and ``automate.publish_workflow``."""
 
     queryset = Workflow.objects.select_related("tenant", "live_version").order_by("name", "pk")
     serializer_class = WorkflowSerializer
-    action_scopes = {"publish": "publish", "rollback": "publish"}
+    #: What changes the live behaviour (publish, roll back, switch on/off, archive,
+    #: restore) needs the ``publish`` scope and ``automate.publish_workflow``, as the
+    #: studio's lifecycle buttons do; editing drafts needs ``write`` and change_workflow.
+    action_scopes = dict.fromkeys(
+        ("publish", "rollback", "activate", "deactivate", "destroy", "restore"), "publish"
+    )
     action_perms = {
         "create": [CHANGE_WORKFLOW],
         "update": [CHANGE_WORKFLOW],
         "partial_update": [CHANGE_WORKFLOW],
-        "destroy": [CHANGE_WORKFLOW],
-        "activate": [CHANGE_WORKFLOW],
-        "deactivate": [CHANGE_WORKFLOW],
-        "restore": [CHANGE_WORKFLOW],
+        "destroy": [PUBLISH_WORKFLOW],
+        "activate": [PUBLISH_WORKFLOW],
+        "deactivate": [PUBLISH_WORKFLOW],
+        "restore": [PUBLISH_WORKFLOW],
         "import_file": [CHANGE_WORKFLOW],
         "publish": [PUBLISH_WORKFLOW],
         "rollback": [PUBLISH_WORKFLOW],
@@ -172,7 +188,7 @@ class WorkflowViewSet(
         queryset = super().get_queryset()
         if self.action == "list":
             params = self.request.query_params
-            archived = params.get("archived") in ("1", "true", "True")
+            archived = query_flag(self.request, "archived")
             queryset = queryset.filter(archived_at__isnull=not archived)
             if params.get("slug"):
                 queryset = queryset.filter(slug=params["slug"])
@@ -275,7 +291,7 @@ class WorkflowViewSet(
     )
     @action(detail=True, methods=["post"])
     def rollback(self, request: Request, pk: str | None = None) -> Response:
-        from studio.services import rollback
+        from automate.workflows.rollback import rollback
 
         serializer = RollbackSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -294,7 +310,7 @@ class WorkflowViewSet(
     )
     @action(detail=False, methods=["post"], url_path="import")
     def import_file(self, request: Request) -> Response:
-        publish = request.query_params.get("publish") in ("1", "true", "True")
+        publish = query_flag(request, "publish")
         if publish:
             self._require_publish(request)
         data = parse_workflow_file(json.dumps(request.data))

@@ -52,6 +52,7 @@ from automate.governance.egress import EgressNotAllowed, check_egress, record_re
 from automate.governance.policy import HostResolutionError, PolicyViolation, check_host
 from automate.governance.redaction import redact_text
 from automate.governance.url_text import shown_url
+from automate.guard.parse import is_whole_number
 from automate.observability.tracing import format_traceparent
 
 __all__ = [
@@ -337,7 +338,7 @@ class SafeTransport(httpx.HTTPTransport):
         finally:
             _pinned_target.reset(token)
         declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > self.max_response_bytes:
+        if is_whole_number(declared) and int(declared) > self.max_response_bytes:
             response.close()
             raise _too_large(url, self.max_response_bytes)
         assert isinstance(response.stream, httpx.SyncByteStream)
@@ -473,7 +474,7 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
+    if is_whole_number(value):
         return min(float(value), _MAX_RETRY_AFTER)
     try:
         when = email.utils.parsedate_to_datetime(value)

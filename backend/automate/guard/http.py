@@ -58,6 +58,7 @@ def guarded(
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
             try:
                 check_request(request)
+                check_path_parameters(kwargs, args)
                 return view(request, *args, **kwargs)
             except InputRejected as exc:
                 return _refusal(request, exc, kind, error_template, partial_template)
@@ -89,6 +90,18 @@ def check_request(request: HttpRequest) -> None:
         if request.content_type in _FORM_TYPES:
             for key, values in request.POST.lists():
                 _check_field(key, values, "form field")
+
+
+def check_path_parameters(kwargs: dict[str, Any], args: tuple[Any, ...] = ()) -> None:
+    """Refuse bad text (NUL, unpaired surrogates) in the URL's path parameters, which a
+    route such as ``(?P<name>[^/]+)`` or ``<str:name>`` lets through to a database lookup
+    (PostgreSQL refuses NUL with an error, SQLite matches nothing): 400 instead of a 500.
+    ``args`` are the positional ones (unnamed groups, or a guarded helper view called
+    with its parameters by position)."""
+    named = [(repr(key[:40]), value) for key, value in kwargs.items()]
+    for label, value in [*named, *((str(i + 1), v) for i, v in enumerate(args))]:
+        if isinstance(value, str):
+            check_text(value, what=f"The path parameter {label}")
 
 
 def _check_field(key: str, values: list[str], what: str) -> None:

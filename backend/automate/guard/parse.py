@@ -182,6 +182,14 @@ def bad_text_path(value: Any, *, root: str = "") -> str | None:
     return None
 
 
+def is_whole_number(text: str) -> bool:
+    """Whether ``text`` is one or more ASCII digits 0-9. Unlike ``str.isdigit`` alone it
+    refuses superscripts (``"²"``, which ``int`` cannot read: a ValueError) and other
+    scripts' digits (Arabic-Indic or full-width three, which ``int`` reads as 3): check with
+    this before ``int(text)``."""
+    return text.isascii() and text.isdigit()
+
+
 def check_text(value: str, *, what: str, max_length: int | None = None) -> str:
     """A single text value (a name, a label, a query parameter): no NUL, no unpaired
     surrogate, at most ``max_length`` characters."""

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from automate.guard.parse import is_whole_number
+
 __all__ = ["FIELD_NAMES", "MACROS", "cron_problem", "five_fields", "is_fixed_time"]
 
 MACROS = {
@@ -77,7 +79,7 @@ def is_fixed_time(cron: str) -> bool:
 def _value(text: str, field: _Field) -> int | str:
     """The number ``text`` stands for in ``field``, or a message saying why it is not one."""
     upper = text.upper()
-    if upper.isdigit():
+    if is_whole_number(upper):
         number = int(upper)
     elif upper in field.names:
         number = field.low + field.names.index(upper)
@@ -126,7 +128,7 @@ def _element_problem(element: str, field: _Field) -> str | None:
                 f"(write {start}-{field.high}/{step} or */{step})"
             )
         span = field.high - field.low + 1
-        if not step.isdigit() or not 1 <= int(step) <= span:
+        if not is_whole_number(step) or not 1 <= int(step) <= span:
             return f"the step in {element!r} must be a whole number from 1 to {span}"
     return None
 

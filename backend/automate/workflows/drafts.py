@@ -42,10 +42,17 @@ class StaleDraftError(ConflictError):
 
 
 def draft_shape_problems(body: Any) -> dict[str, str]:
-    """What is wrong with a save's shape, by key (empty when the shape is right)."""
+    """What is wrong with a save's shape, by key (empty when the shape is right): a key
+    that is neither ``revision`` nor one of :data:`DRAFT_KEYS`, a save that names no part,
+    a wrong type."""
     if not isinstance(body, dict):
         return {"body": "must be a JSON object"}
     problems: dict[str, str] = {}
+    allowed = ("revision", *DRAFT_KEYS)
+    for key in sorted(set(body) - set(allowed), key=str):
+        problems[str(key)[:100]] = f"is not a part of a draft ({', '.join(allowed)})"
+    if not set(body) & set(DRAFT_KEYS):
+        problems.setdefault("body", f"must name at least one of: {', '.join(DRAFT_KEYS)}")
     revision = body.get("revision")
     if not isinstance(revision, int) or isinstance(revision, bool) or revision < 0:
         problems["revision"] = "must be the draft revision the edit started from (an integer)"

@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from jinja2 import TemplateSyntaxError, nodes
 
+from automate.guard.parse import is_whole_number
 from automate.templates.exceptions import TemplateViolation
 from automate.templates.sandbox import environment, parse_checked
 
@@ -88,7 +89,7 @@ class _Judge:
 
     def dotted(self, path: str) -> Iterator[tuple[str, str]]:
         root, *rest = path.split(".")
-        parts: list[Part] = [int(p) if p.isdigit() else p for p in rest]
+        parts: list[Part] = [int(p) if is_whole_number(p) else p for p in rest]
         yield from self.lookup(root, parts)
 
     def lookup(self, root: str, parts: list[Part]) -> Iterator[tuple[str, str]]:

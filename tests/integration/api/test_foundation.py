@@ -36,6 +36,7 @@ def api_settings(**values):
 def test_a_token_is_shown_once_and_stored_as_a_keyed_hash():
     tenant = make_tenant("acme")
     user = make_user("ci")
+    tenant.members.add(user)
     new = create_token(user=user, tenant=tenant, name="CI", scopes=["write", "read"])
     assert new.text.startswith(f"da_{new.token.prefix}_")
     secret = new.text.rsplit("_", 1)[1]
@@ -131,13 +132,13 @@ def test_a_token_sees_only_its_tenant_and_404s_for_others():
     assert_error(client.post(EVENTS, {"type": "x", "payload": {}, "tenant": "globex"}), 404)
 
 
-def test_a_token_of_a_user_removed_from_the_tenant_sees_nothing():
+def test_a_token_of_a_user_removed_from_the_tenant_is_refused():
     acme = make_tenant("acme")
     record_event(type="a", payload={}, tenant=acme)
     client = token_client(acme)
     acme.members.remove(client.user)
     make_tenant("other").members.add(client.user)
-    assert client.get(EVENTS).json()["results"] == []
+    assert_error(client.get(EVENTS), 401, "authentication_failed")
 
 
 def test_sessions_need_the_csrf_token_for_writes():
@@ -274,11 +275,64 @@ def test_an_unmatched_api_path_is_a_404_in_the_error_shape():
 
 def test_the_idempotency_key_header_dedupes_events():
     client = token_client(make_tenant("acme"))
-    body = {"type": "order.paid", "payload": {"n": 1}}
+    body = {"type": "order.paid", "payload": {"n": 1, "m": [1, 2]}}
     first = client.post(EVENTS, body, HTTP_IDEMPOTENCY_KEY="order-1")
-    again = client.post(EVENTS, {**body, "payload": {"n": 2}}, HTTP_IDEMPOTENCY_KEY="order-1")
+    # The same request again (keys in another order): the first event, 200.
+    same = {"payload": {"m": [1, 2], "n": 1}, "type": "order.paid"}
+    again = client.post(EVENTS, same, HTTP_IDEMPOTENCY_KEY="order-1")
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["id"] == first.json()["id"]
     clash = client.post(EVENTS, {**body, "dedupe_key": "other"}, HTTP_IDEMPOTENCY_KEY="order-1")
-    assert_error(clash, 400, "invalid_request")
+    refused = assert_error(clash, 400, "invalid_request")
+    # Only the field's name, not a masked value.
+    assert refused["details"] == {
+        "fields": {"dedupe_key": ["Differs from the Idempotency-Key header."]}
+    }
     assert Event.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"payload": {"n": 2}}, {"payload": {}}, {"type": "order.refunded"}, {"source": "shop"}],
+    ids=["payload", "empty payload", "type", "source"],
+)
+def test_an_idempotency_key_reused_for_another_body_is_a_422(change):
+    client = token_client(make_tenant("acme"))
+    body = {"type": "order.paid", "payload": {"n": 1}}
+    first = client.post(EVENTS, body, HTTP_IDEMPOTENCY_KEY="order-1")
+    assert first.status_code == 201
+    reused = client.post(EVENTS, {**body, **change}, HTTP_IDEMPOTENCY_KEY="order-1")
+    refused = assert_error(reused, 422, "idempotency_key_reused")
+    assert refused["details"] == {"event": first.json()["id"]}
+    assert Event.objects.count() == 1
+    assert Event.objects.get().payload == {"n": 1}
+
+
+def test_a_dedupe_key_in_the_body_still_returns_the_first_event():
+    """dedupe_key (a webhook delivery id, say) keeps its meaning: seen, so ignored."""
+    client = token_client(make_tenant("acme"))
+    first = client.post(EVENTS, {"type": "t", "payload": {"n": 1}, "dedupe_key": "d-1"})
+    again = client.post(EVENTS, {"type": "t", "payload": {"n": 2}, "dedupe_key": "d-1"})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+
+
+def test_a_token_over_its_own_limit_does_not_use_up_its_tenants_quota():
+    acme = make_tenant("acme")
+    noisy, quiet = token_client(acme), token_client(acme)
+    with api_settings(token_rate_per_minute=1, tenant_rate_per_minute=3):
+        assert noisy.get(EVENTS).status_code == 200
+        for _ in range(5):
+            assert_error(noisy.get(EVENTS), 429, "rate_limited")
+        # The five refusals were not counted for acme: two requests are left.
+        assert quiet.get(EVENTS).status_code == 200
+        second = token_client(acme)
+        assert second.get(EVENTS).status_code == 200
+        assert_error(token_client(acme).get(EVENTS), 429, "rate_limited")
+
+
+def test_the_tenant_limit_still_refuses_when_the_token_is_within_its_own():
+    acme = make_tenant("acme")
+    clients = [token_client(acme) for _ in range(3)]
+    with api_settings(token_rate_per_minute=5, tenant_rate_per_minute=2):
+        assert [c.get(EVENTS).status_code for c in clients] == [200, 200, 429]

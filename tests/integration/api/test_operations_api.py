@@ -132,7 +132,7 @@ def test_connector_catalog(sides):
 def test_secrets_show_names_only_and_take_values_write_only(sides):
     a, _ = sides
     listed = a.client.get("/api/v1/secrets/")
-    assert [s["name"] for s in listed.json()] == ["ACME_KEY"]
+    assert [s["name"] for s in listed.json()["results"]] == ["ACME_KEY"]
     assert "s3cr3t" not in listed.content.decode()
     created = a.client.post("/api/v1/secrets/", {"name": "NEW_ONE", "value": "v-123456789"})
     assert created.status_code == 201, created.content
@@ -163,9 +163,9 @@ def test_audit_log_pages_and_filters(sides):
 
 def test_webhook_endpoints_and_schedules(sides):
     a, _ = sides
-    hooks = a.client.get("/api/v1/webhook-endpoints/").json()
+    hooks = a.client.get("/api/v1/webhook-endpoints/").json()["results"]
     assert hooks[0]["path"] == "/hooks/acme-hook/"
-    schedules = a.client.get("/api/v1/schedules/").json()
+    schedules = a.client.get("/api/v1/schedules/").json()["results"]
     assert [s["workflow_slug"] for s in schedules] == ["acme-nightly"]
     assert schedules[0]["cron"] == "0 3 * * *"
     assert len(schedules[0]["next"]) == 5

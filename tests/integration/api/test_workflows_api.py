@@ -51,7 +51,7 @@ def test_create_edit_publish_diff_rollback(client):
     client.patch(url, {"revision": 1, "graph": GRAPH})
     assert client.post(f"{url}publish/", {}).json()["version_num"] == 2
 
-    versions = client.get(f"{url}versions/").json()
+    versions = client.get(f"{url}versions/").json()["results"]
     assert [v["version_num"] for v in versions] == [2, 1]
     one = client.get(f"{url}versions/1/").json()
     assert one["graph"]["nodes"][1]["label"] == "Reshape"
@@ -93,8 +93,9 @@ def test_switch_off_on_archive_restore(client):
     assert client.post(f"{url}activate/").json()["is_active"] is True
     assert client.delete(url).status_code == 204
     assert Workflow.objects.get().archived_at is not None
-    assert client.get(URL).json() == []
-    assert [w["id"] for w in client.get(URL, {"archived": "1"}).json()] == [made["id"]]
+    assert client.get(URL).json()["results"] == []
+    archived = client.get(URL, {"archived": "1"}).json()["results"]
+    assert [w["id"] for w in archived] == [made["id"]]
     assert_error(client.post(f"{url}activate/"), 409, "workflow_archived")
     assert client.post(f"{url}restore/").json()["archived_at"] is None
 
@@ -133,3 +134,86 @@ def test_scopes_guard_writes_and_publishing():
     publisher_without_perm = token_client(acme, perms=["automate.change_workflow"])
     assert_error(publisher_without_perm.post(f"{url}publish/", {}), 403)
     assert WorkflowVersion.objects.count() == 0
+
+
+LIFECYCLE = [
+    ("post", "activate/"),
+    ("post", "deactivate/"),
+    ("delete", ""),
+    ("post", "restore/"),
+]
+
+
+def _lifecycle_target(owner, action):
+    made = create(owner, slug=f"life-{action.strip('/') or 'archive'}")
+    workflow = Workflow.objects.get(pk=made["id"])
+    if action == "restore/":
+        from django.utils import timezone
+
+        Workflow.objects.filter(pk=workflow.pk).update(archived_at=timezone.now())
+    if action == "activate/":
+        Workflow.objects.filter(pk=workflow.pk).update(is_active=False)
+    return workflow
+
+
+def _snapshot(workflow):
+    return Workflow.objects.filter(pk=workflow.pk).values("is_active", "archived_at").get()
+
+
+@pytest.mark.parametrize(
+    ("method", "action"), LIFECYCLE, ids=[a or "archive" for _, a in LIFECYCLE]
+)
+def test_lifecycle_needs_the_publish_permission_like_the_studio(client, method, action):
+    """A user with change_workflow but not publish_workflow cannot switch, archive or
+    restore, even with a token holding every scope (the studio refuses them too)."""
+    workflow = _lifecycle_target(client, action)
+    editor = token_client(
+        client.tenant, perms=["automate.change_workflow", "automate.view_workflow"]
+    )
+    before = _snapshot(workflow)
+    body = assert_error(
+        getattr(editor, method)(f"{URL}{workflow.pk}/{action}"), 403, "permission_denied"
+    )
+    assert "automate.publish_workflow" in body["message"]
+    assert _snapshot(workflow) == before
+
+
+@pytest.mark.parametrize(
+    ("method", "action"), LIFECYCLE, ids=[a or "archive" for _, a in LIFECYCLE]
+)
+def test_lifecycle_needs_the_publish_scope(client, method, action):
+    workflow = _lifecycle_target(client, action)
+    writer = token_client(client.tenant, scopes=["read", "write"])
+    before = _snapshot(workflow)
+    body = assert_error(
+        getattr(writer, method)(f"{URL}{workflow.pk}/{action}"), 403, "permission_denied"
+    )
+    assert "publish" in body["message"]
+    assert _snapshot(workflow) == before
+
+
+@pytest.mark.parametrize(
+    ("method", "action"), LIFECYCLE, ids=[a or "archive" for _, a in LIFECYCLE]
+)
+def test_lifecycle_with_the_publish_scope_and_permission_works(client, method, action):
+    workflow = _lifecycle_target(client, action)
+    publisher = token_client(client.tenant, scopes=["read", "publish"])
+    response = getattr(publisher, method)(f"{URL}{workflow.pk}/{action}")
+    assert response.status_code in (200, 204), response.content
+    after = _snapshot(workflow)
+    expected = {
+        "activate/": lambda s: s["is_active"] is True,
+        "deactivate/": lambda s: s["is_active"] is False,
+        "": lambda s: s["archived_at"] is not None,
+        "restore/": lambda s: s["archived_at"] is None,
+    }[action]
+    assert expected(after), after
+
+
+def test_a_write_token_still_edits_drafts(client):
+    made = create(client, slug="drafty")
+    writer = token_client(
+        client.tenant, scopes=["read", "write"], perms=["automate.change_workflow"]
+    )
+    saved = writer.patch(f"{URL}{made['id']}/", {"revision": 0, "name": "Renamed"})
+    assert saved.status_code == 200, saved.content

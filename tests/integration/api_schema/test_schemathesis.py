@@ -39,6 +39,9 @@ def api_world(db, monkeypatch, settings):  # type: ignore[no-untyped-def]
     from django.db import close_old_connections
 
     use_db_backend(monkeypatch, settings, new_key())
+    # As in production (and pytest-django's default, said here so it stays so): DEBUG
+    # off. Unmatched /api/ paths answer JSON with DEBUG on too (test_schema_promises).
+    settings.DEBUG = False
     side = make_side("acme")
     make_side("globex")  # another tenant's rows, which must never leak or break a page
     # As Django's test client does: a request must not close the test's connection.

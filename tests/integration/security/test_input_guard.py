@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.test import override_settings
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 
 from automate.api.models import ApiToken
 from automate.api.tokens import create_token
@@ -86,6 +86,7 @@ class Sample:
     id_params: tuple[str, ...] = ()  # query parameters that name an id
     signed: bool = False  # a webhook: sign every body
     name_fields: tuple[str, ...] = ()  # form fields holding a name (max 200 characters)
+    answers: int = 0  # the status a valid request gets when it is not a 2xx/3xx (a 404 page)
 
 
 def _wf(world):
@@ -111,6 +112,9 @@ SAMPLES: dict[str, Sample] = {
     "(unnamed '')": Sample("GET"),
     "(unnamed 'favicon.ico')": Sample("GET"),
     "automate_api:health": Sample("GET"),
+    "automate_api:unmatched": Sample(
+        "GET", kwargs=lambda w: {"path": "no/such/thing/"}, answers=404
+    ),
     "automate_health:healthz": Sample("GET"),
     "automate_health:readyz": Sample("GET"),
     "automate_health:metrics": Sample("GET"),
@@ -167,7 +171,11 @@ SAMPLES: dict[str, Sample] = {
         body="json",
         data=lambda w: {"prompt": "add a log step"},
     ),
-    "automate_api:run-list": Sample("GET", query={"status": "pending", "limit": "5"}),
+    "automate_api:run-list": Sample(
+        "GET",
+        query={"status": "pending", "limit": "5", "workflow": "1"},
+        id_params=("workflow", "limit"),
+    ),
     "automate_api:run-detail": Sample("GET", kwargs=lambda w: {"pk": w.run.pk}),
     "automate_api:run-cancel": Sample("POST", kwargs=lambda w: {"pk": w.run.pk}),
     "automate_api:run-rerun": Sample("POST", kwargs=lambda w: {"pk": w.run.pk}),
@@ -599,6 +607,10 @@ def test_the_sample_request_is_accepted(world, name, settings):
         "METRICS": {"allowed_networks": ["127.0.0.1/32"]},
     }
     response = send(world, name)
+    expected = SAMPLES[name].answers
+    if expected:
+        assert response.status_code == expected, (name, response.content[:300])
+        return
     assert response.status_code < 400, (name, response.status_code, response.content[:300])
 
 
@@ -708,7 +720,10 @@ def test_names_longer_than_the_model_allows_are_refused_and_not_stored(
 
 
 @pytest.mark.parametrize(("name", "param"), [(n, p) for n in NAMES for p in SAMPLES[n].id_params])
-@pytest.mark.parametrize("value", ["9" * 30, "9223372036854775808", "²", "-1", "1.5", "0x10"])
+@pytest.mark.parametrize(
+    "value",
+    ["9" * 30, "9223372036854775808", "²", "\u0663", "\uff13", "1\u00b2", "-1", "1.5", "0x10"],
+)
 def test_id_query_parameters_out_of_range_or_not_numbers_are_a_400(world, name, param, value):
     from urllib.parse import urlencode
 
@@ -728,3 +743,67 @@ def test_path_ids_of_thirty_digits_are_never_a_500_and_write_nothing(world, name
     response = world.client.generic(sample.method, url)
     assert response.status_code < 500
     assert snapshot() == before
+
+
+def _string_path_cases():
+    """``(endpoint, parameter)`` for every path parameter that is not an ``<int:>``
+    converter (router regexes such as ``[^/.]+``, ``<str:>``, ``<slug:>``)."""
+    import re
+
+    cases = []
+    for name in NAMES:
+        route = ENDPOINTS[name][0]
+        for match in re.finditer(r"<(?:(\w+):)?(\w+)>|\(\?P<(\w+)>([^)]*)\)", route):
+            converter, param, group, regex = match.groups()
+            if param and converter in ("int", "uuid"):
+                continue
+            if group and regex.startswith("[0-9]"):
+                continue
+            cases.append((name, param or group))
+    return cases
+
+
+STRING_PATH_CASES = _string_path_cases()
+
+
+@pytest.mark.parametrize(("name", "param"), STRING_PATH_CASES)
+@pytest.mark.parametrize("bad", ["a\x00b", "\x00", "shape\x00", "%00"])
+def test_a_nul_in_any_string_path_parameter_is_a_400_and_writes_nothing(world, name, param, bad):
+    """PostgreSQL refuses NUL in a lookup with an error: the guard answers 400 first."""
+    from urllib.parse import quote
+
+    sample = SAMPLES[name]
+    kwargs = dict(sample.kwargs(world)) if sample.kwargs else {}
+    marker = "zzmarkerzz"
+    kwargs[param] = marker
+    try:
+        url = reverse(name, kwargs=kwargs)
+    except NoReverseMatch:  # a pattern that ends in "/" (the API's catch-all)
+        url = reverse(name, kwargs={**kwargs, param: f"{marker}/"})
+    # "%00" stands for a NUL sent percent-encoded by hand (the server decodes it).
+    encoded = "%00" if bad == "%00" else quote(bad, safe="")
+    url = url.replace(marker, encoded)
+    before = snapshot()
+    response = world.client.generic(sample.method, url, content_type="application/json")
+    # A route whose pattern admits no NUL (<slug:>, a digit regex) answers 404: fine too.
+    expected = 400 if _resolves(url) else 404
+    assert_refused(response, status=expected, json_shape=url.startswith("/api/"))
+    assert snapshot() == before
+
+
+def _resolves(url):
+    from urllib.parse import unquote
+
+    from django.urls import Resolver404, resolve
+
+    try:
+        resolve(unquote(url))
+    except Resolver404:
+        return False
+    return True
+
+
+def test_the_string_path_table_covers_the_api_routes_that_take_text():
+    names = {name for name, _ in STRING_PATH_CASES}
+    assert "automate_api:run-retry-step" in names
+    assert "automate_api:secret-detail" in names

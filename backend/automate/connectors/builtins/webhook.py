@@ -21,6 +21,7 @@ import time
 from typing import Any
 
 from automate.governance.http import safe_request
+from automate.guard.parse import is_whole_number
 
 from ..base import ActionSpec, ConnectorAdapter, ExecutionContext
 from ..exceptions import ConnectorError
@@ -69,7 +70,7 @@ def verify_signature(
     signatures: list[str] = []
     for part in header.split(","):
         key, _, value = part.strip().partition("=")
-        if key == "t" and value.isdigit():
+        if key == "t" and is_whole_number(value) and len(value) < 19:
             timestamp = int(value)
         elif key == "v1" and value:
             signatures.append(value)
