@@ -31,6 +31,7 @@ def test_a_german_browser_gets_a_german_studio_and_editor(live_site, german_page
     assert page.locator(".mainnav").inner_text().split() == [
         "Workflows",
         "Ausführungen",
+        "API-Tokens",
         "Verwaltung",
     ]
 

@@ -163,6 +163,9 @@ def test_enable_disable_and_status_actions(kit, client):
         assert f'value="{name}"' in page
     assert "Disable selected scoped gadgets" in page
     assert "Set status to \u201cRetired\u201d" in page
+    german = client.get(kit_url("scopedgadget", "changelist"), HTTP_ACCEPT_LANGUAGE="de")
+    assert "Ausgewählte scoped gadgets deaktivieren" in german.content.decode()
+    assert "Status auf \u201eRetired\u201c setzen" in german.content.decode()
 
     _action(client, "scopedgadget", "bulk_disable", kit.mine.pk, kit.theirs.pk)
     _action(client, "scopedgadget", "bulk_status_retired", kit.mine.pk, kit.theirs.pk)

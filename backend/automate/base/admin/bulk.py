@@ -114,7 +114,7 @@ class BulkActionsMixin:
         status = self._bulk_field(self.bulk_status_field)
         if status is not None:
             for value, label in self.get_bulk_status_choices(request):
-                description = gettext("Set status to \u201c%(status)s\u201d") % {"status": label}
+                description = gettext("Set status to “%(status)s”") % {"status": label}
                 built.append(
                     self._bulk_action(status.name, value, f"bulk_status_{value}", description)
                 )

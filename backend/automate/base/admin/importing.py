@@ -221,11 +221,13 @@ class ImportMixin:
             return TemplateResponse(request, import_page(), context, status=400)
         self.message_user(  # type: ignore[attr-defined]
             request,
-            ngettext("Imported %(count)d %(name)s.", "Imported %(count)d %(items)s.", len(saved))
+            # One placeholder in both forms, so that every language's plural forms can use it.
+            ngettext("Imported %(count)d %(items)s.", "Imported %(count)d %(items)s.", len(saved))
             % {
                 "count": len(saved),
-                "name": self.opts.verbose_name,
-                "items": self.opts.verbose_name_plural,
+                "items": (
+                    self.opts.verbose_name if len(saved) == 1 else self.opts.verbose_name_plural
+                ),
             },
             messages.SUCCESS,
         )
