@@ -17,6 +17,7 @@ from automate.governance.models import AuditLogEntry
 from automate.runtime import emit_event
 from automate.workflows.exceptions import WorkflowValidationError
 from tests.integration.connectors.http_servers import LocalServer, Reply
+from tests.integration.connectors.test_email import email_backend
 
 from .test_error_workflow import SECRET_LOOKING, failing
 
@@ -51,9 +52,8 @@ def slack(monkeypatch):
             },
             "CONNECTOR_OPTIONS": options,
         }
-        with override_settings(
-            DJANGO_AUTOMATE=automate, EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"
-        ):
+        locmem = "django.core.mail.backends.locmem.EmailBackend"
+        with override_settings(DJANGO_AUTOMATE=automate), email_backend(locmem):
             yield server
 
 
