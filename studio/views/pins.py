@@ -25,7 +25,6 @@ Answers, never a partial write:
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -205,10 +204,6 @@ def node_pin(request: HttpRequest, workflow_id: int, node_id: str) -> HttpRespon
 PINNABLE = ("trigger", "action", "transform", "condition")
 
 
-def _ago(when: datetime) -> str:
-    return time_ago(when)
-
-
 def pin_context(
     request: HttpRequest,
     sample: SampleData,
@@ -238,7 +233,7 @@ def pin_context(
     return {
         "pinnable": kind in PINNABLE,
         "pin": pin,
-        "pin_ago": _ago(pin.pinned_at) if pin is not None else "",
+        "pin_ago": time_ago(pin.pinned_at) if pin is not None else "",
         "pin_prefill": prefill,
         "pin_last": last,
         "pin_limit": pin_limit(),

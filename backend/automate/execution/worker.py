@@ -43,6 +43,7 @@ from automate.execution.notify import CHANNEL
 from automate.execution.reaper import OutboxReaper
 from automate.execution.runner import give_back_now, process_batch, stranded_jobs
 from automate.execution.store import OutboxStore, default_store
+from automate.observability.metrics import count_claim_to_start
 
 logger = logging.getLogger("automate.worker")
 
@@ -274,6 +275,7 @@ class Worker:
 
     def _submit(self, pool: ThreadPoolExecutor, jobs: list[OutboxJob]) -> None:
         started = threading.Event()
+        claimed_at = time.monotonic()
         hopped: dict[ClaimKey, OutboxJob] = {}
 
         def track(claimed: list[OutboxJob]) -> None:
@@ -294,6 +296,7 @@ class Worker:
 
         def work() -> None:
             started.set()
+            count_claim_to_start([job.kind for job in jobs], time.monotonic() - claimed_at)
             self._remember_connections()
             reset_broken_connections()
             try:

@@ -72,7 +72,9 @@ DEAD_LETTERS = Counter(
 )
 CLAIM_TO_START = Histogram(
     "automate_claim_to_start_seconds",
-    "From a step job becoming due (created or retry time) to its step starting.",
+    "From a worker claiming jobs to one of its threads starting to run them (the wait "
+    "inside the worker), by job kind.",
+    ["kind"],
     buckets=DURATION_BUCKETS,
 )
 WEBHOOK_DELIVERIES = Counter(
@@ -257,3 +259,10 @@ def count_step_given_up_or_retried(connector: str, *, will_retry: bool) -> None:
         transaction.on_commit(lambda: STEP_RETRIES.labels(connector).inc())
     else:
         transaction.on_commit(lambda: DEAD_LETTERS.labels("step").inc())
+
+
+def count_claim_to_start(kinds: list[str], seconds: float) -> None:
+    """Observe, once per claimed job, the ``seconds`` between its claim and its thread
+    starting (``automate.execution.worker``)."""
+    for kind in kinds:
+        CLAIM_TO_START.labels(kind).observe(seconds)

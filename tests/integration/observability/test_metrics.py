@@ -316,3 +316,30 @@ def test_a_bad_metrics_option_names_the_problem(args, said):
 
     with pytest.raises(CommandError, match=re.escape(said)):
         call_command("automate_worker", *args)
+
+
+def test_the_worker_observes_how_long_claimed_jobs_wait_for_a_thread(settings):
+    from django.test import override_settings
+
+    from automate.execution.worker import Worker
+    from automate.observability import metrics
+    from automate.runtime import emit_event
+
+    def count():
+        return metrics.CLAIM_TO_START.labels("event")._sum.get(), sum(
+            bucket.get() for bucket in metrics.CLAIM_TO_START.labels("event")._buckets
+        )
+
+    with override_settings(
+        DJANGO_AUTOMATE={
+            "WORKER_MODE": "process",
+            "CONNECTORS": ["tests.support.connectors.TestKitConnector"],
+        }
+    ):
+        for i in range(3):
+            emit_event("nothing.listens", {"i": i})
+        _, before = count()
+        Worker(worker_id="metered-inline", concurrency=2, batch_size=2).run(once=True)
+    total, after = count()
+    assert after - before == 3  # one observation per claimed job
+    assert 0 <= total < 60
