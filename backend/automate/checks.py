@@ -167,3 +167,23 @@ def check_static_collected(app_configs: Any = None, **kwargs: Any) -> list[Check
             id="automate.E070",
         )
     ]
+
+
+@register()
+def check_celery_backend(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``EXECUTION.backend = "celery"``: Celery is installed and the host's app is found."""
+    if conf.get("EXECUTION", "backend") != "celery":
+        return []
+    from automate.execution.celery_relay import CeleryNotConfiguredError, celery_app
+
+    try:
+        celery_app()
+    except CeleryNotConfiguredError as exc:
+        return [
+            Error(
+                f"EXECUTION.backend is 'celery' but {exc}",
+                hint="See docs/howto/celery.md.",
+                id="automate.E090",
+            )
+        ]
+    return []

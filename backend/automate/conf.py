@@ -131,6 +131,15 @@ SCHEMA: dict[str, Option | dict[str, Option]] = {
         # one silent for worker_timeout_seconds is dead: its claimed jobs go back at once.
         "heartbeat_interval_seconds": Option(_NUMBER, 2.0, _at_least(0.1)),
         "worker_timeout_seconds": Option(_NUMBER, 10.0, _at_least(1)),
+        # Who runs claimed jobs: "worker" (automate_worker's threads) or "celery" (the
+        # worker loop relays them to Celery tasks: automate.execution.celery_relay).
+        "backend": Option((str,), "worker", _choice("worker", "celery")),
+        # "celery": the host's Celery app as a dotted path ("" = the app the host made
+        # current), the queue the tasks go to ("" = the app's routing), and how long a
+        # sent job may wait for a Celery worker to take it before it is sent again.
+        "celery_app": Option((str,), ""),
+        "celery_queue": Option((str,), ""),
+        "celery_handoff_seconds": Option(_NUMBER, 30.0, _at_least(1)),
     },
     "POLICY": {
         "allow_ssrf": Option((bool,), False),

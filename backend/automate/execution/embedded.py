@@ -41,9 +41,10 @@ def start_embedded_worker() -> threading.Thread | None:
     with _lock:
         if _started is not None and _started.is_alive():
             return _started
-        from automate.execution.worker import Worker
+        from automate.execution.celery_relay import make_worker
 
-        worker = Worker(concurrency=conf.get("EXECUTION", "worker_threads"))
+        # EXECUTION.backend = "celery": the embedded worker relays jobs to Celery.
+        worker = make_worker(concurrency=conf.get("EXECUTION", "worker_threads"))
         thread = threading.Thread(
             target=_run_worker, args=(worker,), name="automate-worker", daemon=True
         )

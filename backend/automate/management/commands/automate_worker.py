@@ -112,15 +112,18 @@ class Command(BaseCommand):
                 raise CommandError(f"--{name.replace('_', '-')} must be greater than 0.")
         if options["metrics_port"] is not None:
             self._serve_metrics(options["metrics_port"], options["metrics_address"])
-        from automate.execution.worker import Worker
+        from automate.execution.celery_relay import CeleryNotConfiguredError, make_worker
 
-        worker = Worker(
-            worker_id=options["worker_id"],
-            concurrency=options["concurrency"],
-            batch_size=options["batch_size"],
-            poll_interval=options["poll_interval"],
-            reap_interval=options["reap_interval"],
-        )
+        try:
+            worker = make_worker(
+                worker_id=options["worker_id"],
+                concurrency=options["concurrency"],
+                batch_size=options["batch_size"],
+                poll_interval=options["poll_interval"],
+                reap_interval=options["reap_interval"],
+            )
+        except CeleryNotConfiguredError as exc:
+            raise CommandError(str(exc)) from exc
 
         def stop(signum: int, frame: Any) -> None:
             self.stderr.write(f"Stopping worker {worker.worker_id} (signal {signum})…")
