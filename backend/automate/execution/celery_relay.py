@@ -164,7 +164,9 @@ class CeleryRelay:
         """Relay until ``stop()`` (or, with ``once``, until nothing is due and every sent
         job was taken over); returns how many jobs were taken over."""
         from automate.execution.worker import _Listener
+        from automate.governance.policy_audit import record_policy_if_changed
 
+        self._safely(record_policy_if_changed)
         listener = _Listener()
         last_reap = last_tick = last_settle = 0.0
         last_beat = time.monotonic()

@@ -31,6 +31,8 @@ logger = logging.getLogger("automate.worker")
 _started: threading.Thread | None = None
 _worker: Worker | None = None
 _lock = threading.Lock()
+#: Why the embedded Celery relay could not start (each reason logged once).
+_refused: set[str] = set()
 
 
 def start_embedded_worker() -> threading.Thread | None:
@@ -41,10 +43,18 @@ def start_embedded_worker() -> threading.Thread | None:
     with _lock:
         if _started is not None and _started.is_alive():
             return _started
-        from automate.execution.celery_relay import make_worker
+        from automate.execution.celery_relay import CeleryNotConfiguredError, make_worker
 
         # EXECUTION.backend = "celery": the embedded worker relays jobs to Celery.
-        worker = make_worker(concurrency=conf.get("EXECUTION", "worker_threads"))
+        try:
+            worker = make_worker(concurrency=conf.get("EXECUTION", "worker_threads"))
+        except CeleryNotConfiguredError as exc:
+            # automate.E090 says so at start-up; a server started without the checks
+            # (daphne) still serves pages, and its log says why no job runs.
+            if str(exc) not in _refused:
+                _refused.add(str(exc))
+                logger.error("No embedded worker: EXECUTION.backend is 'celery' but %s", exc)
+            return None
         thread = threading.Thread(
             target=_run_worker, args=(worker,), name="automate-worker", daemon=True
         )

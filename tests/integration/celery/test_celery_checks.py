@@ -48,3 +48,23 @@ def test_the_named_app_is_the_one_the_relay_sends_through():
 def test_the_default_backend_runs_jobs_itself():
     assert check_celery_backend() == []
     assert isinstance(make_worker(concurrency=1), Worker)
+
+
+def test_a_server_without_the_app_serves_pages_and_logs_why_no_job_runs(caplog):
+    from automate.execution import embedded
+
+    embedded._refused.clear()
+    with (
+        override_settings(
+            DJANGO_AUTOMATE={
+                "WORKER_MODE": "thread",
+                "EXECUTION": {"backend": "celery", "celery_app": "proj.celery.app"},
+            }
+        ),
+        caplog.at_level("ERROR", logger="automate.worker"),
+    ):
+        assert embedded.start_embedded_worker() is None
+        assert embedded.start_embedded_worker() is None  # the next request: no second line
+    assert not embedded.embedded_worker_running()
+    (line,) = [r.getMessage() for r in caplog.records if "No embedded worker" in r.getMessage()]
+    assert "'proj.celery.app' cannot be imported" in line
