@@ -60,7 +60,8 @@ class CeleryNotConfiguredError(RuntimeError):
 def celery_app() -> Any:
     """The host project's Celery app: ``EXECUTION["celery_app"]`` (a dotted path to the
     app object) when set, else the app the host made current (the usual Django set-up,
-    ``proj/celery.py`` imported from ``proj/__init__.py``).
+    ``proj/celery.py`` imported from ``proj/__init__.py``), else the only app created in
+    this process.
 
     Raises ``CeleryNotConfiguredError`` naming the problem: Celery missing, the path not
     importable or not a Celery app, or no app created (Celery's own fallback app would
@@ -84,13 +85,23 @@ def celery_app() -> Any:
                 f"EXECUTION.celery_app {path!r} is a {type(app).__name__}, not a Celery app."
             )
         return app
+    # The current app is per thread (a server's request threads may not have it); the
+    # one app the process created is as good.
     app = _state._tls.current_app or _state.default_app
-    if app is None:
+    if app is not None:
+        return app
+    apps = list(_state._get_active_apps())
+    if len(apps) == 1:
+        return apps[0]
+    if apps:
         raise CeleryNotConfiguredError(
-            "No Celery app was created: create the project's app (proj/celery.py, "
-            "imported from proj/__init__.py) or set EXECUTION.celery_app to its dotted path."
+            f"{len(apps)} Celery apps exist in this process: set EXECUTION.celery_app to "
+            "the dotted path of the one to send through."
         )
-    return app
+    raise CeleryNotConfiguredError(
+        "No Celery app was created: create the project's app (proj/celery.py, "
+        "imported from proj/__init__.py) or set EXECUTION.celery_app to its dotted path."
+    )
 
 
 def send_jobs(app: Any, pairs: list[tuple[int, int]]) -> None:

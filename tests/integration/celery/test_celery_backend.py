@@ -65,7 +65,7 @@ def expected_keys(count: int) -> list[str]:
 def test_events_become_completed_runs_through_celery(cluster: Cluster, tmp_path: Path):
     sink = tmp_path / "sink.txt"
     sink_workflow(sink)
-    cluster.celery("alpha")
+    cluster.celery("alpha", pool="prefork")  # jobs run in its forked children
     cluster.relay()
     for number in range(5):
         emit_event("order.placed", {"number": number})

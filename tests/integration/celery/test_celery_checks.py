@@ -68,3 +68,9 @@ def test_a_server_without_the_app_serves_pages_and_logs_why_no_job_runs(caplog):
     assert not embedded.embedded_worker_running()
     (line,) = [r.getMessage() for r in caplog.records if "No embedded worker" in r.getMessage()]
     assert "'proj.celery.app' cannot be imported" in line
+
+
+def test_without_a_path_the_app_the_project_created_is_used():
+    with celery_settings():
+        assert check_celery_backend() == []
+        assert celery_app() is test_app
