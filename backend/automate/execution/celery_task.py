@@ -62,6 +62,8 @@ class _Process:
     def stop(self) -> None:
         self._stopping.set()
         self.liveness.stop()
+        if self._keeper.is_alive():
+            self._keeper.join(5)
 
     def hold(self, jobs: list[OutboxJob]) -> None:
         with self._lock:
