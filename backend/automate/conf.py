@@ -134,8 +134,8 @@ SCHEMA: dict[str, Option | dict[str, Option]] = {
         # Who runs claimed jobs: "worker" (automate_worker's threads) or "celery" (the
         # worker loop relays them to Celery tasks: automate.execution.celery_relay).
         "backend": Option((str,), "worker", _choice("worker", "celery")),
-        # "celery": the host's Celery app as a dotted path ("" = the app the host made
-        # current), the queue the tasks go to ("" = the app's routing), and how long a
+        # "celery": the host's Celery app as a dotted path ("" = the app the host
+        # created), the queue the tasks go to ("" = the app's routing), and how long a
         # sent job may wait for a Celery worker to take it before it is sent again.
         "celery_app": Option((str,), ""),
         "celery_queue": Option((str,), ""),

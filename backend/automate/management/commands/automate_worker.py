@@ -23,7 +23,8 @@ class Command(BaseCommand):
         "worker silent for EXECUTION.worker_timeout_seconds is dead and any other worker's "
         "reaper gives its claimed jobs back. SIGTERM or Ctrl+C stops claiming, lets running "
         "steps finish, hands back claimed jobs that had not started and removes the "
-        "WorkerProcess row."
+        'WorkerProcess row. With EXECUTION.backend = "celery" it relays the jobs it claims '
+        "to the project's Celery workers instead of running them (docs/howto/celery.md)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
