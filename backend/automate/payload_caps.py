@@ -115,7 +115,8 @@ def cap_json(value: Any, *, limit_bytes: int | None = None) -> Any:
     """``value`` unchanged when its compact JSON text is at most ``limit_bytes`` UTF-8
     bytes (default: ``RETENTION["max_payload_bytes"]``), else the marker object described
     in the module docstring, whose preview is made from the *redacted* value (a secret is
-    masked before the cut, so no prefix of one is kept). The marker is within the limit.
+    masked before the cut, so no prefix of one is kept). The marker is within the limit; a
+    marker capped again keeps its first original size and a shorter preview.
 
     A value that is not JSON at all (a circular structure) is returned unchanged: storing
     it fails as it always did.
@@ -128,9 +129,13 @@ def cap_json(value: Any, *, limit_bytes: int | None = None) -> Any:
     original = _utf8_size(text, limit)
     if original <= limit:
         return value
-    from automate.governance.redaction import redact
+    earlier = truncation_of(value)
+    if earlier is not None:  # a marker capped again (the editor's copy): its first size
+        original, shown = earlier.original_bytes, earlier.preview
+    else:
+        from automate.governance.redaction import redact
 
-    shown = _json_text(redact(value))
+        shown = _json_text(redact(value))
     marker: dict[str, Any] = {
         MARKER_KEY: True,
         "original_bytes": original,

@@ -83,6 +83,16 @@ def test_small_values_of_any_shape_are_unchanged(value):
     assert not is_truncated(value)
 
 
+def test_a_marker_capped_again_keeps_its_first_original_size():
+    value = {"text": "a" * 100_000}
+    once = cap_json(value, limit_bytes=50_000)
+    twice = cap_json(once, limit_bytes=2048)
+    assert twice["original_bytes"] == len(compact(value))
+    assert twice["limit_bytes"] == 2048
+    assert twice["preview"].startswith('{"text":"aaa')
+    assert json_size(twice) <= 2048
+
+
 def test_the_preview_is_made_of_the_redacted_value():
     register_secret_value("s3cr3t-value-123")
     value = {"password": "hunter2", "note": "token s3cr3t-value-123", "pad": "p" * 5000}
