@@ -32,6 +32,7 @@ from automate.events.models import Event
 from automate.exceptions import AutomateError, NotFoundError
 from automate.governance import audit
 from automate.governance.redaction import MASK, redact, redact_text
+from automate.payload_caps import cap_json, cap_text
 from automate.rules import compile_rule
 from automate.typing import UserType
 
@@ -337,13 +338,14 @@ def try_step(
                 timeout=timeout,
                 name=f"studio test of step {node_id}",
             )
-        result.ok, result.output = True, redact(output)
+        # Capped as a run stores it (automate.payload_caps): the panel shows what a run keeps.
+        result.ok, result.output = True, redact(cap_json(output))
     except ConfirmationRequiredError:
         raise
     except AutomateError as exc:
-        result.error, result.error_code = redact_text(exc.message), exc.code
+        result.error, result.error_code = cap_text(redact_text(exc.message)), exc.code
     except Exception as exc:  # a connector bug: shown, redacted, like a failed step
-        result.error = redact_text(f"{type(exc).__name__}: {exc}")
+        result.error = cap_text(redact_text(f"{type(exc).__name__}: {exc}"))
         result.error_code = "error"
     result.duration_ms = int((time.monotonic() - started) * 1000)
     audit.record(

@@ -179,7 +179,12 @@ SCHEMA: dict[str, Option | dict[str, Option]] = {
         # (0 = off): one bounded pass every this many seconds, one worker at a time.
         "prune_batch_size": Option((int,), 1000, _at_least(1)),
         "prune_interval_seconds": Option(_NUMBER, 0, _at_least(0)),
+        # Event payloads over it are refused at intake; step inputs and outputs over it
+        # are stored as a truncation marker (automate.payload_caps).
         "max_payload_bytes": Option((int,), 256_000, _at_least(1024)),
+        # Error texts (steps, runs, dead letters) over it are stored cut, with a suffix.
+        # At most 10,000: a dead letter keeps at most 10,000 characters of its last error.
+        "max_error_bytes": Option((int,), 8_000, _between(1024, 10_000)),
     },
     "LIMITS": {
         "max_body_bytes": Option((int,), 2_000_000, _at_least(1024)),

@@ -26,6 +26,7 @@ from django.utils.dateparse import parse_datetime
 
 from automate.execution.models import ExecutionRun, StepRun
 from automate.governance.redaction import redact, redact_text
+from automate.payload_caps import cap_json
 from automate.workflows.models import Workflow
 from studio.durations import time_ago
 
@@ -34,7 +35,7 @@ from studio.durations import time_ago
 RECENT_RUNS = 200
 #: At most this many upstream nodes are looked up for one panel.
 MAX_NODES = 30
-#: A test result larger than this (as JSON) is kept as a note, not whole, in the session.
+#: A test result larger than this (as JSON) is kept truncated (a preview) in the session.
 MAX_TEST_BYTES = 32_000
 #: At most this many nodes' tests are remembered per workflow.
 MAX_TESTED_NODES = 20
@@ -122,11 +123,9 @@ def last_step_runs(
 
 
 def _bounded(value: Any) -> Any:
-    """``value`` as JSON data (redacted), or a note when it is too large to keep."""
-    text = json.dumps(redact(value), ensure_ascii=False, default=str)
-    if len(text.encode("utf-8")) > MAX_TEST_BYTES:
-        return {"note": f"too large to keep in the editor ({len(text)} characters)"}
-    return json.loads(text)
+    """``value`` as JSON data (redacted); over ``MAX_TEST_BYTES``, the truncation marker of
+    ``automate.payload_caps`` (shown with its badge and preview)."""
+    return json.loads(json.dumps(cap_json(redact(value), limit_bytes=MAX_TEST_BYTES), default=str))
 
 
 def remember_test(

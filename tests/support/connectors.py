@@ -39,6 +39,10 @@ class TestKitConnector(ConnectorAdapter):
         ),
         "sleep": ActionSpec(inputs={"seconds": {"type": "number", "required": True}}),
         "lose_lease": ActionSpec(inputs={}),
+        # An output of about ``bytes`` bytes (a payload cap's test), or a failure whose
+        # message is that long (``fail_long``).
+        "big": ActionSpec(inputs={"bytes": {"type": "integer", "required": True}}),
+        "fail_long": ActionSpec(inputs={"bytes": {"type": "integer", "required": True}}),
     }
 
     def execute(
@@ -49,6 +53,12 @@ class TestKitConnector(ConnectorAdapter):
             calls = CALLS[context.idempotency_key]
         if action == "echo":
             return {"echo": params, "secrets": sorted(context.secrets), "attempt": context.attempt}
+        if action == "big":
+            size = int(params["bytes"])
+            return {"rows": [{"id": n, "text": "é" * 49} for n in range(size // 120)]}
+        if action == "fail_long":
+            message = "upstream said: " + "ü" * (int(params["bytes"]) // 2)
+            raise ConnectorError(message, retryable=False)
         if action == "sink":
             if params.get("sleep"):
                 time.sleep(params["sleep"])

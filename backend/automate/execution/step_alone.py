@@ -29,6 +29,7 @@ from automate.execution.step_inputs import build_context, render_step_inputs, st
 from automate.execution.store import OutboxStore
 from automate.governance.redaction import redact, redact_text
 from automate.observability.metrics import count_step_given_up_or_retried
+from automate.payload_caps import cap_text
 from automate.workflows.graph import Graph, Node
 
 logger = logging.getLogger("automate.execution")
@@ -225,8 +226,10 @@ def step_failed(
     worker_id: str,
     started: float,
 ) -> None:
-    message = redact_text(getattr(exc, "message", None) or str(exc) or type(exc).__name__)
-    stack = redact_text("".join(traceback.format_exception(exc)))
+    # Redacted, then capped (RETENTION["max_error_bytes"]): the step's error, the run's
+    # error and the dead letter's last error all come from this one text.
+    message = cap_text(redact_text(getattr(exc, "message", None) or str(exc) or type(exc).__name__))
+    stack = cap_text(redact_text("".join(traceback.format_exception(exc))))
     retryable = bool(getattr(exc, "retryable", False))
     will_retry = retryable and job.attempts < job.max_attempts
     retry = node.raw.get("retry") or {}

@@ -22,6 +22,7 @@ from automate.execution.models import ExecutionRun, StepRun
 from automate.execution.run_state import graph_of
 from automate.observability.log_context import bound
 from automate.observability.metrics import count_step_attempt
+from automate.payload_caps import cap_json
 from automate.rules import compile_rule
 from automate.workflows.graph import Node
 
@@ -37,8 +38,9 @@ def execute_node(
     inputs: Any,
     secrets: dict[str, str],
 ) -> dict[str, Any]:
-    """Run ``node`` to its end (or its timeout) in this thread's stead: its output; raises
-    what the node raised, or ``StepTimeoutError``."""
+    """Run ``node`` to its end (or its timeout) in this thread's stead: its output (capped,
+    ``automate.payload_caps.cap_json``); raises what the node raised, or
+    ``StepTimeoutError``."""
     call = start_node(node, run=run, step=step, context=context, inputs=inputs, secrets=secrets)
     output: dict[str, Any] = call.result()
     return output
@@ -57,12 +59,14 @@ def start_node(
     """Start ``node``: a built-in type computes here and now; an action's connector call
     starts on a pooled thread under the step's timeout. ``notify`` is called (from the
     thread that finished it) once the node's outcome is known; read it with
-    ``Call.result()``. Never raises: a failure to start is the call's outcome."""
+    ``Call.result()``: an output over ``RETENTION["max_payload_bytes"]`` is already the
+    truncation marker of ``automate.payload_caps``. Never raises: a failure to start is
+    the call's outcome."""
     try:
         if node.type not in _BUILT_IN:
             return call_connector(node, inputs, run=run, step=step, secrets=secrets, notify=notify)
         with bound(**log_fields(run, node.id)):
-            value = _built_in(node, run=run, context=context, inputs=inputs)
+            value = cap_json(_built_in(node, run=run, context=context, inputs=inputs))
     except Exception as exc:
         if node.type in _BUILT_IN:
             count_step_attempt(node.type, "failed")
@@ -154,7 +158,8 @@ def call_connector(
                 count_step_attempt(code, "failed", time.monotonic() - started)
                 raise
         count_step_attempt(code, "succeeded", time.monotonic() - started)
-        return value
+        # Capped here, on the call's thread: every writer stores it as it is.
+        return cap_json(value)
 
     return start_call(
         call,

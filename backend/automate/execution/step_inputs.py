@@ -13,6 +13,7 @@ from typing import Any
 
 from automate.execution.models import ExecutionRun, StepRun
 from automate.governance.redaction import redact
+from automate.payload_caps import cap_json
 from automate.tenants.models import Tenant
 from automate.workflows.graph import Node
 
@@ -137,10 +138,12 @@ def _restricted_resolver(
 
 def stored_inputs(node: Node, inputs: Any) -> Any:
     """What is kept (and shown) of a node's rendered inputs: secret fields masked whole,
-    everything else redacted. Real runs and "Test this step" both use it."""
+    everything else redacted, and capped (over ``RETENTION["max_payload_bytes"]``: the
+    truncation marker of ``automate.payload_caps``). Real runs and "Test this step" both
+    use it."""
     if inputs is None:
         return {}
-    return redact(mask_secret_fields(node.raw.get("inputs") or {}, inputs))
+    return cap_json(redact(mask_secret_fields(node.raw.get("inputs") or {}, inputs)))
 
 
 def render_step_inputs(

@@ -32,6 +32,7 @@ from automate.failures.models import RunFailure
 from automate.failures.settings import recipients_of
 from automate.governance.redaction import redact_text
 from automate.governance.secrets import resolve
+from automate.payload_caps import cap_text
 
 logger = logging.getLogger("automate.failures")
 
@@ -41,6 +42,10 @@ RETRY_SECONDS = 60
 #: Notices one duty turn sends at most (the rest wait for the next turn).
 DUTY_BATCH = 5
 _TIMEOUT_SECONDS = 15.0
+#: A notice quotes at most this many UTF-8 bytes of the run's error, and keeps at most this
+#: many of each channel's delivery problem: cut with a visible suffix (automate.payload_caps).
+_NOTICE_ERROR_BYTES = 500
+_PROBLEM_BYTES = 1000
 
 Notice = RunFailure.Notice
 
@@ -61,7 +66,7 @@ def notice_text(failure: RunFailure) -> str:
     workflow = failure.workflow
     lines = [
         f"Run failed: {workflow.name} (v{run.workflow_version.version_num})",
-        f"Error: {redact_text(run.error)[:500]}",
+        f"Error: {cap_text(redact_text(run.error), limit_bytes=_NOTICE_ERROR_BYTES)}",
     ]
     path = _link(run.pk)
     if path:
@@ -151,7 +156,9 @@ def deliver_notice(pk: int) -> str:
         try:
             _send(failure, channel, text)
         except AutomateError as exc:
-            problems.append(f"{channel}: {redact_text(exc.message)}"[:1000])
+            problems.append(
+                cap_text(f"{channel}: {redact_text(exc.message)}", limit_bytes=_PROBLEM_BYTES)
+            )
             retry = retry or bool(getattr(exc, "retryable", False))
             continue
         done.append(channel)

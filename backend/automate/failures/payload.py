@@ -27,6 +27,7 @@ from automate.events.models import Event
 from automate.execution.models import ExecutionRun, StepRun
 from automate.execution.run_state import graph_of
 from automate.governance.redaction import redact_text
+from automate.payload_caps import cap_text
 from automate.workflows.exceptions import WorkflowValidationError
 from automate.workflows.models import Workflow, WorkflowVersion
 
@@ -34,6 +35,8 @@ from automate.workflows.models import Workflow, WorkflowVersion
 EVENT_TYPE = "automate.run.failed"
 #: Its source: a run whose event has it was started as an error workflow's run.
 EVENT_SOURCE = "automate.failure"
+#: Error texts in the payload are cut to this many UTF-8 bytes, with a visible suffix
+#: (``automate.payload_caps.cap_text``).
 _MAX_ERROR = 2000
 
 
@@ -50,7 +53,7 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def _text(value: str) -> str:
-    return redact_text(value or "")[:_MAX_ERROR]
+    return cap_text(redact_text(value or ""), limit_bytes=_MAX_ERROR)
 
 
 def failed_step(run: ExecutionRun) -> StepRun | None:

@@ -34,6 +34,8 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import Cycler, Joiner, Namespace
 
+from automate.payload_caps import truncation_of
+
 from .checks import UNAVAILABLE_NODES, template_violations
 from .exceptions import TemplateViolation
 from .filters import BUILTIN_FILTERS
@@ -344,10 +346,27 @@ class AutomateEnvironment(ImmutableSandboxedEnvironment):
             try:
                 return obj[attribute]
             except (LookupError, TypeError):
-                return self.undefined(obj=obj, name=attribute)
+                return self._missing(obj, attribute)
         if isinstance(obj, _DATA_TYPES) and not attribute.startswith("_"):
             return self.undefined(obj=obj, name=attribute)
         return super().getattr(obj, attribute)  # ``_``-names: the sandbox's security error
+
+    def _missing(self, obj: Any, name: Any) -> Any:
+        """The undefined value of a missing key; on a truncation marker (a step output
+        stored capped, ``automate.payload_caps``) its error says the output was cut."""
+        truncation = truncation_of(obj)
+        if truncation is None:
+            return self.undefined(obj=obj, name=name)
+        return self.undefined(
+            hint=(
+                f"{name!r} is not available: this value was truncated when it was stored "
+                f"({truncation.original_bytes:,} bytes, over the limit of "
+                f"{truncation.limit_bytes:,}, RETENTION['max_payload_bytes']); only a "
+                "preview of it was kept"
+            ),
+            obj=obj,
+            name=name,
+        )
 
     def getmethod(self, obj: Any, name: str) -> Any:
         """``obj.name`` in ``obj.name(…)``: a mapping's key when it has one (data wins),
@@ -377,7 +396,7 @@ class AutomateEnvironment(ImmutableSandboxedEnvironment):
             try:
                 result = data[argument]
             except (LookupError, TypeError):
-                return self.undefined(obj=obj, name=argument)
+                return self._missing(obj, argument)
         else:
             result = super().getitem(obj, argument)
         if budget is not None and type(argument) is slice:

@@ -247,3 +247,20 @@ def test_a_failure_that_cannot_be_recorded_still_fails_the_run(slack, monkeypatc
     assert run.status == "failed"
     assert not RunFailure.objects.exists()
     assert "Could not record the failure of run" in caplog.text
+
+
+def test_a_long_error_is_quoted_cut_with_its_original_size(slack):
+    billing = failing(message="declined: " + "x" * 50_000)
+    notify(billing)
+
+    emit_event("invoice.paid", {"id": "in_1"})
+
+    [request] = slack.requests
+    error_line = next(
+        line for line in request.json()["text"].splitlines() if line.startswith("Error: ")
+    )
+    assert "Step 'charge' failed: declined: xxx" in error_line
+    # The step's error was capped at 8,000 bytes; the notice quotes 500 of them and says
+    # how long the error really was.
+    assert error_line.endswith(" … [truncated: 50,010 bytes, limit 500]")
+    assert len(error_line.removeprefix("Error: ").encode()) <= 500
