@@ -28,6 +28,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.deletion import CASCADE, SET_NULL, get_candidate_relations_to_delete
 
 from automate import conf
+from automate.events import partitioning
 from automate.retention.plan import TABLES, Cutoffs, Stream, events_freed_by, streams
 
 
@@ -42,6 +43,9 @@ class TableTally:
     #: The slowest batch, in seconds (the longest any lock was held).
     slowest: float = 0.0
 
+
+#: The dependents label of the event partitions a prune dropped whole.
+PARTITIONS = "monthly partitions dropped"
 
 #: Called after each batch: (table, its tally so far, this batch's seconds).
 OnBatch = Callable[[str, TableTally, float], None]
@@ -74,8 +78,24 @@ class Pruner:
     def run(self) -> dict[str, TableTally]:
         """Prune every stream in turn; returns the tally per table (in ``TABLES`` order)."""
         for stream in streams(self.cutoffs):
+            if stream.table == "events":
+                self._drop_partitions()
             self._walk(stream)
         return self.tallies
+
+    def _drop_partitions(self) -> None:
+        """With ``EVENTS["partitioning"] = "monthly"`` on a partitioned event table: drop
+        each month whose events are all past retention (one statement, not a delete per
+        row); the batches below delete the rest."""
+        if not partitioning.enabled() or not partitioning.is_partitioned():
+            return
+        started = time.perf_counter()
+        dropped, rows = partitioning.drop_expired(self.cutoffs.events, self.cutoffs.dead_letters)
+        if dropped:
+            tally = self.tallies["events"]
+            tally.rows += rows
+            tally.seconds += time.perf_counter() - started
+            tally.dependents[PARTITIONS] = tally.dependents.get(PARTITIONS, 0) + dropped
 
     def count(self) -> dict[str, tuple[int, int]]:
         """What ``run()`` would do now: table -> (rows, batches), deleting nothing."""
