@@ -68,6 +68,7 @@ def partitioned(on_postgres):
     assert partitioning.is_partitioned()
 
 
+@pytest.mark.postgres
 def test_conversion_keeps_existing_events_and_their_runs(on_postgres):
     make_published(slug="before")
     runs = [run_workflow("before", {"n": n}) for n in range(3)]
@@ -95,6 +96,7 @@ def test_conversion_keeps_existing_events_and_their_runs(on_postgres):
     )
 
 
+@pytest.mark.postgres
 def test_emit_then_match_then_run_completes(partitioned):
     make_published(slug="big-invoices")
 
@@ -106,6 +108,7 @@ def test_emit_then_match_then_run_completes(partitioned):
     assert OutboxJob.objects.filter(event_id=event_id, status="COMPLETED").exists()
 
 
+@pytest.mark.postgres
 def test_a_dedupe_key_returns_the_first_event_per_tenant(partitioned):
     other = make_tenant("other")
     first = emit_event("invoice.paid", {"amount": 1}, dedupe_key="evt_1")
@@ -116,6 +119,7 @@ def test_a_dedupe_key_returns_the_first_event_per_tenant(partitioned):
     assert Event.objects.get(pk=first).payload == {"amount": 1}
 
 
+@pytest.mark.postgres
 def test_webhook_intake_and_its_redelivery(partitioned, client, monkeypatch):
     monkeypatch.setenv("AUTOMATE_HOOK_SECRET", SECRET)
     shop = WebhookEndpoint.objects.create(
@@ -142,6 +146,7 @@ def test_webhook_intake_and_its_redelivery(partitioned, client, monkeypatch):
     assert ExecutionRun.objects.get().status == "succeeded"
 
 
+@pytest.mark.postgres
 def test_converting_twice_or_without_the_setting_is_refused(on_postgres):
     plain = {**MONTHLY, "EVENTS": {}}
     with override_settings(DJANGO_AUTOMATE=plain), pytest.raises(CommandError, match="monthly"):
@@ -154,6 +159,7 @@ def test_converting_twice_or_without_the_setting_is_refused(on_postgres):
         command("--plan")
 
 
+@pytest.mark.postgres
 def test_plan_prints_the_sql_and_changes_nothing(on_postgres):
     out = command("--plan")
 
@@ -163,6 +169,7 @@ def test_plan_prints_the_sql_and_changes_nothing(on_postgres):
     assert not partitioning.is_partitioned()
 
 
+@pytest.mark.postgres
 def test_an_event_no_month_covers_lands_in_default_and_moves_when_its_month_is_made(
     partitioned,
 ):
@@ -181,6 +188,7 @@ def test_an_event_no_month_covers_lands_in_default_and_moves_when_its_month_is_m
     assert emit_event("invoice.paid", {"amount": 2}, dedupe_key="far") == event_id
 
 
+@pytest.mark.postgres
 def test_workers_and_the_command_keep_months_created_ahead(partitioned):
     now = timezone.now()
     wanted = [f"automate_event_p{partitioning.month_start(now, n):%Y%m}" for n in (1, 2, 3, 6)]
@@ -196,6 +204,7 @@ def test_workers_and_the_command_keep_months_created_ahead(partitioned):
     assert "Every month is there already." in command("--ensure-ahead", "6")
 
 
+@pytest.mark.postgres
 def test_prune_drops_an_expired_month_and_deletes_the_rest_in_batches(on_postgres):
     now = timezone.now()
     # Converted "200 days ago", so that months in the past have partitions of their own.
@@ -230,6 +239,7 @@ def test_prune_drops_an_expired_month_and_deletes_the_rest_in_batches(on_postgre
     assert not OutboxJob.objects.filter(event_id__in=[r.event_id for r in runs[:5]]).exists()
 
 
+@pytest.mark.postgres
 def test_the_way_back_restores_one_plain_table_with_its_keys(partitioned):
     first = emit_event("invoice.paid", {"amount": 1}, dedupe_key="kept")
 
