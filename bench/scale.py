@@ -392,6 +392,7 @@ def load(url: str, n: int) -> None:
             "attempts": "CASE WHEN js IN ('DEAD', 'FAILED') THEN 4 WHEN js = 'PENDING' THEN 0 ELSE 1 END",
             "max_attempts": "4",
             "lost_claims": "0",
+            "claims": "CASE WHEN js IN ('DEAD', 'FAILED') THEN 4 WHEN js = 'PENDING' THEN 0 ELSE 1 END",
             "next_attempt_at": "NULL",
             "lease_expires_at": "CASE WHEN js = 'CLAIMED' THEN now() + interval '5 minutes' END",
             "locked_by": "CASE WHEN js = 'CLAIMED' THEN 'worker-1:4242' ELSE '' END",
