@@ -156,17 +156,27 @@ class Pruner:
                 return 0, cursor
             ids = [pk for _, pk in picked]
             model = stream.rows.model
+            # The batch's time span too: on a partitioned event table it names the months
+            # to look in (by id alone, every month's index is probed).
+            span = (picked[0][0], picked[-1][0])
             if stream.clear:
-                tally.rows += model._base_manager.filter(pk__in=ids).update(raw_body=None)
+                rows = model._base_manager.filter(pk__in=ids, created_at__range=span)
+                tally.rows += rows.update(raw_body=None)
             else:
-                tally.rows += delete_rows(model, ids, tally.dependents)
+                tally.rows += delete_rows(model, ids, tally.dependents, span=span)
         return len(picked), picked[-1]
 
 
-def delete_rows(model: type[models.Model], ids: list[Any], dependents: dict[str, int]) -> int:
+def delete_rows(
+    model: type[models.Model],
+    ids: list[Any],
+    dependents: dict[str, int],
+    span: tuple[datetime, datetime] | None = None,
+) -> int:
     """Delete ``model`` rows ``ids`` and, first, the rows whose foreign keys cascade from
     them (one DELETE per table, no signals, nothing loaded into memory); a SET_NULL key is
     cleared. Adds each dependent table's count to ``dependents``; returns the rows deleted.
+    ``span`` (first, last ``created_at`` of the rows, inclusive) narrows the final DELETE.
 
     A PROTECT key that still points at a row makes the database refuse (IntegrityError):
     ``plan`` keeps such rows, so it means a row was written meanwhile, and the batch rolls
@@ -189,7 +199,8 @@ def delete_rows(model: type[models.Model], ids: list[Any], dependents: dict[str,
                 count = _raw_delete(children)
             label = str(child._meta.verbose_name_plural)
             dependents[label] = dependents.get(label, 0) + count
-    return _raw_delete(model._base_manager.filter(pk__in=ids))
+    rows = model._base_manager.filter(pk__in=ids)
+    return _raw_delete(rows if span is None else rows.filter(created_at__range=span))
 
 
 def _raw_delete(queryset: QuerySet[Any]) -> int:
