@@ -250,6 +250,8 @@ def test_the_way_back_restores_one_plain_table_with_its_keys(partitioned):
     assert emit_event("invoice.paid", {"amount": 2}, dedupe_key="kept") == first
     with pytest.raises(CommandError, match="not partitioned"):
         command("--revert", "--plan")
+    with pytest.raises(CommandError, match="--revert goes with --plan or --apply"):
+        command("--revert", "--status")
 
 
 def test_another_database_is_refused_clearly():

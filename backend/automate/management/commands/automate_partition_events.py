@@ -44,6 +44,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         partitioning.require_postgresql()
+        if options["revert"] and not (options["plan"] or options["apply"]):
+            raise CommandError("--revert goes with --plan or --apply.")
         if options["status"]:
             self._status()
             return
