@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from datetime import timedelta
 from io import StringIO
 
@@ -12,7 +13,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import connection, connections
 from django.test import override_settings
 from django.utils import timezone
 
@@ -117,6 +118,37 @@ def test_a_dedupe_key_returns_the_first_event_per_tenant(partitioned):
     assert emit_event("invoice.paid", {"amount": 3}, dedupe_key="evt_1", tenant=other) != first
     assert Event.objects.count() == 2
     assert Event.objects.get(pk=first).payload == {"amount": 1}
+
+
+@pytest.mark.postgres
+def test_two_processes_racing_with_one_key_get_one_event(partitioned):
+    start = threading.Barrier(2)
+    results: list[dict[str, str]] = []
+    errors: list[Exception] = []
+
+    def emit_all() -> None:
+        try:
+            start.wait()
+            results.append(
+                {
+                    f"k{n}": emit_event("invoice.paid", {"n": n}, dedupe_key=f"k{n}")
+                    for n in range(30)
+                }
+            )
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=emit_all) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert not errors
+    assert results[0] == results[1], "each key gave both racers the same (first) event"
+    assert Event.objects.count() == OutboxJob.objects.count() == 30
 
 
 @pytest.mark.postgres
