@@ -5,21 +5,25 @@
 Three phases on the loaded data set, printed as one ``RESULTS {json}`` line:
 
 1. workers alone: EVENTS events of a one-step workflow (a ``log.write`` step: no network),
-   drained by an in-process ``Worker`` (4 threads): runs per second;
+   drained by two worker processes (``Worker``, 2 threads each, ``run(once=True)``): runs
+   and jobs (an event job plus a step job per run) per second;
 2. the same beside a prune: the prune walks the data set's old runs in batches of 1,000
    (each batch deleted, then rolled back, so the data set stays as it was: the locks are
-   held exactly as long as a real batch holds them) while the worker drains EVENTS more;
+   held exactly as long as a real batch holds them) while the two workers drain EVENTS more;
 3. the prune alone for as many batches.
 
-Batch times are reported as p50/p95 in ms; the load's own runs and events are deleted at
-the end.
+Batch times are reported as p50/p95 in ms, and the prune's rows per second (runs and the
+rows deleted with them, over the batches' time); the load's own runs and events are
+deleted at the end.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -32,7 +36,7 @@ logging.disable(logging.CRITICAL)
 
 from django.db import connections, transaction  # noqa: E402
 
-from automate.execution.models import ExecutionRun  # noqa: E402
+from automate.execution.models import ExecutionRun, OutboxJob  # noqa: E402
 from automate.execution.worker import Worker  # noqa: E402
 from automate.retention.batches import Pruner, delete_rows  # noqa: E402
 from automate.runtime import emit_event  # noqa: E402
@@ -91,14 +95,35 @@ def load_workflow() -> Workflow:
     return workflow
 
 
-def drain(events: int, tag: str) -> float:
-    """Emit ``events`` and drain them with one in-process worker; returns runs per second."""
+def drain(events: int, tag: str) -> tuple[float, float]:
+    """Emit ``events`` and drain them with two worker processes; returns (runs per second,
+    jobs per second)."""
     with transaction.atomic():
         for i in range(events):
             emit_event(EVENT_TYPE, {"i": i, "tag": tag})
+    done_before = OutboxJob.objects.filter(status=OutboxJob.Status.COMPLETED).count()
     started = time.perf_counter()
-    Worker(worker_id=f"bench-{tag}", concurrency=4, fire_schedules=False).run(once=True)
-    return events / (time.perf_counter() - started)
+    workers = [
+        subprocess.Popen([sys.executable, __file__, "--work", f"{tag}-{n}"], env=os.environ)
+        for n in range(2)
+    ]
+    for worker in workers:
+        if worker.wait() != 0:
+            raise SystemExit(f"worker {worker.args!r} failed")
+    seconds = time.perf_counter() - started
+    jobs = OutboxJob.objects.filter(status=OutboxJob.Status.COMPLETED).count() - done_before
+    return events / seconds, jobs / seconds
+
+
+def work(tag: str) -> None:
+    """One worker process: drain until nothing is due."""
+    Worker(worker_id=f"bench-{tag}", concurrency=2, fire_schedules=False).run(once=True)
+    connections.close_all()
+
+
+def rows_per_second(pruner: RehearsalPruner) -> float:
+    rows = sum(t.rows + sum(t.dependents.values()) for t in pruner.tallies.values())
+    return rows / max(sum(pruner.times) / 1000, 1e-9)
 
 
 def percentiles(times: list[float]) -> dict[str, float]:
@@ -113,9 +138,12 @@ def percentiles(times: list[float]) -> dict[str, float]:
 
 
 def main() -> None:
+    if sys.argv[1] == "--work":
+        work(sys.argv[2])
+        return
     events = int(sys.argv[1])
     workflow = load_workflow()
-    alone = drain(events, "alone")
+    alone, jobs_alone = drain(events, "alone")
 
     stop = threading.Event()
     beside = RehearsalPruner(batch_size=1000)
@@ -129,7 +157,7 @@ def main() -> None:
 
     pruning = threading.Thread(target=prune)
     pruning.start()
-    with_prune = drain(events, "beside")
+    with_prune, jobs_beside = drain(events, "beside")
     stop.set()
     pruning.join()
 
@@ -150,6 +178,10 @@ def main() -> None:
     results = {
         "worker runs/s alone": alone,
         "worker runs/s beside prune": with_prune,
+        "worker jobs/s alone": jobs_alone,
+        "worker jobs/s beside prune": jobs_beside,
+        "prune rows/s beside workers": rows_per_second(beside),
+        "prune rows/s alone": rows_per_second(solo),
         "prune batch beside workers": percentiles(beside.times),
         "prune batch alone": percentiles(solo.times),
     }

@@ -2,6 +2,10 @@
 
     .venv/bin/python bench/scale.py [--sizes 100000,1000000] [--repeat 7] [--reload]
                                     [--code /path/to/checkout] [--prefix automate_scale_]
+                                    [--load-events 2000] [--partition-events 2000]
+                                    [--skip-pages]
+
+``--sizes 100000`` alone is the smaller set (a minute or two to load instead of ten).
 
 For each size N it loads (once; ``--reload`` to redo) a database ``<prefix><label>``
 (``automate_scale_100k``, ``automate_scale_1m``) with N events, N runs, 2N steps, 2N
@@ -21,10 +25,19 @@ the reaper's query and one prune batch. Both sizes are printed side by side with
 ratio: the figures should stay flat (ratio near 1).
 
 Then (``bench/prune_load.py``, ``--load-events`` events, default 2,000; 0 skips it) prune
-batches beside busy workers: an in-process worker drains a one-step workflow alone, then
+batches beside busy workers: two worker processes drain a one-step workflow alone, then
 again while a prune walks the data set's old runs in batches of 1,000 (each batch rolled
-back, so the data set is unchanged), then the prune alone: worker runs per second with and
-without the prune, and the batch times p50/p95 beside the workers and alone.
+back, so the data set is unchanged), then the prune alone: worker runs and jobs per second
+with and without the prune, the prune's rows per second beside the workers and alone (as
+ratios), and the batch times p50/p95.
+
+Then (``bench/partition_load.py``, ``--partition-events`` events, default 2,000; 0 skips
+it) the event table partitioned by month against the plain one: a copy of the database
+(``<db>_part``) gets its events spread over monthly partitions; on both, emits per second
+(each with a new dedupe key), duplicate emits per second, match + run jobs per second, the
+batched prune's rows per second, and removing the oldest whole month of events (a batched
+delete vs one partition dropped; rolled back), side by side with their ratio. The copy is
+dropped afterwards. ``--skip-pages`` skips the page timings.
 
 ``--code`` runs migrations and pages from another checkout (e.g. the main branch) to get
 "before" figures; the loader adapts to the columns the schema has. Table and index sizes
@@ -216,6 +229,11 @@ def load(url: str, n: int) -> None:
             "draft_revision": "3",
             "created_at": "now() - interval '400 days'",
             "updated_at": "now() - interval '1 day'",
+            # No failure notices (slack, email) on the loaded workflows.
+            "notify_slack_channel": "''",
+            "notify_slack_token_secret": "''",
+            "notify_email_to": "''",
+            "notify_quiet_minutes": "0",
         }
         insert_select(conn, "automate_workflow", wf_exprs, f"generate_series(1, {workflows}) w")
         conn.execute("SELECT setval('automate_workflow_id_seq', %s)", [workflows])
@@ -374,6 +392,7 @@ def load(url: str, n: int) -> None:
             "attempts": "CASE WHEN js IN ('DEAD', 'FAILED') THEN 4 WHEN js = 'PENDING' THEN 0 ELSE 1 END",
             "max_attempts": "4",
             "lost_claims": "0",
+            "claims": "CASE WHEN js IN ('DEAD', 'FAILED') THEN 4 WHEN js = 'PENDING' THEN 0 ELSE 1 END",
             "next_attempt_at": "NULL",
             "lease_expires_at": "CASE WHEN js = 'CLAIMED' THEN now() + interval '5 minutes' END",
             "locked_by": "CASE WHEN js = 'CLAIMED' THEN 'worker-1:4242' ELSE '' END",
@@ -623,16 +642,76 @@ def prune_beside_workers(code: Path, url: str, events: int) -> dict[str, Any] | 
 
 def report_prune(label: str, figures: dict[str, Any]) -> None:
     alone, beside = figures["worker runs/s alone"], figures["worker runs/s beside prune"]
-    print(f"\nprune beside busy workers ({label}):")
+    print(f"\nprune beside two busy workers ({label}):")
     print(f"  worker throughput alone        {alone:8.1f} runs/s")
     print(
         f"  worker throughput beside prune {beside:8.1f} runs/s  ({beside / max(alone, 0.01):.2f}x)"
     )
+    if "worker jobs/s alone" in figures:
+        jobs, jobs_beside = figures["worker jobs/s alone"], figures["worker jobs/s beside prune"]
+        rows, rows_beside = figures["prune rows/s alone"], figures["prune rows/s beside workers"]
+        print(
+            f"  worker jobs/s alone / beside   {jobs:8.1f} / {jobs_beside:8.1f}  "
+            f"({jobs_beside / max(jobs, 0.01):.2f}x)"
+        )
+        print(
+            f"  prune rows/s alone / beside    {rows:8.0f} / {rows_beside:8.0f}  "
+            f"({rows_beside / max(rows, 0.01):.2f}x)"
+        )
     for name in ("prune batch alone", "prune batch beside workers"):
         cell = figures[name]
         print(
             f"  {name:30} p50 {cell['p50']:7.1f} ms  p95 {cell['p95']:7.1f} ms  ({cell['batches']} batches of 1,000)"
         )
+
+
+def run_child(code: Path, url: str, *args: str) -> dict[str, Any]:
+    """bench/partition_load.py ARGS against ``url``: its RESULTS (empty for --spread)."""
+    env = {**child_env(code, url), "AUTOMATE_WORKER_MODE": "process"}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench/partition_load.py"), *args],
+        env=env,
+        cwd=code,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        print(done.stderr[-4000:], file=sys.stderr)
+        raise SystemExit(f"partition_load {' '.join(args)} against {url} failed")
+    line = next((x for x in done.stdout.splitlines() if x.startswith("RESULTS ")), None)
+    return json.loads(line.removeprefix("RESULTS ")) if line else {}
+
+
+def partitioned_vs_plain(code: Path, db: str, events: int) -> dict[str, dict[str, Any]] | None:
+    """Emit/match/prune figures on ``db`` and on a copy of it whose event table is
+    partitioned by month (``<db>_part``, made from it as a template, dropped afterwards);
+    None when ``code`` has no partitioning."""
+    if not (code / "backend/automate/events/partitioning.py").exists():
+        return None
+    copy = f"{db}_part"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {copy} WITH (FORCE)")
+        started = time.perf_counter()
+        conn.execute(f"CREATE DATABASE {copy} TEMPLATE {db}")
+    run_child(code, url_of(copy), "--spread")
+    print(f"{copy}: copied and partitioned in {time.perf_counter() - started:.0f} s", flush=True)
+    try:
+        return {
+            "plain": run_child(code, url_of(db), "plain", str(events)),
+            "monthly": run_child(code, url_of(copy), "monthly", str(events)),
+        }
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {copy} WITH (FORCE)")
+
+
+def report_partitioned(label: str, figures: dict[str, dict[str, Any]]) -> None:
+    plain, monthly = figures["plain"], figures["monthly"]
+    print(f"\nevent table partitioned by month vs plain ({label}):")
+    print(f"  {'':26}{'plain':>12}{'monthly':>12}{'ratio':>8}")
+    for name in plain:
+        a, b = plain[name], monthly.get(name, float("nan"))
+        print(f"  {name:26}{a:12.2f}{b:12.2f}{b / a if a else float('nan'):8.2f}")
 
 
 def time_pages(code: Path, url: str, repeat: int) -> dict[str, dict[str, Any]]:
@@ -692,6 +771,16 @@ def main() -> None:
         default=2000,
         help="Events the workers drain in the prune-beside-workers figure (0: skip it).",
     )
+    parser.add_argument(
+        "--partition-events",
+        type=int,
+        default=2000,
+        help="Events emitted and matched on the plain and the partitioned event table "
+        "(0: skip that figure).",
+    )
+    parser.add_argument(
+        "--skip-pages", action="store_true", help="Skip the page timings (the figures below only)."
+    )
     args = parser.parse_args()
     code = args.code.resolve()
     ns = [int(s.replace("_", "")) for s in args.sizes.split(",")]
@@ -713,21 +802,32 @@ def main() -> None:
         return
     results = []
     prune_figures = []
+    partition_figures = []
     for db in dbs:
-        print(f"timing {db} ...", flush=True)
-        results.append(time_pages(code, url_of(db), args.repeat))
-        report([db.removeprefix(args.prefix)], results[-1:])
+        if not args.skip_pages:
+            print(f"timing {db} ...", flush=True)
+            results.append(time_pages(code, url_of(db), args.repeat))
+            report([db.removeprefix(args.prefix)], results[-1:])
         if args.load_events > 0:
             print(f"prune beside workers on {db} ...", flush=True)
             figures = prune_beside_workers(code, url_of(db), args.load_events)
             if figures is not None:
                 prune_figures.append((db.removeprefix(args.prefix), figures))
-    print(
-        f"\nmedian of {args.repeat} requests: wall ms, of which SQL ms, and queries per request\n"
-    )
-    report([label_of(n) for n in ns], results)
+        if args.partition_events > 0:
+            print(f"partitioned vs plain event table on {db} ...", flush=True)
+            compared = partitioned_vs_plain(code, db, args.partition_events)
+            if compared is not None:
+                partition_figures.append((db.removeprefix(args.prefix), compared))
+    if results:
+        print(
+            f"\nmedian of {args.repeat} requests: wall ms, of which SQL ms, and queries per "
+            "request\n"
+        )
+        report([label_of(n) for n in ns], results)
     for label, figures in prune_figures:
         report_prune(label, figures)
+    for label, compared in partition_figures:
+        report_partitioned(label, compared)
 
 
 def git_head(code: Path) -> str:

@@ -40,6 +40,10 @@ class AutomateConfig(AppConfig):
 
         # RETENTION["prune_interval_seconds"] (off by default): a bounded prune pass.
         duties.connect(prune_if_due)
+        from automate.events.partitioning import ensure_partitions_if_due
+
+        # EVENTS["partitioning"] = "monthly": the next months' event partitions, hourly.
+        duties.connect(ensure_partitions_if_due)
 
         from automate.realtime import connect as connect_realtime
 

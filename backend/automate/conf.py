@@ -166,6 +166,11 @@ SCHEMA: dict[str, Option | dict[str, Option]] = {
     "EVENTS": {
         # Store each inbound webhook's raw body (unredacted) next to its parsed payload.
         "keep_raw_body": Option((bool,), False),
+        # "monthly": the event table is (to be) partitioned by month on PostgreSQL
+        # (automate.events.partitioning; manage.py automate_partition_events converts it).
+        "partitioning": Option((str,), "none", _choice("none", "monthly")),
+        # Monthly partitions the workers keep created ahead of the current month.
+        "partitions_ahead": Option((int,), 3, _at_least(1)),
     },
     "RETENTION": {
         "events_days": Option((int,), 30, _at_least(1)),

@@ -28,6 +28,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.deletion import CASCADE, SET_NULL, get_candidate_relations_to_delete
 
 from automate import conf
+from automate.events import partitioning
 from automate.retention.plan import TABLES, Cutoffs, Stream, events_freed_by, streams
 
 
@@ -42,6 +43,9 @@ class TableTally:
     #: The slowest batch, in seconds (the longest any lock was held).
     slowest: float = 0.0
 
+
+#: The dependents label of the event partitions a prune dropped whole.
+PARTITIONS = "monthly partitions dropped"
 
 #: Called after each batch: (table, its tally so far, this batch's seconds).
 OnBatch = Callable[[str, TableTally, float], None]
@@ -74,8 +78,24 @@ class Pruner:
     def run(self) -> dict[str, TableTally]:
         """Prune every stream in turn; returns the tally per table (in ``TABLES`` order)."""
         for stream in streams(self.cutoffs):
+            if stream.table == "events":
+                self._drop_partitions()
             self._walk(stream)
         return self.tallies
+
+    def _drop_partitions(self) -> None:
+        """With ``EVENTS["partitioning"] = "monthly"`` on a partitioned event table: drop
+        each month whose events are all past retention (one statement, not a delete per
+        row); the batches below delete the rest."""
+        if not partitioning.enabled() or not partitioning.is_partitioned():
+            return
+        started = time.perf_counter()
+        dropped, rows = partitioning.drop_expired(self.cutoffs.events, self.cutoffs.dead_letters)
+        if dropped:
+            tally = self.tallies["events"]
+            tally.rows += rows
+            tally.seconds += time.perf_counter() - started
+            tally.dependents[PARTITIONS] = tally.dependents.get(PARTITIONS, 0) + dropped
 
     def count(self) -> dict[str, tuple[int, int]]:
         """What ``run()`` would do now: table -> (rows, batches), deleting nothing."""
@@ -136,17 +156,27 @@ class Pruner:
                 return 0, cursor
             ids = [pk for _, pk in picked]
             model = stream.rows.model
+            # The batch's time span too: on a partitioned event table it names the months
+            # to look in (by id alone, every month's index is probed).
+            span = (picked[0][0], picked[-1][0])
             if stream.clear:
-                tally.rows += model._base_manager.filter(pk__in=ids).update(raw_body=None)
+                rows = model._base_manager.filter(pk__in=ids, created_at__range=span)
+                tally.rows += rows.update(raw_body=None)
             else:
-                tally.rows += delete_rows(model, ids, tally.dependents)
+                tally.rows += delete_rows(model, ids, tally.dependents, span=span)
         return len(picked), picked[-1]
 
 
-def delete_rows(model: type[models.Model], ids: list[Any], dependents: dict[str, int]) -> int:
+def delete_rows(
+    model: type[models.Model],
+    ids: list[Any],
+    dependents: dict[str, int],
+    span: tuple[datetime, datetime] | None = None,
+) -> int:
     """Delete ``model`` rows ``ids`` and, first, the rows whose foreign keys cascade from
     them (one DELETE per table, no signals, nothing loaded into memory); a SET_NULL key is
     cleared. Adds each dependent table's count to ``dependents``; returns the rows deleted.
+    ``span`` (first, last ``created_at`` of the rows, inclusive) narrows the final DELETE.
 
     A PROTECT key that still points at a row makes the database refuse (IntegrityError):
     ``plan`` keeps such rows, so it means a row was written meanwhile, and the batch rolls
@@ -169,7 +199,8 @@ def delete_rows(model: type[models.Model], ids: list[Any], dependents: dict[str,
                 count = _raw_delete(children)
             label = str(child._meta.verbose_name_plural)
             dependents[label] = dependents.get(label, 0) + count
-    return _raw_delete(model._base_manager.filter(pk__in=ids))
+    rows = model._base_manager.filter(pk__in=ids)
+    return _raw_delete(rows if span is None else rows.filter(created_at__range=span))
 
 
 def _raw_delete(queryset: QuerySet[Any]) -> int:

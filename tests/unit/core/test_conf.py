@@ -24,7 +24,7 @@ def test_defaults_match_the_design_table():
         "api_basic_auth_per_minute": 30,
     }
     assert tree["SECRETS"] == {"backend": "env", "prefix": "AUTOMATE_", "env_grants": {}}
-    assert tree["EVENTS"] == {"keep_raw_body": False}
+    assert tree["EVENTS"] == {"keep_raw_body": False, "partitioning": "none", "partitions_ahead": 3}
     assert tree["RETENTION"]["raw_body_days"] == 7
     assert tree["LOGGING_SCHEMA"] == "ecs"
     assert tree["METRICS_EXPORT"] is False
@@ -39,6 +39,11 @@ def test_valid_settings_have_no_problems():
     [
         ({"ENABLED": "yes"}, "DJANGO_AUTOMATE['ENABLED'] must be bool, not str"),
         ({"WORKER_MODE": "celery"}, "DJANGO_AUTOMATE['WORKER_MODE'] must be one of"),
+        (
+            {"EVENTS": {"partitioning": "weekly"}},
+            "DJANGO_AUTOMATE['EVENTS']['partitioning'] must be one of",
+        ),
+        ({"EVENTS": {"partitions_ahead": 0}}, "DJANGO_AUTOMATE['EVENTS']['partitions_ahead']"),
         (
             {"EXECUTION": {"batch_size": 0}},
             "DJANGO_AUTOMATE['EXECUTION']['batch_size'] must be at least 1",
