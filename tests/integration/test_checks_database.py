@@ -19,7 +19,8 @@ def test_mariadb_warns_while_the_json_depth_limits_exceed_what_it_stores():
         assert found == []
         return
     assert [message.id for message in found] == ["automate.W090", "automate.W090"]
-    assert "max_json_depth" in found[0].msg and "max_definition_depth" in found[1].msg
+    assert "max_json_depth" in found[0].msg
+    assert "max_definition_depth" in found[1].msg
     assert "docs/howto/mysql.md" in found[0].hint
     with override_settings(DJANGO_AUTOMATE=FITTING):
         assert check_database_json_depth(databases=["default"]) == []
