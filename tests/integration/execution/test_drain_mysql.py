@@ -1,5 +1,6 @@
-"""Real worker processes on MariaDB/MySQL: the SKIP LOCKED claim shares the queue between
-processes, each step runs once, and a worker killed holding leases loses nothing.
+"""Real worker processes on MariaDB/MySQL: two share the queue through the SKIP LOCKED
+claim, one is killed holding leases, and nothing is lost or run twice but the steps the
+dead worker was running (the claim between threads: ``test_outbox``).
 
 Runs in the integration-mariadb tier (``scripts/run-tests``), skipped elsewhere. Each test
 migrates a scratch database of its own (``Scratch`` of ``test_drain``).
@@ -43,17 +44,5 @@ def mysql_scratch(tmp_path):
     admin.close()
 
 
-def test_three_worker_processes_run_1000_step_jobs_exactly_once(mysql_scratch):
-    mysql_scratch.migrate_and_seed(events=200, fanout=5)
-    for _ in range(3):
-        mysql_scratch.start_worker(concurrency=2, batch_size=10)
-    state = mysql_scratch.wait_until_done(runs=200, timeout=240)
-
-    counts = mysql_scratch.sink_counts()
-    assert state["step_jobs"] == 1000
-    assert len(counts) == 1000, "every step ran"
-    assert max(counts.values()) == 1, "no step ran twice"
-
-
 def test_a_worker_killed_holding_leases_loses_nothing_on_mysql(mysql_scratch):
-    _kill_one_worker_mid_drain(mysql_scratch, runs=60, fanout=5)
+    _kill_one_worker_mid_drain(mysql_scratch, runs=40, fanout=5)
