@@ -92,7 +92,8 @@ def check_connector_options(app_configs: Any = None, **kwargs: Any) -> list[Chec
 
 #: The deepest JSON MariaDB stores: its JSON check (JSON_VALID) refuses 32 levels or more.
 MARIADB_JSON_DEPTH = 31
-#: Levels the engine adds around a payload it stores (run and step outputs, step inputs).
+#: Room left for the levels the engine's own records add around a payload (a run's outputs
+#: by node, a step's rendered inputs): a margin, not an exact count.
 ENGINE_JSON_LEVELS = 7
 
 
