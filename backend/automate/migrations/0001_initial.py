@@ -7,19 +7,20 @@ import uuid
 from django.conf import settings
 from django.db import migrations, models
 
-#: MySQL/MariaDB build no index or unique constraint that has a condition (Django skips
-#: them, system checks models.W036/W037). What the conditional ones guarantee or speed up
-#: on PostgreSQL and SQLite is given back here, on MySQL and MariaDB only
-#: (docs/howto/mysql.md, "What differs"):
+#: MySQL/MariaDB have no conditions on indexes: Django skips a conditional unique
+#: constraint (system check models.W036) and builds a partial index over every row, its
+#: condition dropped (models.W037). What they guarantee or speed up on PostgreSQL and SQLite
+#: is given back here, on MySQL and MariaDB only (docs/howto/mysql.md, "What differs"):
 #: - one event per (dedupe key, tenant): a plain unique key, which still lets any number of
 #:   events have no key, since MySQL/MariaDB unique keys allow many NULLs; the key compared
 #:   byte for byte (binary, NO PAD collation), as on PostgreSQL: "evt_A" is not "evt_a";
-#: - the partial indexes, as full ones led by the column of their condition.
+#: - the partial indexes whose condition is on a status: an index led by that status, so
+#:   the claim, the reaper, the dead letters and the failure notices read the few rows in
+#:   that status, not every job or failure ever kept.
 _MYSQL_INDEXES = (
     ("automate_outboxjob", "automate_outbox_pending_my", "status, kind, id"),
     ("automate_outboxjob", "automate_outbox_lease_my", "status, lease_expires_at"),
     ("automate_outboxjob", "automate_outbox_dead_my", "status, updated_at, id"),
-    ("automate_executionrun", "automate_run_status_time_my", "status, created_at, id"),
     ("automate_runfailure", "automate_failure_notice_my", "notice_status, notice_due_at"),
 )
 
