@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Info, Warning, register
+from django.core.checks import CheckMessage, Error, Info, Tags, Warning, register
 
 from automate import conf
 
@@ -88,6 +88,44 @@ def check_connector_options(app_configs: Any = None, **kwargs: Any) -> list[Chec
     from automate.connectors.options import connector_option_messages
 
     return list(connector_option_messages())
+
+
+#: The deepest JSON MariaDB stores: its JSON check (JSON_VALID) refuses 32 levels or more.
+MARIADB_JSON_DEPTH = 31
+#: Room left for the levels the engine's own records add around a payload (a run's outputs
+#: by node, a step's rendered inputs): a margin, not an exact count.
+ENGINE_JSON_LEVELS = 7
+
+
+@register(Tags.database)
+def check_database_json_depth(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """On MariaDB, the JSON depth limits must stay within what it can store (``migrate``
+    and ``check --database`` run this)."""
+    from django.db import connections
+
+    found: list[CheckMessage] = []
+    for alias in databases or ():
+        connection = connections[alias]
+        if connection.vendor != "mysql" or not getattr(connection, "mysql_is_mariadb", False):
+            continue
+        for key, most in (
+            ("max_json_depth", MARIADB_JSON_DEPTH - ENGINE_JSON_LEVELS),
+            ("max_definition_depth", MARIADB_JSON_DEPTH),
+        ):
+            if conf.get("LIMITS", key) > most:
+                found.append(
+                    Warning(
+                        f"DJANGO_AUTOMATE['LIMITS']['{key}'] is {conf.get('LIMITS', key)}: "
+                        f"MariaDB (database '{alias}') refuses JSON nested more than "
+                        f"{MARIADB_JSON_DEPTH} levels deep, so a body or definition the "
+                        "limit lets in can fail to save.",
+                        hint=f"Set it to {most} or less. See docs/howto/mysql.md.",
+                        id="automate.W090",
+                    )
+                )
+    return found
 
 
 @register()

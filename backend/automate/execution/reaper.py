@@ -76,12 +76,14 @@ def lost_claim(now: datetime, reason: Any, *, bury: bool) -> dict[str, Any]:
     }
     if bury:
         return {**changes, "status": Status.DEAD, "last_error": GAVE_UP}
+    # ``last_error`` first: MySQL and MariaDB assign left to right, each assignment seeing
+    # the ones before it, and ``reason`` may read ``locked_by`` (the reaper's "dead worker").
     return {
+        "last_error": reason,
         **changes,
         "status": Status.PENDING,
         "locked_by": "",
         "next_attempt_at": now,
-        "last_error": reason,
     }
 
 

@@ -276,6 +276,10 @@ def _update_held(
     """Run ``_held_update``; returns the ids it updated."""
     if not jobs:
         return set()
+    if connection.vendor == "mysql":  # no UPDATE … RETURNING
+        from automate.execution import store_mysql
+
+        return store_mysql.update_held(jobs, worker_id, sets, values)
     sql, params = _held_update(jobs, worker_id, sets, values)
     with rowload.hot_cursor(connection) as cursor:
         cursor.execute(sql, params)
@@ -366,7 +370,12 @@ _CLAIM_BOTH = f"""
 
 
 def default_store(lease_seconds: float | None = None) -> OutboxStore:
-    """The store for the default database: SKIP LOCKED on PostgreSQL, optimistic elsewhere."""
+    """The store for the default database: SKIP LOCKED on PostgreSQL, MySQL and MariaDB,
+    optimistic elsewhere."""
     if connection.vendor == "postgresql":
         return SkipLockedClaimOutboxStore(lease_seconds)
+    if connection.vendor == "mysql":
+        from automate.execution.store_mysql import MySQLSkipLockedOutboxStore
+
+        return MySQLSkipLockedOutboxStore(lease_seconds)
     return OptimisticClaimOutboxStore(lease_seconds)

@@ -1,7 +1,9 @@
 """Fixed-window rate limits shared by every process through the database.
 
 One ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` per hit: atomic on PostgreSQL and
-SQLite (3.35+), so two processes can never both take the last slot of a window.
+SQLite (3.35+), so two processes can never both take the last slot of a window. MySQL and
+MariaDB have no ``RETURNING`` there: an ``INSERT … ON DUPLICATE KEY UPDATE`` and a read of
+the row it locked, in one transaction.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection
+from django.db import connection, transaction
 
 from automate.compat import UTC
 from automate.governance.models import RateLimitWindow
@@ -32,14 +34,10 @@ def hit(key: str, *, limit: int, window_seconds: int = 60) -> RateDecision:
     start = math.floor(now / window_seconds) * window_seconds
     window_start = datetime.fromtimestamp(start, UTC)
     table = RateLimitWindow._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f'INSERT INTO {table} ("key", "window_start", "count") VALUES (%s, %s, 1) '  # noqa: S608
-            'ON CONFLICT ("key", "window_start") DO UPDATE SET "count" = '
-            f'{table}."count" + 1 RETURNING "count"',
-            [key, window_start],
-        )
-        count = int(cursor.fetchone()[0])
+    if connection.vendor == "mysql":
+        count = _hit_mysql(table, key, window_start)
+    else:
+        count = _hit_returning(table, key, window_start)
     if random.random() < 0.01:  # keep the table small without a cron job
         RateLimitWindow.objects.filter(
             window_start__lt=window_start - timedelta(seconds=window_seconds * 10)
@@ -47,3 +45,32 @@ def hit(key: str, *, limit: int, window_seconds: int = 60) -> RateDecision:
     allowed = count <= limit
     retry_after = 0 if allowed else max(1, math.ceil(start + window_seconds - now))
     return RateDecision(allowed=allowed, count=count, limit=limit, retry_after=retry_after)
+
+
+def _hit_returning(table: str, key: str, window_start: datetime) -> int:
+    """PostgreSQL and SQLite: the upsert returns the window's new count."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO {table} ("key", "window_start", "count") VALUES (%s, %s, 1) '  # noqa: S608
+            'ON CONFLICT ("key", "window_start") DO UPDATE SET "count" = '
+            f'{table}."count" + 1 RETURNING "count"',
+            [key, window_start],
+        )
+        return int(cursor.fetchone()[0])
+
+
+def _hit_mysql(table: str, key: str, window_start: datetime) -> int:
+    """MySQL/MariaDB: no ``RETURNING`` on an upsert; the row it wrote stays locked by this
+    transaction, so the count read next in it is this hit's."""
+    at = connection.ops.adapt_datetimefield_value(window_start)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO {table} ("key", "window_start", "count") VALUES (%s, %s, 1) '  # noqa: S608
+            'ON DUPLICATE KEY UPDATE "count" = "count" + 1',
+            [key, at],
+        )
+        cursor.execute(
+            f'SELECT "count" FROM {table} WHERE "key" = %s AND "window_start" = %s',  # noqa: S608
+            [key, at],
+        )
+        return int(cursor.fetchone()[0])

@@ -7,6 +7,45 @@ import uuid
 from django.conf import settings
 from django.db import migrations, models
 
+#: MySQL/MariaDB have no conditions on indexes: Django skips a conditional unique
+#: constraint (system check models.W036) and builds a partial index over every row, its
+#: condition dropped (models.W037). What they guarantee or speed up on PostgreSQL and SQLite
+#: is given back here, on MySQL and MariaDB only (docs/howto/mysql.md, "What differs"):
+#: - one event per (dedupe key, tenant): a plain unique key, which still lets any number of
+#:   events have no key, since MySQL/MariaDB unique keys allow many NULLs; the key compared
+#:   byte for byte (binary, NO PAD collation), as on PostgreSQL: "evt_A" is not "evt_a";
+#: - the partial indexes whose condition is on a status: an index led by that status, so
+#:   the claim, the reaper, the dead letters and the failure notices read the few rows in
+#:   that status, not every job or failure ever kept.
+_MYSQL_INDEXES = (
+    ("automate_outboxjob", "automate_outbox_pending_my", "status, kind, id"),
+    ("automate_outboxjob", "automate_outbox_lease_my", "status, lease_expires_at"),
+    ("automate_outboxjob", "automate_outbox_dead_my", "status, updated_at, id"),
+    ("automate_runfailure", "automate_failure_notice_my", "notice_status, notice_due_at"),
+)
+
+
+def _mysql_constraints(apps, schema_editor):
+    connection = schema_editor.connection
+    if connection.vendor != "mysql":
+        return
+    binary = "utf8mb4_nopad_bin" if connection.mysql_is_mariadb else "utf8mb4_0900_bin"
+    schema_editor.execute(
+        "ALTER TABLE automate_event "
+        f"MODIFY dedupe_key varchar(255) CHARACTER SET utf8mb4 COLLATE {binary} NULL, "
+        "ADD UNIQUE INDEX automate_event_dedupe_key_my (dedupe_key, tenant_id)"
+    )
+    for table, name, columns in _MYSQL_INDEXES:
+        schema_editor.execute(f"CREATE INDEX {name} ON {table} ({columns})")
+
+
+def _drop_mysql_constraints(apps, schema_editor):
+    if schema_editor.connection.vendor != "mysql":
+        return
+    schema_editor.execute("ALTER TABLE automate_event DROP INDEX automate_event_dedupe_key_my")
+    for table, name, _columns in _MYSQL_INDEXES:
+        schema_editor.execute(f"DROP INDEX {name} ON {table}")
+
 
 class Migration(migrations.Migration):
     initial = True
@@ -1163,4 +1202,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
+        migrations.RunPython(_mysql_constraints, _drop_mysql_constraints, atomic=False),
     ]

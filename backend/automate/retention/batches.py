@@ -1,7 +1,7 @@
 """Deleting what ``plan`` says is past retention: oldest first, in bounded batches.
 
 Each batch is one short transaction: it picks at most ``batch_size`` rows of one stream
-(``SELECT … ORDER BY created_at, id LIMIT n``, on PostgreSQL ``FOR UPDATE SKIP LOCKED``),
+(``SELECT … ORDER BY created_at, id LIMIT n``, ``FOR UPDATE SKIP LOCKED`` but on SQLite),
 deletes the rows that depend on them (steps, jobs, live-frame counters: every relation that
 cascades, found from the models, so a new table that points at runs is pruned with them),
 then the rows themselves. Locks last one batch; a prune that is stopped has committed every
@@ -11,7 +11,9 @@ not once per batch.
 
 Several prunes at once (cron on two machines, a worker's periodic prune): on PostgreSQL
 each batch skips the rows another prune has locked, so every row is deleted once and each
-prune finishes; on SQLite writes are serialized and a row already gone counts nowhere.
+prune finishes; MySQL and MariaDB do the same, and a batch InnoDB aborts as a deadlock
+victim is run again (``DEADLOCK_RETRIES``); on SQLite writes are serialized and a row
+already gone counts nowhere.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import models, transaction
+from django.db import OperationalError, models, transaction
 from django.db.models import Q, QuerySet
 from django.db.models.deletion import CASCADE, SET_NULL, get_candidate_relations_to_delete
 
@@ -146,25 +148,48 @@ class Pruner:
             rows = rows.filter(created_at__gte=at).filter(
                 Q(created_at__gt=at) | Q(created_at=at, pk__gt=pk)
             )
-        with transaction.atomic():
-            picked = list(
-                rows.order_by("created_at", "pk")
-                .select_for_update(skip_locked=True)
-                .values_list("created_at", "pk")[: self.batch_size]
-            )
-            if not picked:
-                return 0, cursor
-            ids = [pk for _, pk in picked]
-            model = stream.rows.model
-            # The batch's time span too: on a partitioned event table it names the months
-            # to look in (by id alone, every month's index is probed).
-            span = (picked[0][0], picked[-1][0])
-            if stream.clear:
-                rows = model._base_manager.filter(pk__in=ids, created_at__range=span)
-                tally.rows += rows.update(raw_body=None)
-            else:
-                tally.rows += delete_rows(model, ids, tally.dependents, span=span)
-        return len(picked), picked[-1]
+        for attempt in range(DEADLOCK_RETRIES + 1):
+            dependents: dict[str, int] = {}
+            try:
+                with transaction.atomic():
+                    picked = list(
+                        rows.order_by("created_at", "pk")
+                        .select_for_update(skip_locked=True)
+                        .values_list("created_at", "pk")[: self.batch_size]
+                    )
+                    if not picked:
+                        return 0, cursor
+                    ids = [pk for _, pk in picked]
+                    model = stream.rows.model
+                    # The batch's time span too: on a partitioned event table it names the
+                    # months to look in (by id alone, every month's index is probed).
+                    span = (picked[0][0], picked[-1][0])
+                    if stream.clear:
+                        done = model._base_manager.filter(
+                            pk__in=ids, created_at__range=span
+                        ).update(raw_body=None)
+                    else:
+                        done = delete_rows(model, ids, dependents, span=span)
+            except OperationalError as exc:
+                if not _deadlock(exc) or attempt == DEADLOCK_RETRIES:
+                    raise
+                continue  # the database rolled the batch back whole: try it again
+            tally.rows += done
+            for label, count in dependents.items():
+                tally.dependents[label] = tally.dependents.get(label, 0) + count
+            return len(picked), picked[-1]
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+#: Times a batch the database chose as a deadlock victim is tried again (MySQL/MariaDB:
+#: InnoDB aborts one of two prunes whose cascading deletes lock rows in crossed order).
+DEADLOCK_RETRIES = 5
+
+
+def _deadlock(exc: OperationalError) -> bool:
+    """Whether ``exc`` is MySQL/MariaDB's "deadlock found" (1213), which rolls back the
+    whole transaction and asks for it to be run again."""
+    return bool(exc.args) and exc.args[0] == 1213
 
 
 def delete_rows(

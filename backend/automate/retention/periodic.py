@@ -30,6 +30,8 @@ logger = logging.getLogger("automate.retention")
 PASS_BATCHES = 20
 #: pg_advisory_lock key of the periodic prune (any bigint; "prune" in ASCII).
 LOCK_KEY = 0x7072756E65
+#: The same lock's name on MySQL/MariaDB (GET_LOCK is per server, names up to 64 chars).
+MYSQL_LOCK_NAME = "automate.periodic_prune"
 
 _state_lock = threading.Lock()
 _last_try = 0.0
@@ -38,20 +40,26 @@ _running: threading.Thread | None = None
 
 @contextmanager
 def prune_lock() -> Iterator[bool]:
-    """Yield True when this connection holds the cluster-wide prune lock (PostgreSQL; on
-    other databases always True), released on exit."""
-    if connection.vendor != "postgresql":
+    """Yield True when this connection holds the cluster-wide prune lock (PostgreSQL's
+    advisory lock, MySQL/MariaDB's ``GET_LOCK``; on SQLite always True), released on exit."""
+    if connection.vendor == "postgresql":
+        take, release = "SELECT pg_try_advisory_lock(%s)", "SELECT pg_advisory_unlock(%s)"
+        key: int | str = LOCK_KEY
+    elif connection.vendor == "mysql":
+        take, release = "SELECT GET_LOCK(%s, 0)", "SELECT RELEASE_LOCK(%s)"
+        key = MYSQL_LOCK_NAME
+    else:
         yield True
         return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY])
+        cursor.execute(take, [key])
         got = bool(cursor.fetchone()[0])
     try:
         yield got
     finally:
         if got:
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+                cursor.execute(release, [key])
 
 
 def prune_pass(max_batches: int = PASS_BATCHES) -> dict[str, TableTally] | None:

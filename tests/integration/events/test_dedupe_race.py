@@ -21,9 +21,10 @@ import json, os, sys, time
 import django
 django.setup()
 from automate.runtime import emit_event
-start = float(sys.argv[1])
 from django.db import connection
 connection.ensure_connection()
+print("ready", flush=True)
+start = float(sys.stdin.readline())
 while time.time() < start:
     time.sleep(0.001)
 late = time.time() - start
@@ -33,23 +34,35 @@ print(json.dumps({"late": late, "ids": ids}))
 
 
 def test_concurrent_emits_with_one_key_create_one_event():
-    if connection.vendor != "postgresql":
-        pytest.skip("the race is only meaningful on PostgreSQL")
+    scheme = {"postgresql": "postgres", "mysql": "mysql"}.get(connection.vendor)
+    if scheme is None:
+        pytest.skip("the race is only meaningful on PostgreSQL, MySQL and MariaDB")
     settings = connection.settings_dict
-    url = f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
+    url = f"{scheme}://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings_test",
         "AUTOMATE_TEST_DATABASE_URL": url,
         "PYTHONPATH": f"{ROOT / 'backend'}:{ROOT}",
     }
-    start = time.time() + 8
     children = [
         subprocess.Popen(
-            [sys.executable, "-c", CHILD, str(start)], env=env, stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", CHILD],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         for _ in range(6)
     ]
+    # Every child set up and connected (however long a busy machine takes), then one start
+    # line half a second ahead for all.
+    for child in children:
+        assert child.stdout.readline().strip() == "ready"
+    start = time.time() + 0.5
+    for child in children:
+        child.stdin.write(f"{start}\n")
+        child.stdin.flush()
     results = []
     for child in children:
         out, _ = child.communicate(timeout=120)

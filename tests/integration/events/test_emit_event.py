@@ -39,6 +39,17 @@ def test_same_dedupe_key_returns_first_event_and_writes_nothing():
     assert Event.objects.get().payload == {"amount": 1}
 
 
+def test_dedupe_keys_are_compared_exactly_on_every_database():
+    """Two provider ids that differ only in case or a trailing space are two events, also
+    on MySQL/MariaDB, whose default collation ignores both (docs/howto/mysql.md)."""
+    keys = ["evt_1AbC", "evt_1abc", "evt_1abc "]
+    ids = {emit_event("invoice.paid", {}, dedupe_key=key) for key in keys}
+    assert len(ids) == 3
+    assert sorted(Event.objects.values_list("dedupe_key", flat=True)) == sorted(keys)
+    assert emit_event("invoice.paid", {}, dedupe_key="evt_1abc") in ids
+    assert Event.objects.count() == 3
+
+
 def test_dedupe_keys_are_scoped_per_tenant():
     other = make_tenant("acme")
     a = emit_event("invoice.paid", {}, dedupe_key="evt_1")

@@ -23,6 +23,7 @@ from automate.execution.runner import process_batch
 from automate.outbox import default_store
 from automate.runtime import emit_event
 from tests.factories import make_published
+from tests.support.databases import postgresql_itself
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -83,6 +84,7 @@ def test_a_batch_of_step_jobs_costs_the_same_statements_whatever_its_size():
 
 
 @pytest.mark.postgres
+@postgresql_itself
 def test_a_batch_of_ten_step_jobs_issues_at_most_ten_statements_on_postgresql():
     """The claim, which also reads the runs with their events; their versions, their
     steps; the fenced RUNNING insert (one statement, no BEGIN/COMMIT); then one
@@ -138,6 +140,7 @@ def test_a_subclass_of_a_plain_type_is_written_as_psycopg_sends_it():
 
 
 @pytest.mark.postgres
+@postgresql_itself
 def test_array_literals_arrive_intact_on_postgresql():
     ids = [uuid.uuid4(), uuid.uuid4()]
     when = [datetime.datetime(2026, 11, 30, 21, 0, 0, 123456, tzinfo=datetime.timezone.utc), None]
@@ -166,6 +169,7 @@ def test_array_literals_arrive_intact_on_postgresql():
 
 
 @pytest.mark.postgres
+@postgresql_itself
 def test_choices_members_are_written_as_their_values_on_postgresql():
     """A TextChoices member (a str subclass) goes into an array literal as the characters
     psycopg would send for it: its value, not its name or its label."""
@@ -178,6 +182,7 @@ def test_choices_members_are_written_as_their_values_on_postgresql():
 
 
 @pytest.mark.postgres
+@postgresql_itself
 def test_timestamps_read_on_a_worker_connection_are_the_ones_written():
     """The hot cursor's connection reads timestamps with the C parser on PostgreSQL
     (``execution.pgconn``): the values and their time zone are Django's."""
@@ -196,6 +201,7 @@ def test_timestamps_read_on_a_worker_connection_are_the_ones_written():
 
 
 @pytest.mark.postgres
+@postgresql_itself
 @pytest.mark.parametrize("prepare", [False, True], ids=["off", "on"])
 def test_hot_statements_are_prepared_on_the_server_only_when_asked(prepare):
     """``EXECUTION.prepare_hot_statements``: on, a hot statement is prepared at its first

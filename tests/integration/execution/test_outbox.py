@@ -43,12 +43,14 @@ def make_jobs(n):
 
 
 def test_default_store_follows_the_database():
-    expected = (
-        SkipLockedClaimOutboxStore
-        if connection.vendor == "postgresql"
-        else OptimisticClaimOutboxStore
-    )
+    from automate.execution.store_mysql import MySQLSkipLockedOutboxStore
+
+    expected = {
+        "postgresql": SkipLockedClaimOutboxStore,
+        "mysql": MySQLSkipLockedOutboxStore,
+    }.get(connection.vendor, OptimisticClaimOutboxStore)
     assert type(default_store()) is expected
+    assert expected.supports_skip_locked == (connection.vendor != "sqlite")
 
 
 def test_claims_are_oldest_first_leased_and_counted():
