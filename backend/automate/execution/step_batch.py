@@ -362,7 +362,8 @@ def _prepare_one(
         stored = stored_inputs(node, inputs)
     except Exception:
         return None  # the one-job path renders again and records the failure
-    step = StepRun(
+    step = rowinsert.new(
+        StepRun,
         run=run,
         node_id=node.id,
         attempt=attempt,
@@ -432,14 +433,13 @@ def _finish_group(items: list[Prepared], *, store: OutboxStore, worker_id: str) 
         if new_jobs:
             OutboxJob.objects.bulk_create(new_jobs)
             jobs_written()
-        for item in kept:
-            execution = locked.get(item.run.pk, item.run)
-            transaction.on_commit(
-                partial(
-                    signals.send,
-                    signals.step_completed,
-                    sender=StepRun,
-                    step=item.step,
-                    execution=execution,
-                )
-            )
+        completed = [(item.step, locked.get(item.run.pk, item.run)) for item in kept]
+        transaction.on_commit(partial(_send_completed, completed))
+
+
+def _send_completed(completed: list[tuple[StepRun, ExecutionRun]]) -> None:
+    """``step_completed`` for each ``(step, run)`` written by a group: one commit hook for
+    the group, each signal sent as ``signals.send`` sends it (a receiver's error is logged,
+    never raised), in the order the steps were written."""
+    for step, execution in completed:
+        signals.send(signals.step_completed, sender=StepRun, step=step, execution=execution)
