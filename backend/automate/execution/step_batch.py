@@ -1,7 +1,8 @@
 """Running a claimed batch of step jobs together: two commits per group of outcomes.
 
-1. **Prepare** (one commit): one query loads the runs of the batch with their events, one
-   their distinct versions (with workflow and tenant), one their StepRuns; each step's
+1. **Prepare** (one commit): the claim read the runs of the batch with their events; one
+   query reads their distinct versions (with workflow and tenant) and their StepRuns
+   (``rowload.runs_and_steps``; three when the claim did not read the runs); each step's
    inputs are rendered and its RUNNING StepRun is inserted with the others under the
    fence (the jobs' rows locked, only jobs whose lease this worker still holds): on
    PostgreSQL fence and insert are one statement, its own transaction
@@ -232,10 +233,11 @@ def _prepare(
     if run_ids:
         # The claim read most of them already (``rowload.fetch_claimed``).
         read = {run.pk: run for job in jobs if (run := rowload.claimed_run(job)) is not None}
-        runs.update(rowload.runs_with_related(run_ids, list(read.values())))
+        found, steps = rowload.runs_and_steps(run_ids, list(read.values()), steps=True)
+        runs.update(found)
         for pk in run_ids:
             steps_of[pk] = []
-        for step in rowload.steps_of(run_ids):
+        for step in steps:
             steps_of[step.run_id].append(step)
     prepared: list[Prepared] = []
     leftovers: list[OutboxJob] = []
