@@ -2,6 +2,7 @@
 from scheduling): what bench/drain.py's batch figures are made of.
 
     .venv/bin/python bench/hotpath.py [--runs 3000] [--batch 10] [--profile FILE]
+        [--statements]
 
 Seeds ``--runs`` no-op one-step runs in a scratch PostgreSQL database, then one process
 claims and runs them batch by batch (``store.claim_batch`` + ``runner.process_batch``, as
@@ -9,7 +10,9 @@ a worker thread does) and prints, per job: the process's CPU time (the connector
 pooled threads included), the CPU time of its PostgreSQL backend (from /proc, so the
 database must run on this machine), and the statements it sent. CPU is also given per
 chunk of 200 jobs (minimum and median): on a busy machine the minimum is the steadier
-figure. ``--profile`` writes a cProfile of the loop (timer: ``time.thread_time``).
+figure. ``--profile`` writes a cProfile of the loop (timer: ``time.thread_time``);
+``--statements`` prints how many times a batch sent each statement (by its first words;
+Django records no text for a prepared statement: set ``AUTOMATE_BENCH_PREPARE_THRESHOLD=``).
 Linux only; never runs in CI.
 """
 
@@ -33,7 +36,7 @@ from automate.execution.models import OutboxJob
 from automate.execution.runner import process_batch
 from automate.execution.store import default_store
 
-batch, profile = int(sys.argv[1]), sys.argv[2]
+batch, profile, show = int(sys.argv[1]), sys.argv[2], sys.argv[3] == "1"
 store, worker = default_store(), "hotpath"
 OutboxJob.objects.update(next_attempt_at=None)
 
@@ -69,6 +72,12 @@ print(f"{jobs_done} step jobs, batch {batch}: worker CPU {cpu / jobs_done * 1000
       f"(per 200: min / median {ms([c[0] for c in chunks])}), PostgreSQL backend CPU "
       f"{pg / jobs_done * 1000:.3f} ms/job ({ms([c[1] for c in chunks])}), "
       f"statements/job {len(queries) / jobs_done:.2f}")
+if show:
+    import collections
+    heads = collections.Counter(" ".join((q["sql"] or "(prepared: no text)").split())[:70]
+                                for q in queries.captured_queries)
+    for head, count in heads.most_common():
+        print(f"{count / (jobs_done / batch):7.2f} per batch  {head}")
 """
 
 
@@ -77,6 +86,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3000)
     parser.add_argument("--batch", type=int, default=10)
     parser.add_argument("--profile", default="")
+    parser.add_argument(
+        "--statements", action="store_true", help="also print each statement's count per batch"
+    )
     args = parser.parse_args()
     with scratch_database() as (_url, env):
         seed(env, args.runs, events=False)
@@ -87,6 +99,7 @@ def main() -> None:
                 LOOP,
                 str(args.batch),
                 os.path.abspath(args.profile) if args.profile else "",
+                "1" if args.statements else "0",
             ],
             env=env,
             cwd=ROOT,

@@ -5,8 +5,9 @@ The ORM costs about as much as the round trip for the small statements a step wr
 so the group commit of ``step_batch`` writes its rows in one ``UPDATE … FROM unnest(…)``
 on PostgreSQL (one statement for the batch, one array per column) and with ``executemany``
 of fixed SQL elsewhere.
-Values go through the model fields' own ``get_db_prep_value`` (JSON, UUIDs, datetimes),
-so the rows are exactly what the ORM would have written, on PostgreSQL and SQLite alike.
+Values are what the model fields' own ``get_db_prep_save`` gives (JSON, UUIDs, datetimes;
+``rowinsert.values_of``, which reads the plain types directly), so the rows are exactly
+what the ORM would have written, on PostgreSQL and SQLite alike.
 """
 
 from __future__ import annotations
@@ -18,12 +19,8 @@ from django.db import connection
 
 from automate.execution import pgarray
 from automate.execution.models import ExecutionRun, StepRun
+from automate.execution.rowinsert import values_of
 from automate.execution.rowload import hot_cursor
-
-
-def _prep(model: Any, name: str, value: Any) -> Any:
-    return model._meta.get_field(name).get_db_prep_value(value, connection, prepared=False)
-
 
 _STEP_TABLE = StepRun._meta.db_table
 _RUN_TABLE = ExecutionRun._meta.db_table
@@ -86,33 +83,18 @@ _RUN_COLUMNS = (
 )
 
 
-def _step_row(step: StepRun) -> tuple[Any, ...]:
-    return (
-        step.status,
-        _prep(StepRun, "outputs", step.outputs),
-        _prep(StepRun, "finished_at", step.finished_at),
-        step.duration_ms,
-        _prep(StepRun, "id", step.pk),
-    )
+def _step_rows(steps: list[StepRun]) -> list[list[Any]]:
+    return values_of(steps, [name for name, _ in _STEP_COLUMNS])
 
 
 def finish_steps(steps: Iterable[StepRun]) -> None:
     """Write status, outputs, finished_at and duration_ms of each step (one ``executemany``)."""
-    rows = [_step_row(step) for step in steps]
-    _write(_FINISH_STEP, _STEP_TABLE, _STEP_COLUMNS, rows, _STILL_RUNNING)
+    _write(_FINISH_STEP, _STEP_TABLE, _STEP_COLUMNS, _step_rows(list(steps)), _STILL_RUNNING)
 
 
 def finish_runs(runs: Iterable[ExecutionRun]) -> None:
     """Write status, finished_at and outputs of each run (one ``executemany``)."""
-    rows = [
-        (
-            run.status,
-            _prep(ExecutionRun, "finished_at", run.finished_at),
-            _prep(ExecutionRun, "outputs", run.outputs),
-            _prep(ExecutionRun, "id", run.pk),
-        )
-        for run in runs
-    ]
+    rows = values_of(list(runs), [name for name, _ in _RUN_COLUMNS])
     _write(_FINISH_RUN, _RUN_TABLE, _RUN_COLUMNS, rows)
 
 
@@ -135,8 +117,7 @@ def complete_steps(
         f"JOIN done ON done.id = v.job_id WHERE t.id = v.id AND t.{_STILL_RUNNING}) "
         "SELECT id FROM done"
     )
-    rows = [_step_row(step) for step in steps]
-    columns = [pgarray.param(column) for column in zip(*rows, strict=True)]
+    columns = [pgarray.param(column) for column in zip(*_step_rows(steps), strict=True)]
     params = [*held_params, pgarray.param(job_ids), *columns]
     with hot_cursor(connection) as cursor:
         cursor.execute(sql, params)

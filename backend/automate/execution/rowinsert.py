@@ -19,9 +19,10 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.db.models import Model
+from django.db.models.base import ModelState
 
 from automate.execution import pgarray
-from automate.execution.rowload import _quote, fetch_rows, hot_cursor
+from automate.execution.rowload import _has_init_receivers, _quote, fetch_rows, hot_cursor
 
 
 def insert(objs: Sequence[Model], *, savepoint: bool = True) -> None:
@@ -87,7 +88,7 @@ _AS_IS = (
     models.BigAutoField,
     models.AutoField,
 )
-_PREPARERS: dict[tuple[type[Model], str], list[Callable[[Any], Any]]] = {}
+_PREPARERS: dict[tuple[type[Model], str, tuple[str, ...]], list[Callable[[Any], Any]]] = {}
 
 
 def _preparer(field: Any, conn: Any) -> Callable[[Any], Any]:
@@ -122,14 +123,65 @@ def _preparer(field: Any, conn: Any) -> Callable[[Any], Any]:
     return generic
 
 
-def _rows(objs: Sequence[Model], fields: list[Any], conn: Any) -> list[list[Any]]:
+def _rows(objs: Sequence[Model], fields: Sequence[Any], conn: Any) -> list[list[Any]]:
     """The values of ``fields`` of each of ``objs`` to write (see ``_preparer``)."""
     model = type(objs[0])
-    key = (model, conn.vendor)
+    key = (model, conn.vendor, tuple(field.attname for field in fields))
     preparers = _PREPARERS.get(key)
-    if preparers is None or len(preparers) != len(fields):
+    if preparers is None:
         preparers = _PREPARERS[key] = [_preparer(field, conn) for field in fields]
     return [[prepare(obj) for prepare in preparers] for obj in objs]
+
+
+def values_of(objs: Sequence[Model], names: Sequence[str]) -> list[list[Any]]:
+    """The values to write of the fields ``names`` of each of ``objs`` (instances of one
+    model; none of those fields ``auto_now``), one list per object, as
+    ``get_db_prep_save`` gives them (see ``_preparer``): what an UPDATE of those columns
+    writes."""
+    if not objs:
+        return []
+    conn = connections[DEFAULT_DB_ALIAS]
+    meta = type(objs[0])._meta
+    return _rows(objs, [meta.get_field(name) for name in names], conn)
+
+
+def new(model: type[Model], **values: Any) -> Any:
+    """``model(**values)``, built without ``Model.__init__``'s generic per-field calls: each
+    concrete field gets its value from ``values`` (by name; a foreign key given as an
+    instance sets its id and caches the instance, as the descriptor does) or its default
+    (``field.get_default()``, so callable defaults such as ``uuid4`` run per instance).
+    Falls back to ``model(**values)`` when ``pre_init``/``post_init`` receivers listen to
+    the model or a value names no concrete field."""
+    plan = _NEW.get(model)
+    if plan is None:
+        plan = _NEW[model] = [
+            (field.name, field.attname, bool(field.many_to_one), field)
+            for field in model._meta.concrete_fields
+        ]
+    # Neither a one-to-one field (its descriptor also caches the reverse side) nor a value
+    # given by attname: ``Model.__init__`` handles those.
+    names = {name for name, _, _, field in plan if not field.one_to_one}
+    if _has_init_receivers(model) or not names.issuperset(values):
+        return model(**values)
+    obj = model.__new__(model)
+    state = ModelState()
+    obj._state = state
+    attrs = obj.__dict__
+    for name, attname, foreign, field in plan:
+        if name not in values:
+            attrs[attname] = field.get_default()
+        elif foreign:
+            related = values[name]
+            attrs[attname] = (
+                None if related is None else getattr(related, field.target_field.attname)
+            )
+            state.fields_cache[name] = related
+        else:
+            attrs[attname] = values[name]
+    return obj
+
+
+_NEW: dict[type[Model], list[tuple[str, str, bool, Any]]] = {}
 
 
 def insert_fenced(

@@ -142,6 +142,21 @@ _VERSIONS_WITH = (
     f"JOIN {_quote(Tenant._meta.db_table)} t ON t.id = w.tenant_id "
     "WHERE v.id {ids}"
 )
+#: A batch's versions (with workflow and tenant) and its runs' StepRuns in one statement:
+#: a version row has NULLs in the step columns and the other way round (a step row's first
+#: column, the version id, is NULL). Steps by attempt, as ``_STEPS_OF`` reads them.
+_AT_STEP = len(_VERSION) + len(_WORKFLOW) + len(_TENANT)
+_VERSIONS_AND_STEPS = (
+    f"SELECT {_VERSION.sql}, {_WORKFLOW.sql}, {_TENANT.sql}, "  # noqa: S608
+    f"{', '.join(['NULL'] * len(_STEP))} "
+    f"FROM {_quote(WorkflowVersion._meta.db_table)} v "
+    f"JOIN {_quote(Workflow._meta.db_table)} w ON w.id = v.workflow_id "
+    f"JOIN {_quote(Tenant._meta.db_table)} t ON t.id = w.tenant_id "
+    "WHERE v.id {versions} "
+    f"UNION ALL SELECT {', '.join(['NULL'] * _AT_STEP)}, "
+    f"{_STEP.sql} FROM {_quote(StepRun._meta.db_table)} s WHERE s.run_id {{runs}} "
+    f"ORDER BY {_AT_STEP + _STEP.attnames.index('attempt') + 1}"
+)
 _RUNS_LOCK = (
     f"SELECT {_RUN_STATE.sql} FROM {_quote(ExecutionRun._meta.db_table)} r "  # noqa: S608
     "WHERE r.id {ids} ORDER BY r.id"
@@ -212,8 +227,19 @@ def runs_with_related(
     and their events, one for their distinct versions with workflow and tenant (a batch's
     runs mostly share one version; its instances are shared and its rows read once).
     ``read``: runs already read with their events (``fetch_claimed``), not read again."""
+    return runs_and_steps(run_ids, read)[0]
+
+
+def runs_and_steps(
+    run_ids: Sequence[Any], read: Sequence[ExecutionRun] = (), *, steps: bool = False
+) -> tuple[dict[Any, ExecutionRun], list[StepRun]]:
+    """``runs_with_related`` and, with ``steps``, the StepRuns of those runs (by attempt,
+    as ``steps_of`` reads them; ``[]`` without). When ``read`` holds every run (the claim
+    read them), the versions and the steps come in one statement (``UNION ALL``), one
+    round trip for a batch's whole prepare read; otherwise the runs, the versions and the
+    steps are three."""
     if not run_ids:
-        return {}
+        return {}, []
     conn = connections[DEFAULT_DB_ALIAS]
     wanted = set(run_ids)
     runs: list[ExecutionRun] = [run for run in read if run.pk in wanted]
@@ -226,14 +252,28 @@ def runs_with_related(
             runs.append(run)
     version_ids = sorted({run.workflow_version_id for run in runs})
     versions: dict[Any, WorkflowVersion] = {}
-    if version_ids:
-        marks, params = pk_condition(conn, version_ids, WorkflowVersion)
-        at_workflow, at_tenant = len(_VERSION), len(_VERSION) + len(_WORKFLOW)
-        for row in fetch_rows(conn, _VERSIONS_WITH.format(ids=marks), params):
-            version = _VERSION.build(conn, row)
-            version.workflow = workflow = _WORKFLOW.build(conn, row, at_workflow)
-            workflow.tenant = _TENANT.build(conn, row, at_tenant)
-            versions[version.pk] = version
+    found_steps: list[StepRun] = []
+    at_workflow, at_tenant = len(_VERSION), len(_VERSION) + len(_WORKFLOW)
+    rows: list[Any] = []
+    if version_ids and steps and not unread:
+        version_marks, version_params = pk_condition(conn, version_ids, WorkflowVersion)
+        step_marks, step_params = pk_condition(conn, list(run_ids))
+        sql = _VERSIONS_AND_STEPS.format(versions=version_marks, runs=step_marks)
+        rows = fetch_rows(conn, sql, [*version_params, *step_params])
+    else:
+        if version_ids:
+            marks, params = pk_condition(conn, version_ids, WorkflowVersion)
+            rows = fetch_rows(conn, _VERSIONS_WITH.format(ids=marks), params)
+        if steps:
+            found_steps = steps_of(list(run_ids))
+    for row in rows:
+        if row[0] is None:
+            found_steps.append(_STEP.build(conn, row, _AT_STEP))
+            continue
+        version = _VERSION.build(conn, row)
+        version.workflow = workflow = _WORKFLOW.build(conn, row, at_workflow)
+        workflow.tenant = _TENANT.build(conn, row, at_tenant)
+        versions[version.pk] = version
     found: dict[Any, ExecutionRun] = {}
     for run in runs:
         version = versions.get(run.workflow_version_id)
@@ -243,7 +283,7 @@ def runs_with_related(
         if run.tenant_id == version.workflow.tenant_id:  # always, as events match their own
             run.tenant = version.workflow.tenant  # tenant's workflows; else read when used
         found[run.pk] = run
-    return found
+    return found, found_steps
 
 
 def lock_runs(runs: dict[Any, ExecutionRun]) -> dict[Any, ExecutionRun]:

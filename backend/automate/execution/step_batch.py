@@ -1,7 +1,8 @@
 """Running a claimed batch of step jobs together: two commits per group of outcomes.
 
-1. **Prepare** (one commit): one query loads the runs of the batch with their events, one
-   their distinct versions (with workflow and tenant), one their StepRuns; each step's
+1. **Prepare** (one commit): the claim read the runs of the batch with their events; one
+   query reads their distinct versions (with workflow and tenant) and their StepRuns
+   (``rowload.runs_and_steps``; three when the claim did not read the runs); each step's
    inputs are rendered and its RUNNING StepRun is inserted with the others under the
    fence (the jobs' rows locked, only jobs whose lease this worker still holds): on
    PostgreSQL fence and insert are one statement, its own transaction
@@ -232,10 +233,11 @@ def _prepare(
     if run_ids:
         # The claim read most of them already (``rowload.fetch_claimed``).
         read = {run.pk: run for job in jobs if (run := rowload.claimed_run(job)) is not None}
-        runs.update(rowload.runs_with_related(run_ids, list(read.values())))
+        found, steps = rowload.runs_and_steps(run_ids, list(read.values()), steps=True)
+        runs.update(found)
         for pk in run_ids:
             steps_of[pk] = []
-        for step in rowload.steps_of(run_ids):
+        for step in steps:
             steps_of[step.run_id].append(step)
     prepared: list[Prepared] = []
     leftovers: list[OutboxJob] = []
@@ -362,7 +364,8 @@ def _prepare_one(
         stored = stored_inputs(node, inputs)
     except Exception:
         return None  # the one-job path renders again and records the failure
-    step = StepRun(
+    step = rowinsert.new(
+        StepRun,
         run=run,
         node_id=node.id,
         attempt=attempt,
@@ -432,14 +435,13 @@ def _finish_group(items: list[Prepared], *, store: OutboxStore, worker_id: str) 
         if new_jobs:
             OutboxJob.objects.bulk_create(new_jobs)
             jobs_written()
-        for item in kept:
-            execution = locked.get(item.run.pk, item.run)
-            transaction.on_commit(
-                partial(
-                    signals.send,
-                    signals.step_completed,
-                    sender=StepRun,
-                    step=item.step,
-                    execution=execution,
-                )
-            )
+        completed = [(item.step, locked.get(item.run.pk, item.run)) for item in kept]
+        transaction.on_commit(partial(_send_completed, completed))
+
+
+def _send_completed(completed: list[tuple[StepRun, ExecutionRun]]) -> None:
+    """``step_completed`` for each ``(step, run)`` written by a group: one commit hook for
+    the group, each signal sent as ``signals.send`` sends it (a receiver's error is logged,
+    never raised), in the order the steps were written."""
+    for step, execution in completed:
+        signals.send(signals.step_completed, sender=StepRun, step=step, execution=execution)
