@@ -25,6 +25,7 @@ from automate.execution.models import ExecutionRun, OutboxJob, StepRun
 from automate.execution.notify import jobs_written
 from automate.execution.orchestrator import NodeState, NodeStatus, plan
 from automate.observability.metrics import count_run_finished
+from automate.payload_caps import cap_json
 from automate.rules import CompiledRule, compile_rule
 from automate.workflows.graph import Graph, Node
 from automate.workflows.models import WorkflowVersion
@@ -240,11 +241,15 @@ def advance_run(
         leaves = [n for n in graph.nodes if not graph.outgoing(n)]
         run.status = RunStatus.SUCCEEDED
         run.finished_at = now
-        run.outputs = {
-            n: latest[n].outputs
-            for n in leaves
-            if n in latest and latest[n].status == StepStatus.SUCCEEDED
-        }
+        # Each step's outputs are capped already; their sum is capped too, so a run with
+        # many end steps stores at most RETENTION.max_payload_bytes (automate.payload_caps).
+        run.outputs = cap_json(
+            {
+                n: latest[n].outputs
+                for n in leaves
+                if n in latest and latest[n].status == StepStatus.SUCCEEDED
+            }
+        )
         if runs_out is not None:
             runs_out.append(run)
         else:

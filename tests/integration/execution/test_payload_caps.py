@@ -163,3 +163,19 @@ def test_the_cap_follows_the_setting(settings):
     assert steps["fetch"].outputs["limit_bytes"] == 4096
     assert size(steps["fetch"].outputs) <= 4096
     assert steps["call"].error.endswith("limit 1,024]")
+
+
+def test_a_run_whose_end_steps_together_pass_the_limit_stores_its_outputs_capped():
+    # Each end step is under the cap; their sum (the run's outputs) is not.
+    publish(
+        [node(f"end{i}", "big", bytes=100_000) for i in range(4)],
+        [{"source": "trigger", "target": f"end{i}"} for i in range(4)],
+    )
+    emit_event("caps.test", {})
+
+    run = ExecutionRun.objects.get()
+    assert run.status == "succeeded"
+    assert all("_truncated" not in s.outputs for s in steps_of(run).values())
+    assert run.outputs["_truncated"] is True
+    assert run.outputs["original_bytes"] > LIMIT
+    assert size(run.outputs) <= LIMIT
