@@ -116,7 +116,10 @@ def cap_json(value: Any, *, limit_bytes: int | None = None) -> Any:
     bytes (default: ``RETENTION["max_payload_bytes"]``), else the marker object described
     in the module docstring, whose preview is made from the *redacted* value (a secret is
     masked before the cut, so no prefix of one is kept). The marker is within the limit; a
-    marker capped again keeps its first original size and a shorter preview.
+    marker capped again keeps its first original size and a shorter preview, its text
+    redacted again (``redact_text``: known secret values, credential-shaped text and
+    ``"password":"..."`` pairs), so an object that only looks like a marker stores no
+    secret either.
 
     A value that is not JSON at all (a circular structure) is returned unchanged: storing
     it fails as it always did.
@@ -129,12 +132,14 @@ def cap_json(value: Any, *, limit_bytes: int | None = None) -> Any:
     original = _utf8_size(text, limit)
     if original <= limit:
         return value
+    from automate.governance.redaction import redact, redact_text
+
     earlier = truncation_of(value)
     if earlier is not None:  # a marker capped again (the editor's copy): its first size
-        original, shown = earlier.original_bytes, earlier.preview
+        # The preview is redacted again: a connector may return an object that only
+        # looks like a marker, with a secret in its "preview".
+        original, shown = earlier.original_bytes, redact_text(earlier.preview)
     else:
-        from automate.governance.redaction import redact
-
         shown = _json_text(redact(value))
     marker: dict[str, Any] = {
         MARKER_KEY: True,

@@ -17,11 +17,20 @@ The outbox stays the truth; the broker only carries hints:
   worker that died before taking it over): the relay keeps the leases of the jobs it sent
   and, when a job has not been taken over within ``EXECUTION["celery_handoff_seconds"]``,
   sends it again under the same claim (then after twice as long, up to ten times it);
+- **nobody consumes the queue** (no Celery worker reads ``EXECUTION["celery_queue"]``, or
+  the workers lack ``automate.tasks``): after ``MAX_SENDS`` sends (the last one waited the
+  full ten handoff timeouts) the jobs are given back (PENDING, their attempt refunded, as
+  on a stop), an ERROR names the likely causes and the counter
+  ``automate_celery_handoffs_expired_total`` counts them; the relay then claims and sends
+  them again, so they run as soon as a worker consumes the queue, and are never buried;
 - **a Celery worker killed mid-task**: it beat like any worker, so the reaper gives its
   jobs back within ``worker_timeout_seconds`` and the relay claims and sends them again.
 
 At most ``concurrency`` jobs wait for a takeover at once, so a relay never floods a
-broker whose Celery workers are busy.
+broker whose Celery workers are busy. The leases of the jobs waiting are kept from a
+thread of their own (every third of ``EXECUTION["lease_seconds"]``): a loop turn that takes
+longer than a lease (a slow duty, a slow database) does not let them expire, which would
+make every takeover fail and the reaper return them.
 
 Importable without Celery installed: Celery is imported when a message is sent.
 """
@@ -51,6 +60,10 @@ logger = logging.getLogger("automate.worker")
 TASK_NAME = "automate.run_outbox_jobs"
 #: A job not taken over is sent again after at most this many handoff timeouts.
 MAX_RESEND_FACTOR = 10
+#: Sends of a job (the first included) before it is given back: waits of 1, 2, 4, 8 and
+#: 10 handoff timeouts, the last one at the ``MAX_RESEND_FACTOR`` cap (25 timeouts in all,
+#: 12.5 minutes at the default 30 s).
+MAX_SENDS = 5
 
 
 class CeleryNotConfiguredError(RuntimeError):
@@ -161,7 +174,10 @@ class CeleryRelay:
         #: relay's hands otherwise: reaped, released).
         self.processed = 0
         self._sent: dict[tuple[int, int], _Sent] = {}
+        # ``_sent`` is changed by the loop only; the lease keeper reads it under the lock.
+        self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._keeper_done = threading.Event()
 
     def stop(self) -> None:
         """Stop claiming; sent jobs not taken over yet are given back."""
@@ -180,10 +196,13 @@ class CeleryRelay:
         self._safely(record_policy_if_changed)
         listener = _Listener()
         last_reap = last_tick = last_settle = 0.0
-        last_beat = time.monotonic()
-        beat_every = max(1.0, self.store.lease_seconds / 3)
         liveness = Liveness(self.worker_id, concurrency=self.concurrency)
         self._safely(liveness.start)
+        self._keeper_done.clear()
+        keeper = threading.Thread(
+            target=self._keep_leases, name="automate-relay-leases", daemon=True
+        )
+        keeper.start()
         logger.info(
             "Celery relay %s started (up to %s jobs waiting, batch %s, app %s)",
             self.worker_id,
@@ -201,9 +220,6 @@ class CeleryRelay:
                     last_tick = now
                     for duty in duties.connected():
                         self._safely(duty)
-                if self._sent and now - last_beat >= beat_every:
-                    last_beat = now
-                    self._safely(self._heartbeat)
                 if self._sent and now - last_settle >= 0.05:
                     last_settle = now
                     self._safely(self._settle)
@@ -221,6 +237,8 @@ class CeleryRelay:
                 listener.wait(min(self.poll_interval, 0.05) if self._sent else self.poll_interval)
         finally:
             listener.close()
+            self._keeper_done.set()
+            keeper.join(10)
             self._give_back_unsent()
             liveness.stop()
         logger.info("Celery relay %s stopped after %s jobs", self.worker_id, self.processed)
@@ -233,8 +251,9 @@ class CeleryRelay:
         again after the handoff timeout."""
         jobs = self.store.claim_batch(self.worker_id, limit)
         now = time.monotonic()
-        for job in jobs:
-            self._sent[(job.pk, job.claims)] = _Sent(job, now, now + self.handoff_seconds)
+        with self._lock:
+            for job in jobs:
+                self._sent[(job.pk, job.claims)] = _Sent(job, now, now + self.handoff_seconds)
         steps = [job for job in jobs if job.kind == OutboxJob.Kind.STEP]
         others = [job for job in jobs if job.kind != OutboxJob.Kind.STEP]
         for group in (steps, others):
@@ -256,8 +275,9 @@ class CeleryRelay:
         """Forget the sent jobs this relay no longer holds (taken over, or returned)."""
         held = self._held()
         gone = [key for key in self._sent if key not in held]
-        for key in gone:
-            del self._sent[key]
+        with self._lock:
+            for key in gone:
+                del self._sent[key]
         self.processed += len(gone)
 
     def _held(self) -> set[tuple[int, int]]:
@@ -273,9 +293,14 @@ class CeleryRelay:
 
     def _resend_due(self) -> None:
         """Send again the jobs no Celery worker took over in time (the message was lost,
-        or every Celery worker is busy: the next wait is longer)."""
+        or every Celery worker is busy: the next wait is longer); give back those sent
+        ``MAX_SENDS`` times already (``_give_back_expired``)."""
         now = time.monotonic()
         due = [sent for sent in self._sent.values() if sent.resend_at <= now]
+        expired = [sent for sent in due if sent.sends >= MAX_SENDS]
+        if expired:
+            self._give_back_expired(expired)
+            due = [sent for sent in due if sent.sends < MAX_SENDS]
         if not due:
             return
         logger.warning(
@@ -293,16 +318,63 @@ class CeleryRelay:
             if group:
                 self._send(group)
 
-    def _heartbeat(self) -> None:
-        """Keep the leases of the sent jobs this relay still holds."""
-        self.store.heartbeat([sent.job for sent in self._sent.values()], self.worker_id)
+    def _give_back_expired(self, expired: list[_Sent]) -> None:
+        """Give back jobs no Celery worker took over after ``MAX_SENDS`` sends (PENDING,
+        attempt refunded: they never ran), with an ERROR naming the likely causes and
+        ``automate_celery_handoffs_expired_total`` counting them."""
+        from automate.observability.metrics import CELERY_HANDOFFS_EXPIRED
+
+        with self._lock:
+            for sent in expired:
+                self._sent.pop((sent.job.pk, sent.job.claims), None)
+        returned = sum(bool(self.store.release(sent.job, self.worker_id)) for sent in expired)
+        self.processed += len(expired)
+        if not returned:
+            return  # taken over (or returned) meanwhile: nothing was stuck
+        CELERY_HANDOFFS_EXPIRED.inc(returned)
+        queue = conf.get("EXECUTION", "celery_queue") or getattr(
+            self.app.conf, "task_default_queue", "celery"
+        )
+        logger.error(
+            "%d jobs sent to Celery were not taken over after %d sends over %g s; gave them "
+            "back (attempt refunded) to be claimed and sent again. Likely causes: no Celery "
+            "worker consumes the queue %r (start one with -Q %s), or the task %s is not "
+            "registered on the Celery workers (they must import automate.tasks)",
+            returned,
+            MAX_SENDS,
+            self.handoff_seconds * sum(min(2**n, MAX_RESEND_FACTOR) for n in range(MAX_SENDS)),
+            queue,
+            queue,
+            TASK_NAME,
+        )
+
+    def _keep_leases(self) -> None:
+        """Thread: extend the leases of the sent jobs this relay holds every third of a
+        lease, whatever the loop is doing (a takeover needs an unexpired lease)."""
+        from django.db import connections
+
+        every = max(1.0, self.store.lease_seconds / 3)
+        try:
+            while not self._keeper_done.wait(every):
+                with self._lock:
+                    jobs = [sent.job for sent in self._sent.values()]
+                if not jobs:
+                    continue
+                try:
+                    self.store.heartbeat(jobs, self.worker_id)
+                except Exception:
+                    logger.warning("Extending sent jobs' leases failed (will retry)", exc_info=True)
+                    connections.close_all()
+        finally:
+            connections.close_all()
 
     def _give_back_unsent(self) -> None:
         """On stop: give back the sent jobs not taken over (their attempt refunded); a
         message that arrives later finds its claim gone and is dropped."""
         for sent in list(self._sent.values()):
             self._safely(lambda job=sent.job: self.store.release(job, self.worker_id))
-        self._sent.clear()
+        with self._lock:
+            self._sent.clear()
 
     def _safely(self, fn: Any) -> Any:
         """Errors in the loop (a database hiccup, a broker down) are logged and the loop

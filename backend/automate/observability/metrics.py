@@ -85,6 +85,11 @@ WEBHOOK_DELIVERIES = Counter(
 LLM_SPEND = Counter(
     "automate_llm_spend_dollars_total", "Recorded LLM spend in US dollars.", ["provider", "model"]
 )
+CELERY_HANDOFFS_EXPIRED = Counter(
+    "automate_celery_handoffs_expired_total",
+    "Jobs a Celery relay gave back because no Celery worker took them over after its last "
+    "send (no worker consumes the queue, or the task is not registered).",
+)
 WORKER_HEARTBEATS = Counter(
     "automate_worker_heartbeats_total", "Heartbeats written by this process's workers."
 )

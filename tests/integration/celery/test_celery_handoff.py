@@ -3,6 +3,7 @@ database, no broker): a message taken over twice runs once, a stopped relay give
 what no Celery worker took. The same against real brokers and processes:
 test_celery_backend.py."""
 
+import logging
 import threading
 import time
 import uuid
@@ -11,8 +12,10 @@ import pytest
 from celery import Celery
 from django.db import connections
 from django.test import override_settings
+from django.utils import timezone
+from prometheus_client import REGISTRY
 
-from automate.execution.celery_relay import TASK_NAME, CeleryRelay
+from automate.execution.celery_relay import MAX_SENDS, TASK_NAME, CeleryRelay
 from automate.execution.celery_task import run_handed_off, stop_this_process
 from automate.execution.models import ExecutionRun, OutboxJob, StepRun, WorkerProcess
 from automate.runtime import emit_event
@@ -133,3 +136,70 @@ def test_a_stopped_relay_gives_back_what_no_celery_worker_took(queue, app):
     assert run_handed_off(pairs) == 0, "the message that comes later is dropped"
     assert not ExecutionRun.objects.exists()
     assert not WorkerProcess.objects.filter(pk="relay").exists()
+
+
+def test_sent_jobs_keep_their_leases_while_a_duty_blocks_longer_than_a_lease(queue, app):
+    from automate.execution import duties
+
+    release = threading.Event()
+
+    def slow_duty():
+        # Blocks the relay's loop once a job was sent (the first turn runs before that).
+        if OutboxJob.objects.filter(status="CLAIMED", locked_by="relay").exists():
+            release.wait(15)
+
+    echo_workflow()
+    settings = {
+        "WORKER_MODE": "process",
+        "CONNECTORS": ["tests.support.connectors.TestKitConnector"],
+        "EXECUTION": {"backend": "celery", "celery_queue": queue, "lease_seconds": 2},
+    }
+    duties.connect(slow_duty)
+    try:
+        with override_settings(DJANGO_AUTOMATE=settings):
+            relay = CeleryRelay(
+                worker_id="relay", poll_interval=0.05, schedule_interval=0.05, app=app
+            )
+            thread = start(relay)
+            emit_event("thing.done", {})
+            wait_for(lambda: OutboxJob.objects.filter(status="CLAIMED", locked_by="relay").exists())
+            (pairs,) = sent_messages(app, queue)
+            time.sleep(3.5)  # the loop is stuck in the duty for longer than a lease
+            job = OutboxJob.objects.get()
+            assert job.lease_expires_at > timezone.now(), "the sent job's lease was kept"
+            assert run_handed_off(pairs) == 1, "so a Celery worker can still take it over"
+            release.set()
+            relay.stop()
+            thread.join(10)
+    finally:
+        release.set()
+        duties.disconnect(slow_duty)
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.lost_claims) == ("COMPLETED", 1, 0)
+    assert ExecutionRun.objects.get().status == "succeeded"
+
+
+def test_jobs_nobody_takes_over_are_given_back_after_the_last_send(queue, app, caplog):
+    # Nothing consumes the queue (no Celery worker): every send goes unanswered.
+    expired = "automate_celery_handoffs_expired_total"
+    before = REGISTRY.get_sample_value(expired) or 0.0
+    echo_workflow()
+    relay = CeleryRelay(worker_id="relay", poll_interval=0.05, app=app)
+    relay.handoff_seconds = 0.05  # waits of 1, 2, 4, 8, 10 handoffs: 1.25 s in all
+    thread = start(relay)
+    emit_event("thing.done", {})
+    with caplog.at_level(logging.ERROR, logger="automate.worker"):
+        wait_for(lambda: (REGISTRY.get_sample_value(expired) or 0.0) > before)
+        # Given back with its attempt refunded, then claimed and sent again: never buried.
+        wait_for(lambda: OutboxJob.objects.get().claims >= 2)
+    relay.stop()
+    thread.join(10)
+
+    assert sent_messages(app, queue, count=MAX_SENDS + 1), "sent MAX_SENDS times, then again"
+    job = OutboxJob.objects.get()
+    assert (job.status, job.attempts, job.lost_claims) == ("PENDING", 0, 0)
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    message = next(m for m in errors if "not taken over" in m)
+    assert "not taken over after 5 sends" in message
+    assert f"no Celery worker consumes the queue '{queue}'" in message
+    assert f"the task {TASK_NAME} is not registered" in message

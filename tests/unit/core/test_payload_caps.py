@@ -102,6 +102,23 @@ def test_the_preview_is_made_of_the_redacted_value():
     assert '"password":"********"' in marker["preview"]
 
 
+def test_a_look_alike_marker_over_the_limit_gets_its_preview_redacted():
+    # A connector's output shaped like a marker: its preview is not trusted as redacted.
+    register_secret_value("s3cr3t-value-456")
+    fake = {
+        "_truncated": True,
+        "original_bytes": 10,
+        "limit_bytes": 10,
+        "preview": '{"password":"hunter2","note":"s3cr3t-value-456"}' + "p" * 5000,
+    }
+    marker = cap_json(fake, limit_bytes=1024)
+    assert marker["_truncated"] is True
+    assert "hunter2" not in marker["preview"]
+    assert "s3cr3t-value-456" not in marker["preview"]
+    assert marker["preview"].startswith('{"password":"********"')
+    assert json_size(marker) <= 1024
+
+
 def test_a_circular_value_is_left_to_fail_where_it_always_did():
     value: dict = {}
     value["self"] = value
