@@ -17,12 +17,13 @@ into one ``PARTITION BY RANGE (created_at)``:
   ``automate_event_dedupe (dedupe_key, tenant_id)`` primary key, written by a trigger in
   the same statement as the event: a second event with the key fails with a unique
   violation, as before, and ``record_event`` returns the first one. Deleting an event (a
-  prune) frees its key, as before.
+  prune) frees its key, as before; an UPDATE of its key or tenant moves it.
 
 ``drop_expired`` (called by prune) drops a whole month once every event in it is past
 retention and none is still needed; ``revert_plan`` is the way back to one plain table.
 Every function raises ``PartitioningError`` (a ``CommandError``) on another database or
-in the wrong state.
+in the wrong state; ``apply`` raises it too when a step fails (a lock not granted within
+``LOCK_TIMEOUT``), after dropping the CHECK constraint it added to the live table.
 """
 
 from __future__ import annotations
@@ -34,9 +35,10 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from datetime import timezone as dt_timezone
+from typing import Any
 
 from django.core.management.base import CommandError
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from automate import conf
@@ -52,6 +54,8 @@ DEDUPE_LOOKUP = "automate_event_dedupe_lookup"
 TRIGGER_FUNCTION = "automate_event_dedupe_sync"
 #: How long DDL waits for a lock before giving up (the workers' writes are not held longer).
 LOCK_TIMEOUT = "5s"
+#: PostgreSQL's SQLSTATE for "lock not available" (a ``lock_timeout`` that tripped).
+LOCK_NOT_AVAILABLE = "55P03"
 #: The workers check their months ahead this often (seconds).
 ENSURE_INTERVAL = 3600.0
 
@@ -74,16 +78,27 @@ class Partition:
 @dataclass
 class Plan:
     """SQL of a change: ``concurrent`` statements run one by one outside a transaction
-    (index builds that do not block writes), then ``switch`` in one short transaction."""
+    (index builds that do not block writes, and constraint changes that wait at most
+    ``LOCK_TIMEOUT`` for their lock), then ``switch`` in one transaction (its time grows
+    with the dedupe keys it copies: ``dedupe_keys``)."""
 
     concurrent: list[str] = field(default_factory=list)
     switch: list[str] = field(default_factory=list)
+    #: The CHECK constraint phase 1 adds to the live table (dropped again if --apply fails).
+    bound: str | None = None
+    #: Dedupe keys the switch copies into the side table (under its lock).
+    dedupe_keys: int = 0
 
     def sql(self) -> str:
         """The plan as a script a person can read (and run with psql)."""
-        lines = ["-- 1. Without blocking writes (each statement on its own):"]
+        lines = [
+            "-- 1. Without blocking writes (each statement on its own; the index builds wait",
+            "--    for open transactions, the ALTERs wait at most lock_timeout for their lock):",
+        ]
         lines += [f"{statement};" for statement in self.concurrent] or ["-- (nothing)"]
         lines += ["-- 2. In one transaction (holds ACCESS EXCLUSIVE on automate_event):"]
+        if self.dedupe_keys:
+            lines.append(f"--    copies {self.dedupe_keys} dedupe keys into {DEDUPE}")
         lines += ["BEGIN;", f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}';"]
         lines += [f"{statement};" for statement in self.switch]
         lines.append("COMMIT;")
@@ -174,7 +189,10 @@ def conversion_plan(now: datetime | None = None) -> Plan:
         raise PartitioningError("The event table is partitioned already; nothing to do.")
     bound = month_start(now or timezone.now(), 1)
     old = f"{TABLE}_pre_{bound:%Y%m}"
-    plan = Plan()
+    plan = Plan(bound=f"{old}_bound")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(dedupe_key) FROM {TABLE}")  # noqa: S608
+        plan.dedupe_keys = int(cursor.fetchone()[0])
     plan.concurrent = [
         # The partition's counterparts of the parent's keys, built without blocking writes,
         # so that ATTACH PARTITION finds them instead of building them under its lock.
@@ -239,14 +257,21 @@ def conversion_plan(now: datetime | None = None) -> Plan:
         f"INSERT INTO {DEDUPE} SELECT dedupe_key, tenant_id, id FROM {old} "  # noqa: S608
         "WHERE dedupe_key IS NOT NULL",
         f"CREATE FUNCTION {TRIGGER_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "  # noqa: S608
-        f"IF TG_OP = 'INSERT' THEN INSERT INTO {DEDUPE} VALUES "
-        "(NEW.dedupe_key, NEW.tenant_id, NEW.id); "
-        f"ELSE DELETE FROM {DEDUPE} WHERE dedupe_key = OLD.dedupe_key "
-        "AND tenant_id = OLD.tenant_id AND event_id = OLD.id; END IF; RETURN NULL; END $$",
+        # An UPDATE of the key or tenant frees the old key and takes the new one (a key
+        # already used fails with a unique violation, as with the plain table's index).
+        f"IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.dedupe_key IS NOT NULL THEN DELETE FROM "
+        f"{DEDUPE} WHERE dedupe_key = OLD.dedupe_key AND tenant_id = OLD.tenant_id "
+        "AND event_id = OLD.id; END IF; "
+        f"IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.dedupe_key IS NOT NULL THEN INSERT INTO "
+        f"{DEDUPE} VALUES (NEW.dedupe_key, NEW.tenant_id, NEW.id); END IF; RETURN NULL; END $$",
         f"CREATE TRIGGER {TABLE}_dedupe_insert AFTER INSERT ON {TABLE} FOR EACH ROW "
         f"WHEN (NEW.dedupe_key IS NOT NULL) EXECUTE FUNCTION {TRIGGER_FUNCTION}()",
         f"CREATE TRIGGER {TABLE}_dedupe_delete AFTER DELETE ON {TABLE} FOR EACH ROW "
         f"WHEN (OLD.dedupe_key IS NOT NULL) EXECUTE FUNCTION {TRIGGER_FUNCTION}()",
+        f"CREATE TRIGGER {TABLE}_dedupe_update AFTER UPDATE OF dedupe_key, tenant_id ON "
+        f"{TABLE} FOR EACH ROW WHEN (OLD.dedupe_key IS DISTINCT FROM NEW.dedupe_key OR "
+        "OLD.tenant_id IS DISTINCT FROM NEW.tenant_id) "
+        f"EXECUTE FUNCTION {TRIGGER_FUNCTION}()",
     ]
     plan.switch = switch
     return plan
@@ -289,17 +314,88 @@ def revert_plan() -> Plan:
 
 
 def apply(plan: Plan) -> None:
-    """Run ``plan``: its concurrent statements (autocommit), then its switch in one
-    transaction that waits at most ``LOCK_TIMEOUT`` for each lock."""
+    """Run ``plan``: its concurrent statements (autocommit; the ``ALTER``s among them wait
+    at most ``LOCK_TIMEOUT`` for their lock, the index builds wait for open transactions),
+    then its switch in one transaction that waits at most ``LOCK_TIMEOUT`` for each lock.
+
+    On any failure the CHECK constraint phase 1 added to the live table is dropped again
+    (else every event insert would fail from next month on) and ``PartitioningError`` says
+    the table is unchanged and why."""
     if connection.in_atomic_block and plan.concurrent:
         raise PartitioningError("Run this outside a transaction (indexes are built concurrently).")
-    with connection.cursor() as cursor:
-        for statement in plan.concurrent:
-            cursor.execute(statement)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-        for statement in plan.switch:
-            cursor.execute(statement)
+    try:
+        with connection.cursor() as cursor:
+            for statement in plan.concurrent:
+                if statement.startswith("ALTER TABLE"):
+                    _with_lock_timeout(cursor, statement)
+                else:
+                    cursor.execute(statement)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+            for statement in plan.switch:
+                cursor.execute(statement)
+    except DatabaseError as exc:
+        left = _drop_bound(plan.bound) if plan.bound else None
+        raise PartitioningError(_failure(exc, left)) from exc
+
+
+def _with_lock_timeout(cursor: Any, statement: str) -> None:
+    cursor.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
+    try:
+        cursor.execute(statement)
+    finally:
+        cursor.execute("RESET lock_timeout")
+
+
+def _failure(exc: DatabaseError, left: str | None) -> str:
+    cause = getattr(exc, "__cause__", None)
+    if getattr(cause, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+        reason = (
+            f"A lock was not granted within {LOCK_TIMEOUT}: a long transaction held "
+            f"{TABLE} or a table that refers to it (see pg_stat_activity). Run --apply "
+            "again once it has ended."
+        )
+    else:
+        reason = f"The database refused a statement: {exc}".strip()
+    if left:
+        return (
+            f"The event table is still one plain table, but its CHECK constraint {left} "
+            f"could not be dropped: drop it before the first of next month (ALTER TABLE "
+            f"{TABLE} DROP CONSTRAINT IF EXISTS {left}), or every event insert will fail "
+            f"then. {reason}"
+        )
+    return (
+        "Nothing changed: the event table is still one plain table (the indexes built "
+        f"concurrently stay, and the next --apply reuses them). {reason}"
+    )
+
+
+def leftover_bounds() -> list[str]:
+    """CHECK constraints a failed ``--apply`` left on the plain event table (each makes
+    every insert fail from its month on); empty when partitioned or on another database."""
+    if connection.vendor != "postgresql" or is_partitioned():
+        return []
+    rows = _fetch(
+        "SELECT conname FROM pg_constraint WHERE contype = 'c' AND conrelid = to_regclass(%s) "
+        "AND conname LIKE %s ORDER BY conname",
+        [TABLE, f"{TABLE}_pre_%_bound"],
+    )
+    return [name for (name,) in rows]
+
+
+def _drop_bound(name: str) -> str | None:
+    """Drop ``name`` from the plain table (autocommit, a few tries each within
+    ``LOCK_TIMEOUT``). Returns ``name`` when it is still there."""
+    if name not in leftover_bounds():
+        return None
+    for _ in range(3):
+        try:
+            with connection.cursor() as cursor:
+                _with_lock_timeout(cursor, f"ALTER TABLE {TABLE} DROP CONSTRAINT IF EXISTS {name}")
+            return None
+        except DatabaseError:
+            logger.warning("Dropping %s did not get its lock; trying again", name)
+    return name
 
 
 def ensure_ahead(months: int, now: datetime | None = None) -> list[str]:
@@ -357,18 +453,28 @@ def _create_month(start: datetime, end: datetime) -> None:
     logger.info("Event partition %s created", name)
 
 
+class _Skip(Exception):
+    """A month turned out to hold a job still needed: roll its transaction back."""
+
+
 def drop_expired(cutoff: datetime, dead_letters: datetime) -> tuple[int, int]:
     """Drop each partition whose every event is before ``cutoff`` and none still needed
     (``retention.plan``: no run refers to it, no job still to do, no dead letter younger
     than ``dead_letters``), with the outbox jobs of its events and their dedupe keys.
-    Returns ``(partitions dropped, events in them)``; one short transaction each."""
+    Returns ``(partitions dropped, events in them)``; one short transaction each.
+
+    Inside that transaction the partition is locked (no event of it is written), its jobs
+    are locked (a retry or replay waits) and the check is made again; only jobs the batched
+    prune would delete go (COMPLETED, or dead letters of events before ``dead_letters``).
+    A month with any other job is skipped and left to the batches."""
     from django.db.models import Exists, OuterRef, Q
 
     from automate.events.models import Event
     from automate.execution.models import ExecutionRun, OutboxJob
-    from automate.retention.plan import _needed_events
+    from automate.retention.plan import DEAD_LETTER, _needed_events
 
     dropped = rows = 0
+    jobs = OutboxJob._meta.db_table
     for partition in partitions():
         if partition.default or partition.end is None or partition.end > cutoff:
             continue
@@ -379,19 +485,48 @@ def drop_expired(cutoff: datetime, dead_letters: datetime) -> tuple[int, int]:
         kept = Event.objects.filter(span).filter(Q(Exists(runs)) | _needed_events(dead_letters))
         if kept.exists():
             continue
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-            jobs = OutboxJob._meta.db_table
-            cursor.execute(
-                f"DELETE FROM {jobs} WHERE event_id IN (SELECT id FROM {partition.name})"  # noqa: S608
+        events = f"SELECT id FROM {partition.name}"  # noqa: S608 (a catalog name)
+        # What the batched prune deletes with an event: its done jobs, its dead letters
+        # once past dead_letter_days (``retention.plan._needed_events``).
+        deletable = (
+            "status = %s OR (status IN (%s, %s) AND event_id IN "  # noqa: S608 (a catalog name)
+            f"(SELECT id FROM {partition.name} WHERE created_at < %s))"
+        )
+        deletable_params: list[str | datetime] = [
+            OutboxJob.Status.COMPLETED.value,
+            *(str(s) for s in DEAD_LETTER),
+            dead_letters,
+        ]
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+                cursor.execute(f"LOCK TABLE {partition.name} IN SHARE MODE")
+                cursor.execute(
+                    f"SELECT id FROM {jobs} WHERE event_id IN ({events}) FOR UPDATE"  # noqa: S608
+                )
+                if kept.exists():
+                    raise _Skip
+                cursor.execute(
+                    f"DELETE FROM {jobs} WHERE event_id IN ({events}) AND ({deletable})",  # noqa: S608
+                    deletable_params,
+                )
+                cursor.execute(
+                    f"SELECT EXISTS (SELECT 1 FROM {jobs} WHERE event_id IN ({events}))"  # noqa: S608
+                )
+                if cursor.fetchone()[0]:
+                    raise _Skip
+                cursor.execute(
+                    f"DELETE FROM {DEDUPE} WHERE event_id IN ({events})"  # noqa: S608
+                )
+                cursor.execute(f"SELECT count(*) FROM {partition.name}")  # noqa: S608
+                count = int(cursor.fetchone()[0])
+                cursor.execute(f"ALTER TABLE {TABLE} DETACH PARTITION {partition.name}")
+                cursor.execute(f"DROP TABLE {partition.name}")
+        except _Skip:
+            logger.info(
+                "Event partition %s still holds a job needed; left to the batches", partition.name
             )
-            cursor.execute(
-                f"DELETE FROM {DEDUPE} WHERE event_id IN (SELECT id FROM {partition.name})"  # noqa: S608
-            )
-            cursor.execute(f"SELECT count(*) FROM {partition.name}")  # noqa: S608
-            count = int(cursor.fetchone()[0])
-            cursor.execute(f"ALTER TABLE {TABLE} DETACH PARTITION {partition.name}")
-            cursor.execute(f"DROP TABLE {partition.name}")
+            continue
         logger.info("Event partition %s dropped (%s events)", partition.name, count)
         dropped += 1
         rows += count

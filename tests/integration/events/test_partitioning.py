@@ -13,7 +13,8 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection, connections
+from django.db import IntegrityError, connection, connections, transaction
+from django.db.models import QuerySet
 from django.test import override_settings
 from django.utils import timezone
 
@@ -292,3 +293,138 @@ def test_another_database_is_refused_clearly():
     for args in (["--plan"], ["--apply"], ["--ensure-ahead", "3"], ["--status"]):
         with pytest.raises(CommandError, match="needs PostgreSQL"):
             command(*args)
+
+
+@pytest.fixture
+def other_connection():
+    """A second database connection in a transaction of its own (rolled back after)."""
+    other = connections.create_connection("default")
+    other.set_autocommit(False)
+    yield other
+    other.rollback()
+    other.close()
+
+
+def bound_constraints() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname FROM pg_constraint WHERE conrelid = to_regclass('automate_event') "
+            "AND conname LIKE '%%_bound'"
+        )
+        return [name for (name,) in cursor.fetchall()]
+
+
+@pytest.mark.postgres
+def test_a_failed_switch_leaves_the_plain_table_taking_next_months_events(
+    on_postgres, other_connection, monkeypatch
+):
+    monkeypatch.setattr(partitioning, "LOCK_TIMEOUT", "200ms")
+    # A long transaction reading the outbox: the switch cannot drop its foreign key.
+    with other_connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM automate_outboxjob")
+
+    with pytest.raises(CommandError, match=r"Nothing changed.*lock was not granted within 200ms"):
+        command("--apply")
+
+    assert not partitioning.is_partitioned()
+    assert bound_constraints() == []
+    assert "WARNING" not in command("--status")
+    event_id = emit_event("invoice.paid", {"amount": 1})
+    next_month = partitioning.month_start(timezone.now(), 1) + timedelta(days=2)
+    Event.objects.filter(pk=event_id).update(created_at=next_month)  # the CHECK would refuse
+    later = Event.objects.create(
+        tenant=Event.objects.get(pk=event_id).tenant, type="invoice.paid", payload={}
+    )
+    Event.objects.filter(pk=later.pk).update(created_at=next_month)
+
+
+@pytest.mark.postgres
+def test_phase_one_gives_up_behind_a_long_transaction_instead_of_queueing_writes(
+    on_postgres, other_connection, monkeypatch
+):
+    monkeypatch.setattr(partitioning, "LOCK_TIMEOUT", "200ms")
+    with other_connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM automate_event")
+
+    with pytest.raises(CommandError, match=r"Nothing changed.*lock was not granted"):
+        command("--apply")
+
+    assert not partitioning.is_partitioned()
+    assert bound_constraints() == []
+
+
+@pytest.mark.postgres
+def test_status_warns_of_a_bound_left_on_the_plain_table(on_postgres):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "ALTER TABLE automate_event ADD CONSTRAINT automate_event_pre_209901_bound "
+            "CHECK (created_at < '2099-01-01') NOT VALID"
+        )
+    try:
+        out = command("--status")
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "ALTER TABLE automate_event DROP CONSTRAINT automate_event_pre_209901_bound"
+            )
+    assert "WARNING: automate_event_pre_209901_bound is left from a failed --apply" in out
+
+
+@pytest.mark.postgres
+def test_plan_says_how_many_dedupe_keys_the_switch_copies(on_postgres):
+    emit_event("invoice.paid", {}, dedupe_key="a")
+    emit_event("invoice.paid", {}, dedupe_key="b")
+    emit_event("invoice.paid", {})
+
+    assert "copies 2 dedupe keys into automate_event_dedupe" in command("--plan")
+
+
+@pytest.mark.postgres
+def test_updating_a_dedupe_key_frees_the_old_one_and_takes_the_new(partitioned):
+    first = emit_event("invoice.paid", {"n": 1}, dedupe_key="old")
+    second = emit_event("invoice.paid", {"n": 2}, dedupe_key="taken")
+
+    Event.objects.filter(pk=first).update(dedupe_key="new")
+
+    assert emit_event("invoice.paid", {"n": 3}, dedupe_key="new") == first
+    assert emit_event("invoice.paid", {"n": 4}, dedupe_key="old") not in (first, second)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Event.objects.filter(pk=first).update(dedupe_key="taken")
+    other = make_tenant("moved")
+    Event.objects.filter(pk=second).update(tenant=other)
+    third = emit_event("invoice.paid", {"n": 5}, dedupe_key="taken")
+    assert third != second
+
+
+@pytest.mark.postgres
+def test_a_dead_letter_replayed_while_prune_looks_is_kept_with_its_month(on_postgres, monkeypatch):
+    now = timezone.now()
+    partitioning.apply(partitioning.conversion_plan(now=now - timedelta(days=200)))
+    partitioning.ensure_ahead(8, now=now - timedelta(days=200))
+    event_id = emit_event("invoice.paid", {"amount": 1})
+    old = partitioning.month_start(now - timedelta(days=90))
+    Event.objects.filter(pk=event_id).update(created_at=old + timedelta(days=3))
+    job = OutboxJob.objects.get(event_id=event_id)
+    OutboxJob.objects.filter(pk=job.pk).update(status="DEAD")
+    partitioning.drop_expired(old, old)  # the empty months before it
+    cutoff = partitioning.month_start(old, 1)  # only its month is past retention
+    real_exists = QuerySet.exists
+    looked: list[bool] = []
+
+    def replayed_after_the_first_look(self: QuerySet) -> bool:
+        result = real_exists(self)
+        if not looked:
+            looked.append(result)
+            OutboxJob.objects.filter(pk=job.pk).update(status="PENDING")  # a replay
+        return result
+
+    monkeypatch.setattr(QuerySet, "exists", replayed_after_the_first_look)
+    assert partitioning.drop_expired(cutoff, cutoff) == (0, 0)
+    monkeypatch.setattr(QuerySet, "exists", real_exists)
+
+    assert OutboxJob.objects.get(pk=job.pk).status == "PENDING"
+    assert f"automate_event_p{old:%Y%m}" in rows_by_partition()
+    # Done, it goes with its month.
+    OutboxJob.objects.filter(pk=job.pk).update(status="COMPLETED")
+    assert partitioning.drop_expired(cutoff, cutoff) == (1, 1)
+    assert not OutboxJob.objects.filter(pk=job.pk).exists()

@@ -80,6 +80,12 @@ class Command(BaseCommand):
     def _status(self) -> None:
         if not partitioning.is_partitioned():
             self.stdout.write("The event table is not partitioned.")
+            for name in partitioning.leftover_bounds():
+                self.stdout.write(
+                    f"WARNING: {name} is left from a failed --apply: every event insert fails "
+                    "from its month on. Drop it: ALTER TABLE automate_event DROP CONSTRAINT "
+                    f"IF EXISTS {name}"
+                )
             return
         for partition in partitioning.partitions():
             span = (
