@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 
 from automate.compat import UTC
 from automate.governance.models import RateLimitWindow
@@ -39,12 +39,22 @@ def hit(key: str, *, limit: int, window_seconds: int = 60) -> RateDecision:
     else:
         count = _hit_returning(table, key, window_start)
     if random.random() < 0.01:  # keep the table small without a cron job
-        RateLimitWindow.objects.filter(
-            window_start__lt=window_start - timedelta(seconds=window_seconds * 10)
-        ).delete()
+        _sweep(window_start - timedelta(seconds=window_seconds * 10))
     allowed = count <= limit
     retry_after = 0 if allowed else max(1, math.ceil(start + window_seconds - now))
     return RateDecision(allowed=allowed, count=count, limit=limit, retry_after=retry_after)
+
+
+def _sweep(before: datetime) -> None:
+    """Delete windows that started before ``before``: housekeeping, best effort. Two hits
+    sweeping at once can deadlock on MySQL/MariaDB (1213); the loser's sweep is rolled back
+    (in its own savepoint) and skipped, since the other one is doing the same work."""
+    try:
+        with transaction.atomic():
+            RateLimitWindow.objects.filter(window_start__lt=before).delete()
+    except OperationalError as exc:
+        if not (exc.args and exc.args[0] in (1205, 1213)):
+            raise
 
 
 def _hit_returning(table: str, key: str, window_start: datetime) -> int:
@@ -59,9 +69,25 @@ def _hit_returning(table: str, key: str, window_start: datetime) -> int:
         return int(cursor.fetchone()[0])
 
 
+#: Times a hit InnoDB chose as a deadlock victim is tried again: two first hits of a new
+#: window race for the same gap lock, and MySQL/MariaDB rolls one of them back (1213).
+MYSQL_DEADLOCK_RETRIES = 5
+
+
 def _hit_mysql(table: str, key: str, window_start: datetime) -> int:
     """MySQL/MariaDB: no ``RETURNING`` on an upsert; the row it wrote stays locked by this
-    transaction, so the count read next in it is this hit's."""
+    transaction, so the count read next in it is this hit's. A hit rolled back as a
+    deadlock victim counted nothing, so it is tried again (``MYSQL_DEADLOCK_RETRIES``)."""
+    for attempt in range(MYSQL_DEADLOCK_RETRIES + 1):
+        try:
+            return _hit_mysql_once(table, key, window_start)
+        except OperationalError as exc:
+            if not (exc.args and exc.args[0] == 1213) or attempt == MYSQL_DEADLOCK_RETRIES:
+                raise
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _hit_mysql_once(table: str, key: str, window_start: datetime) -> int:
     at = connection.ops.adapt_datetimefield_value(window_start)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
